@@ -1,0 +1,47 @@
+# BitShield: the two commands of the quick start are `make demo` and `make test`.
+# Every target installs what it needs first (idempotently), so a fresh machine of this kind works.
+
+SWIFT      ?= swift
+BUILD_DIR  ?= .build
+RELEASE    := $(BUILD_DIR)/release
+TRAIN      := $(RELEASE)/train
+DEMO_EPOCHS ?= 3
+
+.PHONY: all deps data build demo test torch bench-train clean help
+
+all: build
+
+help:
+	@echo "make demo        install, fetch data, build, train the default model (FCN2, binary, 2-bit input)"
+	@echo "make test        install, fetch data, build and run every test"
+	@echo "make deps        install the Debian packages (zlib1g-dev, libopenblas-dev, dataset-fashion-mnist)"
+	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
+	@echo "make build       swift build -c release"
+	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
+	@echo "make bench-train seconds per epoch, ours beside PyTorch's, float and binary FCN2"
+
+deps:
+	@scripts/install-deps.sh
+
+data: deps
+	@scripts/fetch-data.sh
+
+build: deps
+	$(SWIFT) build -c release
+
+demo: data build
+	$(TRAIN) --dataset mnist --arch fcn2 --precision binary --input-bits 2 \
+	    --epochs $(DEMO_EPOCHS) --out runs/demo-fcn2-binary-2b.safetensors
+
+# The PyTorch wheel is optional: without it the parity test skips (scripts/install-torch.sh exits 3).
+torch:
+	@scripts/install-torch.sh || [ $$? -eq 3 ]
+
+test: data torch
+	BITSHIELD_REQUIRE_DATA=1 $(SWIFT) test
+
+bench-train: data build torch
+	scripts/bench-train.sh
+
+clean:
+	rm -rf $(BUILD_DIR) runs

@@ -1,0 +1,42 @@
+// swift-tools-version:6.0
+// BitShield: adversarially robust, binarized neural networks for edge hardware.
+// Module boundaries and who may import whom: ARCHITECTURE.md and DEVELOPERS.md.
+import PackageDescription
+
+let package = Package(
+    name: "BitShield",
+    products: [
+        .library(name: "Datasets", targets: ["Datasets"]),
+        .library(name: "Trainer", targets: ["Trainer"]),
+        .executable(name: "train", targets: ["train"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries, found through pkg-config (make deps installs them).
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        // IDX (MNIST, Fashion-MNIST) readers and the data cache; shared by the trainer and tools.
+        .target(name: "Datasets", dependencies: ["CZlib"]),
+
+        // Tensors, layers with forward/backward, quantizers, optimizers, training, checkpoints.
+        .target(name: "Trainer", dependencies: ["Datasets", "CBLAS"]),
+
+        // Command-line tools.
+        .executableTarget(
+            name: "train",
+            dependencies: [
+                "Trainer", "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets"]),
+    ]
+)

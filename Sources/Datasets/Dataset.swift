@@ -1,0 +1,62 @@
+import Foundation
+
+/// The data sets the tools know by name, and how to load their IDX files from the cache.
+public enum Dataset: String, CaseIterable, Sendable {
+    /// MNIST handwritten digits (28x28 grey, 10 classes). `make data` fetches it.
+    case mnist
+    /// Fashion-MNIST (28x28 grey, 10 classes). `make data` links Debian's copy.
+    case fashionMNIST = "fashion-mnist"
+
+    /// Which split of a data set.
+    public enum Split: String, Sendable { case train, test }
+
+    /// The subdirectory of the cache holding this data set.
+    public var directoryName: String { rawValue }
+
+    /// Looks a data set up by its command-line name.
+    public static func named(_ name: String) throws(DatasetError) -> Dataset {
+        guard let d = Dataset(rawValue: name) else {
+            throw .unknownDataset(name: name, known: allCases.map(\.rawValue))
+        }
+        return d
+    }
+
+    /// Loads one split from `dataDirectory` (see `DataDirectory`), accepting `.gz` or raw IDX files.
+    public func load(_ split: Split, dataDirectory: String) throws(DatasetError) -> ImageSet {
+        let prefix = split == .train ? "train" : "t10k"
+        let dir = dataDirectory + "/" + directoryName
+        return try IDXLoader.loadPair(images: dir + "/\(prefix)-images-idx3-ubyte",
+                                      labels: dir + "/\(prefix)-labels-idx1-ubyte",
+                                      classes: 10, fetchHint: "run 'make data' to fetch it")
+    }
+}
+
+/// Reads IDX image/label pairs from disk, gzip or raw.
+public enum IDXLoader {
+    /// Loads `images` and `labels`; each path is tried as given, then with `.gz`.
+    public static func loadPair(images: String, labels: String, classes: Int,
+                                fetchHint: String = "check the path") throws(DatasetError) -> ImageSet {
+        let img = try IDXFile.parse(readMaybeGzip(images, fetchHint: fetchHint), expectedDims: 3, path: images)
+        let lab = try IDXFile.parse(readMaybeGzip(labels, fetchHint: fetchHint), expectedDims: 1, path: labels)
+        return try ImageSet(height: img.dimensions[1], width: img.dimensions[2], channels: 1, classes: classes,
+                            pixels: img.bytes, labels: lab.bytes, labelPath: labels)
+    }
+
+    /// Reads a file (trying `path`, then `path.gz`) and inflates it if it is gzip.
+    public static func readMaybeGzip(_ path: String, fetchHint: String) throws(DatasetError) -> [UInt8] {
+        let fm = FileManager.default
+        var actual = path
+        if !fm.fileExists(atPath: path) {
+            if fm.fileExists(atPath: path + ".gz") { actual = path + ".gz" } else {
+                throw .missingFile(path: path.hasSuffix(".gz") ? path : path + "[.gz]", fetchHint: fetchHint)
+            }
+        }
+        let bytes: [UInt8]
+        do {
+            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: actual)))
+        } catch {
+            throw .unreadable(path: actual, reason: "\(error.localizedDescription)")
+        }
+        return Gzip.isGzip(bytes) ? try Gzip.decompress(bytes, path: actual) : bytes
+    }
+}

@@ -1,0 +1,53 @@
+/// Everything that can go wrong reading a data set. Each message names the file and the numbers.
+public enum DatasetError: Error, Equatable, CustomStringConvertible {
+    /// The file is not there; `fetchHint` says which `make` target fetches it.
+    case missingFile(path: String, fetchHint: String)
+    /// The file could not be read (permissions, I/O error).
+    case unreadable(path: String, reason: String)
+    /// The gzip stream is corrupt or truncated.
+    case corruptGzip(path: String, reason: String)
+    /// The IDX magic number is wrong for the expected kind of file.
+    case badMagic(path: String, found: UInt32, expected: UInt32)
+    /// The file is shorter than its header says.
+    case truncated(path: String, expectedBytes: Int, actualBytes: Int)
+    /// The file is longer than its header says.
+    case trailingBytes(path: String, expectedBytes: Int, actualBytes: Int)
+    /// A dimension is zero or the product overflows.
+    case badShape(path: String, dimensions: [Int])
+    /// Images and labels disagree on how many items there are.
+    case countMismatch(images: Int, labels: Int)
+    /// A label is not below the number of classes.
+    case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
+    /// A data set name the tools do not know.
+    case unknownDataset(name: String, known: [String])
+
+    public var description: String {
+        switch self {
+        case let .missingFile(path, hint):
+            return "missing data file \(path) (\(hint))"
+        case let .unreadable(path, reason):
+            return "cannot read \(path): \(reason)"
+        case let .corruptGzip(path, reason):
+            return "\(path): corrupt gzip stream: \(reason)"
+        case let .badMagic(path, found, expected):
+            return "\(path): bad IDX magic 0x\(hex(found)), expected 0x\(hex(expected))"
+        case let .truncated(path, expected, actual):
+            return "\(path): truncated: header needs \(expected) bytes, file has \(actual)"
+        case let .trailingBytes(path, expected, actual):
+            return "\(path): \(actual - expected) trailing bytes: header accounts for \(expected), file has \(actual)"
+        case let .badShape(path, dims):
+            return "\(path): bad IDX dimensions \(dims)"
+        case let .countMismatch(images, labels):
+            return "image/label count mismatch: \(images) images, \(labels) labels"
+        case let .labelOutOfRange(path, index, label, classes):
+            return "\(path): label \(label) at index \(index) is out of range 0..<\(classes)"
+        case let .unknownDataset(name, known):
+            return "unknown data set '\(name)' (known: \(known.joined(separator: ", ")))"
+        }
+    }
+}
+
+private func hex(_ v: UInt32) -> String {
+    let s = String(v, radix: 16)
+    return String(repeating: "0", count: max(0, 8 - s.count)) + s
+}

@@ -1,0 +1,166 @@
+import Foundation
+
+/// How far training has gone, and what the model scored. Stored as JSON in checkpoint metadata.
+public struct TrainingProgress: Codable, Equatable, Sendable {
+    /// Epochs completed.
+    public var epochsCompleted: Int
+    /// Optimizer steps taken.
+    public var optimizerStep: Int
+    /// Test accuracy (fraction) of the saved weights, if measured.
+    public var testAccuracy: Double?
+    /// Mean training loss of the last epoch.
+    public var trainLoss: Double?
+    /// Training accuracy (fraction, in training mode) of the last epoch.
+    public var trainAccuracy: Double?
+    /// Training seconds so far, over all epochs.
+    public var seconds: Double
+
+    /// A progress record.
+    public init(epochsCompleted: Int, optimizerStep: Int, testAccuracy: Double?, trainLoss: Double?,
+                trainAccuracy: Double?, seconds: Double) {
+        self.epochsCompleted = epochsCompleted
+        self.optimizerStep = optimizerStep
+        self.testAccuracy = testAccuracy
+        self.trainLoss = trainLoss
+        self.trainAccuracy = trainAccuracy
+        self.seconds = seconds
+    }
+}
+
+/// A checkpoint: safetensors with the float latent weights, BatchNorm statistics and optimizer state,
+/// and JSON metadata in `__metadata__`:
+///
+/// | key | value |
+/// |---|---|
+/// | `format` | `bitshield.checkpoint` |
+/// | `format_version` | `1` |
+/// | `model` | `ModelConfig` as JSON (architecture, widths, precision, input bits, ...) |
+/// | `training` | `TrainingConfig` as JSON (optimizer, rates, seed, ...) |
+/// | `progress` | `TrainingProgress` as JSON (epochs done, test accuracy, ...) |
+/// | `tool` | the program and version that wrote it |
+///
+/// Tensors: `fcN.weight` `[out, in]` (latent weights for binary layers), `fcN.bias`, `bnN.weight`,
+/// `bnN.bias`, `bnN.running_mean`, `bnN.running_var` (PyTorch's names), and `optimizer.<name>.first`
+/// / `.second` for resuming.
+public struct Checkpoint {
+    /// The metadata `format` value.
+    public static let formatName = "bitshield.checkpoint"
+    /// The metadata `format_version` value this code writes and reads.
+    public static let formatVersion = 1
+    /// The writer's name and version, stored under `tool`.
+    public static let toolVersion = "bitshield-train 0.1.0"
+
+    /// The model's configuration.
+    public var model: ModelConfig
+    /// The training configuration.
+    public var training: TrainingConfig
+    /// Progress and scores.
+    public var progress: TrainingProgress
+    /// Every tensor.
+    public var file: SafeTensorsFile
+
+    static func encoder() -> JSONEncoder {
+        let e = JSONEncoder()
+        e.keyEncodingStrategy = .convertToSnakeCase
+        e.outputFormatting = [.sortedKeys]
+        return e
+    }
+
+    static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.keyDecodingStrategy = .convertFromSnakeCase
+        return d
+    }
+
+    /// A checkpoint of `network` (and `optimizer`'s state when given).
+    public init(network: Network, optimizer: Optimizer?, training: TrainingConfig, progress: TrainingProgress) {
+        model = network.config
+        self.training = training
+        self.progress = progress
+        var tensors: [NamedArray] = []
+        for p in network.parameters { tensors.append(NamedArray(name: p.name, shape: p.shape, values: p.value)) }
+        for s in network.state { tensors.append(NamedArray(name: s.name, shape: [s.value.count], values: s.value)) }
+        if let optimizer {
+            for p in network.parameters {
+                guard let slot = optimizer.slots[p.name] else { continue }
+                tensors.append(NamedArray(name: "optimizer.\(p.name).first", shape: p.shape, values: slot.first))
+                if !slot.second.isEmpty {
+                    tensors.append(NamedArray(name: "optimizer.\(p.name).second", shape: p.shape, values: slot.second))
+                }
+            }
+        }
+        let enc = Checkpoint.encoder()
+        func json<T: Encodable>(_ v: T) -> String { String(decoding: try! enc.encode(v), as: UTF8.self) }
+        file = SafeTensorsFile(metadata: [
+            "format": Checkpoint.formatName,
+            "format_version": String(Checkpoint.formatVersion),
+            "model": json(model),
+            "training": json(training),
+            "progress": json(progress),
+            "tool": Checkpoint.toolVersion,
+        ], tensors: tensors)
+    }
+
+    /// Writes the checkpoint atomically (temporary file, then rename).
+    public func write(to path: String) throws(TrainerError) {
+        try AtomicFile.write(file.encoded(), to: path)
+    }
+
+    /// Reads and validates a checkpoint.
+    public static func read(path: String) throws(TrainerError) -> Checkpoint {
+        let file = try SafeTensorsFile.read(path: path)
+        func fail(_ r: String) -> TrainerError { .badCheckpoint(path: path, reason: r) }
+        guard file.metadata["format"] == formatName else {
+            throw fail("metadata 'format' is \(file.metadata["format"].map { "'\($0)'" } ?? "missing"), expected '\(formatName)'")
+        }
+        guard let v = file.metadata["format_version"].flatMap(Int.init), v <= formatVersion else {
+            throw fail("format_version \(file.metadata["format_version"] ?? "missing") is newer than \(formatVersion) or unreadable")
+        }
+        func decode<T: Decodable>(_ key: String, _ type: T.Type) throws(TrainerError) -> T {
+            guard let s = file.metadata[key] else { throw fail("metadata '\(key)' is missing") }
+            do { return try decoder().decode(T.self, from: Data(s.utf8)) } catch {
+                throw fail("metadata '\(key)' is not valid: \(error)")
+            }
+        }
+        return Checkpoint(model: try decode("model", ModelConfig.self),
+                          training: try decode("training", TrainingConfig.self),
+                          progress: try decode("progress", TrainingProgress.self), file: file)
+    }
+
+    private init(model: ModelConfig, training: TrainingConfig, progress: TrainingProgress, file: SafeTensorsFile) {
+        self.model = model
+        self.training = training
+        self.progress = progress
+        self.file = file
+    }
+
+    /// Builds the network this checkpoint describes and loads its weights and statistics.
+    public func makeNetwork(path: String = "checkpoint") throws(TrainerError) -> Network {
+        let network = try Network(config: model, seed: 0)
+        try load(into: network, optimizer: nil, path: path)
+        return network
+    }
+
+    /// Copies weights and statistics into `network` (and optimizer state into `optimizer`).
+    public func load(into network: Network, optimizer: Optimizer?, path: String) throws(TrainerError) {
+        func take(_ name: String, _ count: Int) throws(TrainerError) -> [Float] {
+            guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: "tensor '\(name)' is missing") }
+            guard t.values.count == count else {
+                throw .checkpointMismatch(path: path, reason: "tensor '\(name)' has \(t.values.count) values, the model needs \(count)")
+            }
+            return t.values
+        }
+        for p in network.parameters { p.value = try take(p.name, p.value.count) }
+        for s in network.state { s.value = try take(s.name, s.value.count) }
+        guard let optimizer else { return }
+        for p in network.parameters {
+            guard let first = file.tensor("optimizer.\(p.name).first") else { continue }
+            let second = file.tensor("optimizer.\(p.name).second")?.values ?? []
+            guard first.values.count == p.value.count, second.isEmpty || second.count == p.value.count else {
+                throw .checkpointMismatch(path: path, reason: "optimizer state for '\(p.name)' has the wrong size")
+            }
+            optimizer.slots[p.name] = Optimizer.Slot(first: first.values, second: second)
+        }
+        optimizer.restore(step: progress.optimizerStep)
+    }
+}

@@ -1,0 +1,167 @@
+// Batch normalization over features (Ioffe & Szegedy 2015), PyTorch's BatchNorm1d conventions:
+// biased batch variance for normalizing, unbiased variance for the running estimate, momentum 0.1,
+// eps 1e-5. Evaluation uses the precomputed per-channel affine y = x * scale + shift (`evalAffine`),
+// the form the model file stores, so a runtime reproduces it exactly.
+
+/// BatchNorm over the feature axis of `[batch, features]`.
+public final class BatchNorm: Layer {
+    /// Number of features.
+    public let features: Int
+    /// Added to the variance before the square root.
+    public let epsilon: Float
+    /// Weight of the newest batch in the running statistics.
+    public let momentum: Float
+    /// Scale (gamma), initialised to 1.
+    public let gamma: Parameter
+    /// Shift (beta), initialised to 0.
+    public let beta: Parameter
+    /// Running mean, initialised to 0.
+    public let runningMean: StateTensor
+    /// Running (unbiased) variance, initialised to 1.
+    public let runningVar: StateTensor
+
+    private var xhat = Matrix(rows: 0, cols: 0)
+    private var invStd: [Float] = []
+    private var evalScale: [Float] = []
+    private var trainedLast = true
+
+    /// A fresh layer named `name` (tensors `name.weight`, `name.bias`, `name.running_mean`, `name.running_var`).
+    public init(name: String, features: Int, epsilon: Float = 1e-5, momentum: Float = 0.1) {
+        self.features = features
+        self.epsilon = epsilon
+        self.momentum = momentum
+        gamma = Parameter(name: name + ".weight", shape: [features],
+                          value: [Float](repeating: 1, count: features), decays: false)
+        beta = Parameter(name: name + ".bias", shape: [features],
+                         value: [Float](repeating: 0, count: features), decays: false)
+        runningMean = StateTensor(name: name + ".running_mean", value: [Float](repeating: 0, count: features))
+        runningVar = StateTensor(name: name + ".running_var", value: [Float](repeating: 1, count: features))
+    }
+
+    public var parameters: [Parameter] { [gamma, beta] }
+    public var state: [StateTensor] { [runningMean, runningVar] }
+
+    /// The evaluation-mode affine: scale = gamma / sqrt(running_var + eps), shift = beta - running_mean * scale.
+    /// Evaluation computes `x * scale + shift` as two rounded float operations (multiply, then add).
+    public func evalAffine() -> (scale: [Float], shift: [Float]) {
+        var scale = [Float](repeating: 0, count: features)
+        var shift = [Float](repeating: 0, count: features)
+        for c in 0..<features {
+            scale[c] = gamma.value[c] / (runningVar.value[c] + epsilon).squareRoot()
+            shift[c] = beta.value[c] - runningMean.value[c] * scale[c]
+        }
+        return (scale, shift)
+    }
+
+    public func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix {
+        precondition(x.cols == features, "BatchNorm expects \(features) features, got \(x.cols)")
+        var y = Matrix(rows: x.rows, cols: features)
+        trainedLast = context.training
+        if !context.training {
+            let (scale, shift) = evalAffine()
+            evalScale = scale
+            x.data.withUnsafeBufferPointer { px in
+                y.data.withUnsafeMutableBufferPointer { py in
+                    for r in 0..<x.rows {
+                        let o = r * features
+                        for c in 0..<features {
+                            let scaled = px[o + c] * scale[c]
+                            py[o + c] = scaled + shift[c]
+                        }
+                    }
+                }
+            }
+            return y
+        }
+        let n = x.rows
+        var mean = [Float](repeating: 0, count: features)
+        var variance = [Float](repeating: 0, count: features)
+        x.data.withUnsafeBufferPointer { px in
+            for r in 0..<n {
+                for c in 0..<features { mean[c] += px[r * features + c] }
+            }
+            for c in 0..<features { mean[c] /= Float(n) }
+            for r in 0..<n {
+                for c in 0..<features {
+                    let d = px[r * features + c] - mean[c]
+                    variance[c] += d * d
+                }
+            }
+        }
+        for c in 0..<features { variance[c] /= Float(n) }
+        invStd = variance.map { 1 / ($0 + epsilon).squareRoot() }
+        xhat = Matrix(rows: n, cols: features)
+        let g = gamma.value, b = beta.value, inv = invStd
+        x.data.withUnsafeBufferPointer { px in
+            xhat.data.withUnsafeMutableBufferPointer { ph in
+                y.data.withUnsafeMutableBufferPointer { py in
+                    for r in 0..<n {
+                        let o = r * features
+                        for c in 0..<features {
+                            let h = (px[o + c] - mean[c]) * inv[c]
+                            ph[o + c] = h
+                            py[o + c] = g[c] * h + b[c]
+                        }
+                    }
+                }
+            }
+        }
+        let unbias = n > 1 ? Float(n) / Float(n - 1) : 1
+        for c in 0..<features {
+            runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
+            runningVar.value[c] = (1 - momentum) * runningVar.value[c] + momentum * variance[c] * unbias
+        }
+        return y
+    }
+
+    public func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
+        var dx = Matrix(rows: dy.rows, cols: features)
+        if !trainedLast {
+            // Eval mode is a fixed affine: dx = dy * scale; gamma and beta gradients are not needed
+            // for attacks, which is the only use of an eval-mode backward.
+            let s = evalScale
+            dy.data.withUnsafeBufferPointer { pd in
+                dx.data.withUnsafeMutableBufferPointer { px in
+                    for r in 0..<dy.rows {
+                        for c in 0..<features { px[r * features + c] = pd[r * features + c] * s[c] }
+                    }
+                }
+            }
+            return dx
+        }
+        let n = dy.rows
+        var sumDy = [Float](repeating: 0, count: features)
+        var sumDyXhat = [Float](repeating: 0, count: features)
+        dy.data.withUnsafeBufferPointer { pd in
+            xhat.data.withUnsafeBufferPointer { ph in
+                for r in 0..<n {
+                    let o = r * features
+                    for c in 0..<features {
+                        sumDy[c] += pd[o + c]
+                        sumDyXhat[c] += pd[o + c] * ph[o + c]
+                    }
+                }
+            }
+        }
+        gamma.grad = sumDyXhat
+        beta.grad = sumDy
+        guard inputGradient else { return nil }
+        // dx = gamma * invstd / N * (N dy - sum(dy) - xhat * sum(dy xhat))
+        let g = gamma.value, inv = invStd
+        let fn = Float(n)
+        dy.data.withUnsafeBufferPointer { pd in
+            xhat.data.withUnsafeBufferPointer { ph in
+                dx.data.withUnsafeMutableBufferPointer { px in
+                    for r in 0..<n {
+                        let o = r * features
+                        for c in 0..<features {
+                            let k = g[c] * inv[c] / fn
+                            px[o + c] = k * (fn * pd[o + c] - sumDy[c] - ph[o + c] * sumDyXhat[c])
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}

@@ -1,0 +1,69 @@
+// The FCN of Panda, Chakraborty & Roy (FCN2 = 784-600x4-10, FCN1 = 784-6144x4-10), built in the style of
+// the MNIST MLP of Hubara et al. 2016 (BinaryNet; itayhubara/BinaryNet.pytorch): each block is
+// Dense (no bias) -> BatchNorm -> activation -> dropout, and the last Dense is followed by
+// BatchNorm, whose outputs are the logits.
+// Binary precision: every Dense has binary weights (the first one too) and the activation is sign,
+// so every Dense but the first sees +/-1 inputs; the first sees the discretized image.
+// Option floatLastLayer: the last Dense keeps float weights and a bias, with no BatchNorm.
+// Deviation from BinaryNet: sign(0) = +1 everywhere.
+
+/// A sequential network: the input quantizer, then blocks of layers.
+public final class Network {
+    /// The configuration it was built from.
+    public let config: ModelConfig
+    /// Layers in order, the input quantizer first.
+    public let layers: [Layer]
+
+    /// Builds a freshly initialised network; `seed` fixes every initial weight.
+    public init(config: ModelConfig, seed: UInt64) throws(TrainerError) {
+        try config.validate()
+        self.config = config
+        var random = SeededRandom(seed: seed, stream: 0xC0FFEE)
+        var layers: [Layer] = [InputQuantizer(bits: config.inputBits)]
+        let widths = [config.inputSize] + config.hidden
+        let binary = config.precision == .binary
+        for i in 0..<config.hidden.count {
+            layers.append(Dense(name: "fc\(i)", inputs: widths[i], outputs: widths[i + 1],
+                                weights: binary ? .binary : .float, bias: false, random: &random))
+            layers.append(BatchNorm(name: "bn\(i)", features: widths[i + 1]))
+            if binary {
+                layers.append(SignActivation())
+            } else {
+                layers.append(config.activation == .relu ? ReLU() as Layer : HardTanh())
+            }
+            if config.dropout > 0 { layers.append(Dropout(p: config.dropout)) }
+        }
+        let last = config.hidden.count
+        let floatLast = binary && config.floatLastLayer
+        layers.append(Dense(name: "fc\(last)", inputs: widths[last], outputs: config.classes,
+                            weights: binary && !floatLast ? .binary : .float, bias: floatLast, random: &random))
+        if !floatLast { layers.append(BatchNorm(name: "bn\(last)", features: config.classes)) }
+        self.layers = layers
+    }
+
+    /// Every trainable parameter, in layer order.
+    public var parameters: [Parameter] { layers.flatMap(\.parameters) }
+
+    /// Every non-trainable state tensor (BatchNorm running statistics), in layer order.
+    public var state: [StateTensor] { layers.flatMap(\.state) }
+
+    /// Logits for a batch of inputs on the [0, 1] pixel scale, `[batch, inputSize]`.
+    public func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix {
+        var h = x
+        for layer in layers { h = layer.forward(h, context: &context) }
+        return h
+    }
+
+    /// Back-propagates dL/dlogits through the last forward pass; returns dL/dinput when asked.
+    @discardableResult
+    public func backward(_ dLogits: Matrix, inputGradient: Bool = false) -> Matrix? {
+        var g: Matrix? = dLogits
+        // The first Dense (layers[1]) needs no input gradient unless the caller wants dL/dinput.
+        let firstDense = layers.firstIndex { $0 is Dense } ?? 0
+        for (i, layer) in layers.enumerated().reversed() {
+            guard let dy = g else { break }
+            g = layer.backward(dy, inputGradient: inputGradient || i > firstDense)
+        }
+        return g
+    }
+}

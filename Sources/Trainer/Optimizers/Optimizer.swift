@@ -1,0 +1,98 @@
+import Foundation
+
+/// Optimizer algorithms. Weight decay is L2 added to the gradient (PyTorch's `weight_decay`), for
+/// parameters that decay (dense weights, not BatchNorm); binary latent weights are clipped to
+/// [-1, 1] after every step (Hubara et al. 2016, Alg. 1).
+public enum OptimizerKind: String, Codable, Sendable, CaseIterable {
+    /// Adam (Kingma & Ba 2015), beta1 0.9, beta2 0.999, eps 1e-8.
+    case adam
+    /// SGD with (heavy-ball) momentum, PyTorch's form: v = mu v + g; w -= lr v.
+    case sgd
+}
+
+/// An optimizer with its per-parameter state (kept in checkpoints so training resumes exactly).
+public final class Optimizer {
+    /// The algorithm.
+    public let kind: OptimizerKind
+    /// SGD momentum.
+    public let momentum: Float
+    /// L2 weight decay.
+    public let weightDecay: Float
+    /// Steps taken so far.
+    public private(set) var step: Int = 0
+    /// Per-parameter state, by parameter name.
+    public var slots: [String: Slot] = [:]
+
+    /// One parameter's optimizer state.
+    public final class Slot {
+        /// First moment (Adam) or velocity (SGD).
+        public var first: [Float]
+        /// Second moment (Adam; empty for SGD).
+        public var second: [Float]
+
+        /// State for a parameter of `count` values.
+        public init(first: [Float], second: [Float]) {
+            self.first = first
+            self.second = second
+        }
+    }
+
+    /// A fresh optimizer.
+    public init(kind: OptimizerKind, momentum: Float = 0.9, weightDecay: Float = 0) {
+        self.kind = kind
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+    }
+
+    /// Restores the step count (with the moments set directly) when resuming.
+    public func restore(step: Int) { self.step = step }
+
+    /// Applies one update with learning rate `lr` to every parameter, using its `grad`.
+    public func update(_ parameters: [Parameter], lr: Float) {
+        step += 1
+        let beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
+        let t = Float(step)
+        let correction1 = 1 - pow(beta1, t)
+        let correction2 = 1 - pow(beta2, t)
+        for p in parameters {
+            let n = p.value.count
+            let slot = slots[p.name] ?? {
+                let s = Slot(first: [Float](repeating: 0, count: n),
+                             second: kind == .adam ? [Float](repeating: 0, count: n) : [])
+                slots[p.name] = s
+                return s
+            }()
+            let wd = p.decays ? weightDecay : 0
+            let mu = momentum
+            let clip = p.clip
+            p.value.withUnsafeMutableBufferPointer { w in
+                p.grad.withUnsafeBufferPointer { g in
+                    slot.first.withUnsafeMutableBufferPointer { m in
+                        switch kind {
+                        case .adam:
+                            slot.second.withUnsafeMutableBufferPointer { v in
+                                let stepSize = lr / correction1
+                                let invSqrtC2 = 1 / correction2.squareRoot()
+                                for i in 0..<n {
+                                    let gi = g[i] + wd * w[i]
+                                    m[i] = beta1 * m[i] + (1 - beta1) * gi
+                                    v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
+                                    w[i] -= stepSize * m[i] / (v[i].squareRoot() * invSqrtC2 + eps)
+                                }
+                            }
+                        case .sgd:
+                            for i in 0..<n {
+                                let gi = g[i] + wd * w[i]
+                                m[i] = mu * m[i] + gi
+                                w[i] -= lr * m[i]
+                            }
+                        }
+                        if let c = clip {
+                            for i in 0..<n { w[i] = min(max(w[i], -c), c) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

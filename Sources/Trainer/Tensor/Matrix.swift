@@ -1,0 +1,51 @@
+/// A dense row-major matrix of `Float`, the trainer's one tensor type: activations are
+/// `[batch, features]`, dense weights `[out, in]` (PyTorch's layout, so checkpoints line up).
+public struct Matrix: Equatable, Sendable {
+    /// Number of rows (the batch dimension for activations).
+    public var rows: Int
+    /// Number of columns (features).
+    public var cols: Int
+    /// `rows * cols` values, row after row.
+    public var data: [Float]
+
+    /// A zero-filled matrix.
+    public init(rows: Int, cols: Int) {
+        self.init(rows: rows, cols: cols, data: [Float](repeating: 0, count: rows * cols))
+    }
+
+    /// A matrix over existing values (`data.count == rows * cols`).
+    public init(rows: Int, cols: Int, data: [Float]) {
+        precondition(data.count == rows * cols, "Matrix \(rows)x\(cols) given \(data.count) values")
+        self.rows = rows
+        self.cols = cols
+        self.data = data
+    }
+
+    /// Element at (`r`, `c`).
+    @inlinable public subscript(r: Int, c: Int) -> Float {
+        get { data[r * cols + c] }
+        set { data[r * cols + c] = newValue }
+    }
+
+    /// Applies `f` to every element.
+    @inlinable public func map(_ f: (Float) -> Float) -> Matrix {
+        Matrix(rows: rows, cols: cols, data: data.map(f))
+    }
+
+    /// Index of the largest value in each row (first one on ties).
+    public func argmaxRows() -> [Int] {
+        var out = [Int](repeating: 0, count: rows)
+        data.withUnsafeBufferPointer { p in
+            for r in 0..<rows {
+                var best = 0
+                var bestValue = p[r * cols]
+                for c in 1..<max(cols, 1) where p[r * cols + c] > bestValue {
+                    best = c
+                    bestValue = p[r * cols + c]
+                }
+                out[r] = best
+            }
+        }
+        return out
+    }
+}

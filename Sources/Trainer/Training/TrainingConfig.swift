@@ -1,0 +1,68 @@
+/// How a model is trained. Stored as JSON in checkpoint metadata.
+public struct TrainingConfig: Codable, Equatable, Sendable {
+    /// Data set name (`mnist`, `fashion-mnist`).
+    public var dataset: String
+    /// Total epochs.
+    public var epochs: Int
+    /// Images per batch.
+    public var batchSize: Int
+    /// Optimizer.
+    public var optimizer: OptimizerKind
+    /// Base learning rate.
+    public var learningRate: Float
+    /// SGD momentum.
+    public var momentum: Float
+    /// L2 weight decay on dense weights.
+    public var weightDecay: Float
+    /// Learning-rate schedule.
+    public var schedule: LearningRateSchedule
+    /// For the step schedule: epochs between decays.
+    public var stepEpochs: Int
+    /// For the step schedule: the decay factor.
+    public var gamma: Float
+    /// Seed for initialisation, shuffling and dropout.
+    public var seed: UInt64
+    /// Use only the first N training images (nil: all).
+    public var trainLimit: Int?
+
+    /// Default base learning rate for Adam: 0.005 binary, 0.001 float (SGD: 0.1 and 0.05).
+    public static func defaultLearningRate(precision: ModelConfig.Precision, optimizer: OptimizerKind) -> Float {
+        switch (optimizer, precision) {
+        case (.adam, .binary): return 0.005
+        case (.adam, .float): return 0.001
+        case (.sgd, .binary): return 0.1
+        case (.sgd, .float): return 0.05
+        }
+    }
+
+    /// Memberwise initialiser with the defaults of `train`.
+    public init(dataset: String = "mnist", epochs: Int = 10, batchSize: Int = 100, optimizer: OptimizerKind = .adam,
+                learningRate: Float, momentum: Float = 0.9, weightDecay: Float = 0,
+                schedule: LearningRateSchedule = .cosine, stepEpochs: Int = 3, gamma: Float = 0.1,
+                seed: UInt64 = 1, trainLimit: Int? = nil) {
+        self.dataset = dataset
+        self.epochs = epochs
+        self.batchSize = batchSize
+        self.optimizer = optimizer
+        self.learningRate = learningRate
+        self.momentum = momentum
+        self.weightDecay = weightDecay
+        self.schedule = schedule
+        self.stepEpochs = stepEpochs
+        self.gamma = gamma
+        self.seed = seed
+        self.trainLimit = trainLimit
+    }
+
+    /// Checks the numbers; the message names the bad one.
+    public func validate() throws(TrainerError) {
+        guard epochs >= 1 else { throw .invalidConfig("epochs \(epochs) must be at least 1") }
+        guard batchSize >= 2 else { throw .invalidConfig("batch size \(batchSize) must be at least 2 (BatchNorm needs a batch)") }
+        guard learningRate > 0, learningRate.isFinite else { throw .invalidConfig("learning rate \(learningRate) must be positive") }
+        guard weightDecay >= 0 else { throw .invalidConfig("weight decay \(weightDecay) must not be negative") }
+        guard momentum >= 0, momentum < 1 else { throw .invalidConfig("momentum \(momentum) outside [0, 1)") }
+        if let n = trainLimit, n < batchSize {
+            throw .invalidConfig("train limit \(n) is smaller than the batch size \(batchSize)")
+        }
+    }
+}

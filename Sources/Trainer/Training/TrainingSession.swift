@@ -1,0 +1,176 @@
+import Datasets
+import Foundation
+
+/// What a training run reports after each batch (for progress lines).
+public struct BatchReport: Sendable {
+    /// 0-based epoch.
+    public var epoch: Int
+    /// Batches done in this epoch.
+    public var batch: Int
+    /// Batches in an epoch.
+    public var batches: Int
+    /// Running mean loss over this epoch.
+    public var loss: Double
+    /// Running training accuracy over this epoch (fraction).
+    public var accuracy: Double
+    /// Training throughput so far in this epoch.
+    public var imagesPerSecond: Double
+    /// Seconds elapsed in this epoch.
+    public var seconds: Double
+}
+
+/// What a training run reports after each epoch.
+public struct EpochReport: Sendable {
+    /// 0-based epoch.
+    public var epoch: Int
+    /// Mean training loss.
+    public var trainLoss: Double
+    /// Training accuracy in training mode (fraction).
+    public var trainAccuracy: Double
+    /// Seconds spent training this epoch (evaluation excluded).
+    public var seconds: Double
+    /// Images per second of training.
+    public var imagesPerSecond: Double
+}
+
+/// Trains a `Network` with an `Optimizer` under a `TrainingConfig`, one epoch at a time.
+///
+/// Determinism: weights come from `seed`; epoch e shuffles with stream 1000 + e and drops out with
+/// stream 2000 + e of the same seed, so a run resumed from a checkpoint after epoch e continues
+/// exactly as the uninterrupted run would have.
+public final class TrainingSession {
+    /// The model being trained.
+    public let network: Network
+    /// Its optimizer.
+    public let optimizer: Optimizer
+    /// The settings.
+    public let config: TrainingConfig
+    /// Epochs completed (including those before a resume).
+    public private(set) var epochsCompleted: Int
+    /// Training seconds over all epochs (including those before a resume).
+    public private(set) var seconds: Double
+
+    /// A fresh run.
+    public init(model: ModelConfig, training: TrainingConfig) throws(TrainerError) {
+        try training.validate()
+        network = try Network(config: model, seed: training.seed)
+        optimizer = Optimizer(kind: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay)
+        config = training
+        epochsCompleted = 0
+        seconds = 0
+    }
+
+    /// A run resumed from `checkpoint` (its model and settings, with `epochs` possibly raised).
+    public init(resuming checkpoint: Checkpoint, epochs: Int, path: String) throws(TrainerError) {
+        var training = checkpoint.training
+        training.epochs = epochs
+        try training.validate()
+        network = try Network(config: checkpoint.model, seed: training.seed)
+        optimizer = Optimizer(kind: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay)
+        try checkpoint.load(into: network, optimizer: optimizer, path: path)
+        config = training
+        epochsCompleted = checkpoint.progress.epochsCompleted
+        seconds = checkpoint.progress.seconds
+    }
+
+    /// Batches per epoch for `count` training images (a last batch of fewer than 2 images is dropped).
+    public func batchesPerEpoch(count: Int) -> Int {
+        let full = count / config.batchSize
+        return full + (count % config.batchSize >= 2 ? 1 : 0)
+    }
+
+    /// Trains one epoch on `data`, calling `onBatch` after each batch.
+    public func trainEpoch(on data: ImageSet, onBatch: (BatchReport) -> Void = { _ in }) throws(TrainerError) -> EpochReport {
+        guard data.imageSize == network.config.inputSize else {
+            throw .dataMismatch("images have \(data.imageSize) pixels, the model takes \(network.config.inputSize)")
+        }
+        guard data.classes <= network.config.classes else {
+            throw .dataMismatch("data has \(data.classes) classes, the model outputs \(network.config.classes)")
+        }
+        let epoch = epochsCompleted
+        let batches = batchesPerEpoch(count: data.count)
+        let totalSteps = batches * config.epochs
+        var shuffle = SeededRandom(seed: config.seed, stream: 1000 + UInt64(epoch))
+        let order = shuffle.permutation(data.count)
+        var context = ForwardContext(training: true, random: SeededRandom(seed: config.seed, stream: 2000 + UInt64(epoch)))
+        let parameters = network.parameters
+        var lossSum = 0.0, correct = 0, seen = 0
+        let start = Date()
+        for b in 0..<batches {
+            let lo = b * config.batchSize
+            let hi = min(lo + config.batchSize, data.count)
+            let (x, labels) = TrainingSession.batch(data, indices: order[lo..<hi])
+            let logits = network.forward(x, context: &context)
+            let (loss, grad, ok) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+            network.backward(grad)
+            let step = epoch * batches + b
+            let lr = config.schedule.rate(base: config.learningRate, step: step, totalSteps: totalSteps,
+                                          epoch: epoch, stepEpochs: config.stepEpochs, gamma: config.gamma)
+            optimizer.update(parameters, lr: lr)
+            lossSum += Double(loss) * Double(hi - lo)
+            correct += ok
+            seen += hi - lo
+            let elapsed = Date().timeIntervalSince(start)
+            onBatch(BatchReport(epoch: epoch, batch: b + 1, batches: batches, loss: lossSum / Double(seen),
+                                accuracy: Double(correct) / Double(seen),
+                                imagesPerSecond: Double(seen) / max(elapsed, 1e-9), seconds: elapsed))
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        epochsCompleted += 1
+        seconds += elapsed
+        return EpochReport(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
+                           seconds: elapsed, imagesPerSecond: Double(seen) / max(elapsed, 1e-9))
+    }
+
+    /// The images at `indices` as a `[n, pixels]` matrix on the [0, 1] scale, with their labels.
+    public static func batch<C: Collection>(_ data: ImageSet, indices: C) -> (Matrix, [Int]) where C.Element == Int {
+        let size = data.imageSize
+        var x = Matrix(rows: indices.count, cols: size)
+        var labels: [Int] = []
+        labels.reserveCapacity(indices.count)
+        data.pixels.withUnsafeBufferPointer { px in
+            x.data.withUnsafeMutableBufferPointer { pd in
+                for (row, i) in indices.enumerated() {
+                    let src = i * size, dst = row * size
+                    for k in 0..<size { pd[dst + k] = Float(px[src + k]) / 255 }
+                }
+            }
+        }
+        for i in indices { labels.append(Int(data.labels[i])) }
+        return (x, labels)
+    }
+
+    /// The checkpoint of the current state.
+    public func checkpoint(testAccuracy: Double?, last: EpochReport?) -> Checkpoint {
+        Checkpoint(network: network, optimizer: optimizer, training: config,
+                   progress: TrainingProgress(epochsCompleted: epochsCompleted, optimizerStep: optimizer.step,
+                                              testAccuracy: testAccuracy, trainLoss: last?.trainLoss,
+                                              trainAccuracy: last?.trainAccuracy, seconds: seconds))
+    }
+}
+
+/// Scoring a network on a labelled set in evaluation mode.
+public enum Evaluation {
+    /// Predicted class of every image of `data`.
+    public static func predictions(_ network: Network, on data: ImageSet, batchSize: Int = 1000) -> [Int] {
+        var out: [Int] = []
+        out.reserveCapacity(data.count)
+        var start = 0
+        while start < data.count {
+            let end = min(start + batchSize, data.count)
+            let (x, _) = TrainingSession.batch(data, indices: start..<end)
+            var context = ForwardContext.evaluation
+            out += network.forward(x, context: &context).argmaxRows()
+            start = end
+        }
+        return out
+    }
+
+    /// Fraction of `data` classified correctly.
+    public static func accuracy(_ network: Network, on data: ImageSet) -> Double {
+        let p = predictions(network, on: data)
+        var correct = 0
+        for i in 0..<data.count where p[i] == Int(data.labels[i]) { correct += 1 }
+        return Double(correct) / Double(max(data.count, 1))
+    }
+}

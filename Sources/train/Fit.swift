@@ -1,0 +1,212 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Trainer
+
+extension ModelConfig.Precision: ExpressibleByArgument {}
+extension ModelConfig.Activation: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
+
+/// `train fit`: trains a model and writes its checkpoint.
+struct Fit: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fit",
+        abstract: "Train a model and save it as a safetensors checkpoint (the default subcommand).")
+
+    @Option(help: "Data set: \(Dataset.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var dataset: String = "mnist"
+
+    @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
+    var dataDir: String?
+
+    @Option(help: "Architecture: fcn2 (784-600x4-10), fcn1 (784-6144x4-10) or fcn (set --width and --depth).")
+    var arch: String = "fcn2"
+
+    @Option(help: "Hidden width, overriding the architecture's.")
+    var width: Int?
+
+    @Option(help: "Number of hidden layers, overriding the architecture's.")
+    var depth: Int?
+
+    @Option(help: "Weights and activations: float or binary (BNN, Hubara et al.).")
+    var precision: ModelConfig.Precision = .binary
+
+    @Option(help: "Input discretization bits, 1-8 (the paper's Eq. 2; 8 = raw image).")
+    var inputBits: Int = 2
+
+    @Option(help: "Hidden activation of float models: hardtanh or relu.")
+    var activation: ModelConfig.Activation = .hardtanh
+
+    @Flag(help: "Binary models: keep the last layer's weights real-valued (with a bias, no BatchNorm).")
+    var floatLastLayer = false
+
+    @Option(help: "Dropout probability after each hidden activation (default 0.2).")
+    var dropout: Float?
+
+    @Option(help: "Epochs to train (when resuming: the total, counting the epochs already done).")
+    var epochs: Int = 10
+
+    @Option(help: "Images per batch.")
+    var batchSize: Int = 100
+
+    @Option(help: "Optimizer: adam or sgd.")
+    var optimizer: OptimizerKind = .adam
+
+    @Option(help: "Base learning rate (default: Adam 0.005 binary, 0.001 float; SGD 0.1 binary, 0.05 float).")
+    var lr: Float?
+
+    @Option(help: "SGD momentum.")
+    var momentum: Float = 0.9
+
+    @Option(help: "L2 weight decay on dense weights.")
+    var weightDecay: Float = 0
+
+    @Option(help: "Learning-rate schedule: cosine (to 0 over the run), step, or constant.")
+    var schedule: LearningRateSchedule = .cosine
+
+    @Option(help: "Step schedule: epochs between decays.")
+    var stepEpochs: Int = 3
+
+    @Option(help: "Step schedule: decay factor.")
+    var gamma: Float = 0.1
+
+    @Option(help: "Seed for initialisation, shuffling and dropout (same seed, same result).")
+    var seed: UInt64 = 1
+
+    @Option(help: "Train on the first N training images only.")
+    var trainLimit: Int?
+
+    @Option(help: "Evaluate on the first N test images only.")
+    var testLimit: Int?
+
+    @Option(help: "Checkpoint to resume from (its model and settings are used; --epochs is the new total).")
+    var resume: String?
+
+    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch).")
+    var out: String?
+
+    @Flag(help: "Print a one-line JSON summary as the last line of stdout.")
+    var json = false
+
+    @Flag(help: "No progress output.")
+    var quiet = false
+
+    func validate() throws {
+        guard (1...8).contains(inputBits) else {
+            throw ValidationError("--input-bits \(inputBits) is outside 1...8")
+        }
+        guard epochs >= 1 else { throw ValidationError("--epochs \(epochs) must be at least 1") }
+        guard batchSize >= 2 else { throw ValidationError("--batch-size \(batchSize) must be at least 2") }
+        if let d = dropout, !(d >= 0 && d < 1) { throw ValidationError("--dropout \(d) is outside [0, 1)") }
+        if let w = width, w < 1 { throw ValidationError("--width \(w) must be positive") }
+        if let d = depth, d < 1 { throw ValidationError("--depth \(d) must be positive") }
+        if let l = lr, !(l > 0) { throw ValidationError("--lr \(l) must be positive") }
+        if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
+        if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
+        guard ["fcn", "fcn1", "fcn2"].contains(arch) else {
+            throw ValidationError("--arch '\(arch)' is not one of fcn, fcn1, fcn2")
+        }
+        guard Dataset(rawValue: dataset) != nil else {
+            throw ValidationError("--dataset '\(dataset)' is not one of \(Dataset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    func modelConfig() -> ModelConfig {
+        var m = ModelConfig.fcn2(precision: precision, inputBits: inputBits)
+        let baseWidth = arch == "fcn1" ? 6144 : 600
+        m.hidden = Array(repeating: width ?? baseWidth, count: depth ?? 4)
+        m.activation = activation
+        m.floatLastLayer = floatLastLayer
+        m.dropout = dropout ?? ModelConfig.defaultDropout(precision)
+        return m
+    }
+
+    func run() throws {
+        do {
+            try train()
+        } catch let e as TrainerError {
+            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+            throw ExitCode.failure
+        } catch let e as DatasetError {
+            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    private func train() throws {
+        let session: TrainingSession
+        if let resume {
+            let checkpoint = try Checkpoint.read(path: resume)
+            session = try TrainingSession(resuming: checkpoint, epochs: epochs, path: resume)
+        } else {
+            let training = TrainingConfig(
+                dataset: dataset, epochs: epochs, batchSize: batchSize, optimizer: optimizer,
+                learningRate: lr ?? TrainingConfig.defaultLearningRate(precision: precision, optimizer: optimizer),
+                momentum: momentum, weightDecay: weightDecay, schedule: schedule, stepEpochs: stepEpochs,
+                gamma: gamma, seed: seed, trainLimit: trainLimit)
+            session = try TrainingSession(model: modelConfig(), training: training)
+        }
+        let config = session.config
+        let model = session.network.config
+        let dir = DataDirectory.resolve(explicit: dataDir)
+        let data = try Dataset.named(config.dataset)
+        let trainSet = try data.load(.train, dataDirectory: dir).prefix(config.trainLimit)
+        let testSet = try data.load(.test, dataDirectory: dir).prefix(testLimit)
+        let outPath = out ?? "runs/\(model.summary).safetensors"
+
+        let progress = ProgressPrinter(enabled: !quiet)
+        progress.line("train: \(model.summary) on \(config.dataset) (\(trainSet.count) train, \(testSet.count) test), "
+                      + "\(config.optimizer.rawValue) lr \(config.learningRate) \(config.schedule.rawValue), batch \(config.batchSize), "
+                      + "seed \(config.seed); BLAS \(BLASInfo.coreName) x\(BLASInfo.threads)")
+        var epochSeconds: [Double] = []
+        var last: EpochReport?
+        var testAccuracy: Double?
+        if session.epochsCompleted >= config.epochs {
+            progress.line("checkpoint already has \(session.epochsCompleted) epochs; nothing to train")
+        }
+        while session.epochsCompleted < config.epochs {
+            let report = try session.trainEpoch(on: trainSet) { b in
+                progress.batch(b, totalEpochs: config.epochs)
+            }
+            last = report
+            epochSeconds.append(report.seconds)
+            testAccuracy = Evaluation.accuracy(session.network, on: testSet)
+            progress.epoch(report, totalEpochs: config.epochs, testAccuracy: testAccuracy!)
+            try session.checkpoint(testAccuracy: testAccuracy, last: report).write(to: outPath)
+        }
+        if testAccuracy == nil {
+            testAccuracy = Evaluation.accuracy(session.network, on: testSet)
+            try session.checkpoint(testAccuracy: testAccuracy, last: nil).write(to: outPath)
+        }
+        let trained = epochSeconds.reduce(0, +)
+        let images = Double(trainSet.count * epochSeconds.count)
+        print("test accuracy \(String(format: "%.2f", testAccuracy! * 100))% after \(session.epochsCompleted) epochs; saved \(outPath)")
+        if json {
+            var summary: [String: Any] = [
+                "test_accuracy": testAccuracy!,
+                "epochs": session.epochsCompleted,
+                "epochs_this_run": epochSeconds.count,
+                "seconds": trained,
+                "epoch_seconds": epochSeconds,
+                "median_epoch_seconds": median(epochSeconds),
+                "images_per_second": trained > 0 ? images / trained : 0,
+                "model": model.summary,
+                "precision": model.precision.rawValue,
+                "input_bits": model.inputBits,
+                "dataset": config.dataset,
+                "out": outPath,
+                "seed": config.seed,
+                "blas_core": BLASInfo.coreName,
+            ]
+            if let last { summary["train_loss"] = last.trainLoss; summary["train_accuracy"] = last.trainAccuracy }
+            print(JSONLine.encode(summary))
+        }
+    }
+}
+
+func median(_ xs: [Double]) -> Double {
+    guard !xs.isEmpty else { return 0 }
+    let s = xs.sorted()
+    return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}

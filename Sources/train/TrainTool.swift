@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// `train`: trains the paper's networks and (in later releases) attacks them.
+struct TrainTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train discretized and binarized networks (Panda, Chakraborty & Roy) on MNIST-style data.",
+        discussion: """
+        With no subcommand, `train` runs `train fit`. Example:
+          train --dataset mnist --arch fcn2 --precision binary --input-bits 2 --epochs 10 --seed 1 --out runs/bnn-2b.safetensors
+        Data comes from the data cache (make data); override with --data-dir or $BITSHIELD_DATA.
+        Exit codes: 0 success, 1 failure, 64 bad usage.
+        """,
+        subcommands: [Fit.self],
+        defaultSubcommand: Fit.self)
+}

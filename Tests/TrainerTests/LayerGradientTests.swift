@@ -1,0 +1,123 @@
+import XCTest
+@testable import Trainer
+
+final class LayerGradientTests: XCTestCase {
+    func testDenseFloatWithBias() {
+        var random = SeededRandom(seed: 1)
+        let layer = Dense(name: "fc", inputs: 13, outputs: 7, weights: .float, bias: true, random: &random)
+        GradientCheck().run(layer, input: randomMatrix(5, 13, seed: 2), outputs: 7)
+    }
+
+    func testDenseBinaryIsStraightThroughSignOfWeights() {
+        // The latent-weight gradient is the gradient with respect to sign(W): check it against a
+        // float layer holding sign(W).
+        var random = SeededRandom(seed: 1)
+        let binary = Dense(name: "fc", inputs: 11, outputs: 6, weights: .binary, bias: false, random: &random)
+        var r2 = SeededRandom(seed: 5)
+        let surrogate = Dense(name: "fc", inputs: 11, outputs: 6, weights: .float, bias: false, random: &r2)
+        surrogate.weight.value = binary.weight.value.map(binarySign)
+        GradientCheck().run(binary, surrogate: surrogate, input: randomMatrix(4, 11, seed: 3), outputs: 6)
+    }
+
+    func testBatchNormTraining() {
+        let layer = BatchNorm(name: "bn", features: 6)
+        var random = SeededRandom(seed: 8)
+        layer.gamma.value = (0..<6).map { _ in random.uniform(0.5, 1.5) }
+        layer.beta.value = (0..<6).map { _ in random.uniform(-0.5, 0.5) }
+        GradientCheck(step: 1e-2, tolerance: 3e-2).run(layer, input: randomMatrix(8, 6, seed: 4), outputs: 6)
+    }
+
+    func testBatchNormEvaluation() {
+        let layer = BatchNorm(name: "bn", features: 5)
+        layer.runningMean.value = [0.1, -0.2, 0.3, 0, 1]
+        layer.runningVar.value = [1, 2, 0.5, 4, 0.1]
+        layer.gamma.value = [1, -1, 2, 0.5, 1]
+        var check = GradientCheck()
+        check.training = false
+        // Only the input gradient is defined in eval mode (attacks use it).
+        var context = ForwardContext.evaluation
+        let x = randomMatrix(3, 5, seed: 6)
+        _ = layer.forward(x, context: &context)
+        let r = randomMatrix(3, 5, seed: 7)
+        let dx = layer.backward(r, inputGradient: true)!
+        for i in 0..<x.data.count {
+            var xp = x, xm = x
+            xp.data[i] += 1e-2
+            xm.data[i] -= 1e-2
+            let numeric = (check.value(layer, xp, r) - check.value(layer, xm, r)) / 2e-2
+            XCTAssertEqual(numeric, Double(dx.data[i]), accuracy: 1e-3)
+        }
+    }
+
+    func testHardTanh() {
+        GradientCheck().run(HardTanh(), input: randomMatrix(4, 9, seed: 9, avoid: [-1, 1]), outputs: 9)
+    }
+
+    func testReLU() {
+        GradientCheck().run(ReLU(), input: randomMatrix(4, 9, seed: 10, avoid: [0]), outputs: 9)
+    }
+
+    func testSignActivationStraightThroughIsHardTanhGradient() {
+        GradientCheck().run(SignActivation(), surrogate: HardTanh(),
+                            input: randomMatrix(4, 9, seed: 11, avoid: [-1, 1]), outputs: 9)
+    }
+
+    func testInputQuantizerStraightThroughIsIdentity() {
+        final class Identity: Layer {
+            func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix { x }
+            func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? { dy }
+        }
+        GradientCheck().run(InputQuantizer(bits: 2), surrogate: Identity(),
+                            input: randomMatrix(3, 10, seed: 12, lo: 0, hi: 1), outputs: 10)
+    }
+
+    func testDropoutWithFixedMask() {
+        // Same seed in every forward: the mask is fixed, so dropout is linear and checkable.
+        GradientCheck().run(Dropout(p: 0.3), input: randomMatrix(4, 12, seed: 13), outputs: 12)
+    }
+
+    func testSoftmaxCrossEntropy() {
+        let logits = randomMatrix(4, 5, seed: 14)
+        let labels = [0, 3, 4, 1]
+        let (_, grad, _) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+        for i in 0..<logits.data.count {
+            var p = logits, m = logits
+            p.data[i] += 1e-2
+            m.data[i] -= 1e-2
+            let numeric = (SoftmaxCrossEntropy.evaluate(logits: p, labels: labels).loss
+                - SoftmaxCrossEntropy.evaluate(logits: m, labels: labels).loss) / 2e-2
+            XCTAssertEqual(Double(numeric), Double(grad.data[i]), accuracy: 2e-3, "logit \(i)")
+        }
+    }
+
+    func testWholeNetworkInputGradient() throws {
+        // A float network end to end (quantizer straight through): dL/dinput against differences of
+        // the same network with the quantizer at 8 bits and dropout off, in eval mode.
+        var config = ModelConfig.fcn2(precision: .float, inputBits: 8)
+        config.inputSize = 12
+        config.hidden = [9, 7]
+        config.classes = 4
+        config.dropout = 0
+        let net = try Network(config: config, seed: 3)
+        // Give the BatchNorms non-trivial statistics.
+        for s in net.state where s.name.hasSuffix("running_var") { s.value = s.value.map { $0 * 0.7 } }
+        let x = randomMatrix(2, 12, seed: 15, lo: 0.1, hi: 0.9)
+        let labels = [1, 3]
+        func loss(_ x: Matrix) -> Double {
+            var c = ForwardContext.evaluation
+            return Double(SoftmaxCrossEntropy.evaluate(logits: net.forward(x, context: &c), labels: labels).loss)
+        }
+        var c = ForwardContext.evaluation
+        let (_, g, _) = SoftmaxCrossEntropy.evaluate(logits: net.forward(x, context: &c), labels: labels)
+        let dx = try XCTUnwrap(net.backward(g, inputGradient: true))
+        for i in 0..<x.data.count {
+            // 8-bit input rounds to the pixel grid, so step by whole pixels.
+            let h: Float = 3 / 255
+            var p = x, m = x
+            p.data[i] += h
+            m.data[i] -= h
+            let numeric = (loss(p) - loss(m)) / Double(2 * h)
+            XCTAssertEqual(numeric, Double(dx.data[i]), accuracy: 0.05 * max(1, abs(numeric)), "input \(i)")
+        }
+    }
+}

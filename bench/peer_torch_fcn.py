@@ -1,0 +1,247 @@
+#!/usr/bin/env python3
+"""PyTorch peer of BitShield's fully connected trainer, for same-run benchmarks.
+
+BinaryNet-style MLP (784-600x4-10 by default) on MNIST / Fashion-MNIST, CPU only.
+Binary precision follows Hubara et al., "Binarized Neural Networks" (NIPS 2016,
+arXiv:1602.02830) and its reference code BinaryNet.pytorch
+(https://github.com/itayhubara/BinaryNet.pytorch): sign() of latent float weights
+in the forward pass with the gradient passed straight through to the latent
+weights, latent weights clamped to [-1, 1] after every optimizer step, sign
+activations with the straight-through estimator grad * (|x| <= 1), and the
+first layer seeing the real-valued (here: discretized) input.
+
+Deviation from BinaryNet.pytorch: it binarizes with torch.sign, which maps 0 to
+0; here sign(0) = +1 (torch.where(x >= 0, 1, -1)) for weights and activations,
+so every binarized value is exactly +-1, matching the Swift trainer.
+
+Prints one line per epoch, then ONE JSON line (the last line on stdout).
+"""
+import argparse
+import gzip
+import json
+import math
+import os
+import statistics
+import struct
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx_gz(path):
+    with gzip.open(path, "rb") as f:
+        raw = f.read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise ValueError(f"{path}: not an IDX file (bad magic)")
+    code, ndim = raw[2], raw[3]
+    if code not in IDX_DTYPES:
+        raise ValueError(f"{path}: unknown IDX type code 0x{code:02x}")
+    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    dtype = np.dtype(IDX_DTYPES[code])
+    count = int(np.prod(dims)) if ndim else 1
+    off = 4 + 4 * ndim
+    if len(raw) - off != count * dtype.itemsize:
+        raise ValueError(f"{path}: size mismatch (header {dims}, {len(raw) - off} payload bytes)")
+    return np.frombuffer(raw, dtype=dtype, count=count, offset=off).reshape(dims)
+
+
+def data_root(args):
+    if args.data_dir:
+        return args.data_dir
+    if os.environ.get("BITSHIELD_DATA"):
+        return os.environ["BITSHIELD_DATA"]
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "bitshield", "data")
+
+
+def load_split(folder, prefix):
+    images = read_idx_gz(os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"))
+    labels = read_idx_gz(os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz"))
+    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise ValueError(f"{folder}/{prefix}: unexpected shapes {images.shape} {labels.shape}")
+    return images.reshape(images.shape[0], -1), labels.astype(np.int64)
+
+
+def discretize(pixels_u8, bits):
+    """8-bit pixels -> model input. bits=8: p/255; else bin centres of width 256/2^bits, /255."""
+    p = pixels_u8.astype(np.float32)
+    if bits == 8:
+        return p / 255.0
+    w = 256.0 / (1 << bits)
+    return (np.floor(p / w) * w + w / 2.0) / 255.0
+
+
+# ---- binarization (sign(0) = +1) -------------------------------------------------
+
+class SignWeightSTE(torch.autograd.Function):
+    """Weights: forward sign (0 -> +1), backward identity to the latent weight."""
+
+    @staticmethod
+    def forward(ctx, w):
+        return torch.where(w >= 0, 1.0, -1.0).to(w.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class SignActSTE(torch.autograd.Function):
+    """Activations: forward sign (0 -> +1), backward grad * (|x| <= 1) (hardtanh STE)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x.abs() <= 1).to(g.dtype)
+
+
+class BinaryLinear(nn.Linear):
+    """Linear using sign(W) of latent weights W; the input is used as given."""
+
+    def forward(self, x):
+        return F.linear(x, SignWeightSTE.apply(self.weight), self.bias)
+
+
+class SignAct(nn.Module):
+    def forward(self, x):
+        return SignActSTE.apply(x)
+
+
+def build_model(args):
+    widths = [784] + [args.hidden] * args.depth + [10]
+    layers = []
+    if args.plain_mlp:
+        for i in range(len(widths) - 1):
+            layers.append(nn.Linear(widths[i], widths[i + 1], bias=True))
+            if i < len(widths) - 2:
+                layers.append(nn.ReLU())
+        return nn.Sequential(*layers)
+    binary = args.precision == "binary"
+    Lin = BinaryLinear if binary else nn.Linear
+    for i in range(len(widths) - 1):
+        layers.append(Lin(widths[i], widths[i + 1], bias=False))
+        layers.append(nn.BatchNorm1d(widths[i + 1], eps=1e-5, momentum=0.1))
+        if i < len(widths) - 2:
+            layers.append(SignAct() if binary else nn.Hardtanh())
+            layers.append(nn.Dropout(p=args.dropout))
+    return nn.Sequential(*layers)
+
+
+def evaluate(model, x, y, batch=1000):
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for i in range(0, x.shape[0], batch):
+            out = model(x[i:i + batch])
+            correct += (out.argmax(1) == y[i:i + batch]).sum().item()
+    return correct / x.shape[0]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
+    ap.add_argument("--data-dir", default=None, help="folder holding mnist/ and fashion-mnist/")
+    ap.add_argument("--precision", choices=["float", "binary"], default="float")
+    ap.add_argument("--input-bits", type=int, default=8, choices=range(1, 9), metavar="1..8")
+    ap.add_argument("--hidden", type=int, default=600)
+    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--dropout", type=float, default=0.0)
+    ap.add_argument("--epochs", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--lr", type=float, default=None, help="default 0.001 float, 0.005 binary")
+    ap.add_argument("--weight-decay", type=float, default=0.0)
+    ap.add_argument("--schedule", choices=["cosine", "none"], default="cosine")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--plain-mlp", action="store_true",
+                    help="sanity baseline: Linear(bias) -> ReLU, no BN/dropout, float")
+    args = ap.parse_args()
+    if args.plain_mlp:
+        args.precision = "float"
+    if args.lr is None:
+        args.lr = 0.005 if args.precision == "binary" else 0.001
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+
+    folder = os.path.join(data_root(args), args.dataset)
+    tr_img, tr_lab = load_split(folder, "train")
+    te_img, te_lab = load_split(folder, "t10k")
+    x_train = torch.from_numpy(discretize(tr_img, args.input_bits))
+    y_train = torch.from_numpy(tr_lab)
+    x_test = torch.from_numpy(discretize(te_img, args.input_bits))
+    y_test = torch.from_numpy(te_lab)
+
+    model = build_model(args)
+    binary_linears = [m for m in model.modules() if isinstance(m, BinaryLinear)]
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    n = x_train.shape[0]
+    steps_per_epoch = math.ceil(n / args.batch)
+    total_steps = steps_per_epoch * args.epochs
+    sched = (torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps, eta_min=0.0)
+             if args.schedule == "cosine" else None)
+    gen = torch.Generator().manual_seed(args.seed)
+
+    epoch_seconds, accs = [], []
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        t0 = time.perf_counter()
+        perm = torch.randperm(n, generator=gen)
+        loss_sum = torch.zeros(())
+        for s in range(steps_per_epoch):
+            idx = perm[s * args.batch:(s + 1) * args.batch]
+            out = model(x_train[idx])
+            loss = F.cross_entropy(out, y_train[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if binary_linears:
+                with torch.no_grad():
+                    for m in binary_linears:
+                        m.weight.clamp_(-1.0, 1.0)
+            if sched is not None:
+                sched.step()
+            loss_sum += loss.detach()
+        dt = time.perf_counter() - t0
+        acc = evaluate(model, x_test, y_test)
+        epoch_seconds.append(dt)
+        accs.append(acc)
+        print(f"epoch {epoch}/{args.epochs}  train_loss {loss_sum.item() / steps_per_epoch:.4f}  "
+              f"test_acc {acc:.4f}  train_seconds {dt:.3f}", flush=True)
+
+    result = {
+        "framework": "pytorch",
+        "precision": args.precision,
+        "input_bits": args.input_bits,
+        "epochs": args.epochs,
+        "epoch_seconds": [round(s, 4) for s in epoch_seconds],
+        "median_epoch_seconds": round(statistics.median(epoch_seconds), 4),
+        "test_accuracy": accs[-1],
+        "torch_version": torch.__version__,
+        "threads": args.threads,
+        "dataset": args.dataset,
+        "model": "plain-mlp" if args.plain_mlp else "binarynet-fcn",
+        "hidden": args.hidden,
+        "depth": args.depth,
+        "batch": args.batch,
+        "lr": args.lr,
+        "dropout": args.dropout,
+        "schedule": args.schedule,
+        "seed": args.seed,
+    }
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
