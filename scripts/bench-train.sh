@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Seconds per training epoch of FCN2 (784-600x4-10, batch 100, dropout 0.2, Adam, cosine), float 8-bit
+# and binary 2-bit input: ours beside the PyTorch peer (bench/peer_torch_fcn.py, 2 threads) in the same
+# run, medians over BENCH_EPOCHS epochs, and the ratio. Also peak RSS of our runs (GNU time).
+# Usage: scripts/bench-train.sh   (env: BENCH_EPOCHS, default 3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+epochs="${BENCH_EPOCHS:-3}"
+train=.build/release/train
+py=.venv-torch/bin/python
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+[ -x "$train" ] || swift build -c release >/dev/null
+have_torch=0
+[ -x "$py" ] && "$py" -c 'import torch' 2>/dev/null && have_torch=1
+
+last_json() { tail -n 1 "$1"; }
+field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['$2'])" "$3"; }
+
+printf '%-18s %14s %14s %14s %10s %12s\n' "network" "ours s/epoch" "pytorch s/ep" "ours/pytorch" "ours acc" "ours RSS MB"
+for cfg in "float 8" "binary 2"; do
+  set -- $cfg
+  /usr/bin/time -f '%M' -o "$out/rss" "$train" --precision "$1" --input-bits "$2" --epochs "$epochs" \
+      --out "$out/m.safetensors" --json --quiet > "$out/ours.log"
+  ours=$(last_json "$out/ours.log")
+  o_s=$(field x median_epoch_seconds "$ours"); o_acc=$(field x test_accuracy "$ours")
+  rss=$(( $(cat "$out/rss") / 1024 ))
+  if [ "$have_torch" = 1 ]; then
+    "$py" bench/peer_torch_fcn.py --precision "$1" --input-bits "$2" --epochs "$epochs" --dropout 0.2 --threads 2 > "$out/torch.log"
+    t=$(last_json "$out/torch.log")
+    t_s=$(field x median_epoch_seconds "$t")
+    ratio=$(python3 -c "print(f'{$o_s/$t_s:.2f}')")
+  else
+    t_s="n/a"; ratio="n/a"
+  fi
+  printf '%-18s %14.2f %14s %14s %10s %12s\n' "fcn2 $1 ${2}b" "$o_s" "$t_s" "$ratio" "$o_acc" "$rss"
+done
+echo "($epochs epochs each; median epoch seconds, training only; PyTorch $([ $have_torch = 1 ] && "$py" -c 'import torch; print(torch.__version__)' || echo absent), 2 threads)"

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Writes PyTorch reference values for BitShield's layers to a safetensors file.
+
+Usage: torch_parity.py OUT.safetensors
+
+Each case stores its inputs, weights and upstream gradient (dy) and PyTorch's outputs and gradients,
+under names `<case>.<tensor>`; Tests/TrainerTests/TorchParityTests.swift runs BitShield's layers on
+the same inputs and compares. The BNN pieces (sign with sign(0) = +1, straight-through estimators,
+BinaryLinear) are the ones of bench/peer_torch_fcn.py, so the benchmark peer is what is checked.
+"""
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+from peer_torch_fcn import BinaryLinear, SignActSTE, discretize  # noqa: E402
+
+torch.manual_seed(0)
+torch.set_num_threads(1)
+out = {}
+
+
+def put(name, t):
+    out[name] = t.detach().to(torch.float32).clone().numpy()  # a copy: in-place updates must not leak in
+
+
+def leaf(shape, lo=-2.0, hi=2.0, avoid=()):
+    x = torch.empty(shape).uniform_(lo, hi)
+    for a in avoid:  # keep clear of kinks so a straight-through mask is unambiguous
+        x = torch.where((x - a).abs() < 0.05, x + 0.1, x)
+    return x.requires_grad_(True)
+
+
+def dense(case, binary, bias):
+    x = leaf((5, 13))
+    lin = (BinaryLinear if binary else nn.Linear)(13, 7, bias=bias)
+    y = lin(x)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    put(f"{case}.x", x); put(f"{case}.w", lin.weight); put(f"{case}.dy", dy); put(f"{case}.y", y)
+    put(f"{case}.dx", x.grad); put(f"{case}.dw", lin.weight.grad)
+    if bias:
+        put(f"{case}.b", lin.bias); put(f"{case}.db", lin.bias.grad)
+
+
+def batchnorm(case, training):
+    x = leaf((8, 6))
+    bn = nn.BatchNorm1d(6, eps=1e-5, momentum=0.1)
+    with torch.no_grad():
+        bn.weight.uniform_(0.5, 1.5); bn.bias.uniform_(-0.5, 0.5)
+        bn.running_mean.uniform_(-1, 1); bn.running_var.uniform_(0.5, 2)
+    put(f"{case}.gamma", bn.weight); put(f"{case}.beta", bn.bias)
+    put(f"{case}.running_mean_in", bn.running_mean); put(f"{case}.running_var_in", bn.running_var)
+    bn.train(training)
+    y = bn(x)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    put(f"{case}.x", x); put(f"{case}.dy", dy); put(f"{case}.y", y); put(f"{case}.dx", x.grad)
+    put(f"{case}.running_mean", bn.running_mean); put(f"{case}.running_var", bn.running_var)
+    if training:
+        put(f"{case}.dgamma", bn.weight.grad); put(f"{case}.dbeta", bn.bias.grad)
+
+
+def elementwise(case, fn, avoid):
+    x = leaf((4, 9), avoid=avoid)
+    y = fn(x)
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    put(f"{case}.x", x); put(f"{case}.dy", dy); put(f"{case}.y", y); put(f"{case}.dx", x.grad)
+
+
+def quantizer(bits):
+    pixels = np.arange(256, dtype=np.uint8).reshape(1, 256)
+    put(f"quant{bits}.x", torch.from_numpy(pixels.astype(np.float32) / 255))
+    put(f"quant{bits}.y", torch.from_numpy(discretize(pixels, bits)))
+
+
+def cross_entropy():
+    logits = leaf((6, 10))
+    labels = torch.tensor([0, 3, 9, 1, 1, 7])
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    put("ce.logits", logits); put("ce.labels", labels.float()); put("ce.loss", loss.reshape(1))
+    put("ce.dlogits", logits.grad)
+
+
+def network(case, binary):
+    """A small FCN (20-12-12-5) in training mode with dropout off: logits, loss, every gradient."""
+    widths = [20, 12, 12, 5]
+    layers = []
+    for i in range(len(widths) - 1):
+        layers.append((BinaryLinear if binary else nn.Linear)(widths[i], widths[i + 1], bias=False))
+        layers.append(nn.BatchNorm1d(widths[i + 1]))
+        if i < len(widths) - 2:
+            layers.append(SignAct() if binary else nn.Hardtanh())
+    model = nn.Sequential(*layers).train()
+    pixels = torch.randint(0, 256, (16, 20), dtype=torch.uint8).numpy()
+    x = torch.from_numpy(discretize(pixels, 2 if binary else 8)).requires_grad_(True)
+    labels = torch.randint(0, 5, (16,))
+    logits = model(x)
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    put(f"{case}.pixels", torch.from_numpy(pixels.astype(np.float32)))
+    put(f"{case}.labels", labels.float()); put(f"{case}.logits", logits); put(f"{case}.loss", loss.reshape(1))
+    put(f"{case}.dx", x.grad)
+    dense_i = bn_i = 0
+    for m in model:
+        if isinstance(m, nn.Linear):
+            put(f"{case}.fc{dense_i}.weight", m.weight); put(f"{case}.fc{dense_i}.weight.grad", m.weight.grad)
+            dense_i += 1
+        elif isinstance(m, nn.BatchNorm1d):
+            put(f"{case}.bn{bn_i}.weight.grad", m.weight.grad); put(f"{case}.bn{bn_i}.bias.grad", m.bias.grad)
+            put(f"{case}.bn{bn_i}.running_mean", m.running_mean); put(f"{case}.bn{bn_i}.running_var", m.running_var)
+            bn_i += 1
+
+
+class SignAct(nn.Module):
+    def forward(self, x):
+        return SignActSTE.apply(x)
+
+
+dense("dense_float", binary=False, bias=True)
+dense("dense_binary", binary=True, bias=False)
+batchnorm("bn_train", training=True)
+batchnorm("bn_eval", training=False)
+elementwise("hardtanh", nn.Hardtanh(), avoid=(-1, 1))
+elementwise("relu", F.relu, avoid=(0,))
+elementwise("sign", SignActSTE.apply, avoid=(-1, 1, 0))
+for b in (1, 2, 3, 4, 8):
+    quantizer(b)
+cross_entropy()
+network("net_binary", binary=True)
+network("net_float", binary=False)
+
+header, offset, blobs = {"__metadata__": {"torch": torch.__version__}}, 0, []
+for name in sorted(out):
+    a = np.ascontiguousarray(out[name], dtype="<f4")
+    header[name] = {"dtype": "F32", "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
+    offset += a.nbytes
+    blobs.append(a.tobytes())
+h = json.dumps(header, separators=(",", ":")).encode()
+h += b" " * (-len(h) % 8)
+tmp = sys.argv[1] + ".part"
+with open(tmp, "wb") as f:
+    f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+os.replace(tmp, sys.argv[1])
+print(f"wrote {len(out)} tensors to {sys.argv[1]} (torch {torch.__version__})")
