@@ -29,7 +29,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Number of hidden layers, overriding the architecture's.")
     var depth: Int?
 
-    @Option(help: "Weights and activations: float or binary (BNN, Hubara et al.).")
+    @Option(help: "Weights and activations: float, binary (BNN, Hubara et al.) or xnor (XNOR-Net, Rastegari et al.).")
     var precision: ModelConfig.Precision = .binary
 
     @Option(help: "Input discretization bits, 1-8 (the paper's Eq. 2; 8 = raw image).")
@@ -53,7 +53,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Optimizer: adam or sgd.")
     var optimizer: OptimizerKind = .adam
 
-    @Option(help: "Base learning rate (default: Adam 0.005 binary, 0.001 float; SGD 0.1 binary, 0.05 float).")
+    @Option(help: "Base learning rate (default: Adam 0.005 binary/xnor, 0.001 float; SGD 0.1 and 0.05).")
     var lr: Float?
 
     @Option(help: "SGD momentum.")

@@ -121,3 +121,57 @@ final class LayerGradientTests: XCTestCase {
         }
     }
 }
+
+/// The XNOR latent-weight gradient is the derivative of W -> alpha(W) * (S + W - W0) at W0, with
+/// S = sign(W0) frozen: the straight-through sign plus the exact derivative of alpha = mean |W|.
+final class XNORSurrogate: Layer {
+    let weight: Parameter
+    let frozenSign: [Float]
+    let origin: [Float]
+    let inputs: Int, outputs: Int
+
+    init(copying dense: Dense) {
+        inputs = dense.inputs
+        outputs = dense.outputs
+        origin = dense.weight.value
+        frozenSign = origin.map(binarySign)
+        weight = Parameter(name: "w", shape: dense.weight.shape, value: origin, decays: true)
+    }
+
+    var parameters: [Parameter] { [weight] }
+
+    func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix {
+        var w = Matrix(rows: outputs, cols: inputs)
+        for o in 0..<outputs {
+            var alpha: Float = 0
+            for i in 0..<inputs { alpha += abs(weight.value[o * inputs + i]) }
+            alpha /= Float(inputs)
+            for i in 0..<inputs {
+                let k = o * inputs + i
+                w.data[k] = alpha * (frozenSign[k] + weight.value[k] - origin[k])
+            }
+        }
+        return Matrix.product(x, w, transposeB: true)
+    }
+
+    func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? { nil }
+}
+
+final class XNORGradientTests: XCTestCase {
+    func testXNORDenseLatentGradient() {
+        var random = SeededRandom(seed: 21)
+        let layer = Dense(name: "fc", inputs: 9, outputs: 5, weights: .xnor, bias: false, random: &random)
+        // Latent weights inside (-1, 1) and away from 0, where sign and |.| are smooth.
+        layer.weight.value = randomMatrix(5, 9, seed: 22, lo: -0.9, hi: 0.9, avoid: [0], margin: 0.05).data
+        GradientCheck(step: 1e-3, tolerance: 2e-2).run(layer, surrogate: XNORSurrogate(copying: layer),
+                                                      input: randomMatrix(4, 9, seed: 23), outputs: 5)
+    }
+
+    func testXNORScalesAreMeanAbsoluteWeights() {
+        var random = SeededRandom(seed: 1)
+        let layer = Dense(name: "fc", inputs: 2, outputs: 2, weights: .xnor, bias: false, random: &random)
+        layer.weight.value = [0.5, -0.1, 0, -0.4]
+        XCTAssertEqual(layer.xnorScales(), [0.3, 0.2])
+        XCTAssertEqual(layer.forwardWeights().data, [0.3, -0.3, 0.2, -0.2])
+    }
+}

@@ -12,6 +12,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         case float
         /// BNN (Hubara et al. 2016): sign(W), sign(activations); the first layer sees the real input.
         case binary
+        /// XNOR-Net (Rastegari et al. 2016): as binary, with a per-output-channel weight scale mean |W|.
+        case xnor
     }
 
     /// Hidden activation of float models.

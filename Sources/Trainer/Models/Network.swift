@@ -4,6 +4,7 @@
 // BatchNorm, whose outputs are the logits.
 // Binary precision: every Dense has binary weights (the first one too) and the activation is sign,
 // so every Dense but the first sees +/-1 inputs; the first sees the discretized image.
+// XNOR precision is binary with XNOR-Net's per-output scale on every Dense (Dense.swift).
 // Option floatLastLayer: the last Dense keeps float weights and a bias, with no BatchNorm.
 // Deviation from BinaryNet: sign(0) = +1 everywhere.
 
@@ -21,10 +22,11 @@ public final class Network {
         var random = SeededRandom(seed: seed, stream: 0xC0FFEE)
         var layers: [Layer] = [InputQuantizer(bits: config.inputBits)]
         let widths = [config.inputSize] + config.hidden
-        let binary = config.precision == .binary
+        let binary = config.precision != .float
+        let kind: Dense.Weights = config.precision == .xnor ? .xnor : (binary ? .binary : .float)
         for i in 0..<config.hidden.count {
             layers.append(Dense(name: "fc\(i)", inputs: widths[i], outputs: widths[i + 1],
-                                weights: binary ? .binary : .float, bias: false, random: &random))
+                                weights: kind, bias: false, random: &random))
             layers.append(BatchNorm(name: "bn\(i)", features: widths[i + 1]))
             if binary {
                 layers.append(SignActivation())
@@ -36,7 +38,7 @@ public final class Network {
         let last = config.hidden.count
         let floatLast = binary && config.floatLastLayer
         layers.append(Dense(name: "fc\(last)", inputs: widths[last], outputs: config.classes,
-                            weights: binary && !floatLast ? .binary : .float, bias: floatLast, random: &random))
+                            weights: floatLast ? .float : kind, bias: floatLast, random: &random))
         if !floatLast { layers.append(BatchNorm(name: "bn\(last)", features: config.classes)) }
         self.layers = layers
     }

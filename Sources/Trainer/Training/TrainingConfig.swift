@@ -25,12 +25,12 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// Use only the first N training images (nil: all).
     public var trainLimit: Int?
 
-    /// Default base learning rate for Adam: 0.005 binary, 0.001 float (SGD: 0.1 and 0.05).
+    /// Default base learning rate for Adam: 0.005 binary and XNOR, 0.001 float (SGD: 0.1 and 0.05).
     public static func defaultLearningRate(precision: ModelConfig.Precision, optimizer: OptimizerKind) -> Float {
         switch (optimizer, precision) {
-        case (.adam, .binary): return 0.005
+        case (.adam, .binary), (.adam, .xnor): return 0.005
         case (.adam, .float): return 0.001
-        case (.sgd, .binary): return 0.1
+        case (.sgd, .binary), (.sgd, .xnor): return 0.1
         case (.sgd, .float): return 0.05
         }
     }

@@ -1,0 +1,102 @@
+import Datasets
+import Foundation
+import XCTest
+@testable import Trainer
+
+/// The `train` executable end to end: help, usage errors (exit 64), failures (exit 1), `--json`, resume.
+final class TrainToolTests: XCTestCase {
+    /// The `train` binary beside the test bundle (SwiftPM builds every product for `swift test`).
+    var trainBinary: String {
+        Bundle.main.bundleURL.appendingPathComponent("train").path
+    }
+
+    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: trainBinary), "no train binary at \(trainBinary)")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: trainBinary)
+        p.arguments = args
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    }
+
+    /// A data cache with a tiny MNIST-shaped set: 28x28 images whose label is which quarter of the
+    /// image holds a bright square.
+    func tinyCache() throws -> String {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/mnist", withIntermediateDirectories: true)
+        var random = SeededRandom(seed: 4)
+        for (prefix, count) in [("train", 300), ("t10k", 100)] {
+            var pixels: [UInt8] = [], labels: [UInt8] = []
+            for _ in 0..<count {
+                let label = Int(random.next() % 4)
+                var image = [UInt8](repeating: 0, count: 784)
+                let r0 = (label / 2) * 14 + 3, c0 = (label % 2) * 14 + 3
+                for r in r0..<(r0 + 8) { for c in c0..<(c0 + 8) { image[r * 28 + c] = UInt8(150 + random.next() % 100) } }
+                pixels += image
+                labels.append(UInt8(label))
+            }
+            let img = Gzip.compress(IDXFile(dimensions: [count, 28, 28], bytes: pixels).encoded())
+            let lab = IDXFile(dimensions: [count], bytes: labels).encoded()
+            XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/mnist/\(prefix)-images-idx3-ubyte.gz", contents: Data(img)))
+            XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/mnist/\(prefix)-labels-idx1-ubyte", contents: Data(lab)))
+        }
+        return dir
+    }
+
+    func testHelpListsEveryOption() throws {
+        let r = try run(["fit", "--help"])
+        XCTAssertEqual(r.status, 0)
+        for option in ["--dataset", "--data-dir", "--arch", "--precision", "--input-bits", "--epochs", "--batch-size",
+                       "--optimizer", "--lr", "--weight-decay", "--schedule", "--dropout", "--seed", "--resume",
+                       "--out", "--json", "--float-last-layer"] {
+            XCTAssertTrue(r.stdout.contains(option), "help lacks \(option)")
+        }
+    }
+
+    func testBadOptionsExit64WithAMessage() throws {
+        let bits = try run(["--input-bits", "9"])
+        XCTAssertEqual(bits.status, 64)
+        XCTAssertTrue(bits.stderr.contains("--input-bits 9 is outside 1...8"), bits.stderr)
+        let precision = try run(["--precision", "ternary"])
+        XCTAssertEqual(precision.status, 64)
+        XCTAssertTrue(precision.stderr.contains("ternary"), precision.stderr)
+        let unknown = try run(["--no-such-flag"])
+        XCTAssertEqual(unknown.status, 64)
+    }
+
+    func testMissingDataExits1AndSaysHowToFetchIt() throws {
+        let r = try run(["--data-dir", temporaryDirectory(), "--epochs", "1"])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("make data") && r.stderr.contains("train-images-idx3-ubyte"), r.stderr)
+    }
+
+    func testTrainsWritesJSONAndResumes() throws {
+        let cache = try tinyCache()
+        let out = temporaryDirectory() + "/m.safetensors"
+        let common = ["--data-dir", cache, "--width", "32", "--depth", "2", "--batch-size", "50", "--out", out, "--json"]
+        let first = try run(common + ["--epochs", "2"])
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let last = try XCTUnwrap(first.stdout.split(separator: "\n").last)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any])
+        let accuracy = try XCTUnwrap(json["test_accuracy"] as? Double)
+        XCTAssertGreaterThan(accuracy, 0.6, "four easy classes (chance is 0.25)")
+        XCTAssertEqual(json["epochs"] as? Int, 2)
+        XCTAssertNotNil(json["seconds"] as? Double)
+        XCTAssertNotNil(json["images_per_second"] as? Double)
+        // The checkpoint holds the model after the last epoch, with its accuracy in the metadata.
+        let ck = try Checkpoint.read(path: out)
+        XCTAssertEqual(ck.progress.epochsCompleted, 2)
+        XCTAssertEqual(ck.progress.testAccuracy, accuracy)
+        XCTAssertEqual(ck.model.hidden, [32, 32])
+        // Resume to 3 epochs in all.
+        let resumed = try run(["--data-dir", cache, "--resume", out, "--epochs", "3", "--out", out, "--json"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try Checkpoint.read(path: out).progress.epochsCompleted, 3)
+    }
+}
