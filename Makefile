@@ -38,7 +38,7 @@ torch:
 	@scripts/install-torch.sh || [ $$? -eq 3 ]
 
 test: data torch
-	BITSHIELD_REQUIRE_DATA=1 $(SWIFT) test
+	BITSHIELD_REQUIRE_DATA=1 $(SWIFT) test --disable-swift-testing
 
 bench-train: data build torch
 	scripts/bench-train.sh
