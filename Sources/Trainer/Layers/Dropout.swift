@@ -21,10 +21,26 @@ public final class Dropout: Layer {
         guard trainedLast else { return x }
         let keep = 1 - p
         let scale = 1 / keep
-        mask = [Float](repeating: 0, count: x.data.count)
-        for i in 0..<mask.count where context.random.nextUnit() < keep { mask[i] = scale }
+        // Four 16-bit uniform draws per 64-bit random number; keep when draw < keep * 65536.
+        let threshold = UInt64((keep * 65_536).rounded())
+        let n = x.data.count
+        mask = [Float](repeating: 0, count: n)
         var y = x
-        for i in 0..<y.data.count { y.data[i] *= mask[i] }
+        mask.withUnsafeMutableBufferPointer { m in
+            y.data.withUnsafeMutableBufferPointer { py in
+                var i = 0
+                while i < n {
+                    var bits = context.random.next()
+                    for _ in 0..<min(4, n - i) {
+                        let keepIt = (bits & 0xFFFF) < threshold
+                        m[i] = keepIt ? scale : 0
+                        py[i] *= m[i]
+                        bits >>= 16
+                        i += 1
+                    }
+                }
+            }
+        }
         return y
     }
 
@@ -32,7 +48,11 @@ public final class Dropout: Layer {
         guard inputGradient else { return nil }
         guard trainedLast else { return dy }
         var dx = dy
-        for i in 0..<dx.data.count { dx.data[i] *= mask[i] }
+        mask.withUnsafeBufferPointer { m in
+            dx.data.withUnsafeMutableBufferPointer { d in
+                for i in 0..<d.count { d[i] *= m[i] }
+            }
+        }
         return dx
     }
 }

@@ -50,10 +50,9 @@ public final class Optimizer {
     /// Applies one update with learning rate `lr` to every parameter, using its `grad`.
     public func update(_ parameters: [Parameter], lr: Float) {
         step += 1
-        let beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
         let t = Float(step)
-        let correction1 = 1 - pow(beta1, t)
-        let correction2 = 1 - pow(beta2, t)
+        let correction1 = 1 - pow(Optimizer.beta1, t)
+        let correction2 = 1 - pow(Optimizer.beta2, t)
         for p in parameters {
             let n = p.value.count
             let slot = slots[p.name] ?? {
@@ -63,36 +62,55 @@ public final class Optimizer {
                 return s
             }()
             let wd = p.decays ? weightDecay : 0
-            let mu = momentum
-            let clip = p.clip
+            let clip = p.clip ?? .infinity
+            let algorithm = kind, mu = momentum
             p.value.withUnsafeMutableBufferPointer { w in
                 p.grad.withUnsafeBufferPointer { g in
                     slot.first.withUnsafeMutableBufferPointer { m in
-                        switch kind {
-                        case .adam:
-                            slot.second.withUnsafeMutableBufferPointer { v in
-                                let stepSize = lr / correction1
-                                let invSqrtC2 = 1 / correction2.squareRoot()
-                                for i in 0..<n {
-                                    let gi = g[i] + wd * w[i]
-                                    m[i] = beta1 * m[i] + (1 - beta1) * gi
-                                    v[i] = beta2 * v[i] + (1 - beta2) * gi * gi
-                                    w[i] -= stepSize * m[i] / (v[i].squareRoot() * invSqrtC2 + eps)
+                        slot.second.withUnsafeMutableBufferPointer { v in
+                            let (w, g, m, v) = (w.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress)
+                            Parallel.forChunks(count: n) { lo, hi in
+                                switch algorithm {
+                                case .adam:
+                                    Optimizer.adamStep(w + lo, g + lo, m + lo, v! + lo, hi - lo, lr: lr / correction1,
+                                                       invSqrtC2: 1 / correction2.squareRoot(), wd: wd, clip: clip)
+                                case .sgd:
+                                    Optimizer.sgdStep(w + lo, g + lo, m + lo, hi - lo, lr: lr, mu: mu, wd: wd, clip: clip)
                                 }
                             }
-                        case .sgd:
-                            for i in 0..<n {
-                                let gi = g[i] + wd * w[i]
-                                m[i] = mu * m[i] + gi
-                                w[i] -= lr * m[i]
-                            }
-                        }
-                        if let c = clip {
-                            for i in 0..<n { w[i] = min(max(w[i], -c), c) }
                         }
                     }
                 }
             }
+        }
+    }
+
+    static let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
+
+    /// Adam on `n` values: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr_t m / (sqrt(v / c2) + eps); clip.
+    @inline(never)
+    static func adamStep(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                         _ v: UnsafeMutablePointer<Float>, _ n: Int, lr: Float, invSqrtC2: Float, wd: Float, clip: Float) {
+        for i in 0..<n {
+            let gi = g[i] + wd * w[i]
+            let mi = beta1 * m[i] + (1 - beta1) * gi
+            let vi = beta2 * v[i] + (1 - beta2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            let wi = w[i] - lr * mi / (vi.squareRoot() * invSqrtC2 + epsilon)
+            w[i] = min(max(wi, -clip), clip)
+        }
+    }
+
+    /// SGD with momentum on `n` values: m = mu m + g; w -= lr m; clip.
+    @inline(never)
+    static func sgdStep(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                        _ n: Int, lr: Float, mu: Float, wd: Float, clip: Float) {
+        for i in 0..<n {
+            let gi = g[i] + wd * w[i]
+            let mi = mu * m[i] + gi
+            m[i] = mi
+            w[i] = min(max(w[i] - lr * mi, -clip), clip)
         }
     }
 }
