@@ -19,7 +19,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
-from peer_torch_fcn import BinaryLinear, SignActSTE, discretize  # noqa: E402
+from peer_torch_fcn import BinaryLinear, SignActSTE, SignWeightSTE, discretize  # noqa: E402
 
 torch.manual_seed(0)
 torch.set_num_threads(1)
@@ -125,6 +125,52 @@ class SignAct(nn.Module):
         return SignActSTE.apply(x)
 
 
+class BinaryConv2d(nn.Conv2d):
+    """Conv2d using sign(W) of latent weights, straight through (as BinaryNet.pytorch's BinarizeConv2d)."""
+
+    def forward(self, x):
+        return F.conv2d(x, SignWeightSTE.apply(self.weight), None, self.stride, self.padding)
+
+
+class ToNHWCFlat(nn.Module):
+    """Flattens NCHW maps in BitShield's NHWC order, so dense weights line up."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
+def convnet(case, binary):
+    """8x8x2 input: conv 3 (2x2) -> pool -> BN -> act -> conv 4 (2x2) -> pool -> BN -> act -> dense 6 -> BN -> act -> dense 3 -> BN."""
+    Conv = BinaryConv2d if binary else nn.Conv2d
+    Lin = BinaryLinear if binary else nn.Linear
+    act = (lambda: SignAct()) if binary else (lambda: nn.Hardtanh())
+    model = nn.Sequential(
+        Conv(2, 3, 2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(3), act(),
+        Conv(3, 4, 2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(4), act(),
+        ToNHWCFlat(), Lin(4, 6, bias=False), nn.BatchNorm1d(6), act(),
+        Lin(6, 3, bias=False), nn.BatchNorm1d(3)).train()
+    pixels = torch.randint(0, 256, (10, 8, 8, 2), dtype=torch.uint8).numpy()   # NHWC
+    x = torch.from_numpy(discretize(pixels, 2 if binary else 8)).requires_grad_(True)
+    labels = torch.randint(0, 3, (10,))
+    logits = model(x.permute(0, 3, 1, 2))
+    loss = F.cross_entropy(logits, labels)
+    loss.backward()
+    put(f"{case}.pixels", torch.from_numpy(pixels.reshape(10, -1).astype(np.float32)))
+    put(f"{case}.labels", labels.float()); put(f"{case}.logits", logits); put(f"{case}.loss", loss.reshape(1))
+    put(f"{case}.dx", x.grad.reshape(10, -1))
+    names = {0: "conv0", 4: "conv1", 9: "fc0", 12: "fc1"}
+    bns = {2: "convbn0", 6: "convbn1", 10: "bn0", 13: "bn1"}
+    for i, m in enumerate(model):
+        if i in names:
+            w, g = m.weight, m.weight.grad
+            if w.dim() == 4:   # [out, in, kh, kw] -> BitShield's [out, kh, kw, in]
+                w, g = w.permute(0, 2, 3, 1), g.permute(0, 2, 3, 1)
+            put(f"{case}.{names[i]}.weight", w); put(f"{case}.{names[i]}.weight.grad", g)
+        if i in bns:
+            put(f"{case}.{bns[i]}.weight.grad", m.weight.grad); put(f"{case}.{bns[i]}.bias.grad", m.bias.grad)
+            put(f"{case}.{bns[i]}.running_mean", m.running_mean); put(f"{case}.{bns[i]}.running_var", m.running_var)
+
+
 dense("dense_float", binary=False, bias=True)
 dense("dense_binary", binary=True, bias=False)
 batchnorm("bn_train", training=True)
@@ -137,6 +183,8 @@ for b in (1, 2, 3, 4, 8):
 cross_entropy()
 network("net_binary", binary=True)
 network("net_float", binary=False)
+convnet("conv_binary", binary=True)
+convnet("conv_float", binary=False)
 
 header, offset, blobs = {"__metadata__": {"torch": torch.__version__}}, 0, []
 for name in sorted(out):

@@ -6,12 +6,22 @@ public enum Dataset: String, CaseIterable, Sendable {
     case mnist
     /// Fashion-MNIST (28x28 grey, 10 classes). `make data` links Debian's copy.
     case fashionMNIST = "fashion-mnist"
+    /// CIFAR-10 binary version (32x32 colour, 10 classes), in `cifar-10-batches-bin/`; the user's own copy.
+    case cifar10
+    /// CIFAR-100 binary version (32x32 colour, 100 fine classes), in `cifar-100-binary/`; the user's own copy.
+    case cifar100
 
     /// Which split of a data set.
     public enum Split: String, Sendable { case train, test }
 
     /// The subdirectory of the cache holding this data set.
-    public var directoryName: String { rawValue }
+    public var directoryName: String {
+        switch self {
+        case .mnist, .fashionMNIST: return rawValue
+        case .cifar10: return "cifar-10-batches-bin"
+        case .cifar100: return "cifar-100-binary"
+        }
+    }
 
     /// Looks a data set up by its command-line name.
     public static func named(_ name: String) throws(DatasetError) -> Dataset {
@@ -23,6 +33,11 @@ public enum Dataset: String, CaseIterable, Sendable {
 
     /// Loads one split from `dataDirectory` (see `DataDirectory`), accepting `.gz` or raw IDX files.
     public func load(_ split: Split, dataDirectory: String) throws(DatasetError) -> ImageSet {
+        switch self {
+        case .cifar10: return try CIFARBinary.load(.cifar10, split: split, directory: dataDirectory + "/" + directoryName)
+        case .cifar100: return try CIFARBinary.load(.cifar100, split: split, directory: dataDirectory + "/" + directoryName)
+        case .mnist, .fashionMNIST: break
+        }
         let prefix = split == .train ? "train" : "t10k"
         let dir = dataDirectory + "/" + directoryName
         return try IDXLoader.loadPair(images: dir + "/\(prefix)-images-idx3-ubyte",

@@ -1,4 +1,4 @@
-/// A labelled set of 8-bit images, channels last (height x width x channels per image).
+/// A labelled set of 8-bit images, channels last (height x width x channels per image, NHWC).
 public struct ImageSet: Sendable {
     /// Number of images.
     public let count: Int

@@ -20,7 +20,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
     var dataDir: String?
 
-    @Option(help: "Architecture: fcn2 (784-600x4-10), fcn1 (784-6144x4-10) or fcn (set --width and --depth).")
+    @Option(help: "Architecture: fcn2 (784-600x4-10), fcn1 (784-6144x4-10), fcn (set --width and --depth) or conv (conv 32, conv 64, dense 512).")
     var arch: String = "fcn2"
 
     @Option(help: "Hidden width, overriding the architecture's.")
@@ -104,18 +104,27 @@ struct Fit: ParsableCommand {
         if let l = lr, !(l > 0) { throw ValidationError("--lr \(l) must be positive") }
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
-        guard ["fcn", "fcn1", "fcn2"].contains(arch) else {
-            throw ValidationError("--arch '\(arch)' is not one of fcn, fcn1, fcn2")
+        guard ["fcn", "fcn1", "fcn2", "conv"].contains(arch) else {
+            throw ValidationError("--arch '\(arch)' is not one of fcn, fcn1, fcn2, conv")
         }
         guard Dataset(rawValue: dataset) != nil else {
             throw ValidationError("--dataset '\(dataset)' is not one of \(Dataset.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
-    func modelConfig() -> ModelConfig {
-        var m = ModelConfig.fcn2(precision: precision, inputBits: inputBits)
-        let baseWidth = arch == "fcn1" ? 6144 : 600
-        m.hidden = Array(repeating: width ?? baseWidth, count: depth ?? 4)
+    /// The model for images of `data`'s geometry and classes.
+    func modelConfig(for data: ImageSet) -> ModelConfig {
+        let input = FeatureMap(height: data.height, width: data.width, channels: data.channels)
+        var m: ModelConfig
+        if arch == "conv" {
+            m = ModelConfig.conv(input: input, classes: data.classes, precision: precision, inputBits: inputBits)
+            if let width { m.hidden = Array(repeating: width, count: depth ?? m.hidden.count) }
+        } else {
+            let baseWidth = arch == "fcn1" ? 6144 : 600
+            m = ModelConfig.fcn(hidden: Array(repeating: width ?? baseWidth, count: depth ?? 4), input: input,
+                                precision: precision, inputBits: inputBits)
+            m.classes = data.classes
+        }
         m.activation = activation
         m.floatLastLayer = floatLastLayer
         m.dropout = dropout ?? ModelConfig.defaultDropout(precision)
@@ -135,9 +144,13 @@ struct Fit: ParsableCommand {
     }
 
     private func train() throws {
+        let dir = DataDirectory.resolve(explicit: dataDir)
+        let checkpoint = try resume.map { path throws(TrainerError) in try Checkpoint.read(path: path) }
+        let data = try Dataset.named(checkpoint?.training.dataset ?? dataset)
+        let fullTrain = try data.load(.train, dataDirectory: dir)
+        let testSet = try data.load(.test, dataDirectory: dir).prefix(testLimit)
         let session: TrainingSession
-        if let resume {
-            let checkpoint = try Checkpoint.read(path: resume)
+        if let checkpoint, let resume {
             session = try TrainingSession(resuming: checkpoint, epochs: epochs, path: resume)
         } else {
             let training = TrainingConfig(
@@ -145,14 +158,11 @@ struct Fit: ParsableCommand {
                 learningRate: lr ?? TrainingConfig.defaultLearningRate(precision: precision, optimizer: optimizer),
                 momentum: momentum, weightDecay: weightDecay, schedule: schedule, stepEpochs: stepEpochs,
                 gamma: gamma, seed: seed, trainLimit: trainLimit)
-            session = try TrainingSession(model: modelConfig(), training: training)
+            session = try TrainingSession(model: modelConfig(for: fullTrain), training: training)
         }
         let config = session.config
         let model = session.network.config
-        let dir = DataDirectory.resolve(explicit: dataDir)
-        let data = try Dataset.named(config.dataset)
-        let trainSet = try data.load(.train, dataDirectory: dir).prefix(config.trainLimit)
-        let testSet = try data.load(.test, dataDirectory: dir).prefix(testLimit)
+        let trainSet = fullTrain.prefix(config.trainLimit)
         let outPath = out ?? "runs/\(model.summary).safetensors"
 
         let progress = ProgressPrinter(enabled: !quiet)

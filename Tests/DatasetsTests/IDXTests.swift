@@ -104,7 +104,7 @@ final class IDXTests: XCTestCase {
 
     func testUnknownDatasetListsTheKnownOnes() {
         XCTAssertThrowsError(try Dataset.named("cifar7")) {
-            XCTAssertEqual("\($0)", "unknown data set 'cifar7' (known: mnist, fashion-mnist)")
+            XCTAssertEqual("\($0)", "unknown data set 'cifar7' (known: mnist, fashion-mnist, cifar10, cifar100)")
         }
     }
 
@@ -118,7 +118,7 @@ final class IDXTests: XCTestCase {
     /// The real files from the cache, when present: sizes, label range, and the known class counts.
     func testRealMNISTAndFashionMNIST() throws {
         let cache = DataDirectory.resolve()
-        for d in Dataset.allCases {
+        for d in [Dataset.mnist, .fashionMNIST] {
             let test: ImageSet
             do { test = try d.load(.test, dataDirectory: cache) } catch {
                 if ProcessInfo.processInfo.environment["BITSHIELD_REQUIRE_DATA"] != nil { throw error }

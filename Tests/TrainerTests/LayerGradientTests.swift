@@ -94,7 +94,7 @@ final class LayerGradientTests: XCTestCase {
         // A float network end to end (quantizer straight through): dL/dinput against differences of
         // the same network with the quantizer at 8 bits and dropout off, in eval mode.
         var config = ModelConfig.fcn2(precision: .float, inputBits: 8)
-        config.inputSize = 12
+        config.input = FeatureMap(height: 1, width: 12, channels: 1)
         config.hidden = [9, 7]
         config.classes = 4
         config.dropout = 0

@@ -23,7 +23,7 @@ enum TestData {
     /// A model config for the 4x4 quadrant data.
     static func smallModel(_ precision: ModelConfig.Precision, bits: Int = 8, dropout: Float = 0.1) -> ModelConfig {
         var m = ModelConfig.fcn2(precision: precision, inputBits: bits)
-        m.inputSize = 16
+        m.input = FeatureMap(height: 4, width: 4, channels: 1)
         m.hidden = [32, 32]
         m.classes = 4
         m.dropout = dropout

@@ -118,24 +118,43 @@ final class TorchParityTests: XCTestCase {
     func testWholeNetwork() throws {
         for (case_, precision) in [("net_binary", ModelConfig.Precision.binary), ("net_float", .float)] {
             var config = ModelConfig.fcn2(precision: precision, inputBits: precision == .binary ? 2 : 8)
-            config.inputSize = 20
+            config.input = FeatureMap(height: 1, width: 20, channels: 1)
             config.hidden = [12, 12]
             config.classes = 5
             config.dropout = 0
-            let net = try Network(config: config, seed: 1)
-            for p in net.parameters where p.name.hasPrefix("fc") { p.value = try ref("\(case_).\(p.name)").values }
-            let pixels = try matrix("\(case_).pixels")
-            let x = pixels.map { $0 / 255 }
-            let labels = try ref("\(case_).labels").values.map { Int($0) }
-            var c = ForwardContext(training: true)
-            let logits = net.forward(x, context: &c)
-            let (loss, g, _) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
-            let dx = try XCTUnwrap(net.backward(g, inputGradient: true))
-            try assertClose(logits.data, "\(case_).logits")
-            try assertClose([loss], "\(case_).loss")
-            try assertClose(dx.data, "\(case_).dx")
-            for p in net.parameters { try assertClose(p.grad, "\(case_).\(p.name).grad") }
-            for s in net.state { try assertClose(s.value, "\(case_).\(s.name)") }
+            try compareWholeNetwork(case_, config: config)
         }
+    }
+
+    /// A small conv net (8x8x2, two 2x2 conv blocks, two dense layers) against the same net in PyTorch
+    /// (NCHW there, weights permuted to our `[out, kh, kw, in]`), binary (2-bit input) and float.
+    func testConvNetwork() throws {
+        for (case_, precision) in [("conv_binary", ModelConfig.Precision.binary), ("conv_float", .float)] {
+            var config = ModelConfig.conv(input: FeatureMap(height: 8, width: 8, channels: 2), classes: 3,
+                                          precision: precision, inputBits: precision == .binary ? 2 : 8)
+            config.convChannels = [3, 4]
+            config.kernel = 2
+            config.hidden = [6]
+            config.dropout = 0
+            try compareWholeNetwork(case_, config: config)
+        }
+    }
+
+    func compareWholeNetwork(_ case_: String, config: ModelConfig, line: UInt = #line) throws {
+        let net = try Network(config: config, seed: 1)
+        for p in net.parameters where p.name.hasSuffix("weight") && !p.name.contains("bn") {
+            p.value = try ref("\(case_).\(p.name)").values
+        }
+        let x = try matrix("\(case_).pixels").map { $0 / 255 }
+        let labels = try ref("\(case_).labels").values.map { Int($0) }
+        var c = ForwardContext(training: true)
+        let logits = net.forward(x, context: &c)
+        let (loss, g, _) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+        let dx = try XCTUnwrap(net.backward(g, inputGradient: true))
+        try assertClose(logits.data, "\(case_).logits", line: line)
+        try assertClose([loss], "\(case_).loss", line: line)
+        try assertClose(dx.data, "\(case_).dx", line: line)
+        for p in net.parameters { try assertClose(p.grad, "\(case_).\(p.name).grad", line: line) }
+        for s in net.state { try assertClose(s.value, "\(case_).\(s.name)", line: line) }
     }
 }

@@ -2,8 +2,10 @@
 // biased batch variance for normalizing, unbiased variance for the running estimate, momentum 0.1,
 // eps 1e-5. Evaluation uses the precomputed per-channel affine y = x * scale + shift (`evalAffine`),
 // the form the model file stores, so a runtime reproduces it exactly.
+// Over conv feature maps (NHWC, `[B, H*W*C]`) the same layer normalizes per channel: the batch is viewed
+// as `[B*H*W, C]`, which is PyTorch's BatchNorm2d.
 
-/// BatchNorm over the feature axis of `[batch, features]`.
+/// BatchNorm over the feature (channel) axis of `[rows, features]`, or of `[B, H*W*features]` NHWC maps.
 public final class BatchNorm: Layer {
     /// Number of features.
     public let features: Int
@@ -53,8 +55,20 @@ public final class BatchNorm: Layer {
         return (scale, shift)
     }
 
-    public func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix {
-        precondition(x.cols == features, "BatchNorm expects \(features) features, got \(x.cols)")
+    public func forward(_ input: Matrix, context: inout ForwardContext) -> Matrix {
+        precondition(input.cols % features == 0, "BatchNorm over \(features) channels got \(input.cols) values per row")
+        let x = Matrix(rows: input.rows * (input.cols / features), cols: features, data: input.data)
+        return Matrix(rows: input.rows, cols: input.cols, data: normalize(x, context: context).data)
+    }
+
+    public func backward(_ dyInput: Matrix, inputGradient: Bool) -> Matrix? {
+        let dy = Matrix(rows: dyInput.rows * (dyInput.cols / features), cols: features, data: dyInput.data)
+        return gradient(dy, inputGradient: inputGradient).map {
+            Matrix(rows: dyInput.rows, cols: dyInput.cols, data: $0.data)
+        }
+    }
+
+    private func normalize(_ x: Matrix, context: ForwardContext) -> Matrix {
         var y = Matrix(rows: x.rows, cols: features)
         trainedLast = context.training
         if !context.training {
@@ -114,7 +128,7 @@ public final class BatchNorm: Layer {
         return y
     }
 
-    public func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
+    private func gradient(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
         var dx = Matrix(rows: dy.rows, cols: features)
         if !trainedLast {
             // Eval mode is a fixed affine: dx = dy * scale; gamma and beta gradients are not needed

@@ -4,6 +4,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public enum Architecture: String, Codable, Sendable, CaseIterable {
         /// Fully connected: input, `hidden` x `depth`, classes (FCN2 is 784-600x4-10).
         case fcn
+        /// BinaryNet-style conv net: (conv 3x3 -> max-pool 2 -> BatchNorm -> activation) per entry of
+        /// `convChannels`, then the dense blocks of `hidden`, then the classifier.
+        case conv
     }
 
     /// Numeric precision of weights and hidden activations.
@@ -26,8 +29,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
 
     /// The architecture family.
     public var architecture: Architecture
-    /// Input features (784 for 28x28 grey).
-    public var inputSize: Int
+    /// Input image geometry (28x28x1 for MNIST; 32x32x3 for CIFAR), NHWC.
+    public var input: FeatureMap
+    /// Conv nets: output channels of each conv block (empty for FCNs).
+    public var convChannels: [Int]
+    /// Conv nets: kernel side.
+    public var kernel: Int
     /// Widths of the hidden layers, first to last.
     public var hidden: [Int]
     /// Number of classes.
@@ -43,10 +50,32 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Binary models only: the last dense layer keeps float weights and a bias, with no BatchNorm after it.
     public var floatLastLayer: Bool
 
+    /// Input features per image.
+    public var inputSize: Int { input.size }
+
     /// The paper's FCN2: 784-600x4-10.
     public static func fcn2(precision: Precision = .binary, inputBits: Int = 2) -> ModelConfig {
-        ModelConfig(architecture: .fcn, inputSize: 784, hidden: [600, 600, 600, 600], classes: 10,
+        fcn(hidden: [600, 600, 600, 600], precision: precision, inputBits: inputBits)
+    }
+
+    /// The paper's FCN1: 784-6144x4-10.
+    public static func fcn1(precision: Precision = .binary, inputBits: Int = 2) -> ModelConfig {
+        fcn(hidden: [6144, 6144, 6144, 6144], precision: precision, inputBits: inputBits)
+    }
+
+    /// A fully connected net on 28x28 grey images with the given hidden widths.
+    public static func fcn(hidden: [Int], input: FeatureMap = FeatureMap(height: 28, width: 28, channels: 1),
+                           precision: Precision, inputBits: Int) -> ModelConfig {
+        ModelConfig(architecture: .fcn, input: input, convChannels: [], kernel: 3, hidden: hidden, classes: 10,
                     precision: precision, inputBits: inputBits, activation: .hardtanh,
+                    dropout: ModelConfig.defaultDropout(precision), floatLastLayer: false)
+    }
+
+    /// The default conv net: conv 32 and conv 64 (3x3, each pooled), dense 512, classifier.
+    public static func conv(input: FeatureMap = FeatureMap(height: 28, width: 28, channels: 1), classes: Int = 10,
+                            precision: Precision = .binary, inputBits: Int = 2) -> ModelConfig {
+        ModelConfig(architecture: .conv, input: input, convChannels: [32, 64], kernel: 3, hidden: [512],
+                    classes: classes, precision: precision, inputBits: inputBits, activation: .hardtanh,
                     dropout: ModelConfig.defaultDropout(precision), floatLastLayer: false)
     }
 
@@ -54,10 +83,13 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public static func defaultDropout(_ precision: Precision) -> Float { 0.2 }
 
     /// Memberwise initialiser.
-    public init(architecture: Architecture, inputSize: Int, hidden: [Int], classes: Int, precision: Precision,
-                inputBits: Int, activation: Activation, dropout: Float, floatLastLayer: Bool) {
+    public init(architecture: Architecture, input: FeatureMap, convChannels: [Int], kernel: Int, hidden: [Int],
+                classes: Int, precision: Precision, inputBits: Int, activation: Activation, dropout: Float,
+                floatLastLayer: Bool) {
         self.architecture = architecture
-        self.inputSize = inputSize
+        self.input = input
+        self.convChannels = convChannels
+        self.kernel = kernel
         self.hidden = hidden
         self.classes = classes
         self.precision = precision
@@ -73,15 +105,34 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         guard inputSize > 0, classes > 1 else {
             throw .invalidConfig("input size \(inputSize) and classes \(classes) must be positive (classes >= 2)")
         }
-        guard !hidden.isEmpty, hidden.allSatisfy({ $0 > 0 }) else {
+        guard hidden.allSatisfy({ $0 > 0 }), architecture == .conv || !hidden.isEmpty else {
             throw .invalidConfig("hidden widths \(hidden) must be a non-empty list of positive numbers")
+        }
+        if architecture == .conv {
+            guard !convChannels.isEmpty, convChannels.allSatisfy({ $0 > 0 }), kernel >= 1 else {
+                throw .invalidConfig("conv channels \(convChannels) and kernel \(kernel) must be positive")
+            }
+            var side = (input.height, input.width)
+            for c in convChannels {
+                side = ((side.0 - kernel + 1) / 2, (side.1 - kernel + 1) / 2)
+                guard side.0 >= 1, side.1 >= 1 else {
+                    throw .invalidConfig("\(input.height)x\(input.width) input is too small for \(convChannels.count) conv blocks (block of \(c) channels leaves \(side.0)x\(side.1))")
+                }
+            }
         }
         guard dropout >= 0, dropout < 1 else { throw .invalidConfig("dropout \(dropout) outside [0, 1)") }
     }
 
-    /// A short name like `fcn-784-600x4-10-binary-2b`.
+    /// A short name like `fcn-784-600x4-10-binary-2b` or `conv-28x28x1-c32-c64-512-10-binary-2b`.
     public var summary: String {
-        let widths = Set(hidden).count == 1 ? "\(hidden[0])x\(hidden.count)" : hidden.map(String.init).joined(separator: "-")
-        return "fcn-\(inputSize)-\(widths)-\(classes)-\(precision.rawValue)-\(inputBits)b"
+        let widths = Set(hidden).count == 1 && hidden.count > 1
+            ? "\(hidden[0])x\(hidden.count)" : hidden.map(String.init).joined(separator: "-")
+        let tail = "\(widths)-\(classes)-\(precision.rawValue)-\(inputBits)b"
+        switch architecture {
+        case .fcn: return "fcn-\(inputSize)-" + tail
+        case .conv:
+            let convs = convChannels.map { "c\($0)" }.joined(separator: "-")
+            return "conv-\(input.height)x\(input.width)x\(input.channels)-\(convs)-" + tail
+        }
     }
 }

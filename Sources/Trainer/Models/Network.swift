@@ -1,8 +1,10 @@
-// The FCN of Panda, Chakraborty & Roy (FCN2 = 784-600x4-10, FCN1 = 784-6144x4-10), built in the style of
+// The networks of Panda, Chakraborty & Roy (FCN2 = 784-600x4-10, FCN1 = 784-6144x4-10), built in the style of
 // the MNIST MLP of Hubara et al. 2016 (BinaryNet; itayhubara/BinaryNet.pytorch): each block is
 // Dense (no bias) -> BatchNorm -> activation -> dropout, and the last Dense is followed by
 // BatchNorm, whose outputs are the logits.
-// Binary precision: every Dense has binary weights (the first one too) and the activation is sign,
+// The conv net (`architecture: .conv`) puts BinaryNet's CIFAR blocks before the dense ones:
+// Conv2D 3x3 (valid) -> MaxPool 2 -> BatchNorm -> activation, NHWC throughout.
+// Binary precision: every Dense and Conv2D has binary weights (the first one too) and the activation is sign,
 // so every Dense but the first sees +/-1 inputs; the first sees the discretized image.
 // XNOR precision is binary with XNOR-Net's per-output scale on every Dense (Dense.swift).
 // Option floatLastLayer: the last Dense keeps float weights and a bias, with no BatchNorm.
@@ -21,18 +23,25 @@ public final class Network {
         self.config = config
         var random = SeededRandom(seed: seed, stream: 0xC0FFEE)
         var layers: [Layer] = [InputQuantizer(bits: config.inputBits)]
-        let widths = [config.inputSize] + config.hidden
         let binary = config.precision != .float
-        let kind: Dense.Weights = config.precision == .xnor ? .xnor : (binary ? .binary : .float)
+        let kind: WeightQuantizer = config.precision == .xnor ? .xnor : (binary ? .binary : .float)
+        func activation() -> Layer {
+            binary ? SignActivation() : (config.activation == .relu ? ReLU() as Layer : HardTanh())
+        }
+        var map = config.input
+        for (i, channels) in config.convChannels.enumerated() where config.architecture == .conv {
+            let conv = Conv2D(name: "conv\(i)", input: map, outputChannels: channels, kernel: config.kernel,
+                              weights: kind, random: &random)
+            let pool = MaxPool2D(input: conv.output)
+            layers += [conv, pool, BatchNorm(name: "convbn\(i)", features: channels), activation()]
+            map = pool.output
+        }
+        let widths = [map.size] + config.hidden
         for i in 0..<config.hidden.count {
             layers.append(Dense(name: "fc\(i)", inputs: widths[i], outputs: widths[i + 1],
                                 weights: kind, bias: false, random: &random))
             layers.append(BatchNorm(name: "bn\(i)", features: widths[i + 1]))
-            if binary {
-                layers.append(SignActivation())
-            } else {
-                layers.append(config.activation == .relu ? ReLU() as Layer : HardTanh())
-            }
+            layers.append(activation())
             if config.dropout > 0 { layers.append(Dropout(p: config.dropout)) }
         }
         let last = config.hidden.count
@@ -57,11 +66,11 @@ public final class Network {
     }
 
     /// Back-propagates dL/dlogits through the last forward pass; returns dL/dinput when asked.
+    /// The first weight layer skips its input gradient unless asked (training never needs it).
     @discardableResult
     public func backward(_ dLogits: Matrix, inputGradient: Bool = false) -> Matrix? {
         var g: Matrix? = dLogits
-        // The first Dense (layers[1]) needs no input gradient unless the caller wants dL/dinput.
-        let firstDense = layers.firstIndex { $0 is Dense } ?? 0
+        let firstDense = layers.firstIndex { $0 is Dense || $0 is Conv2D } ?? 0
         for (i, layer) in layers.enumerated().reversed() {
             guard let dy = g else { break }
             g = layer.backward(dy, inputGradient: inputGradient || i > firstDense)

@@ -48,4 +48,27 @@ public struct Matrix: Equatable, Sendable {
         }
         return out
     }
+
+    /// Adds `v` (length `cols`) to every row.
+    public mutating func addRowVector(_ v: [Float]) {
+        precondition(v.count == cols, "row vector of \(v.count) for \(cols) columns")
+        let c = cols
+        data.withUnsafeMutableBufferPointer { p in
+            for r in 0..<rows {
+                for j in 0..<c { p[r * c + j] += v[j] }
+            }
+        }
+    }
+
+    /// The sum of each column, length `cols`.
+    public func columnSums() -> [Float] {
+        var out = [Float](repeating: 0, count: cols)
+        let c = cols
+        data.withUnsafeBufferPointer { p in
+            for r in 0..<rows {
+                for j in 0..<c { out[j] += p[r * c + j] }
+            }
+        }
+        return out
+    }
 }

@@ -81,8 +81,12 @@ public final class TrainingSession {
 
     /// Trains one epoch on `data`, calling `onBatch` after each batch.
     public func trainEpoch(on data: ImageSet, onBatch: (BatchReport) -> Void = { _ in }) throws(TrainerError) -> EpochReport {
-        guard data.imageSize == network.config.inputSize else {
-            throw .dataMismatch("images have \(data.imageSize) pixels, the model takes \(network.config.inputSize)")
+        let expected = network.config.input
+        guard data.imageSize == expected.size,
+              network.config.architecture == .fcn
+                || (data.height, data.width, data.channels) == (expected.height, expected.width, expected.channels) else {
+            throw .dataMismatch("images are \(data.height)x\(data.width)x\(data.channels) (\(data.imageSize) values), "
+                                + "the model takes \(expected.height)x\(expected.width)x\(expected.channels) (\(expected.size))")
         }
         guard data.classes <= network.config.classes else {
             throw .dataMismatch("data has \(data.classes) classes, the model outputs \(network.config.classes)")

@@ -1,0 +1,70 @@
+// How dense and conv weights appear in the forward pass: one place for every weight-bearing layer.
+//
+// Binary (BNN) weights follow Hubara et al. 2016 ("Binarized Neural Networks", Alg. 1) as implemented
+// in BinaryNet.pytorch (itayhubara/BinaryNet.pytorch, models/binarized_modules.py): the forward pass
+// uses sign(W) of float latent weights, the gradient with respect to sign(W) is applied to W unchanged
+// (straight through), and W is clipped to [-1, 1] after each step (Parameter.clip), so the |W| > 1
+// cancellation of the paper's estimator never triggers. Deviation: sign(0) = +1 (Sign.swift).
+//
+// XNOR weights follow Rastegari et al. 2016 ("XNOR-Net", Sec. 3.1) as in jiecaoyu/XNOR-Net-PyTorch:
+// W_b = alpha * sign(W) with one alpha = mean |W| per output row (output channel). The latent gradient
+// is the exact derivative of that expression with the straight-through sign:
+//   dL/dW_ij = g_ij * alpha_i * 1{|W_ij| <= 1} + sign(W_ij) / n * sum_k g_ik sign(W_ik)
+// Deviations: jiecaoyu's code further rescales this gradient by n * (1 - 1/n) (Adam is invariant to
+// it); the paper's input-activation scale K is omitted, as in jiecaoyu's code (sign activations only).
+// Layers never binarize their input: a SignActivation before them does.
+
+/// The weight representation of a layer: `[rows = outputs, cols = fan-in]` latent weights in, forward weights out.
+public enum WeightQuantizer: String, Sendable, Codable {
+    /// Float weights.
+    case float
+    /// sign(W) of float latent weights (BNN).
+    case binary
+    /// alpha * sign(W), alpha = mean |W| per output row (XNOR-Net).
+    case xnor
+
+    /// Latent weights are clipped to [-clip, clip] after each step (nil: not clipped).
+    public var clip: Float? { self == .float ? nil : 1 }
+
+    /// The weights the forward pass multiplies by: W, sign(W) or alpha * sign(W).
+    public func forwardWeights(_ w: [Float], rows: Int, cols: Int) -> [Float] {
+        switch self {
+        case .float: return w
+        case .binary: return w.map(binarySign)
+        case .xnor:
+            let alpha = WeightQuantizer.xnorScales(w, rows: rows, cols: cols)
+            var out = w
+            for o in 0..<rows {
+                for i in 0..<cols { out[o * cols + i] = alpha[o] * binarySign(w[o * cols + i]) }
+            }
+            return out
+        }
+    }
+
+    /// XNOR-Net's per-row scales alpha_o = mean_i |W_oi|.
+    public static func xnorScales(_ w: [Float], rows: Int, cols: Int) -> [Float] {
+        (0..<rows).map { o in
+            var sum: Float = 0
+            for i in 0..<cols { sum += abs(w[o * cols + i]) }
+            return sum / Float(cols)
+        }
+    }
+
+    /// Maps dL/d(forward weights) to dL/d(latent weights) (straight through for float and binary).
+    public func latentGradient(_ g: [Float], latent w: [Float], rows: Int, cols: Int) -> [Float] {
+        guard self == .xnor else { return g }
+        let alpha = WeightQuantizer.xnorScales(w, rows: rows, cols: cols)
+        var out = g
+        let inv = 1 / Float(cols)
+        for o in 0..<rows {
+            let row = o * cols
+            var signed: Float = 0
+            for i in 0..<cols { signed += g[row + i] * binarySign(w[row + i]) }
+            for i in 0..<cols {
+                let ste: Float = abs(w[row + i]) <= 1 ? 1 : 0
+                out[row + i] = g[row + i] * alpha[o] * ste + binarySign(w[row + i]) * inv * signed
+            }
+        }
+        return out
+    }
+}
