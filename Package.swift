@@ -26,7 +26,11 @@ let package = Package(
         .target(name: "Datasets", dependencies: ["CZlib"]),
 
         // Tensors, layers with forward/backward, quantizers, optimizers, training, checkpoints.
-        .target(name: "Trainer", dependencies: ["Datasets", "CBLAS"]),
+        // -fno-math-errno: without it Float.squareRoot() keeps a libm fallback call per lane and the
+        // optimizer's SIMD loop never vectorizes (Optimizer.adamStep); the trainer never reads errno.
+        .target(
+            name: "Trainer", dependencies: ["Datasets", "CBLAS"],
+            swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
 
         // Command-line tools.
         .executableTarget(

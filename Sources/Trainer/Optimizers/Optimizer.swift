@@ -88,10 +88,29 @@ public final class Optimizer {
     static let beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8
 
     /// Adam on `n` values: m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= lr_t m / (sqrt(v / c2) + eps); clip.
+    /// Written on SIMD8 lanes: the compiler does not vectorize the scalar loop (sqrt and clamping).
     @inline(never)
     static func adamStep(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                          _ v: UnsafeMutablePointer<Float>, _ n: Int, lr: Float, invSqrtC2: Float, wd: Float, clip: Float) {
-        for i in 0..<n {
+        typealias V = SIMD8<Float>
+        let lanes = V.scalarCount
+        let high = V(repeating: clip), low = V(repeating: -clip)
+        var i = 0
+        while i + lanes <= n {
+            let wi = UnsafeRawPointer(w + i).loadUnaligned(as: V.self)
+            let gi = UnsafeRawPointer(g + i).loadUnaligned(as: V.self) + wd * wi
+            let mi = beta1 * UnsafeRawPointer(m + i).loadUnaligned(as: V.self) + (1 - beta1) * gi
+            let vi = beta2 * UnsafeRawPointer(v + i).loadUnaligned(as: V.self) + (1 - beta2) * gi * gi
+            var next = wi - lr * mi / (vi.squareRoot() * invSqrtC2 + epsilon)
+            // Comparisons and selects; SIMD's clamp() goes through non-inlined generic min/max.
+            next.replace(with: high, where: next .> high)
+            next.replace(with: low, where: next .< low)
+            UnsafeMutableRawPointer(m + i).storeBytes(of: mi, as: V.self)
+            UnsafeMutableRawPointer(v + i).storeBytes(of: vi, as: V.self)
+            UnsafeMutableRawPointer(w + i).storeBytes(of: next, as: V.self)
+            i += lanes
+        }
+        while i < n {
             let gi = g[i] + wd * w[i]
             let mi = beta1 * m[i] + (1 - beta1) * gi
             let vi = beta2 * v[i] + (1 - beta2) * gi * gi
@@ -99,6 +118,7 @@ public final class Optimizer {
             v[i] = vi
             let wi = w[i] - lr * mi / (vi.squareRoot() * invSqrtC2 + epsilon)
             w[i] = min(max(wi, -clip), clip)
+            i += 1
         }
     }
 
