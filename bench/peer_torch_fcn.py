@@ -2,6 +2,10 @@
 """PyTorch peer of BitShield's fully connected trainer, for same-run benchmarks.
 
 BinaryNet-style MLP (784-600x4-10 by default) on MNIST / Fashion-MNIST, CPU only.
+With --arch conv: the Swift trainer's default conv net (NHWC there, NCHW here):
+  conv 32 3x3 valid (no bias) -> MaxPool 2 -> BN -> act -> conv 64 3x3 valid -> MaxPool 2 -> BN -> act
+  -> flatten in NHWC order (5*5*64 = 1600, so dense weight layouts agree) -> Linear 512 -> BN -> act
+  -> Dropout -> Linear 10 -> BN -> logits. No dropout in the conv blocks.
 Binary precision follows Hubara et al., "Binarized Neural Networks" (NIPS 2016,
 arXiv:1602.02830) and its reference code BinaryNet.pytorch
 (https://github.com/itayhubara/BinaryNet.pytorch): sign() of latent float weights
@@ -112,12 +116,50 @@ class BinaryLinear(nn.Linear):
         return F.linear(x, SignWeightSTE.apply(self.weight), self.bias)
 
 
+class BinaryConv2d(nn.Conv2d):
+    """Conv2d using sign(W) of latent weights W; the input is used as given."""
+
+    def forward(self, x):
+        return F.conv2d(x, SignWeightSTE.apply(self.weight), self.bias, self.stride,
+                        self.padding, self.dilation, self.groups)
+
+
+class FlattenNHWC(nn.Module):
+    """(N, C, H, W) -> (N, H*W*C) in NHWC order, matching the Swift trainer's flatten."""
+
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1).flatten(1)
+
+
 class SignAct(nn.Module):
     def forward(self, x):
         return SignActSTE.apply(x)
 
 
+def build_conv_model(args):
+    """28x28x1 -> c32 -> c64 -> dense args.hidden -> 10 (see module docstring)."""
+    binary = args.precision == "binary"
+    Conv = BinaryConv2d if binary else nn.Conv2d
+    Lin = BinaryLinear if binary else nn.Linear
+    act = (lambda: SignAct()) if binary else (lambda: nn.Hardtanh())
+    layers, cin, side = [], 1, 28
+    for cout in (32, 64):
+        layers += [Conv(cin, cout, kernel_size=3, stride=1, padding=0, bias=False),
+                   nn.MaxPool2d(2),
+                   nn.BatchNorm2d(cout, eps=1e-5, momentum=0.1),
+                   act()]
+        cin, side = cout, (side - 2) // 2
+    flat = side * side * cin  # 5*5*64 = 1600
+    layers += [FlattenNHWC(),
+               Lin(flat, args.hidden, bias=False), nn.BatchNorm1d(args.hidden, eps=1e-5, momentum=0.1),
+               act(), nn.Dropout(p=args.dropout),
+               Lin(args.hidden, 10, bias=False), nn.BatchNorm1d(10, eps=1e-5, momentum=0.1)]
+    return nn.Sequential(*layers)
+
+
 def build_model(args):
+    if args.arch == "conv":
+        return build_conv_model(args)
     widths = [784] + [args.hidden] * args.depth + [10]
     layers = []
     if args.plain_mlp:
@@ -149,12 +191,14 @@ def evaluate(model, x, y, batch=1000):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--arch", choices=["fcn", "conv"], default="fcn")
     ap.add_argument("--dataset", choices=["mnist", "fashion-mnist"], default="mnist")
     ap.add_argument("--data-dir", default=None, help="folder holding mnist/ and fashion-mnist/")
     ap.add_argument("--precision", choices=["float", "binary"], default="float")
     ap.add_argument("--input-bits", type=int, default=8, choices=range(1, 9), metavar="1..8")
-    ap.add_argument("--hidden", type=int, default=600)
-    ap.add_argument("--depth", type=int, default=4)
+    ap.add_argument("--hidden", type=int, default=None,
+                    help="hidden width: default 600 (fcn), 512 (conv's single dense block)")
+    ap.add_argument("--depth", type=int, default=4, help="fcn hidden blocks (ignored by conv)")
     ap.add_argument("--dropout", type=float, default=0.0)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--batch", type=int, default=100)
@@ -162,10 +206,18 @@ def main():
     ap.add_argument("--weight-decay", type=float, default=0.0)
     ap.add_argument("--schedule", choices=["cosine", "none"], default="cosine")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--train-limit", type=int, default=None, metavar="N",
+                    help="use only the first N training images (quick checks)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--plain-mlp", action="store_true",
-                    help="sanity baseline: Linear(bias) -> ReLU, no BN/dropout, float")
+                    help="sanity baseline (fcn only): Linear(bias) -> ReLU, no BN/dropout, float")
     args = ap.parse_args()
+    if args.plain_mlp and args.arch != "fcn":
+        ap.error("--plain-mlp is fcn only")
+    if args.hidden is None:
+        args.hidden = 512 if args.arch == "conv" else 600
+    if args.train_limit is not None and args.train_limit < 1:
+        ap.error("--train-limit must be >= 1")
     if args.plain_mlp:
         args.precision = "float"
     if args.lr is None:
@@ -177,14 +229,19 @@ def main():
 
     folder = os.path.join(data_root(args), args.dataset)
     tr_img, tr_lab = load_split(folder, "train")
+    if args.train_limit is not None:
+        tr_img, tr_lab = tr_img[:args.train_limit], tr_lab[:args.train_limit]
     te_img, te_lab = load_split(folder, "t10k")
     x_train = torch.from_numpy(discretize(tr_img, args.input_bits))
     y_train = torch.from_numpy(tr_lab)
     x_test = torch.from_numpy(discretize(te_img, args.input_bits))
     y_test = torch.from_numpy(te_lab)
+    if args.arch == "conv":
+        x_train = x_train.view(-1, 1, 28, 28)
+        x_test = x_test.view(-1, 1, 28, 28)
 
     model = build_model(args)
-    binary_linears = [m for m in model.modules() if isinstance(m, BinaryLinear)]
+    binary_layers = [m for m in model.modules() if isinstance(m, (BinaryLinear, BinaryConv2d))]
     opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     n = x_train.shape[0]
     steps_per_epoch = math.ceil(n / args.batch)
@@ -206,9 +263,9 @@ def main():
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            if binary_linears:
+            if binary_layers:
                 with torch.no_grad():
-                    for m in binary_linears:
+                    for m in binary_layers:
                         m.weight.clamp_(-1.0, 1.0)
             if sched is not None:
                 sched.step()
@@ -231,9 +288,13 @@ def main():
         "torch_version": torch.__version__,
         "threads": args.threads,
         "dataset": args.dataset,
-        "model": "plain-mlp" if args.plain_mlp else "binarynet-fcn",
+        "arch": args.arch,
+        "model": ("plain-mlp" if args.plain_mlp
+                  else "binarynet-conv-c32-c64-%d" % args.hidden if args.arch == "conv"
+                  else "binarynet-fcn"),
         "hidden": args.hidden,
-        "depth": args.depth,
+        "depth": args.depth if args.arch == "fcn" else None,
+        "train_images": int(x_train.shape[0]),
         "batch": args.batch,
         "lr": args.lr,
         "dropout": args.dropout,
