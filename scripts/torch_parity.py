@@ -7,6 +7,9 @@ Each case stores its inputs, weights and upstream gradient (dy) and PyTorch's ou
 under names `<case>.<tensor>`; Tests/TrainerTests/TorchParityTests.swift runs BitShield's layers on
 the same inputs and compares. The BNN pieces (sign with sign(0) = +1, straight-through estimators,
 BinaryLinear) are the ones of bench/peer_torch_fcn.py, so the benchmark peer is what is checked.
+Whole networks take their input as BitShield does (integer codes, the quantizer's unit applied after
+the first weight layer: the same real function as Eq. 2, computed exactly), so max-pooling ties and
+straight-through masks are decided identically; the quantizer itself is checked against Eq. 2.
 """
 import json
 import os
@@ -90,6 +93,35 @@ def cross_entropy():
     put("ce.dlogits", logits.grad)
 
 
+def codes_and_scale(pixels_u8, bits):
+    """BitShield's exact form of Eq. 2: integer codes (2q + 1, or the pixel at 8 bits) and the unit they
+    are multiplied by after the first weight layer (InputQuantizer.swift)."""
+    p = pixels_u8.astype(np.int64)
+    if bits == 8:
+        return p.astype(np.float32), 1.0 / 255
+    return (2 * (p >> (8 - bits)) + 1).astype(np.float32), float(1 << (8 - bits)) / 510
+
+
+def exact_input(pixels_u8, bits):
+    """A value-space leaf x (= Eq. 2 / 255 in gradient terms) and the codes the first layer sees: the
+    codes are exact integers forward, and d codes / d x = 1 / scale backward (straight through)."""
+    codes, scale = codes_and_scale(pixels_u8, bits)
+    x = torch.from_numpy(codes * np.float32(scale)).requires_grad_(True)
+    c = torch.from_numpy(codes) + (x - x.detach()) / scale
+    return x, c, scale
+
+
+class Scaled(nn.Module):
+    """Multiplies a layer's output by the input quantizer's unit (float32, after the product)."""
+
+    def __init__(self, layer, scale):
+        super().__init__()
+        self.layer, self.scale = layer, torch.tensor(scale, dtype=torch.float32)
+
+    def forward(self, x):
+        return self.layer(x) * self.scale
+
+
 def network(case, binary):
     """A small FCN (20-12-12-5) in training mode with dropout off: logits, loss, every gradient."""
     widths = [20, 12, 12, 5]
@@ -99,11 +131,12 @@ def network(case, binary):
         layers.append(nn.BatchNorm1d(widths[i + 1]))
         if i < len(widths) - 2:
             layers.append(SignAct() if binary else nn.Hardtanh())
-    model = nn.Sequential(*layers).train()
     pixels = torch.randint(0, 256, (16, 20), dtype=torch.uint8).numpy()
-    x = torch.from_numpy(discretize(pixels, 2 if binary else 8)).requires_grad_(True)
+    x, codes, scale = exact_input(pixels, 2 if binary else 8)
+    layers[0] = Scaled(layers[0], scale)
+    model = nn.Sequential(*layers).train()
     labels = torch.randint(0, 5, (16,))
-    logits = model(x)
+    logits = model(codes)
     loss = F.cross_entropy(logits, labels)
     loss.backward()
     put(f"{case}.pixels", torch.from_numpy(pixels.astype(np.float32)))
@@ -111,6 +144,7 @@ def network(case, binary):
     put(f"{case}.dx", x.grad)
     dense_i = bn_i = 0
     for m in model:
+        m = m.layer if isinstance(m, Scaled) else m
         if isinstance(m, nn.Linear):
             put(f"{case}.fc{dense_i}.weight", m.weight); put(f"{case}.fc{dense_i}.weight.grad", m.weight.grad)
             dense_i += 1
@@ -144,15 +178,15 @@ def convnet(case, binary):
     Conv = BinaryConv2d if binary else nn.Conv2d
     Lin = BinaryLinear if binary else nn.Linear
     act = (lambda: SignAct()) if binary else (lambda: nn.Hardtanh())
+    pixels = torch.randint(0, 256, (10, 8, 8, 2), dtype=torch.uint8).numpy()   # NHWC
+    x, codes, scale = exact_input(pixels, 2 if binary else 8)
     model = nn.Sequential(
-        Conv(2, 3, 2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(3), act(),
+        Scaled(Conv(2, 3, 2, bias=False), scale), nn.MaxPool2d(2), nn.BatchNorm2d(3), act(),
         Conv(3, 4, 2, bias=False), nn.MaxPool2d(2), nn.BatchNorm2d(4), act(),
         ToNHWCFlat(), Lin(4, 6, bias=False), nn.BatchNorm1d(6), act(),
         Lin(6, 3, bias=False), nn.BatchNorm1d(3)).train()
-    pixels = torch.randint(0, 256, (10, 8, 8, 2), dtype=torch.uint8).numpy()   # NHWC
-    x = torch.from_numpy(discretize(pixels, 2 if binary else 8)).requires_grad_(True)
     labels = torch.randint(0, 3, (10,))
-    logits = model(x.permute(0, 3, 1, 2))
+    logits = model(codes.permute(0, 3, 1, 2))
     loss = F.cross_entropy(logits, labels)
     loss.backward()
     put(f"{case}.pixels", torch.from_numpy(pixels.reshape(10, -1).astype(np.float32)))
@@ -161,6 +195,7 @@ def convnet(case, binary):
     names = {0: "conv0", 4: "conv1", 9: "fc0", 12: "fc1"}
     bns = {2: "convbn0", 6: "convbn1", 10: "bn0", 13: "bn1"}
     for i, m in enumerate(model):
+        m = m.layer if isinstance(m, Scaled) else m
         if i in names:
             w, g = m.weight, m.weight.grad
             if w.dim() == 4:   # [out, in, kh, kw] -> BitShield's [out, kh, kw, in]

@@ -62,13 +62,35 @@ final class LayerGradientTests: XCTestCase {
                             input: randomMatrix(4, 9, seed: 11, avoid: [-1, 1]), outputs: 9)
     }
 
-    func testInputQuantizerStraightThroughIsIdentity() {
-        final class Identity: Layer {
-            func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix { x }
-            func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? { dy }
+    func testInputQuantizerStraightThroughIsIdentityInValueSpace() {
+        // The layer emits codes = value / scale; straight through in value space means d code / d x = 1 / scale.
+        final class Codes: Layer {
+            let inverse: Float
+            init(scale: Float) { inverse = 1 / scale }
+            func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix { x.map { $0 * inverse } }
+            func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? { nil }
         }
-        GradientCheck().run(InputQuantizer(bits: 2), surrogate: Identity(),
-                            input: randomMatrix(3, 10, seed: 12, lo: 0, hi: 1), outputs: 10)
+        for bits in [2, 8] {
+            let q = InputQuantizer(bits: bits)
+            GradientCheck(step: 1e-3).run(q, surrogate: Codes(scale: q.scale),
+                                          input: randomMatrix(3, 10, seed: 12, lo: 0, hi: 1), outputs: 10)
+        }
+    }
+
+    func testFirstLayerInputScaleFloatAndXNOR() {
+        for kind in [WeightQuantizer.float, .xnor] {
+            var random = SeededRandom(seed: 17)
+            let layer = Dense(name: "fc", inputs: 8, outputs: 5, weights: kind, bias: false, random: &random)
+            layer.product.inputScale = 0.25
+            if kind == .xnor {
+                layer.weight.value = randomMatrix(5, 8, seed: 18, lo: -0.9, hi: 0.9, avoid: [0]).data
+                let surrogate = XNORSurrogate(copying: layer)
+                surrogate.inputScale = 0.25
+                GradientCheck(step: 1e-3).run(layer, surrogate: surrogate, input: randomMatrix(3, 8, seed: 19), outputs: 5)
+            } else {
+                GradientCheck().run(layer, input: randomMatrix(3, 8, seed: 19), outputs: 5)
+            }
+        }
     }
 
     func testDropoutWithFixedMask() {
@@ -129,6 +151,7 @@ final class XNORSurrogate: Layer {
     let frozenSign: [Float]
     let origin: [Float]
     let inputs: Int, outputs: Int
+    var inputScale: Float = 1
 
     init(copying dense: Dense) {
         inputs = dense.inputs
@@ -148,7 +171,7 @@ final class XNORSurrogate: Layer {
             alpha /= Float(inputs)
             for i in 0..<inputs {
                 let k = o * inputs + i
-                w.data[k] = alpha * (frozenSign[k] + weight.value[k] - origin[k])
+                w.data[k] = inputScale * alpha * (frozenSign[k] + weight.value[k] - origin[k])
             }
         }
         return Matrix.product(x, w, transposeB: true)
@@ -171,7 +194,9 @@ final class XNORGradientTests: XCTestCase {
         var random = SeededRandom(seed: 1)
         let layer = Dense(name: "fc", inputs: 2, outputs: 2, weights: .xnor, bias: false, random: &random)
         layer.weight.value = [0.5, -0.1, 0, -0.4]
-        XCTAssertEqual(layer.xnorScales(), [0.3, 0.2])
-        XCTAssertEqual(layer.forwardWeights().data, [0.3, -0.3, 0.2, -0.2])
+        XCTAssertEqual(layer.product.outputScales(), [0.3, 0.2])
+        XCTAssertEqual(layer.product.forwardWeights().data, [1, -1, 1, -1])
+        var c = ForwardContext.evaluation
+        XCTAssertEqual(layer.forward(Matrix(rows: 1, cols: 2, data: [1, 2]), context: &c).data, [0.3 * -1, 0.2 * -1])
     }
 }

@@ -45,6 +45,17 @@ final class QuantizerTests: XCTestCase {
         // 64/255 computed in float is not exactly 64/255 * 255 == 64; the layer must still put it in bin 1.
         let x = Matrix(rows: 1, cols: 5, data: [Float(64) / 255, Float(63) / 255, 63.6 / 255, -0.2, 1.7])
         let y = q.forward(x, context: &c)
-        XCTAssertEqual(y.data.map { ($0 * 255).rounded() }, [96, 32, 96, 32, 224])
+        XCTAssertEqual(y.data, [3, 1, 3, 1, 7], "codes 2q + 1")
+        XCTAssertEqual(y.data.map { ($0 * q.scale * 255).rounded() }, [96, 32, 96, 32, 224], "code * scale is Eq. 2")
+    }
+
+    func testCodeTimesScaleIsEquationTwo() {
+        for bits in 1...8 {
+            for pixel in 0...255 {
+                let code = InputQuantizer.code(pixel: UInt8(pixel), bits: bits)
+                XCTAssertEqual(Float(code) * InputQuantizer.scale(bits: bits),
+                               InputQuantizer.value(pixel: UInt8(pixel), bits: bits), accuracy: 1e-6)
+            }
+        }
     }
 }

@@ -2,8 +2,8 @@
 // approach of Caffe and of llm.c's matmul-centred layers). Activations are NHWC: an image is
 // `[height, width, channels]` flattened, so a batch `[B, H*W*C]` viewed as `[B*H*W, C]` is what
 // BatchNorm normalizes per channel. Weights are `[out, kh, kw, in]` flattened to `[out, kh*kw*in]`
-// (PyTorch stores `[out, in, kh, kw]`; an importer must permute). Float, binary or XNOR weights go
-// through WeightQuantizer, as for Dense.
+// (PyTorch stores `[out, in, kh, kw]`; an importer must permute). The product, its output scales and
+// gradients are WeightedProduct.swift, shared with Dense.
 // Valid padding is a deliberate choice: a zero-padded border is neither +1 nor -1, which a binary
 // runtime would have to correct for; BinaryNet pads with zeros.
 
@@ -35,13 +35,13 @@ public final class Conv2D: Layer {
     public let output: FeatureMap
     /// Kernel side.
     public let kernel: Int
-    /// Float, binary or XNOR weights.
-    public let kind: WeightQuantizer
-    /// `[out, kernel * kernel * in]` latent weights.
-    public let weight: Parameter
+    /// The weights (`[out, kernel, kernel, in]`) and their scaled product over im2col patches.
+    public let product: WeightedProduct
 
-    private var columns = Matrix(rows: 0, cols: 0)
-    private var effectiveWeight = Matrix(rows: 0, cols: 0)
+    /// Float, binary or XNOR weights.
+    public var kind: WeightQuantizer { product.kind }
+    /// `[out, kernel, kernel, in]` latent weights.
+    public var weight: Parameter { product.weight }
 
     /// Fan-in of one output value.
     public var fanIn: Int { kernel * kernel * input.channels }
@@ -52,40 +52,27 @@ public final class Conv2D: Layer {
         precondition(input.height >= kernel && input.width >= kernel, "kernel \(kernel) larger than the input \(input)")
         self.input = input
         self.kernel = kernel
-        self.kind = kind
         output = FeatureMap(height: input.height - kernel + 1, width: input.width - kernel + 1, channels: outputChannels)
         let fan = kernel * kernel * input.channels
         let bound = 1 / Float(fan).squareRoot()
-        weight = Parameter(name: name + ".weight", shape: [outputChannels, kernel, kernel, input.channels],
-                           value: (0..<(fan * outputChannels)).map { _ in random.uniform(-bound, bound) },
-                           decays: true, clip: kind.clip)
+        product = WeightedProduct(kind: kind, weight: Parameter(
+            name: name + ".weight", shape: [outputChannels, kernel, kernel, input.channels],
+            value: (0..<(fan * outputChannels)).map { _ in random.uniform(-bound, bound) }, decays: true, clip: kind.clip))
     }
 
     public var parameters: [Parameter] { [weight] }
 
-    /// The weights the forward pass multiplies by, `[out, kh*kw*in]`.
-    public func forwardWeights() -> Matrix {
-        Matrix(rows: output.channels, cols: fanIn,
-               data: kind.forwardWeights(weight.value, rows: output.channels, cols: fanIn))
-    }
-
     public func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix {
         precondition(x.cols == input.size, "Conv2D expects \(input.size) values per image, got \(x.cols)")
-        columns = im2col(x)                                         // [B*P, k*k*C]
-        effectiveWeight = forwardWeights()                          // [O, k*k*C]
-        let y = Matrix.product(columns, effectiveWeight, transposeB: true)   // [B*P, O] = [B, P*O]
+        let y = product.forward(im2col(x))        // [B*P, k*k*C] x [O, k*k*C]^T = [B*P, O] = [B, P*O]
         return Matrix(rows: x.rows, cols: output.size, data: y.data)
     }
 
     public func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
         let batch = dy.rows
         let g = Matrix(rows: batch * output.height * output.width, cols: output.channels, data: dy.data)
-        // dW = g^T columns: [O, B*P] x [B*P, k*k*C].
-        weight.grad = kind.latentGradient(Matrix.product(g, transposeA: true, columns).data,
-                                          latent: weight.value, rows: output.channels, cols: fanIn)
-        guard inputGradient else { return nil }
-        // dcolumns = g W: [B*P, O] x [O, k*k*C], then scattered back.
-        return col2im(Matrix.product(g, effectiveWeight), batch: batch)
+        // dcolumns [B*P, k*k*C], scattered back to the input positions.
+        return product.backward(g, inputGradient: inputGradient).map { col2im($0, batch: batch) }
     }
 
     /// Patches: row (b, oy, ox) holds x[b, oy + ky, ox + kx, c] in (ky, kx, c) order.

@@ -49,6 +49,12 @@ public final class Network {
         layers.append(Dense(name: "fc\(last)", inputs: widths[last], outputs: config.classes,
                             weights: floatLast ? .float : kind, bias: floatLast, random: &random))
         if !floatLast { layers.append(BatchNorm(name: "bn\(last)", features: config.classes)) }
+        // The input quantizer emits integer codes; the first weight layer scales its outputs back.
+        let quantizer = layers[0] as! InputQuantizer
+        for layer in layers {
+            if let d = layer as? Dense { d.product.inputScale = quantizer.scale; break }
+            if let c = layer as? Conv2D { c.product.inputScale = quantizer.scale; break }
+        }
         self.layers = layers
     }
 

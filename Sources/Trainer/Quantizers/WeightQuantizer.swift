@@ -7,9 +7,12 @@
 // cancellation of the paper's estimator never triggers. Deviation: sign(0) = +1 (Sign.swift).
 //
 // XNOR weights follow Rastegari et al. 2016 ("XNOR-Net", Sec. 3.1) as in jiecaoyu/XNOR-Net-PyTorch:
-// W_b = alpha * sign(W) with one alpha = mean |W| per output row (output channel). The latent gradient
-// is the exact derivative of that expression with the straight-through sign:
-//   dL/dW_ij = g_ij * alpha_i * 1{|W_ij| <= 1} + sign(W_ij) / n * sum_k g_ik sign(W_ik)
+// W_b = alpha * sign(W) with one alpha = mean |W| per output row (output channel). Layers multiply by
+// sign(W) and then scale each output by alpha (the same value, and the order an integer runtime
+// uses), so the forward weights are sign(W) and alpha is an output scale. With G = dL/dsign(W)
+// computed from the unscaled product, the latent gradient is the exact derivative with the
+// straight-through sign:
+//   dL/dW_ij = G_ij * alpha_i * 1{|W_ij| <= 1} + sign(W_ij) / n * sum_k G_ik sign(W_ik)
 // Deviations: jiecaoyu's code further rescales this gradient by n * (1 - 1/n) (Adam is invariant to
 // it); the paper's input-activation scale K is omitted, as in jiecaoyu's code (sign activations only).
 // Layers never binarize their input: a SignActivation before them does.
@@ -26,19 +29,14 @@ public enum WeightQuantizer: String, Sendable, Codable {
     /// Latent weights are clipped to [-clip, clip] after each step (nil: not clipped).
     public var clip: Float? { self == .float ? nil : 1 }
 
-    /// The weights the forward pass multiplies by: W, sign(W) or alpha * sign(W).
-    public func forwardWeights(_ w: [Float], rows: Int, cols: Int) -> [Float] {
-        switch self {
-        case .float: return w
-        case .binary: return w.map(binarySign)
-        case .xnor:
-            let alpha = WeightQuantizer.xnorScales(w, rows: rows, cols: cols)
-            var out = w
-            for o in 0..<rows {
-                for i in 0..<cols { out[o * cols + i] = alpha[o] * binarySign(w[o * cols + i]) }
-            }
-            return out
-        }
+    /// The weights the forward pass multiplies by: W, or sign(W) for binary and XNOR.
+    public func forwardWeights(_ w: [Float]) -> [Float] {
+        self == .float ? w : w.map(binarySign)
+    }
+
+    /// Per-output scales applied after the product: XNOR's alpha, nil otherwise.
+    public func outputScales(_ w: [Float], rows: Int, cols: Int) -> [Float]? {
+        self == .xnor ? WeightQuantizer.xnorScales(w, rows: rows, cols: cols) : nil
     }
 
     /// XNOR-Net's per-row scales alpha_o = mean_i |W_oi|.
@@ -50,7 +48,8 @@ public enum WeightQuantizer: String, Sendable, Codable {
         }
     }
 
-    /// Maps dL/d(forward weights) to dL/d(latent weights) (straight through for float and binary).
+    /// Maps G = dL/d(forward weights), from the product before output scaling, to dL/d(latent weights):
+    /// straight through for float and binary, the formula above for XNOR.
     public func latentGradient(_ g: [Float], latent w: [Float], rows: Int, cols: Int) -> [Float] {
         guard self == .xnor else { return g }
         let alpha = WeightQuantizer.xnorScales(w, rows: rows, cols: cols)

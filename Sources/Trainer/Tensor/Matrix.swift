@@ -71,4 +71,15 @@ public struct Matrix: Equatable, Sendable {
         }
         return out
     }
+
+    /// Multiplies column j by `v[j]`.
+    public mutating func scaleColumns(_ v: [Float]) {
+        precondition(v.count == cols, "column scales of \(v.count) for \(cols) columns")
+        let c = cols
+        data.withUnsafeMutableBufferPointer { p in
+            for r in 0..<rows {
+                for j in 0..<c { p[r * c + j] *= v[j] }
+            }
+        }
+    }
 }
