@@ -30,17 +30,21 @@ public final class MaxPool2D: Layer {
                         let image = b * input.size
                         for oy in 0..<oh {
                             for ox in 0..<ow {
+                                // Window positions outer, channels inner: contiguous in NHWC, so it vectorizes.
                                 let out = b * output.size + (oy * ow + ox) * c
+                                let first = image + ((oy * s) * w + ox * s) * c
                                 for ch in 0..<c {
-                                    var best = image + ((oy * s) * w + ox * s) * c + ch
-                                    for dy in 0..<s {
-                                        for dx in 0..<s {
-                                            let i = image + ((oy * s + dy) * w + ox * s + dx) * c + ch
-                                            if px[i] > px[best] { best = i }
+                                    py[out + ch] = px[first + ch]
+                                    pa[out + ch] = Int32(first - image + ch)
+                                }
+                                for dy in 0..<s {
+                                    for dx in 0..<s where dy != 0 || dx != 0 {
+                                        let at = image + ((oy * s + dy) * w + ox * s + dx) * c
+                                        for ch in 0..<c where px[at + ch] > py[out + ch] {
+                                            py[out + ch] = px[at + ch]
+                                            pa[out + ch] = Int32(at - image + ch)
                                         }
                                     }
-                                    py[out + ch] = px[best]
-                                    pa[out + ch] = Int32(best - image)
                                 }
                             }
                         }
