@@ -7,7 +7,7 @@ RELEASE    := $(BUILD_DIR)/release
 TRAIN      := $(RELEASE)/train
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test torch bench-train clean help
+.PHONY: all deps data build demo test torch jax bench-train clean help
 
 all: build
 
@@ -18,7 +18,7 @@ help:
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
-	@echo "make bench-train seconds per epoch, ours beside PyTorch's, float and binary FCN2"
+	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 
 deps:
 	@scripts/install-deps.sh
@@ -37,10 +37,13 @@ demo: data build
 torch:
 	@scripts/install-torch.sh || [ $$? -eq 3 ]
 
+jax:
+	@scripts/install-jax.sh || [ $$? -eq 3 ]
+
 test: data torch
 	BITSHIELD_REQUIRE_DATA=1 $(SWIFT) test --disable-swift-testing
 
-bench-train: data build torch
+bench-train: data build torch jax
 	scripts/bench-train.sh
 
 clean:

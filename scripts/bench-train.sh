@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Seconds per training epoch of FCN2 (784-600x4-10, batch 100, dropout 0.2, Adam, cosine), float 8-bit
-# and binary 2-bit input: ours beside the PyTorch peer (bench/peer_torch_fcn.py, 2 threads) in the same
-# run, medians over BENCH_EPOCHS epochs, and the ratio. Also peak RSS of our runs (GNU time).
+# and binary 2-bit input: ours beside the PyTorch peer (bench/peer_torch_fcn.py, 2 threads) and the
+# JAX peer (bench/peer_jax_fcn.py, float) in the same run, medians over BENCH_EPOCHS epochs, and the
+# ratios. Also peak RSS of our runs (GNU time). Peers that are not installed are reported as n/a.
 # Usage: scripts/bench-train.sh   (env: BENCH_EPOCHS, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,11 +14,14 @@ trap 'rm -rf "$out"' EXIT
 [ -x "$train" ] || swift build -c release >/dev/null
 have_torch=0
 [ -x "$py" ] && "$py" -c 'import torch' 2>/dev/null && have_torch=1
+jpy=.venv-jax/bin/python
+have_jax=0
+[ -x "$jpy" ] && "$jpy" -c 'import jax' 2>/dev/null && have_jax=1
 
 last_json() { tail -n 1 "$1"; }
 field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['$2'])" "$3"; }
 
-printf '%-18s %14s %14s %14s %10s %12s\n' "network" "ours s/epoch" "pytorch s/ep" "ours/pytorch" "ours acc" "ours RSS MB"
+printf '%-16s %12s %12s %12s %10s %12s %9s %11s\n' "network" "ours s/ep" "pytorch s/ep" "ours/torch" "jax s/ep" "ours/jax" "ours acc" "ours RSS MB"
 for cfg in "float 8" "binary 2"; do
   set -- $cfg
   /usr/bin/time -f '%M' -o "$out/rss" "$train" --precision "$1" --input-bits "$2" --epochs "$epochs" \
@@ -33,6 +37,13 @@ for cfg in "float 8" "binary 2"; do
   else
     t_s="n/a"; ratio="n/a"
   fi
-  printf '%-18s %14.2f %14s %14s %10s %12s\n' "fcn2 $1 ${2}b" "$o_s" "$t_s" "$ratio" "$o_acc" "$rss"
+  j_s="n/a"; jratio="n/a"
+  if [ "$have_jax" = 1 ] && [ "$1" = float ]; then
+    "$jpy" bench/peer_jax_fcn.py --input-bits "$2" --epochs "$epochs" --dropout 0.2 > "$out/jax.log"
+    j=$(last_json "$out/jax.log")
+    j_s=$(python3 -c "import json,sys; print(f\"{json.loads(sys.argv[1])['median_epoch_seconds']:.2f}\")" "$j")
+    jratio=$(python3 -c "print(f'{$o_s/$j_s:.2f}')")
+  fi
+  printf '%-16s %12.2f %12s %12s %10s %12s %9s %11s\n' "fcn2 $1 ${2}b" "$o_s" "$t_s" "$ratio" "$j_s" "$jratio" "$o_acc" "$rss"
 done
-echo "($epochs epochs each; median epoch seconds, training only; PyTorch $([ $have_torch = 1 ] && "$py" -c 'import torch; print(torch.__version__)' || echo absent), 2 threads)"
+echo "($epochs epochs each; median epoch seconds, training only; PyTorch $([ $have_torch = 1 ] && "$py" -c 'import torch; print(torch.__version__)' || echo absent) 2 threads; JAX $([ $have_jax = 1 ] && "$jpy" -c 'import jax; print(jax.__version__)' || echo absent), float only)"
