@@ -6,6 +6,7 @@ import PackageDescription
 let package = Package(
     name: "BitShield",
     products: [
+        .library(name: "ModelFormat", targets: ["ModelFormat"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Trainer", targets: ["Trainer"]),
         .executable(name: "train", targets: ["train"]),
@@ -22,6 +23,10 @@ let package = Package(
             name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
 
+        // The model image: ids, layout, bit packing, validating reader and writer (spec/FORMAT.md).
+        // Standard library only, so it builds in Embedded Swift.
+        .target(name: "ModelFormat"),
+
         // IDX (MNIST, Fashion-MNIST) readers and the data cache; shared by the trainer and tools.
         .target(name: "Datasets", dependencies: ["CZlib"]),
 
@@ -29,7 +34,7 @@ let package = Package(
         // -fno-math-errno: without it Float.squareRoot() keeps a libm fallback call per lane and the
         // optimizer's SIMD loop never vectorizes (Optimizer.adamStep); the trainer never reads errno.
         .target(
-            name: "Trainer", dependencies: ["Datasets", "CBLAS"],
+            name: "Trainer", dependencies: ["Datasets", "ModelFormat", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
 
         // Command-line tools.
@@ -40,6 +45,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets"]),
     ]

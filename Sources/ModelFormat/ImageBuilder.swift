@@ -1,0 +1,107 @@
+// The writer of the model image (spec/FORMAT.md): header, op table, tensor table, then each tensor,
+// every part 64-byte aligned with zero padding. Deterministic: the same calls give the same bytes.
+
+/// Builds a model image from tensors and ops.
+public struct ImageBuilder {
+    private var inputHeight: Int, inputWidth: Int, inputChannels: Int, classes: Int
+    private var tensors: [(type: TensorType, dims: [Int], bytes: [UInt8])] = []
+    private var ops: [(kind: OpKind, params: [Int])] = []
+
+    /// A builder for a model on `height x width x channels` images with `classes` outputs.
+    public init(inputHeight: Int, inputWidth: Int, inputChannels: Int, classes: Int) {
+        self.inputHeight = inputHeight
+        self.inputWidth = inputWidth
+        self.inputChannels = inputChannels
+        self.classes = classes
+    }
+
+    /// Adds a tensor of raw little-endian bytes; returns its index.
+    public mutating func addTensor(_ type: TensorType, dims: [Int], bytes: [UInt8]) -> Int {
+        tensors.append((type, dims, bytes))
+        return tensors.count - 1
+    }
+
+    /// Adds a float32 tensor.
+    public mutating func addF32(_ values: [Float], dims: [Int]) -> Int {
+        var b: [UInt8] = []
+        b.reserveCapacity(values.count * 4)
+        for v in values { b.appendLE(v.bitPattern) }
+        return addTensor(.f32, dims: dims, bytes: b)
+    }
+
+    /// Adds an i32 tensor.
+    public mutating func addI32(_ values: [Int32], dims: [Int]) -> Int {
+        var b: [UInt8] = []
+        b.reserveCapacity(values.count * 4)
+        for v in values { b.appendLE(UInt32(bitPattern: v)) }
+        return addTensor(.i32, dims: dims, bytes: b)
+    }
+
+    /// Adds a u8 tensor.
+    public mutating func addU8(_ values: [UInt8], dims: [Int]) -> Int {
+        addTensor(.u8, dims: dims, bytes: values)
+    }
+
+    /// Adds a packed +/-1 tensor from words packed by `BitPacking` (rows of the last dim).
+    public mutating func addBits(_ words: [UInt64], dims: [Int]) -> Int {
+        var b: [UInt8] = []
+        b.reserveCapacity(words.count * 8)
+        for w in words {
+            b.appendLE(UInt32(truncatingIfNeeded: w))
+            b.appendLE(UInt32(truncatingIfNeeded: w >> 32))
+        }
+        return addTensor(.bits, dims: dims, bytes: b)
+    }
+
+    /// Appends an op with its parameters (at most 15; the rest are 0).
+    public mutating func addOp(_ kind: OpKind, _ params: [Int]) {
+        precondition(params.count <= ImageLayout.opParameters, "an op has at most 15 parameters")
+        ops.append((kind, params))
+    }
+
+    /// The image bytes.
+    public func build() -> [UInt8] {
+        let opTable = ImageLayout.headerBytes
+        let tensorTable = align(opTable + ops.count * ImageLayout.opBytes)
+        var offset = align(tensorTable + tensors.count * ImageLayout.tensorBytes)
+        var offsets: [Int] = []
+        for t in tensors {
+            offsets.append(offset)
+            offset = align(offset + t.bytes.count)
+        }
+        let total = offset
+        var out: [UInt8] = []
+        out.reserveCapacity(total)
+        out += ImageLayout.magic
+        out.appendLE(ImageLayout.version)
+        out.appendLE(UInt16(ImageLayout.headerBytes))
+        out.appendLE(UInt32(total))
+        out.appendLE(UInt32(0))
+        out.appendLE(UInt16(inputHeight)); out.appendLE(UInt16(inputWidth)); out.appendLE(UInt16(inputChannels))
+        out.appendLE(UInt16(classes)); out.appendLE(UInt16(ops.count)); out.appendLE(UInt16(tensors.count))
+        out.appendLE(UInt32(opTable)); out.appendLE(UInt32(tensorTable))
+        out.padTo(ImageLayout.headerBytes)
+        for op in ops {
+            out.appendLE(op.kind.rawValue)
+            out.appendLE(UInt16(0))
+            for i in 0..<ImageLayout.opParameters { out.appendLE(UInt32(i < op.params.count ? op.params[i] : 0)) }
+        }
+        out.padTo(ImageLayout.alignment)
+        for (i, t) in tensors.enumerated() {
+            out.appendLE(t.type.rawValue)
+            out.appendLE(UInt16(t.dims.count))
+            for d in 0..<4 { out.appendLE(UInt32(d < t.dims.count ? t.dims[d] : 0)) }
+            out.appendLE(UInt32(offsets[i]))
+            out.appendLE(UInt32(t.bytes.count))
+            out.appendLE(UInt32(0))
+        }
+        out.padTo(ImageLayout.alignment)
+        for t in tensors {
+            out += t.bytes
+            out.padTo(ImageLayout.alignment)
+        }
+        return out
+    }
+
+    private func align(_ n: Int) -> Int { (n + ImageLayout.alignment - 1) / ImageLayout.alignment * ImageLayout.alignment }
+}

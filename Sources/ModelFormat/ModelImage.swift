@@ -1,0 +1,367 @@
+// The validating reader of the model image (spec/FORMAT.md). It reads the caller's bytes in place:
+// no copy and no allocation beyond small fixed arrays during validation. Everything is checked before
+// it is trusted: header fields, table and tensor offsets (aligned, inside, not overlapping), sizes
+// against types and shapes (overflow-checked), zero padding bytes and padding bits, known ids, every
+// op's parameters and tensor references, and that each op consumes what the previous one produced.
+
+/// One op of a validated image.
+public struct OpView {
+    /// The op.
+    public let kind: OpKind
+    /// Its flags field.
+    public let flags: UInt16
+    /// What it consumes.
+    public let input: Activation
+    /// What it produces.
+    public let output: Activation
+    @usableFromInline let base: Int
+    @usableFromInline let raw: UnsafeRawPointer
+
+    /// Parameter `i` (0..<15).
+    @inlinable public func p(_ i: Int) -> Int { Int(RawBytes(raw).u32(base + 4 + 4 * i)) }
+}
+
+/// A model image over caller-owned bytes, validated on construction.
+public struct ModelImage {
+    /// The bytes (owned by the caller; must outlive this value).
+    public let bytes: UnsafeRawBufferPointer
+    /// The header.
+    public let header: ImageHeader
+
+    /// Validates `bytes` as a model image.
+    /// - Throws: the first defect found, with its numbers.
+    public init(bytes: UnsafeRawBufferPointer) throws(ModelFormatError) {
+        self.bytes = bytes
+        header = try ModelImage.readHeader(bytes)
+        try validateTables()
+        try validateGraph()
+    }
+
+    // MARK: accessors (valid after init)
+
+    /// Number of ops.
+    public var opCount: Int { Int(header.opCount) }
+    /// Number of tensors.
+    public var tensorCount: Int { Int(header.tensorCount) }
+    /// The input image geometry as an activation.
+    public var input: Activation {
+        Activation(kind: .pixels, height: Int(header.inputHeight), width: Int(header.inputWidth), channels: Int(header.inputChannels))
+    }
+
+    /// Tensor record `i`.
+    public func tensor(_ i: Int) -> TensorRecord {
+        // Validated in validateTables, so the force-unwrap cannot fail.
+        try! ModelImage.readTensor(bytes, offset: Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes, index: i)
+    }
+
+    /// A pointer to tensor `i`'s data.
+    public func data(_ i: Int) -> UnsafeRawPointer { bytes.baseAddress! + tensor(i).offset }
+
+    /// Op `i`, with the activations it consumes and produces.
+    public func op(_ i: Int) -> OpView {
+        var current = input
+        var view: OpView? = nil
+        for k in 0...i {
+            view = try! opView(k, input: current)
+            current = view!.output
+        }
+        return view!
+    }
+
+    /// Every op in order (allocates an array; for tools and prepare, not for invoke).
+    public var ops: [OpView] {
+        var out: [OpView] = []
+        var current = input
+        for k in 0..<opCount {
+            let v = try! opView(k, input: current)
+            out.append(v)
+            current = v.output
+        }
+        return out
+    }
+
+    // MARK: header
+
+    static func readHeader(_ b: UnsafeRawBufferPointer) throws(ModelFormatError) -> ImageHeader {
+        guard b.count >= ImageLayout.headerBytes, let base = b.baseAddress else {
+            throw .truncated(what: "image header", needs: ImageLayout.headerBytes, has: b.count)
+        }
+        let r = RawBytes(base)
+        for i in 0..<4 where r.u8(i) != ImageLayout.magic[i] { throw .badMagic(expected: "model image (BSMI)") }
+        let version = r.u16(4)
+        guard version >= 1 else { throw .badField(what: "image version", value: Int(version), rule: "must be at least 1") }
+        guard version <= ImageLayout.version else {
+            throw .unsupportedVersion(found: Int(version), newest: Int(ImageLayout.version))
+        }
+        let headerBytes = Int(r.u16(6))
+        guard headerBytes == ImageLayout.headerBytes else {
+            throw .badField(what: "header_bytes", value: headerBytes, rule: "must be 64 in version 1")
+        }
+        let h = ImageHeader(version: version, imageBytes: r.u32(8), inputHeight: r.u16(16), inputWidth: r.u16(18),
+                            inputChannels: r.u16(20), classes: r.u16(22), opCount: r.u16(24), tensorCount: r.u16(26),
+                            opTableOffset: r.u32(28), tensorTableOffset: r.u32(32))
+        guard Int(h.imageBytes) == b.count else {
+            throw Int(h.imageBytes) > b.count
+                ? .truncated(what: "image", needs: Int(h.imageBytes), has: b.count)
+                : .badField(what: "image_bytes", value: Int(h.imageBytes), rule: "the image has \(b.count) bytes (trailing bytes)")
+        }
+        guard b.count % ImageLayout.alignment == 0 else {
+            throw .badField(what: "image_bytes", value: b.count, rule: "must be a multiple of 64")
+        }
+        let flags = r.u32(12)
+        guard flags == 0 else { throw .badField(what: "flags", value: Int(flags), rule: "no flags are defined in version 1") }
+        for i in 36..<64 where r.u8(i) != 0 { throw .nonZeroPadding(what: "header reserved bytes", offset: i) }
+        guard h.inputHeight > 0, h.inputWidth > 0, h.inputChannels > 0 else {
+            throw .badField(what: "input geometry", value: Int(h.inputHeight) * Int(h.inputWidth) * Int(h.inputChannels), rule: "every dimension must be positive")
+        }
+        guard h.classes >= 1 else { throw .badField(what: "classes", value: 0, rule: "must be at least 1") }
+        guard h.opCount >= 1, Int(h.opCount) <= ImageLayout.maxOps else {
+            throw .badField(what: "op_count", value: Int(h.opCount), rule: "must be 1...\(ImageLayout.maxOps)")
+        }
+        guard Int(h.tensorCount) <= ImageLayout.maxTensors else {
+            throw .badField(what: "tensor_count", value: Int(h.tensorCount), rule: "must be at most \(ImageLayout.maxTensors)")
+        }
+        return h
+    }
+
+    // MARK: tables and tensors
+
+    static func readTensor(_ b: UnsafeRawBufferPointer, offset at: Int, index: Int) throws(ModelFormatError) -> TensorRecord {
+        let r = RawBytes(b.baseAddress!)
+        let typeID = r.u16(at)
+        guard let type = TensorType(rawValue: typeID) else { throw .unknownTensorType(index: index, id: Int(typeID)) }
+        let rank = Int(r.u16(at + 2))
+        guard (1...4).contains(rank) else { throw .badField(what: "tensor \(index) rank", value: rank, rule: "must be 1...4") }
+        var d = [0, 0, 0, 0]
+        var elements = 1
+        for i in 0..<4 {
+            d[i] = Int(r.u32(at + 4 + 4 * i))
+            if i < rank {
+                guard d[i] >= 1, d[i] <= ImageLayout.maxDimension else { throw .shapeOverflow(what: "tensor \(index) dim \(i) = \(d[i])") }
+                let (p, o) = elements.multipliedReportingOverflow(by: d[i])
+                guard !o, p <= ImageLayout.maxElements else { throw .shapeOverflow(what: "tensor \(index)") }
+                elements = p
+            } else if d[i] != 0 {
+                throw .nonZeroPadding(what: "tensor \(index) unused dim \(i)", offset: at + 4 + 4 * i)
+            }
+        }
+        let record = TensorRecord(type: type, rank: rank, dims: (d[0], d[1], d[2], d[3]), offset: Int(r.u32(at + 20)),
+                                  bytes: Int(r.u32(at + 24)))
+        if r.u32(at + 28) != 0 { throw .nonZeroPadding(what: "tensor \(index) record", offset: at + 28) }
+        let expected = ModelImage.expectedBytes(record)
+        guard record.bytes == expected else { throw .sizeMismatch(what: "tensor \(index)", bytes: record.bytes, expected: expected) }
+        return record
+    }
+
+    /// The byte size a record's type and shape give.
+    public static func expectedBytes(_ t: TensorRecord) -> Int {
+        switch t.type {
+        case .u8: return t.elements
+        case .i32, .f32: return 4 * t.elements
+        case .bits: return 8 * t.rows * BitPacking.words(t.rowLength)
+        }
+    }
+
+    private func validateTables() throws(ModelFormatError) {
+        let size = bytes.count
+        struct Region { var start: Int; var end: Int; var name: String }
+        var regions: [Region] = [Region(start: 0, end: ImageLayout.headerBytes, name: "header")]
+        func place(_ name: String, _ start: Int, _ length: Int) throws(ModelFormatError) {
+            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name, offset: start) }
+            let (end, o) = start.addingReportingOverflow(length)
+            guard !o, end <= size else { throw .outOfBounds(what: name, end: o ? Int.max : end, size: size) }
+            regions.append(Region(start: start, end: end, name: name))
+        }
+        try place("op table", Int(header.opTableOffset), opCount * ImageLayout.opBytes)
+        try place("tensor table", Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
+        // The tables are in bounds: the records can be read.
+        for i in 0..<tensorCount {
+            let t = try ModelImage.readTensor(bytes, offset: Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes, index: i)
+            try place("tensor \(i)", t.offset, t.bytes)
+        }
+        regions.sort { $0.start < $1.start || ($0.start == $1.start && $0.end < $1.end) }
+        let r = RawBytes(bytes.baseAddress!)
+        var cursor = 0
+        var previous = "start"
+        for region in regions {
+            guard region.start >= cursor else { throw .overlap(first: previous, second: region.name) }
+            for i in cursor..<region.start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(region.name)", offset: i) }
+            cursor = region.end
+            previous = region.name
+        }
+        for i in cursor..<size where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding at the end", offset: i) }
+        // Op records: reserved parameters checked per op; bits tensors: padding bits zero; flips 0/1 checked per op.
+        for i in 0..<tensorCount {
+            let t = tensor(i)
+            guard t.type == .bits, t.rowLength & 63 != 0 else { continue }
+            let words = BitPacking.words(t.rowLength)
+            let mask = BitPacking.lastWordMask(t.rowLength)
+            let p = (bytes.baseAddress! + t.offset)
+            for row in 0..<t.rows {
+                let at = (row * words + words - 1) * 8
+                let w = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                if w & ~mask != 0 { throw .nonZeroPadding(what: "tensor \(i) row \(row) padding bits", offset: t.offset + at) }
+            }
+        }
+    }
+
+    // MARK: graph
+
+    private func validateGraph() throws(ModelFormatError) {
+        var current = input
+        for k in 0..<opCount {
+            let v = try opView(k, input: current)
+            if v.kind == .argmax, k != opCount - 1 {
+                throw .chainMismatch(op: k, reason: "argmax must be the last op")
+            }
+            current = v.output
+        }
+        guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: "the last op must be argmax") }
+    }
+
+    /// Decodes and checks op `k` given what it consumes.
+    func opView(_ k: Int, input: Activation) throws(ModelFormatError) -> OpView {
+        let base = Int(header.opTableOffset) + k * ImageLayout.opBytes
+        let raw = bytes.baseAddress!
+        let r = RawBytes(raw)
+        let id = r.u16(base)
+        guard let kind = OpKind(rawValue: id) else { throw .unknownOp(index: k, id: Int(id)) }
+        let flags = r.u16(base + 2)
+        guard flags == 0 else { throw .badField(what: "op \(k) flags", value: Int(flags), rule: "no op flags are defined in version 1") }
+        func p(_ i: Int) -> Int { Int(r.u32(base + 4 + 4 * i)) }
+        func unused(from first: Int) throws(ModelFormatError) {
+            for i in first..<ImageLayout.opParameters where p(i) != 0 {
+                throw .nonZeroPadding(what: "op \(k) unused parameter p\(i)", offset: base + 4 + 4 * i)
+            }
+        }
+        func fail(_ reason: String) -> ModelFormatError { .chainMismatch(op: k, reason: reason) }
+        func tensorRef(_ index: Int, _ what: String) throws(ModelFormatError) -> TensorRecord {
+            guard index < tensorCount else {
+                throw .badTensorReference(op: k, reason: "\(what) tensor \(index) does not exist (\(tensorCount) tensors)")
+            }
+            return tensor(index)
+        }
+        func expect(_ t: TensorRecord, _ what: String, _ type: TensorType, _ dims: [Int]) throws(ModelFormatError) {
+            var same = t.type == type && t.rank == dims.count
+            if same { for i in 0..<dims.count where t.dim(i) != dims[i] { same = false } }
+            guard same else {
+                throw .badTensorReference(op: k, reason: "\(what) tensor must be \(type) \(dims), is \(t.type) rank \(t.rank) (\(t.dim(0)), \(t.dim(1)), \(t.dim(2)), \(t.dim(3)))")
+            }
+        }
+        func map(_ h: Int, _ w: Int, _ c: Int, kinds: [ActivationKind]) throws(ModelFormatError) {
+            guard kinds.contains(input.kind) else { throw fail("cannot take a \(input.kind) input") }
+            guard input.height == h, input.width == w, input.channels == c else {
+                throw fail("expects a \(h)x\(w)x\(c) input, the previous op gives \(input.height)x\(input.width)x\(input.channels)")
+            }
+        }
+        func positive(_ values: [Int], _ what: String) throws(ModelFormatError) {
+            for v in values where v < 1 || v > ImageLayout.maxDimension {
+                throw .badField(what: "op \(k) \(what)", value: v, rule: "must be 1...\(ImageLayout.maxDimension)")
+            }
+        }
+        var output = input
+        switch kind {
+        case .inputCodes:
+            guard input.kind == .pixels else { throw fail("input_codes must read the input image") }
+            guard (1...8).contains(p(0)) else { throw .badField(what: "op \(k) input bits", value: p(0), rule: "must be 1...8") }
+            try unused(from: 1)
+            output.kind = .codes
+        case .dense, .conv2d:
+            let isDense = kind == .dense
+            let (h, w, c) = isDense ? (1, 1, p(0)) : (p(0), p(1), p(2))
+            let m = isDense ? p(1) : p(4)
+            let kernel = isDense ? 1 : p(3)
+            try positive(isDense ? [p(0), m] : [h, w, c, kernel, m], "shape")
+            let inputKind = InputKind(rawValue: UInt32(isDense ? p(3) : p(6)))
+            let codeBits = isDense ? p(4) : p(7)
+            let weightIndex = isDense ? p(2) : p(5)
+            guard let inputKind else { throw .badField(what: "op \(k) input kind", value: isDense ? p(3) : p(6), rule: "must be 1 (codes), 2 (bits) or 3 (f32)") }
+            if isDense {
+                guard input.count == c else { throw fail("dense expects \(c) inputs, the previous op gives \(input.count)") }
+            } else {
+                try map(h, w, c, kinds: [.codes, .bits, .f32])
+                guard kernel <= h, kernel <= w else { throw .badField(what: "op \(k) kernel", value: kernel, rule: "larger than the \(h)x\(w) input") }
+            }
+            switch inputKind {
+            case .codes:
+                guard input.kind == .codes else { throw fail("declares codes input, the previous op gives \(input.kind)") }
+                guard (1...9).contains(codeBits) else { throw .badField(what: "op \(k) code bits", value: codeBits, rule: "must be 1...9") }
+            case .bits:
+                guard input.kind == .bits else { throw fail("declares bits input, the previous op gives \(input.kind)") }
+                let want: BitLayout = isDense ? .flat : .pixel
+                guard input.layout == want else { throw fail("reads \(want) packed bits, the previous op packs \(input.layout)") }
+                guard codeBits == 0 else { throw .nonZeroPadding(what: "op \(k) code bits for a bits input", offset: base) }
+            case .f32:
+                guard input.kind == .f32 else { throw fail("declares f32 input, the previous op gives \(input.kind)") }
+                guard codeBits == 0 else { throw .nonZeroPadding(what: "op \(k) code bits for an f32 input", offset: base) }
+            }
+            let weight = try tensorRef(weightIndex, "weight")
+            let dims = isDense ? [m, c] : [m, kernel, kernel, c]
+            switch weight.type {
+            case .bits:
+                guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: "binary weights need codes or bits input") }
+                try expect(weight, "weight", .bits, dims)
+                output = isDense ? Activation(kind: .i32, height: 1, width: 1, channels: m)
+                    : Activation(kind: .i32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
+            case .f32:
+                try expect(weight, "weight", .f32, dims)
+                output = isDense ? Activation(kind: .f32, height: 1, width: 1, channels: m)
+                    : Activation(kind: .f32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
+            default:
+                throw .badTensorReference(op: k, reason: "weight tensor has type \(weight.type), must be bits or f32")
+            }
+            if isDense {
+                if p(5) != 0 {
+                    guard weight.type == .f32 else { throw .badTensorReference(op: k, reason: "a bias needs float weights") }
+                    try expect(try tensorRef(p(5) - 1, "bias"), "bias", .f32, [m])
+                }
+                try unused(from: 6)
+            } else {
+                try unused(from: 8)
+            }
+        case .maxpool2d:
+            try positive([p(0), p(1), p(2), p(3)], "shape")
+            try map(p(0), p(1), p(2), kinds: [.i32, .f32])
+            guard p(0) / p(3) >= 1, p(1) / p(3) >= 1 else { throw .badField(what: "op \(k) pool size", value: p(3), rule: "larger than the \(p(0))x\(p(1)) input") }
+            try unused(from: 4)
+            output.height = p(0) / p(3)
+            output.width = p(1) / p(3)
+        case .thresholdSign:
+            try positive([p(0), p(1), p(2)], "shape")
+            try map(p(0), p(1), p(2), kinds: [.i32])
+            try expect(try tensorRef(p(3), "threshold"), "threshold", .i32, [p(2)])
+            let flips = try tensorRef(p(4), "flip")
+            try expect(flips, "flip", .u8, [p(2)])
+            for c in 0..<p(2) where r.u8(flips.offset + c) > 1 {
+                throw .badField(what: "op \(k) flip[\(c)]", value: Int(r.u8(flips.offset + c)), rule: "must be 0 or 1")
+            }
+            guard let layout = BitLayout(rawValue: UInt32(p(5))) else {
+                throw .badField(what: "op \(k) layout", value: p(5), rule: "must be 0 (flat) or 1 (pixel)")
+            }
+            try unused(from: 6)
+            output.kind = .bits
+            output.layout = layout
+        case .affine:
+            try positive([p(0), p(1), p(2)], "shape")
+            try map(p(0), p(1), p(2), kinds: [.i32, .f32])
+            if p(3) != 0 { try expect(try tensorRef(p(3) - 1, "output scale"), "output scale", .f32, [p(2)]) }
+            try expect(try tensorRef(p(4), "scale"), "scale", .f32, [p(2)])
+            try expect(try tensorRef(p(5), "shift"), "shift", .f32, [p(2)])
+            try unused(from: 6)
+            output.kind = .f32
+        case .hardtanh, .relu:
+            guard input.kind == .f32 else { throw fail("needs an f32 input, the previous op gives \(input.kind)") }
+            guard p(0) == input.count else { throw fail("count \(p(0)) differs from the input's \(input.count)") }
+            try unused(from: 1)
+        case .argmax:
+            guard input.kind == .f32 else { throw fail("needs an f32 input, the previous op gives \(input.kind)") }
+            guard p(0) == input.count, p(0) == Int(header.classes) else {
+                throw fail("argmax over \(p(0)) values; the input has \(input.count) and the header says \(header.classes) classes")
+            }
+            try unused(from: 1)
+            output = Activation(kind: .classIndex, height: 1, width: 1, channels: 1)
+        }
+        guard output.count <= ImageLayout.maxElements else { throw .shapeOverflow(what: "op \(k) output") }
+        return OpView(kind: kind, flags: flags, input: input, output: output, base: base, raw: raw)
+    }
+}

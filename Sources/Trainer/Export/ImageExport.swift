@@ -1,0 +1,134 @@
+import ModelFormat
+
+// Network -> model image (spec/FORMAT.md). Binary blocks (weight layer [-> max-pool] -> BatchNorm ->
+// sign) become a weight op on packed bits [-> maxpool on accumulators] -> threshold_sign with the
+// BatchNorm and the layer's output scale (input unit, XNOR alpha) folded in (ThresholdFolding.swift).
+// The last block becomes weight op -> affine (output scale, BatchNorm) -> argmax. Float nets keep
+// float weights, an affine per BatchNorm and their activation. Dropout is the identity in evaluation.
+
+/// Exports trained networks to the model image.
+public enum ImageExport {
+    /// The image of `network` in evaluation mode.
+    public static func image(of network: Network) throws(TrainerError) -> [UInt8] {
+        let config = network.config
+        var b = ImageBuilder(inputHeight: config.input.height, inputWidth: config.input.width,
+                             inputChannels: config.input.channels, classes: config.classes)
+        let layers = network.layers.filter { !($0 is Dropout) }
+        guard let quantizer = layers.first as? InputQuantizer else {
+            throw .invalidConfig("a network must start with its input quantizer")
+        }
+        b.addOp(.inputCodes, [quantizer.bits])
+        // What the next weight layer reads: codes first, then bits or f32.
+        var inputKind = InputKind.codes
+        var codeBits = quantizer.bits == 8 ? 8 : quantizer.bits + 1
+        var largestInput = quantizer.bits == 8 ? 255 : (1 << (quantizer.bits + 1)) - 1
+        var map = Activation(kind: .codes, height: config.input.height, width: config.input.width, channels: config.input.channels)
+        var i = 1
+        while i < layers.count {
+            // A weight layer.
+            let product: WeightedProduct
+            let isConv: Bool
+            var outMap: Activation
+            var bias: [Float]? = nil
+            if let d = layers[i] as? Dense {
+                product = d.product
+                isConv = false
+                bias = d.bias?.value
+                outMap = Activation(kind: .i32, height: 1, width: 1, channels: d.outputs)
+            } else if let c = layers[i] as? Conv2D {
+                product = c.product
+                isConv = true
+                outMap = Activation(kind: .i32, height: c.output.height, width: c.output.width, channels: c.output.channels)
+            } else {
+                throw .invalidConfig("cannot export layer \(i) (\(type(of: layers[i]))) here: expected a dense or conv layer")
+            }
+            let binary = product.kind != .float
+            let m = product.outputs
+            let weightIndex: Int
+            if binary {
+                let signs = product.forwardWeights().data
+                let rowLength = isConv ? map.channels : product.fanIn
+                let rows = signs.count / rowLength
+                weightIndex = b.addBits(BitPacking.pack(signs: signs, rows: rows, n: rowLength),
+                                        dims: isConv ? [m, (layers[i] as! Conv2D).kernel, (layers[i] as! Conv2D).kernel, map.channels] : [m, product.fanIn])
+            } else {
+                weightIndex = b.addF32(product.weight.value,
+                                       dims: isConv ? [m, (layers[i] as! Conv2D).kernel, (layers[i] as! Conv2D).kernel, map.channels] : [m, product.fanIn])
+                outMap.kind = .f32
+            }
+            let biasIndex = try bias.map { values throws(TrainerError) -> Int in
+                guard !binary else { throw .invalidConfig("a binary layer with a bias cannot be exported") }
+                return b.addF32(values, dims: [m])
+            }
+            if isConv {
+                let conv = layers[i] as! Conv2D
+                b.addOp(.conv2d, [map.height, map.width, map.channels, conv.kernel, m, weightIndex, Int(inputKind.rawValue),
+                                  inputKind == .codes ? codeBits : 0])
+            } else {
+                b.addOp(.dense, [product.fanIn, m, weightIndex, Int(inputKind.rawValue), inputKind == .codes ? codeBits : 0,
+                                 biasIndex.map { $0 + 1 } ?? 0])
+            }
+            let range = product.fanIn * largestInput
+            i += 1
+            if i < layers.count, let pool = layers[i] as? MaxPool2D {
+                b.addOp(.maxpool2d, [outMap.height, outMap.width, outMap.channels, pool.size])
+                outMap.height = pool.output.height
+                outMap.width = pool.output.width
+                i += 1
+            }
+            let outputScale = product.outputScales()
+            let bn = i < layers.count ? layers[i] as? BatchNorm : nil
+            if bn != nil { i += 1 }
+            let activation = i < layers.count && !(layers[i] is Dense) && !(layers[i] is Conv2D) ? layers[i] : nil
+            if activation != nil { i += 1 }
+            let nextIsConv = i < layers.count && layers[i] is Conv2D
+            let (h, w, c) = (outMap.height, outMap.width, outMap.channels)
+            if binary, let bn, activation is SignActivation {
+                let (scale, shift) = bn.evalAffine()
+                var thresholds: [Int32] = [], flips: [UInt8] = []
+                for ch in 0..<c {
+                    let f = ThresholdFolding.fold(c: outputScale?[ch], scale: scale[ch], shift: shift[ch], range: range)
+                    thresholds.append(f.threshold)
+                    flips.append(f.flip)
+                }
+                let t = b.addI32(thresholds, dims: [c]), f = b.addU8(flips, dims: [c])
+                let layout: BitLayout = nextIsConv ? .pixel : .flat
+                b.addOp(.thresholdSign, [h, w, c, t, f, Int(layout.rawValue)])
+                map = Activation(kind: .bits, height: h, width: w, channels: c, layout: layout)
+                inputKind = .bits
+                codeBits = 0
+                largestInput = 1
+                continue
+            }
+            // Float path, or a binary last layer: affine (output scale and BatchNorm), then the activation.
+            if bn != nil || outputScale != nil {
+                let (scale, shift) = bn?.evalAffine() ?? ([Float](repeating: 1, count: c), [Float](repeating: 0, count: c))
+                let cIndex = outputScale.map { b.addF32($0, dims: [c]) + 1 } ?? 0
+                let s = b.addF32(scale, dims: [c]), t = b.addF32(shift, dims: [c])
+                if bn == nil {
+                    // No BatchNorm: the affine is only the output scale; scale 1 and shift 0 are exact.
+                }
+                b.addOp(.affine, [h, w, c, cIndex, s, t])
+            }
+            switch activation {
+            case nil: break
+            case is HardTanh: b.addOp(.hardtanh, [h * w * c])
+            case is ReLU: b.addOp(.relu, [h * w * c])
+            case let a?:
+                throw .invalidConfig("cannot export activation \(type(of: a)) after a \(binary ? "binary" : "float") layer")
+            }
+            map = Activation(kind: .f32, height: h, width: w, channels: c)
+            inputKind = .f32
+            codeBits = 0
+            largestInput = 1
+            if activation == nil {
+                guard i == layers.count else { throw .invalidConfig("layers after the last block cannot be exported") }
+            }
+        }
+        guard map.kind == .f32, map.count == config.classes else {
+            throw .invalidConfig("the network must end in \(config.classes) real-valued outputs")
+        }
+        b.addOp(.argmax, [config.classes])
+        return b.build()
+    }
+}

@@ -1,0 +1,50 @@
+// Folding an output scale, BatchNorm and sign into one integer threshold (spec/FORMAT.md, "Folding
+// BatchNorm and sign into a threshold"). The trainer evaluates, per channel, in float32:
+//   f(A) = ((A * c) * scale) + shift        (the "* c" only when the layer has an output scale)
+//   sign = +1 if f(A) >= 0 else -1
+// Each rounding is monotone, so f is monotone in A; the boundary is found by binary search with
+// exactly this arithmetic, so the runtime's `A >= threshold` agrees with the trainer on every A.
+
+/// BatchNorm + sign as an integer threshold.
+public enum ThresholdFolding {
+    /// The trainer's float expression for accumulator `a`.
+    @inline(never)
+    public static func evaluate(_ a: Int, c: Float?, scale: Float, shift: Float) -> Float {
+        var x = Float(a)
+        if let c { x = x * c }
+        let scaled = x * scale
+        return scaled + shift
+    }
+
+    /// The runtime's rule: +1 iff (a >= threshold) != (flip == 1).
+    @inlinable public static func isPositive(_ a: Int, threshold: Int32, flip: UInt8) -> Bool {
+        (a >= Int(threshold)) != (flip == 1)
+    }
+
+    /// Threshold and flip reproducing `evaluate(a) >= 0` for every a in [-range, range].
+    public static func fold(c: Float?, scale: Float, shift: Float, range: Int) -> (threshold: Int32, flip: UInt8) {
+        func positive(_ a: Int) -> Bool { evaluate(a, c: c, scale: scale, shift: shift) >= 0 }
+        let lo = -range, hi = range
+        let atLo = positive(lo), atHi = positive(hi)
+        if atLo == atHi {
+            // Constant over the range (a zero scale, or a boundary outside it).
+            return (Int32.min, atLo ? 0 : 1)
+        }
+        if !atLo && atHi {
+            // Increasing: least a with f(a) >= 0.
+            var (l, h) = (lo, hi)          // positive(l) false, positive(h) true
+            while h - l > 1 {
+                let m = l + (h - l) / 2
+                if positive(m) { h = m } else { l = m }
+            }
+            return (Int32(h), 0)
+        }
+        // Decreasing: +1 for a <= greatest a with f(a) >= 0, i.e. not (a >= that + 1).
+        var (l, h) = (lo, hi)              // positive(l) true, positive(h) false
+        while h - l > 1 {
+            let m = l + (h - l) / 2
+            if positive(m) { l = m } else { h = m }
+        }
+        return (Int32(h), 1)
+    }
+}

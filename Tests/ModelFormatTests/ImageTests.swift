@@ -1,0 +1,157 @@
+import XCTest
+@testable import ModelFormat
+
+/// Small images built by hand.
+enum Fixtures {
+    /// 2x3x1 input, 2-bit codes -> binary dense 6->4 -> threshold (flat) -> binary dense 4->3 -> affine -> argmax.
+    static func tinyBinary() -> [UInt8] {
+        var b = ImageBuilder(inputHeight: 2, inputWidth: 3, inputChannels: 1, classes: 3)
+        let w0 = b.addBits(BitPacking.pack(signs: [1, -1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 1, -1, 1, -1, 1],
+                                           rows: 4, n: 6), dims: [4, 6])
+        let t0 = b.addI32([0, -3, 5, 2], dims: [4])
+        let f0 = b.addU8([0, 1, 0, 1], dims: [4])
+        let w1 = b.addBits(BitPacking.pack(signs: [1, 1, -1, 1, -1, 1, 1, -1, 1, -1, -1, -1], rows: 3, n: 4), dims: [3, 4])
+        let s = b.addF32([0.5, -0.25, 1], dims: [3]), t = b.addF32([0.1, 0.2, -0.3], dims: [3])
+        b.addOp(.inputCodes, [2])
+        b.addOp(.dense, [6, 4, w0, Int(InputKind.codes.rawValue), 3, 0])
+        b.addOp(.thresholdSign, [1, 1, 4, t0, f0, Int(BitLayout.flat.rawValue)])
+        b.addOp(.dense, [4, 3, w1, Int(InputKind.bits.rawValue), 0, 0])
+        b.addOp(.affine, [1, 1, 3, 0, s, t])
+        b.addOp(.argmax, [3])
+        return b.build()
+    }
+
+    /// Reads `bytes` as an image.
+    /// The image keeps a pointer to its bytes, so they are copied into memory that is never freed
+    /// (tests only; a few KB each).
+    static func read(_ bytes: [UInt8]) throws(ModelFormatError) -> ModelImage {
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 64)
+        bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
+        return try ModelImage(bytes: UnsafeRawBufferPointer(rebasing: copy[0..<bytes.count]))
+    }
+}
+
+final class ImageTests: XCTestCase {
+    func testRoundTripAndShapes() throws {
+        let bytes = Fixtures.tinyBinary()
+        XCTAssertEqual(bytes, Fixtures.tinyBinary(), "deterministic")
+        XCTAssertEqual(bytes.count % 64, 0)
+        let image = try Fixtures.read(bytes)
+        XCTAssertEqual(image.opCount, 6)
+        XCTAssertEqual(image.tensorCount, 6)
+        XCTAssertEqual(image.header.classes, 3)
+        let ops = image.ops
+        XCTAssertEqual(ops.map(\.kind), [.inputCodes, .dense, .thresholdSign, .dense, .affine, .argmax])
+        XCTAssertEqual(ops[1].output, Activation(kind: .i32, height: 1, width: 1, channels: 4))
+        XCTAssertEqual(ops[2].output, Activation(kind: .bits, height: 1, width: 1, channels: 4, layout: .flat))
+        XCTAssertEqual(ops[5].output.kind, .classIndex)
+        XCTAssertEqual(image.tensor(0).bytes, 4 * 8, "four rows of one word")
+        for i in 0..<image.tensorCount { XCTAssertEqual(image.tensor(i).offset % 64, 0) }
+    }
+
+    func testBitPackingRule() {
+        // bit 1 = -1, LSB first, rows padded with 0 bits.
+        XCTAssertEqual(BitPacking.pack(signs: [1, -1, -1, 1], rows: 1, n: 4), [0b0110])
+        XCTAssertEqual(BitPacking.pack(signs: [0, -0.5], rows: 1, n: 2), [0b10], "sign(0) = +1")
+        let long = (0..<65).map { $0 == 64 || $0 == 0 ? Float(-1) : 1 }
+        XCTAssertEqual(BitPacking.pack(signs: long, rows: 1, n: 65), [1, 1])
+        XCTAssertEqual(BitPacking.pack(signs: long + long, rows: 2, n: 65), [1, 1, 1, 1], "each row starts a new word")
+        XCTAssertEqual(BitPacking.lastWordMask(65), 1)
+        XCTAssertEqual(BitPacking.lastWordMask(64), ~0)
+        // dot = n - 2 popcount(a ^ w) with zero padding, over lengths around word edges.
+        for n in [1, 63, 64, 65, 130] {
+            var r = UInt64(n) &* 0x9E37_79B9_7F4A_7C15
+            func next() -> Float { r = r &* 6364136223846793005 &+ 1442695040888963407; return (r >> 33) & 1 == 1 ? 1 : -1 }
+            let a = (0..<n).map { _ in next() }, w = (0..<n).map { _ in next() }
+            let pa = BitPacking.pack(signs: a, rows: 1, n: n), pw = BitPacking.pack(signs: w, rows: 1, n: n)
+            var pop = 0
+            for i in 0..<pa.count { pop += (pa[i] ^ pw[i]).nonzeroBitCount }
+            XCTAssertEqual(n - 2 * pop, Int(zip(a, w).map { $0 * $1 }.reduce(0, +)), "n = \(n)")
+        }
+    }
+
+    func expect(_ bytes: [UInt8], _ expected: ModelFormatError, line: UInt = #line) {
+        XCTAssertThrowsError(try Fixtures.read(bytes), line: line) {
+            XCTAssertEqual($0 as? ModelFormatError, expected, "\(($0 as? ModelFormatError)?.message ?? "")", line: line)
+        }
+    }
+
+    func set16(_ b: inout [UInt8], _ at: Int, _ v: UInt16) { b[at] = UInt8(v & 0xff); b[at + 1] = UInt8(v >> 8) }
+    func set32(_ b: inout [UInt8], _ at: Int, _ v: UInt32) { for i in 0..<4 { b[at + i] = UInt8((v >> (8 * UInt32(i))) & 0xff) } }
+
+    func testEachDefectGivesItsError() {
+        let good = Fixtures.tinyBinary()
+        let tensorTable = 64 + 6 * 64   // header + op table
+        var b = good
+        b[0] = 0x58
+        expect(b, .badMagic(expected: "model image (BSMI)"))
+        b = good; set16(&b, 4, 2)
+        expect(b, .unsupportedVersion(found: 2, newest: 1))
+        expect(Array(good.dropLast(64)), .truncated(what: "image", needs: good.count, has: good.count - 64))
+        expect(good + [UInt8](repeating: 0, count: 64),
+               .badField(what: "image_bytes", value: good.count, rule: "the image has \(good.count + 64) bytes (trailing bytes)"))
+        b = good; set16(&b, 64, 77)
+        expect(b, .unknownOp(index: 0, id: 77))
+        b = good; set16(&b, tensorTable, 9)
+        expect(b, .unknownTensorType(index: 0, id: 9))
+        b = good; set32(&b, tensorTable + 4, 1 << 25)
+        expect(b, .shapeOverflow(what: "tensor 0 dim 0 = 33554432"))
+        b = good; set32(&b, tensorTable + 24, 40)
+        expect(b, .sizeMismatch(what: "tensor 0", bytes: 40, expected: 32))
+        b = good; set32(&b, tensorTable + 20, UInt32(good.count))
+        expect(b, .outOfBounds(what: "tensor 0", end: good.count + 32, size: good.count))
+        b = good; set32(&b, tensorTable + 20, 100)
+        expect(b, .misaligned(what: "tensor 0", offset: 100))
+        // Tensor 1 placed on top of tensor 0.
+        b = good
+        let t0 = Int(b[tensorTable + 20]) | Int(b[tensorTable + 21]) << 8
+        set32(&b, tensorTable + 32 + 20, UInt32(t0))
+        XCTAssertThrowsError(try Fixtures.read(b)) { XCTAssertTrue(($0 as! ModelFormatError).message.contains("overlaps"), "\($0)") }
+        // An op pointing at a tensor that does not exist.
+        b = good; set32(&b, 64 + 64 + 4 + 8, 99)
+        expect(b, .badTensorReference(op: 1, reason: "weight tensor 99 does not exist (6 tensors)"))
+        // A flip value that is not 0 or 1.
+        b = good
+        let f0 = Int(b[tensorTable + 64 + 20]) | Int(b[tensorTable + 64 + 21]) << 8
+        b[f0 + 2] = 7
+        expect(b, .badField(what: "op 2 flip[2]", value: 7, rule: "must be 0 or 1"))
+        // A padding bit set in a packed row.
+        b = good; b[t0 + 7] = 0x80
+        XCTAssertThrowsError(try Fixtures.read(b)) { XCTAssertTrue(($0 as! ModelFormatError).message.contains("padding bits"), "\($0)") }
+        // A chain mismatch: the second dense says it reads 5 values.
+        b = good; set32(&b, 64 + 3 * 64 + 4, 5)
+        expect(b, .chainMismatch(op: 3, reason: "dense expects 5 inputs, the previous op gives 4"))
+        // Reserved header bytes.
+        b = good; b[40] = 1
+        expect(b, .nonZeroPadding(what: "header reserved bytes", offset: 40))
+    }
+
+    func testTruncationAtEveryByteFailsCleanly() {
+        let good = Fixtures.tinyBinary()
+        for cut in 0..<good.count {
+            XCTAssertThrowsError(try Fixtures.read(Array(good[0..<cut])), "cut at \(cut)")
+        }
+    }
+
+    /// Seeded mutations of a valid image (bit flips, byte overwrites, truncations, splices): the reader
+    /// must return or throw, never crash or hang. Runs 20,000 cases; `make fuzz` runs libFuzzer longer.
+    func testMutationsNeverCrash() {
+        let good = Fixtures.tinyBinary()
+        var state: UInt64 = 0x5EED
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var b = good
+            switch next() % 4 {
+            case 0: for _ in 0...(next() % 4) { b[next() % b.count] ^= UInt8(1 << (next() % 8)) }
+            case 1: for _ in 0...(next() % 3) { b[next() % b.count] = UInt8(next() % 256) }
+            case 2: b = Array(b[0..<(next() % b.count)])
+            default:
+                let from = next() % b.count, to = next() % b.count, n = next() % 64
+                for i in 0..<n where from + i < b.count && to + i < b.count { b[to + i] = good[from + i] }
+            }
+            if (try? Fixtures.read(b)) != nil { accepted += 1 }
+        }
+        XCTAssertLessThan(accepted, 20_000, "mutations must be detected")
+    }
+}
