@@ -7,6 +7,7 @@ let package = Package(
     name: "BitShield",
     products: [
         .library(name: "ModelFormat", targets: ["ModelFormat"]),
+        .library(name: "Inference", targets: ["Inference"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Trainer", targets: ["Trainer"]),
         .executable(name: "train", targets: ["train"]),
@@ -27,6 +28,10 @@ let package = Package(
         // Standard library only, so it builds in Embedded Swift.
         .target(name: "ModelFormat"),
 
+        // The allocation-free runtime: interpreter, arena plan, reference and optimized kernels.
+        // ModelFormat only: no Foundation, builds in Embedded Swift.
+        .target(name: "Inference", dependencies: ["ModelFormat"]),
+
         // IDX (MNIST, Fashion-MNIST) readers and the data cache; shared by the trainer and tools.
         .target(name: "Datasets", dependencies: ["CZlib"]),
 
@@ -46,6 +51,7 @@ let package = Package(
             ]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
+        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat", "Trainer", "Datasets"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets"]),
     ]

@@ -1,0 +1,75 @@
+import ModelFormat
+
+// Float dense and conv layers (full-precision models, and a binary net's real-valued last layer).
+// Inputs that are codes or packed bits are first widened to f32 (codes as their integer values,
+// bits as +/-1) in scratch. The SIMD dense kernel sums in a different order than the reference, so
+// they agree within a tolerance (tests: relative 1e-5), not bit for bit.
+
+/// Widening inputs to f32.
+public enum WidenKernel {
+    /// f[i] = Float(codes[i]).
+    public static func codes(_ codes: UnsafePointer<UInt8>, count: Int, into f: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { f[i] = Float(codes[i]) }
+    }
+
+    /// f[i] = +/-1 from a `flat` packed row.
+    public static func bits(_ bits: UnsafePointer<UInt64>, count: Int, into f: UnsafeMutablePointer<Float>) {
+        for i in 0..<count { f[i] = Float(BitPacking.value(bits, i)) }
+    }
+}
+
+/// Dense layers with float weights `[m, n]`.
+public enum FloatDenseKernel {
+    /// Reference: y_o = sum_i x_i w_oi in index order, plus the bias.
+    public static func reference(input x: UnsafePointer<Float>, n: Int, weights: UnsafePointer<Float>, m: Int,
+                                 bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        for o in 0..<m {
+            var sum: Float = 0
+            for i in 0..<n { sum += x[i] * weights[o * n + i] }
+            output[o] = sum + (bias?[o] ?? 0)
+        }
+    }
+
+    /// Optimized: eight partial sums in SIMD lanes, then the tail.
+    public static func simd(input x: UnsafePointer<Float>, n: Int, weights: UnsafePointer<Float>, m: Int,
+                            bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        let xr = UnsafeRawPointer(x)
+        for o in 0..<m {
+            let wr = UnsafeRawPointer(weights + o * n)
+            var acc = SIMD8<Float>()
+            var i = 0
+            while i + 8 <= n {
+                acc += xr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                    * wr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+                i += 8
+            }
+            var sum = acc.sum()
+            while i < n { sum += x[i] * weights[o * n + i]; i += 1 }
+            output[o] = sum + (bias?[o] ?? 0)
+        }
+    }
+}
+
+/// Convolutions with float weights `[m, k, k, C]`, NHWC, stride 1, no padding.
+public enum FloatConvKernel {
+    /// Reference: the defining sum in (ky, kx, c) order.
+    public static func reference(input x: UnsafePointer<Float>, h: Int, w: Int, c: Int, k: Int,
+                                 weights: UnsafePointer<Float>, m: Int, output: UnsafeMutablePointer<Float>) {
+        let (oh, ow) = (h - k + 1, w - k + 1)
+        for oy in 0..<oh {
+            for ox in 0..<ow {
+                for o in 0..<m {
+                    var sum: Float = 0
+                    for ky in 0..<k {
+                        for kx in 0..<k {
+                            for ch in 0..<c {
+                                sum += x[((oy + ky) * w + ox + kx) * c + ch] * weights[((o * k + ky) * k + kx) * c + ch]
+                            }
+                        }
+                    }
+                    output[(oy * ow + ox) * m + o] = sum
+                }
+            }
+        }
+    }
+}

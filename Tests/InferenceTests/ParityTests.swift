@@ -1,0 +1,90 @@
+import Datasets
+import Foundation
+import XCTest
+@testable import Inference
+@testable import ModelFormat
+@testable import Trainer
+
+/// The project's end-to-end proof: a model exported from the trainer predicts, in the runtime, exactly
+/// what the trainer predicts in evaluation mode.
+final class ParityTests: XCTestCase {
+    static func mnist(_ split: Dataset.Split) throws -> ImageSet {
+        do { return try Dataset.mnist.load(split, dataDirectory: DataDirectory.resolve()) } catch {
+            if ProcessInfo.processInfo.environment["BITSHIELD_REQUIRE_DATA"] != nil { throw error }
+            throw XCTSkip("MNIST not in the data cache (run 'make data')")
+        }
+    }
+
+    /// Runtime predictions for every image of `data`.
+    static func runtimePredictions(image: [UInt8], data: ImageSet, kernels: KernelSet = .optimized) throws -> [Int] {
+        try image.withUnsafeBytes { bytes in
+            let arenaBytes = try Interpreter.arenaBytes(for: ModelImage(bytes: bytes))
+            let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)
+            defer { arena.deallocate() }
+            let interpreter = try Interpreter(image: bytes, arena: arena, kernels: kernels)
+            return data.pixels.withUnsafeBufferPointer { px in
+                (0..<data.count).map { interpreter.invoke(px.baseAddress! + $0 * data.imageSize) }
+            }
+        }
+    }
+
+    func trained(_ model: ModelConfig, data: ImageSet, epochs: Int = 1) throws -> Network {
+        let s = try TrainingSession(model: model, training: TrainingConfig(epochs: epochs, batchSize: 50, learningRate: 0.005, seed: 3))
+        for _ in 0..<epochs { _ = try s.trainEpoch(on: data) }
+        return s.network
+    }
+
+    /// Trains `model` briefly on 2,000 images and compares predictions on the first `testImages` test images.
+    func assertParity(_ model: ModelConfig, exact: Bool, testImages: Int = 10_000, line: UInt = #line) throws {
+        let train = try Self.mnist(.train).prefix(2000)
+        let test = try Self.mnist(.test).prefix(testImages)
+        let net = try trained(model, data: train)
+        let image = try ImageExport.image(of: net)
+        let expected = Evaluation.predictions(net, on: test)
+        let got = try Self.runtimePredictions(image: image, data: test)
+        let mismatches = zip(expected, got).filter { $0 != $1 }.count
+        let accuracy = Double(zip(got, test.labels).filter { $0 == Int($1) }.count) / Double(test.count)
+        XCTAssertGreaterThan(accuracy, 0.5, "\(model.summary) learned something", line: line)
+        if exact {
+            XCTAssertEqual(mismatches, 0, "\(model.summary): runtime and trainer disagree on \(mismatches) of \(test.count)", line: line)
+        } else {
+            // Float models: different summation order; a handful of near-ties may flip.
+            XCTAssertLessThanOrEqual(mismatches, 10, "\(model.summary): \(mismatches) mismatches", line: line)
+            print("\(model.summary): \(mismatches) float mismatches of \(test.count)")
+        }
+    }
+
+    func small(_ precision: ModelConfig.Precision, bits: Int) -> ModelConfig {
+        var m = ModelConfig.fcn2(precision: precision, inputBits: bits)
+        m.hidden = [128, 96]
+        return m
+    }
+
+    func testBinaryFCNTwoBitZeroMismatches() throws { try assertParity(small(.binary, bits: 2), exact: true) }
+    func testBinaryFCNEightBitZeroMismatches() throws { try assertParity(small(.binary, bits: 8), exact: true) }
+    func testXNORFCNZeroMismatches() throws { try assertParity(small(.xnor, bits: 3), exact: true) }
+    func testFloatFCN() throws { try assertParity(small(.float, bits: 2), exact: false, testImages: 2000) }
+    func testBinaryFloatLastLayer() throws {
+        var m = small(.binary, bits: 2)
+        m.floatLastLayer = true
+        try assertParity(m, exact: false)
+    }
+
+    func testBinaryConvZeroMismatches() throws {
+        var m = ModelConfig.conv(precision: .binary, inputBits: 2)
+        m.convChannels = [8, 16]
+        m.hidden = [64]
+        try assertParity(m, exact: true, testImages: 3000)
+    }
+
+    func testReferenceKernelsGiveTheSamePredictions() throws {
+        let train = try Self.mnist(.train).prefix(1000)
+        let test = try Self.mnist(.test).prefix(300)
+        var m = ModelConfig.conv(precision: .binary, inputBits: 2)
+        m.convChannels = [4, 8]
+        m.hidden = [32]
+        let image = try ImageExport.image(of: try trained(m, data: train))
+        XCTAssertEqual(try Self.runtimePredictions(image: image, data: test, kernels: .reference),
+                       try Self.runtimePredictions(image: image, data: test, kernels: .optimized))
+    }
+}
