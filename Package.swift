@@ -8,9 +8,12 @@ let package = Package(
     products: [
         .library(name: "ModelFormat", targets: ["ModelFormat"]),
         .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "ModelFile", targets: ["ModelFile"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Trainer", targets: ["Trainer"]),
         .executable(name: "train", targets: ["train"]),
+        .executable(name: "convert", targets: ["convert"]),
+        .executable(name: "infer", targets: ["infer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -27,6 +30,9 @@ let package = Package(
         // The model image: ids, layout, bit packing, validating reader and writer (spec/FORMAT.md).
         // Standard library only, so it builds in Embedded Swift.
         .target(name: "ModelFormat"),
+
+        // The .bsm container around the image: header, metadata, zlib, CRC-32, SHA-256 (host only).
+        .target(name: "ModelFile", dependencies: ["ModelFormat", "CZlib"]),
 
         // The allocation-free runtime: interpreter, arena plan, reference and optimized kernels.
         // ModelFormat only: no Foundation, builds in Embedded Swift.
@@ -50,7 +56,21 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat"]),
+        .executableTarget(
+            name: "convert",
+            dependencies: [
+                "Trainer", "ModelFile", "ModelFormat",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .executableTarget(
+            name: "infer",
+            dependencies: [
+                "Inference", "ModelFile", "ModelFormat", "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "ModelFile"]),
         .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat", "Trainer", "Datasets"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets"]),

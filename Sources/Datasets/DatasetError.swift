@@ -18,6 +18,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case countMismatch(images: Int, labels: Int)
     /// A label is not below the number of classes.
     case labelOutOfRange(path: String, index: Int, label: Int, classes: Int)
+    /// A file could not be written.
+    case unwritable(path: String, reason: String)
     /// A data set name the tools do not know.
     case unknownDataset(name: String, known: [String])
 
@@ -41,6 +43,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "image/label count mismatch: \(images) images, \(labels) labels"
         case let .labelOutOfRange(path, index, label, classes):
             return "\(path): label \(label) at index \(index) is out of range 0..<\(classes)"
+        case let .unwritable(path, reason):
+            return "cannot write \(path): \(reason)"
         case let .unknownDataset(name, known):
             return "unknown data set '\(name)' (known: \(known.joined(separator: ", ")))"
         }

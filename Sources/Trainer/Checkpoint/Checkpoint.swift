@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// How far training has gone, and what the model scored. Stored as JSON in checkpoint metadata.
@@ -103,7 +104,7 @@ public struct Checkpoint {
 
     /// Writes the checkpoint atomically (temporary file, then rename).
     public func write(to path: String) throws(TrainerError) {
-        try AtomicFile.write(file.encoded(), to: path)
+        do { try AtomicFile.write(file.encoded(), to: path) } catch { throw .dataset(error) }
     }
 
     /// Reads and validates a checkpoint.

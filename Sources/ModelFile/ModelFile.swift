@@ -1,0 +1,112 @@
+import ModelFormat
+
+// The `.bsm` container around the image (spec/FORMAT.md, "The .bsm container"): a 64-byte header,
+// JSON metadata, then the image, zlib-compressed or stored, with sizes and CRC-32s of each part and the
+// image's SHA-256. The reader checks everything before it decompresses or trusts anything, then
+// validates the image itself.
+
+/// A `.bsm` file: metadata and a validated image.
+public struct ModelFile {
+    /// "BSM1".
+    public static let magic: [UInt8] = [0x42, 0x53, 0x4D, 0x31]
+    /// Container version this code writes and the newest it reads.
+    public static let version: UInt16 = 1
+    /// Header size.
+    public static let headerBytes = 64
+    /// Largest metadata accepted.
+    public static let maxMetadataBytes = 1 << 20
+    /// Largest image accepted.
+    public static let maxImageBytes = 64 << 20
+
+    /// The metadata JSON (UTF-8).
+    public var metadata: [UInt8]
+    /// The image bytes (decompressed).
+    public var image: [UInt8]
+    /// Whether the image is stored compressed.
+    public var compressed: Bool
+    /// Bytes of the image as stored.
+    public var storedBytes: Int
+
+    /// A file from metadata and an image.
+    public init(metadata: [UInt8], image: [UInt8], compressed: Bool = true) {
+        self.metadata = metadata
+        self.image = image
+        self.compressed = compressed
+        storedBytes = 0
+    }
+
+    /// SHA-256 of the image.
+    public var imageSHA256: [UInt8] { SHA256.hash(image) }
+
+    /// The file's bytes.
+    public func encoded() -> [UInt8] {
+        let stored = compressed ? Zlib.compress(image) : image
+        var out: [UInt8] = ModelFile.magic
+        out.appendLE16(ModelFile.version)
+        out.appendLE16(compressed ? 1 : 0)
+        out.appendLE32(UInt32(metadata.count)); out.appendLE32(Zlib.crc32(metadata))
+        out.appendLE32(UInt32(stored.count)); out.appendLE32(Zlib.crc32(stored))
+        out.appendLE32(UInt32(image.count)); out.appendLE32(Zlib.crc32(image))
+        out += SHA256.hash(image)
+        return out + metadata + stored
+    }
+
+    /// Parses and checks a file's bytes: header, sizes, CRCs, decompression, digest, then the image.
+    public static func parse(_ bytes: [UInt8]) throws(ModelFormatError) -> ModelFile {
+        guard bytes.count >= headerBytes else { throw .truncated(what: "container header", needs: headerBytes, has: bytes.count) }
+        guard Array(bytes[0..<4]) == magic else { throw .badMagic(expected: "model file (BSM1)") }
+        func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
+        func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
+        let version = u16(4)
+        guard version >= 1 else { throw .badField(what: "container version", value: version, rule: "must be at least 1") }
+        guard version <= Int(ModelFile.version) else { throw .unsupportedVersion(found: version, newest: Int(ModelFile.version)) }
+        let flags = u16(6)
+        guard flags & ~1 == 0 else { throw .badField(what: "container flags", value: flags, rule: "only bit 0 (compressed) is defined") }
+        let (metaBytes, metaCRC, storedBytes, storedCRC, imageBytes, imageCRC) = (u32(8), u32(12), u32(16), u32(20), u32(24), u32(28))
+        guard metaBytes <= maxMetadataBytes else { throw .badField(what: "metadata_bytes", value: metaBytes, rule: "must be at most \(maxMetadataBytes)") }
+        guard imageBytes <= maxImageBytes, storedBytes <= maxImageBytes + 1024 else {
+            throw .badField(what: "image_bytes", value: imageBytes, rule: "must be at most \(maxImageBytes)")
+        }
+        let expected = headerBytes + metaBytes + storedBytes
+        guard bytes.count >= expected else { throw .truncated(what: "model file", needs: expected, has: bytes.count) }
+        guard bytes.count == expected else {
+            throw .container("\(bytes.count - expected) trailing bytes after the image (file has \(bytes.count), header accounts for \(expected))")
+        }
+        let metadata = Array(bytes[headerBytes..<(headerBytes + metaBytes)])
+        guard Zlib.crc32(metadata) == UInt32(metaCRC) else {
+            throw .container("metadata CRC-32 is \(Zlib.crc32(metadata)), the header says \(metaCRC)")
+        }
+        let stored = Array(bytes[(headerBytes + metaBytes)...])
+        guard Zlib.crc32(stored) == UInt32(storedCRC) else {
+            throw .container("stored image CRC-32 is \(Zlib.crc32(stored)), the header says \(storedCRC)")
+        }
+        let compressed = flags & 1 == 1
+        let image: [UInt8]
+        if compressed {
+            image = try Zlib.decompress(stored, expectedBytes: imageBytes)
+        } else {
+            guard storedBytes == imageBytes else {
+                throw .container("stored image has \(storedBytes) bytes, the header says \(imageBytes) uncompressed")
+            }
+            image = stored
+        }
+        guard Zlib.crc32(image) == UInt32(imageCRC) else {
+            throw .container("image CRC-32 is \(Zlib.crc32(image)), the header says \(imageCRC)")
+        }
+        guard SHA256.hash(image) == Array(bytes[32..<64]) else { throw .container("image SHA-256 differs from the header's") }
+        // The image must be a valid model image too.
+        var imageError: ModelFormatError? = nil
+        image.withUnsafeBytes { raw in
+            do throws(ModelFormatError) { _ = try ModelImage(bytes: raw) } catch { imageError = error }
+        }
+        if let imageError { throw imageError }
+        var file = ModelFile(metadata: metadata, image: image, compressed: compressed)
+        file.storedBytes = storedBytes
+        return file
+    }
+}
+
+extension Array where Element == UInt8 {
+    mutating func appendLE16(_ v: UInt16) { append(UInt8(v & 0xff)); append(UInt8(v >> 8)) }
+    mutating func appendLE32(_ v: UInt32) { for i in 0..<4 { append(UInt8((v >> (8 * UInt32(i))) & 0xff)) } }
+}

@@ -1,0 +1,177 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import ModelFile
+import ModelFormat
+import Trainer
+
+/// `convert`: checkpoints to `.bsm` model files, and tools to look inside them.
+struct ConvertTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "convert",
+        abstract: "Convert trained checkpoints into BitShield model files (.bsm) and inspect them.",
+        discussion: """
+        Examples:
+          convert runs/bnn-2b.safetensors -o model.bsm
+          convert inspect model.bsm --json
+          convert image model.bsm -o model.img
+        The format is specified in spec/FORMAT.md. Exit codes: 0 success, 1 failure, 64 bad usage.
+        """,
+        subcommands: [Export.self, Inspect.self, RawImage.self],
+        defaultSubcommand: Export.self)
+}
+
+/// Prints `message` to stderr and exits with 1.
+func fail(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+    return ExitCode.failure
+}
+
+/// Reads a whole file.
+func readFile(_ path: String) throws -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read \(path)") }
+    return [UInt8](data)
+}
+
+/// Reads and checks a `.bsm` file, turning format errors into a message and exit code 1.
+func readModelFile(_ path: String) throws -> ModelFile {
+    let bytes = try readFile(path)
+    do { return try ModelFile.parse(bytes) } catch let e as ModelFormatError { throw fail("\(path): \(e.message)") }
+}
+
+/// One JSON object on one line, keys sorted.
+func jsonLine(_ object: [String: Any]) -> String {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// `convert CHECKPOINT -o FILE`.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Fold BatchNorm into thresholds, bit-pack binary weights and write a .bsm file (the default subcommand).")
+
+    @Argument(help: "A checkpoint written by `train` (.safetensors).")
+    var checkpoint: String
+
+    @Option(name: [.short, .customLong("output")], help: "The .bsm file to write (written atomically).")
+    var output: String
+
+    @Flag(help: "Store the image uncompressed instead of zlib-compressed.")
+    var stored = false
+
+    func run() throws {
+        let raw = try readFile(checkpoint)
+        let ck: Checkpoint
+        let image: [UInt8]
+        do {
+            ck = try Checkpoint.read(path: checkpoint)
+            image = try ImageExport.image(of: try ck.makeNetwork(path: checkpoint))
+        } catch let e as TrainerError {
+            throw fail(e.description)
+        }
+        let imageHash = SHA256.hex(SHA256.hash(image))
+        var meta: [String: Any] = [
+            "format": "bitshield.model",
+            "source_checkpoint_sha256": SHA256.hex(SHA256.hash(raw)),
+            "dataset": ck.training.dataset,
+            "precision": ck.model.precision.rawValue,
+            "input_bits": ck.model.inputBits,
+            "architecture": ck.model.summary,
+            "tool_version": "bitshield-convert 0.1.0",
+            "image_sha256": imageHash,
+            "created_by": "convert",
+        ]
+        if let acc = ck.progress.testAccuracy { meta["test_accuracy"] = acc }
+        let file = ModelFile(metadata: Array(jsonLine(meta).utf8), image: image, compressed: !stored)
+        let bytes = file.encoded()
+        do { try AtomicFile.write(bytes, to: output) } catch { throw fail(error.description) }
+        print("wrote \(output): \(bytes.count) bytes (image \(image.count) bytes, sha256 \(imageHash))")
+    }
+}
+
+/// `convert inspect FILE`.
+struct Inspect: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show a .bsm file's layers, shapes, bits per weight, section sizes and checksums; exit 1 on any defect.")
+
+    @Argument(help: "A .bsm model file.")
+    var file: String
+
+    @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
+    var json = false
+
+    func run() throws {
+        let bytes = try readFile(file)
+        let model = try readModelFile(file)
+        try model.image.withUnsafeBytes { raw in
+            let image: ModelImage
+            do { image = try ModelImage(bytes: raw) } catch let e as ModelFormatError { throw fail(e.message) }
+            var layers: [[String: Any]] = []
+            var weightBits = 0, weights = 0
+            for (i, op) in image.ops.enumerated() {
+                var entry: [String: Any] = [
+                    "index": i, "op": "\(op.kind)",
+                    "input": "\(op.input.kind) \(op.input.height)x\(op.input.width)x\(op.input.channels)",
+                    "output": "\(op.output.kind) \(op.output.height)x\(op.output.width)x\(op.output.channels)",
+                ]
+                if op.kind == .dense || op.kind == .conv2d {
+                    let t = image.tensor(op.kind == .dense ? op.p(2) : op.p(5))
+                    let bits = t.type == .bits ? 1 : 32
+                    entry["weights"] = t.elements
+                    entry["bits_per_weight"] = bits
+                    entry["weight_bytes"] = t.bytes
+                    weights += t.elements
+                    weightBits += t.elements * bits
+                }
+                layers.append(entry)
+            }
+            let tensors = (0..<image.tensorCount).map { i -> [String: Any] in
+                let t = image.tensor(i)
+                return ["index": i, "type": "\(t.type)", "shape": (0..<t.rank).map { t.dim($0) }, "offset": t.offset, "bytes": t.bytes]
+            }
+            let metadata = (try? JSONSerialization.jsonObject(with: Data(model.metadata))) as? [String: Any] ?? [:]
+            let ratio = Double(model.image.count) / Double(max(model.storedBytes, 1))
+            if json {
+                print(jsonLine([
+                    "file_bytes": bytes.count, "image_bytes": model.image.count, "stored_bytes": model.storedBytes,
+                    "compressed": model.compressed, "compression_ratio": ratio, "checksums_ok": true,
+                    "image_sha256": SHA256.hex(model.imageSHA256), "layers": layers, "tensors": tensors,
+                    "weights": weights, "weight_bits": weightBits, "metadata": metadata,
+                    "input": [Int(image.header.inputHeight), Int(image.header.inputWidth), Int(image.header.inputChannels)],
+                    "classes": Int(image.header.classes),
+                ]))
+                return
+            }
+            print("\(file): \(bytes.count) bytes; image \(model.image.count) bytes, stored \(model.storedBytes) "
+                  + "(\(model.compressed ? "zlib" : "uncompressed"), ratio \(String(format: "%.2f", ratio))); checksums OK")
+            print("image sha256 \(SHA256.hex(model.imageSHA256))")
+            print("input \(image.header.inputHeight)x\(image.header.inputWidth)x\(image.header.inputChannels), \(image.header.classes) classes; "
+                  + "\(weights) weights in \(weightBits / 8) bytes")
+            for l in layers {
+                var line = "  \(l["index"]!)  \(l["op"]!)  \(l["input"]!) -> \(l["output"]!)"
+                if let w = l["weights"] { line += "  \(w) weights x \(l["bits_per_weight"]!) bit = \(l["weight_bytes"]!) B" }
+                print(line)
+            }
+            for (k, v) in metadata.sorted(by: { $0.key < $1.key }) { print("  meta \(k): \(v)") }
+        }
+    }
+}
+
+/// `convert image FILE -o IMG`.
+struct RawImage: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "image", abstract: "Write the bare, uncompressed model image (what goes into flash).")
+
+    @Argument(help: "A .bsm model file.")
+    var file: String
+
+    @Option(name: [.short, .customLong("output")], help: "Where to write the image.")
+    var output: String
+
+    func run() throws {
+        let model = try readModelFile(file)
+        do { try AtomicFile.write(model.image, to: output) } catch { throw fail(error.description) }
+        print("wrote \(output): \(model.image.count) bytes, sha256 \(SHA256.hex(model.imageSHA256))")
+    }
+}

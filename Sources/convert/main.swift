@@ -1,0 +1,1 @@
+ConvertTool.main()

@@ -1,0 +1,204 @@
+import ArgumentParser
+import Datasets
+import Dispatch
+import Foundation
+import Inference
+import ModelFile
+import ModelFormat
+
+/// `infer`: scores a `.bsm` model on a clean or adversarial test set with the allocation-free runtime.
+struct InferTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "Score a BitShield model (.bsm) on a test set with the allocation-free runtime.",
+        discussion: """
+        Examples:
+          infer model.bsm --dataset mnist
+          infer model.bsm --images adv/x-pgd-0.1-images-idx3-ubyte --labels adv/x-pgd-0.1-labels-idx1-ubyte --json
+        Reports accuracy, per-class accuracy, speed (µs per image at batch 1, images/s over both cores)
+        and footprint (file, image, arena and peak RSS bytes). Exit codes: 0 success, 1 failure, 64 bad usage.
+        """)
+
+    @Argument(help: "A .bsm model file (convert writes them).")
+    var model: String
+
+    @Option(help: "Data set whose test split to score: mnist, fashion-mnist, cifar10, cifar100.")
+    var dataset: String?
+
+    @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
+    var dataDir: String?
+
+    @Option(help: "An IDX images file (gzip or raw), e.g. an adversarial set; needs --labels.")
+    var images: String?
+
+    @Option(help: "The IDX labels file for --images.")
+    var labels: String?
+
+    @Option(help: "Score only the first N images.")
+    var limit: Int?
+
+    @Option(help: "Write one predicted label per line to this file.")
+    var predictions: String?
+
+    @Option(help: "Kernels: optimized (default) or reference (plain loops, slow).")
+    var kernels: String = "optimized"
+
+    @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
+    var json = false
+
+    func validate() throws {
+        if images != nil || labels != nil {
+            guard images != nil, labels != nil else { throw ValidationError("--images and --labels go together") }
+            guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
+        }
+        if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
+        guard ["optimized", "reference"].contains(kernels) else {
+            throw ValidationError("--kernels '\(kernels)' is not one of optimized, reference")
+        }
+    }
+
+    func fail(_ message: String) -> ExitCode {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        return ExitCode.failure
+    }
+
+    func parseModelFile(_ bytes: [UInt8]) throws -> ModelFile {
+        switch Result(catching: { () throws(ModelFormatError) in try ModelFile.parse(bytes) }) {
+        case let .success(f): return f
+        case let .failure(e): throw fail("\(model): \(e.message)")
+        }
+    }
+
+    func openImage(_ bytes: UnsafeRawBufferPointer) throws -> ModelImage {
+        switch Result(catching: { () throws(ModelFormatError) in try ModelImage(bytes: bytes) }) {
+        case let .success(i): return i
+        case let .failure(e): throw fail("\(model): \(e.message)")
+        }
+    }
+
+    func makeInterpreter(_ image: UnsafeRawBufferPointer, _ arena: UnsafeMutableRawBufferPointer,
+                         _ kernels: KernelSet) throws -> Interpreter {
+        switch Result(catching: { () throws(InferenceError) in try Interpreter(image: image, arena: arena, kernels: kernels) }) {
+        case let .success(i): return i
+        case let .failure(e): throw fail(e.message)
+        }
+    }
+
+    func run() throws {
+        guard let fileData = FileManager.default.contents(atPath: model) else { throw fail("cannot read \(model)") }
+        let file = try parseModelFile([UInt8](fileData))
+
+        let data: ImageSet
+        let source: String
+        do {
+            if let images, let labels {
+                data = try IDXLoader.loadPair(images: images, labels: labels, classes: 256).prefix(limit)
+                source = images
+            } else {
+                let d = try Dataset.named(dataset ?? "mnist")
+                data = try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit)
+                source = "\(d.rawValue) test set"
+            }
+        } catch {
+            throw fail("\(error)")
+        }
+
+        // The image must outlive the interpreter: keep it in one aligned allocation.
+        let imageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: file.image.count, alignment: 64)
+        defer { imageBuffer.deallocate() }
+        file.image.withUnsafeBytes { imageBuffer.copyMemory(from: $0) }
+        let image = try openImage(UnsafeRawBufferPointer(imageBuffer))
+        let h = Int(image.header.inputHeight), w = Int(image.header.inputWidth), c = Int(image.header.inputChannels)
+        guard (data.height, data.width, data.channels) == (h, w, c) else {
+            throw fail("the model takes \(h)x\(w)x\(c) images, \(source) has \(data.height)x\(data.width)x\(data.channels)")
+        }
+        let classes = Int(image.header.classes)
+        if let bad = data.labels.firstIndex(where: { Int($0) >= classes }) {
+            throw fail("label \(data.labels[bad]) at index \(bad) of \(source) is not below the model's \(classes) classes")
+        }
+        let arenaBytes = Interpreter.arenaBytes(for: image)
+        let kernelSet: KernelSet = kernels == "reference" ? .reference : .optimized
+
+        // One pass for the predictions and the batch-1 latency of every image.
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)
+        defer { arena.deallocate() }
+        let interpreter = try makeInterpreter(UnsafeRawBufferPointer(imageBuffer), arena, kernelSet)
+        var predicted = [Int](repeating: 0, count: data.count)
+        var latencies = [Double](repeating: 0, count: data.count)
+        data.pixels.withUnsafeBufferPointer { px in
+            for i in 0..<data.count {
+                let start = DispatchTime.now().uptimeNanoseconds
+                predicted[i] = interpreter.invoke(px.baseAddress! + i * data.imageSize)
+                latencies[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000
+            }
+        }
+        // Throughput: both cores, each with its own interpreter and arena over half the images.
+        let workers = 2
+        let imagesPerSecond = data.pixels.withUnsafeBufferPointer { px in
+            throughput(image: UnsafeRawBufferPointer(imageBuffer), arenaBytes: arenaBytes, kernels: kernelSet,
+                       pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize, workers: workers)
+        }
+
+        var correct = 0
+        var perClassTotal = [Int](repeating: 0, count: classes), perClassCorrect = [Int](repeating: 0, count: classes)
+        for i in 0..<data.count {
+            let label = Int(data.labels[i])
+            perClassTotal[label] += 1
+            if predicted[i] == label { correct += 1; perClassCorrect[label] += 1 }
+        }
+        let accuracy = Double(correct) / Double(max(data.count, 1))
+        let latency = latencies.sorted()[latencies.count / 2]
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let peakRSS = Int(usage.ru_maxrss) * 1024
+
+        if let predictions {
+            let text = predicted.map(String.init).joined(separator: "\n") + "\n"
+            do { try AtomicFile.write(Array(text.utf8), to: predictions) } catch { throw fail(error.description) }
+        }
+
+        let perClass = (0..<classes).map { perClassTotal[$0] == 0 ? 0 : Double(perClassCorrect[$0]) / Double(perClassTotal[$0]) }
+        print("\(model) on \(source): \(data.count) images")
+        print(String(format: "accuracy %.4f (%d/%d)", accuracy, correct, data.count))
+        print("per class: " + perClass.enumerated().map { String(format: "%d:%.3f", $0.offset, $0.element) }.joined(separator: " "))
+        print(String(format: "latency %.2f µs/image (median, batch 1, %@ kernels); %.0f images/s on %d cores",
+                     latency, kernels, imagesPerSecond, workers))
+        let fp = interpreter.footprint
+        print("footprint: file \(fileData.count) B, image \(fp.imageBytes) B, arena \(fp.arenaBytes) B "
+              + "(with the \(fp.inputBytes) B input and \(fp.outputBytes) B scores: \(fp.arenaBytes + fp.inputBytes + fp.outputBytes) B), "
+              + "peak RSS \(peakRSS) B")
+        if json {
+            let object: [String: Any] = [
+                "accuracy": accuracy, "correct": correct, "images": data.count, "per_class_accuracy": perClass,
+                "latency_us": latency, "images_per_second": imagesPerSecond, "threads": workers,
+                "arena_bytes": fp.arenaBytes, "arena_bytes_with_io": fp.arenaBytes + fp.inputBytes + fp.outputBytes,
+                "image_bytes": fp.imageBytes, "file_bytes": fileData.count, "peak_rss_bytes": peakRSS,
+                "kernels": kernels, "model": model, "source": source,
+            ]
+            let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: d, as: UTF8.self))
+        }
+    }
+}
+
+/// Images per second over `workers` threads, each with its own arena (addresses cross threads as integers).
+func throughput(image: UnsafeRawBufferPointer, arenaBytes: Int, kernels: KernelSet, pixels: UnsafePointer<UInt8>,
+                count: Int, imageSize: Int, workers: Int) -> Double {
+    let imageAddress = UInt(bitPattern: image.baseAddress), imageCount = image.count
+    let pixelAddress = UInt(bitPattern: pixels)
+    let start = DispatchTime.now().uptimeNanoseconds
+    DispatchQueue.concurrentPerform(iterations: workers) { k in
+        let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: imageAddress), count: imageCount)
+        let px = UnsafePointer<UInt8>(bitPattern: pixelAddress)!
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)
+        defer { arena.deallocate() }
+        guard let it = try? Interpreter(image: bytes, arena: arena, kernels: kernels) else { return }
+        var i = k
+        while i < count {
+            _ = it.invoke(px + i * imageSize)
+            i += workers
+        }
+    }
+    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    return Double(count) / max(seconds, 1e-9)
+}

@@ -1,0 +1,1 @@
+InferTool.main()
