@@ -71,7 +71,11 @@ let package = Package(
             ]),
 
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "ModelFile"]),
-        .testTarget(name: "InferenceTests", dependencies: ["Inference", "ModelFormat", "Trainer", "Datasets"]),
+        // Test support: counts mallocs (interposed) to prove invoke() allocates nothing.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .testTarget(
+            name: "InferenceTests",
+            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets"]),
     ]

@@ -162,6 +162,7 @@ public struct Interpreter {
 
     /// Runs the model on one image (`footprint.inputBytes` u8 pixels, NHWC) and returns the class;
     /// writes the `classes` scores (the last f32 values) to `scores` when given. No allocation.
+    @_noAllocation
     public func invoke(_ pixels: UnsafePointer<UInt8>, scores: UnsafeMutablePointer<Float>? = nil) -> Int {
         var result = 0
         for k in 0..<opCount {
@@ -208,7 +209,7 @@ public struct Interpreter {
                 ActivationKernel.relu(UnsafeMutableRawPointer(mutating: inRaw).assumingMemoryBound(to: Float.self), count: v.p(0))
             case .argmax:
                 let x = inRaw.assumingMemoryBound(to: Float.self)
-                if let scores { scores.update(from: x, count: v.p(0)) }
+                if let scores { for c in 0..<v.p(0) { scores[c] = x[c] } }
                 result = ActivationKernel.argmax(x, count: v.p(0))
             }
         }

@@ -54,8 +54,11 @@ public struct ModelImage {
         try! ModelImage.readTensor(bytes, offset: Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes, index: i)
     }
 
-    /// A pointer to tensor `i`'s data.
-    public func data(_ i: Int) -> UnsafeRawPointer { bytes.baseAddress! + tensor(i).offset }
+    /// A pointer to tensor `i`'s data (a direct read of the validated offset; no allocation).
+    @inlinable public func data(_ i: Int) -> UnsafeRawPointer {
+        let record = Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes
+        return bytes.baseAddress! + Int(RawBytes(bytes.baseAddress!).u32(record + 20))
+    }
 
     /// Op `i`, with the activations it consumes and produces.
     public func op(_ i: Int) -> OpView {
@@ -132,21 +135,21 @@ public struct ModelImage {
         guard let type = TensorType(rawValue: typeID) else { throw .unknownTensorType(index: index, id: Int(typeID)) }
         let rank = Int(r.u16(at + 2))
         guard (1...4).contains(rank) else { throw .badField(what: "tensor \(index) rank", value: rank, rule: "must be 1...4") }
-        var d = [0, 0, 0, 0]
         var elements = 1
         for i in 0..<4 {
-            d[i] = Int(r.u32(at + 4 + 4 * i))
+            let d = Int(r.u32(at + 4 + 4 * i))
             if i < rank {
-                guard d[i] >= 1, d[i] <= ImageLayout.maxDimension else { throw .shapeOverflow(what: "tensor \(index) dim \(i) = \(d[i])") }
-                let (p, o) = elements.multipliedReportingOverflow(by: d[i])
+                guard d >= 1, d <= ImageLayout.maxDimension else { throw .shapeOverflow(what: "tensor \(index) dim \(i) = \(d)") }
+                let (p, o) = elements.multipliedReportingOverflow(by: d)
                 guard !o, p <= ImageLayout.maxElements else { throw .shapeOverflow(what: "tensor \(index)") }
                 elements = p
-            } else if d[i] != 0 {
+            } else if d != 0 {
                 throw .nonZeroPadding(what: "tensor \(index) unused dim \(i)", offset: at + 4 + 4 * i)
             }
         }
-        let record = TensorRecord(type: type, rank: rank, dims: (d[0], d[1], d[2], d[3]), offset: Int(r.u32(at + 20)),
-                                  bytes: Int(r.u32(at + 24)))
+        let record = TensorRecord(type: type, rank: rank,
+                                  dims: (Int(r.u32(at + 4)), Int(r.u32(at + 8)), Int(r.u32(at + 12)), Int(r.u32(at + 16))),
+                                  offset: Int(r.u32(at + 20)), bytes: Int(r.u32(at + 24)))
         if r.u32(at + 28) != 0 { throw .nonZeroPadding(what: "tensor \(index) record", offset: at + 28) }
         let expected = ModelImage.expectedBytes(record)
         guard record.bytes == expected else { throw .sizeMismatch(what: "tensor \(index)", bytes: record.bytes, expected: expected) }

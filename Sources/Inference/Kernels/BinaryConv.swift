@@ -8,6 +8,7 @@ import ModelFormat
 /// Convolutions with binary weights.
 public enum BinaryConvKernel {
     /// Reference, bits input: A[oy, ox, o] = sum over ky, kx, c of x * w, one +/-1 value at a time.
+    @_noAllocation
     public static func referenceBits(input: UnsafePointer<UInt64>, h: Int, w: Int, c: Int, k: Int,
                                      weights: UnsafePointer<UInt64>, m: Int, output: UnsafeMutablePointer<Int32>) {
         let cw = BitPacking.words(c)
@@ -30,6 +31,7 @@ public enum BinaryConvKernel {
     }
 
     /// Optimized, bits input: per kernel position C - 2 popcount(x XOR w) over the channel words.
+    @_noAllocation
     public static func popcountBits(input: UnsafePointer<UInt64>, h: Int, w: Int, c: Int, k: Int,
                                     weights: UnsafePointer<UInt64>, m: Int, output: UnsafeMutablePointer<Int32>) {
         let cw = BitPacking.words(c)
@@ -52,6 +54,7 @@ public enum BinaryConvKernel {
     }
 
     /// Reference, codes input: A = sum over the patch of code * w.
+    @_noAllocation
     public static func referenceCodes(codes: UnsafePointer<UInt8>, h: Int, w: Int, c: Int, k: Int,
                                       weights: UnsafePointer<UInt64>, m: Int, output: UnsafeMutablePointer<Int32>) {
         let cw = BitPacking.words(c)
@@ -75,10 +78,12 @@ public enum BinaryConvKernel {
     }
 
     /// Scratch bytes `signedCodes` needs: the m * k * k * C weights as Int32 signs.
+    @_noAllocation
     public static func signedScratchBytes(c: Int, k: Int, m: Int) -> Int { 4 * m * k * k * c }
 
     /// Optimized, codes input: the packed weights are unpacked once per call into +/-1 Int32 (in
     /// `signs`, scratch) so the inner loop is a plain multiply-add over contiguous patch rows.
+    @_noAllocation
     public static func signedCodes(codes: UnsafePointer<UInt8>, h: Int, w: Int, c: Int, k: Int,
                                    weights: UnsafePointer<UInt64>, m: Int, signs: UnsafeMutablePointer<Int32>,
                                    output: UnsafeMutablePointer<Int32>) {

@@ -7,6 +7,7 @@ import ModelFormat
 /// Dense layers with binary weights.
 public enum BinaryDenseKernel {
     /// Reference, bits input: A_o = sum_i x_i w_oi over +/-1 values, one value at a time.
+    @_noAllocation
     public static func referenceBits(input: UnsafePointer<UInt64>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                      output: UnsafeMutablePointer<Int32>) {
         let words = BitPacking.words(n)
@@ -18,6 +19,7 @@ public enum BinaryDenseKernel {
     }
 
     /// Optimized, bits input: A_o = n - 2 popcount(x XOR w_o), a word at a time (padding bits are 0 in both).
+    @_noAllocation
     public static func popcountBits(input: UnsafePointer<UInt64>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                     output: UnsafeMutablePointer<Int32>) {
         let words = BitPacking.words(n)
@@ -40,6 +42,7 @@ public enum BinaryDenseKernel {
     }
 
     /// Reference, codes input: A_o = sum_i code_i * w_oi.
+    @_noAllocation
     public static func referenceCodes(codes: UnsafePointer<UInt8>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                       output: UnsafeMutablePointer<Int32>) {
         let words = BitPacking.words(n)
@@ -51,11 +54,13 @@ public enum BinaryDenseKernel {
     }
 
     /// Scratch words `bitplaneCodes` needs: `codeBits` planes of `words(n)`.
+    @_noAllocation
     public static func bitplaneScratchWords(n: Int, codeBits: Int) -> Int { codeBits * BitPacking.words(n) }
 
     /// Optimized, codes input, by bit-planes: with code_i = sum_b 2^b c_bi and w_i = 1 - 2 wbit_i,
     /// A_o = sum_i code_i - 2 sum_b 2^b popcount(plane_b AND wbits_o). `planes` is scratch of
     /// `bitplaneScratchWords(n:codeBits:)` words.
+    @_noAllocation
     public static func bitplaneCodes(codes: UnsafePointer<UInt8>, codeBits: Int, weights: UnsafePointer<UInt64>, n: Int,
                                      m: Int, planes: UnsafeMutablePointer<UInt64>, output: UnsafeMutablePointer<Int32>) {
         let words = BitPacking.words(n)

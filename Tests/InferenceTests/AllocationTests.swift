@@ -1,0 +1,55 @@
+import CAllocationCounter
+import XCTest
+@testable import Inference
+@testable import ModelFormat
+@testable import Trainer
+
+/// `invoke()` performs no heap allocation (mallocs counted by interposition), and `prepare` reports a
+/// too-small arena with both sizes.
+final class AllocationTests: XCTestCase {
+    func image(_ precision: ModelConfig.Precision, conv: Bool) throws -> [UInt8] {
+        var m = conv ? ModelConfig.conv(precision: precision, inputBits: 2) : ModelConfig.fcn2(precision: precision, inputBits: 2)
+        if conv { m.convChannels = [4, 8]; m.hidden = [16] } else { m.hidden = [64, 32] }
+        return try ImageExport.image(of: try Network(config: m, seed: 1))
+    }
+
+    func testInvokeAllocatesNothing() throws {
+        // The counter must see allocations when they happen.
+        bitshield_allocations_start()
+        let probe = [Int](repeating: 1, count: 1000 + Int.random(in: 0..<2))
+        XCTAssertGreaterThan(bitshield_allocations_stop(), 0, "the malloc counter is not interposed")
+        XCTAssertEqual(probe.count > 0, true)
+
+        for (precision, conv) in [(ModelConfig.Precision.binary, false), (.binary, true), (.xnor, false), (.float, false), (.float, true)] {
+            let bytes = try image(precision, conv: conv)
+            try bytes.withUnsafeBytes { raw in
+                let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: try Interpreter.arenaBytes(for: ModelImage(bytes: raw)), alignment: 16)
+                defer { arena.deallocate() }
+                let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: 784)
+                defer { pixels.deallocate() }
+                for i in 0..<784 { pixels[i] = UInt8(i % 256) }
+                let scores = UnsafeMutablePointer<Float>.allocate(capacity: 10)
+                defer { scores.deallocate() }
+                for kernels in [KernelSet.optimized, .reference] {
+                    let it = try Interpreter(image: raw, arena: arena, kernels: kernels)
+                    _ = it.invoke(pixels, scores: scores)
+                    bitshield_allocations_start()
+                    for _ in 0..<3 { _ = it.invoke(pixels, scores: scores) }
+                    XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) \(kernels)")
+                }
+            }
+        }
+    }
+
+    func testArenaTooSmallNamesBothSizes() throws {
+        let bytes = try image(.binary, conv: false)
+        try bytes.withUnsafeBytes { raw in
+            let needs = Interpreter.arenaBytes(for: try ModelImage(bytes: raw))
+            let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: needs - 16, alignment: 16)
+            defer { arena.deallocate() }
+            XCTAssertThrowsError(try Interpreter(image: raw, arena: arena)) {
+                XCTAssertEqual(($0 as? InferenceError)?.message, "arena too small: needs \(needs), has \(needs - 16)")
+            }
+        }
+    }
+}

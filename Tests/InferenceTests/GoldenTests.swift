@@ -1,0 +1,90 @@
+import Datasets
+import Foundation
+import XCTest
+@testable import Inference
+@testable import ModelFile
+@testable import ModelFormat
+@testable import Trainer
+
+/// Golden files of each format version stay readable forever: `spec/golden/v1-*.bsm` are models
+/// written by version 1 of the converter; `v1-expected.json` holds, for 16 fixed inputs, each model's
+/// predicted classes and the bit patterns of its scores. Run with BITSHIELD_WRITE_GOLDEN=1 to write
+/// them (only when the format version changes: a new version adds files, it never rewrites old ones).
+final class GoldenTests: XCTestCase {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("spec/golden").path
+
+    /// The 16 fixed 8x8 inputs.
+    static func inputs() -> [[UInt8]] {
+        var r = SeededRandom(seed: 2026)
+        return (0..<16).map { _ in (0..<64).map { _ in UInt8(r.next() % 256) } }
+    }
+
+    /// The golden models: a binary FCN (2-bit input), an XNOR conv net (3-bit input) and a float FCN.
+    static func models() throws -> [(name: String, network: Network)] {
+        var r = SeededRandom(seed: 7)
+        let labels = (0..<400).map { _ in UInt8(r.next() % 3) }
+        let pixels = labels.flatMap { label in (0..<64).map { i in UInt8((i % 3 == Int(label) ? 160 : 0) + Int(r.next() % 90)) } }
+        let data = try ImageSet(height: 8, width: 8, classes: 3, pixels: pixels, labels: labels)
+        var fcn = ModelConfig.fcn(hidden: [12, 8], input: FeatureMap(height: 8, width: 8, channels: 1), precision: .binary, inputBits: 2)
+        fcn.classes = 3
+        var conv = ModelConfig.conv(input: FeatureMap(height: 8, width: 8, channels: 1), classes: 3, precision: .xnor, inputBits: 3)
+        conv.convChannels = [4, 5]
+        conv.kernel = 2
+        conv.hidden = [6]
+        var float = ModelConfig.fcn(hidden: [10], input: FeatureMap(height: 8, width: 8, channels: 1), precision: .float, inputBits: 8)
+        float.classes = 3
+        var out: [(String, Network)] = []
+        for (name, model) in [("v1-fcn-binary", fcn), ("v1-conv-xnor", conv), ("v1-fcn-float", float)] {
+            let s = try TrainingSession(model: model, training: TrainingConfig(epochs: 2, batchSize: 20, learningRate: 0.01, seed: 5))
+            for _ in 0..<2 { _ = try s.trainEpoch(on: data) }
+            out.append((name, s.network))
+        }
+        return out
+    }
+
+    static func run(_ image: [UInt8]) throws -> [[String: Any]] {
+        try image.withUnsafeBytes { bytes in
+            let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: try Interpreter.arenaBytes(for: ModelImage(bytes: bytes)), alignment: 16)
+            defer { arena.deallocate() }
+            let it = try Interpreter(image: bytes, arena: arena)
+            return inputs().map { input in
+                var scores = [Float](repeating: 0, count: 3)
+                let c = input.withUnsafeBufferPointer { it.invoke($0.baseAddress!, scores: &scores) }
+                return ["class": c, "scores": scores.map { Int($0.bitPattern) }]
+            }
+        }
+    }
+
+    func testWriteGoldenFilesWhenAsked() throws {
+        guard ProcessInfo.processInfo.environment["BITSHIELD_WRITE_GOLDEN"] != nil else {
+            throw XCTSkip("set BITSHIELD_WRITE_GOLDEN=1 to write spec/golden")
+        }
+        var expected: [String: Any] = [:]
+        for (name, net) in try Self.models() {
+            let image = try ImageExport.image(of: net)
+            let meta = Array(#"{"format":"bitshield.model","golden":"\#(name)"}"#.utf8)
+            try ModelFile(metadata: meta, image: image).encoded().withUnsafeBufferPointer {
+                try Data(buffer: $0).write(to: URL(fileURLWithPath: Self.directory + "/\(name).bsm"))
+            }
+            expected[name] = try Self.run(image)
+        }
+        let json = try JSONSerialization.data(withJSONObject: expected, options: [.sortedKeys, .prettyPrinted])
+        try json.write(to: URL(fileURLWithPath: Self.directory + "/v1-expected.json"))
+    }
+
+    func testGoldenFilesStillReadAndPredictTheSame() throws {
+        let expectedData = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/v1-expected.json"))
+        let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: expectedData) as? [String: [[String: Any]]])
+        XCTAssertEqual(expected.keys.sorted(), ["v1-conv-xnor", "v1-fcn-binary", "v1-fcn-float"])
+        for (name, cases) in expected {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/\(name).bsm")))
+            let file = try ModelFile.parse(bytes)
+            let got = try Self.run(file.image)
+            for (i, (a, b)) in zip(got, cases).enumerated() {
+                XCTAssertEqual(a["class"] as? Int, b["class"] as? Int, "\(name) input \(i)")
+                XCTAssertEqual(a["scores"] as? [Int], b["scores"] as? [Int], "\(name) input \(i) scores, bit for bit")
+            }
+        }
+    }
+}
