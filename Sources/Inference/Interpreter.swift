@@ -180,7 +180,7 @@ public struct Interpreter {
             case .conv2d:
                 runConv(v, inRaw, out, scratch)
             case .maxpool2d:
-                if v.input.kind == .i32 {
+                if v.input.isAccumulator {
                     MaxPoolKernel.run(inRaw.assumingMemoryBound(to: Int32.self), h: v.p(0), w: v.p(1), c: v.p(2), s: v.p(3),
                                       output: out.assumingMemoryBound(to: Int32.self))
                 } else {
@@ -194,7 +194,7 @@ public struct Interpreter {
             case .affine:
                 let c = v.p(2)
                 let outputScale: UnsafePointer<Float>? = v.p(3) == 0 ? nil : tensor(v.p(3) - 1, Float.self)
-                if v.input.kind == .i32 {
+                if v.input.isAccumulator {
                     AffineKernel.run(inRaw.assumingMemoryBound(to: Int32.self), pixels: v.p(0) * v.p(1), c: c,
                                      outputScale: outputScale, scale: tensor(v.p(4), Float.self),
                                      shift: tensor(v.p(5), Float.self), output: out.assumingMemoryBound(to: Float.self))
@@ -224,7 +224,7 @@ public struct Interpreter {
     private func runDense(_ v: OpView, _ input: UnsafeRawPointer, _ out: UnsafeMutableRawPointer, _ scratch: UnsafeMutableRawPointer) {
         let (n, m) = (v.p(0), v.p(1))
         let kind = InputKind(rawValue: UInt32(v.p(3)))!
-        if v.output.kind == .i32 {
+        if v.output.isAccumulator {
             let w = tensor(v.p(2), UInt64.self)
             let o = out.assumingMemoryBound(to: Int32.self)
             switch (kind, kernels) {
@@ -253,7 +253,7 @@ public struct Interpreter {
     private func runConv(_ v: OpView, _ input: UnsafeRawPointer, _ out: UnsafeMutableRawPointer, _ scratch: UnsafeMutableRawPointer) {
         let (h, w, c, k, m) = (v.p(0), v.p(1), v.p(2), v.p(3), v.p(4))
         let kind = InputKind(rawValue: UInt32(v.p(6)))!
-        if v.output.kind == .i32 {
+        if v.output.isAccumulator {
             let wt = tensor(v.p(5), UInt64.self)
             let o = out.assumingMemoryBound(to: Int32.self)
             switch (kind, kernels) {

@@ -36,8 +36,16 @@ public struct Activation: Equatable, Sendable {
         self.layout = layout
     }
 
+    /// Whether the values are i32 accumulators (a switch, so it inlines into allocation-free code).
+    @inlinable public var isAccumulator: Bool {
+        switch kind {
+        case .i32: return true
+        default: return false
+        }
+    }
+
     /// H * W * C.
-    public var count: Int { height * width * channels }
+    @inlinable public var count: Int { height * width * channels }
 
     /// Bytes of the buffer holding it.
     public var bytes: Int {
