@@ -5,18 +5,21 @@ SWIFT      ?= swift
 BUILD_DIR  ?= .build
 RELEASE    := $(BUILD_DIR)/release
 TRAIN      := $(RELEASE)/train
+CONVERT    := $(RELEASE)/convert
+INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test torch jax bench-train clean help
+.PHONY: all deps data build demo test embedded torch jax bench-train clean help
 
 all: build
 
 help:
-	@echo "make demo        install, fetch data, build, train the default model (FCN2, binary, 2-bit input)"
+	@echo "make demo        install, fetch data, build, train the default model (FCN2, binary, 2-bit input), convert and score it"
 	@echo "make test        install, fetch data, build and run every test"
 	@echo "make deps        install the Debian packages (zlib1g-dev, libopenblas-dev, dataset-fashion-mnist)"
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
+	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em (part of make test)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 
@@ -29,9 +32,13 @@ data: deps
 build: deps
 	$(SWIFT) build -c release
 
+# The main job: train the default model, convert it to a .bsm file, score it with the runtime.
 demo: data build
 	$(TRAIN) --dataset mnist --arch fcn2 --precision binary --input-bits 2 \
 	    --epochs $(DEMO_EPOCHS) --out runs/demo-fcn2-binary-2b.safetensors
+	$(CONVERT) runs/demo-fcn2-binary-2b.safetensors -o runs/demo-fcn2-binary-2b.bsm
+	$(CONVERT) inspect runs/demo-fcn2-binary-2b.bsm
+	$(INFER) runs/demo-fcn2-binary-2b.bsm --dataset mnist
 
 # The PyTorch wheel is optional: without it the parity test skips (scripts/install-torch.sh exits 3).
 torch:
@@ -40,7 +47,11 @@ torch:
 jax:
 	@scripts/install-jax.sh || [ $$? -eq 3 ]
 
-test: data torch
+# The runtime must keep building in Embedded Swift for the Cortex-M4.
+embedded:
+	@scripts/check-embedded.sh
+
+test: data torch embedded
 	BITSHIELD_REQUIRE_DATA=1 $(SWIFT) test --disable-swift-testing
 
 bench-train: data build torch jax
