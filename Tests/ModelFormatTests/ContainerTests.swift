@@ -78,6 +78,20 @@ final class ContainerTests: XCTestCase {
         }
     }
 
+    /// Every single-bit flip anywhere in a model file is detected with an error, compressed or stored.
+    func testEverySingleBitFlipIsDetected() {
+        for compressed in [true, false] {
+            let good = file(compressed: compressed)
+            var undetected: [Int] = []
+            for bit in 0..<(good.count * 8) {
+                var b = good
+                b[bit / 8] ^= UInt8(1 << (bit % 8))
+                if (try? ModelFile.parse(b)) != nil { undetected.append(bit) }
+            }
+            XCTAssertEqual(undetected, [], "compressed \(compressed): flips at these bit offsets went unnoticed")
+        }
+    }
+
     func testMutationsNeverCrash() {
         let good = file(compressed: false)
         var state: UInt64 = 0xF00D
