@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test embedded torch jax bench-train clean help
+.PHONY: all deps data build demo test embedded fuzz torch jax bench-train clean help
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em (part of make test)"
+	@echo "make fuzz        libFuzzer over the model readers for FUZZ_SECONDS (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 
@@ -50,6 +51,10 @@ jax:
 # The runtime must keep building in Embedded Swift for the Cortex-M4.
 embedded:
 	@scripts/check-embedded.sh
+
+# libFuzzer over the image and container readers (FUZZ_SECONDS, default 60); outside the package build.
+fuzz:
+	scripts/fuzz.sh
 
 test: data torch embedded
 	BITSHIELD_REQUIRE_DATA=1 $(SWIFT) test --disable-swift-testing

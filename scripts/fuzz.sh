@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target (Fuzz/ModelFileFuzzer.swift) over the format and container sources with
+# the address sanitizer, outside the package so a plain `swift build` stays clean, and runs it for
+# FUZZ_SECONDS (default 60), seeded with spec/golden.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out="${BUILD_DIR:-.build}/fuzz"
+mkdir -p "$out/corpus"
+cp spec/golden/*.bsm "$out/corpus/" 2>/dev/null || true
+san=(-sanitize=fuzzer,address -parse-as-library -O)
+swiftc "${san[@]}" -wmo -module-name ModelFormat Sources/ModelFormat/*.swift \
+    -emit-module -emit-module-path "$out/ModelFormat.swiftmodule" -c -o "$out/ModelFormat.o"
+swiftc "${san[@]}" -module-name ModelFile -I "$out" -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
+    -wmo Sources/ModelFile/*.swift -emit-module -emit-module-path "$out/ModelFile.swiftmodule" -c -o "$out/ModelFile.o"
+swiftc "${san[@]}" -module-name ModelFileFuzzer -I "$out" -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
+    Fuzz/ModelFileFuzzer.swift "$out/ModelFormat.o" "$out/ModelFile.o" -lz -o "$out/model-fuzzer"
+"$out/model-fuzzer" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=65536 "$out/corpus"
