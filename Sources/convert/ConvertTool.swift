@@ -49,9 +49,10 @@ func jsonLine(_ object: [String: Any]) -> String {
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Fold BatchNorm into thresholds, bit-pack binary weights and write a .bsm file (the default subcommand).")
+        abstract: "Fold BatchNorm into thresholds, bit-pack binary weights and write a .bsm file (the default subcommand).",
+        discussion: "Reads checkpoints written by `train`, and BinaryNet.pytorch MNIST MLP state_dicts saved as safetensors (spec/PYTORCH.md).")
 
-    @Argument(help: "A checkpoint written by `train` (.safetensors).")
+    @Argument(help: "A checkpoint written by `train`, or a BinaryNet.pytorch MLP state_dict (.safetensors).")
     var checkpoint: String
 
     @Option(name: [.short, .customLong("output")], help: "The .bsm file to write (written atomically).")
@@ -60,29 +61,44 @@ struct Export: ParsableCommand {
     @Flag(help: "Store the image uncompressed instead of zlib-compressed.")
     var stored = false
 
+    @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md).")
+    var inputMean: Float = 0.1307
+
+    @Option(help: "Input normalization std of an imported BinaryNet.pytorch MLP.")
+    var inputStd: Float = 0.3081
+
     func run() throws {
         let raw = try readFile(checkpoint)
-        let ck: Checkpoint
-        let image: [UInt8]
-        do {
-            ck = try Checkpoint.read(path: checkpoint)
-            image = try ImageExport.image(of: try ck.makeNetwork(path: checkpoint))
-        } catch let e as TrainerError {
-            throw fail(e.description)
-        }
-        let imageHash = SHA256.hex(SHA256.hash(image))
+        let network: Network
         var meta: [String: Any] = [
             "format": "bitshield.model",
             "source_checkpoint_sha256": SHA256.hex(SHA256.hash(raw)),
-            "dataset": ck.training.dataset,
-            "precision": ck.model.precision.rawValue,
-            "input_bits": ck.model.inputBits,
-            "architecture": ck.model.summary,
             "tool_version": "bitshield-convert 0.1.0",
-            "image_sha256": imageHash,
             "created_by": "convert",
         ]
-        if let acc = ck.progress.testAccuracy { meta["test_accuracy"] = acc }
+        do {
+            let file = try SafeTensorsFile.parse(raw, path: checkpoint)
+            if BinaryNetImport.matches(file) {
+                network = try BinaryNetImport.network(from: file, mean: inputMean, std: inputStd, path: checkpoint)
+                meta["source_format"] = "binarynet-pytorch"
+                meta["dataset"] = "mnist"
+            } else {
+                let ck = try Checkpoint.read(path: checkpoint)
+                network = try ck.makeNetwork(path: checkpoint)
+                meta["source_format"] = "bitshield"
+                meta["dataset"] = ck.training.dataset
+                if let acc = ck.progress.testAccuracy { meta["test_accuracy"] = acc }
+            }
+        } catch let e as TrainerError {
+            throw fail(e.description)
+        }
+        meta["precision"] = network.config.precision.rawValue
+        meta["input_bits"] = network.config.inputBits
+        meta["architecture"] = network.config.summary
+        let image: [UInt8]
+        do { image = try ImageExport.image(of: network) } catch let e as TrainerError { throw fail(e.description) }
+        let imageHash = SHA256.hex(SHA256.hash(image))
+        meta["image_sha256"] = imageHash
         let file = ModelFile(metadata: Array(jsonLine(meta).utf8), image: image, compressed: !stored)
         let bytes = file.encoded()
         do { try AtomicFile.write(bytes, to: output) } catch { throw fail(error.description) }

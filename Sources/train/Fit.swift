@@ -38,7 +38,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Hidden activation of float models: hardtanh or relu.")
     var activation: ModelConfig.Activation = .hardtanh
 
-    @Flag(help: "Binary models: keep the last layer's weights real-valued (with a bias, no BatchNorm).")
+    @Flag(help: "Binary models: a real-valued last layer (float weights and bias, no BatchNorm) on the last hidden block's hardtanh output, as in BinaryNet.pytorch's MNIST MLP.")
     var floatLastLayer = false
 
     @Option(help: "Dropout probability after each hidden activation (default 0.2).")

@@ -42,8 +42,10 @@ final class SafeTensorsTests: XCTestCase {
         expectError([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0], contains: "exceeds the cap")
         expectError([64, 0, 0, 0, 0, 0, 0, 0, 0x7b], contains: "header ends at 72, file has 9 bytes")
         expectError(file(header: "{not json", data: []), contains: "not valid JSON")
-        expectError(file(header: #"{"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
-                    contains: "dtype F16")
+        expectError(file(header: #"{"a":{"dtype":"Q4","shape":[2],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+                    contains: "dtype Q4, not one of")
+        expectError(file(header: #"{"a":{"dtype":"I64","shape":[1],"data_offsets":[0,4]}}"#, data: [0, 0, 0, 0]),
+                    contains: "spans 4 bytes, its shape [1] needs 8")
         expectError(file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,16]}}"#, data: eight),
                     contains: "ends at data offset 16, data has 8 bytes")
         expectError(file(header: #"{"a":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}"#, data: eight),
@@ -57,6 +59,13 @@ final class SafeTensorsTests: XCTestCase {
         expectError(file(header: #"{"__metadata__":{"k":3}}"#, data: []), contains: "value for 'k' is not a string")
         expectError(file(header: #"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: eight),
                     contains: "larger than the file")
+    }
+
+    func testOtherDtypesAreValidatedAndSkipped() throws {
+        let f = try SafeTensorsFile.parse(file(header: #"{"n":{"dtype":"I64","shape":[],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}}"#,
+                                               data: [UInt8](repeating: 0, count: 12)), path: "t")
+        XCTAssertEqual(f.skipped, ["n"])
+        XCTAssertEqual(f.tensors.map(\.name), ["w"])
     }
 
     func testEveryTruncationFailsCleanly() {

@@ -4,7 +4,8 @@ import Foundation
 //   u64 LE   N             header length in bytes
 //   u8[N]    header        UTF-8 JSON: {"__metadata__": {str: str}, name: {"dtype", "shape", "data_offsets": [begin, end]}}
 //   bytes    data          tensors, offsets relative to the end of the header
-// Only F32 tensors are written or read here. The reader checks every offset before it trusts it:
+// F32 tensors are written and loaded; other dtypes (a PyTorch state_dict's I64 num_batches_tracked,
+// say) are validated like any tensor and listed in `skipped`. The reader checks every offset before it trusts it:
 // header inside the file and under a cap, offsets ordered, inside the data, not overlapping, each
 // span equal to its shape's byte size, and every data byte accounted for.
 
@@ -29,8 +30,10 @@ public struct NamedArray: Equatable, Sendable {
 public struct SafeTensorsFile: Sendable {
     /// The `__metadata__` map.
     public var metadata: [String: String]
-    /// Tensors in file order.
+    /// F32 tensors in file order.
     public var tensors: [NamedArray]
+    /// Names of the valid tensors of other dtypes, which are not loaded.
+    public var skipped: [String] = []
 
     /// Largest header accepted (the format's own limit is 100 MB).
     public static let maxHeaderBytes = 100_000_000
@@ -103,12 +106,15 @@ public struct SafeTensorsFile: Sendable {
                 metadata[k] = s
             }
         }
-        struct Span { let name: String; let shape: [Int]; let begin: Int; let end: Int }
+        struct Span { let name: String; let shape: [Int]; let begin: Int; let end: Int; let f32: Bool }
         var spans: [Span] = []
         for (name, value) in header where name != "__metadata__" {
             guard let entry = value as? [String: Any] else { throw fail("entry '\(name)' is not an object") }
             guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
-            guard dtype == "F32" else { throw fail("tensor '\(name)' has dtype \(dtype); only F32 is supported") }
+            let sizes = ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1]
+            guard let elementBytes = sizes[dtype] else {
+                throw fail("tensor '\(name)' has dtype \(dtype), not one of \(sizes.keys.sorted().joined(separator: ", "))")
+            }
             guard let shapeAny = entry["shape"] as? [Any],
                   let offsetsAny = entry["data_offsets"] as? [Any], offsetsAny.count == 2 else {
                 throw fail("tensor '\(name)' lacks shape or a two-number data_offsets")
@@ -118,7 +124,7 @@ public struct SafeTensorsFile: Sendable {
             for d in shapeAny {
                 guard let di = (d as? NSNumber)?.intValue, di >= 0 else { throw fail("tensor '\(name)' has a bad dimension in \(shapeAny)") }
                 let (p, o) = count.multipliedReportingOverflow(by: di)
-                guard !o, p <= dataLength / 4 + 1 else { throw fail("tensor '\(name)' shape \(shapeAny) is larger than the file's \(dataLength) data bytes") }
+                guard !o, p <= dataLength + 1 else { throw fail("tensor '\(name)' shape \(shapeAny) is larger than the file's \(dataLength) data bytes") }
                 shape.append(di)
                 count = p
             }
@@ -129,10 +135,10 @@ public struct SafeTensorsFile: Sendable {
             guard end <= dataLength else {
                 throw fail("tensor '\(name)' ends at data offset \(end), data has \(dataLength) bytes")
             }
-            guard end - begin == count * 4 else {
-                throw fail("tensor '\(name)' spans \(end - begin) bytes, its shape \(shape) needs \(count * 4)")
+            guard end - begin == count * elementBytes else {
+                throw fail("tensor '\(name)' spans \(end - begin) bytes, its shape \(shape) needs \(count * elementBytes)")
             }
-            spans.append(Span(name: name, shape: shape, begin: begin, end: end))
+            spans.append(Span(name: name, shape: shape, begin: begin, end: end, f32: dtype == "F32"))
         }
         spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
         var cursor = 0
@@ -145,7 +151,7 @@ public struct SafeTensorsFile: Sendable {
             cursor = s.end
         }
         guard cursor == dataLength else { throw fail("\(dataLength - cursor) trailing data bytes after the last tensor") }
-        let tensors = spans.map { s -> NamedArray in
+        let tensors = spans.filter(\.f32).map { s -> NamedArray in
             var values = [Float](repeating: 0, count: (s.end - s.begin) / 4)
             values.withUnsafeMutableBytes { dst in
                 bytes.withUnsafeBytes { src in
@@ -154,7 +160,9 @@ public struct SafeTensorsFile: Sendable {
             }
             return NamedArray(name: s.name, shape: s.shape, values: values)
         }
-        return SafeTensorsFile(metadata: metadata, tensors: tensors)
+        var file = SafeTensorsFile(metadata: metadata, tensors: tensors)
+        file.skipped = spans.filter { !$0.f32 }.map(\.name)
+        return file
     }
 
     /// Reads and validates the file at `path`.

@@ -7,7 +7,9 @@
 // Binary precision: every Dense and Conv2D has binary weights (the first one too) and the activation is sign,
 // so every Dense but the first sees +/-1 inputs; the first sees the discretized image.
 // XNOR precision is binary with XNOR-Net's per-output scale on every Dense (Dense.swift).
-// Option floatLastLayer: the last Dense keeps float weights and a bias, with no BatchNorm.
+// Option floatLastLayer (binary and XNOR nets): the last Dense keeps float weights and a bias, with no
+// BatchNorm after it, and sees the last hidden block's real-valued hardtanh output, as the real-valued
+// last layer of BinaryNet.pytorch's MNIST MLP does.
 // Deviation from BinaryNet: sign(0) = +1 everywhere.
 
 /// A sequential network: the input quantizer, then blocks of layers.
@@ -41,7 +43,8 @@ public final class Network {
             layers.append(Dense(name: "fc\(i)", inputs: widths[i], outputs: widths[i + 1],
                                 weights: kind, bias: false, random: &random))
             layers.append(BatchNorm(name: "bn\(i)", features: widths[i + 1]))
-            layers.append(activation())
+            let lastHidden = i == config.hidden.count - 1
+            layers.append(binary && config.floatLastLayer && lastHidden ? HardTanh() : activation())
             if config.dropout > 0 { layers.append(Dropout(p: config.dropout)) }
         }
         let last = config.hidden.count

@@ -1,0 +1,83 @@
+// Import of a BinaryNet.pytorch-style MNIST MLP state_dict (itayhubara/BinaryNet.pytorch,
+// main_mnist.py; Hubara et al. 2016), as documented in spec/PYTORCH.md:
+//   fc1..fc(K-1): BinarizeLinear [out, in] + bias, each followed by bnI (BatchNorm1d) and Hardtanh;
+//   fcK: real-valued nn.Linear with bias (the logits);
+//   inputs (pixel/255 - mean) / std, 784-wide first layer on the real input, later layers on sign(x).
+// The import builds the equivalent BitShield network: 8-bit input, binary hidden layers, a float last
+// layer (floatLastLayer), and BatchNorm parameters that absorb the input normalization and the
+// BinarizeLinear biases: for y our layer's output and z = a*y + c_o theirs (a = 1/std and
+// c_o = b_o - mean/std * sum_i sign(W_oi) for the first layer; a = 1, c_o = b_o after),
+//   gamma' = gamma * a,  var' = var,  mean' = (mean - c_o) / a,  beta' = beta,
+// which is the same BatchNorm in real arithmetic. Deviations: sign(0) = +1 (torch.sign(0) = 0), and
+// float rounding differs from PyTorch's, so predictions agree up to rare ties (measured in the tests).
+
+/// Builds a `Network` from a BinaryNet.pytorch MNIST MLP state_dict.
+public enum BinaryNetImport {
+    /// Whether `file` looks like such a state_dict (fc1.weight, bn1.*, and a last fcK without bnK).
+    public static func matches(_ file: SafeTensorsFile) -> Bool {
+        file.tensor("fc1.weight") != nil && file.tensor("bn1.running_mean") != nil && file.metadata["format"] == nil
+    }
+
+    /// The equivalent network. `mean` and `std` are the input normalization the model was trained with.
+    public static func network(from file: SafeTensorsFile, mean: Float = 0.1307, std: Float = 0.3081,
+                               path: String) throws(TrainerError) -> Network {
+        func tensor(_ name: String) throws(TrainerError) -> NamedArray {
+            guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: tensor '\(name)' is missing") }
+            return t
+        }
+        var layers = 0
+        while file.tensor("fc\(layers + 1).weight") != nil { layers += 1 }
+        guard layers >= 2 else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: needs fc1 and at least one more fc layer") }
+        var widths: [Int] = []
+        for i in 1...layers {
+            let w = try tensor("fc\(i).weight")
+            guard w.shape.count == 2 else { throw .checkpointMismatch(path: path, reason: "fc\(i).weight has shape \(w.shape), not [out, in]") }
+            if i == 1 {
+                guard w.shape[1] == 784 else { throw .checkpointMismatch(path: path, reason: "fc1.weight takes \(w.shape[1]) inputs, not 784") }
+            } else {
+                guard w.shape[1] == widths.last! else {
+                    throw .checkpointMismatch(path: path, reason: "fc\(i).weight takes \(w.shape[1]) inputs, fc\(i - 1) gives \(widths.last!)")
+                }
+            }
+            widths.append(w.shape[0])
+        }
+        var config = ModelConfig.fcn(hidden: Array(widths.dropLast()), precision: .binary, inputBits: 8)
+        config.classes = widths.last!
+        config.floatLastLayer = true
+        config.dropout = 0
+        let net = try Network(config: config, seed: 0)
+        let dense = net.layers.compactMap { $0 as? Dense }
+        let norms = net.layers.compactMap { $0 as? BatchNorm }
+        for i in 0..<layers {
+            let w = try tensor("fc\(i + 1).weight")
+            dense[i].weight.value = w.values
+            guard i < layers - 1 else {
+                dense[i].bias!.value = try tensor("fc\(i + 1).bias").values
+                break
+            }
+            let n = widths[i]
+            let bias = file.tensor("fc\(i + 1).bias")?.values ?? [Float](repeating: 0, count: n)
+            let gamma = try tensor("bn\(i + 1).weight").values, beta = try tensor("bn\(i + 1).bias").values
+            let mu = try tensor("bn\(i + 1).running_mean").values, variance = try tensor("bn\(i + 1).running_var").values
+            for t in [bias, gamma, beta, mu, variance] where t.count != n {
+                throw .checkpointMismatch(path: path, reason: "layer \(i + 1): a BatchNorm or bias tensor has \(t.count) values, the layer has \(n)")
+            }
+            let fanIn = i == 0 ? 784 : widths[i - 1]
+            let a: Float = i == 0 ? 1 / std : 1
+            let bn = norms[i]
+            for o in 0..<n {
+                var c = bias[o]
+                if i == 0 {
+                    var rowSum: Float = 0
+                    for k in 0..<fanIn { rowSum += binarySign(w.values[o * fanIn + k]) }
+                    c -= mean / std * rowSum
+                }
+                bn.gamma.value[o] = gamma[o] * a
+                bn.beta.value[o] = beta[o]
+                bn.runningMean.value[o] = (mu[o] - c) / a
+                bn.runningVar.value[o] = variance[o]
+            }
+        }
+        return net
+    }
+}

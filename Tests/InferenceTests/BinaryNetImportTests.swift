@@ -1,0 +1,43 @@
+import Datasets
+import Foundation
+import XCTest
+@testable import Inference
+@testable import Trainer
+
+/// A BinaryNet.pytorch-style MNIST MLP, trained briefly in PyTorch (scripts/binarynet_fixture.py, with
+/// negative BatchNorm scales), imported, exported and run by the runtime predicts what PyTorch predicts.
+/// Skips without the PyTorch interpreter (`make torch`).
+final class BinaryNetImportTests: XCTestCase {
+    func testImportedModelPredictsLikePyTorch() throws {
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().path
+        let python = ProcessInfo.processInfo.environment["BITSHIELD_TORCH_PYTHON"] ?? repo + "/.venv-torch/bin/python"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no PyTorch at \(python) (make torch)") }
+        _ = try ParityTests.mnist(.test)   // skips without the data cache
+        let dir = temporaryDirectory()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [repo + "/scripts/binarynet_fixture.py", dir, "--width", "48", "--images", "1000"]
+        try p.run()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, "binarynet_fixture.py failed")
+
+        let file = try SafeTensorsFile.read(path: dir + "/binarynet.safetensors")
+        XCTAssertTrue(BinaryNetImport.matches(file))
+        XCTAssertEqual(file.skipped.sorted(), ["bn1.num_batches_tracked", "bn2.num_batches_tracked", "bn3.num_batches_tracked"])
+        let net = try BinaryNetImport.network(from: file, path: "binarynet")
+        XCTAssertEqual(net.config.hidden, [48, 48, 48])
+        let image = try ImageExport.image(of: net)
+        let expected = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/binarynet-predictions.json"))) as! [String: Any]
+        let torchPredictions = expected["predictions"] as! [Int]
+        let test = try ParityTests.mnist(.test).prefix(1000)
+        let ours = try ParityTests.runtimePredictions(image: image, data: test)
+        let mismatches = zip(ours, torchPredictions).filter { $0 != $1 }.count
+        // The float last layer sums in another order than PyTorch: allow a rare near-tie.
+        XCTAssertLessThanOrEqual(mismatches, 2, "\(mismatches) of 1000 predictions differ from PyTorch's")
+        XCTAssertGreaterThan(Set(torchPredictions).count, 5, "the fixture model must be non-trivial")
+        // The trainer's own evaluation of the imported network agrees with the runtime too.
+        let trainer = Evaluation.predictions(net, on: test)
+        XCTAssertLessThanOrEqual(zip(trainer, ours).filter { $0 != $1 }.count, 2, "trainer and runtime (float last layer)")
+    }
+}
