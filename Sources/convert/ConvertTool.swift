@@ -68,22 +68,25 @@ struct Export: ParsableCommand {
     var inputStd: Float = 0.3081
 
     func run() throws {
-        let raw = try readFile(checkpoint)
         let network: Network
         var meta: [String: Any] = [
             "format": "bitshield.model",
-            "source_checkpoint_sha256": SHA256.hex(SHA256.hash(raw)),
             "tool_version": "bitshield-convert 0.1.0",
             "created_by": "convert",
         ]
         do {
-            let file = try SafeTensorsFile.parse(raw, path: checkpoint)
+            // One memory-mapped read: the digest streams over the pages, and only the weights and
+            // statistics are copied out (not the optimizer state).
+            let file = try SafeTensorsFile.withMappedFile(checkpoint) { (raw) throws(TrainerError) -> SafeTensorsFile in
+                meta["source_checkpoint_sha256"] = SHA256.hex(SHA256.hash(raw))
+                return try SafeTensorsFile.parse(raw, path: checkpoint, include: { !$0.hasPrefix("optimizer.") })
+            }
             if BinaryNetImport.matches(file) {
                 network = try BinaryNetImport.network(from: file, mean: inputMean, std: inputStd, path: checkpoint)
                 meta["source_format"] = "binarynet-pytorch"
                 meta["dataset"] = "mnist"
             } else {
-                let ck = try Checkpoint.read(path: checkpoint)
+                let ck = try Checkpoint(file: file, path: checkpoint)
                 network = try ck.makeNetwork(path: checkpoint)
                 meta["source_format"] = "bitshield"
                 meta["dataset"] = ck.training.dataset

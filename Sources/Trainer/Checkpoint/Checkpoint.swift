@@ -109,29 +109,28 @@ public struct Checkpoint {
 
     /// Reads and validates a checkpoint.
     public static func read(path: String) throws(TrainerError) -> Checkpoint {
-        let file = try SafeTensorsFile.read(path: path)
+        try Checkpoint(file: try SafeTensorsFile.read(path: path), path: path)
+    }
+
+    /// A checkpoint from a parsed file (which may hold only some tensors: `convert` skips the optimizer's).
+    public init(file: SafeTensorsFile, path: String) throws(TrainerError) {
         func fail(_ r: String) -> TrainerError { .badCheckpoint(path: path, reason: r) }
-        guard file.metadata["format"] == formatName else {
-            throw fail("metadata 'format' is \(file.metadata["format"].map { "'\($0)'" } ?? "missing"), expected '\(formatName)'")
+        let (name, version) = (Checkpoint.formatName, Checkpoint.formatVersion)
+        guard file.metadata["format"] == name else {
+            throw fail("metadata 'format' is \(file.metadata["format"].map { "'\($0)'" } ?? "missing"), expected '\(name)'")
         }
-        guard let v = file.metadata["format_version"].flatMap(Int.init), v <= formatVersion else {
-            throw fail("format_version \(file.metadata["format_version"] ?? "missing") is newer than \(formatVersion) or unreadable")
+        guard let v = file.metadata["format_version"].flatMap(Int.init), v <= version else {
+            throw fail("format_version \(file.metadata["format_version"] ?? "missing") is newer than \(version) or unreadable")
         }
         func decode<T: Decodable>(_ key: String, _ type: T.Type) throws(TrainerError) -> T {
             guard let s = file.metadata[key] else { throw fail("metadata '\(key)' is missing") }
-            do { return try decoder().decode(T.self, from: Data(s.utf8)) } catch {
+            do { return try Checkpoint.decoder().decode(T.self, from: Data(s.utf8)) } catch {
                 throw fail("metadata '\(key)' is not valid: \(error)")
             }
         }
-        return Checkpoint(model: try decode("model", ModelConfig.self),
-                          training: try decode("training", TrainingConfig.self),
-                          progress: try decode("progress", TrainingProgress.self), file: file)
-    }
-
-    private init(model: ModelConfig, training: TrainingConfig, progress: TrainingProgress, file: SafeTensorsFile) {
-        self.model = model
-        self.training = training
-        self.progress = progress
+        model = try decode("model", ModelConfig.self)
+        training = try decode("training", TrainingConfig.self)
+        progress = try decode("progress", TrainingProgress.self)
         self.file = file
     }
 

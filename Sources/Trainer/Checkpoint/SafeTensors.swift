@@ -80,6 +80,17 @@ public struct SafeTensorsFile: Sendable {
 
     /// Parses and validates a file's bytes; `path` names it in errors.
     public static func parse(_ bytes: [UInt8], path: String) throws(TrainerError) -> SafeTensorsFile {
+        var result: Result<SafeTensorsFile, TrainerError>!
+        bytes.withUnsafeBytes { raw in
+            result = Result { () throws(TrainerError) in try parse(raw, path: path) }
+        }
+        return try result.get()
+    }
+
+    /// Parses and validates a file's bytes in place; only the F32 tensors whose names pass `include`
+    /// are copied out (a converter skips the optimizer state, say).
+    public static func parse(_ bytes: UnsafeRawBufferPointer, path: String,
+                             include: (String) -> Bool = { _ in true }) throws(TrainerError) -> SafeTensorsFile {
         func fail(_ reason: String) -> TrainerError { .badCheckpoint(path: path, reason: reason) }
         guard bytes.count >= 8 else { throw fail("file has \(bytes.count) bytes, fewer than the 8-byte header length") }
         var n: UInt64 = 0
@@ -93,7 +104,7 @@ public struct SafeTensorsFile: Sendable {
         let dataLength = bytes.count - dataStart
         let json: Any
         do {
-            json = try JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart]))
+            json = try JSONSerialization.jsonObject(with: Data(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart])))
         } catch {
             throw fail("header is not valid JSON (\(error.localizedDescription))")
         }
@@ -151,12 +162,11 @@ public struct SafeTensorsFile: Sendable {
             cursor = s.end
         }
         guard cursor == dataLength else { throw fail("\(dataLength - cursor) trailing data bytes after the last tensor") }
-        let tensors = spans.filter(\.f32).map { s -> NamedArray in
-            var values = [Float](repeating: 0, count: (s.end - s.begin) / 4)
-            values.withUnsafeMutableBytes { dst in
-                bytes.withUnsafeBytes { src in
-                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[(dataStart + s.begin)..<(dataStart + s.end)]))
-                }
+        let tensors = spans.filter { $0.f32 && include($0.name) }.map { s -> NamedArray in
+            let values = [Float](unsafeUninitializedCapacity: (s.end - s.begin) / 4) { buffer, count in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(
+                    from: UnsafeRawBufferPointer(rebasing: bytes[(dataStart + s.begin)..<(dataStart + s.end)]))
+                count = (s.end - s.begin) / 4
             }
             return NamedArray(name: s.name, shape: s.shape, values: values)
         }
@@ -165,12 +175,22 @@ public struct SafeTensorsFile: Sendable {
         return file
     }
 
-    /// Reads and validates the file at `path`.
-    public static func read(path: String) throws(TrainerError) -> SafeTensorsFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .io(path: path, reason: "cannot read file (missing or unreadable)")
+    /// Reads and validates the file at `path`, memory-mapped, copying out only the tensors `include` accepts.
+    public static func read(path: String, include: (String) -> Bool = { _ in true }) throws(TrainerError) -> SafeTensorsFile {
+        try withMappedFile(path) { (raw) throws(TrainerError) in try parse(raw, path: path, include: include) }
+    }
+
+    /// Calls `body` with the bytes of the file at `path`, memory-mapped (read-only, no copy).
+    public static func withMappedFile<T>(_ path: String, _ body: (UnsafeRawBufferPointer) throws(TrainerError) -> T) throws(TrainerError) -> T {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+        } catch {
+            throw .io(path: path, reason: "cannot read file (\(error.localizedDescription))")
         }
-        return try parse([UInt8](data), path: path)
+        var result: Result<T, TrainerError>!
+        data.withUnsafeBytes { raw in result = Result { () throws(TrainerError) in try body(raw) } }
+        return try result.get()
     }
 }
 
