@@ -40,12 +40,27 @@ public struct ModelImage {
     // MARK: accessors (valid after init)
 
     /// Number of ops.
-    public var opCount: Int { Int(header.opCount) }
+    @inlinable public var opCount: Int { Int(header.opCount) }
     /// Number of tensors.
-    public var tensorCount: Int { Int(header.tensorCount) }
+    @inlinable public var tensorCount: Int { Int(header.tensorCount) }
     /// The input image geometry as an activation.
     public var input: Activation {
         Activation(kind: .pixels, height: Int(header.inputHeight), width: Int(header.inputWidth), channels: Int(header.inputChannels))
+    }
+
+    /// Op `k`'s kind, without validation (the image was validated on construction).
+    @inlinable public func opKind(_ k: Int) -> OpKind {
+        OpKind(rawValue: RawBytes(bytes.baseAddress!).u16(Int(header.opTableOffset) + k * ImageLayout.opBytes))!
+    }
+
+    /// Op `k`'s parameter `i`, without validation.
+    @inlinable public func opParameter(_ k: Int, _ i: Int) -> Int {
+        Int(RawBytes(bytes.baseAddress!).u32(Int(header.opTableOffset) + k * ImageLayout.opBytes + 4 + 4 * i))
+    }
+
+    /// Whether tensor `i` holds packed bits (else f32, for weights), without validation.
+    @inlinable public func isBits(_ i: Int) -> Bool {
+        RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes) == TensorType.bits.rawValue
     }
 
     /// Tensor record `i`.

@@ -116,8 +116,8 @@ struct InferTool: ParsableCommand {
         if let bad = data.labels.firstIndex(where: { Int($0) >= classes }) {
             throw fail("label \(data.labels[bad]) at index \(bad) of \(source) is not below the model's \(classes) classes")
         }
-        let arenaBytes = Interpreter.arenaBytes(for: image)
         let kernelSet: KernelSet = kernels == "reference" ? .reference : .optimized
+        let arenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet)
 
         // One pass for the predictions and the batch-1 latency of every image.
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)

@@ -23,7 +23,10 @@ final class AllocationTests: XCTestCase {
         for (precision, conv) in [(ModelConfig.Precision.binary, false), (.binary, true), (.xnor, false), (.float, false), (.float, true)] {
             let bytes = try image(precision, conv: conv)
             try bytes.withUnsafeBytes { raw in
-                let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: try Interpreter.arenaBytes(for: ModelImage(bytes: raw)), alignment: 16)
+                let image = try ModelImage(bytes: raw)
+                let arena = UnsafeMutableRawBufferPointer.allocate(
+                    byteCount: max(Interpreter.arenaBytes(for: image, kernels: .optimized), Interpreter.arenaBytes(for: image, kernels: .reference)),
+                    alignment: 16)
                 defer { arena.deallocate() }
                 let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: 784)
                 defer { pixels.deallocate() }
@@ -38,6 +41,17 @@ final class AllocationTests: XCTestCase {
                     XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) \(kernels)")
                 }
             }
+        }
+    }
+
+    /// The arena of FCN2 binary with 2-bit input, pinned: the first layer's bit-planes (3 x 13 words) and
+    /// its 600-bit output, 312 + 80 bytes, aligned to 16 (the largest step; later steps need 160).
+    func testFCN2BinaryArenaIs400Bytes() throws {
+        let bytes = try ImageExport.image(of: try Network(config: .fcn2(precision: .binary, inputBits: 2), seed: 1))
+        try bytes.withUnsafeBytes { raw in
+            let image = try ModelImage(bytes: raw)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .optimized), 400)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .reference), 784 + 2400)
         }
     }
 

@@ -18,7 +18,7 @@ final class ParityTests: XCTestCase {
     /// Runtime predictions for every image of `data`.
     static func runtimePredictions(image: [UInt8], data: ImageSet, kernels: KernelSet = .optimized) throws -> [Int] {
         try image.withUnsafeBytes { bytes in
-            let arenaBytes = try Interpreter.arenaBytes(for: ModelImage(bytes: bytes))
+            let arenaBytes = try Interpreter.arenaBytes(for: ModelImage(bytes: bytes), kernels: kernels)
             let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)
             defer { arena.deallocate() }
             let interpreter = try Interpreter(image: bytes, arena: arena, kernels: kernels)
