@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test embedded fuzz torch jax bench-train clean help
+.PHONY: all deps data build demo test embedded fuzz torch jax bench bench-train clean help
 
 all: build
 
@@ -22,6 +22,7 @@ help:
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em (part of make test)"
 	@echo "make fuzz        libFuzzer over the model readers for FUZZ_SECONDS (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
+	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 
 deps:
@@ -58,6 +59,10 @@ fuzz:
 
 test: data torch embedded
 	BITSHIELD_REQUIRE_DATA=1 $(SWIFT) test --disable-swift-testing
+
+# Inference speed and footprint beside an int8 peer (ONNX Runtime), single thread.
+bench: data build
+	scripts/bench.sh
 
 bench-train: data build torch jax
 	scripts/bench-train.sh

@@ -15,7 +15,7 @@ struct InferTool: ParsableCommand {
         Examples:
           infer model.bsm --dataset mnist
           infer model.bsm --images adv/x-pgd-0.1-images-idx3-ubyte --labels adv/x-pgd-0.1-labels-idx1-ubyte --json
-        Reports accuracy, per-class accuracy, speed (µs per image at batch 1, images/s over both cores)
+        Reports accuracy, per-class accuracy, speed (µs per image at batch 1; images/s over --threads, default 1)
         and footprint (file, image, arena and peak RSS bytes). Exit codes: 0 success, 1 failure, 64 bad usage.
         """)
 
@@ -40,6 +40,9 @@ struct InferTool: ParsableCommand {
     @Option(help: "Write one predicted label per line to this file.")
     var predictions: String?
 
+    @Option(help: "Threads for the throughput figure (each with its own arena); latency is always one image on one thread.")
+    var threads: Int = 1
+
     @Option(help: "Kernels: optimized (default) or reference (plain loops, slow).")
     var kernels: String = "optimized"
 
@@ -52,6 +55,7 @@ struct InferTool: ParsableCommand {
             guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
         }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...64") }
         guard ["optimized", "reference"].contains(kernels) else {
             throw ValidationError("--kernels '\(kernels)' is not one of optimized, reference")
         }
@@ -132,8 +136,8 @@ struct InferTool: ParsableCommand {
                 latencies[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000
             }
         }
-        // Throughput: both cores, each with its own interpreter and arena over half the images.
-        let workers = 2
+        // Throughput: `threads` workers, each with its own interpreter and arena, over the images.
+        let workers = threads
         let imagesPerSecond = data.pixels.withUnsafeBufferPointer { px in
             throughput(image: UnsafeRawBufferPointer(imageBuffer), arenaBytes: arenaBytes, kernels: kernelSet,
                        pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize, workers: workers)
@@ -161,7 +165,7 @@ struct InferTool: ParsableCommand {
         print("\(model) on \(source): \(data.count) images")
         print(String(format: "accuracy %.4f (%d/%d)", accuracy, correct, data.count))
         print("per class: " + perClass.enumerated().map { String(format: "%d:%.3f", $0.offset, $0.element) }.joined(separator: " "))
-        print(String(format: "latency %.2f µs/image (median, batch 1, %@ kernels); %.0f images/s on %d cores",
+        print(String(format: "latency %.2f µs/image (median, batch 1, %@ kernels); %.0f images/s on %d thread(s)",
                      latency, kernels, imagesPerSecond, workers))
         let fp = interpreter.footprint
         print("footprint: file \(fileData.count) B, image \(fp.imageBytes) B, arena \(fp.arenaBytes) B "
