@@ -18,27 +18,13 @@ public enum BinaryDenseKernel {
         }
     }
 
-    /// Optimized, bits input: A_o = n - 2 popcount(x XOR w_o), a word at a time (padding bits are 0 in both).
+    /// Optimized, bits input: A_o = n - 2 popcount(x XOR w_o), eight words at a time (Popcount.swift;
+    /// padding bits are 0 in both).
     @_noAllocation
     public static func popcountBits(input: UnsafePointer<UInt64>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                     output: UnsafeMutablePointer<Int32>) {
         let words = BitPacking.words(n)
-        for o in 0..<m {
-            let row = weights + o * words
-            var count = 0
-            var j = 0
-            // Four independent counters keep the popcounts from serializing.
-            var c0 = 0, c1 = 0, c2 = 0, c3 = 0
-            while j + 4 <= words {
-                c0 &+= (input[j] ^ row[j]).nonzeroBitCount
-                c1 &+= (input[j + 1] ^ row[j + 1]).nonzeroBitCount
-                c2 &+= (input[j + 2] ^ row[j + 2]).nonzeroBitCount
-                c3 &+= (input[j + 3] ^ row[j + 3]).nonzeroBitCount
-                j += 4
-            }
-            while j < words { count &+= (input[j] ^ row[j]).nonzeroBitCount; j += 1 }
-            output[o] = Int32(n - 2 * (count + c0 + c1 + c2 + c3))
-        }
+        for o in 0..<m { output[o] = Int32(n - 2 * Popcount.xor(input, weights + o * words, words: words)) }
     }
 
     /// Reference, codes input: A_o = sum_i code_i * w_oi.

@@ -54,16 +54,8 @@ public enum FusedDenseKernel {
                                     sink: AccumulatorSink) {
         let words = BitPacking.words(n)
         for o in 0..<m {
-            let row = weights + o * words
-            var c0 = 0, c1 = 0
-            var j = 0
-            while j + 2 <= words {
-                c0 &+= (input[j] ^ row[j]).nonzeroBitCount
-                c1 &+= (input[j + 1] ^ row[j + 1]).nonzeroBitCount
-                j += 2
-            }
-            if j < words { c0 &+= (input[j] ^ row[j]).nonzeroBitCount }
-            sink.store(pixel: 0, channel: o, channels: m, Int32(n - 2 * (c0 + c1)))
+            let count = Popcount.xor(input, weights + o * words, words: words)
+            sink.store(pixel: 0, channel: o, channels: m, Int32(n - 2 * count))
         }
     }
 
@@ -89,12 +81,7 @@ public enum FusedDenseKernel {
         for o in 0..<m {
             let row = weights + o * words
             var weighted = 0
-            for b in 0..<planeCount {
-                let plane = planes + b * words
-                var count = 0
-                for j in 0..<words { count &+= (plane[j] & row[j]).nonzeroBitCount }
-                weighted += count << b
-            }
+            for b in 0..<planeCount { weighted += Popcount.and(planes + b * words, row, words: words) << b }
             sink.store(pixel: 0, channel: o, channels: m, Int32(total - 2 * weighted))
         }
     }
@@ -133,9 +120,9 @@ public enum FusedConvKernel {
                             case let .bits(x):
                                 var count = 0
                                 for ky in 0..<k {
-                                    let xr = x + ((oy + ky) * w + ox) * words
-                                    let wr = weights + (o * k + ky) * k * words
-                                    for j in 0..<(k * words) { count &+= (xr[j] ^ wr[j]).nonzeroBitCount }
+                                    // A kernel row's k positions are k * words consecutive words in both.
+                                    count += Popcount.xor(x + ((oy + ky) * w + ox) * words, weights + (o * k + ky) * k * words,
+                                                          words: k * words)
                                 }
                                 a = k * k * c - 2 * count
                             case let .pixels(p, bits):
