@@ -13,31 +13,41 @@ final class KernelTests: XCTestCase {
 
     func signs(_ n: Int) -> [Float] { (0..<n).map { _ in next() & 1 == 1 ? 1 : -1 } }
 
+    /// Accumulators of a fused kernel through the `.accumulators` sink.
+    func accumulators(_ count: Int, _ body: (AccumulatorSink) -> Void) -> [Int32] {
+        var out = [Int32](repeating: 7, count: count)
+        out.withUnsafeMutableBufferPointer { body(.accumulators($0.baseAddress!)) }
+        return out
+    }
+
     func testBinaryDenseBitsGrid() {
         for n in [1, 2, 63, 64, 65, 127, 128, 129, 600, 784] {
             for m in [1, 3, 10] {
                 let x = BitPacking.pack(signs: signs(n), rows: 1, n: n)
                 let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
-                var a = [Int32](repeating: 0, count: m), b = [Int32](repeating: 7, count: m)
+                var a = [Int32](repeating: 0, count: m)
                 BinaryDenseKernel.referenceBits(input: x, weights: w, n: n, m: m, output: &a)
-                BinaryDenseKernel.popcountBits(input: x, weights: w, n: n, m: m, output: &b)
+                let b = accumulators(m) { FusedDenseKernel.popcountBits(input: x, weights: w, n: n, m: m, sink: $0) }
                 XCTAssertEqual(a, b, "n \(n) m \(m)")
             }
         }
     }
 
-    func testBinaryDenseCodesGrid() {
+    func testBinaryDensePixelsGrid() {
         for n in [1, 63, 64, 65, 784] {
-            for codeBits in [2, 3, 5, 9] {
-                let maxCode = codeBits == 9 ? 255 : (1 << codeBits) - 1
-                let codes = (0..<n).map { _ in UInt8(Int(next() % UInt64(maxCode + 1))) }
+            for bits in [1, 2, 3, 7, 8] {
+                let pixels = (0..<n).map { _ in UInt8(next() % 256) }
+                var codes = [UInt8](repeating: 0, count: n)
+                InputCodesKernel.run(pixels: pixels, count: n, bits: bits, codes: &codes)
                 let m = 7
                 let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
-                var a = [Int32](repeating: 0, count: m), b = [Int32](repeating: 0, count: m)
-                var planes = [UInt64](repeating: 0xFF, count: BinaryDenseKernel.bitplaneScratchWords(n: n, codeBits: codeBits))
+                var a = [Int32](repeating: 0, count: m)
                 BinaryDenseKernel.referenceCodes(codes: codes, weights: w, n: n, m: m, output: &a)
-                BinaryDenseKernel.bitplaneCodes(codes: codes, codeBits: codeBits, weights: w, n: n, m: m, planes: &planes, output: &b)
-                XCTAssertEqual(a, b, "n \(n) code bits \(codeBits)")
+                var planes = [UInt64](repeating: 0xFF, count: PixelCodes.planes(bits: bits) * BitPacking.words(n))
+                let b = accumulators(m) {
+                    FusedDenseKernel.bitplanePixels(pixels: pixels, bits: bits, weights: w, n: n, m: m, planes: &planes, sink: $0)
+                }
+                XCTAssertEqual(a, b, "n \(n) input bits \(bits)")
             }
         }
     }
@@ -46,21 +56,65 @@ final class KernelTests: XCTestCase {
         for c in [1, 3, 63, 64, 65] {
             for k in [1, 2, 3] {
                 let (h, w, m) = (k + 3, k + 2, 5)
-                let cw = BitPacking.words(c)
                 let x = BitPacking.pack(signs: signs(h * w * c), rows: h * w, n: c)
+                XCTAssertEqual(x.count, h * w * BitPacking.words(c))
                 let wt = BitPacking.pack(signs: signs(m * k * k * c), rows: m * k * k, n: c)
-                XCTAssertEqual(x.count, h * w * cw)
                 let outCount = (h - k + 1) * (w - k + 1) * m
-                var a = [Int32](repeating: 0, count: outCount), b = [Int32](repeating: 0, count: outCount)
+                var a = [Int32](repeating: 0, count: outCount)
+                var scratch = [Int32](repeating: 0, count: m)
                 BinaryConvKernel.referenceBits(input: x, h: h, w: w, c: c, k: k, weights: wt, m: m, output: &a)
-                BinaryConvKernel.popcountBits(input: x, h: h, w: w, c: c, k: k, weights: wt, m: m, output: &b)
+                var b = accumulators(outCount) { sink in
+                    x.withUnsafeBufferPointer { xp in
+                        FusedConvKernel.run(.bits(xp.baseAddress!), h: h, w: w, c: c, k: k, weights: wt, m: m, pool: 1,
+                                            accumulators: &scratch, sink: sink)
+                    }
+                }
                 XCTAssertEqual(a, b, "bits c \(c) k \(k)")
-                let codes = (0..<(h * w * c)).map { _ in UInt8(next() % 256) }
-                var signsScratch = [Int32](repeating: 0, count: BinaryConvKernel.signedScratchBytes(c: c, k: k, m: m) / 4)
+                let pixels = (0..<(h * w * c)).map { _ in UInt8(next() % 256) }
+                var codes = [UInt8](repeating: 0, count: h * w * c)
+                InputCodesKernel.run(pixels: pixels, count: h * w * c, bits: 3, codes: &codes)
                 BinaryConvKernel.referenceCodes(codes: codes, h: h, w: w, c: c, k: k, weights: wt, m: m, output: &a)
-                BinaryConvKernel.signedCodes(codes: codes, h: h, w: w, c: c, k: k, weights: wt, m: m, signs: &signsScratch, output: &b)
+                b = accumulators(outCount) { sink in
+                    pixels.withUnsafeBufferPointer { pp in
+                        FusedConvKernel.run(.pixels(pp.baseAddress!, bits: 3), h: h, w: w, c: c, k: k, weights: wt, m: m, pool: 1,
+                                            accumulators: &scratch, sink: sink)
+                    }
+                }
                 XCTAssertEqual(a, b, "codes c \(c) k \(k)")
             }
+        }
+    }
+
+    /// conv -> max-pool -> threshold fused, against the three reference ops, in both packings.
+    func testFusedConvPoolThresholdMatchesTheOpsInTurn() {
+        let (h, w, c, k, m, s) = (7, 6, 65, 2, 9, 2)
+        let x = BitPacking.pack(signs: signs(h * w * c), rows: h * w, n: c)
+        let wt = BitPacking.pack(signs: signs(m * k * k * c), rows: m * k * k, n: c)
+        let (oh, ow) = (h - k + 1, w - k + 1)
+        var acc = [Int32](repeating: 0, count: oh * ow * m)
+        BinaryConvKernel.referenceBits(input: x, h: h, w: w, c: c, k: k, weights: wt, m: m, output: &acc)
+        var pooled = [Int32](repeating: 0, count: (oh / s) * (ow / s) * m)
+        MaxPoolKernel.run(acc, h: oh, w: ow, c: m, s: s, output: &pooled)
+        let thresholds = (0..<m).map { _ in Int32(Int(next() % 41) - 20) }
+        let flips = (0..<m).map { _ in UInt8(next() % 2) }
+        for layout in [BitLayout.flat, .pixel] {
+            let words = layout == .flat ? BitPacking.words((oh / s) * (ow / s) * m) : (oh / s) * (ow / s) * BitPacking.words(m)
+            var expected = [UInt64](repeating: 0, count: words), got = [UInt64](repeating: 0, count: words)
+            ThresholdSignKernel.run(pooled, h: oh / s, w: ow / s, c: m, thresholds: thresholds, flips: flips, layout: layout, output: &expected)
+            var scratch = [Int32](repeating: 0, count: m)
+            thresholds.withUnsafeBufferPointer { t in
+                flips.withUnsafeBufferPointer { f in
+                    got.withUnsafeMutableBufferPointer { g in
+                        x.withUnsafeBufferPointer { xp in
+                            FusedConvKernel.run(.bits(xp.baseAddress!), h: h, w: w, c: c, k: k, weights: wt, m: m, pool: s,
+                                                accumulators: &scratch,
+                                                sink: .signs(thresholds: t.baseAddress!, flips: f.baseAddress!, layout: layout,
+                                                             channels: m, bits: g.baseAddress!))
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(got, expected, "\(layout)")
         }
     }
 
