@@ -48,54 +48,22 @@ PER_CHANNEL = True
 ACTIVATION_TYPE = QuantType.QUInt8
 WEIGHT_TYPE = QuantType.QInt8
 
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+from bitshield_data import data_root, discretize, read_idx_gz  # noqa: E402  (bench/bitshield_data.py)
 
 
 # ---- inputs -------------------------------------------------------------------------
-
-def read_idx_gz(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: not an IDX file (bad magic)")
-    code, ndim = raw[2], raw[3]
-    if code not in IDX_DTYPES:
-        raise ValueError(f"{path}: unknown IDX type code 0x{code:02x}")
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    dtype = np.dtype(IDX_DTYPES[code])
-    count = int(np.prod(dims)) if ndim else 1
-    off = 4 + 4 * ndim
-    if len(raw) - off != count * dtype.itemsize:
-        raise ValueError(f"{path}: size mismatch (header {dims}, {len(raw) - off} payload bytes)")
-    return np.frombuffer(raw, dtype=dtype, count=count, offset=off).reshape(dims)
 
 
 def mnist_dir(data_dir):
     """--data-dir, else $BITSHIELD_DATA, else ${XDG_CACHE_HOME:-~/.cache}/bitshield/data; the
     IDX files may sit in that folder itself or in its mnist/ subfolder."""
-    if data_dir:
-        root = data_dir
-    elif os.environ.get("BITSHIELD_DATA"):
-        root = os.environ["BITSHIELD_DATA"]
-    else:
-        cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        root = os.path.join(cache, "bitshield", "data")
+    root = data_root(data_dir)
     for d in (os.path.join(root, "mnist"), root):
         if os.path.exists(os.path.join(d, "t10k-images-idx3-ubyte.gz")):
             return d
     raise FileNotFoundError(f"no MNIST IDX files (t10k-images-idx3-ubyte.gz) in {root} or {root}/mnist "
                             "(scripts/fetch-data.sh downloads them)")
 
-
-def discretize(pixels_u8, bits):
-    """8-bit pixels -> model input, as the trainer's InputQuantizer."""
-    p = pixels_u8.astype(np.float32)
-    if bits == 8:
-        return p / 255.0
-    shift = 8 - bits
-    w = float(1 << shift)
-    q = (pixels_u8.astype(np.int32) >> shift).astype(np.float32)
-    return ((q * w + w / 2.0) / 255.0).astype(np.float32)
 
 
 # ---- checkpoint ---------------------------------------------------------------------

@@ -35,50 +35,11 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+from bitshield_data import data_root, discretize, load_split  # noqa: E402  (bench/bitshield_data.py)
 
 
-def read_idx_gz(path):
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
-        raise ValueError(f"{path}: not an IDX file (bad magic)")
-    code, ndim = raw[2], raw[3]
-    if code not in IDX_DTYPES:
-        raise ValueError(f"{path}: unknown IDX type code 0x{code:02x}")
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    dtype = np.dtype(IDX_DTYPES[code])
-    count = int(np.prod(dims)) if ndim else 1
-    off = 4 + 4 * ndim
-    if len(raw) - off != count * dtype.itemsize:
-        raise ValueError(f"{path}: size mismatch (header {dims}, {len(raw) - off} payload bytes)")
-    return np.frombuffer(raw, dtype=dtype, count=count, offset=off).reshape(dims)
 
 
-def data_root(args):
-    if args.data_dir:
-        return args.data_dir
-    if os.environ.get("BITSHIELD_DATA"):
-        return os.environ["BITSHIELD_DATA"]
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "bitshield", "data")
-
-
-def load_split(folder, prefix):
-    images = read_idx_gz(os.path.join(folder, f"{prefix}-images-idx3-ubyte.gz"))
-    labels = read_idx_gz(os.path.join(folder, f"{prefix}-labels-idx1-ubyte.gz"))
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise ValueError(f"{folder}/{prefix}: unexpected shapes {images.shape} {labels.shape}")
-    return images.reshape(images.shape[0], -1), labels.astype(np.int64)
-
-
-def discretize(pixels_u8, bits):
-    """8-bit pixels -> model input. bits=8: p/255; else bin centres of width 256/2^bits, /255."""
-    p = pixels_u8.astype(np.float32)
-    if bits == 8:
-        return p / 255.0
-    w = 256.0 / (1 << bits)
-    return (np.floor(p / w) * w + w / 2.0) / 255.0
 
 
 # ---- binarization (sign(0) = +1) -------------------------------------------------
@@ -227,7 +188,7 @@ def main():
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
 
-    folder = os.path.join(data_root(args), args.dataset)
+    folder = os.path.join(data_root(args.data_dir), args.dataset)
     tr_img, tr_lab = load_split(folder, "train")
     if args.train_limit is not None:
         tr_img, tr_lab = tr_img[:args.train_limit], tr_lab[:args.train_limit]
