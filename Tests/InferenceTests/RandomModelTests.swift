@@ -1,0 +1,82 @@
+import Datasets
+import XCTest
+@testable import Inference
+@testable import ModelFormat
+@testable import Trainer
+
+/// Random architectures (FCN and conv; binary, XNOR and float; random widths, input bits, BatchNorm
+/// statistics with negative scales): the fused runtime with its 400-byte-class arena must give exactly
+/// what the op-by-op reference runtime gives, and what the trainer gives. This is the arena planner's
+/// property test: an overlap between a step's input, scratch and output would change the scores.
+final class RandomModelTests: XCTestCase {
+    func testFusedEqualsReferenceEqualsTrainerOnRandomModels() throws {
+        var r = SeededRandom(seed: 99)
+        func pick(_ n: Int) -> Int { Int(r.next() % UInt64(n)) }
+        for trial in 0..<24 {
+            let precision = [ModelConfig.Precision.binary, .xnor, .float][trial % 3]
+            let bits = [1, 2, 3, 5, 8][pick(5)]
+            var config: ModelConfig
+            if trial % 2 == 0 {
+                config = .fcn(hidden: (0..<(1 + pick(3))).map { _ in 1 + pick(90) },
+                              input: FeatureMap(height: 6, width: 7, channels: 1 + pick(3)), precision: precision, inputBits: bits)
+                config.classes = 2 + pick(9)
+            } else {
+                config = .conv(input: FeatureMap(height: 9 + pick(4), width: 9 + pick(4), channels: 1 + pick(3)),
+                               classes: 2 + pick(9), precision: precision, inputBits: bits)
+                config.convChannels = [1 + pick(70), 1 + pick(9)]
+                config.kernel = 2
+                config.hidden = pick(2) == 0 ? [] : [1 + pick(40)]
+            }
+            config.floatLastLayer = precision != .float && pick(4) == 0
+            let net = try Network(config: config, seed: UInt64(trial))
+            for bn in net.layers.compactMap({ $0 as? BatchNorm }) {
+                for c in 0..<bn.features {
+                    bn.gamma.value[c] = r.uniform(-1.5, 1.5)
+                    bn.beta.value[c] = r.uniform(-1, 1)
+                    bn.runningMean.value[c] = r.uniform(-30, 30)
+                    bn.runningVar.value[c] = r.uniform(1, 400)
+                }
+            }
+            let image = try ImageExport.image(of: net)
+            let size = config.input.size
+            let pixels = (0..<(16 * size)).map { _ in UInt8(r.next() % 256) }
+            var outputs: [[Float]] = []
+            for kernels in [KernelSet.optimized, .reference] {
+                try image.withUnsafeBytes { raw in
+                    let arena = UnsafeMutableRawBufferPointer.allocate(
+                        byteCount: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: kernels), alignment: 16)
+                    defer { arena.deallocate() }
+                    // Poison the arena: a step that reads what it never wrote shows up as a difference.
+                    for i in 0..<arena.count { arena[i] = kernels == .optimized ? 0xA5 : 0x5A }
+                    let it = try Interpreter(image: raw, arena: arena, kernels: kernels)
+                    var all: [Float] = []
+                    var scores = [Float](repeating: 0, count: config.classes)
+                    pixels.withUnsafeBufferPointer { px in
+                        for i in 0..<16 {
+                            _ = it.invoke(px.baseAddress! + i * size, scores: &scores)
+                            all += scores
+                        }
+                    }
+                    outputs.append(all)
+                }
+            }
+            let exact = precision != .float && !config.floatLastLayer
+            if exact {
+                XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "trial \(trial): \(config.summary)")
+            } else {
+                for (a, b) in zip(outputs[0], outputs[1]) {
+                    XCTAssertEqual(a, b, accuracy: 1e-3 * max(1, abs(a)), "trial \(trial): \(config.summary)")
+                }
+            }
+            // The trainer's evaluation: same logits (exactly for binary nets).
+            let data = try Datasets.ImageSet(height: config.input.height, width: config.input.width, channels: config.input.channels,
+                                             classes: config.classes, pixels: pixels, labels: [UInt8](repeating: 0, count: 16))
+            let (x, _) = TrainingSession.batch(data, indices: 0..<16)
+            var context = ForwardContext.evaluation
+            let logits = net.forward(x, context: &context)
+            if exact {
+                XCTAssertEqual(logits.data.map(\.bitPattern), outputs[0].map(\.bitPattern), "trial \(trial): trainer vs runtime")
+            }
+        }
+    }
+}
