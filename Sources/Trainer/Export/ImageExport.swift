@@ -104,10 +104,8 @@ public enum ImageExport {
             if bn != nil || outputScale != nil {
                 let (scale, shift) = bn?.evalAffine() ?? ([Float](repeating: 1, count: c), [Float](repeating: 0, count: c))
                 let cIndex = outputScale.map { b.addF32($0, dims: [c]) + 1 } ?? 0
+                // Without a BatchNorm the affine is only the output scale (scale 1 and shift 0 are exact).
                 let s = b.addF32(scale, dims: [c]), t = b.addF32(shift, dims: [c])
-                if bn == nil {
-                    // No BatchNorm: the affine is only the output scale; scale 1 and shift 0 are exact.
-                }
                 b.addOp(.affine, [h, w, c, cIndex, s, t])
             }
             switch activation {
