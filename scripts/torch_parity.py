@@ -52,6 +52,20 @@ def dense(case, binary, bias):
         put(f"{case}.b", lin.bias); put(f"{case}.db", lin.bias.grad)
 
 
+def dense_xnor(case):
+    """XNOR-Net linear (Rastegari et al.): y = (x @ sign(W)^T) * alpha, alpha = mean |W| per output row,
+    sign straight through, alpha differentiated by autograd. Weights inside (-1, 1) as after clipping."""
+    x = leaf((5, 13))
+    w = torch.empty(7, 13).uniform_(-0.95, 0.95)
+    w = torch.where(w.abs() < 0.05, w + 0.1, w).requires_grad_(True)
+    alpha = w.abs().mean(dim=1)
+    y = F.linear(x, SignWeightSTE.apply(w)) * alpha
+    dy = torch.randn_like(y)
+    y.backward(dy)
+    put(f"{case}.x", x); put(f"{case}.w", w); put(f"{case}.dy", dy); put(f"{case}.y", y)
+    put(f"{case}.dx", x.grad); put(f"{case}.dw", w.grad)
+
+
 def batchnorm(case, training):
     x = leaf((8, 6))
     bn = nn.BatchNorm1d(6, eps=1e-5, momentum=0.1)
@@ -208,6 +222,7 @@ def convnet(case, binary):
 
 dense("dense_float", binary=False, bias=True)
 dense("dense_binary", binary=True, bias=False)
+dense_xnor("dense_xnor")
 batchnorm("bn_train", training=True)
 batchnorm("bn_eval", training=False)
 elementwise("hardtanh", nn.Hardtanh(), avoid=(-1, 1))

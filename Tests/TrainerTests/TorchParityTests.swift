@@ -69,6 +69,16 @@ final class TorchParityTests: XCTestCase {
         }
     }
 
+    func testXNORDense() throws {
+        var r = SeededRandom(seed: 1)
+        let layer = Dense(name: "fc", inputs: 13, outputs: 7, weights: .xnor, bias: false, random: &r)
+        layer.weight.value = try ref("dense_xnor.w").values
+        let (y, dx) = run(layer, try matrix("dense_xnor.x"), try matrix("dense_xnor.dy"))
+        try assertClose(y.data, "dense_xnor.y")
+        try assertClose(dx.data, "dense_xnor.dx")
+        try assertClose(layer.weight.grad, "dense_xnor.dw")
+    }
+
     func testBatchNorm() throws {
         for (case_, training) in [("bn_train", true), ("bn_eval", false)] {
             let bn = BatchNorm(name: "bn", features: 6)
