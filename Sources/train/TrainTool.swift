@@ -11,6 +11,6 @@ struct TrainTool: ParsableCommand {
         Data comes from the data cache (make data); override with --data-dir or $BITSHIELD_DATA.
         Exit codes: 0 success, 1 failure, 64 bad usage.
         """,
-        subcommands: [Fit.self],
+        subcommands: [Fit.self, AttackCommand.self],
         defaultSubcommand: Fit.self)
 }

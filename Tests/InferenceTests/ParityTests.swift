@@ -77,6 +77,20 @@ final class ParityTests: XCTestCase {
         try assertParity(m, exact: true, testImages: 3000)
     }
 
+    /// The same adversarial images, scored by the trainer and by the runtime: identical predictions.
+    func testAdversarialSetScoredByTrainerAndRuntimeAlike() throws {
+        let net = try trained(small(.binary, bits: 2), data: try Self.mnist(.train).prefix(2000))
+        let test = try Self.mnist(.test).prefix(500)
+        let result = try Attacker(network: net, config: AttackConfig(kind: .pgd, epsilon: 0.2, steps: 10)).run(on: test)
+        let dir = temporaryDirectory()
+        try result.images.writeIDX(prefix: dir + "/adv")
+        let stored = try IDXLoader.loadPair(images: dir + "/adv-images-idx3-ubyte", labels: dir + "/adv-labels-idx1-ubyte", classes: 10)
+        let runtime = try Self.runtimePredictions(image: try ImageExport.image(of: net), data: stored)
+        XCTAssertEqual(runtime, Evaluation.predictions(net, on: stored))
+        let accuracy = Double(zip(runtime, stored.labels).filter { $0 == Int($1) }.count) / Double(stored.count)
+        XCTAssertEqual(accuracy, result.robustAccuracy)
+    }
+
     func testReferenceKernelsGiveTheSamePredictions() throws {
         let train = try Self.mnist(.train).prefix(1000)
         let test = try Self.mnist(.test).prefix(300)

@@ -98,5 +98,20 @@ final class TrainToolTests: XCTestCase {
         let resumed = try run(["--data-dir", cache, "--resume", out, "--epochs", "3", "--out", out, "--json"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertEqual(try Checkpoint.read(path: out).progress.epochsCompleted, 3)
+
+        // Attack the trained model; the written IDX pair holds the test set's labels.
+        let adv = temporaryDirectory() + "/adv"
+        let attack = try run(["attack", out, "--attack", "pgd", "--eps", "0.2", "--steps", "5", "--data-dir", cache,
+                              "--out", adv, "--json"])
+        XCTAssertEqual(attack.status, 0, attack.stderr)
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(attack.stdout.split(separator: "\n").last).utf8)) as? [String: Any])
+        for key in ["clean_accuracy", "robust_accuracy", "attack_success_rate", "eps", "attack"] {
+            XCTAssertNotNil(report[key], "attack --json lacks \(key)")
+        }
+        XCTAssertEqual(report["attack"] as? String, "pgd")
+        XCTAssertLessThanOrEqual(report["max_perturbation"] as? Int ?? 99, 51)
+        let labels = try IDXLoader.loadPair(images: adv + "-images-idx3-ubyte", labels: adv + "-labels-idx1-ubyte", classes: 10)
+        XCTAssertEqual(labels.count, 100)
+        XCTAssertEqual(try run(["attack", out, "--eps", "2", "--out", adv]).status, 64)
     }
 }

@@ -1,0 +1,68 @@
+import Datasets
+import XCTest
+@testable import Trainer
+
+final class AttackTests: XCTestCase {
+    nonisolated(unsafe) static var model: Network?
+
+    /// A small float FCN trained on 3,000 MNIST images (shared by the tests).
+    func network() throws -> Network {
+        if let m = Self.model { return m }
+        var config = ModelConfig.fcn2(precision: .float, inputBits: 8)
+        config.hidden = [128, 64]
+        let s = try TrainingSession(model: config, training: TrainingConfig(epochs: 2, batchSize: 50, learningRate: 0.002, seed: 1))
+        let train = try TestData.mnist(.train).prefix(3000)
+        for _ in 0..<2 { _ = try s.trainEpoch(on: train) }
+        Self.model = s.network
+        return s.network
+    }
+
+    func testStoredImagesStayInTheBallAndInRange() throws {
+        let test = try TestData.mnist(.test).prefix(200)
+        for kind in AttackConfig.Kind.allCases {
+            let config = AttackConfig(kind: kind, epsilon: 0.1, steps: 5)
+            let r = try Attacker(network: try network(), config: config).run(on: test)
+            XCTAssertEqual(config.pixelBudget, 25)
+            XCTAssertLessThanOrEqual(r.maxPerturbation, 25, "\(kind)")
+            XCTAssertGreaterThan(r.maxPerturbation, 0, "\(kind) changed nothing")
+            XCTAssertEqual(r.images.labels, test.labels)
+            // Accuracies are those of the stored images.
+            XCTAssertEqual(r.robustAccuracy, Evaluation.accuracy(try network(), on: r.images))
+            XCTAssertEqual(r.successRate, Double(r.successes) / Double(r.cleanCorrect))
+        }
+    }
+
+    func testAttacksHurtAndPGDIsAtLeastAsStrongAsFGSM() throws {
+        let test = try TestData.mnist(.test).prefix(300)
+        let net = try network()
+        let fgsm = try Attacker(network: net, config: AttackConfig(kind: .fgsm, epsilon: 0.15)).run(on: test)
+        let pgd = try Attacker(network: net, config: AttackConfig(kind: .pgd, epsilon: 0.15, steps: 20)).run(on: test)
+        XCTAssertGreaterThan(fgsm.cleanAccuracy, 0.85)
+        XCTAssertLessThan(fgsm.robustAccuracy, fgsm.cleanAccuracy - 0.2, "FGSM on an undefended float net at eps 0.15")
+        XCTAssertLessThanOrEqual(pgd.robustAccuracy, fgsm.robustAccuracy, "iterative must not score above single-step")
+        let margin = try Attacker(network: net, config: AttackConfig(kind: .pgd, epsilon: 0.15, steps: 20, loss: .margin)).run(on: test)
+        XCTAssertLessThan(margin.robustAccuracy, fgsm.robustAccuracy)
+    }
+
+    func testZeroBudgetChangesNothing() throws {
+        let test = try TestData.mnist(.test).prefix(50)
+        let r = try Attacker(network: try network(), config: AttackConfig(kind: .pgd, epsilon: 0.001, steps: 3)).run(on: test)
+        XCTAssertEqual(r.images.pixels, test.pixels, "floor(255 * 0.001) = 0: the ball is the image itself")
+        XCTAssertEqual(r.robustAccuracy, r.cleanAccuracy)
+    }
+
+    func testIDXRoundTrip() throws {
+        let test = try TestData.mnist(.test).prefix(20)
+        let dir = temporaryDirectory()
+        try test.writeIDX(prefix: dir + "/x")
+        let back = try IDXLoader.loadPair(images: dir + "/x-images-idx3-ubyte", labels: dir + "/x-labels-idx1-ubyte", classes: 10)
+        XCTAssertEqual(back.pixels, test.pixels)
+        XCTAssertEqual(back.labels, test.labels)
+    }
+
+    func testBadSettingsAreRejected() throws {
+        XCTAssertThrowsError(try Attacker(network: try network(), config: AttackConfig(kind: .fgsm, epsilon: 1.5))) {
+            XCTAssertTrue("\($0)".contains("eps 1.5 outside [0, 1]"), "\($0)")
+        }
+    }
+}
