@@ -74,6 +74,18 @@ struct Fit: ParsableCommand {
     @Option(help: "Seed for initialisation, shuffling and dropout (same seed, same result).")
     var seed: UInt64 = 1
 
+    @Option(help: "Adversarial training: replace part of each batch by rfgsm (the paper's choice), fgsm or pgd examples.")
+    var adversarial: AttackConfig.Kind?
+
+    @Option(help: "Adversarial training budget on the [0, 1] scale (the paper: 0.3 for MNIST).")
+    var adversarialEps: Float = 0.3
+
+    @Option(help: "Fraction of each batch replaced by adversarial examples.")
+    var adversarialRatio: Float = 0.5
+
+    @Option(help: "PGD steps for adversarial training.")
+    var adversarialSteps: Int = 7
+
     @Option(help: "Train on the first N training images only.")
     var trainLimit: Int?
 
@@ -104,6 +116,8 @@ struct Fit: ParsableCommand {
         if let l = lr, !(l > 0) { throw ValidationError("--lr \(l) must be positive") }
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
+        guard adversarialEps >= 0, adversarialEps <= 1 else { throw ValidationError("--adversarial-eps \(adversarialEps) is outside [0, 1]") }
+        guard adversarialRatio > 0, adversarialRatio <= 1 else { throw ValidationError("--adversarial-ratio \(adversarialRatio) is outside (0, 1]") }
         guard ["fcn", "fcn1", "fcn2", "conv"].contains(arch) else {
             throw ValidationError("--arch '\(arch)' is not one of fcn, fcn1, fcn2, conv")
         }
@@ -157,7 +171,8 @@ struct Fit: ParsableCommand {
                 dataset: dataset, epochs: epochs, batchSize: batchSize, optimizer: optimizer,
                 learningRate: lr ?? TrainingConfig.defaultLearningRate(precision: precision, optimizer: optimizer),
                 momentum: momentum, weightDecay: weightDecay, schedule: schedule, stepEpochs: stepEpochs,
-                gamma: gamma, seed: seed, trainLimit: trainLimit)
+                gamma: gamma, seed: seed, trainLimit: trainLimit,
+                adversarial: adversarial.map { .init(attack: $0, epsilon: adversarialEps, steps: adversarialSteps, ratio: adversarialRatio) })
             session = try TrainingSession(model: modelConfig(for: fullTrain), training: training)
         }
         let config = session.config

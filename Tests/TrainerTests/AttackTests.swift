@@ -66,3 +66,35 @@ final class AttackTests: XCTestCase {
         }
     }
 }
+
+final class AdversarialTrainingTests: XCTestCase {
+    func testAdversarialTrainingRaisesRobustAccuracy() throws {
+        let train = try TestData.mnist(.train).prefix(3000)
+        let test = try TestData.mnist(.test).prefix(300)
+        var config = ModelConfig.fcn2(precision: .float, inputBits: 8)
+        config.hidden = [128, 64]
+        func robust(_ adversarial: TrainingConfig.AdversarialTraining?) throws -> (clean: Double, robust: Double) {
+            let s = try TrainingSession(model: config, training: TrainingConfig(epochs: 3, batchSize: 50, learningRate: 0.002,
+                                                                               seed: 1, adversarial: adversarial))
+            for _ in 0..<3 { _ = try s.trainEpoch(on: train) }
+            let r = try Attacker(network: s.network, config: AttackConfig(kind: .fgsm, epsilon: 0.2)).run(on: test)
+            return (r.cleanAccuracy, r.robustAccuracy)
+        }
+        let clean = try robust(nil)
+        let defended = try robust(.init(attack: .rfgsm, epsilon: 0.3))
+        print("FGSM eps 0.2: clean training \(clean), R-FGSM training \(defended)")
+        XCTAssertGreaterThan(defended.robust, clean.robust + 0.1, "R-FGSM training must raise FGSM robustness")
+    }
+
+    func testAdversarialSettingsAreCheckpointed() throws {
+        let adversarial = TrainingConfig.AdversarialTraining(attack: .pgd, epsilon: 0.1, steps: 3, ratio: 1)
+        let s = try TrainingSession(model: TestData.smallModel(.binary),
+                                    training: TrainingConfig(epochs: 1, batchSize: 20, learningRate: 0.01, adversarial: adversarial))
+        _ = try s.trainEpoch(on: TestData.quadrants(count: 100, seed: 3))
+        let dir = temporaryDirectory()
+        try s.checkpoint(testAccuracy: nil, last: nil).write(to: dir + "/a.safetensors")
+        XCTAssertEqual(try Checkpoint.read(path: dir + "/a.safetensors").training.adversarial, adversarial)
+        XCTAssertThrowsError(try TrainingSession(model: TestData.smallModel(.binary),
+                                                 training: TrainingConfig(learningRate: 0.01, adversarial: .init(ratio: 0))))
+    }
+}

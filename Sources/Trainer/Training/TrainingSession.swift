@@ -103,7 +103,10 @@ public final class TrainingSession {
         for b in 0..<batches {
             let lo = b * config.batchSize
             let hi = min(lo + config.batchSize, data.count)
-            let (x, labels) = TrainingSession.batch(data, indices: order[lo..<hi])
+            var (x, labels) = TrainingSession.batch(data, indices: order[lo..<hi])
+            if let adversarial = config.adversarial {
+                replaceWithAdversarial(&x, labels: labels, settings: adversarial, batch: epoch * batches + b)
+            }
             let logits = network.forward(x, context: &context)
             let (loss, grad, ok) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
             network.backward(grad)
@@ -124,6 +127,19 @@ public final class TrainingSession {
         seconds += elapsed
         return EpochReport(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
                            seconds: elapsed, imagesPerSecond: Double(seen) / max(elapsed, 1e-9))
+    }
+
+    /// Replaces the first `ratio` of the rows of `x` by adversarial examples against the current model,
+    /// stored as 8-bit pixels as any adversarial image is.
+    func replaceWithAdversarial(_ x: inout Matrix, labels: [Int], settings: TrainingConfig.AdversarialTraining, batch: Int) {
+        let rows = max(1, Int((Float(x.rows) * settings.ratio).rounded()))
+        let head = Matrix(rows: rows, cols: x.cols, data: Array(x.data[0..<(rows * x.cols)]))
+        let attack = AttackConfig(kind: settings.attack, epsilon: settings.epsilon, steps: settings.steps,
+                                  seed: config.seed &+ 0xAD7)
+        // validate() accepted these settings, so the attacker exists.
+        let attacker = try! Attacker(network: network, config: attack)
+        let (pixels, _, _) = attacker.attackBatch(head, labels: Array(labels[0..<rows]), batch: batch)
+        for i in 0..<pixels.count { x.data[i] = Float(pixels[i]) / 255 }
     }
 
     /// The images at `indices` as a `[n, pixels]` matrix on the [0, 1] scale, with their labels.
