@@ -80,13 +80,16 @@ public final class Conv2D: Layer {
         let (oh, ow, c, k, w) = (output.height, output.width, input.channels, kernel, input.width)
         var cols = Matrix(rows: x.rows * oh * ow, cols: fanIn)
         let rowLength = k * c      // one kernel row of one patch is contiguous in NHWC
+        let size = input.size, fan = fanIn
         x.data.withUnsafeBufferPointer { px in
             cols.data.withUnsafeMutableBufferPointer { pc in
-                for b in 0..<x.rows {
-                    let image = b * input.size
+                // Images are independent: both cores take half the batch each.
+                Parallel.forChunks(count: x.rows, minimum: 8) { lo, hi in
+                for b in lo..<hi {
+                    let image = b * size
                     for oy in 0..<oh {
                         for ox in 0..<ow {
-                            var dst = ((b * oh + oy) * ow + ox) * fanIn
+                            var dst = ((b * oh + oy) * ow + ox) * fan
                             for ky in 0..<k {
                                 let src = image + ((oy + ky) * w + ox) * c
                                 for i in 0..<rowLength { pc[dst + i] = px[src + i] }
@@ -94,6 +97,7 @@ public final class Conv2D: Layer {
                             }
                         }
                     }
+                }
                 }
             }
         }
@@ -105,13 +109,16 @@ public final class Conv2D: Layer {
         let (oh, ow, c, k, w) = (output.height, output.width, input.channels, kernel, input.width)
         var dx = Matrix(rows: batch, cols: input.size)
         let rowLength = k * c
+        let size = input.size, fan = fanIn
         cols.data.withUnsafeBufferPointer { pc in
             dx.data.withUnsafeMutableBufferPointer { px in
-                for b in 0..<batch {
-                    let image = b * input.size
+                // Each image writes only its own input gradient: both cores, half the batch each.
+                Parallel.forChunks(count: batch, minimum: 8) { lo, hi in
+                for b in lo..<hi {
+                    let image = b * size
                     for oy in 0..<oh {
                         for ox in 0..<ow {
-                            var src = ((b * oh + oy) * ow + ox) * fanIn
+                            var src = ((b * oh + oy) * ow + ox) * fan
                             for ky in 0..<k {
                                 let dst = image + ((oy + ky) * w + ox) * c
                                 for i in 0..<rowLength { px[dst + i] += pc[src + i] }
@@ -119,6 +126,7 @@ public final class Conv2D: Layer {
                             }
                         }
                     }
+                }
                 }
             }
         }

@@ -23,15 +23,18 @@ public final class MaxPool2D: Layer {
         var y = Matrix(rows: x.rows, cols: output.size)
         argmax = [Int32](repeating: 0, count: x.rows * output.size)
         let (oh, ow, c, w, s) = (output.height, output.width, output.channels, input.width, size)
+        let (inSize, outSize) = (input.size, output.size)
         x.data.withUnsafeBufferPointer { px in
             y.data.withUnsafeMutableBufferPointer { py in
                 argmax.withUnsafeMutableBufferPointer { pa in
-                    for b in 0..<x.rows {
-                        let image = b * input.size
+                    // Images are independent: both cores, half the batch each.
+                    Parallel.forChunks(count: x.rows, minimum: 8) { lo, hi in
+                    for b in lo..<hi {
+                        let image = b * inSize
                         for oy in 0..<oh {
                             for ox in 0..<ow {
                                 // Window positions outer, channels inner: contiguous in NHWC, so it vectorizes.
-                                let out = b * output.size + (oy * ow + ox) * c
+                                let out = b * outSize + (oy * ow + ox) * c
                                 let first = image + ((oy * s) * w + ox * s) * c
                                 for ch in 0..<c {
                                     py[out + ch] = px[first + ch]
@@ -48,6 +51,7 @@ public final class MaxPool2D: Layer {
                                 }
                             }
                         }
+                    }
                     }
                 }
             }
