@@ -3,6 +3,7 @@
 # and binary 2-bit input: ours beside the PyTorch peer (bench/peer_torch_fcn.py, 2 threads) and the
 # JAX peer (bench/peer_jax_fcn.py, float) in the same run, medians over BENCH_EPOCHS epochs, and the
 # ratios. Also peak RSS of our runs (GNU time). Peers that are not installed are reported as n/a.
+# BENCH_WIDE=1 adds FCN1 and the conv net on 6,000-image slices (see the end of this file).
 # Usage: scripts/bench-train.sh   (env: BENCH_EPOCHS, default 3)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,3 +48,20 @@ for cfg in "float 8" "binary 2"; do
   printf '%-16s %12.2f %12s %12s %10s %12s %9s %11s\n' "fcn2 $1 ${2}b" "$o_s" "$t_s" "$ratio" "$j_s" "$jratio" "$o_acc" "$rss"
 done
 echo "($epochs epochs each; median epoch seconds, training only; PyTorch $([ $have_torch = 1 ] && "$py" -c 'import torch; print(torch.__version__)' || echo absent) 2 threads; JAX $([ $have_jax = 1 ] && "$jpy" -c 'import jax; print(jax.__version__)' || echo absent), float only)"
+
+# The wide FCN1 (784-6144x4-10, 118 M weights) and the conv net, on 6,000-image slices (an FCN1 epoch is
+# minutes): seconds per slice, ours beside PyTorch, when BENCH_WIDE=1.
+if [ "${BENCH_WIDE:-0}" = 1 ] && [ "$have_torch" = 1 ]; then
+  printf '%-24s %12s %12s %12s\n' "network (6,000 images)" "ours s" "pytorch s" "ours/torch"
+  for spec in "fcn1 float 8 mnist" "fcn1 binary 2 mnist" "conv float 8 fashion-mnist" "conv binary 2 fashion-mnist"; do
+    set -- $spec
+    o=$("$train" --arch "$1" --precision "$2" --input-bits "$3" --dataset "$4" --epochs 1 --train-limit 6000 --test-limit 100 \
+        --out "$out/w.safetensors" --json --quiet | tail -n 1)
+    o_s=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['epoch_seconds'][0])" "$o")
+    extra=(); [ "$1" = fcn1 ] && extra=(--hidden 6144)
+    t=$("$py" bench/peer_torch_fcn.py --arch "$([ "$1" = conv ] && echo conv || echo fcn)" "${extra[@]}" --precision "$2" \
+        --input-bits "$3" --dataset "$4" --epochs 1 --train-limit 6000 --dropout 0.2 --threads 2 | tail -n 1)
+    t_s=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['epoch_seconds'][0])" "$t")
+    printf '%-24s %12.2f %12.2f %12.2f\n' "$1 $2 ${3}b" "$o_s" "$t_s" "$(python3 -c "print($o_s/$t_s)")"
+  done
+fi
