@@ -52,14 +52,8 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Attack only the first N test images.")
     var limit: Int?
 
-    @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
-    var dataDir: String?
 
-    @Flag(help: "Print a one-line JSON summary as the last line of stdout.")
-    var json = false
-
-    @Flag(help: "No progress output.")
-    var quiet = false
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard eps >= 0, eps <= 1 else { throw ValidationError("--eps \(eps) is outside [0, 1]") }
@@ -70,25 +64,17 @@ struct AttackCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try attackRun()
-        } catch let e as TrainerError {
-            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode.failure
-        } catch let e as DatasetError {
-            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode.failure
-        }
+        try reportingErrors(attackRun)
     }
 
     private func attackRun() throws {
         let ck = try Checkpoint.read(path: checkpoint)
         let network = try ck.makeNetwork(path: checkpoint)
-        let test = try Dataset.named(ck.training.dataset).load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit)
+        let test = try Dataset.named(ck.training.dataset).load(.test, dataDirectory: DataDirectory.resolve(explicit: common.dataDir)).prefix(limit)
         let config = AttackConfig(kind: attack, epsilon: eps, steps: steps, stepSize: stepSize, restarts: restarts,
                                   randomStart: !noRandomStart, loss: loss, seed: seed)
         let attacker = try Attacker(network: network, config: config)
-        let live = !quiet && isatty(STDERR_FILENO) != 0
+        let live = !common.quiet && isatty(STDERR_FILENO) != 0
         let result = attacker.run(on: test) { done, total in
             if live { FileHandle.standardError.write(Data("\r\u{1B}[2K\(attack.rawValue) eps \(eps): \(done)/\(total) images".utf8)) }
         }
@@ -100,7 +86,7 @@ struct AttackCommand: ParsableCommand {
                      result.robustAccuracy * 100, result.successes, result.cleanCorrect, result.successRate * 100))
         print(String(format: "perturbation: max %d/255, mean of per-image max %.2f/255; zero gradients %.2f%%; %.1f s; wrote %@-images-idx3-ubyte",
                      result.maxPerturbation, result.meanPerturbation, result.zeroGradientFraction * 100, result.seconds, out))
-        if json {
+        if common.json {
             let object: [String: Any] = [
                 "attack": attack.rawValue, "eps": Double(eps), "pixel_budget": config.pixelBudget,
                 "clean_accuracy": result.cleanAccuracy, "robust_accuracy": result.robustAccuracy,

@@ -17,8 +17,6 @@ struct Fit: ParsableCommand {
     @Option(help: "Data set: \(Dataset.allCases.map(\.rawValue).joined(separator: ", ")).")
     var dataset: String = "mnist"
 
-    @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
-    var dataDir: String?
 
     @Option(help: "Architecture: fcn2 (784-600x4-10), fcn1 (784-6144x4-10), fcn (set --width and --depth) or conv (conv 32, conv 64, dense 512).")
     var arch: String = "fcn2"
@@ -98,11 +96,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch).")
     var out: String?
 
-    @Flag(help: "Print a one-line JSON summary as the last line of stdout.")
-    var json = false
-
-    @Flag(help: "No progress output.")
-    var quiet = false
+    @OptionGroup var common: CommonOptions
 
     func validate() throws {
         guard (1...8).contains(inputBits) else {
@@ -146,19 +140,11 @@ struct Fit: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try train()
-        } catch let e as TrainerError {
-            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode.failure
-        } catch let e as DatasetError {
-            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-            throw ExitCode.failure
-        }
+        try reportingErrors(train)
     }
 
     private func train() throws {
-        let dir = DataDirectory.resolve(explicit: dataDir)
+        let dir = DataDirectory.resolve(explicit: common.dataDir)
         let checkpoint = try resume.map { path throws(TrainerError) in try Checkpoint.read(path: path) }
         let data = try Dataset.named(checkpoint?.training.dataset ?? dataset)
         let fullTrain = try data.load(.train, dataDirectory: dir)
@@ -180,7 +166,7 @@ struct Fit: ParsableCommand {
         let trainSet = fullTrain.prefix(config.trainLimit)
         let outPath = out ?? "runs/\(model.summary).safetensors"
 
-        let progress = ProgressPrinter(enabled: !quiet)
+        let progress = ProgressPrinter(enabled: !common.quiet)
         progress.line("train: \(model.summary) on \(config.dataset) (\(trainSet.count) train, \(testSet.count) test), "
                       + "\(config.optimizer.rawValue) lr \(config.learningRate) \(config.schedule.rawValue), batch \(config.batchSize), "
                       + "seed \(config.seed); BLAS \(BLASInfo.coreName) x\(BLASInfo.threads)")
@@ -207,7 +193,7 @@ struct Fit: ParsableCommand {
         let trained = epochSeconds.reduce(0, +)
         let images = Double(trainSet.count * epochSeconds.count)
         print("test accuracy \(String(format: "%.2f", testAccuracy! * 100))% after \(session.epochsCompleted) epochs; saved \(outPath)")
-        if json {
+        if common.json {
             var summary: [String: Any] = [
                 "test_accuracy": testAccuracy!,
                 "epochs": session.epochsCompleted,
