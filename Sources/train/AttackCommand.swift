@@ -22,8 +22,11 @@ struct AttackCommand: ParsableCommand {
     @Argument(help: "A checkpoint written by `train`.")
     var checkpoint: String
 
-    @Option(help: "Attack: fgsm (the paper's Eq. 1), rfgsm (Tramer et al.) or pgd (Madry et al., BPDA through the quantizer).")
+    @Option(help: "Attack: fgsm (the paper's Eq. 1), rfgsm (Tramer et al.), pgd (Madry et al., BPDA through the quantizer) or transfer (PGD on --source).")
     var attack: AttackConfig.Kind = .fgsm
+
+    @Option(help: "Transfer attack: the separately trained checkpoint the examples are crafted on.")
+    var source: String?
 
     @Option(help: "L-infinity budget on the [0, 1] scale (MNIST: 0.1, 0.2, 0.3).")
     var eps: Float
@@ -61,6 +64,7 @@ struct AttackCommand: ParsableCommand {
         guard restarts >= 1 else { throw ValidationError("--restarts \(restarts) must be at least 1") }
         if let s = stepSize, !(s > 0) { throw ValidationError("--step-size \(s) must be positive") }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
+        if attack == .transfer && source == nil { throw ValidationError("--attack transfer needs --source CHECKPOINT") }
     }
 
     func run() throws {
@@ -73,14 +77,16 @@ struct AttackCommand: ParsableCommand {
         let test = try Dataset.named(ck.training.dataset).load(.test, dataDirectory: DataDirectory.resolve(explicit: common.dataDir)).prefix(limit)
         let config = AttackConfig(kind: attack, epsilon: eps, steps: steps, stepSize: stepSize, restarts: restarts,
                                   randomStart: !noRandomStart, loss: loss, seed: seed)
-        let attacker = try Attacker(network: network, config: config)
+        let sourceNetwork = try source.map { path throws(TrainerError) in try Checkpoint.read(path: path).makeNetwork(path: path) }
+        let attacker = try Attacker(network: network, config: config, source: sourceNetwork)
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
         let result = attacker.run(on: test) { done, total in
             if live { FileHandle.standardError.write(Data("\r\u{1B}[2K\(attack.rawValue) eps \(eps): \(done)/\(total) images".utf8)) }
         }
         if live { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
         try result.images.writeIDX(prefix: out)
-        let stepsUsed = attack == .pgd ? steps : 1
+        let iterative = attack == .pgd || attack == .transfer
+        let stepsUsed = iterative ? steps : 1
         print(String(format: "%@ eps %.4g (%d/255) on %d images of %@: clean %.2f%%, robust %.2f%%, success %d/%d (%.2f%%) of the clean-correct",
                      attack.rawValue, eps, config.pixelBudget, test.count, ck.model.summary, result.cleanAccuracy * 100,
                      result.robustAccuracy * 100, result.successes, result.cleanCorrect, result.successRate * 100))
@@ -93,7 +99,7 @@ struct AttackCommand: ParsableCommand {
                 "attack_success_rate": result.successRate, "successes": result.successes, "clean_correct": result.cleanCorrect,
                 "images": test.count, "max_perturbation": result.maxPerturbation, "mean_perturbation": result.meanPerturbation,
                 "zero_gradient_fraction": result.zeroGradientFraction, "seconds": result.seconds, "steps": stepsUsed,
-                "restarts": attack == .pgd ? restarts : 1, "loss": loss.rawValue, "model": ck.model.summary,
+                "restarts": iterative ? restarts : 1, "source": source ?? NSNull(), "loss": loss.rawValue, "model": ck.model.summary,
                 "images_file": out + "-images-idx3-ubyte", "labels_file": out + "-labels-idx1-ubyte",
             ]
             let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])

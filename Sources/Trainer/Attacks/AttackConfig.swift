@@ -9,6 +9,9 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         case rfgsm
         /// Madry et al. 2018: projected gradient descent with a random start (BPDA through the quantizer).
         case pgd
+        /// Black-box transfer (Papernot et al. 2017; Tramer et al. 2018): PGD crafted on a separately
+        /// trained source model, scored on the target.
+        case transfer
     }
 
     /// The loss the attacks ascend.

@@ -2,7 +2,7 @@ import Datasets
 import Foundation
 
 // FGSM (Goodfellow et al. 2015; Panda et al. Eq. 1), R-FGSM (Tramer et al. 2018) and PGD (Madry et al.
-// 2018) with BPDA through the input quantizer. Every result is rounded to 8-bit pixels inside the
+// 2018) with BPDA through the input quantizer; transfer crafts PGD on a source model and scores the target. Every result is rounded to 8-bit pixels inside the
 // eps-ball in pixel units (|x_adv - x| <= floor(255 eps)) and [0, 255], and every accuracy is measured
 // on those stored pixels. Deviation: the gradient sign of a zero gradient is 0 (no step).
 
@@ -33,15 +33,24 @@ public struct AttackResult: Sendable {
 
 /// Runs white-box attacks on a network.
 public struct Attacker {
-    /// The model under attack.
+    /// The model under attack (scored).
     public let network: Network
+    /// The model whose gradients craft the examples: the target itself, or a transfer source.
+    public let crafter: Network
     /// The attack.
     public let config: AttackConfig
 
-    /// An attacker for `network`.
-    public init(network: Network, config: AttackConfig) throws(TrainerError) {
+    /// An attacker for `network`; a transfer attack needs `source`, the model it crafts on.
+    public init(network: Network, config: AttackConfig, source: Network? = nil) throws(TrainerError) {
         try config.validate()
+        if config.kind == .transfer {
+            guard let source else { throw .invalidConfig("a transfer attack needs a source model") }
+            guard source.config.input == network.config.input, source.config.classes == network.config.classes else {
+                throw .invalidConfig("the source model (\(source.config.summary)) does not take the target's inputs (\(network.config.summary))")
+            }
+        }
         self.network = network
+        crafter = config.kind == .transfer ? source! : network
         self.config = config
     }
 
@@ -107,7 +116,7 @@ public struct Attacker {
         var random = SeededRandom(seed: config.seed, stream: 7000 + UInt64(batch))
         var zeros = 0, entries = 0
         func gradientStep(_ x: inout Matrix, size: Float) {
-            let (g, _) = network.inputGradient(x, labels: labels, loss: config.loss)
+            let (g, _) = crafter.inputGradient(x, labels: labels, loss: config.loss)
             for i in 0..<x.data.count {
                 let s = stepSign(g.data[i])
                 if s == 0 { zeros += 1 }
@@ -129,7 +138,7 @@ public struct Attacker {
             project(&x, around: x0)
             gradientStep(&x, size: eps - alpha)
             return (store(x, around: x0), zeros, entries)
-        case .pgd:
+        case .pgd, .transfer:
             let size = config.stepSize ?? 2.5 * eps / Float(config.steps)
             var best = store(x0, around: x0)
             var bestLoss = [Float](repeating: -.infinity, count: labels.count)
@@ -145,7 +154,7 @@ public struct Attacker {
                 // judged on the stored pixels.
                 let stored = store(x, around: x0)
                 let xs = Matrix(rows: x.rows, cols: x.cols, data: stored.map { Float($0) / 255 })
-                let z = network.logits(xs)
+                let z = crafter.logits(xs)
                 for r in 0..<labels.count {
                     var arg = 0
                     for c in 1..<z.cols where z[r, c] > z[r, arg] { arg = c }
