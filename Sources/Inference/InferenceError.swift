@@ -8,6 +8,8 @@ public enum InferenceError: Error, Equatable {
     case arenaTooSmall(needs: Int, has: Int)
     /// The caller's arena is not 16-byte aligned.
     case arenaMisaligned(address: UInt)
+    /// A batch size outside 1...4096.
+    case badBatch(Int)
 
     /// A message with the numbers.
     public var message: String {
@@ -15,6 +17,7 @@ public enum InferenceError: Error, Equatable {
         case let .format(e): return e.message
         case let .arenaTooSmall(needs, has): return "arena too small: needs \(needs), has \(has)"
         case let .arenaMisaligned(address): return "arena at address \(address) is not 16-byte aligned"
+        case let .badBatch(batch): return "batch \(batch) is outside 1...4096"
         }
     }
 }

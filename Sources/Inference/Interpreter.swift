@@ -4,11 +4,15 @@ import ModelFormat
 // `prepare` validates the image and plans the arena; `invoke` then runs without allocating and
 // without validating again.
 //
-// Arena: the plan (one record per op) sits at the start; activations alternate between the two ends
-// of the rest: an op reads its input at one end and writes its output at the other, with its scratch
-// in between, so the arena is max over ops of (input + scratch + output), the least a chain needs.
-// hardtanh and relu work in place. The input image and the output scores are the caller's and are
-// not in the arena.
+// Arena: no plan is stored; activations alternate between the two ends of the arena: a step reads
+// its input at one end and writes its output at the other, with its scratch in between, so the arena
+// is max over steps of (input + scratch + output), the least a chain needs. affine, hardtanh and relu
+// work in place. The input image and the output scores are the caller's and are not in the arena.
+//
+// Batches: an interpreter prepared for a batch of B images holds B values per step, each 16-byte
+// aligned, one after the other. Every op runs image by image, except dense layers on bits8 weights,
+// which take four images per pass over the weights (BlockedDenseKernel.bits4 and planes4), so each
+// weight vector is loaded once for four images. A batch of one is the single-image arena.
 
 /// Which kernels `invoke` uses.
 public enum KernelSet: Sendable {
@@ -40,27 +44,33 @@ public struct Interpreter {
     public let footprint: Footprint
     /// Kernels used by `invoke` (fixed at prepare: the arena is planned for them).
     public let kernels: KernelSet
+    /// Images per `invoke(batch:)` call at most (the arena is planned for them).
+    public let batch: Int
     private let arena: UnsafeMutableRawPointer
     private let arenaBytes: Int
 
-    /// Arena bytes `image` needs with `kernels` (plans without an arena).
-    public static func arenaBytes(for image: ModelImage, kernels: KernelSet = .optimized) -> Int {
-        walk(image, kernels: kernels, arena: nil, arenaBytes: 0, pixels: nil, scores: nil).arena
+    /// Arena bytes `image` needs with `kernels` for batches of up to `batch` images (plans without an arena).
+    public static func arenaBytes(for image: ModelImage, kernels: KernelSet = .optimized, batch: Int = 1) -> Int {
+        walk(image, kernels: kernels, batch: max(batch, 1), arena: nil, arenaBytes: 0, pixels: nil, count: 0,
+             classes: nil, scores: nil).arena
     }
 
-    /// Validates `image` and plans `arena`.
-    /// - Throws: `format` for a bad image, `arenaTooSmall` with both sizes, `arenaMisaligned`.
+    /// Validates `image` and plans `arena` for batches of up to `batch` images.
+    /// - Throws: `format` for a bad image, `arenaTooSmall` with both sizes, `arenaMisaligned`, `badBatch`.
     public init(image bytes: UnsafeRawBufferPointer, arena: UnsafeMutableRawBufferPointer,
-                kernels: KernelSet = .optimized) throws(InferenceError) {
+                kernels: KernelSet = .optimized, batch: Int = 1) throws(InferenceError) {
         let image: ModelImage
         do { image = try ModelImage(bytes: bytes) } catch { throw .format(error) }
+        guard batch >= 1, batch <= 4096 else { throw .badBatch(batch) }
         guard let base = arena.baseAddress, UInt(bitPattern: base) % 16 == 0 else {
             throw .arenaMisaligned(address: UInt(bitPattern: arena.baseAddress))
         }
-        let plan = Interpreter.walk(image, kernels: kernels, arena: nil, arenaBytes: 0, pixels: nil, scores: nil)
+        let plan = Interpreter.walk(image, kernels: kernels, batch: batch, arena: nil, arenaBytes: 0, pixels: nil, count: 0,
+                                    classes: nil, scores: nil)
         guard arena.count >= plan.arena else { throw .arenaTooSmall(needs: plan.arena, has: arena.count) }
         self.image = image
         self.kernels = kernels
+        self.batch = batch
         self.arena = base
         arenaBytes = plan.arena
         footprint = Footprint(imageBytes: bytes.count, arenaBytes: plan.arena, inputBytes: image.input.bytes,
@@ -71,7 +81,18 @@ public struct Interpreter {
     /// writes the `classes` scores to `scores` when given. No allocation, no validation.
     @_noAllocation
     public func invoke(_ pixels: UnsafePointer<UInt8>, scores: UnsafeMutablePointer<Float>? = nil) -> Int {
-        Interpreter.walk(image, kernels: kernels, arena: arena, arenaBytes: arenaBytes, pixels: pixels, scores: scores).result
+        Interpreter.walk(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, pixels: pixels, count: 1,
+                         classes: nil, scores: scores).result
+    }
+
+    /// Runs the model on `count` (1...batch) consecutive images and writes their classes to `classes`,
+    /// and their scores (`classes` floats per image) to `scores` when given. No allocation, no validation.
+    @_noAllocation
+    public func invoke(batch pixels: UnsafePointer<UInt8>, count: Int, classes: UnsafeMutablePointer<Int>,
+                       scores: UnsafeMutablePointer<Float>? = nil) {
+        precondition(count >= 1 && count <= batch, "invoke(batch:): count outside 1...batch")
+        _ = Interpreter.walk(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, pixels: pixels,
+                             count: count, classes: classes, scores: scores)
     }
 
     @inline(__always)
@@ -100,8 +121,8 @@ public struct Interpreter {
         var external = true
         var inputLow = false
 
-        /// Places a step's output and scratch, given its input's size; returns (output, scratch) offsets
-        /// and makes the output the current value.
+        /// Places a step's output and scratch (all images), given its input's size; returns (output,
+        /// scratch) offsets and makes the output the current value.
         mutating func place(inBytes: Int, outBytes: Int, scratch: Int) -> (Int, Int) {
             let input = external ? 0 : Interpreter.align(inBytes)
             let out = Interpreter.align(outBytes), sc = Interpreter.align(scratch)
@@ -119,21 +140,22 @@ public struct Interpreter {
         }
     }
 
-    /// Plans (`arena` nil: sizes only) or runs (`arena` given) the model, step by step. A step is one op,
-    /// or a fused group: input_codes + a binary layer reading codes; a binary layer + [maxpool] +
-    /// threshold_sign. A step reads its input at one end of the arena and writes its output at the
-    /// other, with its scratch in between; affine, hardtanh and relu work in place. One function for
-    /// planning and running, so the two can never disagree.
+    /// Plans (`arena` nil: sizes only) or runs (`arena` given) the model on `count` images, step by
+    /// step. A step is one op, or a fused group: input_codes + a binary layer reading codes; a binary
+    /// layer + [maxpool] + threshold_sign. A step reads its input at one end of the arena and writes its
+    /// output at the other, with its scratch in between; affine, hardtanh and relu work in place. One
+    /// function for planning and running, so the two can never disagree.
     @_noAllocation
-    static func walk(_ image: ModelImage, kernels: KernelSet, arena: UnsafeMutableRawPointer?, arenaBytes: Int,
-                     pixels: UnsafePointer<UInt8>?, scores: UnsafeMutablePointer<Float>?)
-        -> (arena: Int, maxScratch: Int, result: Int) {
+    static func walk(_ image: ModelImage, kernels: KernelSet, batch: Int, arena: UnsafeMutableRawPointer?, arenaBytes: Int,
+                     pixels: UnsafePointer<UInt8>?, count: Int, classes: UnsafeMutablePointer<Int>?,
+                     scores: UnsafeMutablePointer<Float>?) -> (arena: Int, maxScratch: Int, result: Int) {
         let fuse = kernels == .optimized
         let ops = image.opCount
-        // The current value: where it is and what it is.
+        // The current value: where it is, what it is, and the bytes from one image's value to the next.
         var kind = Kind.pixels
         var (h, w, c) = (Int(image.header.inputHeight), Int(image.header.inputWidth), Int(image.header.inputChannels))
         var layout = BitLayout.flat
+        var stride = h * w * c
         var pendingCodeBits = 0     // > 0: the pixels still have to become codes of that many input bits
         var result = 0
         var cursor = Cursor(arenaBytes: arenaBytes)
@@ -142,7 +164,7 @@ public struct Interpreter {
         var k = 0
         while k < ops {
             let op = image.opKind(k)
-            let inBytes = bytes(kind, h, w, c, layout)
+            let inStride = stride
             let input: UnsafeRawPointer? = cursor.external ? UnsafeRawPointer(pixels)
                 : (arena.map { UnsafeRawPointer($0 + cursor.inputAt) })
             switch op {
@@ -154,10 +176,14 @@ public struct Interpreter {
                 if fuse && nextIsBinary {
                     pendingCodeBits = image.opParameter(k, 0)     // the layer forms the codes itself
                 } else {
-                    let (out, _) = cursor.place(inBytes: inBytes, outBytes: h * w * c, scratch: 0)
+                    stride = align(h * w * c)
+                    let (out, _) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: 0)
                     if run, let input, let arena {
-                        InputCodesKernel.run(pixels: input.assumingMemoryBound(to: UInt8.self), count: h * w * c, bits: image.opParameter(k, 0),
-                                             codes: (arena + out).assumingMemoryBound(to: UInt8.self))
+                        for b in 0..<count {
+                            InputCodesKernel.run(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), count: h * w * c,
+                                                 bits: image.opParameter(k, 0),
+                                                 codes: (arena + out + b * stride).assumingMemoryBound(to: UInt8.self))
+                        }
                     }
                     kind = .codes
                 }
@@ -169,6 +195,7 @@ public struct Interpreter {
                 let kernel = isDense ? 1 : image.opParameter(k, 3)
                 let weightIndex = isDense ? image.opParameter(k, 2) : image.opParameter(k, 5)
                 let binary = image.isBits(weightIndex)
+                let blocked = image.isBlocked(weightIndex)
                 let (oh, ow) = isDense ? (1, 1) : (h - kernel + 1, w - kernel + 1)
                 // Fusion: [maxpool] + threshold_sign after a binary layer.
                 var pool = 1, thresholdOp = -1
@@ -183,80 +210,124 @@ public struct Interpreter {
                 let n = isDense ? image.opParameter(k, 0) : h * w * c
                 var scratch = 0
                 if binary && fuse {
-                    if isDense && pendingCodeBits > 0 { scratch = 8 * PixelCodes.planes(bits: pendingCodeBits) * BitPacking.words(n) }
+                    if isDense && pendingCodeBits > 0 { scratch = 8 * PixelPlanes.count(bits: pendingCodeBits) * BitPacking.words(n) }
                     if !isDense { scratch = FusedConvKernel.scratchBytes(m: m) }
-                } else if binary {
-                    scratch = 0   // reference kernels need no scratch
-                } else if kind != .f32 {
+                } else if !binary && kind != .f32 {
                     scratch = 4 * n   // widened input
                 }
-                let (out, sc) = cursor.place(inBytes: inBytes, outBytes: bytes(outKind, fh, fw, m, outLayout), scratch: scratch)
+                let scratchStride = align(scratch)
+                stride = align(bytes(outKind, fh, fw, m, outLayout))
+                let (out, sc) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: batch * scratchStride)
                 if run, let input, let arena {
-                    let outPointer = arena + out, scratchPointer = arena + sc
                     let weights = image.data(weightIndex)
                     if binary {
-                        let sink: AccumulatorSink
+                        var sink: AccumulatorSink
                         if thresholdOp >= 0 {
-                            let bitsOut = outPointer.assumingMemoryBound(to: UInt64.self)
-                            bitsOut.initialize(repeating: 0, count: AccumulatorSink.words(pixels: fh * fw, channels: m, layout: outLayout))
+                            let bitsOut = (arena + out).assumingMemoryBound(to: UInt64.self)
+                            bitsOut.initialize(repeating: 0, count: count * stride / 8)
                             sink = .signs(thresholds: image.data(image.opParameter(thresholdOp, 3)).assumingMemoryBound(to: Int32.self),
                                           flips: image.data(image.opParameter(thresholdOp, 4)).assumingMemoryBound(to: UInt8.self),
                                           layout: outLayout, channels: m, bits: bitsOut)
                         } else {
-                            sink = .accumulators(outPointer.assumingMemoryBound(to: Int32.self))
+                            sink = .accumulators((arena + out).assumingMemoryBound(to: Int32.self))
                         }
                         let w64 = weights.assumingMemoryBound(to: UInt64.self)
-                        if fuse {
-                            if isDense {
+                        var b = 0
+                        if fuse && isDense && blocked {
+                            let planes = (arena + sc).assumingMemoryBound(to: UInt64.self)
+                            let planeCount = pendingCodeBits > 0 ? PixelPlanes.count(bits: pendingCodeBits) : 0
+                            // Four images per pass over the weights, then one at a time.
+                            while b + 4 <= count {
+                                let sinks = (sink.advanced(byBytes: b * stride), sink.advanced(byBytes: (b + 1) * stride),
+                                             sink.advanced(byBytes: (b + 2) * stride), sink.advanced(byBytes: (b + 3) * stride))
                                 if pendingCodeBits > 0 {
-                                    FusedDenseKernel.bitplanePixels(pixels: input.assumingMemoryBound(to: UInt8.self), bits: pendingCodeBits,
-                                                                    weights: w64, n: n, m: m,
-                                                                    planes: scratchPointer.assumingMemoryBound(to: UInt64.self), sink: sink)
+                                    var totals = SIMD4<Int32>()
+                                    for i in 0..<4 {
+                                        totals[i] = Int32(PixelPlanes.build(pixels: (input + (b + i) * inStride).assumingMemoryBound(to: UInt8.self),
+                                                                            n: n, bits: pendingCodeBits,
+                                                                            into: planes + (b + i) * scratchStride / 8))
+                                    }
+                                    BlockedDenseKernel.planes4(planes + b * scratchStride / 8, stride: scratchStride / 8, count: planeCount,
+                                                               constantFirstPlane: pendingCodeBits < 8, totals: totals, weights: w64, n: n, m: m, sinks: sinks)
                                 } else {
-                                    FusedDenseKernel.popcountBits(input: input.assumingMemoryBound(to: UInt64.self), weights: w64, n: n, m: m, sink: sink)
+                                    BlockedDenseKernel.bits4(input: (input + b * inStride).assumingMemoryBound(to: UInt64.self),
+                                                             stride: inStride / 8, weights: w64, n: n, m: m, sinks: sinks)
                                 }
-                            } else {
+                                b += 4
+                            }
+                            while b < count {
+                                let one = sink.advanced(byBytes: b * stride)
+                                if pendingCodeBits > 0 {
+                                    let p = planes + b * scratchStride / 8
+                                    let total = PixelPlanes.build(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
+                                                                  bits: pendingCodeBits, into: p)
+                                    BlockedDenseKernel.planes(p, count: planeCount, total: total, weights: w64, n: n, m: m, sink: one)
+                                } else {
+                                    BlockedDenseKernel.bits(input: (input + b * inStride).assumingMemoryBound(to: UInt64.self),
+                                                            weights: w64, n: n, m: m, sink: one)
+                                }
+                                b += 1
+                            }
+                        }
+                        while b < count {
+                            let x = input + b * inStride, scratchPointer = arena + sc + b * scratchStride
+                            let one = sink.advanced(byBytes: b * stride)
+                            if fuse && isDense {
+                                if pendingCodeBits > 0 {
+                                    FusedDenseKernel.bitplanePixels(pixels: x.assumingMemoryBound(to: UInt8.self), bits: pendingCodeBits,
+                                                                    weights: w64, n: n, m: m,
+                                                                    planes: scratchPointer.assumingMemoryBound(to: UInt64.self), sink: one)
+                                } else {
+                                    FusedDenseKernel.popcountBits(input: x.assumingMemoryBound(to: UInt64.self), weights: w64, n: n, m: m, sink: one)
+                                }
+                            } else if fuse {
                                 let source: FusedConvKernel.Input = pendingCodeBits > 0
-                                    ? .pixels(input.assumingMemoryBound(to: UInt8.self), bits: pendingCodeBits)
-                                    : .bits(input.assumingMemoryBound(to: UInt64.self))
+                                    ? .pixels(x.assumingMemoryBound(to: UInt8.self), bits: pendingCodeBits)
+                                    : .bits(x.assumingMemoryBound(to: UInt64.self))
                                 FusedConvKernel.run(source, h: h, w: w, c: c, k: kernel, weights: w64, m: m, pool: pool,
-                                                    accumulators: scratchPointer.assumingMemoryBound(to: Int32.self), sink: sink)
+                                                    accumulators: scratchPointer.assumingMemoryBound(to: Int32.self), sink: one)
+                            } else {
+                                let o = (arena + out + b * stride).assumingMemoryBound(to: Int32.self)
+                                let rows = PackedRows(w64, words: BitPacking.words(n), blocked: blocked)
+                                switch (isDense, kind) {
+                                case (true, .bits):
+                                    BinaryDenseKernel.referenceBits(input: x.assumingMemoryBound(to: UInt64.self), weights: rows, n: n, m: m, output: o)
+                                case (true, _):
+                                    BinaryDenseKernel.referenceCodes(codes: x.assumingMemoryBound(to: UInt8.self), weights: rows, n: n, m: m, output: o)
+                                case (false, .bits):
+                                    BinaryConvKernel.referenceBits(input: x.assumingMemoryBound(to: UInt64.self), h: h, w: w, c: c, k: kernel,
+                                                                   weights: w64, m: m, output: o)
+                                case (false, _):
+                                    BinaryConvKernel.referenceCodes(codes: x.assumingMemoryBound(to: UInt8.self), h: h, w: w, c: c, k: kernel,
+                                                                    weights: w64, m: m, output: o)
+                                }
                             }
-                        } else {
-                            let o = outPointer.assumingMemoryBound(to: Int32.self)
-                            switch (isDense, kind) {
-                            case (true, .bits):
-                                BinaryDenseKernel.referenceBits(input: input.assumingMemoryBound(to: UInt64.self), weights: w64, n: n, m: m, output: o)
-                            case (true, _):
-                                BinaryDenseKernel.referenceCodes(codes: input.assumingMemoryBound(to: UInt8.self), weights: w64, n: n, m: m, output: o)
-                            case (false, .bits):
-                                BinaryConvKernel.referenceBits(input: input.assumingMemoryBound(to: UInt64.self), h: h, w: w, c: c, k: kernel,
-                                                               weights: w64, m: m, output: o)
-                            case (false, _):
-                                BinaryConvKernel.referenceCodes(codes: input.assumingMemoryBound(to: UInt8.self), h: h, w: w, c: c, k: kernel,
-                                                                weights: w64, m: m, output: o)
-                            }
+                            b += 1
                         }
                     } else {
                         // Float weights: widen codes or bits into scratch, then the float kernel.
-                        let f = scratchPointer.assumingMemoryBound(to: Float.self)
-                        let x: UnsafePointer<Float>
-                        switch kind {
-                        case .f32: x = input.assumingMemoryBound(to: Float.self)
-                        case .bits: WidenKernel.bits(input.assumingMemoryBound(to: UInt64.self), count: n, into: f); x = UnsafePointer(f)
-                        default: WidenKernel.codes(input.assumingMemoryBound(to: UInt8.self), count: n, into: f); x = UnsafePointer(f)
-                        }
-                        let o = outPointer.assumingMemoryBound(to: Float.self)
                         let wf = weights.assumingMemoryBound(to: Float.self)
-                        if isDense {
-                            let bias: UnsafePointer<Float>? = image.opParameter(k, 5) == 0 ? nil : image.data(image.opParameter(k, 5) - 1).assumingMemoryBound(to: Float.self)
-                            if fuse {
-                                FloatDenseKernel.simd(input: x, n: n, weights: wf, m: m, bias: bias, output: o)
-                            } else {
-                                FloatDenseKernel.reference(input: x, n: n, weights: wf, m: m, bias: bias, output: o)
+                        let bias: UnsafePointer<Float>? = !isDense || image.opParameter(k, 5) == 0 ? nil
+                            : image.data(image.opParameter(k, 5) - 1).assumingMemoryBound(to: Float.self)
+                        for b in 0..<count {
+                            let f = (arena + sc + b * scratchStride).assumingMemoryBound(to: Float.self)
+                            let source = input + b * inStride
+                            let x: UnsafePointer<Float>
+                            switch kind {
+                            case .f32: x = source.assumingMemoryBound(to: Float.self)
+                            case .bits: WidenKernel.bits(source.assumingMemoryBound(to: UInt64.self), count: n, into: f); x = UnsafePointer(f)
+                            default: WidenKernel.codes(source.assumingMemoryBound(to: UInt8.self), count: n, into: f); x = UnsafePointer(f)
                             }
-                        } else {
-                            FloatConvKernel.reference(input: x, h: h, w: w, c: c, k: kernel, weights: wf, m: m, output: o)
+                            let o = (arena + out + b * stride).assumingMemoryBound(to: Float.self)
+                            if isDense {
+                                if fuse {
+                                    FloatDenseKernel.simd(input: x, n: n, weights: wf, m: m, bias: bias, output: o)
+                                } else {
+                                    FloatDenseKernel.reference(input: x, n: n, weights: wf, m: m, bias: bias, output: o)
+                                }
+                            } else {
+                                FloatConvKernel.reference(input: x, h: h, w: w, c: c, k: kernel, weights: wf, m: m, output: o)
+                            }
                         }
                     }
                 }
@@ -269,14 +340,18 @@ public struct Interpreter {
             case .maxpool2d:
                 let s = image.opParameter(k, 3)
                 let (oh, ow) = (h / s, w / s)
-                let (out, _) = cursor.place(inBytes: inBytes, outBytes: bytes(kind, oh, ow, c, layout), scratch: 0)
+                stride = align(bytes(kind, oh, ow, c, layout))
+                let (out, _) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: 0)
                 if run, let input, let arena {
-                    if kind == .i32 {
-                        MaxPoolKernel.run(input.assumingMemoryBound(to: Int32.self), h: h, w: w, c: c, s: s,
-                                          output: (arena + out).assumingMemoryBound(to: Int32.self))
-                    } else {
-                        MaxPoolKernel.run(input.assumingMemoryBound(to: Float.self), h: h, w: w, c: c, s: s,
-                                          output: (arena + out).assumingMemoryBound(to: Float.self))
+                    for b in 0..<count {
+                        let x = input + b * inStride, o = arena + out + b * stride
+                        if kind == .i32 {
+                            MaxPoolKernel.run(x.assumingMemoryBound(to: Int32.self), h: h, w: w, c: c, s: s,
+                                              output: o.assumingMemoryBound(to: Int32.self))
+                        } else {
+                            MaxPoolKernel.run(x.assumingMemoryBound(to: Float.self), h: h, w: w, c: c, s: s,
+                                              output: o.assumingMemoryBound(to: Float.self))
+                        }
                     }
                 }
                 (h, w) = (oh, ow)
@@ -284,12 +359,15 @@ public struct Interpreter {
 
             case .thresholdSign:
                 let outLayout = BitLayout(rawValue: UInt32(image.opParameter(k, 5)))!
-                let (out, _) = cursor.place(inBytes: inBytes, outBytes: bytes(.bits, h, w, c, outLayout), scratch: 0)
+                stride = align(bytes(.bits, h, w, c, outLayout))
+                let (out, _) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: 0)
                 if run, let input, let arena {
-                    ThresholdSignKernel.run(input.assumingMemoryBound(to: Int32.self), h: h, w: w, c: c,
-                                            thresholds: image.data(image.opParameter(k, 3)).assumingMemoryBound(to: Int32.self),
-                                            flips: image.data(image.opParameter(k, 4)).assumingMemoryBound(to: UInt8.self), layout: outLayout,
-                                            output: (arena + out).assumingMemoryBound(to: UInt64.self))
+                    for b in 0..<count {
+                        ThresholdSignKernel.run((input + b * inStride).assumingMemoryBound(to: Int32.self), h: h, w: w, c: c,
+                                                thresholds: image.data(image.opParameter(k, 3)).assumingMemoryBound(to: Int32.self),
+                                                flips: image.data(image.opParameter(k, 4)).assumingMemoryBound(to: UInt8.self), layout: outLayout,
+                                                output: (arena + out + b * stride).assumingMemoryBound(to: UInt64.self))
+                    }
                 }
                 kind = .bits
                 layout = outLayout
@@ -300,13 +378,16 @@ public struct Interpreter {
                 if run, let input {
                     let outputScale: UnsafePointer<Float>? = image.opParameter(k, 3) == 0 ? nil : image.data(image.opParameter(k, 3) - 1).assumingMemoryBound(to: Float.self)
                     let scale = image.data(image.opParameter(k, 4)).assumingMemoryBound(to: Float.self), shift = image.data(image.opParameter(k, 5)).assumingMemoryBound(to: Float.self)
-                    let o = UnsafeMutableRawPointer(mutating: input).assumingMemoryBound(to: Float.self)
-                    if kind == .i32 {
-                        AffineKernel.run(input.assumingMemoryBound(to: Int32.self), pixels: h * w, c: c, outputScale: outputScale,
-                                         scale: scale, shift: shift, output: o)
-                    } else {
-                        AffineKernel.run(input.assumingMemoryBound(to: Float.self), pixels: h * w, c: c, outputScale: outputScale,
-                                         scale: scale, shift: shift, output: o)
+                    for b in 0..<count {
+                        let x = input + b * inStride
+                        let o = UnsafeMutableRawPointer(mutating: x).assumingMemoryBound(to: Float.self)
+                        if kind == .i32 {
+                            AffineKernel.run(x.assumingMemoryBound(to: Int32.self), pixels: h * w, c: c, outputScale: outputScale,
+                                             scale: scale, shift: shift, output: o)
+                        } else {
+                            AffineKernel.run(x.assumingMemoryBound(to: Float.self), pixels: h * w, c: c, outputScale: outputScale,
+                                             scale: scale, shift: shift, output: o)
+                        }
                     }
                 }
                 kind = .f32
@@ -314,16 +395,23 @@ public struct Interpreter {
 
             case .hardtanh, .relu:
                 if run, let input {
-                    let x = UnsafeMutableRawPointer(mutating: input).assumingMemoryBound(to: Float.self)
-                    if op == .hardtanh { ActivationKernel.hardtanh(x, count: image.opParameter(k, 0)) } else { ActivationKernel.relu(x, count: image.opParameter(k, 0)) }
+                    for b in 0..<count {
+                        let x = UnsafeMutableRawPointer(mutating: input + b * inStride).assumingMemoryBound(to: Float.self)
+                        if op == .hardtanh { ActivationKernel.hardtanh(x, count: image.opParameter(k, 0)) } else { ActivationKernel.relu(x, count: image.opParameter(k, 0)) }
+                    }
                 }
                 k += 1
 
             case .argmax:
                 if run, let input {
-                    let x = input.assumingMemoryBound(to: Float.self)
-                    if let scores { for i in 0..<image.opParameter(k, 0) { scores[i] = x[i] } }
-                    result = ActivationKernel.argmax(x, count: image.opParameter(k, 0))
+                    let n = image.opParameter(k, 0)
+                    for b in 0..<count {
+                        let x = (input + b * inStride).assumingMemoryBound(to: Float.self)
+                        if let scores { for i in 0..<n { scores[b * n + i] = x[i] } }
+                        let best = ActivationKernel.argmax(x, count: n)
+                        if let classes { classes[b] = best }
+                        if b == 0 { result = best }
+                    }
                 }
                 k += 1
             }

@@ -33,6 +33,12 @@ public enum TensorType: UInt16, Sendable, CaseIterable {
     case f32 = 3
     /// Packed +/-1 (BitPacking.swift).
     case bits = 4
+    /// Packed +/-1 rows interleaved word by word in blocks of eight rows (BitPacking.swift, version 2;
+    /// binary `dense` weights).
+    case bits8 = 5
+
+    /// Whether the type holds packed +/-1 values (`bits` or `bits8`).
+    @inlinable public var isPacked: Bool { self == .bits || self == .bits8 }
 }
 
 /// What a layer's input is (the `input kind` parameter of dense and conv2d).

@@ -42,15 +42,17 @@ public struct ImageBuilder {
         addTensor(.u8, dims: dims, bytes: values)
     }
 
-    /// Adds a packed +/-1 tensor from words packed by `BitPacking` (rows of the last dim).
-    public mutating func addBits(_ words: [UInt64], dims: [Int]) -> Int {
+    /// Adds a packed +/-1 tensor from words packed by `BitPacking` (rows of the last dim), of type `bits`
+    /// or, with words already interleaved by `BitPacking.blocked`, `bits8`.
+    public mutating func addBits(_ words: [UInt64], dims: [Int], type: TensorType = .bits) -> Int {
+        precondition(type.isPacked, "addBits: \(type) is not a packed type")
         var b: [UInt8] = []
         b.reserveCapacity(words.count * 8)
         for w in words {
             b.appendLE(UInt32(truncatingIfNeeded: w))
             b.appendLE(UInt32(truncatingIfNeeded: w >> 32))
         }
-        return addTensor(.bits, dims: dims, bytes: b)
+        return addTensor(type, dims: dims, bytes: b)
     }
 
     /// Appends an op with its parameters (at most 15; the rest are 0).

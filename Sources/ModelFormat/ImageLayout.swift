@@ -3,7 +3,9 @@ public enum ImageLayout {
     /// "BSMI".
     public static let magic: [UInt8] = [0x42, 0x53, 0x4D, 0x49]
     /// The newest image version this code reads and the one it writes.
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
+    /// The first version with the `bits8` tensor type.
+    public static let bits8Version: UInt16 = 2
     /// Header size.
     public static let headerBytes = 64
     /// Op record size.

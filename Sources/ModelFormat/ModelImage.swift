@@ -58,9 +58,15 @@ public struct ModelImage {
         Int(RawBytes(bytes.baseAddress!).u32(Int(header.opTableOffset) + k * ImageLayout.opBytes + 4 + 4 * i))
     }
 
-    /// Whether tensor `i` holds packed bits (else f32, for weights), without validation.
+    /// Whether tensor `i` holds packed bits, `bits` or `bits8` (else f32, for weights), without validation.
     @inlinable public func isBits(_ i: Int) -> Bool {
-        RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes) == TensorType.bits.rawValue
+        let id = RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes)
+        return id == TensorType.bits.rawValue || id == TensorType.bits8.rawValue
+    }
+
+    /// Whether tensor `i` is in the `bits8` layout (rows interleaved in blocks of eight), without validation.
+    @inlinable public func isBlocked(_ i: Int) -> Bool {
+        RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes) == TensorType.bits8.rawValue
     }
 
     /// Tensor record `i`.
@@ -177,6 +183,7 @@ public struct ModelImage {
         case .u8: return t.elements
         case .i32, .f32: return 4 * t.elements
         case .bits: return 8 * t.rows * BitPacking.words(t.rowLength)
+        case .bits8: return 8 * BitPacking.blockedRows(t.rows) * BitPacking.words(t.rowLength)
         }
     }
 
@@ -211,14 +218,26 @@ public struct ModelImage {
         // Op records: reserved parameters checked per op; bits tensors: padding bits zero; flips 0/1 checked per op.
         for i in 0..<tensorCount {
             let t = tensor(i)
-            guard t.type == .bits, t.rowLength & 63 != 0 else { continue }
+            if t.type == .bits8 {
+                guard header.version >= ImageLayout.bits8Version else {
+                    throw .unknownTensorType(index: i, id: Int(TensorType.bits8.rawValue))
+                }
+                guard t.rank == 2 else { throw .badField(what: "tensor \(i) rank", value: t.rank, rule: "a bits8 tensor has rank 2") }
+            }
+            guard t.type.isPacked else { continue }
             let words = BitPacking.words(t.rowLength)
             let mask = BitPacking.lastWordMask(t.rowLength)
             let p = (bytes.baseAddress! + t.offset)
-            for row in 0..<t.rows {
-                let at = (row * words + words - 1) * 8
-                let w = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))
-                if w & ~mask != 0 { throw .nonZeroPadding(what: "tensor \(i) row \(row) padding bits", offset: t.offset + at) }
+            let blocked = t.type == .bits8
+            let stored = blocked ? BitPacking.blockedRows(t.rows) : t.rows
+            for row in 0..<stored {
+                // Padding bits of each row, and every word of the padding rows of a bits8 tensor, are 0.
+                for j in (row < t.rows ? words - 1 : 0)..<words {
+                    let at = 8 * (blocked ? BitPacking.blockedIndex(row: row, word: j, words: words) : row * words + j)
+                    let w = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))
+                    let valid = row < t.rows && j == words - 1 ? mask : (row < t.rows ? ~0 : 0)
+                    if w & ~valid != 0 { throw .nonZeroPadding(what: "tensor \(i) row \(row) padding bits", offset: t.offset + at) }
+                }
             }
         }
     }
@@ -316,9 +335,12 @@ public struct ModelImage {
             let weight = try tensorRef(weightIndex, "weight")
             let dims = isDense ? [m, c] : [m, kernel, kernel, c]
             switch weight.type {
-            case .bits:
+            case .bits, .bits8:
                 guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: "binary weights need codes or bits input") }
-                try expect(weight, "weight", .bits, dims)
+                guard isDense || weight.type == .bits else {
+                    throw .badTensorReference(op: k, reason: "conv2d weights must be bits (bits8 is for dense weights)")
+                }
+                try expect(weight, "weight", weight.type, dims)
                 output = isDense ? Activation(kind: .i32, height: 1, width: 1, channels: m)
                     : Activation(kind: .i32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
             case .f32:

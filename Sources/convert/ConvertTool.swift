@@ -136,7 +136,7 @@ struct Inspect: ParsableCommand {
                 ]
                 if op.kind == .dense || op.kind == .conv2d {
                     let t = image.tensor(op.kind == .dense ? op.p(2) : op.p(5))
-                    let bits = t.type == .bits ? 1 : 32
+                    let bits = t.type.isPacked ? 1 : 32
                     entry["weights"] = t.elements
                     entry["bits_per_weight"] = bits
                     entry["weight_bytes"] = t.bytes

@@ -40,6 +40,19 @@ final class AllocationTests: XCTestCase {
                     for _ in 0..<3 { _ = it.invoke(pixels, scores: scores) }
                     XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) \(kernels)")
                 }
+                // A batch of five: four per pass over the weights, then one.
+                let batchArena = UnsafeMutableRawBufferPointer.allocate(byteCount: Interpreter.arenaBytes(for: image, batch: 5), alignment: 16)
+                defer { batchArena.deallocate() }
+                let five = UnsafeMutablePointer<UInt8>.allocate(capacity: 5 * 784)
+                defer { five.deallocate() }
+                for i in 0..<(5 * 784) { five[i] = UInt8((i * 7) % 256) }
+                let classes = UnsafeMutablePointer<Int>.allocate(capacity: 5)
+                defer { classes.deallocate() }
+                let it = try Interpreter(image: raw, arena: batchArena, batch: 5)
+                it.invoke(batch: five, count: 5, classes: classes)
+                bitshield_allocations_start()
+                it.invoke(batch: five, count: 5, classes: classes)
+                XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) batch")
             }
         }
     }
@@ -52,6 +65,9 @@ final class AllocationTests: XCTestCase {
             let image = try ModelImage(bytes: raw)
             XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .optimized), 400)
             XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .reference), 784 + 2400)
+            // Batches hold one 16-byte-aligned value per image: 400 bytes an image.
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, batch: 4), 1600)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, batch: 256), 102_400)
         }
     }
 

@@ -6,10 +6,11 @@ import XCTest
 @testable import ModelFormat
 @testable import Trainer
 
-/// Golden files of each format version stay readable forever: `spec/golden/v1-*.bsm` are models
-/// written by version 1 of the converter; `v1-expected.json` holds, for 16 fixed inputs, each model's
+/// Golden files of each format version stay readable forever: `spec/golden/vN-*.bsm` are models
+/// written by version N of the converter; `vN-expected.json` holds, for 16 fixed inputs, each model's
 /// predicted classes and the bit patterns of its scores. Run with BITSHIELD_WRITE_GOLDEN=1 to write
-/// them (only when the format version changes: a new version adds files, it never rewrites old ones).
+/// the current version's files (only when the format version changes: a new version adds files, it
+/// never rewrites old ones).
 final class GoldenTests: XCTestCase {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("spec/golden").path
@@ -35,7 +36,8 @@ final class GoldenTests: XCTestCase {
         var float = ModelConfig.fcn(hidden: [10], input: FeatureMap(height: 8, width: 8, channels: 1), precision: .float, inputBits: 8)
         float.classes = 3
         var out: [(String, Network)] = []
-        for (name, model) in [("v1-fcn-binary", fcn), ("v1-conv-xnor", conv), ("v1-fcn-float", float)] {
+        let v = "v\(ImageLayout.version)"
+        for (name, model) in [("\(v)-fcn-binary", fcn), ("\(v)-conv-xnor", conv), ("\(v)-fcn-float", float)] {
             let s = try TrainingSession(model: model, training: TrainingConfig(epochs: 2, batchSize: 20, learningRate: 0.01, seed: 5))
             for _ in 0..<2 { _ = try s.trainEpoch(on: data) }
             out.append((name, s.network))
@@ -70,21 +72,38 @@ final class GoldenTests: XCTestCase {
             expected[name] = try Self.run(image)
         }
         let json = try JSONSerialization.data(withJSONObject: expected, options: [.sortedKeys, .prettyPrinted])
-        try json.write(to: URL(fileURLWithPath: Self.directory + "/v1-expected.json"))
+        try json.write(to: URL(fileURLWithPath: Self.directory + "/v\(ImageLayout.version)-expected.json"))
     }
 
     func testGoldenFilesStillReadAndPredictTheSame() throws {
-        let expectedData = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/v1-expected.json"))
-        let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: expectedData) as? [String: [[String: Any]]])
-        XCTAssertEqual(expected.keys.sorted(), ["v1-conv-xnor", "v1-fcn-binary", "v1-fcn-float"])
-        for (name, cases) in expected {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/\(name).bsm")))
-            let file = try ModelFile.parse(bytes)
-            let got = try Self.run(file.image)
-            for (i, (a, b)) in zip(got, cases).enumerated() {
-                XCTAssertEqual(a["class"] as? Int, b["class"] as? Int, "\(name) input \(i)")
-                XCTAssertEqual(a["scores"] as? [Int], b["scores"] as? [Int], "\(name) input \(i) scores, bit for bit")
+        for version in 1...Int(ImageLayout.version) {
+            let expectedData = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/v\(version)-expected.json"))
+            let expected = try XCTUnwrap(JSONSerialization.jsonObject(with: expectedData) as? [String: [[String: Any]]])
+            XCTAssertEqual(expected.keys.sorted(), ["v\(version)-conv-xnor", "v\(version)-fcn-binary", "v\(version)-fcn-float"])
+            for (name, cases) in expected {
+                let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/\(name).bsm")))
+                let file = try ModelFile.parse(bytes)
+                XCTAssertEqual(Int(file.image[4]), version, "\(name) is a version \(version) image")
+                let got = try Self.run(file.image)
+                for (i, (a, b)) in zip(got, cases).enumerated() {
+                    XCTAssertEqual(a["class"] as? Int, b["class"] as? Int, "\(name) input \(i)")
+                    XCTAssertEqual(a["scores"] as? [Int], b["scores"] as? [Int], "\(name) input \(i) scores, bit for bit")
+                }
             }
+        }
+    }
+
+    /// The same trained models give the same predictions and scores from every version's files.
+    func testVersionsAgree() throws {
+        let load = { (v: Int) throws -> [String: [[String: Any]]] in
+            let data = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/v\(v)-expected.json"))
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]])
+        }
+        let (v1, v2) = (try load(1), try load(2))
+        for model in ["fcn-binary", "conv-xnor", "fcn-float"] {
+            let (a, b) = (try XCTUnwrap(v1["v1-\(model)"]), try XCTUnwrap(v2["v2-\(model)"]))
+            XCTAssertEqual(a.map { $0["class"] as? Int }, b.map { $0["class"] as? Int }, model)
+            XCTAssertEqual(a.map { $0["scores"] as? [Int] }, b.map { $0["scores"] as? [Int] }, model)
         }
     }
 }

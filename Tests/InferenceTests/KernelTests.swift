@@ -20,15 +20,46 @@ final class KernelTests: XCTestCase {
         return out
     }
 
+    /// The same weights in both layouts, as the reference kernels see them.
+    func bothLayouts(_ w: [UInt64], m: Int, n: Int, _ body: (PackedRows, PackedRows, UnsafePointer<UInt64>) -> Void) {
+        let blocked = BitPacking.blocked(w, rows: m, words: BitPacking.words(n))
+        w.withUnsafeBufferPointer { f in
+            blocked.withUnsafeBufferPointer { b in
+                body(PackedRows(f.baseAddress!, words: BitPacking.words(n), blocked: false),
+                     PackedRows(b.baseAddress!, words: BitPacking.words(n), blocked: true), b.baseAddress!)
+            }
+        }
+    }
+
     func testBinaryDenseBitsGrid() {
         for n in [1, 2, 63, 64, 65, 127, 128, 129, 600, 784] {
-            for m in [1, 3, 10] {
+            for m in [1, 3, 7, 8, 9, 10, 17] {
                 let x = BitPacking.pack(signs: signs(n), rows: 1, n: n)
                 let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
-                var a = [Int32](repeating: 0, count: m)
-                BinaryDenseKernel.referenceBits(input: x, weights: w, n: n, m: m, output: &a)
-                let b = accumulators(m) { FusedDenseKernel.popcountBits(input: x, weights: w, n: n, m: m, sink: $0) }
-                XCTAssertEqual(a, b, "n \(n) m \(m)")
+                bothLayouts(w, m: m, n: n) { flat, blocked, blockedWords in
+                    var a = [Int32](repeating: 0, count: m), ab = [Int32](repeating: 0, count: m)
+                    BinaryDenseKernel.referenceBits(input: x, weights: flat, n: n, m: m, output: &a)
+                    BinaryDenseKernel.referenceBits(input: x, weights: blocked, n: n, m: m, output: &ab)
+                    XCTAssertEqual(a, ab, "reference, both layouts, n \(n) m \(m)")
+                    let b = accumulators(m) { FusedDenseKernel.popcountBits(input: x, weights: w, n: n, m: m, sink: $0) }
+                    XCTAssertEqual(a, b, "flat n \(n) m \(m)")
+                    let c = accumulators(m) { BlockedDenseKernel.bits(input: x, weights: blockedWords, n: n, m: m, sink: $0) }
+                    XCTAssertEqual(a, c, "bits8 n \(n) m \(m)")
+                }
+            }
+        }
+    }
+
+    func testPixelPlanesMatchTheReference() {
+        for n in [1, 7, 8, 9, 63, 64, 65, 100, 784] {
+            for bits in 1...8 {
+                let pixels = (0..<n).map { _ in UInt8(next() % 256) }
+                let count = PixelPlanes.count(bits: bits) * BitPacking.words(n)
+                var a = [UInt64](repeating: 0xAA, count: count), b = [UInt64](repeating: 0x55, count: count)
+                let ta = PixelPlanes.reference(pixels: pixels, n: n, bits: bits, into: &a)
+                let tb = PixelPlanes.build(pixels: pixels, n: n, bits: bits, into: &b)
+                XCTAssertEqual(a, b, "planes n \(n) bits \(bits)")
+                XCTAssertEqual(ta, tb, "code sum n \(n) bits \(bits)")
             }
         }
     }
@@ -36,19 +67,56 @@ final class KernelTests: XCTestCase {
     func testBinaryDensePixelsGrid() {
         for n in [1, 63, 64, 65, 784] {
             for bits in [1, 2, 3, 7, 8] {
-                let pixels = (0..<n).map { _ in UInt8(next() % 256) }
-                var codes = [UInt8](repeating: 0, count: n)
-                InputCodesKernel.run(pixels: pixels, count: n, bits: bits, codes: &codes)
-                let m = 7
-                let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
-                var a = [Int32](repeating: 0, count: m)
-                BinaryDenseKernel.referenceCodes(codes: codes, weights: w, n: n, m: m, output: &a)
-                var planes = [UInt64](repeating: 0xFF, count: PixelCodes.planes(bits: bits) * BitPacking.words(n))
-                let b = accumulators(m) {
-                    FusedDenseKernel.bitplanePixels(pixels: pixels, bits: bits, weights: w, n: n, m: m, planes: &planes, sink: $0)
+                for m in [1, 7, 8, 13] {
+                    let pixels = (0..<n).map { _ in UInt8(next() % 256) }
+                    var codes = [UInt8](repeating: 0, count: n)
+                    InputCodesKernel.run(pixels: pixels, count: n, bits: bits, codes: &codes)
+                    let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
+                    bothLayouts(w, m: m, n: n) { flat, blocked, blockedWords in
+                        var a = [Int32](repeating: 0, count: m), ab = [Int32](repeating: 0, count: m)
+                        BinaryDenseKernel.referenceCodes(codes: codes, weights: flat, n: n, m: m, output: &a)
+                        BinaryDenseKernel.referenceCodes(codes: codes, weights: blocked, n: n, m: m, output: &ab)
+                        XCTAssertEqual(a, ab, "reference, both layouts, n \(n) bits \(bits) m \(m)")
+                        var planes = [UInt64](repeating: 0xFF, count: PixelPlanes.count(bits: bits) * BitPacking.words(n))
+                        let b = accumulators(m) {
+                            FusedDenseKernel.bitplanePixels(pixels: pixels, bits: bits, weights: w, n: n, m: m, planes: &planes, sink: $0)
+                        }
+                        XCTAssertEqual(a, b, "flat n \(n) input bits \(bits) m \(m)")
+                        let total = PixelPlanes.build(pixels: pixels, n: n, bits: bits, into: &planes)
+                        let c = accumulators(m) {
+                            BlockedDenseKernel.planes(planes, count: PixelPlanes.count(bits: bits), total: total, weights: blockedWords,
+                                                      n: n, m: m, sink: $0)
+                        }
+                        XCTAssertEqual(a, c, "bits8 n \(n) input bits \(bits) m \(m)")
+                    }
                 }
-                XCTAssertEqual(a, b, "n \(n) input bits \(bits)")
             }
+        }
+    }
+
+    /// The blocked kernel's eight-at-a-time threshold sink against the reference op, over odd widths.
+    func testBlockedDenseThresholdMatchesTheOps() {
+        for (n, m) in [(65, 1), (600, 7), (600, 8), (64, 9), (784, 600), (100, 23)] {
+            let x = BitPacking.pack(signs: signs(n), rows: 1, n: n)
+            let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
+            let blocked = BitPacking.blocked(w, rows: m, words: BitPacking.words(n))
+            var acc = [Int32](repeating: 0, count: m)
+            BinaryDenseKernel.referenceBits(input: x, weights: PackedRows(w, words: BitPacking.words(n), blocked: false), n: n, m: m, output: &acc)
+            var thresholds = (0..<m).map { _ in Int32(Int(next() % 21) - 10) }
+            thresholds[0] = Int32.min
+            let flips = (0..<m).map { _ in UInt8(next() % 2) }
+            var expected = [UInt64](repeating: 0, count: BitPacking.words(m)), got = expected
+            ThresholdSignKernel.run(acc, h: 1, w: 1, c: m, thresholds: thresholds, flips: flips, layout: .flat, output: &expected)
+            thresholds.withUnsafeBufferPointer { t in
+                flips.withUnsafeBufferPointer { f in
+                    got.withUnsafeMutableBufferPointer { g in
+                        BlockedDenseKernel.bits(input: x, weights: blocked, n: n, m: m,
+                                                sink: .signs(thresholds: t.baseAddress!, flips: f.baseAddress!, layout: .flat,
+                                                             channels: m, bits: g.baseAddress!))
+                    }
+                }
+            }
+            XCTAssertEqual(got, expected, "n \(n) m \(m)")
         }
     }
 
@@ -140,5 +208,62 @@ final class KernelTests: XCTestCase {
         // signs: [+, -, -], [+, +, +] -> flat bits 1, 2 set; pixel: word 0 bits 1, 2; word 1 none.
         XCTAssertEqual(flat, [0b110])
         XCTAssertEqual(pixel, [0b110, 0])
+    }
+}
+
+/// The four-image blocked kernels against the one-image ones, bit for bit.
+final class BatchKernelTests: XCTestCase {
+    func testFourImageKernelsEqualOneImageKernels() {
+        var r: UInt64 = 0xBEEF
+        func next() -> UInt64 { r = r &* 6364136223846793005 &+ 1442695040888963407; return r >> 11 }
+        for (n, m) in [(1, 1), (63, 7), (64, 9), (65, 16), (600, 600), (784, 10), (100, 23)] {
+            let words = BitPacking.words(n)
+            let w = BitPacking.blocked(BitPacking.pack(signs: (0..<(n * m)).map { _ in next() & 1 == 1 ? 1 : -1 }, rows: m, n: n),
+                                       rows: m, words: words)
+            let stride = words + 2   // inputs need not be adjacent
+            let xs = (0..<4).flatMap { _ in BitPacking.pack(signs: (0..<n).map { _ in next() & 1 == 1 ? 1 : -1 }, rows: 1, n: n) + [0, 0] }
+            var one = [Int32](repeating: 0, count: 4 * m), four = [Int32](repeating: 1, count: 4 * m)
+            xs.withUnsafeBufferPointer { x in
+                one.withUnsafeMutableBufferPointer { o in
+                    for i in 0..<4 {
+                        BlockedDenseKernel.bits(input: x.baseAddress! + i * stride, weights: w, n: n, m: m, sink: .accumulators(o.baseAddress! + i * m))
+                    }
+                }
+                four.withUnsafeMutableBufferPointer { o in
+                    let s = AccumulatorSink.accumulators(o.baseAddress!)
+                    BlockedDenseKernel.bits4(input: x.baseAddress!, stride: stride, weights: w, n: n, m: m,
+                                             sinks: (s, s.advanced(byBytes: 4 * m), s.advanced(byBytes: 8 * m), s.advanced(byBytes: 12 * m)))
+                }
+            }
+            XCTAssertEqual(one, four, "bits n \(n) m \(m)")
+            for bits in [2, 3, 8] {
+                let count = PixelPlanes.count(bits: bits)
+                let planeStride = count * words
+                var planes = [UInt64](repeating: 0, count: 4 * planeStride)
+                var totals = SIMD4<Int32>()
+                let pixels = (0..<(4 * n)).map { _ in UInt8(next() % 256) }
+                for i in 0..<4 {
+                    planes.withUnsafeMutableBufferPointer { p in
+                        totals[i] = Int32(PixelPlanes.build(pixels: pixels.withUnsafeBufferPointer { $0.baseAddress! } + i * n, n: n, bits: bits,
+                                                            into: p.baseAddress! + i * planeStride))
+                    }
+                }
+                planes.withUnsafeBufferPointer { p in
+                    one.withUnsafeMutableBufferPointer { o in
+                        for i in 0..<4 {
+                            BlockedDenseKernel.planes(p.baseAddress! + i * planeStride, count: count, total: Int(totals[i]), weights: w, n: n, m: m,
+                                                      sink: .accumulators(o.baseAddress! + i * m))
+                        }
+                    }
+                    four.withUnsafeMutableBufferPointer { o in
+                        let s = AccumulatorSink.accumulators(o.baseAddress!)
+                        BlockedDenseKernel.planes4(p.baseAddress!, stride: planeStride, count: count, constantFirstPlane: bits < 8,
+                                                   totals: totals, weights: w, n: n, m: m,
+                                                   sinks: (s, s.advanced(byBytes: 4 * m), s.advanced(byBytes: 8 * m), s.advanced(byBytes: 12 * m)))
+                    }
+                }
+                XCTAssertEqual(one, four, "planes n \(n) m \(m) bits \(bits)")
+            }
+        }
     }
 }

@@ -60,6 +60,31 @@ final class RandomModelTests: XCTestCase {
                     outputs.append(all)
                 }
             }
+            // Batches of 7 (four images per pass, then one at a time), over the same images: the same scores, bit for bit.
+            try image.withUnsafeBytes { raw in
+                let arena = UnsafeMutableRawBufferPointer.allocate(
+                    byteCount: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), batch: 7), alignment: 16)
+                defer { arena.deallocate() }
+                for i in 0..<arena.count { arena[i] = 0xC3 }
+                let it = try Interpreter(image: raw, arena: arena, batch: 7)
+                var scores = [Float](repeating: 0, count: 16 * config.classes)
+                var classes = [Int](repeating: -1, count: 16)
+                pixels.withUnsafeBufferPointer { px in
+                    classes.withUnsafeMutableBufferPointer { c in
+                        scores.withUnsafeMutableBufferPointer { s in
+                            for first in stride(from: 0, to: 16, by: 7) {
+                                it.invoke(batch: px.baseAddress! + first * size, count: min(7, 16 - first), classes: c.baseAddress! + first,
+                                          scores: s.baseAddress! + first * config.classes)
+                            }
+                        }
+                    }
+                }
+                XCTAssertEqual(scores.map(\.bitPattern), outputs[0].map(\.bitPattern), "trial \(trial) batched: \(config.summary)")
+                for i in 0..<16 {
+                    let row = Array(outputs[0][(i * config.classes)..<((i + 1) * config.classes)])
+                    XCTAssertEqual(classes[i], row.firstIndex(of: row.max()!), "trial \(trial) image \(i) class")
+                }
+            }
             let exact = precision != .float && !config.floatLastLayer
             if exact {
                 XCTAssertEqual(outputs[0].map(\.bitPattern), outputs[1].map(\.bitPattern), "trial \(trial): \(config.summary)")

@@ -21,6 +21,25 @@ enum Fixtures {
         return b.build()
     }
 
+    /// `tinyBinary` with its first dense weights in the bits8 layout (4 rows padded to 8).
+    static func tinyBlocked() -> [UInt8] {
+        var b = ImageBuilder(inputHeight: 2, inputWidth: 3, inputChannels: 1, classes: 3)
+        let flat = BitPacking.pack(signs: [1, -1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 1, -1, 1, -1, 1],
+                                   rows: 4, n: 6)
+        let w0 = b.addBits(BitPacking.blocked(flat, rows: 4, words: 1), dims: [4, 6], type: .bits8)
+        let t0 = b.addI32([0, -3, 5, 2], dims: [4])
+        let f0 = b.addU8([0, 1, 0, 1], dims: [4])
+        let w1 = b.addBits(BitPacking.pack(signs: [1, 1, -1, 1, -1, 1, 1, -1, 1, -1, -1, -1], rows: 3, n: 4), dims: [3, 4])
+        let s = b.addF32([0.5, -0.25, 1], dims: [3]), t = b.addF32([0.1, 0.2, -0.3], dims: [3])
+        b.addOp(.inputCodes, [2])
+        b.addOp(.dense, [6, 4, w0, Int(InputKind.codes.rawValue), 3, 0])
+        b.addOp(.thresholdSign, [1, 1, 4, t0, f0, Int(BitLayout.flat.rawValue)])
+        b.addOp(.dense, [4, 3, w1, Int(InputKind.bits.rawValue), 0, 0])
+        b.addOp(.affine, [1, 1, 3, 0, s, t])
+        b.addOp(.argmax, [3])
+        return b.build()
+    }
+
     /// Reads `bytes` as an image.
     /// The image keeps a pointer to its bytes, so they are copied into memory that is never freed
     /// (tests only; a few KB each).
@@ -85,8 +104,8 @@ final class ImageTests: XCTestCase {
         var b = good
         b[0] = 0x58
         expect(b, .badMagic(expected: "model image (BSMI)"))
-        b = good; set16(&b, 4, 2)
-        expect(b, .unsupportedVersion(found: 2, newest: 1))
+        b = good; set16(&b, 4, 3)
+        expect(b, .unsupportedVersion(found: 3, newest: 2))
         expect(Array(good.dropLast(64)), .truncated(what: "image", needs: good.count, has: good.count - 64))
         expect(good + [UInt8](repeating: 0, count: 64),
                .badField(what: "image_bytes", value: good.count, rule: "the image has \(good.count + 64) bytes (trailing bytes)"))
@@ -121,6 +140,19 @@ final class ImageTests: XCTestCase {
         // A chain mismatch: the second dense says it reads 5 values.
         b = good; set32(&b, 64 + 3 * 64 + 4, 5)
         expect(b, .chainMismatch(op: 3, reason: "dense expects 5 inputs, the previous op gives 4"))
+        // bits8 (version 2): a set bit in a padding row, the type in a version 1 image, the size rule.
+        let blocked = Fixtures.tinyBlocked()
+        XCTAssertNoThrow(try Fixtures.read(blocked))
+        let w0 = Int(blocked[tensorTable + 20]) | Int(blocked[tensorTable + 21]) << 8
+        XCTAssertEqual(Int(blocked[tensorTable + 24]), 64, "4 rows of 1 word padded to 8 rows")
+        b = blocked; b[w0 + 8 * 5] = 1
+        XCTAssertThrowsError(try Fixtures.read(b)) { XCTAssertTrue(($0 as! ModelFormatError).message.contains("row 5 padding bits"), "\($0)") }
+        b = blocked; b[w0 + 8 * 2 + 7] = 0x80
+        XCTAssertThrowsError(try Fixtures.read(b)) { XCTAssertTrue(($0 as! ModelFormatError).message.contains("row 2 padding bits"), "\($0)") }
+        b = blocked; set16(&b, 4, 1)
+        expect(b, .unknownTensorType(index: 0, id: 5))
+        b = blocked; set32(&b, tensorTable + 24, 32)
+        expect(b, .sizeMismatch(what: "tensor 0", bytes: 32, expected: 64))
         // Reserved header bytes.
         b = good; b[40] = 1
         expect(b, .nonZeroPadding(what: "header reserved bytes", offset: 40))

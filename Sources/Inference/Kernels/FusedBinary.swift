@@ -41,9 +41,6 @@ public enum PixelCodes {
     public static func code(_ pixel: UInt8, bits: Int) -> Int {
         bits == 8 ? Int(pixel) : 2 * (Int(pixel) >> (8 - bits)) + 1
     }
-
-    /// Bit-planes needed for `bits`-bit input codes: bits + 1 (2q + 1 has bits + 1 bits), or 8.
-    @_noAllocation @inlinable public static func planes(bits: Int) -> Int { bits == 8 ? 8 : bits + 1 }
 }
 
 /// Fused dense layers with binary weights.
@@ -59,25 +56,14 @@ public enum FusedDenseKernel {
         }
     }
 
-    /// Pixels input (codes formed here), by bit-planes as `BinaryDenseKernel.bitplaneCodes`; `planes` is
-    /// scratch of `PixelCodes.planes(bits:) * words(n)` words.
+    /// Pixels input (codes formed here), by the bit-planes of PixelPlanes; `planes` is scratch of
+    /// `PixelPlanes.count(bits:) * words(n)` words.
     @_noAllocation
     public static func bitplanePixels(pixels: UnsafePointer<UInt8>, bits: Int, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                       planes: UnsafeMutablePointer<UInt64>, sink: AccumulatorSink) {
         let words = BitPacking.words(n)
-        let planeCount = PixelCodes.planes(bits: bits)
-        planes.initialize(repeating: 0, count: planeCount * words)
-        var total = 0
-        for i in 0..<n {
-            var v = PixelCodes.code(pixels[i], bits: bits)
-            total += v
-            var b = 0
-            while v != 0 {
-                if v & 1 == 1 { planes[b * words + (i >> 6)] |= 1 << UInt64(i & 63) }
-                v >>= 1
-                b += 1
-            }
-        }
+        let planeCount = PixelPlanes.count(bits: bits)
+        let total = PixelPlanes.build(pixels: pixels, n: n, bits: bits, into: planes)
         for o in 0..<m {
             let row = weights + o * words
             var weighted = 0

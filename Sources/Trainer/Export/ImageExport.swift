@@ -49,8 +49,15 @@ public enum ImageExport {
                 let signs = product.forwardWeights().data
                 let rowLength = isConv ? map.channels : product.fanIn
                 let rows = signs.count / rowLength
-                weightIndex = b.addBits(BitPacking.pack(signs: signs, rows: rows, n: rowLength),
-                                        dims: isConv ? [m, (layers[i] as! Conv2D).kernel, (layers[i] as! Conv2D).kernel, map.channels] : [m, product.fanIn])
+                let packed = BitPacking.pack(signs: signs, rows: rows, n: rowLength)
+                if isConv {
+                    let k = (layers[i] as! Conv2D).kernel
+                    weightIndex = b.addBits(packed, dims: [m, k, k, map.channels])
+                } else {
+                    // Dense weights in the bits8 layout: the runtime's kernel takes eight outputs per vector.
+                    weightIndex = b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(rowLength)),
+                                            dims: [m, product.fanIn], type: .bits8)
+                }
             } else {
                 weightIndex = b.addF32(product.weight.value,
                                        dims: isConv ? [m, (layers[i] as! Conv2D).kernel, (layers[i] as! Conv2D).kernel, map.channels] : [m, product.fanIn])

@@ -1,0 +1,161 @@
+import ModelFormat
+
+// Dense layers on `bits8` weights (BitPacking.swift): eight consecutive words are word j of eight output
+// rows, so one vector load, one XOR (or AND) with the broadcast input word and one vector popcount give
+// eight outputs' partial counts, with no horizontal sums. Built with AVX-512 VPOPCNTDQ (`make bench`'s
+// native build) the popcount is one vpopcntq per eight words; a generic build gets a SIMD bit-count
+// sequence, slower but correct everywhere. The references are BinaryDenseKernel's (BinaryDense.swift);
+// KernelTests require bit-exact agreement over shape grids.
+
+/// Binary dense layers on the `bits8` weight layout.
+public enum BlockedDenseKernel {
+    /// Bits input: A_o = n - 2 popcount(x XOR w_o), eight outputs at a time, then into `sink`.
+    @_noAllocation
+    public static func bits(input x: UnsafePointer<UInt64>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
+                            sink: AccumulatorSink) {
+        let words = BitPacking.words(n)
+        let fanIn = SIMD8<Int32>(repeating: Int32(n))
+        for g in 0..<(BitPacking.blockedRows(m) >> 3) {
+            let counts = xorCounts(x, weights + g * words * 8, words: words)
+            sink.store8(group: g, fanIn &- (counts &<< 1), outputs: m)
+        }
+    }
+
+    /// Input-code planes (PixelPlanes.build, which returned `total`, the sum of the codes):
+    /// A_o = total - 2 sum_b 2^b popcount(P_b AND w_o), eight outputs at a time, then into `sink`.
+    @_noAllocation
+    public static func planes(_ planes: UnsafePointer<UInt64>, count: Int, total: Int, weights: UnsafePointer<UInt64>,
+                              n: Int, m: Int, sink: AccumulatorSink) {
+        let words = BitPacking.words(n)
+        let sum = SIMD8<Int32>(repeating: Int32(total))
+        for g in 0..<(BitPacking.blockedRows(m) >> 3) {
+            let block = weights + g * words * 8
+            var weighted = SIMD8<Int32>()
+            for b in 0..<count { weighted &+= andCounts(planes + b * words, block, words: words) &<< Int32(b) }
+            sink.store8(group: g, sum &- (weighted &<< 1), outputs: m)
+        }
+    }
+
+    /// `bits` for four images at once, their inputs `stride` words apart and their outputs in `sinks`:
+    /// each weight vector is loaded once for the four.
+    @_noAllocation
+    public static func bits4(input x: UnsafePointer<UInt64>, stride s: Int, weights: UnsafePointer<UInt64>, n: Int, m: Int,
+                             sinks: (AccumulatorSink, AccumulatorSink, AccumulatorSink, AccumulatorSink)) {
+        let words = BitPacking.words(n)
+        let fanIn = SIMD8<Int32>(repeating: Int32(n))
+        for g in 0..<(BitPacking.blockedRows(m) >> 3) {
+            let block = weights + g * words * 8
+            var a0 = SIMD8<UInt64>(), a1 = a0, a2 = a0, a3 = a0
+            for j in 0..<words {
+                let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
+                a0 &+= (w ^ SIMD8(repeating: x[j])).nonzeroBitCount
+                a1 &+= (w ^ SIMD8(repeating: x[s + j])).nonzeroBitCount
+                a2 &+= (w ^ SIMD8(repeating: x[2 * s + j])).nonzeroBitCount
+                a3 &+= (w ^ SIMD8(repeating: x[3 * s + j])).nonzeroBitCount
+            }
+            sinks.0.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a0) &<< 1), outputs: m)
+            sinks.1.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a1) &<< 1), outputs: m)
+            sinks.2.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a2) &<< 1), outputs: m)
+            sinks.3.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a3) &<< 1), outputs: m)
+        }
+    }
+
+    /// `planes` for four images at once, their planes `stride` words apart and their code sums in `totals`.
+    /// With `constantFirstPlane` (codes 2q + 1, PixelPlanes' plane 0 is all n bits in every image),
+    /// popcount(P_0 AND w) = popcount(w) is counted once for the four.
+    @_noAllocation
+    public static func planes4(_ p: UnsafePointer<UInt64>, stride s: Int, count: Int, constantFirstPlane: Bool,
+                               totals: SIMD4<Int32>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
+                               sinks: (AccumulatorSink, AccumulatorSink, AccumulatorSink, AccumulatorSink)) {
+        let words = BitPacking.words(n)
+        for g in 0..<(BitPacking.blockedRows(m) >> 3) {
+            let block = weights + g * words * 8
+            var a0 = SIMD8<UInt64>(), a1 = a0, a2 = a0, a3 = a0
+            if constantFirstPlane {
+                for j in 0..<words { a0 &+= UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self).nonzeroBitCount }
+                (a1, a2, a3) = (a0, a0, a0)
+            }
+            for b in (constantFirstPlane ? 1 : 0)..<count {
+                var c0 = SIMD8<UInt64>(), c1 = c0, c2 = c0, c3 = c0
+                let q = p + b * words
+                for j in 0..<words {
+                    let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
+                    c0 &+= (w & SIMD8(repeating: q[j])).nonzeroBitCount
+                    c1 &+= (w & SIMD8(repeating: q[s + j])).nonzeroBitCount
+                    c2 &+= (w & SIMD8(repeating: q[2 * s + j])).nonzeroBitCount
+                    c3 &+= (w & SIMD8(repeating: q[3 * s + j])).nonzeroBitCount
+                }
+                let shift = UInt64(b)
+                a0 &+= c0 &<< shift; a1 &+= c1 &<< shift; a2 &+= c2 &<< shift; a3 &+= c3 &<< shift
+            }
+            sinks.0.store8(group: g, SIMD8(repeating: totals[0]) &- (SIMD8<Int32>(truncatingIfNeeded: a0) &<< 1), outputs: m)
+            sinks.1.store8(group: g, SIMD8(repeating: totals[1]) &- (SIMD8<Int32>(truncatingIfNeeded: a1) &<< 1), outputs: m)
+            sinks.2.store8(group: g, SIMD8(repeating: totals[2]) &- (SIMD8<Int32>(truncatingIfNeeded: a2) &<< 1), outputs: m)
+            sinks.3.store8(group: g, SIMD8(repeating: totals[3]) &- (SIMD8<Int32>(truncatingIfNeeded: a3) &<< 1), outputs: m)
+        }
+    }
+
+    /// Per row of a block: popcount(x XOR row) over `words` words.
+    @_noAllocation @inline(__always)
+    static func xorCounts(_ x: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, words: Int) -> SIMD8<Int32> {
+        var acc = SIMD8<UInt64>()
+        for j in 0..<words {
+            let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
+            acc &+= (w ^ SIMD8(repeating: x[j])).nonzeroBitCount
+        }
+        return SIMD8<Int32>(truncatingIfNeeded: acc)
+    }
+
+    /// Per row of a block: popcount(x AND row) over `words` words.
+    @_noAllocation @inline(__always)
+    static func andCounts(_ x: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, words: Int) -> SIMD8<Int32> {
+        var acc = SIMD8<UInt64>()
+        for j in 0..<words {
+            let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
+            acc &+= (w & SIMD8(repeating: x[j])).nonzeroBitCount
+        }
+        return SIMD8<Int32>(truncatingIfNeeded: acc)
+    }
+}
+
+extension AccumulatorSink {
+    /// The same sink writing `bytes` further on (the next image of a batch; a multiple of 8).
+    @_noAllocation @inline(__always)
+    func advanced(byBytes bytes: Int) -> AccumulatorSink {
+        switch self {
+        case let .accumulators(out): return .accumulators(out + bytes / 4)
+        case let .signs(thresholds, flips, layout, channels, bits):
+            return .signs(thresholds: thresholds, flips: flips, layout: layout, channels: channels, bits: bits + bytes / 8)
+        }
+    }
+
+    /// Stores the accumulators of dense outputs 8g ..< 8g + 8 (those below `m`). Dense outputs are one
+    /// pixel, so both bit layouts put channel c at bit c, and a block of eight is one byte
+    /// (little-endian words, as on every target).
+    @_noAllocation @inline(__always)
+    func store8(group g: Int, _ a: SIMD8<Int32>, outputs m: Int) {
+        let valid = min(8, m - 8 * g)
+        switch self {
+        case let .accumulators(out):
+            if valid == 8 {
+                UnsafeMutableRawPointer(out + 8 * g).storeBytes(of: a, as: SIMD8<Int32>.self)
+            } else {
+                for r in 0..<valid { out[8 * g + r] = a[r] }
+            }
+        case let .signs(thresholds, flips, _, _, bits):
+            var t = SIMD8<Int32>(), f = SIMD8<Int32>()
+            if valid == 8 {
+                t = UnsafeRawPointer(thresholds + 8 * g).loadUnaligned(as: SIMD8<Int32>.self)
+                f = SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(flips + 8 * g).loadUnaligned(as: SIMD8<UInt8>.self))
+            } else {
+                for r in 0..<valid { t[r] = thresholds[8 * g + r]; f[r] = Int32(flips[8 * g + r]) }
+            }
+            // Bit 1 (-1) iff (A >= threshold) == flip, as AccumulatorSink.store.
+            let ge = SIMD8<Int32>().replacing(with: 1, where: a .>= t)
+            let lanes = unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: ge ^ f ^ 1), to: UInt64.self)
+            var byte = UInt8(truncatingIfNeeded: (lanes &* 0x0102_0408_1020_4080) >> 56)
+            if valid < 8 { byte &= UInt8(truncatingIfNeeded: (1 << valid) - 1) }
+            UnsafeMutableRawPointer(bits).storeBytes(of: byte, toByteOffset: g, as: UInt8.self)
+        }
+    }
+}

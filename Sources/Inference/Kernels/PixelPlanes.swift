@@ -1,0 +1,74 @@
+import ModelFormat
+
+// The bit-planes of the input codes (spec/FORMAT.md `input_codes`: code = 2q + 1 with q = pixel >> (8 - δ),
+// or the pixel itself when δ = 8). Plane b holds bit b of every code, packed by the one bit-packing rule
+// (BitPacking.swift), so a first layer on codes becomes popcounts:
+//   sum_i code_i w_i = sum_b 2^b (popcount(P_b) - 2 popcount(P_b AND W))      (bit 1 of W = -1)
+// For δ < 8, plane 0 is the constant 1 of 2q + 1 (all n bits set) and plane b >= 1 is pixel bit
+// 8 - δ + b - 1. Eight pixels at a time: their bit s is gathered into one byte by a multiply (the
+// eight 0/1 bytes times 0x0102040810204080 put byte i's bit at bit 56 + i, with no carries).
+
+/// Input-code bit-planes.
+public enum PixelPlanes {
+    /// Planes of `bits`-bit input codes: bits + 1 (2q + 1 has bits + 1 bits), or 8.
+    @_noAllocation @inlinable public static func count(bits: Int) -> Int { bits == 8 ? 8 : bits + 1 }
+
+    /// The pixel bit that is bit `plane` of the code, or -1 for the constant 1 of 2q + 1.
+    @_noAllocation @inlinable static func pixelBit(plane b: Int, bits: Int) -> Int {
+        bits == 8 ? b : (b == 0 ? -1 : 8 - bits + b - 1)
+    }
+
+    /// Writes the `count(bits:)` planes of the codes of `n` pixels (plane b at `planes + b * words(n)`)
+    /// and returns the sum of the codes.
+    @_noAllocation
+    public static func build(pixels: UnsafePointer<UInt8>, n: Int, bits: Int, into planes: UnsafeMutablePointer<UInt64>) -> Int {
+        let words = BitPacking.words(n)
+        var total = 0
+        for b in 0..<count(bits: bits) {
+            let plane = planes + b * words
+            let shift = pixelBit(plane: b, bits: bits)
+            if shift < 0 {
+                for j in 0..<words { plane[j] = j == words - 1 ? BitPacking.lastWordMask(n) : ~0 }
+                total += n
+                continue
+            }
+            var ones = 0
+            for j in 0..<words {
+                var word: UInt64 = 0
+                let first = j * 64
+                let chunks = min(8, (n - first + 7) >> 3)
+                for c in 0..<chunks {
+                    let at = first + 8 * c
+                    var x: UInt64 = 0
+                    if at + 8 <= n {
+                        x = UInt64(littleEndian: UnsafeRawPointer(pixels + at).loadUnaligned(as: UInt64.self))
+                    } else {
+                        for i in 0..<(n - at) { x |= UInt64(pixels[at + i]) << UInt64(8 * i) }
+                    }
+                    let t = (x >> UInt64(shift)) & 0x0101_0101_0101_0101
+                    word |= ((t &* 0x0102_0408_1020_4080) >> 56) << UInt64(8 * c)
+                }
+                plane[j] = word
+                ones += word.nonzeroBitCount
+            }
+            total += ones << b
+        }
+        return total
+    }
+
+    /// Reference: the planes one pixel at a time from the codes of InputCodesKernel's rule.
+    @_noAllocation
+    public static func reference(pixels: UnsafePointer<UInt8>, n: Int, bits: Int, into planes: UnsafeMutablePointer<UInt64>) -> Int {
+        let words = BitPacking.words(n)
+        planes.initialize(repeating: 0, count: count(bits: bits) * words)
+        var total = 0
+        for i in 0..<n {
+            let code = bits == 8 ? Int(pixels[i]) : 2 * (Int(pixels[i]) >> (8 - bits)) + 1
+            total += code
+            for b in 0..<count(bits: bits) where (code >> b) & 1 == 1 {
+                planes[b * words + (i >> 6)] |= 1 << UInt64(i & 63)
+            }
+        }
+        return total
+    }
+}
