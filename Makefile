@@ -34,13 +34,14 @@ data: deps
 build: deps
 	$(SWIFT) build -c release
 
-# The main job: train the default model, convert it to a .bsm file, score it with the runtime.
+# The main job: train the default model, convert it to a .bsm file, score it with the runtime (built
+# for this CPU when it has popcnt: scripts/build-native.sh).
 demo: data build
 	$(TRAIN) --dataset mnist --arch fcn2 --precision binary --input-bits 2 \
 	    --epochs $(DEMO_EPOCHS) --out runs/demo-fcn2-binary-2b.safetensors
 	$(CONVERT) runs/demo-fcn2-binary-2b.safetensors -o runs/demo-fcn2-binary-2b.bsm
 	$(CONVERT) inspect runs/demo-fcn2-binary-2b.bsm
-	$(INFER) runs/demo-fcn2-binary-2b.bsm --dataset mnist
+	$$(scripts/build-native.sh) runs/demo-fcn2-binary-2b.bsm --dataset mnist
 
 # The PyTorch wheel is optional: without it the parity test skips (scripts/install-torch.sh exits 3).
 torch:

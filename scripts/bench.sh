@@ -13,12 +13,10 @@ mkdir -p "$dir"
 train=.build/release/train
 convert=.build/release/convert
 [ -x "$train" ] && [ -x "$convert" ] || swift build -c release >/dev/null
-if grep -qw popcnt /proc/cpuinfo 2>/dev/null; then
-  swift build -c release --product infer --scratch-path .build-native -Xswiftc -target-cpu -Xswiftc native >/dev/null
-  infer=.build-native/release/infer
+infer=$(scripts/build-native.sh 2>/dev/null)
+if [ "$infer" = .build-native/release/infer ]; then
   build="native (-target-cpu native: popcnt$(grep -qw avx512_vpopcntdq /proc/cpuinfo && echo ', avx512 vpopcntq'))"
 else
-  infer=.build/release/infer
   build="generic x86-64 (no popcnt on this CPU)"
 fi
 for cfg in "binary 2" "float 8"; do
