@@ -136,11 +136,11 @@ final class DeviceTests: XCTestCase {
 
 /// The pinned device figures (netduinoplus2, firmware built with -O by scripts/build-firmware.sh).
 enum Pins {
-    static let firmwareFlash = 83440
-    static let goldenInstructions = 16464
+    static let firmwareFlash = 83680
+    static let goldenInstructions = 16188
     static let goldenRAM = 3372
     static let fcn2RAM = 4988
-    static let fcn2Instructions = 1_858_628
-    /// Issue #7's target is 500,000; the generic SIMD8<UInt64> popcount kernels take ~1.86 M on the M4.
+    static let fcn2Instructions = 1_558_728
+    /// Issue #7 targets 500,000: the SIMD8 kernels took 1,858,628, the carry-save ones take 1,558,728.
     static let fcn2InstructionBudget = 2_000_000
 }
