@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test embedded fuzz torch jax bench bench-train clean help
+.PHONY: all deps data build demo test embedded device fuzz torch jax bench bench-train clean help
 
 all: build
 
@@ -20,6 +20,7 @@ help:
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em (part of make test)"
+	@echo "make device      install qemu-system-arm, build the Cortex-M4 firmware, run a short check under QEMU (part of make test)"
 	@echo "make fuzz        libFuzzer over the model readers for FUZZ_SECONDS (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread"
@@ -54,12 +55,18 @@ jax:
 embedded:
 	@scripts/check-embedded.sh
 
+# The runtime on a simulated Cortex-M4 (QEMU netduinoplus2): install QEMU if missing, build the
+# firmware, run the golden model through it and require exact agreement with the host.
+device: deps
+	@scripts/install-device.sh
+	@scripts/device-check.sh
+
 # libFuzzer over the image and container readers (FUZZ_SECONDS, default 60); outside the package build.
 fuzz:
 	scripts/fuzz.sh
 
-test: data torch embedded
-	BITSHIELD_REQUIRE_DATA=1 $(SWIFT) test --disable-swift-testing
+test: data torch embedded device
+	BITSHIELD_REQUIRE_DATA=1 BITSHIELD_REQUIRE_DEVICE=1 $(SWIFT) test --disable-swift-testing
 
 # Inference speed and footprint beside an int8 peer (ONNX Runtime), single thread.
 bench: data build

@@ -15,8 +15,13 @@ struct InferTool: ParsableCommand {
         Examples:
           infer model.bsm --dataset mnist
           infer model.bsm --images adv/x-pgd-0.1-images-idx3-ubyte --labels adv/x-pgd-0.1-labels-idx1-ubyte --json
+          infer model.bsm --device netduinoplus2 --dataset mnist --limit 100
         Reports accuracy, per-class accuracy, speed (µs per image at batch 1, median over the images; images/s
-        in batches of --batch images over --threads threads, median of repeated passes) and footprint (file, image, arena and peak RSS bytes). Exit codes: 0 success, 1 failure, 64 bad usage.
+        in batches of --batch images over --threads threads, median of repeated passes) and footprint (file,
+        image, arena and peak RSS bytes). With --device, runs the model on a microcontroller simulated by
+        qemu-system-arm (make device installs it and builds the firmware) and reports accuracy, agreement with
+        the host runtime, flash and RAM bytes and retired instructions per inference.
+        Exit codes: 0 success, 1 failure, 64 bad usage.
         """)
 
     @Argument(help: "A .bsm model file (convert writes them).")
@@ -49,6 +54,12 @@ struct InferTool: ParsableCommand {
     @Option(help: "Kernels: optimized (default) or reference (plain loops, slow).")
     var kernels: String = "optimized"
 
+    @Option(help: "Run on a simulated board under QEMU: netduinoplus2 (STM32F405, Cortex-M4) or microbit (nRF51, Cortex-M0).")
+    var device: String?
+
+    @Option(help: "Firmware build root for --device (default: the repository's .build-firmware, built when missing).")
+    var firmwareDir: String?
+
     @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
     var json = false
 
@@ -63,6 +74,10 @@ struct InferTool: ParsableCommand {
         guard ["optimized", "reference"].contains(kernels) else {
             throw ValidationError("--kernels '\(kernels)' is not one of optimized, reference")
         }
+        if let device, !DeviceBoard.known.contains(device) {
+            throw ValidationError("--device '\(device)' is not one of \(DeviceBoard.known.joined(separator: ", "))")
+        }
+        if device != nil && kernels != "optimized" { throw ValidationError("--device runs the optimized kernels only") }
     }
 
     func fail(_ message: String) -> ExitCode {
@@ -123,6 +138,10 @@ struct InferTool: ParsableCommand {
         let classes = Int(image.header.classes)
         if let bad = data.labels.firstIndex(where: { Int($0) >= classes }) {
             throw fail("label \(data.labels[bad]) at index \(bad) of \(source) is not below the model's \(classes) classes")
+        }
+        if let device {
+            try runOnDevice(board: device, file: [UInt8](fileData), image: file.image, data: data, source: source)
+            return
         }
         let kernelSet: KernelSet = kernels == "reference" ? .reference : .optimized
         let arenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet)

@@ -51,7 +51,7 @@ public enum FusedDenseKernel {
                                     sink: AccumulatorSink) {
         let words = BitPacking.words(n)
         for o in 0..<m {
-            let count = Popcount.xor(input, weights + o * words, words: words)
+            let count = Popcount.xorWords(input, weights + o * words, words: words)
             sink.store(pixel: 0, channel: o, channels: m, Int32(n - 2 * count))
         }
     }
@@ -67,7 +67,7 @@ public enum FusedDenseKernel {
         for o in 0..<m {
             let row = weights + o * words
             var weighted = 0
-            for b in 0..<planeCount { weighted += Popcount.and(planes + b * words, row, words: words) << b }
+            for b in 0..<planeCount { weighted += Popcount.andWords(planes + b * words, row, words: words) << b }
             sink.store(pixel: 0, channel: o, channels: m, Int32(total - 2 * weighted))
         }
     }
@@ -107,7 +107,7 @@ public enum FusedConvKernel {
                                 var count = 0
                                 for ky in 0..<k {
                                     // A kernel row's k positions are k * words consecutive words in both.
-                                    count += Popcount.xor(x + ((oy + ky) * w + ox) * words, weights + (o * k + ky) * k * words,
+                                    count += Popcount.xorWords(x + ((oy + ky) * w + ox) * words, weights + (o * k + ky) * k * words,
                                                           words: k * words)
                                 }
                                 a = k * k * c - 2 * count

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Builds the BitShield device firmware for a QEMU board with only the Swift toolchain's own tools
+# (swiftc, clang, ld.lld): ModelFormat and Inference in Embedded Swift, the firmware's Swift main,
+# the C startup file and the board's linker script.
+#
+#   scripts/build-firmware.sh [netduinoplus2|microbit]     (default netduinoplus2)
+#   FIRMWARE_OPT=-O|-Osize   Swift optimization (default -O: fewer instructions per inference)
+#   FIRMWARE_DIR             output root (default .build-firmware)
+#
+# Writes $FIRMWARE_DIR/BOARD/firmware.elf and firmware.txt (key=value: board, cpu, payload address,
+# flash and RAM sizes, the firmware's flash, .data and .bss bytes) that `infer --device` reads.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+board="${1:-netduinoplus2}"
+opt="${FIRMWARE_OPT:--O}"
+root="${FIRMWARE_DIR:-.build-firmware}"
+out="$root/$board"
+case "$board" in
+  netduinoplus2) target=armv7em-none-none-eabi; cpu=cortex-m4; define=BOARD_NETDUINOPLUS2
+                 cflags=(-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16)
+                 sflags=(-Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16)
+                 flash=1048576; ram=131072; ipt=1 ;;
+  microbit)      target=armv6m-none-none-eabi; cpu=cortex-m0; define=BOARD_MICROBIT
+                 cflags=(-mcpu=cortex-m0 -mfloat-abi=soft); sflags=(); flash=262144; ram=16384; ipt=62.5 ;;
+  *) echo "error: unknown board '$board' (netduinoplus2, microbit)" >&2; exit 64 ;;
+esac
+bin="$(dirname "$(command -v swiftc)")"
+for tool in swiftc clang ld.lld llvm-nm; do
+  [ -x "$bin/$tool" ] || { echo "error: $bin/$tool not found: the Swift toolchain's own $tool is needed" >&2; exit 1; }
+done
+mkdir -p "$out"
+stdlib="$bin/../lib/swift/embedded/$target"
+swift_flags=(-target "$target" -enable-experimental-feature Embedded -wmo -parse-as-library "$opt"
+             -Xcc -ffreestanding -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${sflags[@]}")
+"$bin/swiftc" "${swift_flags[@]}" -module-name ModelFormat Sources/ModelFormat/*.swift \
+    -emit-module -emit-module-path "$out/ModelFormat.swiftmodule" -c -o "$out/ModelFormat.o"
+"$bin/swiftc" "${swift_flags[@]}" -module-name Inference -I "$out" Sources/Inference/*.swift Sources/Inference/Kernels/*.swift \
+    -emit-module -emit-module-path "$out/Inference.swiftmodule" -c -o "$out/Inference.o"
+"$bin/swiftc" "${swift_flags[@]}" -module-name Firmware -I "$out" -import-objc-header Firmware/Startup/firmware.h \
+    Firmware/Sources/*.swift -c -o "$out/Firmware.o"
+"$bin/clang" --target="$target" "${cflags[@]}" -D"$define" -Os -ffreestanding -fno-builtin -nostdlib -ffunction-sections -fdata-sections -Wall -Werror \
+    -IFirmware/Startup -c Firmware/Startup/startup.c -o "$out/startup.o"
+"$bin/clang" --target="$target" "${cflags[@]}" -O2 -ffreestanding -fno-builtin -nostdlib -ffunction-sections -Wall -Werror \
+    -c Firmware/Startup/aeabi.c -o "$out/aeabi.o"
+"$bin/ld.lld" -T "Firmware/$board.ld" -L Firmware --gc-sections -o "$out/firmware.elf" \
+    "$out/startup.o" "$out/aeabi.o" "$out/Firmware.o" "$out/Inference.o" "$out/ModelFormat.o" -Map "$out/firmware.map" \
+    "$stdlib/libswiftUnicodeDataTables.a"
+
+# The figures `infer --device` needs, from the linker's symbols.
+sym() { echo $(( 16#$("$bin/llvm-nm" "$out/firmware.elf" | awk -v s="$1" '$3 == s { print $1 }') )); }
+payload=$(sym __payload_start); payload_end=$(sym __payload_end)
+vectors=$(sym __vectors_start); flash_end=$(sym __flash_end)
+data=$(( $(sym __data_end) - $(sym __data_start) )); bss=$(( $(sym __bss_end) - $(sym __bss_start) ))
+arena=$(( $(sym __arena_end) - $(sym __arena_start) ))
+stack=$(( $(sym __stack_top) - $(sym __stack_limit) )); heap=$(( $(sym __heap_end) - $(sym __heap_start) ))
+{
+  echo "board=$board"
+  echo "target=$target"
+  echo "cpu=$cpu"
+  echo "optimization=$opt"
+  echo "flash_bytes=$flash"
+  echo "ram_bytes=$ram"
+  echo "payload_address=$payload"
+  echo "payload_capacity=$(( payload_end - payload ))"
+  echo "firmware_flash_bytes=$(( flash_end - vectors ))"
+  echo "data_bytes=$data"
+  echo "bss_bytes=$bss"
+  echo "arena_capacity=$arena"
+  echo "stack_reserved=$stack"
+  echo "heap_reserved=$heap"
+  echo "instructions_per_tick=$ipt"
+} > "$out/firmware.txt"
+echo "firmware: $out/firmware.elf ($board, $opt): $(( flash_end - vectors )) B flash, .data $data B, .bss $bss B, arena up to $arena B"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The short device check of `make device` and `make test`: runs the golden FCN through the
+# netduinoplus2 firmware (infer builds it when missing or stale) under QEMU on 20 fixed images,
+# requiring every prediction to equal the host runtime's (infer exits 1 otherwise). Needs qemu-system-arm (scripts/install-device.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+infer="${INFER:-${BUILD_DIR:-.build}/debug/infer}"
+[ -x "$infer" ] || swift build --product infer
+dir="$(mktemp -d)"
+trap 'rm -rf "$dir"' EXIT
+# 20 images of 8x8 pixels as an IDX pair: deterministic bytes (a golden file's), labels 0, 1, 2, ...
+printf '\x00\x00\x08\x03\x00\x00\x00\x14\x00\x00\x00\x08\x00\x00\x00\x08' > "$dir/images"
+head -c 1280 spec/golden/v1-fcn-float.bsm >> "$dir/images"
+printf '\x00\x00\x08\x01\x00\x00\x00\x14' > "$dir/labels"
+for _ in 1 2 3 4 5 6; do printf '\x00\x01\x02' >> "$dir/labels"; done
+printf '\x00\x01' >> "$dir/labels"
+"$infer" spec/golden/v1-fcn-binary.bsm --device netduinoplus2 --images "$dir/images" --labels "$dir/labels" | sed 's/^/device: /'
