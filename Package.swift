@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(
             name: "convert",
             dependencies: [
-                "Trainer", "ModelFile", "ModelFormat",
+                "Trainer", "ModelFile", "ModelFormat", "Inference",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Datasets
 import Foundation
+import Inference
 import ModelFile
 import ModelFormat
 import Trainer
@@ -151,6 +152,9 @@ struct Inspect: ParsableCommand {
             }
             let metadata = (try? JSONSerialization.jsonObject(with: Data(model.metadata))) as? [String: Any] ?? [:]
             let ratio = Double(model.image.count) / Double(max(model.storedBytes, 1))
+            // The arena a runtime must give `Interpreter` (activations and scratch; input and scores are the caller's).
+            let arena = Interpreter.arenaBytes(for: image), referenceArena = Interpreter.arenaBytes(for: image, kernels: .reference)
+            let io = image.input.bytes + 4 * Int(image.header.classes)
             if json {
                 print(jsonLine([
                     "file_bytes": bytes.count, "image_bytes": model.image.count, "stored_bytes": model.storedBytes,
@@ -159,6 +163,7 @@ struct Inspect: ParsableCommand {
                     "weights": weights, "weight_bits": weightBits, "metadata": metadata,
                     "input": [Int(image.header.inputHeight), Int(image.header.inputWidth), Int(image.header.inputChannels)],
                     "classes": Int(image.header.classes),
+                    "arena_bytes": arena, "arena_bytes_reference": referenceArena, "io_bytes": io,
                 ]))
                 return
             }
@@ -167,6 +172,8 @@ struct Inspect: ParsableCommand {
             print("image sha256 \(SHA256.hex(model.imageSHA256))")
             print("input \(image.header.inputHeight)x\(image.header.inputWidth)x\(image.header.inputChannels), \(image.header.classes) classes; "
                   + "\(weights) weights in \(weightBits / 8) bytes")
+            print("arena \(arena) B (optimized kernels; \(referenceArena) B with the reference kernels); "
+                  + "input and scores \(io) B more, the caller's; batch of B images: Interpreter.arenaBytes(for:batch:)")
             for l in layers {
                 var line = "  \(l["index"]!)  \(l["op"]!)  \(l["input"]!) -> \(l["output"]!)"
                 if let w = l["weights"] { line += "  \(w) weights x \(l["bits_per_weight"]!) bit = \(l["weight_bytes"]!) B" }
