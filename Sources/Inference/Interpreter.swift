@@ -236,8 +236,14 @@ public struct Interpreter {
                         if fuse && isDense && blocked {
                             let planes = (arena + sc).assumingMemoryBound(to: UInt64.self)
                             let planeCount = pendingCodeBits > 0 ? PixelPlanes.count(bits: pendingCodeBits) : 0
-                            // Four images per pass over the weights, then one at a time.
-                            while b + 4 <= count {
+                            // Four images per pass over the weights, then one at a time. Where pointers are
+                            // 32 bits (no popcount instruction), one image at a time by carry-save counts.
+                            #if _pointerBitWidth(_32)
+                            let byFour = false
+                            #else
+                            let byFour = true
+                            #endif
+                            while byFour && b + 4 <= count {
                                 let sinks = (sink.advanced(byBytes: b * stride), sink.advanced(byBytes: (b + 1) * stride),
                                              sink.advanced(byBytes: (b + 2) * stride), sink.advanced(byBytes: (b + 3) * stride))
                                 if pendingCodeBits > 0 {
@@ -261,10 +267,20 @@ public struct Interpreter {
                                     let p = planes + b * scratchStride / 8
                                     let total = PixelPlanes.build(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
                                                                   bits: pendingCodeBits, into: p)
+                                    #if _pointerBitWidth(_32)
+                                    BlockedDenseKernel.planesCarrySave(p, count: planeCount, constantFirstPlane: pendingCodeBits < 8, total: total,
+                                                                       weights: w64, n: n, m: m, sink: one)
+                                    #else
                                     BlockedDenseKernel.planes(p, count: planeCount, total: total, weights: w64, n: n, m: m, sink: one)
+                                    #endif
                                 } else {
+                                    #if _pointerBitWidth(_32)
+                                    BlockedDenseKernel.bitsCarrySave(input: (input + b * inStride).assumingMemoryBound(to: UInt64.self),
+                                                                     weights: w64, n: n, m: m, sink: one)
+                                    #else
                                     BlockedDenseKernel.bits(input: (input + b * inStride).assumingMemoryBound(to: UInt64.self),
                                                             weights: w64, n: n, m: m, sink: one)
+                                    #endif
                                 }
                                 b += 1
                             }

@@ -189,13 +189,14 @@ public struct ModelImage {
 
     private func validateTables() throws(ModelFormatError) {
         let size = bytes.count
-        struct Region { var start: Int; var end: Int; var name: String }
-        var regions: [Region] = [Region(start: 0, end: ImageLayout.headerBytes, name: "header")]
-        func place(_ name: String, _ start: Int, _ length: Int) throws(ModelFormatError) {
-            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name, offset: start) }
+        // Regions, by index: 0 the header, 1 the op table, 2 the tensor table, 3 + i tensor i. No arrays
+        // (this runs on the device at start-up, where it was the only allocation): the regions are
+        // re-read from the records, and walked in order of (start, end, index) by selection, O(regions^2).
+        let regionCount = 3 + tensorCount
+        func place(_ name: @autoclosure () -> String, _ start: Int, _ length: Int) throws(ModelFormatError) {
+            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name(), offset: start) }
             let (end, o) = start.addingReportingOverflow(length)
-            guard !o, end <= size else { throw .outOfBounds(what: name, end: o ? Int.max : end, size: size) }
-            regions.append(Region(start: start, end: end, name: name))
+            guard !o, end <= size else { throw .outOfBounds(what: name(), end: o ? Int.max : end, size: size) }
         }
         try place("op table", Int(header.opTableOffset), opCount * ImageLayout.opBytes)
         try place("tensor table", Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
@@ -204,15 +205,39 @@ public struct ModelImage {
             let t = try ModelImage.readTensor(bytes, offset: Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes, index: i)
             try place("tensor \(i)", t.offset, t.bytes)
         }
-        regions.sort { $0.start < $1.start || ($0.start == $1.start && $0.end < $1.end) }
+        func region(_ k: Int) -> (start: Int, end: Int) {
+            switch k {
+            case 0: return (0, ImageLayout.headerBytes)
+            case 1: return (Int(header.opTableOffset), Int(header.opTableOffset) + opCount * ImageLayout.opBytes)
+            case 2: return (Int(header.tensorTableOffset), Int(header.tensorTableOffset) + tensorCount * ImageLayout.tensorBytes)
+            default:
+                let t = tensor(k - 3)
+                return (t.offset, t.offset + t.bytes)
+            }
+        }
+        func name(_ k: Int) -> String {
+            k == 0 ? "header" : k == 1 ? "op table" : k == 2 ? "tensor table" : "tensor \(k - 3)"
+        }
+        func before(_ a: (Int, Int, Int), _ b: (Int, Int, Int)) -> Bool {
+            a.0 != b.0 ? a.0 < b.0 : (a.1 != b.1 ? a.1 < b.1 : a.2 < b.2)
+        }
         let r = RawBytes(bytes.baseAddress!)
         var cursor = 0
-        var previous = "start"
-        for region in regions {
-            guard region.start >= cursor else { throw .overlap(first: previous, second: region.name) }
-            for i in cursor..<region.start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(region.name)", offset: i) }
-            cursor = region.end
-            previous = region.name
+        var previous = -1
+        var last = (Int.min, Int.min, -1)
+        for _ in 0..<regionCount {
+            // The next region after `last` in (start, end, index) order.
+            var next = (Int.max, Int.max, Int.max)
+            for k in 0..<regionCount {
+                let (start, end) = region(k)
+                let key = (start, end, k)
+                if before(last, key) && before(key, next) { next = key }
+            }
+            guard next.0 >= cursor else { throw .overlap(first: previous < 0 ? "start" : name(previous), second: name(next.2)) }
+            for i in cursor..<next.0 where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(name(next.2))", offset: i) }
+            cursor = next.1
+            previous = next.2
+            last = next
         }
         for i in cursor..<size where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding at the end", offset: i) }
         // Op records: reserved parameters checked per op; bits tensors: padding bits zero; flips 0/1 checked per op.

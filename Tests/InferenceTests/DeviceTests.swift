@@ -136,11 +136,13 @@ final class DeviceTests: XCTestCase {
 
 /// The pinned device figures (netduinoplus2, firmware built with -O by scripts/build-firmware.sh).
 enum Pins {
-    static let firmwareFlash = 83680
-    static let goldenInstructions = 16188
-    static let goldenRAM = 3372
-    static let fcn2RAM = 4988
-    static let fcn2Instructions = 1_558_728
-    /// Issue #7 targets 500,000: the SIMD8 kernels took 1,858,628, the carry-save ones take 1,558,728.
-    static let fcn2InstructionBudget = 2_000_000
+    static let firmwareFlash = 85744
+    static let goldenInstructions = 12418
+    static let goldenRAM = 2172
+    static let fcn2RAM = 2780
+    static let fcn2Instructions = 985_754
+    /// Issue #7 targets 500,000: the SIMD8 kernels took 1,858,628, the carry-save row kernels 1,558,728,
+    /// the bits8 blocked kernels (scalarized SIMD8 on armv7em) 1,443,587, the 32-bit carry-save bits8
+    /// kernels (BlockedDense+CarrySave.swift) take 985,754: not yet the issue's target.
+    static let fcn2InstructionBudget = 1_000_000
 }

@@ -94,6 +94,49 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    /// The 32-bit carry-save kernels (chosen on the device) against the references, bit for bit, over a
+    /// shape grid and past one carry-save run (15 words: n 1000, 2000).
+    func testBlockedDenseCarrySaveGrid() {
+        for n in [1, 63, 64, 65, 600, 784, 1000, 2000] {
+            for m in [1, 7, 8, 9, 600] where n < 1000 || m < 600 {
+                let x = BitPacking.pack(signs: signs(n), rows: 1, n: n)
+                let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
+                bothLayouts(w, m: m, n: n) { _, blocked, blockedWords in
+                    var a = [Int32](repeating: 0, count: m)
+                    BinaryDenseKernel.referenceBits(input: x, weights: blocked, n: n, m: m, output: &a)
+                    let c = accumulators(m) { BlockedDenseKernel.bitsCarrySave(input: x, weights: blockedWords, n: n, m: m, sink: $0) }
+                    XCTAssertEqual(a, c, "carry-save bits n \(n) m \(m)")
+                    for bits in [1, 2, 8] {
+                        let pixels = (0..<n).map { _ in UInt8(next() % 256) }
+                        var codes = [UInt8](repeating: 0, count: n)
+                        InputCodesKernel.run(pixels: pixels, count: n, bits: bits, codes: &codes)
+                        BinaryDenseKernel.referenceCodes(codes: codes, weights: blocked, n: n, m: m, output: &a)
+                        var planes = [UInt64](repeating: 0, count: PixelPlanes.count(bits: bits) * BitPacking.words(n))
+                        let total = PixelPlanes.build(pixels: pixels, n: n, bits: bits, into: &planes)
+                        for constant in bits < 8 ? [false, true] : [false] {
+                            let p = accumulators(m) {
+                                BlockedDenseKernel.planesCarrySave(planes, count: PixelPlanes.count(bits: bits), constantFirstPlane: constant,
+                                                                   total: total, weights: blockedWords, n: n, m: m, sink: $0)
+                            }
+                            XCTAssertEqual(a, p, "carry-save planes n \(n) m \(m) bits \(bits) constant \(constant)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The weighted bit count of the carry-save vectors at its bounds (31 at every position) and at random.
+    func testCarrySaveWeightedCount() {
+        let all = UInt32.max
+        XCTAssertEqual(BlockedDenseKernel.weightedCount(all, all, all, all, all), 31 * 32)
+        for _ in 0..<1000 {
+            let v = (0..<5).map { _ in UInt32(truncatingIfNeeded: next()) }
+            let expected = (0..<5).reduce(0) { $0 + (v[$1].nonzeroBitCount << $1) }
+            XCTAssertEqual(Int(BlockedDenseKernel.weightedCount(v[0], v[1], v[2], v[3], v[4])), expected)
+        }
+    }
+
     /// The blocked kernel's eight-at-a-time threshold sink against the reference op, over odd widths.
     func testBlockedDenseThresholdMatchesTheOps() {
         for (n, m) in [(65, 1), (600, 7), (600, 8), (64, 9), (784, 600), (100, 23)] {
