@@ -7,6 +7,11 @@
 #   FIRMWARE_OPT=-O|-Osize   Swift optimization (default -O: fewer instructions per inference)
 #   FIRMWARE_DIR             output root (default .build-firmware)
 #
+# The Cortex-M0 (microbit) also needs compiler-rt's soft-float, division and 64-bit multiplication
+# helpers, which the Swift toolchain does not ship for bare-metal ARM: they are built once from the
+# compiler-rt that Zig bundles (PyPI `ziglang` in .venv-zig, installed by scripts/install-device.sh;
+# or ZIG="path/to/zig") into $FIRMWARE_DIR/compiler-rt-thumbv6m/libcompiler_rt.a.
+#
 # Writes $FIRMWARE_DIR/BOARD/firmware.elf and firmware.txt (key=value: board, cpu, payload address,
 # flash and RAM sizes, the firmware's flash, .data and .bss bytes) that `infer --device` reads.
 set -euo pipefail
@@ -21,7 +26,8 @@ case "$board" in
                  sflags=(-Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16)
                  flash=1048576; ram=131072; ipt=1 ;;
   microbit)      target=armv6m-none-none-eabi; cpu=cortex-m0; define=BOARD_MICROBIT
-                 cflags=(-mcpu=cortex-m0 -mfloat-abi=soft); sflags=(); flash=262144; ram=16384; ipt=62.5 ;;
+                 cflags=(-mcpu=cortex-m0 -mfloat-abi=soft); sflags=(); flash=262144; ram=16384; ipt=62.5
+                 runtime=thumbv6m ;;
   *) echo "error: unknown board '$board' (netduinoplus2, microbit)" >&2; exit 64 ;;
 esac
 bin="$(dirname "$(command -v swiftc)")"
@@ -29,6 +35,25 @@ for tool in swiftc clang ld.lld llvm-nm; do
   [ -x "$bin/$tool" ] || { echo "error: $bin/$tool not found: the Swift toolchain's own $tool is needed" >&2; exit 1; }
 done
 mkdir -p "$out"
+libs=()
+if [ -n "${runtime:-}" ]; then
+  # compiler-rt from Zig's sources, for the Cortex-M0 only (the Cortex-M4 needs none of it).
+  rt="$root/compiler-rt-$runtime/libcompiler_rt.a"
+  if [ ! -s "$rt" ]; then
+    if [ -n "${ZIG:-}" ]; then zig=("$ZIG")
+    elif [ -x .venv-zig/bin/python ] && .venv-zig/bin/python -m ziglang version >/dev/null 2>&1; then zig=(.venv-zig/bin/python -m ziglang)
+    else echo "error: the $board firmware needs compiler-rt, built with Zig: run scripts/install-device.sh $board (or make device), or set ZIG" >&2; exit 1
+    fi
+    zig_lib="$("${zig[@]}" env | sed -n 's/.*"lib_dir": *"\([^"]*\)".*/\1/p; s/^ *\.lib_dir = "\([^"]*\)".*/\1/p' | head -1)"
+    [ -f "$zig_lib/compiler_rt.zig" ] || { echo "error: no compiler_rt.zig in Zig's lib dir '$zig_lib'" >&2; exit 1; }
+    mkdir -p "$(dirname "$rt")"
+    "${zig[@]}" build-lib -target thumb-freestanding-eabi -mcpu cortex_m0 -O ReleaseSmall -ffunction-sections -fdata-sections \
+        --cache-dir "$root/zig-cache" --global-cache-dir "$root/zig-cache" --name compiler_rt \
+        "$zig_lib/compiler_rt.zig" -femit-bin="$rt.part"
+    mv "$rt.part" "$rt"
+  fi
+  libs+=("$rt")
+fi
 stdlib="$bin/../lib/swift/embedded/$target"
 swift_flags=(-target "$target" -enable-experimental-feature Embedded -wmo -parse-as-library "$opt"
              -Xcc -ffreestanding -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${sflags[@]}")
@@ -44,7 +69,7 @@ swift_flags=(-target "$target" -enable-experimental-feature Embedded -wmo -parse
     -c Firmware/Startup/aeabi.c -o "$out/aeabi.o"
 "$bin/ld.lld" -T "Firmware/$board.ld" -L Firmware --gc-sections -o "$out/firmware.elf" \
     "$out/startup.o" "$out/aeabi.o" "$out/Firmware.o" "$out/Inference.o" "$out/ModelFormat.o" -Map "$out/firmware.map" \
-    "$stdlib/libswiftUnicodeDataTables.a"
+    "$stdlib/libswiftUnicodeDataTables.a" "${libs[@]}"
 
 # The figures `infer --device` needs, from the linker's symbols.
 sym() { echo $(( 16#$("$bin/llvm-nm" "$out/firmware.elf" | awk -v s="$1" '$3 == s { print $1 }') )); }

@@ -120,3 +120,68 @@ int64_t __aeabi_lasr(int64_t x, int n) {
     else { r.w.lo = (v.w.lo >> n) | (v.w.hi << (32 - n)); r.w.hi = (uint32_t)((int32_t)v.w.hi >> n); }
     return (int64_t)r.u;
 }
+
+#if defined(__ARM_ARCH_6M__)
+// The Cortex-M0 (armv6-m) has no exclusive loads and stores, so clang turns the Embedded Swift
+// runtime's atomic reference counting into these library calls. On one core it is enough to run
+// each operation with interrupts masked (PRIMASK saved and restored; the firmware takes none anyway).
+// The float, division and multiplication helpers come from compiler-rt (scripts/build-firmware.sh).
+#include <stdbool.h>
+
+static inline uint32_t irq_save(void) {
+    uint32_t primask;
+    __asm__ volatile("mrs %0, primask\n cpsid i" : "=r"(primask) :: "memory");
+    return primask;
+}
+static inline void irq_restore(uint32_t primask) {
+    __asm__ volatile("msr primask, %0" :: "r"(primask) : "memory");
+}
+
+uint32_t __atomic_load_4(const volatile void *p, int order) {
+    (void)order;
+    uint32_t s = irq_save(), v = *(const volatile uint32_t *)p;
+    irq_restore(s);
+    return v;
+}
+
+void __atomic_store_4(volatile void *p, uint32_t v, int order) {
+    (void)order;
+    uint32_t s = irq_save();
+    *(volatile uint32_t *)p = v;
+    irq_restore(s);
+}
+
+uint32_t __atomic_exchange_4(volatile void *p, uint32_t v, int order) {
+    (void)order;
+    uint32_t s = irq_save(), old = *(volatile uint32_t *)p;
+    *(volatile uint32_t *)p = v;
+    irq_restore(s);
+    return old;
+}
+
+uint32_t __atomic_fetch_add_4(volatile void *p, uint32_t v, int order) {
+    (void)order;
+    uint32_t s = irq_save(), old = *(volatile uint32_t *)p;
+    *(volatile uint32_t *)p = old + v;
+    irq_restore(s);
+    return old;
+}
+
+uint32_t __atomic_fetch_sub_4(volatile void *p, uint32_t v, int order) {
+    (void)order;
+    uint32_t s = irq_save(), old = *(volatile uint32_t *)p;
+    *(volatile uint32_t *)p = old - v;
+    irq_restore(s);
+    return old;
+}
+
+bool __atomic_compare_exchange_4(volatile void *p, void *expected, uint32_t desired, int success, int failure) {
+    (void)success; (void)failure;
+    uint32_t s = irq_save(), old = *(volatile uint32_t *)p;
+    bool equal = old == *(uint32_t *)expected;
+    if (equal) *(volatile uint32_t *)p = desired;
+    else *(uint32_t *)expected = old;
+    irq_restore(s);
+    return equal;
+}
+#endif
