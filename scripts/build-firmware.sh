@@ -24,9 +24,12 @@ case "$board" in
   netduinoplus2) target=armv7em-none-none-eabi; cpu=cortex-m4; define=BOARD_NETDUINOPLUS2
                  cflags=(-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16)
                  sflags=(-Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16)
-                 flash=1048576; ram=131072; ipt=1 ;;
+                 flash=1048576; ram=131072; ipt=1; shift=0 ;;
   microbit)      target=armv6m-none-none-eabi; cpu=cortex-m0; define=BOARD_MICROBIT
-                 cflags=(-mcpu=cortex-m0 -mfloat-abi=soft); sflags=(); flash=262144; ram=16384; ipt=62.5
+                 cflags=(-mcpu=cortex-m0 -mfloat-abi=soft); sflags=(); flash=262144; ram=16384
+                 # TIMER0 counts 16 MHz (62.5 ns a tick); under -icount shift=7 an instruction takes
+                 # 128 ns, so a tick is 62.5 / 128 instructions and a count is exact to within one.
+                 ipt=0.48828125; shift=7
                  runtime=thumbv6m ;;
   *) echo "error: unknown board '$board' (netduinoplus2, microbit)" >&2; exit 64 ;;
 esac
@@ -94,5 +97,6 @@ stack=$(( $(sym __stack_top) - $(sym __stack_limit) )); heap=$(( $(sym __heap_en
   echo "stack_reserved=$stack"
   echo "heap_reserved=$heap"
   echo "instructions_per_tick=$ipt"
+  echo "icount_shift=$shift"
 } > "$out/firmware.txt"
 echo "firmware: $out/firmware.elf ($board, $opt): $(( flash_end - vectors )) B flash, .data $data B, .bss $bss B, arena up to $arena B"

@@ -64,8 +64,9 @@ int putchar(int c) {
 // ---- the instruction counter ----
 // Under `-icount shift=0` QEMU's virtual clock advances exactly 1 ns per retired instruction.
 // netduinoplus2: TIM2 (32-bit) counts QEMU's virtual clock at 1 GHz with prescaler 0: one tick per
-// instruction. microbit: TIMER0 counts at 16 MHz: one tick per 62.5 instructions (fw_counter_read
-// returns ticks; the host tool scales).
+// instruction. microbit: TIMER0 counts at 16 MHz, one tick per 62.5 ns; `infer --device microbit`
+// runs QEMU with -icount shift=7 (128 ns per instruction), so a tick is 0.48828125 instructions and
+// the counts resolve single instructions (fw_counter_read returns ticks; the host tool scales).
 
 #if defined(BOARD_NETDUINOPLUS2)
 #define TIM2 ((volatile uint32_t *)0x40000000u)

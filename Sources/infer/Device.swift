@@ -7,8 +7,9 @@ import ModelFormat
 // `infer --device BOARD`: runs the model on a simulated microcontroller. The firmware
 // (Firmware/, scripts/build-firmware.sh) is one binary for every model; this file writes a payload
 // (header + the bare model image + test images) that QEMU's generic loader places in the board's
-// flash, runs qemu-system-arm with -icount shift=0 (one virtual nanosecond per retired instruction,
-// so the counts are deterministic), parses what the firmware prints, and compares every prediction
+// flash, runs qemu-system-arm with -icount (the virtual clock advances a fixed 2^shift ns per retired
+// instruction: shift 0 on netduinoplus2, 7 on the microbit, whose 16 MHz timer then ticks 2.048
+// times per instruction; so the counts are deterministic), parses what the firmware prints, and compares every prediction
 // with the host runtime's.
 
 /// What the firmware build says about a board (its `firmware.txt`, written by build-firmware.sh).
@@ -16,8 +17,11 @@ struct DeviceBoard {
     var name = "", target = "", cpu = "", optimization = ""
     var flashBytes = 0, ramBytes = 0, payloadAddress = 0, payloadCapacity = 0, firmwareFlashBytes = 0
     var dataBytes = 0, bssBytes = 0, arenaCapacity = 0, stackReserved = 0, heapReserved = 0
-    /// Retired instructions per tick of the firmware's counter (1 on netduinoplus2's 1 GHz TIM2).
+    /// Retired instructions per tick of the firmware's counter (1 on netduinoplus2's 1 GHz TIM2;
+    /// 62.5 / 2^7 on the microbit's 16 MHz TIMER0 under -icount shift=7).
     var instructionsPerTick = 1.0
+    /// QEMU's -icount shift: each retired instruction advances the virtual clock by 2^shift ns.
+    var icountShift = 0
 
     /// The QEMU machines `infer --device` knows.
     static let known = ["netduinoplus2", "microbit"]
@@ -36,6 +40,7 @@ struct DeviceBoard {
         firmwareFlashBytes = int("firmware_flash_bytes"); dataBytes = int("data_bytes"); bssBytes = int("bss_bytes")
         arenaCapacity = int("arena_capacity"); stackReserved = int("stack_reserved"); heapReserved = int("heap_reserved")
         instructionsPerTick = Double(v["instructions_per_tick"] ?? "") ?? 1
+        icountShift = int("icount_shift")
     }
 }
 
@@ -210,7 +215,8 @@ extension InferTool {
                                          count: n, imageBytes: data.imageSize)
             guard FileManager.default.createFile(atPath: payloadPath, contents: Data(blob)) else { throw fail("cannot write \(payloadPath)") }
             let (status, output, errors) = try runQEMU(qemu, board: name, elf: elf, payload: payloadPath,
-                                                       address: board.payloadAddress, seconds: 60 + n / 20)
+                                                       address: board.payloadAddress, icountShift: board.icountShift,
+                                                       seconds: 60 + n / 20)
             let run = DeviceRun(output: output, classes: classes)
             guard status == 0, run.done, run.predictions.count == n else {
                 let firmwareError = output.split(separator: "\n").first { $0.hasPrefix("error") || $0.hasPrefix("fatal") }
@@ -242,16 +248,18 @@ extension InferTool {
         print("\(model) on \(source): \(data.count) images on \(name) (QEMU, \(board.cpu), \(board.target), firmware \(board.optimization), \(runs) run(s))")
         print(String(format: "accuracy %.4f (%d/%d)", accuracy, correct, data.count))
         print(String(format: "host agreement %.4f (%d/%d predictions equal the host runtime's)", agreement, agreeing, data.count))
-        print("instructions per inference \(instructions) (mean; min \(Int(Double(least == .max ? 0 : least) * perTick)), "
-              + "max \(Int(Double(most) * perTick)); qemu -icount shift=0\(perTick == 1 ? "" : ", counter tick = \(perTick) instructions"))")
+        let leastInstructions = Int((Double(least == .max ? 0 : least) * perTick).rounded())
+        let mostInstructions = Int((Double(most) * perTick).rounded())
+        print("instructions per inference \(instructions) (mean; min \(leastInstructions), max \(mostInstructions); "
+              + "qemu -icount shift=\(board.icountShift)\(perTick == 1 ? "" : ", counter tick = \(perTick) instructions"))")
         print("flash \(flash) B = firmware \(board.firmwareFlashBytes) + model image \(bytes.count) (board: \(board.flashBytes))")
         print("RAM \(ram) B = .data \(last.dataBytes) + .bss \(last.bssBytes) + arena \(last.arenaBytes) + stack high-water "
               + "\(last.stackHighWater) + heap \(last.heapBytes) (board: \(board.ramBytes); the model image and test images stay in flash)")
         if json {
             let object: [String: Any] = [
                 "accuracy": accuracy, "correct": correct, "images": data.count, "host_agreement": agreement, "agreeing": agreeing,
-                "instructions_per_inference": instructions, "instructions_min": Int(Double(least == .max ? 0 : least) * perTick),
-                "instructions_max": Int(Double(most) * perTick), "instructions_total": Int(Double(ticks) * perTick),
+                "instructions_per_inference": instructions, "instructions_min": leastInstructions,
+                "instructions_max": mostInstructions, "instructions_total": Int((Double(ticks) * perTick).rounded()),
                 "flash_bytes": flash, "firmware_flash_bytes": board.firmwareFlashBytes, "image_bytes": bytes.count,
                 "ram_bytes": ram, "data_bytes": last.dataBytes, "bss_bytes": last.bssBytes, "arena_bytes": last.arenaBytes,
                 "stack_high_water_bytes": last.stackHighWater, "heap_bytes": last.heapBytes,
@@ -269,12 +277,13 @@ extension InferTool {
     }
 
     /// Runs the firmware once under QEMU (killed after `seconds`); returns exit status, stdout, stderr.
-    func runQEMU(_ qemu: String, board: String, elf: String, payload: String, address: Int, seconds: Int) throws
+    func runQEMU(_ qemu: String, board: String, elf: String, payload: String, address: Int, icountShift: Int = 0,
+                 seconds: Int) throws
         -> (Int32, String, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         p.arguments = ["--kill-after=5", "\(seconds)", qemu, "-M", board, "-nographic", "-monitor", "none", "-serial", "none",
-                       "-semihosting-config", "enable=on,target=native", "-icount", "shift=0",
+                       "-semihosting-config", "enable=on,target=native", "-icount", "shift=\(icountShift)",
                        "-kernel", elf, "-device", "loader,file=\(payload),addr=\(address)"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
