@@ -20,7 +20,7 @@ help:
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em (part of make test)"
-	@echo "make device      install qemu-system-arm, build the Cortex-M4 firmware, run a short check under QEMU (part of make test)"
+	@echo "make device      install qemu-system-arm and Zig (.venv-zig), build the Cortex-M4 and M0 firmware, run a short check under QEMU (part of make test)"
 	@echo "make fuzz        libFuzzer over the model readers for FUZZ_SECONDS (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread"
@@ -55,8 +55,9 @@ jax:
 embedded:
 	@scripts/check-embedded.sh
 
-# The runtime on a simulated Cortex-M4 (QEMU netduinoplus2): install QEMU if missing, build the
-# firmware, run the golden model through it and require exact agreement with the host.
+# The runtime on simulated Cortex-M4 (QEMU netduinoplus2) and Cortex-M0 (microbit) boards: install
+# QEMU and Zig (compiler-rt for the M0) if missing, build the firmware, run the golden model through
+# both and require exact agreement with the host.
 device: deps
 	@scripts/install-device.sh
 	@scripts/device-check.sh

@@ -10,7 +10,7 @@
 # The Cortex-M0 (microbit) also needs compiler-rt's soft-float, division and 64-bit multiplication
 # helpers, which the Swift toolchain does not ship for bare-metal ARM: they are built once from the
 # compiler-rt that Zig bundles (PyPI `ziglang` in .venv-zig, installed by scripts/install-device.sh;
-# or ZIG="path/to/zig") into $FIRMWARE_DIR/compiler-rt-thumbv6m/libcompiler_rt.a.
+# or ZIG="path/to/zig") into $FIRMWARE_DIR/compiler-rt-thumbv6m-zigVERSION/libcompiler_rt.a.
 #
 # Writes $FIRMWARE_DIR/BOARD/firmware.elf and firmware.txt (key=value: board, cpu, payload address,
 # flash and RAM sizes, the firmware's flash, .data and .bss bytes) that `infer --device` reads.
@@ -41,12 +41,12 @@ mkdir -p "$out"
 libs=()
 if [ -n "${runtime:-}" ]; then
   # compiler-rt from Zig's sources, for the Cortex-M0 only (the Cortex-M4 needs none of it).
-  rt="$root/compiler-rt-$runtime/libcompiler_rt.a"
+  if [ -n "${ZIG:-}" ]; then zig=("$ZIG")
+  elif [ -x .venv-zig/bin/python ] && .venv-zig/bin/python -m ziglang version >/dev/null 2>&1; then zig=(.venv-zig/bin/python -m ziglang)
+  else echo "error: the $board firmware needs compiler-rt, built with Zig: run scripts/install-device.sh $board (or make device), or set ZIG" >&2; exit 1
+  fi
+  rt="$root/compiler-rt-$runtime-zig$("${zig[@]}" version)/libcompiler_rt.a"
   if [ ! -s "$rt" ]; then
-    if [ -n "${ZIG:-}" ]; then zig=("$ZIG")
-    elif [ -x .venv-zig/bin/python ] && .venv-zig/bin/python -m ziglang version >/dev/null 2>&1; then zig=(.venv-zig/bin/python -m ziglang)
-    else echo "error: the $board firmware needs compiler-rt, built with Zig: run scripts/install-device.sh $board (or make device), or set ZIG" >&2; exit 1
-    fi
     zig_lib="$("${zig[@]}" env | sed -n 's/.*"lib_dir": *"\([^"]*\)".*/\1/p; s/^ *\.lib_dir = "\([^"]*\)".*/\1/p' | head -1)"
     [ -f "$zig_lib/compiler_rt.zig" ] || { echo "error: no compiler_rt.zig in Zig's lib dir '$zig_lib'" >&2; exit 1; }
     mkdir -p "$(dirname "$rt")"

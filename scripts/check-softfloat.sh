@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 count="${1:-200000}"
 root="${FIRMWARE_DIR:-.build-firmware}"
 bin="$(dirname "$(command -v swiftc)")"
-rt="$root/compiler-rt-thumbv6m/libcompiler_rt.a"
-[ -s "$rt" ] || scripts/build-firmware.sh microbit >/dev/null
+rt="$(ls -t "$root"/compiler-rt-thumbv6m-*/libcompiler_rt.a 2>/dev/null | head -1 || true)"
+if [ -z "$rt" ]; then
+  scripts/build-firmware.sh microbit >/dev/null
+  rt="$(ls -t "$root"/compiler-rt-thumbv6m-*/libcompiler_rt.a | head -1)"
+fi
 out="$root/softfloat-check"
 mkdir -p "$out"
 m0=(--target=armv6m-none-none-eabi -mcpu=cortex-m0 -mfloat-abi=soft -O2 -ffreestanding -fno-builtin -nostdlib -ffunction-sections)

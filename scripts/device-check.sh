@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The short device check of `make device` and `make test`: runs the golden FCN through the
-# netduinoplus2 firmware (infer builds it when missing or stale) under QEMU on 20 fixed images,
-# requiring every prediction to equal the host runtime's (infer exits 1 otherwise). Needs qemu-system-arm (scripts/install-device.sh).
+# netduinoplus2 (Cortex-M4) and microbit (Cortex-M0) firmware (infer builds each when missing or
+# stale) under QEMU on 20 fixed images, requiring every prediction to equal the host runtime's
+# (infer exits 1 otherwise), and checks the Cortex-M0's soft-float helpers against the host
+# (scripts/check-softfloat.sh). Needs qemu-system-arm and Zig (scripts/install-device.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 infer="${INFER:-${BUILD_DIR:-.build}/debug/infer}"
@@ -14,4 +16,7 @@ head -c 1280 spec/golden/v1-fcn-float.bsm >> "$dir/images"
 printf '\x00\x00\x08\x01\x00\x00\x00\x14' > "$dir/labels"
 for _ in 1 2 3 4 5 6; do printf '\x00\x01\x02' >> "$dir/labels"; done
 printf '\x00\x01' >> "$dir/labels"
-"$infer" spec/golden/v1-fcn-binary.bsm --device netduinoplus2 --images "$dir/images" --labels "$dir/labels" | sed 's/^/device: /'
+for board in netduinoplus2 microbit; do
+  "$infer" spec/golden/v1-fcn-binary.bsm --device "$board" --images "$dir/images" --labels "$dir/labels" | sed 's/^/device: /'
+done
+scripts/check-softfloat.sh | sed 's/^/device: /'
