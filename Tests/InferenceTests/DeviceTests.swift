@@ -3,10 +3,11 @@ import Foundation
 import XCTest
 @testable import Trainer
 
-/// The runtime on a simulated Cortex-M4 (QEMU netduinoplus2) through `infer --device`: exact agreement
-/// with the host, and the deterministic figures pinned (flash, RAM, retired instructions per
-/// inference under -icount shift=0). Skips when qemu-system-arm is absent, unless
-/// BITSHIELD_REQUIRE_DEVICE is set (`make test` sets it), which turns that into a failure.
+/// The runtime on a simulated Cortex-M4 (QEMU netduinoplus2) and Cortex-M0 (QEMU microbit) through
+/// `infer --device`: exact agreement with the host, and the deterministic figures pinned (flash, RAM,
+/// retired instructions per inference under -icount). Skips when qemu-system-arm (or, for the
+/// Cortex-M0, Zig) is absent, unless BITSHIELD_REQUIRE_DEVICE is set (`make test` sets it), which
+/// turns that into a failure.
 ///
 /// The pinned figures change with the kernels, the compiler or the firmware: when a change is
 /// intended, run the test, read the new figures from the failure messages, and update the pins
@@ -113,6 +114,57 @@ final class DeviceTests: XCTestCase {
         XCTAssertLessThanOrEqual(r["instructions_per_inference"] as? Int ?? .max, Pins.fcn2InstructionBudget)
     }
 
+    /// Zig (the Cortex-M0 firmware's compiler-rt: scripts/install-device.sh puts it in .venv-zig),
+    /// or skip (or fail when the device is required).
+    func requireZig() throws {
+        let env = ProcessInfo.processInfo.environment
+        if let zig = env["ZIG"], FileManager.default.isExecutableFile(atPath: zig) { return }
+        if FileManager.default.isExecutableFile(atPath: root + "/.venv-zig/bin/python") { return }
+        if env["BITSHIELD_REQUIRE_DEVICE"] != nil {
+            XCTFail("Zig not found (.venv-zig or $ZIG) and BITSHIELD_REQUIRE_DEVICE is set: run `make device`")
+        }
+        throw XCTSkip("Zig not found (.venv-zig or $ZIG): run `make device` to install it (BITSHIELD_REQUIRE_DEVICE=1 makes this a failure)")
+    }
+
+    /// The golden FCN on the Cortex-M0 (QEMU microbit: no FPU, no divide; compiler-rt's soft float):
+    /// exact agreement with the host and the same figures on a second run.
+    func testGoldenFCNOnTheCortexM0AgreesAndIsDeterministic() throws {
+        try requireQEMU()
+        try requireZig()
+        let dir = temporaryDirectory()
+        let images = try idxPair(in: dir, count: 20, h: 8, w: 8, classes: 3, seed: 11)
+        let model = root + "/spec/golden/v1-fcn-binary.bsm"
+        let a = try device(model, images, board: "microbit"), b = try device(model, images, board: "microbit")
+        XCTAssertEqual(a["host_agreement"] as? Double, 1.0, "every device prediction equals the host's")
+        for key in ["ram_bytes", "flash_bytes", "instructions_per_inference", "instructions_total", "stack_high_water_bytes", "accuracy"] {
+            XCTAssertEqual(a[key] as? NSNumber, b[key] as? NSNumber, "\(key) differs between two runs")
+        }
+        XCTAssertEqual(a["cpu"] as? String, "cortex-m0")
+        XCTAssertEqual(a["instructions_per_inference"] as? Int, MicrobitPins.goldenInstructions, "pinned (see the class comment)")
+        XCTAssertEqual(a["ram_bytes"] as? Int, MicrobitPins.goldenRAM, "pinned")
+        XCTAssertEqual(a["flash_bytes"] as? Int, MicrobitPins.firmwareFlash + 1536, "pinned")
+    }
+
+    /// A binary FCN 784-256-256-10 with 2-bit input (the size issue #7's second board takes: 38,912 B
+    /// image) on the Cortex-M0: 256 KiB flash and 16 KiB RAM, with the figures pinned.
+    func testFCN256x2OnTheCortexM0() throws {
+        try requireQEMU()
+        try requireZig()
+        let dir = temporaryDirectory()
+        let model = try fcnModel(in: dir, hidden: [256, 256], seed: 3)
+        let images = try idxPair(in: dir, count: 10, h: 28, w: 28, classes: 10, seed: 15)
+        let r = try device(model, images, board: "microbit")
+        XCTAssertEqual(r["host_agreement"] as? Double, 1.0)
+        XCTAssertEqual(r["image_bytes"] as? Int, 38912)
+        XCTAssertEqual(r["arena_bytes"] as? Int, 352)
+        let ram = try XCTUnwrap(r["ram_bytes"] as? Int), flash = try XCTUnwrap(r["flash_bytes"] as? Int)
+        XCTAssertLessThanOrEqual(ram, 16384, "RAM \(ram) B exceeds the microbit's 16 KiB")
+        XCTAssertLessThanOrEqual(flash, 262144, "flash \(flash) B exceeds the microbit's 256 KiB")
+        XCTAssertEqual(ram, MicrobitPins.fcn256RAM, "pinned")
+        XCTAssertEqual(flash, MicrobitPins.firmwareFlash + 38912, "pinned")
+        XCTAssertEqual(r["instructions_per_inference"] as? Int, MicrobitPins.fcn256Instructions, "pinned")
+    }
+
     func testAModelLargerThanTheFlashIsAClearError() throws {
         try requireQEMU()
         let dir = temporaryDirectory()
@@ -145,4 +197,14 @@ enum Pins {
     /// the bits8 blocked kernels (scalarized SIMD8 on armv7em) 1,443,587, the 32-bit carry-save bits8
     /// kernels (BlockedDense+CarrySave.swift) take 985,754: not yet the issue's target.
     static let fcn2InstructionBudget = 1_000_000
+}
+
+/// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
+/// compiler-rt from ziglang 0.17.1; instructions under -icount shift=7, resolved to one).
+enum MicrobitPins {
+    static let firmwareFlash = 90200
+    static let goldenInstructions = 22211
+    static let goldenRAM = 2420
+    static let fcn256RAM = 2724
+    static let fcn256Instructions = 496_497
 }
