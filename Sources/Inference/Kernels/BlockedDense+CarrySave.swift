@@ -71,19 +71,32 @@ extension BlockedDenseKernel {
             }
         case let .signs(thresholds, flips, _, _, bits):
             let bytes = UnsafeMutableRawPointer(bits).assumingMemoryBound(to: UInt8.self)
-            while o < m {
-                let end = min(m, o &+ 8)
-                var byte: UInt32 = 0
+            // Bit 1 (-1) iff (A >= threshold) == flip (flips are 0 or 1), as AccumulatorSink.store.
+            @inline(__always) func sign(_ o: Int, _ row: UnsafePointer<UInt32>) -> UInt32 {
+                let lt: UInt32 = value(o, row) < thresholds[o] ? 1 : 0
+                return lt ^ UInt32(flips[o])
+            }
+            while o &+ 8 <= m {   // whole groups of eight, unrolled
+                var byte = sign(o, block)
+                byte |= sign(o &+ 1, block + 2) &<< 1
+                byte |= sign(o &+ 2, block + 4) &<< 2
+                byte |= sign(o &+ 3, block + 6) &<< 3
+                byte |= sign(o &+ 4, block + 8) &<< 4
+                byte |= sign(o &+ 5, block + 10) &<< 5
+                byte |= sign(o &+ 6, block + 12) &<< 6
+                byte |= sign(o &+ 7, block + 14) &<< 7
+                bytes[o >> 3] = UInt8(truncatingIfNeeded: byte)
+                block += 16 &* words
+                o &+= 8
+            }
+            if o < m {
+                var byte: UInt32 = 0, shift: UInt32 = 0
                 var row = block
-                var shift: UInt32 = 0
-                while o < end {
-                    // Bit 1 (-1) iff (A >= threshold) == flip (flips are 0 or 1), as AccumulatorSink.store.
-                    let ge: UInt32 = value(o, row) >= thresholds[o] ? 1 : 0
-                    byte |= (ge ^ UInt32(flips[o]) ^ 1) &<< shift
+                while o < m {
+                    byte |= sign(o, row) &<< shift
                     shift &+= 1; row += 2; o &+= 1
                 }
                 bytes[(o &- 1) >> 3] = UInt8(truncatingIfNeeded: byte)
-                block += 16 &* words
             }
         }
     }
@@ -116,7 +129,18 @@ extension BlockedDenseKernel {
     @_noAllocation @inline(never)
     static func weightedRow(_ p1: UnsafePointer<UInt32>, _ p2: UnsafePointer<UInt32>, _ row: UnsafePointer<UInt32>,
                             from start: Int, to end: Int) -> Int32 {
-        weightedCount(p1, p2, row, from: start, to: end)
+        if end &- start <= weightedChunk {
+            return weightedChunkCount(p1 + start, p2 + start, row + 8 &* start, halves: end &- start)
+        }
+        return weightedCount(p1, p2, row, from: start, to: end)
+    }
+
+    /// `weightedRow` for 13-word rows (n in 769 ... 832: 784-pixel images), whose P2 is 26 halves
+    /// after P1: one pointer for both planes.
+    @_noAllocation @inline(never)
+    static func weightedRow13(_ p1: UnsafePointer<UInt32>, _ row: UnsafePointer<UInt32>, from start: Int, to end: Int) -> Int32 {
+        let p = p1 + start
+        return weightedChunkCount(p, p + 26, row + 8 &* start, halves: end &- start)
     }
 
     /// popcount(w_o) of every row of `weights` (`blockedRows(m)` of them, the padding rows 0), for
@@ -153,7 +177,8 @@ extension BlockedDenseKernel {
             let sum = Int32(truncatingIfNeeded: total)
             emitRows(m: m, words: words, weights: w32, sink: sink) { o, row in
                 let plain = rowCounts.map { Int32(truncatingIfNeeded: $0[o]) } ?? plainRow(row, halves: halves)
-                return sum &- ((plain &+ (weightedRow(p1, p2, row, from: low, to: high) &<< 1)) &<< 1)
+                let weighted = words == 13 ? weightedRow13(p1, row, from: low, to: high) : weightedRow(p1, p2, row, from: low, to: high)
+                return sum &- ((plain &+ (weighted &<< 1)) &<< 1)
             }
             return
         }
