@@ -142,7 +142,9 @@ enum Pins {
     static let fcn2RAM = 4212
     static let fcn2Instructions = 691_457
     /// Issue #7 targets 500,000: the SIMD8 kernels took 1,858,628, the carry-save row kernels 1,558,728,
-    /// the bits8 blocked kernels (scalarized SIMD8 on armv7em) 1,443,587, the 32-bit carry-save bits8
-    /// kernels (BlockedDense+CarrySave.swift) take 985,754: not yet the issue's target.
-    static let fcn2InstructionBudget = 1_000_000
+    /// the bits8 blocked kernels (scalarized SIMD8 on armv7em) 1,443,587, the first 32-bit carry-save
+    /// bits8 kernels 985,754; the weighted first-layer pass with persistent row counts and unrolled
+    /// hidden rows take 691,457 on these random images (no blank borders to skip; about 619,000 on
+    /// MNIST): not yet the issue's target.
+    static let fcn2InstructionBudget = 700_000
 }

@@ -9,8 +9,10 @@ import ModelFormat
 // and byte counts, weighted by shifts, summed in one word).
 //
 // Only the ceil(n / 32) halves that hold columns are read (the padding bits are zero in weights and
-// inputs). The row code is inlined into the block loop and specialized for the half counts of FCN2
-// (19: 600 inputs, 25: 784 inputs), where the compiler unrolls it into straight-line code.
+// inputs). Each row is one call of a non-inlined row function (inlined into the row loop, the
+// compiler hoists the input loads out of it and spills them); the hidden rows of FCN2 (19 halves:
+// 577 ... 608 inputs) have their own, fully unrolled function, and a first layer of 13 words (784
+// inputs) reads both planes from one pointer.
 //
 // A first layer on 2-bit input codes (2q + 1: plane 0 is all ones, planes 1 and 2 are q's bits) is
 // counted in one weighted pass per row: P1 AND w enters the tree at weight 1 and P2 AND w at weight 2,
