@@ -171,7 +171,10 @@ final class KernelTests: XCTestCase {
             let v = (0..<5).map { _ in UInt32(truncatingIfNeeded: next()) }
             let expected = (0..<5).reduce(0) { $0 + (v[$1].nonzeroBitCount << $1) }
             XCTAssertEqual(Int(BlockedDenseKernel.weightedCount(v[0], v[1], v[2], v[3], v[4])), expected)
+            let four = (0..<4).reduce(0) { $0 + (v[$1].nonzeroBitCount << $1) }
+            XCTAssertEqual(Int(BlockedDenseKernel.weightedCount4(v[0], v[1], v[2], v[3])), four)
         }
+        XCTAssertEqual(BlockedDenseKernel.weightedCount4(all, all, all, all), 15 * 32)
     }
 
     /// The blocked kernel's eight-at-a-time threshold sink against the reference op, over odd widths.

@@ -299,7 +299,9 @@ extension BlockedDenseKernel {
             sixteens |= eights & e
             eights ^= e
         }
-        return weightedCount(ones, twos, fours, eights, sixteens)
+        // Sixteens need 16 of at most 30 set bits at one position: rare, so counted only when present.
+        let low = weightedCount4(ones, twos, fours, eights)
+        return sixteens == 0 ? low : low &+ (Int32(truncatingIfNeeded: sixteens.nonzeroBitCount) &<< 4)
     }
 
     /// sum over halves k in [start, end) of popcount(P1_k AND w_k) + 2 popcount(P2_k AND w_k), in runs
@@ -390,6 +392,16 @@ extension BlockedDenseKernel {
     /// The sum of the two 16-bit halves of the sums of byte pairs of z.
     @_noAllocation @inline(__always)
     static func pairs(_ z: UInt32) -> UInt32 { (z & 0x00FF_00FF) &+ ((z >> 8) & 0x00FF_00FF) }
+
+    /// popcount(o) + 2 popcount(t) + 4 popcount(f) + 8 popcount(e) (vectors of at most 15 at every bit
+    /// position): bytes of at most 24 + 4 * 24, summed in 16-bit halves.
+    @_noAllocation @inline(__always)
+    static func weightedCount4(_ o: UInt32, _ t: UInt32, _ f: UInt32, _ e: UInt32) -> Int32 {
+        let low = bytes(nibbles(o) &+ (nibbles(t) &<< 1))
+        let high = bytes(nibbles(f) &+ (nibbles(e) &<< 1))
+        let h = pairs(low &+ (high &<< 2))
+        return Int32(truncatingIfNeeded: (h &+ (h >> 16)) & 0xFFFF)
+    }
 
     /// popcount(o) + 2 popcount(t) + 4 popcount(f) + 8 popcount(e) + 16 popcount(s), for vectors whose
     /// weighted sum is at most 31 at every bit position: nibble counts (at most 4) are paired by a shift
