@@ -253,28 +253,16 @@ extension BlockedDenseKernel {
     @_noAllocation @inline(__always)
     static func chunkCount(_ x: UnsafePointer<UInt32>, _ w: UnsafePointer<UInt32>, from start: Int, to end: Int, mode: Int) -> Int32 {
         var ones: UInt32 = 0, twos: UInt32 = 0, fours: UInt32 = 0, eights: UInt32 = 0, sixteens: UInt32 = 0
-        var k = start
-        if end &- k >= 16 {
-            let e0 = eight(x, w, k, &ones, &twos, &fours, mode: mode)
-            let e1 = eight(x, w, k &+ 8, &ones, &twos, &fours, mode: mode)
-            (sixteens, eights) = (e0 & e1, e0 ^ e1)
-            k &+= 16
-        }
-        while end &- k >= 8 {
-            let c = eight(x, w, k, &ones, &twos, &fours, mode: mode)
-            sixteens |= eights & c   // no position reaches 32
-            eights ^= c
-            k &+= 8
-        }
+        // The last (end - start) mod 8 halves first, into the empty vectors (the compiler folds the
+        // operations on zeros; at most 7 per position, so nothing reaches the eights), then the blocks
+        // of eight from `start` (whole words, for paired loads) add to them.
+        let blocksEnd = end &- ((end &- start) & 7)
+        var k = blocksEnd
         if end &- k >= 4 {
             let (t0, o0) = csa(ones, half(x, w, k, mode: mode), half(x, w, k &+ 1, mode: mode))
             let (t1, o1) = csa(o0, half(x, w, k &+ 2, mode: mode), half(x, w, k &+ 3, mode: mode))
             let (f, tw) = csa(twos, t0, t1)
-            ones = o1; twos = tw
-            let e = fours & f
-            fours ^= f
-            sixteens |= eights & e
-            eights ^= e
+            ones = o1; twos = tw; fours = f
             k &+= 4
         }
         if end &- k >= 2 {
@@ -282,10 +270,7 @@ extension BlockedDenseKernel {
             ones = o
             let f = twos & t
             twos ^= t
-            let e = fours & f
-            fours ^= f
-            sixteens |= eights & e
-            eights ^= e
+            fours ^= f   // fours & f is 0: at most 6 so far
             k &+= 2
         }
         if end &- k >= 1 {
@@ -294,10 +279,20 @@ extension BlockedDenseKernel {
             ones ^= v
             let f = twos & t
             twos ^= t
-            let e = fours & f
-            fours ^= f
-            sixteens |= eights & e
-            eights ^= e
+            fours ^= f   // fours & f is 0: at most 7
+        }
+        k = start
+        if blocksEnd &- k >= 16 {
+            let e0 = eight(x, w, k, &ones, &twos, &fours, mode: mode)
+            let e1 = eight(x, w, k &+ 8, &ones, &twos, &fours, mode: mode)
+            (sixteens, eights) = (e0 & e1, e0 ^ e1)
+            k &+= 16
+        }
+        while blocksEnd &- k >= 8 {
+            let c = eight(x, w, k, &ones, &twos, &fours, mode: mode)
+            sixteens |= eights & c   // no position reaches 32
+            eights ^= c
+            k &+= 8
         }
         // Sixteens need 16 of at most 30 set bits at one position: rare, so counted only when present.
         let low = weightedCount4(ones, twos, fours, eights)
@@ -327,29 +322,22 @@ extension BlockedDenseKernel {
     static func weightedChunkCount(_ p1: UnsafePointer<UInt32>, _ p2: UnsafePointer<UInt32>, _ w: UnsafePointer<UInt32>,
                                    halves: Int) -> Int32 {
         var o: UInt32 = 0, t: UInt32 = 0, f: UInt32 = 0, eights: UInt32 = 0   // eights: byte counts, weight 8
-        var a = p1, b = p2, v = w
-        var left = halves
-        while left >= 8 {
-            // Word by word: the halves of P1 AND w, P2 AND w; row words 16 halves apart.
-            let w0 = v[0], w1 = v[1], w2 = v[16], w3 = v[17]
-            let (t0, o1) = csa(o, a[0] & w0, a[1] & w1)
-            let (f0, u1) = csa(t, b[0] & w0, b[1] & w1)
-            let (t1, o2) = csa(o1, a[2] & w2, a[3] & w3)
-            let (f1, u2) = csa(u1, b[2] & w2, b[3] & w3)
-            let (f2, u3) = csa(u2, t0, t1)
-            let w4 = v[32], w5 = v[33], w6 = v[48], w7 = v[49]
-            let (t2, o3) = csa(o2, a[4] & w4, a[5] & w5)
-            let (f3, u4) = csa(u3, b[4] & w4, b[5] & w5)
-            let (t3, o4) = csa(o3, a[6] & w6, a[7] & w7)
-            let (f4, u5) = csa(u4, b[6] & w6, b[7] & w7)
-            let (f5, u6) = csa(u5, t2, t3)
-            o = o4; t = u6
-            let (e0, g1) = csa(f, f0, f1)
-            let (e1, g2) = csa(g1, f2, f3)
-            let (e2, g3) = csa(g2, f4, f5)
-            f = g3
-            eights &+= bytes(nibbles(e0) &+ nibbles(e1) &+ nibbles(e2))
-            a += 8; b += 8; v += 64; left &-= 8
+        // The last halves mod 8 first, into the empty vectors, then the blocks of eight from the start.
+        let blocks = halves & ~7
+        var a = p1 + blocks, b = p2 + blocks, v = w + 8 &* blocks
+        var left = halves &- blocks
+        if left >= 2 {   // at most 6 per position: no carry of weight 8
+            let w0 = v[0], w1 = v[1]
+            let a0 = a[0] & w0, a1 = a[1] & w1, b0 = b[0] & w0, b1 = b[1] & w1
+            let t0 = a0 & a1, u1 = b0 ^ b1
+            o = a0 ^ a1
+            t = u1 ^ t0
+            f = (b0 & b1) ^ (u1 & t0)
+            a += 2; b += 2; v += 16; left &-= 2
+        } else if left == 1 {
+            o = a[0] & v[0]
+            t = b[0] & v[0]
+            left = 0
         }
         while left >= 2 {
             let w0 = v[0], w1 = v[1]
@@ -373,6 +361,30 @@ extension BlockedDenseKernel {
             let e0 = f & f0
             f ^= f0
             eights &+= bytes(nibbles(e0))
+        }
+        a = p1; b = p2; v = w
+        left = blocks
+        while left >= 8 {
+            // Word by word: the halves of P1 AND w, P2 AND w; row words 16 halves apart.
+            let w0 = v[0], w1 = v[1], w2 = v[16], w3 = v[17]
+            let (t0, o1) = csa(o, a[0] & w0, a[1] & w1)
+            let (f0, u1) = csa(t, b[0] & w0, b[1] & w1)
+            let (t1, o2) = csa(o1, a[2] & w2, a[3] & w3)
+            let (f1, u2) = csa(u1, b[2] & w2, b[3] & w3)
+            let (f2, u3) = csa(u2, t0, t1)
+            let w4 = v[32], w5 = v[33], w6 = v[48], w7 = v[49]
+            let (t2, o3) = csa(o2, a[4] & w4, a[5] & w5)
+            let (f3, u4) = csa(u3, b[4] & w4, b[5] & w5)
+            let (t3, o4) = csa(o3, a[6] & w6, a[7] & w7)
+            let (f4, u5) = csa(u4, b[6] & w6, b[7] & w7)
+            let (f5, u6) = csa(u5, t2, t3)
+            o = o4; t = u6
+            let (e0, g1) = csa(f, f0, f1)
+            let (e1, g2) = csa(g1, f2, f3)
+            let (e2, g3) = csa(g2, f4, f5)
+            f = g3
+            eights &+= bytes(nibbles(e0) &+ nibbles(e1) &+ nibbles(e2))
+            a += 8; b += 8; v += 64; left &-= 8
         }
         // o + 2t (<= 3 per position) and 4f: bytes of at most 24 + 4 * 8.
         let low = bytes(nibbles(o) &+ (nibbles(t) &<< 1)) &+ (bytes(nibbles(f)) &<< 2)
