@@ -362,34 +362,48 @@ extension BlockedDenseKernel {
             f ^= f0
             eights &+= bytes(nibbles(e0))
         }
-        a = p1; b = p2; v = w
-        left = blocks
-        while left >= 8 {
-            // Word by word: the halves of P1 AND w, P2 AND w; row words 16 halves apart.
-            let w0 = v[0], w1 = v[1], w2 = v[16], w3 = v[17]
-            let (t0, o1) = csa(o, a[0] & w0, a[1] & w1)
-            let (f0, u1) = csa(t, b[0] & w0, b[1] & w1)
-            let (t1, o2) = csa(o1, a[2] & w2, a[3] & w3)
-            let (f1, u2) = csa(u1, b[2] & w2, b[3] & w3)
-            let (f2, u3) = csa(u2, t0, t1)
-            let w4 = v[32], w5 = v[33], w6 = v[48], w7 = v[49]
-            let (t2, o3) = csa(o2, a[4] & w4, a[5] & w5)
-            let (f3, u4) = csa(u3, b[4] & w4, b[5] & w5)
-            let (t3, o4) = csa(o3, a[6] & w6, a[7] & w7)
-            let (f4, u5) = csa(u4, b[6] & w6, b[7] & w7)
-            let (f5, u6) = csa(u5, t2, t3)
-            o = o4; t = u6
-            let (e0, g1) = csa(f, f0, f1)
-            let (e1, g2) = csa(g1, f2, f3)
-            let (e2, g3) = csa(g2, f4, f5)
-            f = g3
-            eights &+= bytes(nibbles(e0) &+ nibbles(e1) &+ nibbles(e2))
-            a += 8; b += 8; v += 64; left &-= 8
+        if blocks <= 24 {   // at most three blocks (rows of at most 26 halves): unrolled, constant offsets
+            if blocks >= 8 { weightedBlock(p1, p2, w, &o, &t, &f, &eights) }
+            if blocks >= 16 { weightedBlock(p1 + 8, p2 + 8, w + 64, &o, &t, &f, &eights) }
+            if blocks >= 24 { weightedBlock(p1 + 16, p2 + 16, w + 128, &o, &t, &f, &eights) }
+        } else {
+            a = p1; b = p2; v = w
+            left = blocks
+            while left >= 8 {
+                weightedBlock(a, b, v, &o, &t, &f, &eights)
+                a += 8; b += 8; v += 64; left &-= 8
+            }
         }
         // o + 2t (<= 3 per position) and 4f: bytes of at most 24 + 4 * 8.
         let low = bytes(nibbles(o) &+ (nibbles(t) &<< 1)) &+ (bytes(nibbles(f)) &<< 2)
         let h = pairs(low) &+ (pairs(eights) &<< 3)   // halves of at most 112 + 8 * 240
         return Int32(truncatingIfNeeded: (h &+ (h >> 16)) & 0xFFFF)
+    }
+
+    /// Eight halves of both planes (from word-aligned a, b, v) into o, t, f and the byte counts of
+    /// weight 8.
+    @_noAllocation @inline(__always)
+    static func weightedBlock(_ a: UnsafePointer<UInt32>, _ b: UnsafePointer<UInt32>, _ v: UnsafePointer<UInt32>,
+                              _ o: inout UInt32, _ t: inout UInt32, _ f: inout UInt32, _ eights: inout UInt32) {
+        // Word by word: the halves of P1 AND w, P2 AND w; row words 16 halves apart.
+        let w0 = v[0], w1 = v[1], w2 = v[16], w3 = v[17]
+        let (t0, o1) = csa(o, a[0] & w0, a[1] & w1)
+        let (f0, u1) = csa(t, b[0] & w0, b[1] & w1)
+        let (t1, o2) = csa(o1, a[2] & w2, a[3] & w3)
+        let (f1, u2) = csa(u1, b[2] & w2, b[3] & w3)
+        let (f2, u3) = csa(u2, t0, t1)
+        let w4 = v[32], w5 = v[33], w6 = v[48], w7 = v[49]
+        let (t2, o3) = csa(o2, a[4] & w4, a[5] & w5)
+        let (f3, u4) = csa(u3, b[4] & w4, b[5] & w5)
+        let (t3, o4) = csa(o3, a[6] & w6, a[7] & w7)
+        let (f4, u5) = csa(u4, b[6] & w6, b[7] & w7)
+        let (f5, u6) = csa(u5, t2, t3)
+        o = o4; t = u6
+        let (e0, g1) = csa(f, f0, f1)
+        let (e1, g2) = csa(g1, f2, f3)
+        let (e2, g3) = csa(g2, f4, f5)
+        f = g3
+        eights &+= bytes(nibbles(e0) &+ nibbles(e1) &+ nibbles(e2))
     }
 
     @_noAllocation @inline(__always)
