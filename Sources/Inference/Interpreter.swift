@@ -299,13 +299,15 @@ public struct Interpreter {
                                 let one = sink.advanced(byBytes: b * stride)
                                 if pendingCodeBits > 0 {
                                     let p = planes + b * scratchStride / 8
-                                    let total = PixelPlanes.build(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
-                                                                  bits: pendingCodeBits, into: p)
                                     #if _pointerBitWidth(_32)
+                                    let total = PixelPlanes.build32(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
+                                                                    bits: pendingCodeBits, into: p)
                                     let rowCounts = rowCountsAt < 0 ? nil : UnsafePointer((arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
                                     BlockedDenseKernel.planesCarrySave(p, count: planeCount, constantFirstPlane: pendingCodeBits < 8, total: total,
                                                                        weights: w64, n: n, m: m, sink: one, rowCounts: rowCounts)
                                     #else
+                                    let total = PixelPlanes.build(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
+                                                                  bits: pendingCodeBits, into: p)
                                     BlockedDenseKernel.planes(p, count: planeCount, total: total, weights: w64, n: n, m: m, sink: one)
                                     #endif
                                 } else {

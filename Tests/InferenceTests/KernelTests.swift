@@ -51,7 +51,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testPixelPlanesMatchTheReference() {
-        for n in [1, 7, 8, 9, 63, 64, 65, 100, 784] {
+        for n in [1, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 100, 600, 784] {
             for bits in 1...8 {
                 let pixels = (0..<n).map { _ in UInt8(next() % 256) }
                 let count = PixelPlanes.count(bits: bits) * BitPacking.words(n)
@@ -60,6 +60,10 @@ final class KernelTests: XCTestCase {
                 let tb = PixelPlanes.build(pixels: pixels, n: n, bits: bits, into: &b)
                 XCTAssertEqual(a, b, "planes n \(n) bits \(bits)")
                 XCTAssertEqual(ta, tb, "code sum n \(n) bits \(bits)")
+                var c = [UInt64](repeating: 0x33, count: count)
+                let tc = PixelPlanes.build32(pixels: pixels, n: n, bits: bits, into: &c)
+                XCTAssertEqual(a, c, "32-bit planes n \(n) bits \(bits)")
+                XCTAssertEqual(ta, tc, "32-bit code sum n \(n) bits \(bits)")
             }
         }
     }
