@@ -9,6 +9,11 @@ import ModelFormat
 // is max over steps of (input + scratch + output), the least a chain needs. affine, hardtanh and relu
 // work in place. The input image and the output scores are the caller's and are not in the arena.
 //
+// Persistent data: where pointers are 32 bits, a first dense layer on 2-bit input codes reads the
+// bit count of each weight row (u16 per row, planned at the start of the arena, filled once by
+// `init`: TensorFlow Lite Micro's persistent buffers); the activations live in the rest of the arena.
+// Elsewhere nothing persists and the arena is activations and scratch only.
+//
 // Batches: an interpreter prepared for a batch of B images holds B values per step, each 16-byte
 // aligned, one after the other. Every op runs image by image, except dense layers on bits8 weights,
 // which take four images per pass over the weights (BlockedDenseKernel.bits4 and planes4), so each
@@ -48,10 +53,12 @@ public struct Interpreter {
     public let batch: Int
     private let arena: UnsafeMutableRawPointer
     private let arenaBytes: Int
+    /// Bytes at the start of the arena that `init` fills and `invoke` reads (32-bit targets).
+    private let persistentBytes: Int
 
     /// Arena bytes `image` needs with `kernels` for batches of up to `batch` images (plans without an arena).
     public static func arenaBytes(for image: ModelImage, kernels: KernelSet = .optimized, batch: Int = 1) -> Int {
-        walk(image, kernels: kernels, batch: max(batch, 1), arena: nil, arenaBytes: 0, pixels: nil, count: 0,
+        walk(image, kernels: kernels, batch: max(batch, 1), arena: nil, arenaBytes: 0, persistent: 0, pixels: nil, count: 0,
              classes: nil, scores: nil).arena
     }
 
@@ -65,14 +72,19 @@ public struct Interpreter {
         guard let base = arena.baseAddress, UInt(bitPattern: base) % 16 == 0 else {
             throw .arenaMisaligned(address: UInt(bitPattern: arena.baseAddress))
         }
-        let plan = Interpreter.walk(image, kernels: kernels, batch: batch, arena: nil, arenaBytes: 0, pixels: nil, count: 0,
-                                    classes: nil, scores: nil)
+        let plan = Interpreter.walk(image, kernels: kernels, batch: batch, arena: nil, arenaBytes: 0, persistent: 0, pixels: nil,
+                                    count: 0, classes: nil, scores: nil)
         guard arena.count >= plan.arena else { throw .arenaTooSmall(needs: plan.arena, has: arena.count) }
         self.image = image
         self.kernels = kernels
         self.batch = batch
         self.arena = base
         arenaBytes = plan.arena
+        persistentBytes = plan.persistent
+        if plan.persistent > 0 {   // prepare: fill the persistent data (no pixels: nothing runs)
+            _ = Interpreter.walk(image, kernels: kernels, batch: batch, arena: base, arenaBytes: plan.arena, persistent: plan.persistent,
+                                 pixels: nil, count: 0, classes: nil, scores: nil)
+        }
         footprint = Footprint(imageBytes: bytes.count, arenaBytes: plan.arena, inputBytes: image.input.bytes,
                               outputBytes: 4 * Int(image.header.classes), maxScratchBytes: plan.maxScratch)
     }
@@ -81,8 +93,8 @@ public struct Interpreter {
     /// writes the `classes` scores to `scores` when given. No allocation, no validation.
     @_noAllocation
     public func invoke(_ pixels: UnsafePointer<UInt8>, scores: UnsafeMutablePointer<Float>? = nil) -> Int {
-        Interpreter.walk(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, pixels: pixels, count: 1,
-                         classes: nil, scores: scores).result
+        Interpreter.walk(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, persistent: persistentBytes,
+                         pixels: pixels, count: 1, classes: nil, scores: scores).result
     }
 
     /// Runs the model on `count` (1...batch) consecutive images and writes their classes to `classes`,
@@ -91,8 +103,8 @@ public struct Interpreter {
     public func invoke(batch pixels: UnsafePointer<UInt8>, count: Int, classes: UnsafeMutablePointer<Int>,
                        scores: UnsafeMutablePointer<Float>? = nil) {
         precondition(count >= 1 && count <= batch, "invoke(batch:): count outside 1...batch")
-        _ = Interpreter.walk(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, pixels: pixels,
-                             count: count, classes: classes, scores: scores)
+        _ = Interpreter.walk(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, persistent: persistentBytes,
+                             pixels: pixels, count: count, classes: classes, scores: scores)
     }
 
     @inline(__always)
@@ -114,6 +126,8 @@ public struct Interpreter {
     /// The alternating-ends placement of step outputs, and the sizes it needs.
     struct Cursor {
         let arenaBytes: Int
+        /// Where the activations start (after the persistent data).
+        let base: Int
         var needed = 0, maxScratch = 0
         /// Offset of the current value (meaningless while `external`; negative while planning).
         var inputAt = 0
@@ -131,24 +145,25 @@ public struct Interpreter {
             external = false
             if !inputLow {
                 inputLow = true
-                inputAt = 0
-                return (0, out)
+                inputAt = base
+                return (base, out + base)
             }
             inputLow = false
             inputAt = arenaBytes - out
-            return (arenaBytes - out, input)
+            return (arenaBytes - out, input + base)
         }
     }
 
-    /// Plans (`arena` nil: sizes only) or runs (`arena` given) the model on `count` images, step by
-    /// step. A step is one op, or a fused group: input_codes + a binary layer reading codes; a binary
+    /// Plans (`arena` nil: sizes only), prepares (`arena` given, `pixels` nil: fills the `persistent`
+    /// bytes at the start of the arena, which planning sized) or runs (both given) the model on
+    /// `count` images, step by step. A step is one op, or a fused group: input_codes + a binary layer reading codes; a binary
     /// layer + [maxpool] + threshold_sign. A step reads its input at one end of the arena and writes its
     /// output at the other, with its scratch in between; affine, hardtanh and relu work in place. One
     /// function for planning and running, so the two can never disagree.
     @_noAllocation
     static func walk(_ image: ModelImage, kernels: KernelSet, batch: Int, arena: UnsafeMutableRawPointer?, arenaBytes: Int,
-                     pixels: UnsafePointer<UInt8>?, count: Int, classes: UnsafeMutablePointer<Int>?,
-                     scores: UnsafeMutablePointer<Float>?) -> (arena: Int, maxScratch: Int, result: Int) {
+                     persistent: Int, pixels: UnsafePointer<UInt8>?, count: Int, classes: UnsafeMutablePointer<Int>?,
+                     scores: UnsafeMutablePointer<Float>?) -> (arena: Int, maxScratch: Int, persistent: Int, result: Int) {
         let fuse = kernels == .optimized
         let ops = image.opCount
         // The current value: where it is, what it is, and the bytes from one image's value to the next.
@@ -158,8 +173,14 @@ public struct Interpreter {
         var stride = h * w * c
         var pendingCodeBits = 0     // > 0: the pixels still have to become codes of that many input bits
         var result = 0
-        var cursor = Cursor(arenaBytes: arenaBytes)
-        let run = arena != nil
+        var cursor = Cursor(arenaBytes: arenaBytes, base: persistent)
+        let run = arena != nil && pixels != nil
+        #if _pointerBitWidth(_32)
+        let prepare = arena != nil && pixels == nil
+        var persistentAt = 0    // the persistent bytes of the steps so far
+        #else
+        let persistentAt = 0    // nothing persists
+        #endif
 
         var k = 0
         while k < ops {
@@ -216,6 +237,19 @@ public struct Interpreter {
                     scratch = 4 * n   // widened input
                 }
                 let scratchStride = align(scratch)
+                // Persistent: the bit counts of the weight rows, for a constant first plane (2-bit codes) on 32 bits.
+                #if _pointerBitWidth(_32)
+                let rowCountsAt = fuse && isDense && binary && blocked && pendingCodeBits == 2 ? persistentAt : -1
+                if rowCountsAt >= 0 {
+                    persistentAt += align(2 * BitPacking.blockedRows(m))
+                    if prepare, let arena {
+                        BlockedDenseKernel.planeRowCounts(weights: image.data(weightIndex).assumingMemoryBound(to: UInt64.self), n: n, m: m,
+                                                          into: (arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
+                    }
+                }
+                #else
+                let rowCountsAt = -1
+                #endif
                 stride = align(bytes(outKind, fh, fw, m, outLayout))
                 let (out, sc) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: batch * scratchStride)
                 if run, let input, let arena {
@@ -265,12 +299,15 @@ public struct Interpreter {
                                 let one = sink.advanced(byBytes: b * stride)
                                 if pendingCodeBits > 0 {
                                     let p = planes + b * scratchStride / 8
+                                    #if _pointerBitWidth(_32)
+                                    let total = PixelPlanes.build32(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
+                                                                    bits: pendingCodeBits, into: p)
+                                    let rowCounts = rowCountsAt < 0 ? nil : UnsafePointer((arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
+                                    BlockedDenseKernel.planesCarrySave(p, count: planeCount, constantFirstPlane: pendingCodeBits < 8, total: total,
+                                                                       weights: w64, n: n, m: m, sink: one, rowCounts: rowCounts)
+                                    #else
                                     let total = PixelPlanes.build(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
                                                                   bits: pendingCodeBits, into: p)
-                                    #if _pointerBitWidth(_32)
-                                    BlockedDenseKernel.planesCarrySave(p, count: planeCount, constantFirstPlane: pendingCodeBits < 8, total: total,
-                                                                       weights: w64, n: n, m: m, sink: one)
-                                    #else
                                     BlockedDenseKernel.planes(p, count: planeCount, total: total, weights: w64, n: n, m: m, sink: one)
                                     #endif
                                 } else {
@@ -432,6 +469,6 @@ public struct Interpreter {
                 k += 1
             }
         }
-        return (cursor.needed, cursor.maxScratch, result)
+        return (persistentAt + cursor.needed, cursor.maxScratch, persistentAt, result)
     }
 }

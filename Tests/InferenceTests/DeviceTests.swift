@@ -105,7 +105,7 @@ final class DeviceTests: XCTestCase {
         let images = try idxPair(in: dir, count: 10, h: 28, w: 28, classes: 10, seed: 12)
         let r = try device(model, images)
         XCTAssertEqual(r["host_agreement"] as? Double, 1.0)
-        XCTAssertEqual(r["arena_bytes"] as? Int, 400)
+        XCTAssertEqual(r["arena_bytes"] as? Int, 1600, "400 B of activations and scratch (as on the host) + 1,200 B of first-layer row counts")
         let ram = try XCTUnwrap(r["ram_bytes"] as? Int)
         XCTAssertLessThanOrEqual(ram, 8192, "RAM \(ram) B exceeds 8 KiB")
         XCTAssertEqual(ram, Pins.fcn2RAM, "pinned")
@@ -188,15 +188,17 @@ final class DeviceTests: XCTestCase {
 
 /// The pinned device figures (netduinoplus2, firmware built with -O by scripts/build-firmware.sh).
 enum Pins {
-    static let firmwareFlash = 85744
-    static let goldenInstructions = 12418
-    static let goldenRAM = 2172
-    static let fcn2RAM = 2780
-    static let fcn2Instructions = 985_754
+    static let firmwareFlash = 106656
+    static let goldenInstructions = 12427
+    static let goldenRAM = 2404
+    static let fcn2RAM = 4212
+    static let fcn2Instructions = 616_647
     /// Issue #7 targets 500,000: the SIMD8 kernels took 1,858,628, the carry-save row kernels 1,558,728,
-    /// the bits8 blocked kernels (scalarized SIMD8 on armv7em) 1,443,587, the 32-bit carry-save bits8
-    /// kernels (BlockedDense+CarrySave.swift) take 985,754: not yet the issue's target.
-    static let fcn2InstructionBudget = 1_000_000
+    /// the bits8 blocked kernels (scalarized SIMD8 on armv7em) 1,443,587, the first 32-bit carry-save
+    /// bits8 kernels 985,754; the weighted first-layer pass with persistent row counts and unrolled
+    /// hidden rows take 616,647 on these random images (no blank borders to skip; about 561,000 on
+    /// MNIST): not yet the issue's target.
+    static let fcn2InstructionBudget = 620_000
 }
 
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with

@@ -51,7 +51,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testPixelPlanesMatchTheReference() {
-        for n in [1, 7, 8, 9, 63, 64, 65, 100, 784] {
+        for n in [1, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 100, 600, 784] {
             for bits in 1...8 {
                 let pixels = (0..<n).map { _ in UInt8(next() % 256) }
                 let count = PixelPlanes.count(bits: bits) * BitPacking.words(n)
@@ -60,6 +60,10 @@ final class KernelTests: XCTestCase {
                 let tb = PixelPlanes.build(pixels: pixels, n: n, bits: bits, into: &b)
                 XCTAssertEqual(a, b, "planes n \(n) bits \(bits)")
                 XCTAssertEqual(ta, tb, "code sum n \(n) bits \(bits)")
+                var c = [UInt64](repeating: 0x33, count: count)
+                let tc = PixelPlanes.build32(pixels: pixels, n: n, bits: bits, into: &c)
+                XCTAssertEqual(a, c, "32-bit planes n \(n) bits \(bits)")
+                XCTAssertEqual(ta, tc, "32-bit code sum n \(n) bits \(bits)")
             }
         }
     }
@@ -113,13 +117,50 @@ final class KernelTests: XCTestCase {
                         BinaryDenseKernel.referenceCodes(codes: codes, weights: blocked, n: n, m: m, output: &a)
                         var planes = [UInt64](repeating: 0, count: PixelPlanes.count(bits: bits) * BitPacking.words(n))
                         let total = PixelPlanes.build(pixels: pixels, n: n, bits: bits, into: &planes)
-                        for constant in bits < 8 ? [false, true] : [false] {
-                            let p = accumulators(m) {
-                                BlockedDenseKernel.planesCarrySave(planes, count: PixelPlanes.count(bits: bits), constantFirstPlane: constant,
-                                                                   total: total, weights: blockedWords, n: n, m: m, sink: $0)
-                            }
-                            XCTAssertEqual(a, p, "carry-save planes n \(n) m \(m) bits \(bits) constant \(constant)")
+                        // Bit counts of the weight rows (the Interpreter's persistent data on 32-bit targets).
+                        var rowCounts = [UInt16](repeating: 0, count: BitPacking.blockedRows(m))
+                        BlockedDenseKernel.planeRowCounts(weights: blockedWords, n: n, m: m, into: &rowCounts)
+                        for o in 0..<m {
+                            let ones = (0..<BitPacking.words(n)).reduce(0) { $0 + blocked.word(o, $1).nonzeroBitCount }
+                            XCTAssertEqual(Int(rowCounts[o]), ones, "row count n \(n) row \(o)")
                         }
+                        for constant in bits < 8 ? [false, true] : [false] {
+                            for counted in constant ? [false, true] : [false] {
+                                let p = accumulators(m) {
+                                    BlockedDenseKernel.planesCarrySave(planes, count: PixelPlanes.count(bits: bits), constantFirstPlane: constant,
+                                                                       total: total, weights: blockedWords, n: n, m: m, sink: $0,
+                                                                       rowCounts: counted ? rowCounts : nil)
+                                }
+                                XCTAssertEqual(a, p, "carry-save planes n \(n) m \(m) bits \(bits) constant \(constant) counted \(counted)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The weighted pass of 2-bit codes skips the all-zero halves at both ends of the planes (blank
+    /// image borders): exact with borders of every parity, and with no set bit at all.
+    func testBlockedDenseCarrySaveBlankBorders() {
+        for n in [1, 63, 64, 65, 600, 784, 1000] {
+            for m in [1, 9, 600] where n < 1000 || m < 600 {
+                let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
+                bothLayouts(w, m: m, n: n) { _, blocked, blockedWords in
+                    var rowCounts = [UInt16](repeating: 0, count: BitPacking.blockedRows(m))
+                    BlockedDenseKernel.planeRowCounts(weights: blockedWords, n: n, m: m, into: &rowCounts)
+                    for (head, tail) in [(0, 0), (n / 4, n / 5), (33, 95), (n, 0), (n / 2, n - n / 2)] where head + tail <= n {
+                        let pixels = (0..<n).map { i in UInt8(i < head || i >= n - tail ? next() % 64 : next() % 256) }
+                        var codes = [UInt8](repeating: 0, count: n), a = [Int32](repeating: 0, count: m)
+                        InputCodesKernel.run(pixels: pixels, count: n, bits: 2, codes: &codes)
+                        BinaryDenseKernel.referenceCodes(codes: codes, weights: blocked, n: n, m: m, output: &a)
+                        var planes = [UInt64](repeating: 0, count: 3 * BitPacking.words(n))
+                        let total = PixelPlanes.build(pixels: pixels, n: n, bits: 2, into: &planes)
+                        let p = accumulators(m) {
+                            BlockedDenseKernel.planesCarrySave(planes, count: 3, constantFirstPlane: true, total: total, weights: blockedWords,
+                                                               n: n, m: m, sink: $0, rowCounts: rowCounts)
+                        }
+                        XCTAssertEqual(a, p, "blank borders n \(n) m \(m) head \(head) tail \(tail)")
                     }
                 }
             }
@@ -134,7 +175,10 @@ final class KernelTests: XCTestCase {
             let v = (0..<5).map { _ in UInt32(truncatingIfNeeded: next()) }
             let expected = (0..<5).reduce(0) { $0 + (v[$1].nonzeroBitCount << $1) }
             XCTAssertEqual(Int(BlockedDenseKernel.weightedCount(v[0], v[1], v[2], v[3], v[4])), expected)
+            let four = (0..<4).reduce(0) { $0 + (v[$1].nonzeroBitCount << $1) }
+            XCTAssertEqual(Int(BlockedDenseKernel.weightedCount4(v[0], v[1], v[2], v[3])), four)
         }
+        XCTAssertEqual(BlockedDenseKernel.weightedCount4(all, all, all, all), 15 * 32)
     }
 
     /// The blocked kernel's eight-at-a-time threshold sink against the reference op, over odd widths.
@@ -160,6 +204,18 @@ final class KernelTests: XCTestCase {
                 }
             }
             XCTAssertEqual(got, expected, "n \(n) m \(m)")
+            // The 32-bit carry-save kernel's row-by-row threshold sink.
+            var carrySave = [UInt64](repeating: 0, count: BitPacking.words(m))
+            thresholds.withUnsafeBufferPointer { t in
+                flips.withUnsafeBufferPointer { f in
+                    carrySave.withUnsafeMutableBufferPointer { g in
+                        BlockedDenseKernel.bitsCarrySave(input: x, weights: blocked, n: n, m: m,
+                                                         sink: .signs(thresholds: t.baseAddress!, flips: f.baseAddress!, layout: .flat,
+                                                                      channels: m, bits: g.baseAddress!))
+                    }
+                }
+            }
+            XCTAssertEqual(carrySave, expected, "carry-save n \(n) m \(m)")
         }
     }
 

@@ -56,6 +56,51 @@ public enum PixelPlanes {
         return total
     }
 
+    /// `build` in 32-bit operations, for CPUs without 64-bit registers (the device firmware): four
+    /// pixels per load, their bit s gathered into a nibble by a 32-bit multiply (byte i's bit lands on
+    /// bit 28 + i, with no carries), and the codes' sum from byte counts. Same planes, same sum.
+    @_noAllocation
+    public static func build32(pixels: UnsafePointer<UInt8>, n: Int, bits: Int, into planes: UnsafeMutablePointer<UInt64>) -> Int {
+        let words = BitPacking.words(n)
+        var total = 0
+        for b in 0..<count(bits: bits) {
+            let plane = planes + b &* words
+            let shift = pixelBit(plane: b, bits: bits)
+            if shift < 0 {
+                for j in 0..<words { plane[j] = j == words &- 1 ? BitPacking.lastWordMask(n) : ~0 }
+                total &+= n
+                continue
+            }
+            let half = UnsafeMutableRawPointer(plane).assumingMemoryBound(to: UInt32.self)
+            let s = UInt32(truncatingIfNeeded: shift)
+            var ones = 0
+            for k in 0..<(2 &* words) {
+                var word: UInt32 = 0, seen: UInt32 = 0
+                var at = 32 &* k
+                let end = min(n, at &+ 32)
+                var nibble: UInt32 = 0
+                while at &+ 4 <= end {
+                    let x = UInt32(littleEndian: UnsafeRawPointer(pixels + at).loadUnaligned(as: UInt32.self))
+                    let t = (x >> s) & 0x0101_0101
+                    word |= ((t &* 0x1020_4080) >> 28) << nibble
+                    seen &+= t
+                    nibble &+= 4; at &+= 4
+                }
+                var i: UInt32 = 0
+                while at < end {
+                    let bit = (UInt32(pixels[at]) >> s) & 1
+                    word |= bit << (nibble &+ i)
+                    seen &+= bit
+                    i &+= 1; at &+= 1
+                }
+                half[k] = word
+                ones &+= Int(truncatingIfNeeded: (seen &* 0x0101_0101) >> 24)   // bytes of at most 8
+            }
+            total &+= ones << b
+        }
+        return total
+    }
+
     /// Reference: the planes one pixel at a time from the codes of InputCodesKernel's rule.
     @_noAllocation
     public static func reference(pixels: UnsafePointer<UInt8>, n: Int, bits: Int, into planes: UnsafeMutablePointer<UInt64>) -> Int {
