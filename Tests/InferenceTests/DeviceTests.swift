@@ -93,7 +93,7 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(a["arena_bytes"] as? Int, 48)
         XCTAssertEqual(a["instructions_per_inference"] as? Int, Pins.goldenInstructions, "pinned (see the class comment)")
         XCTAssertEqual(a["ram_bytes"] as? Int, Pins.goldenRAM, "pinned")
-        XCTAssertEqual(a["flash_bytes"] as? Int, Pins.firmwareFlash + 1536, "pinned")
+        try assertFlash(a, image: 1536, firmware: Pins.firmwareFlash)
     }
 
     /// FCN2 binary with 2-bit input (784-600x4-10, the default model of `make demo`): within the
@@ -109,7 +109,7 @@ final class DeviceTests: XCTestCase {
         let ram = try XCTUnwrap(r["ram_bytes"] as? Int)
         XCTAssertLessThanOrEqual(ram, 8192, "RAM \(ram) B exceeds 8 KiB")
         XCTAssertEqual(ram, Pins.fcn2RAM, "pinned")
-        XCTAssertEqual(r["flash_bytes"] as? Int, Pins.firmwareFlash + (r["image_bytes"] as? Int ?? 0), "pinned")
+        try assertFlash(r, image: r["image_bytes"] as? Int ?? 0, firmware: Pins.firmwareFlash)
         XCTAssertEqual(r["instructions_per_inference"] as? Int, Pins.fcn2Instructions, "pinned")
         XCTAssertLessThanOrEqual(r["instructions_per_inference"] as? Int ?? .max, Pins.fcn2InstructionBudget)
     }
@@ -142,7 +142,7 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(a["cpu"] as? String, "cortex-m0")
         XCTAssertEqual(a["instructions_per_inference"] as? Int, MicrobitPins.goldenInstructions, "pinned (see the class comment)")
         XCTAssertEqual(a["ram_bytes"] as? Int, MicrobitPins.goldenRAM, "pinned")
-        XCTAssertEqual(a["flash_bytes"] as? Int, MicrobitPins.firmwareFlash + 1536, "pinned")
+        try assertFlash(a, image: 1536, firmware: MicrobitPins.firmwareFlash)
     }
 
     /// A binary FCN 784-256-256-10 with 2-bit input (the size issue #7's second board takes: 38,912 B
@@ -156,12 +156,12 @@ final class DeviceTests: XCTestCase {
         let r = try device(model, images, board: "microbit")
         XCTAssertEqual(r["host_agreement"] as? Double, 1.0)
         XCTAssertEqual(r["image_bytes"] as? Int, 38912)
-        XCTAssertEqual(r["arena_bytes"] as? Int, 352)
+        XCTAssertEqual(r["arena_bytes"] as? Int, 352 + 2 * 256, "the host's 352 B and the first layer's 256 row counts (u16)")
         let ram = try XCTUnwrap(r["ram_bytes"] as? Int), flash = try XCTUnwrap(r["flash_bytes"] as? Int)
         XCTAssertLessThanOrEqual(ram, 16384, "RAM \(ram) B exceeds the microbit's 16 KiB")
         XCTAssertLessThanOrEqual(flash, 262144, "flash \(flash) B exceeds the microbit's 256 KiB")
         XCTAssertEqual(ram, MicrobitPins.fcn256RAM, "pinned")
-        XCTAssertEqual(flash, MicrobitPins.firmwareFlash + 38912, "pinned")
+        try assertFlash(r, image: 38912, firmware: MicrobitPins.firmwareFlash)
         XCTAssertEqual(r["instructions_per_inference"] as? Int, MicrobitPins.fcn256Instructions, "pinned")
     }
 
@@ -173,7 +173,7 @@ final class DeviceTests: XCTestCase {
         let images = try idxPair(in: dir, count: 1, h: 28, w: 28, classes: 10, seed: 13)
         let r = try run("infer", [model, "--device", "netduinoplus2", "--images", images.0, "--labels", images.1])
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stderr.contains("does not fit the netduinoplus2's flash: 1048576 B minus the firmware's \(Pins.firmwareFlash) B"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("does not fit the netduinoplus2's flash: 1048576 B minus the firmware's "), r.stderr)
     }
 
     func testWithoutQEMUTheErrorSaysMakeDevice() throws {
@@ -184,6 +184,16 @@ final class DeviceTests: XCTestCase {
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("qemu-system-arm not found") && r.stderr.contains("make device"), r.stderr)
     }
+}
+
+/// Flash = firmware + model image exactly, and the firmware's size near its pin. The firmware is not
+/// pinned to the byte: the same sources built twice have given firmwares 32 B apart (one function of
+/// ModelFormat compiled differently by swiftc; 1 build in 4 on the M4), so the pin allows 64 B. The
+/// instruction counts and RAM do not move with it and are pinned exactly.
+func assertFlash(_ r: [String: Any], image: Int, firmware pinned: Int, file: StaticString = #filePath, line: UInt = #line) throws {
+    let flash = try XCTUnwrap(r["flash_bytes"] as? Int), firmware = try XCTUnwrap(r["firmware_flash_bytes"] as? Int)
+    XCTAssertEqual(flash, firmware + image, "flash = firmware + image", file: file, line: line)
+    XCTAssertLessThanOrEqual(abs(firmware - pinned), 64, "firmware \(firmware) B, pinned \(pinned) B", file: file, line: line)
 }
 
 /// The pinned device figures (netduinoplus2, firmware built with -O by scripts/build-firmware.sh).
@@ -204,9 +214,10 @@ enum Pins {
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
 /// compiler-rt from ziglang 0.17.1; instructions under -icount shift=7, resolved to one).
 enum MicrobitPins {
-    static let firmwareFlash = 90200
-    static let goldenInstructions = 22211
-    static let goldenRAM = 2420
-    static let fcn256RAM = 2724
-    static let fcn256Instructions = 496_497
+    static let firmwareFlash = 109_480
+    static let goldenInstructions = 22216
+    static let goldenRAM = 2692
+    static let fcn256RAM = 3508
+    /// 496,497 with the first carry-save kernels; the weighted first-layer pass and unrolled rows take 347,594.
+    static let fcn256Instructions = 347_594
 }
