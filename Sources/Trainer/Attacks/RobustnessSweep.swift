@@ -197,9 +197,16 @@ public struct RobustnessSweep {
             }
         }
         do {
-            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: journalPath))
+            let handle = try FileHandle(forUpdating: URL(fileURLWithPath: journalPath))
             defer { try? handle.close() }
-            try handle.seekToEnd()
+            let end = try handle.seekToEnd()
+            // A torn last line (interrupted append) gets its own line end, so this cell's line parses.
+            if end > 0 {
+                try handle.seek(toOffset: end - 1)
+                let last = try handle.read(upToCount: 1)
+                try handle.seekToEnd()
+                if last != Data("\n".utf8) { try handle.write(contentsOf: Data("\n".utf8)) }
+            }
             try handle.write(contentsOf: line)
             try handle.synchronize()
         } catch {
