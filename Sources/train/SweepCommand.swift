@@ -11,11 +11,13 @@ struct SweepCommand: ParsableCommand {
         discussion: """
         Example:
           train sweep runs/a.safetensors runs/b.safetensors --attacks fgsm,pgd,edge --eps 0.1,0.2,0.3 --out reports/mnist
-        writes reports/mnist.md, .csv, .json and .svg (accuracy against eps per model and attack, worst case dashed).
-        Each finished cell is appended to reports/mnist.jsonl; rerunning the same command skips the cells it holds,
-        so an interrupted sweep resumes. Sanity flags (Carlini et al. 2019) are listed in the reports and on stderr.
-        Where a .bsm file sits beside a checkpoint (same stem) or is given with --bsm, each adversarial set is also
-        scored by the `infer` executable (beside this one, or --infer) and any disagreement is flagged.
+        writes reports/mnist.md, .csv, .json and .svg (accuracy against eps per model and attack, the per-example worst case dashed).
+
+        Each finished cell is appended to reports/mnist.jsonl; rerunning the same command skips the cells it holds, so an interrupted sweep resumes.
+
+        Sanity flags (Carlini et al. 2019) are listed in the reports and printed on stdout; they are findings, not failures (exit 0).
+
+        Where a .bsm file sits beside a checkpoint (same stem) or is given with --bsm, each adversarial set is also scored by the `infer` executable (beside this one, or --infer) and any disagreement is flagged.
         """)
 
     @Argument(help: "Checkpoints written by `train`.")
