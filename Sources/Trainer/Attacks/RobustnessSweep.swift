@@ -6,7 +6,8 @@ import ModelFile
 // CSV, JSON and SVG reports with per-example worst cases and the sanity flags of Carlini et al. 2019,
 // "On Evaluating Adversarial Robustness" (SweepReport.swift). Each finished cell is appended to
 // PREFIX.jsonl at once; a rerun reads it and skips the cells it holds (same checkpoint bytes, attack,
-// settings, eps and image count), so an interrupted sweep resumes where it stopped.
+// settings, eps and image count), so an interrupted sweep resumes where it stopped. PREFIX.jsonl.lock
+// keeps a second sweep from writing the same journal at the same time.
 // Cross-check with the runtime: when a .bsm model sits beside a checkpoint (same stem) or is given, each
 // cell's stored adversarial set is written as IDX and scored by the `infer` executable in a subprocess
 // (the trainer never links the runtime); any image on which the two disagree is reported and flagged.
@@ -113,6 +114,8 @@ public struct RobustnessSweep {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
+        try lockJournal()
+        defer { try? FileManager.default.removeItem(atPath: lockPath) }
         var finished = [String: SweepCell]()
         for cell in finishedCells() { finished[cell.key] = cell }
         let source = try settings.source.map { path throws(TrainerError) in try Checkpoint.read(path: path).makeNetwork(path: path) }
@@ -180,6 +183,29 @@ public struct RobustnessSweep {
         let report = SweepReport(name: (settings.out as NSString).lastPathComponent, cells: cells)
         try report.write(prefix: settings.out)
         return (report, ran, skipped)
+    }
+
+    /// The lock file held while a sweep writes the journal.
+    public var lockPath: String { journalPath + ".lock" }
+
+    /// Takes the journal's lock (a file holding this process's id), so two sweeps never append to one
+    /// journal; a lock left by a process that no longer runs is taken over.
+    func lockJournal() throws(TrainerError) {
+        let me = Data("\(getpid())\n".utf8)
+        for _ in 0..<2 {
+            let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+            if fd >= 0 {
+                _ = me.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                close(fd)
+                return
+            }
+            let text = (try? String(contentsOfFile: lockPath, encoding: .utf8)) ?? ""
+            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0 || errno == EPERM {
+                throw .io(path: journalPath, reason: "another sweep (process \(pid)) is writing this journal; lock \(lockPath)")
+            }
+            try? FileManager.default.removeItem(atPath: lockPath)
+        }
+        throw .io(path: lockPath, reason: "cannot take the journal lock (errno \(errno))")
     }
 
     /// Appends one cell to the journal as one JSON line.
