@@ -123,7 +123,7 @@ struct AttackCommand: ParsableCommand {
                 "clean_accuracy": result.cleanAccuracy, "robust_accuracy": result.robustAccuracy,
                 "attack_success_rate": result.successRate, "successes": result.successes, "clean_correct": result.cleanCorrect,
                 "images": test.count, "max_perturbation": result.maxPerturbation, "mean_perturbation": result.meanPerturbation,
-                "zero_gradient_fraction": result.zeroGradientFraction, "seconds": result.seconds, "steps": stepsUsed,
+                "zero_gradient_fraction": result.zeroGradientFraction, "seconds": result.seconds, "attack_seconds": result.attackSeconds, "steps": stepsUsed,
                 "restarts": iterative ? restarts : 1, "source": source ?? NSNull(), "loss": loss.rawValue, "model": ck.model.summary,
                 "gradient": gradient.rawValue, "settings": config.settingsSummary, "queries": attack == .square ? queries : NSNull(),
                 "images_file": out + "-images-idx3-ubyte", "labels_file": out + "-labels-idx1-ubyte",

@@ -36,6 +36,11 @@ extension Network {
         if gradient == .trueGradient && hasPiecewiseConstantPath {
             return (Matrix(rows: x.rows, cols: x.cols), z)
         }
+        // Only dL/dx is wanted: skip the weight-gradient products (a third of the backward pass).
+        let products = layers.compactMap { ($0 as? Dense)?.product ?? ($0 as? Conv2D)?.product }
+        let saved = products.map(\.computesWeightGradient)
+        for p in products { p.computesWeightGradient = false }
+        defer { for (p, s) in zip(products, saved) { p.computesWeightGradient = s } }
         return (backward(dz, inputGradient: true)!, z)
     }
 
