@@ -277,6 +277,8 @@ public struct SweepReport: Sendable {
                 s += "<text x=\"\(Self.f(px(e), 1))\" y=\"\(Self.f(oy + top + plotH + 14, 1))\" text-anchor=\"middle\">\(e)</text>\n"
             }
             s += "<text x=\"\(Self.f(ox + left + plotW / 2, 1))\" y=\"\(Self.f(oy + top + plotH + 28, 1))\" text-anchor=\"middle\">eps</text>\n"
+            let ly = oy + top + plotH / 2
+            s += "<text x=\"\(Self.f(ox + 12, 1))\" y=\"\(Self.f(ly, 1))\" text-anchor=\"middle\" transform=\"rotate(-90 \(Self.f(ox + 12, 1)) \(Self.f(ly, 1)))\">accuracy</text>\n"
             let mc = cells.filter { $0.modelName == model }
             let clean = mc.first?.cleanAccuracy ?? 0
             for a in attacks {
