@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test embedded device fuzz torch jax bench bench-train clean help
+.PHONY: all deps data build demo test embedded device fuzz torch jax bench bench-train bench-attack clean help
 
 all: build
 
@@ -25,6 +25,7 @@ help:
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
+	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
 
 deps:
 	@scripts/install-deps.sh
@@ -75,6 +76,10 @@ bench: data build
 
 bench-train: data build torch jax
 	scripts/bench-train.sh
+
+# Attack speed: FGSM and PGD-40 over 10,000 MNIST test images on FCN2, ours beside PyTorch (not in make test).
+bench-attack: data build torch
+	scripts/bench-attack.sh
 
 clean:
 	rm -rf $(BUILD_DIR) runs

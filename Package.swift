@@ -45,7 +45,7 @@ let package = Package(
         // -fno-math-errno: without it Float.squareRoot() keeps a libm fallback call per lane and the
         // optimizer's SIMD loop never vectorizes (Optimizer.adamStep); the trainer never reads errno.
         .target(
-            name: "Trainer", dependencies: ["Datasets", "ModelFormat", "CBLAS"],
+            name: "Trainer", dependencies: ["Datasets", "ModelFormat", "ModelFile", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
 
         // Command-line tools.

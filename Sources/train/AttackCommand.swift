@@ -5,12 +5,13 @@ import Trainer
 
 extension AttackConfig.Kind: ExpressibleByArgument {}
 extension AttackConfig.Loss: ExpressibleByArgument {}
+extension AttackConfig.Gradient: ExpressibleByArgument {}
 
 /// `train attack`: white-box attacks on a checkpoint's test set, written as IDX files the runtime scores.
 struct AttackCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "attack",
-        abstract: "Attack a checkpoint's test set (FGSM, R-FGSM, PGD) and write the adversarial images as an IDX pair.",
+        abstract: "Attack a checkpoint's test set (FGSM, R-FGSM, PGD, transfer, edge, Square) and write the adversarial images as an IDX pair.",
         discussion: """
         Example:
           train attack runs/x.safetensors --attack pgd --eps 0.1 --out adv/x-pgd-0.1
@@ -22,7 +23,7 @@ struct AttackCommand: ParsableCommand {
     @Argument(help: "A checkpoint written by `train`.")
     var checkpoint: String
 
-    @Option(help: "Attack: fgsm (the paper's Eq. 1), rfgsm (Tramer et al.), pgd (Madry et al., BPDA through the quantizer) or transfer (PGD on --source).")
+    @Option(help: "Attack: fgsm (the paper's Eq. 1), rfgsm (Tramer et al.), pgd (Madry et al., BPDA through the quantizer), transfer (PGD on --source), edge (knows the input quantizer's bin edges; PGD on 8-bit input) or square (Andriushchenko et al., gradient-free).")
     var attack: AttackConfig.Kind = .fgsm
 
     @Option(help: "Transfer attack: the separately trained checkpoint the examples are crafted on.")
@@ -49,6 +50,21 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Loss to ascend: ce (cross-entropy) or margin.")
     var loss: AttackConfig.Loss = .crossEntropy
 
+    @Option(help: "Gradient of fgsm, rfgsm, pgd, transfer: ste (straight through, BPDA) or true (zero through the quantizer's steps and sign activations; reports the zero fraction).")
+    var gradient: AttackConfig.Gradient = .straightThrough
+
+    @Option(help: "Square attack: query budget (forward passes) per image.")
+    var queries: Int = 1000
+
+    @Option(help: "Square attack: initial fraction of the image a square covers.")
+    var pInit: Float = 0.3
+
+    @Option(help: "Edge attack: local-search rounds after the PGD start.")
+    var rounds: Int = 20
+
+    @Option(help: "Edge attack: single flips scored exactly per image and round.")
+    var candidates: Int = 8
+
     @Option(help: "Seed of the random starts.")
     var seed: UInt64 = 1
 
@@ -64,6 +80,10 @@ struct AttackCommand: ParsableCommand {
         guard restarts >= 1 else { throw ValidationError("--restarts \(restarts) must be at least 1") }
         if let s = stepSize, !(s > 0) { throw ValidationError("--step-size \(s) must be positive") }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
+        guard queries >= 1 else { throw ValidationError("--queries \(queries) must be at least 1") }
+        guard pInit > 0, pInit <= 1 else { throw ValidationError("--p-init \(pInit) is outside (0, 1]") }
+        guard rounds >= 0 else { throw ValidationError("--rounds \(rounds) must not be negative") }
+        guard candidates >= 1 else { throw ValidationError("--candidates \(candidates) must be at least 1") }
         if attack == .transfer && source == nil { throw ValidationError("--attack transfer needs --source CHECKPOINT") }
     }
 
@@ -76,7 +96,8 @@ struct AttackCommand: ParsableCommand {
         let network = try ck.makeNetwork(path: checkpoint)
         let test = try Dataset.named(ck.training.dataset).load(.test, dataDirectory: DataDirectory.resolve(explicit: common.dataDir)).prefix(limit)
         let config = AttackConfig(kind: attack, epsilon: eps, steps: steps, stepSize: stepSize, restarts: restarts,
-                                  randomStart: !noRandomStart, loss: loss, seed: seed)
+                                  randomStart: !noRandomStart, loss: loss, seed: seed, gradient: gradient, queries: queries,
+                                  squareFraction: pInit, searchRounds: rounds, candidates: candidates)
         let sourceNetwork = try source.map { path throws(TrainerError) in try Checkpoint.read(path: path).makeNetwork(path: path) }
         let attacker = try Attacker(network: network, config: config, source: sourceNetwork)
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
@@ -85,11 +106,15 @@ struct AttackCommand: ParsableCommand {
         }
         if live { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
         try result.images.writeIDX(prefix: out)
-        let iterative = attack == .pgd || attack == .transfer
+        let iterative = attack == .pgd || attack == .transfer || attack == .edge
         let stepsUsed = iterative ? steps : 1
         print(String(format: "%@ eps %.4g (%d/255) on %d images of %@: clean %.2f%%, robust %.2f%%, success %d/%d (%.2f%%) of the clean-correct",
                      attack.rawValue, eps, config.pixelBudget, test.count, ck.model.summary, result.cleanAccuracy * 100,
                      result.robustAccuracy * 100, result.successes, result.cleanCorrect, result.successRate * 100))
+        if result.zeroGradientFraction > 0.5 {
+            print(String(format: "warning: %.1f%% of the gradient entries were zero: gradients are masked; this accuracy is not a robustness claim",
+                         result.zeroGradientFraction * 100))
+        }
         print(String(format: "perturbation: max %d/255, mean of per-image max %.2f/255; zero gradients %.2f%%; %.1f s; wrote %@-images-idx3-ubyte",
                      result.maxPerturbation, result.meanPerturbation, result.zeroGradientFraction * 100, result.seconds, out))
         if common.json {
@@ -98,8 +123,9 @@ struct AttackCommand: ParsableCommand {
                 "clean_accuracy": result.cleanAccuracy, "robust_accuracy": result.robustAccuracy,
                 "attack_success_rate": result.successRate, "successes": result.successes, "clean_correct": result.cleanCorrect,
                 "images": test.count, "max_perturbation": result.maxPerturbation, "mean_perturbation": result.meanPerturbation,
-                "zero_gradient_fraction": result.zeroGradientFraction, "seconds": result.seconds, "steps": stepsUsed,
+                "zero_gradient_fraction": result.zeroGradientFraction, "seconds": result.seconds, "attack_seconds": result.attackSeconds, "steps": stepsUsed,
                 "restarts": iterative ? restarts : 1, "source": source ?? NSNull(), "loss": loss.rawValue, "model": ck.model.summary,
+                "gradient": gradient.rawValue, "settings": config.settingsSummary, "queries": attack == .square ? queries : NSNull(),
                 "images_file": out + "-images-idx3-ubyte", "labels_file": out + "-labels-idx1-ubyte",
             ]
             let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])

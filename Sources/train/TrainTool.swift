@@ -6,11 +6,12 @@ struct TrainTool: ParsableCommand {
         commandName: "train",
         abstract: "Train and attack discretized and binarized networks (Panda, Chakraborty & Roy).",
         discussion: """
-        With no subcommand, `train` runs `train fit`; `train attack` writes adversarial test sets. Example:
+        With no subcommand, `train` runs `train fit`; `train attack` writes adversarial test sets; `train sweep` runs
+        robustness sweeps with reports. Example:
           train --dataset mnist --arch fcn2 --precision binary --input-bits 2 --epochs 10 --seed 1 --out runs/bnn-2b.safetensors
         Data comes from the data cache (make data); override with --data-dir or $BITSHIELD_DATA.
         Exit codes: 0 success, 1 failure, 64 bad usage.
         """,
-        subcommands: [Fit.self, AttackCommand.self],
+        subcommands: [Fit.self, AttackCommand.self, SweepCommand.self],
         defaultSubcommand: Fit.self)
 }

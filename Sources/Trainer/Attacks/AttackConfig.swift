@@ -12,6 +12,22 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         /// Black-box transfer (Papernot et al. 2017; Tramer et al. 2018): PGD crafted on a separately
         /// trained source model, scored on the target.
         case transfer
+        /// Knows the input quantizer: pushes chosen near-edge pixels into the adjacent bin, guided by the
+        /// gradient with respect to the codes and refined by a search on the exact quantized model
+        /// (EdgeAttack.swift). On 8-bit input it is PGD.
+        case edge
+        /// Andriushchenko et al. 2020, Square Attack: gradient-free random search over square patches of
+        /// the ball's vertices, forward passes of the exact model only (SquareAttack.swift).
+        case square
+    }
+
+    /// Which gradient the gradient attacks follow.
+    public enum Gradient: String, Codable, Sendable, CaseIterable {
+        /// Straight-through (BPDA, Athalye et al. 2018): the quantizer and sign activations pass gradients.
+        case straightThrough = "ste"
+        /// The true gradient: zero through the input quantizer's steps (below 8 bits) and through every
+        /// sign activation. It shows gradient masking; the zero fraction is reported.
+        case trueGradient = "true"
     }
 
     /// The loss the attacks ascend.
@@ -38,10 +54,22 @@ public struct AttackConfig: Codable, Equatable, Sendable {
     public var loss: Loss
     /// Seed of the random starts and R-FGSM's random step.
     public var seed: UInt64
+    /// The gradient followed by FGSM, R-FGSM, PGD and transfer.
+    public var gradient: Gradient
+    /// Square attack: forward passes allowed per image (the first one scores the initial stripes).
+    public var queries: Int
+    /// Square attack: initial fraction of the image a square covers (p_init).
+    public var squareFraction: Float
+    /// Edge attack: rounds of the local search after its start.
+    public var searchRounds: Int
+    /// Edge attack: single flips scored exactly per image and round.
+    public var candidates: Int
 
     /// An attack with the defaults of `train attack`.
     public init(kind: Kind, epsilon: Float, steps: Int = 40, stepSize: Float? = nil, restarts: Int = 1,
-                randomStart: Bool = true, loss: Loss = .crossEntropy, seed: UInt64 = 1) {
+                randomStart: Bool = true, loss: Loss = .crossEntropy, seed: UInt64 = 1,
+                gradient: Gradient = .straightThrough, queries: Int = 1000, squareFraction: Float = 0.3,
+                searchRounds: Int = 20, candidates: Int = 8) {
         self.kind = kind
         self.epsilon = epsilon
         self.steps = steps
@@ -50,6 +78,27 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         self.randomStart = randomStart
         self.loss = loss
         self.seed = seed
+        self.gradient = gradient
+        self.queries = queries
+        self.squareFraction = squareFraction
+        self.searchRounds = searchRounds
+        self.candidates = candidates
+    }
+
+    /// Whether the attack follows gradients of the model under attack (white-box gradient attacks).
+    public var isGradientAttack: Bool { [.fgsm, .rfgsm, .pgd].contains(kind) }
+
+    /// The settings that matter for `kind`, in one short string (e.g. `steps=40 restarts=1 loss=ce grad=ste`).
+    public var settingsSummary: String {
+        let g = gradient == .straightThrough ? "" : " grad=\(gradient.rawValue)"
+        switch kind {
+        case .fgsm: return "loss=\(loss.rawValue)\(g)"
+        case .rfgsm: return "alpha=eps/2 loss=\(loss.rawValue)\(g)"
+        case .pgd, .transfer:
+            return "steps=\(steps) restarts=\(restarts)\(randomStart ? "" : " no-random-start") loss=\(loss.rawValue)\(g)"
+        case .edge: return "pgd-start steps=\(steps) rounds=\(searchRounds) candidates=\(candidates) loss=\(loss.rawValue)"
+        case .square: return "queries=\(queries) p_init=\(squareFraction)"
+        }
     }
 
     /// The largest per-pixel change in 8-bit units: floor(255 * eps), so stored images stay in the ball.
@@ -61,5 +110,9 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         guard steps >= 1 else { throw .invalidConfig("steps \(steps) must be at least 1") }
         guard restarts >= 1 else { throw .invalidConfig("restarts \(restarts) must be at least 1") }
         if let s = stepSize, !(s > 0) { throw .invalidConfig("step size \(s) must be positive") }
+        guard queries >= 1 else { throw .invalidConfig("queries \(queries) must be at least 1") }
+        guard squareFraction > 0, squareFraction <= 1 else { throw .invalidConfig("square fraction \(squareFraction) outside (0, 1]") }
+        guard searchRounds >= 0 else { throw .invalidConfig("search rounds \(searchRounds) must not be negative") }
+        guard candidates >= 1 else { throw .invalidConfig("candidates \(candidates) must be at least 1") }
     }
 }

@@ -17,6 +17,8 @@ public final class WeightedProduct {
     public let weight: Parameter
     /// Scale of the layer's input values (the input quantizer's code unit for a first layer, else 1).
     public var inputScale: Float = 1
+    /// Whether `backward` fills the weight gradient (attacks, which need only dL/dX, turn it off).
+    public var computesWeightGradient = true
 
     private var cachedInput = Matrix(rows: 0, cols: 0)
     private var cachedWeights = Matrix(rows: 0, cols: 0)
@@ -57,10 +59,12 @@ public final class WeightedProduct {
 
     /// Fills the latent weight gradient and returns dL/dX when asked.
     public func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
-        let h = Matrix.product(dy, transposeA: true, cachedInput).data          // [out, fanIn]
-        var g = kind.latentGradient(h, latent: weight.value, rows: outputs, cols: fanIn)
-        if inputScale != 1 { for i in 0..<g.count { g[i] *= inputScale } }
-        weight.grad = g
+        if computesWeightGradient {
+            let h = Matrix.product(dy, transposeA: true, cachedInput).data      // [out, fanIn]
+            var g = kind.latentGradient(h, latent: weight.value, rows: outputs, cols: fanIn)
+            if inputScale != 1 { for i in 0..<g.count { g[i] *= inputScale } }
+            weight.grad = g
+        }
         guard inputGradient else { return nil }
         var scaled = dy
         if let c = cachedScales { scaled.scaleColumns(c) }

@@ -1,0 +1,88 @@
+/// One finished (model, attack, eps) cell of a robustness sweep: a line of the sweep's journal and a row
+/// of its reports. Keys are snake_case in JSON.
+public struct SweepCell: Codable, Equatable, Sendable {
+    /// The checkpoint path as given.
+    public var model: String
+    /// The checkpoint's file name without extension (the label in tables and plots).
+    public var modelName: String
+    /// `ModelConfig.summary`, e.g. `fcn-784-600x4-10-binary-2b`.
+    public var modelSummary: String
+    /// SHA-256 of the checkpoint file, hex.
+    public var sha256: String
+    /// The model's input bits (delta).
+    public var inputBits: Int
+    /// `float`, `binary` or `xnor`.
+    public var precision: String
+    /// The attack's name (`AttackConfig.Kind`).
+    public var attack: String
+    /// `AttackConfig.settingsSummary`, plus the transfer source.
+    public var settings: String
+    /// Budget on the [0, 1] scale.
+    public var eps: Double
+    /// floor(255 eps).
+    public var pixelBudget: Int
+    /// Test images attacked.
+    public var images: Int
+    /// Accuracy on the clean images.
+    public var cleanAccuracy: Double
+    /// Accuracy on the stored adversarial images, over all `images`.
+    public var robustAccuracy: Double
+    /// Clean-correct images turned wrong.
+    public var successes: Int
+    /// Clean-correct images: the success rate's denominator.
+    public var cleanCorrect: Int
+    /// successes / cleanCorrect.
+    public var successRate: Double
+    /// Mean over images of the largest |x_adv - x|, pixel units.
+    public var meanPerturbation: Double
+    /// Largest |x_adv - x|, pixel units.
+    public var maxPerturbation: Int
+    /// Fraction of gradient entries that were exactly zero (0 for gradient-free attacks).
+    public var zeroGradientFraction: Double
+    /// Wall-clock seconds of the attack.
+    public var seconds: Double
+    /// Per test image, 1 when the adversarial image is still classified right: hex, 4 images per digit,
+    /// image i in bit (3 - i % 4) of digit i / 4.
+    public var robustMask: String
+    /// Accuracy the runtime (`infer` on the .bsm) measured on the same stored images, when it ran.
+    public var runtimeAccuracy: Double?
+    /// Images whose correctness differs between the trainer and the runtime, when it ran.
+    public var runtimeDisagreements: Int?
+    /// Why the runtime did not score the cell, or what it said.
+    public var runtimeNote: String?
+
+    /// What identifies a cell for resuming: the checkpoint's bytes, the attack and its settings, eps and
+    /// the number of images.
+    public var key: String { SweepCell.key(sha256: sha256, attack: attack, settings: settings, eps: eps, images: images) }
+
+    /// The resume key of a cell not yet run.
+    public static func key(sha256: String, attack: String, settings: String, eps: Double, images: Int) -> String {
+        "\(sha256)|\(attack)|\(settings)|\(eps)|\(images)"
+    }
+
+    /// Packs per-image robustness into the hex mask.
+    public static func mask(_ robust: [Bool]) -> String {
+        let digits = Array("0123456789abcdef")
+        var out = ""
+        out.reserveCapacity((robust.count + 3) / 4)
+        var i = 0
+        while i < robust.count {
+            var v = 0
+            for b in 0..<4 where i + b < robust.count && robust[i + b] { v |= 8 >> b }
+            out.append(digits[v])
+            i += 4
+        }
+        return out
+    }
+
+    /// Unpacks the hex mask into per-image robustness.
+    public var robustFlags: [Bool] {
+        var out: [Bool] = []
+        out.reserveCapacity(images)
+        for c in robustMask {
+            let v = c.hexDigitValue ?? 0
+            for b in 0..<4 where out.count < images { out.append(v & (8 >> b) != 0) }
+        }
+        return out
+    }
+}

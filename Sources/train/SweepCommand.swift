@@ -1,0 +1,171 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Trainer
+
+/// `train sweep`: every (model, attack, eps) cell, with reports, worst cases, sanity flags and resume.
+struct SweepCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sweep",
+        abstract: "Attack checkpoints over several attacks and budgets; write Markdown, CSV, JSON and SVG reports.",
+        discussion: """
+        Example:
+          train sweep runs/a.safetensors runs/b.safetensors --attacks fgsm,pgd,edge --eps 0.1,0.2,0.3 --out reports/mnist
+        writes reports/mnist.md, .csv, .json and .svg (accuracy against eps per model and attack, the per-example worst case dashed).
+
+        Each finished cell is appended to reports/mnist.jsonl; rerunning the same command skips the cells it holds, so an interrupted sweep resumes.
+
+        Sanity flags (Carlini et al. 2019) are listed in the reports and printed on stdout; they are findings, not failures (exit 0).
+
+        Where a .bsm file sits beside a checkpoint (same stem) or is given with --bsm, each adversarial set is also scored by the `infer` executable (beside this one, or --infer) and any disagreement is flagged.
+        """)
+
+    @Argument(help: "Checkpoints written by `train`.")
+    var checkpoints: [String]
+
+    @Option(help: "Comma-separated attacks: fgsm, rfgsm, pgd, transfer, edge, square.")
+    var attacks: String = "fgsm,pgd,edge"
+
+    @Option(help: "Comma-separated budgets on the [0, 1] scale.")
+    var eps: String = "0.1,0.2,0.3"
+
+    @Option(help: "Output prefix: PREFIX.md, .csv, .json, .svg and the journal PREFIX.jsonl.")
+    var out: String
+
+    @Option(help: "PGD steps (also the edge attack's PGD start).")
+    var steps: Int = 40
+
+    @Option(help: "PGD restarts.")
+    var restarts: Int = 1
+
+    @Option(help: "Loss to ascend: ce or margin.")
+    var loss: AttackConfig.Loss = .crossEntropy
+
+    @Option(help: "Gradient of the gradient attacks: ste or true.")
+    var gradient: AttackConfig.Gradient = .straightThrough
+
+    @Option(help: "Square attack: query budget per image.")
+    var queries: Int = 1000
+
+    @Option(help: "Edge attack: local-search rounds.")
+    var rounds: Int = 20
+
+    @Option(help: "Edge attack: single flips scored exactly per image and round.")
+    var candidates: Int = 8
+
+    @Option(help: "Transfer attack: the checkpoint the examples are crafted on.")
+    var source: String?
+
+    @Option(help: "A .bsm file per checkpoint, in the checkpoints' order (default: the same stem beside each).")
+    var bsm: [String] = []
+
+    @Option(help: "The infer executable for the runtime cross-check (default: beside this executable).")
+    var infer: String?
+
+    @Flag(help: "Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).")
+    var keepSets = false
+
+    @Option(help: "Attack only the first N test images.")
+    var limit: Int?
+
+    @Option(help: "Seed of the random starts.")
+    var seed: UInt64 = 1
+
+    @OptionGroup var common: CommonOptions
+
+    func parsedAttacks() throws -> [AttackConfig.Kind] {
+        try attacks.split(separator: ",").map { name in
+            let t = name.trimmingCharacters(in: .whitespaces)
+            guard let k = AttackConfig.Kind(rawValue: t) else {
+                throw ValidationError("--attacks: '\(t)' is not one of \(AttackConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            return k
+        }
+    }
+
+    func parsedEps() throws -> [Float] {
+        try eps.split(separator: ",").map { text in
+            guard let e = Float(text.trimmingCharacters(in: .whitespaces)), e >= 0, e <= 1 else {
+                throw ValidationError("--eps: '\(text)' is not a number in [0, 1]")
+            }
+            return e
+        }
+    }
+
+    func validate() throws {
+        guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint") }
+        let kinds = try parsedAttacks()
+        guard !kinds.isEmpty else { throw ValidationError("--attacks is empty") }
+        guard try !parsedEps().isEmpty else { throw ValidationError("--eps is empty") }
+        guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
+        guard restarts >= 1 else { throw ValidationError("--restarts \(restarts) must be at least 1") }
+        guard queries >= 1 else { throw ValidationError("--queries \(queries) must be at least 1") }
+        guard rounds >= 0 else { throw ValidationError("--rounds \(rounds) must not be negative") }
+        guard candidates >= 1 else { throw ValidationError("--candidates \(candidates) must be at least 1") }
+        if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
+        if kinds.contains(.transfer) && source == nil { throw ValidationError("--attacks transfer needs --source CHECKPOINT") }
+        if !bsm.isEmpty && bsm.count != checkpoints.count {
+            throw ValidationError("--bsm given \(bsm.count) times for \(checkpoints.count) checkpoints")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors(sweepRun)
+    }
+
+    /// The infer executable: given, or beside this one.
+    func inferExecutable() -> String? {
+        if let infer { return infer }
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        let beside = me.deletingLastPathComponent().appendingPathComponent("infer").path
+        return FileManager.default.isExecutableFile(atPath: beside) ? beside : nil
+    }
+
+    private func sweepRun() throws {
+        let template = AttackConfig(kind: .fgsm, epsilon: 0, steps: steps, restarts: restarts, loss: loss, seed: seed,
+                                    gradient: gradient, queries: queries, searchRounds: rounds, candidates: candidates)
+        var runtime = [String: String]()
+        for (c, b) in zip(checkpoints, bsm) { runtime[c] = b }
+        let settings = SweepSettings(models: checkpoints, attacks: try parsedAttacks(), epsilons: try parsedEps(),
+                                     template: template, limit: limit, out: out,
+                                     dataDirectory: DataDirectory.resolve(explicit: common.dataDir), source: source,
+                                     runtimeModels: runtime, inferExecutable: inferExecutable(), keepSets: keepSets)
+        let sweep = try RobustnessSweep(settings: settings)
+        let live = !common.quiet && isatty(STDERR_FILENO) != 0
+        let start = Date()
+        var lastCell = 0
+        let (report, ran, skipped) = try sweep.run { p in
+            guard !common.quiet else { return }
+            let elapsed = Int(Date().timeIntervalSince(start))
+            let line = "[\(p.cell)/\(p.cells)] \(p.label): " + (p.skipped ? "done before, skipped" : "\(p.done)/\(p.total) images") + " (\(elapsed) s)"
+            if live {
+                FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
+            } else if p.done == p.total && p.cell != lastCell {
+                lastCell = p.cell
+                FileHandle.standardError.write(Data("\(line)\n".utf8))
+            }
+        }
+        if live { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        print("sweep: \(report.cells.count) cells (\(ran) run now, \(skipped) from \(sweep.journalPath)); wrote \(out).md, .csv, .json, .svg")
+        for c in report.cells {
+            print(String(format: "%@ %@ eps %.3g: clean %.2f%%, robust %.2f%%, success %d/%d, %.1f s", c.modelName, c.attack, c.eps,
+                         c.cleanAccuracy * 100, c.robustAccuracy * 100, c.successes, c.cleanCorrect, c.seconds))
+        }
+        for w in report.worstCases {
+            print(String(format: "worst case %@ eps %.3g over %@: %.2f%% (%d/%d)", w.model, w.eps, w.attacks.joined(separator: ","),
+                         w.robustAccuracy * 100, w.robust, w.images))
+        }
+        for f in report.flags {
+            let line = "flag \(f.kind): \(f.model)\(f.eps.map { " eps \($0)" } ?? ""): \(f.message)"
+            print(line)
+        }
+        if common.json {
+            var object = report.summaryObject(includeCells: false)
+            object["cells_run"] = ran
+            object["cells_skipped"] = skipped
+            object["files"] = ["md", "csv", "json", "svg", "jsonl"].map { "\(out).\($0)" }
+            let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            print(String(decoding: d, as: UTF8.self))
+        }
+    }
+}

@@ -1,0 +1,152 @@
+import Datasets
+import Foundation
+import XCTest
+@testable import Trainer
+
+/// `RobustnessSweep` and `SweepReport`: files, resume, worst cases, sanity flags, the runtime cross-check.
+final class SweepTests: XCTestCase {
+    /// A tiny float checkpoint trained on 1,000 MNIST images, written to `dir`.
+    func checkpoint(in dir: String) throws -> String {
+        var config = ModelConfig.fcn2(precision: .float, inputBits: 8)
+        config.hidden = [64]
+        let s = try TrainingSession(model: config, training: TrainingConfig(epochs: 1, batchSize: 50, learningRate: 0.002, seed: 3))
+        _ = try s.trainEpoch(on: try TestData.mnist(.train).prefix(1000))
+        let path = dir + "/tiny.safetensors"
+        try s.checkpoint(testAccuracy: nil, last: nil).write(to: path)
+        return path
+    }
+
+    func testSweepWritesEveryFileAndResumesWithoutRedoingCells() throws {
+        let dir = temporaryDirectory()
+        let model = try checkpoint(in: dir)
+        let test = try TestData.mnist(.test).prefix(100)
+        func settings(_ eps: [Float]) -> SweepSettings {
+            SweepSettings(models: [model], attacks: [.fgsm, .pgd], epsilons: eps,
+                          template: AttackConfig(kind: .fgsm, epsilon: 0, steps: 3), out: dir + "/reports/s",
+                          dataDirectory: dir, testSet: test)
+        }
+        let first = try RobustnessSweep(settings: settings([0.1, 0.2])).run()
+        XCTAssertEqual(first.ran, 4)
+        XCTAssertEqual(first.skipped, 0)
+        for ext in ["md", "csv", "json", "svg", "jsonl"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/reports/s." + ext), ext)
+        }
+        let csv = try String(contentsOfFile: dir + "/reports/s.csv", encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 5, "header and four cells")
+        let md = try String(contentsOfFile: dir + "/reports/s.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("| tiny | pgd | steps=3 restarts=1 loss=ce | 0.2 |"), md)
+        XCTAssertTrue(md.contains("large-eps-not-run"))
+        let svg = try String(contentsOfFile: dir + "/reports/s.svg", encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("polyline"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/reports/s.json"))) as! [String: Any]
+        XCTAssertEqual((json["cells"] as! [Any]).count, 4)
+        XCTAssertEqual(first.report.cells[0].runtimeNote, "no .bsm beside the checkpoint")
+
+        // Rerun: nothing redone. Widen: only the new cells run.
+        let second = try RobustnessSweep(settings: settings([0.1, 0.2])).run()
+        XCTAssertEqual(second.ran, 0)
+        XCTAssertEqual(second.skipped, 4)
+        XCTAssertEqual(second.report.cells, first.report.cells)
+        let third = try RobustnessSweep(settings: settings([0.1, 0.2, 0.3])).run()
+        XCTAssertEqual(third.ran, 2)
+        XCTAssertEqual(third.skipped, 4)
+        let journal = try String(contentsOfFile: dir + "/reports/s.jsonl", encoding: .utf8)
+        XCTAssertEqual(journal.split(separator: "\n").count, 6)
+        // A torn last line (an interrupted append) is ignored, and the cell runs again.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/reports/s.jsonl"))
+        try handle.truncate(atOffset: UInt64(journal.utf8.count - 40))
+        try handle.close()
+        let fourth = try RobustnessSweep(settings: settings([0.1, 0.2, 0.3])).run()
+        XCTAssertEqual(fourth.ran, 1)
+        XCTAssertEqual(fourth.skipped, 5)
+
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/reports/s.jsonl.lock"), "the lock goes with the sweep")
+        // A live process holding the lock keeps a second sweep out; a dead one's lock is taken over.
+        try "\(getpid())\n".write(toFile: dir + "/reports/s.jsonl.lock", atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try RobustnessSweep(settings: settings([0.1])).run()) {
+            XCTAssertTrue("\($0)".contains("another sweep (process \(getpid()))"), "\($0)")
+        }
+        try "999999999\n".write(toFile: dir + "/reports/s.jsonl.lock", atomically: true, encoding: .utf8)
+        XCTAssertEqual(try RobustnessSweep(settings: settings([0.1])).run().skipped, 2)
+
+        // Worst case: an image is robust only if robust under both attacks.
+        for w in third.report.worstCases {
+            let group = third.report.cells.filter { $0.eps == w.eps }
+            XCTAssertLessThanOrEqual(w.robust, group.map { Int(($0.robustAccuracy * 100).rounded()) }.min()!)
+        }
+    }
+
+    /// A cell with the given numbers (the rest filler).
+    func cell(_ attack: String, eps: Double, robust: Double, bits: Int = 8, zero: Double = 0, settings: String = "s") -> SweepCell {
+        let images = 4
+        let right = Int((robust * Double(images)).rounded())
+        return SweepCell(model: "m.safetensors", modelName: "m", modelSummary: "fcn", sha256: "00", inputBits: bits, precision: "binary",
+                         attack: attack, settings: settings, eps: eps, pixelBudget: Int(255 * eps), images: images, cleanAccuracy: 1,
+                         robustAccuracy: robust, successes: images - right, cleanCorrect: images, successRate: 1 - robust,
+                         meanPerturbation: 1, maxPerturbation: 1, zeroGradientFraction: zero, seconds: 0,
+                         robustMask: SweepCell.mask((0..<images).map { $0 < right }))
+    }
+
+    func testFlagsRaiseOnInconsistentResults() {
+        func kinds(_ cells: [SweepCell]) -> Set<String> { Set(SweepReport.flags(cells).map(\.kind)) }
+        // Consistent: nothing but the missing large eps... which is then run and falls to zero.
+        let fine = [cell("fgsm", eps: 0.1, robust: 0.75), cell("pgd", eps: 0.1, robust: 0.5), cell("square", eps: 0.1, robust: 0.75),
+                    cell("pgd", eps: 0.5, robust: 0)]
+        XCTAssertEqual(kinds(fine), [])
+        XCTAssertEqual(kinds(Array(fine.prefix(3))), ["large-eps-not-run"])
+        // Iterative above single-step, white-box above gradient-free, no fall at eps 0.5.
+        let bad = [cell("fgsm", eps: 0.1, robust: 0.25), cell("pgd", eps: 0.1, robust: 0.75), cell("square", eps: 0.1, robust: 0),
+                   cell("pgd", eps: 0.5, robust: 0.5)]
+        XCTAssertEqual(kinds(bad), ["iterative-above-single-step", "white-box-above-black-box", "not-near-zero-at-large-eps"])
+        // On 2-bit input a gradient attack beating the edge attack; masked gradients; runtime disagreement.
+        var disagreeing = cell("fgsm", eps: 0.5, robust: 0, bits: 2)
+        disagreeing.runtimeAccuracy = 0.25
+        disagreeing.runtimeDisagreements = 1
+        let twoBit = [cell("pgd", eps: 0.1, robust: 0.25, bits: 2), cell("edge", eps: 0.1, robust: 0.5, bits: 2),
+                      cell("fgsm", eps: 0.1, robust: 1, bits: 2, zero: 1, settings: "loss=ce grad=true"), disagreeing]
+        let flags = SweepReport.flags(twoBit)
+        XCTAssertEqual(Set(flags.map(\.kind)), ["gradient-beats-edge", "masked-gradients", "runtime-disagrees"])
+        XCTAssertTrue(flags.contains { $0.kind == "gradient-beats-edge" && $0.message.contains("50.00%, above pgd's 25.00%") }, "\(flags)")
+        // The worst case combines per image.
+        let a = cell("fgsm", eps: 0.1, robust: 0.5)  // images 0, 1 right
+        var b = cell("pgd", eps: 0.1, robust: 0.5)
+        b.robustMask = SweepCell.mask([false, true, true, false])
+        XCTAssertEqual(SweepReport.worstCases([a, b]).first?.robust, 1)
+        XCTAssertEqual(SweepCell.mask([true, false, true, true, true]), "b8")
+        XCTAssertEqual(b.robustFlags, [false, true, true, false])
+    }
+
+    func testRuntimeCrossCheckRunsInferAndFlagsDisagreement() throws {
+        let dir = temporaryDirectory()
+        let model = try checkpoint(in: dir)
+        // A stand-in for `infer`: predicts class 0 for every image.
+        let fake = dir + "/fake-infer"
+        try """
+        #!/bin/sh
+        while [ $# -gt 0 ]; do
+          case "$1" in
+            --labels) labels="$2"; shift ;;
+            --predictions) predictions="$2"; shift ;;
+          esac
+          shift
+        done
+        n=$(( $(wc -c < "$labels") - 8 ))
+        i=0; : > "$predictions"
+        while [ $i -lt $n ]; do echo 0 >> "$predictions"; i=$((i + 1)); done
+        echo "accuracy 0.1"
+        echo '{"accuracy": 0.1, "images": '$n'}'
+        """.write(toFile: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        FileManager.default.createFile(atPath: dir + "/tiny.bsm", contents: Data([0]))
+        let test = try TestData.mnist(.test).prefix(50)
+        let settings = SweepSettings(models: [model], attacks: [.fgsm], epsilons: [0.1], template: AttackConfig(kind: .fgsm, epsilon: 0),
+                                     out: dir + "/r", dataDirectory: dir, testSet: test, inferExecutable: fake)
+        let cell = try RobustnessSweep(settings: settings).run().report.cells[0]
+        XCTAssertEqual(cell.runtimeAccuracy, 0.1)
+        let expected = (0..<50).filter { (test.labels[$0] == 0) != cell.robustFlags[$0] }.count
+        XCTAssertEqual(cell.runtimeDisagreements, expected)
+        XCTAssertGreaterThan(expected, 0)
+        XCTAssertTrue(SweepReport.flags([cell]).contains { $0.kind == "runtime-disagrees" })
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/r-sets"), "sets removed without keepSets")
+    }
+}
