@@ -112,6 +112,9 @@ struct Fit: ParsableCommand {
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
         guard adversarialEps >= 0, adversarialEps <= 1 else { throw ValidationError("--adversarial-eps \(adversarialEps) is outside [0, 1]") }
         guard adversarialRatio > 0, adversarialRatio <= 1 else { throw ValidationError("--adversarial-ratio \(adversarialRatio) is outside (0, 1]") }
+        if let a = adversarial, ![AttackConfig.Kind.fgsm, .rfgsm, .pgd].contains(a) {
+            throw ValidationError("--adversarial \(a.rawValue): adversarial training takes fgsm, rfgsm or pgd")
+        }
         guard ["fcn", "fcn1", "fcn2", "conv"].contains(arch) else {
             throw ValidationError("--arch '\(arch)' is not one of fcn, fcn1, fcn2, conv")
         }

@@ -68,6 +68,12 @@ final class TrainToolTests: XCTestCase {
         XCTAssertTrue(precision.stderr.contains("ternary"), precision.stderr)
         let unknown = try run(["--no-such-flag"])
         XCTAssertEqual(unknown.status, 64)
+        // Transfer, edge and square examples need a source model or a search: not a training attack.
+        for attack in ["transfer", "edge", "square"] {
+            let r = try run(["--adversarial", attack])
+            XCTAssertEqual(r.status, 64, attack)
+            XCTAssertTrue(r.stderr.contains("adversarial training takes fgsm, rfgsm or pgd"), r.stderr)
+        }
     }
 
     func testMissingDataExits1AndSaysHowToFetchIt() throws {

@@ -89,6 +89,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         guard momentum >= 0, momentum < 1 else { throw .invalidConfig("momentum \(momentum) outside [0, 1)") }
         if let a = adversarial {
             guard a.ratio > 0, a.ratio <= 1 else { throw .invalidConfig("adversarial ratio \(a.ratio) outside (0, 1]") }
+            let trainable: [AttackConfig.Kind] = [.fgsm, .rfgsm, .pgd]
+            guard trainable.contains(a.attack) else {
+                throw .invalidConfig("adversarial training takes fgsm, rfgsm or pgd examples, not \(a.attack.rawValue)")
+            }
             try AttackConfig(kind: a.attack, epsilon: a.epsilon, steps: a.steps).validate()
         }
         if let n = trainLimit, n < batchSize {
