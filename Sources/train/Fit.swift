@@ -75,8 +75,8 @@ struct Fit: ParsableCommand {
     @Option(help: "Adversarial training: replace part of each batch by rfgsm (the paper's choice), fgsm or pgd examples.")
     var adversarial: AttackConfig.Kind?
 
-    @Option(help: "Adversarial training budget on the [0, 1] scale (the paper: 0.3 for MNIST).")
-    var adversarialEps: Float = 0.3
+    @Option(help: "Adversarial training budget on the [0, 1] scale (default as the paper: 0.3 for MNIST and Fashion-MNIST, 8/255 for CIFAR).")
+    var adversarialEps: Float?
 
     @Option(help: "Fraction of each batch replaced by adversarial examples.")
     var adversarialRatio: Float = 0.5
@@ -110,7 +110,7 @@ struct Fit: ParsableCommand {
         if let l = lr, !(l > 0) { throw ValidationError("--lr \(l) must be positive") }
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
-        guard adversarialEps >= 0, adversarialEps <= 1 else { throw ValidationError("--adversarial-eps \(adversarialEps) is outside [0, 1]") }
+        if let e = adversarialEps, !(e >= 0 && e <= 1) { throw ValidationError("--adversarial-eps \(e) is outside [0, 1]") }
         guard adversarialRatio > 0, adversarialRatio <= 1 else { throw ValidationError("--adversarial-ratio \(adversarialRatio) is outside (0, 1]") }
         if let a = adversarial, ![AttackConfig.Kind.fgsm, .rfgsm, .pgd].contains(a) {
             throw ValidationError("--adversarial \(a.rawValue): adversarial training takes fgsm, rfgsm or pgd")
@@ -161,7 +161,11 @@ struct Fit: ParsableCommand {
                 learningRate: lr ?? TrainingConfig.defaultLearningRate(precision: precision, optimizer: optimizer),
                 momentum: momentum, weightDecay: weightDecay, schedule: schedule, stepEpochs: stepEpochs,
                 gamma: gamma, seed: seed, trainLimit: trainLimit,
-                adversarial: adversarial.map { .init(attack: $0, epsilon: adversarialEps, steps: adversarialSteps, ratio: adversarialRatio) })
+                adversarial: adversarial.map {
+                    // The paper's budgets: 0.3 on the 28x28 grey sets, 8/255 on CIFAR.
+                    let eps = adversarialEps ?? (data == .cifar10 || data == .cifar100 ? 8 / 255 : 0.3)
+                    return .init(attack: $0, epsilon: eps, steps: adversarialSteps, ratio: adversarialRatio)
+                })
             session = try TrainingSession(model: modelConfig(for: fullTrain), training: training)
         }
         let config = session.config
