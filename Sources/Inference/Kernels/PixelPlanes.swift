@@ -61,6 +61,7 @@ public enum PixelPlanes {
     /// bit 28 + i, with no carries), and the codes' sum from byte counts. Same planes, same sum.
     @_noAllocation
     public static func build32(pixels: UnsafePointer<UInt8>, n: Int, bits: Int, into planes: UnsafeMutablePointer<UInt64>) -> Int {
+        if bits == 2 { return build32TwoBit(pixels: pixels, n: n, into: planes) }
         let words = BitPacking.words(n)
         var total = 0
         for b in 0..<count(bits: bits) {
@@ -99,6 +100,54 @@ public enum PixelPlanes {
             total &+= ones << b
         }
         return total
+    }
+
+    /// `build32` for 2-bit codes (plane 0 constant, planes 1 and 2 bits 6 and 7 of the pixels): both
+    /// planes from each load of four pixels, the eight loads of a whole half unrolled (constant shifts).
+    @_noAllocation
+    static func build32TwoBit(pixels: UnsafePointer<UInt8>, n: Int, into planes: UnsafeMutablePointer<UInt64>) -> Int {
+        let words = BitPacking.words(n)
+        for j in 0..<words { planes[j] = j == words &- 1 ? BitPacking.lastWordMask(n) : ~0 }
+        let h1 = UnsafeMutableRawPointer(planes + words).assumingMemoryBound(to: UInt32.self)
+        let h2 = UnsafeMutableRawPointer(planes + 2 &* words).assumingMemoryBound(to: UInt32.self)
+        var ones1: UInt32 = 0, ones2: UInt32 = 0
+        var k = 0, at = 0
+        while at &+ 32 <= n {
+            var w1: UInt32 = 0, w2: UInt32 = 0, c1: UInt32 = 0, c2: UInt32 = 0
+            let p = UnsafeRawPointer(pixels + at)
+            group(p, 0, &w1, &w2, &c1, &c2); group(p, 1, &w1, &w2, &c1, &c2)
+            group(p, 2, &w1, &w2, &c1, &c2); group(p, 3, &w1, &w2, &c1, &c2)
+            group(p, 4, &w1, &w2, &c1, &c2); group(p, 5, &w1, &w2, &c1, &c2)
+            group(p, 6, &w1, &w2, &c1, &c2); group(p, 7, &w1, &w2, &c1, &c2)
+            h1[k] = w1; h2[k] = w2
+            ones1 &+= (c1 &* 0x0101_0101) >> 24   // bytes of at most 8
+            ones2 &+= (c2 &* 0x0101_0101) >> 24
+            k &+= 1; at &+= 32
+        }
+        while k < 2 &* words {   // the last, partial half and the padding half
+            var w1: UInt32 = 0, w2: UInt32 = 0
+            var i: UInt32 = 0
+            while at < n && i < 32 {
+                let x = UInt32(pixels[at])
+                w1 |= ((x >> 6) & 1) << i
+                w2 |= (x >> 7) << i
+                ones1 &+= (x >> 6) & 1; ones2 &+= x >> 7
+                i &+= 1; at &+= 1
+            }
+            h1[k] = w1; h2[k] = w2
+            k &+= 1
+        }
+        return n &+ Int(truncatingIfNeeded: ones1 &<< 1) &+ Int(truncatingIfNeeded: ones2 &<< 2)
+    }
+
+    /// Pixels 4g ..< 4g + 4 from p into nibble g of both planes' halves (bits 6 and 7) and their byte counts.
+    @_noAllocation @inline(__always)
+    static func group(_ p: UnsafeRawPointer, _ g: Int, _ w1: inout UInt32, _ w2: inout UInt32, _ c1: inout UInt32, _ c2: inout UInt32) {
+        let x = UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 &* g, as: UInt32.self))
+        let a = (x >> 6) & 0x0101_0101, b = (x >> 7) & 0x0101_0101
+        w1 |= ((a &* 0x1020_4080) >> 28) << UInt32(truncatingIfNeeded: 4 &* g)
+        w2 |= ((b &* 0x1020_4080) >> 28) << UInt32(truncatingIfNeeded: 4 &* g)
+        c1 &+= a; c2 &+= b
     }
 
     /// Reference: the planes one pixel at a time from the codes of InputCodesKernel's rule.
