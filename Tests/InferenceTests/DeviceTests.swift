@@ -26,25 +26,10 @@ final class DeviceTests: XCTestCase {
 
     func run(_ tool: String, _ args: [String], environment: [String: String]? = nil) throws
         -> (status: Int32, stdout: String, stderr: String) {
-        let path = Bundle.main.bundleURL.appendingPathComponent(tool).path
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: path), "no \(tool) at \(path)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        if let environment { p.environment = environment }
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try runTool(tool, args, environment: environment)
     }
 
-    func lastJSON(_ s: String) throws -> [String: Any] {
-        let line = try XCTUnwrap(s.split(separator: "\n").last)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-    }
+    func lastJSON(_ s: String) throws -> [String: Any] { try lastJSONLine(s) }
 
     /// The package root (the tests run there; infer finds the firmware from it).
     var root: String { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path }

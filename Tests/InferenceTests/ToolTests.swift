@@ -8,24 +8,10 @@ import XCTest
 /// and clear errors with the right exit codes.
 final class ToolTests: XCTestCase {
     func run(_ tool: String, _ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let path = Bundle.main.bundleURL.appendingPathComponent(tool).path
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: path), "no \(tool) at \(path)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try runTool(tool, args)
     }
 
-    func lastJSON(_ s: String) throws -> [String: Any] {
-        let line = try XCTUnwrap(s.split(separator: "\n").last)
-        return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
-    }
+    func lastJSON(_ s: String) throws -> [String: Any] { try lastJSONLine(s) }
 
     /// A small untrained binary FCN checkpoint on 28x28 input.
     func checkpoint(in dir: String) throws -> String {

@@ -3,30 +3,14 @@ import XCTest
 
 /// Small images built by hand.
 enum Fixtures {
-    /// 2x3x1 input, 2-bit codes -> binary dense 6->4 -> threshold (flat) -> binary dense 4->3 -> affine -> argmax.
-    static func tinyBinary() -> [UInt8] {
+    /// 2x3x1 input, 2-bit codes -> binary dense 6->4 -> threshold (flat) -> binary dense 4->3 -> affine -> argmax;
+    /// with `blocked`, the first dense weights are in the bits8 layout (4 rows padded to 8).
+    static func tinyBinary(blocked: Bool = false) -> [UInt8] {
         var b = ImageBuilder(inputHeight: 2, inputWidth: 3, inputChannels: 1, classes: 3)
-        let w0 = b.addBits(BitPacking.pack(signs: [1, -1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 1, -1, 1, -1, 1],
-                                           rows: 4, n: 6), dims: [4, 6])
-        let t0 = b.addI32([0, -3, 5, 2], dims: [4])
-        let f0 = b.addU8([0, 1, 0, 1], dims: [4])
-        let w1 = b.addBits(BitPacking.pack(signs: [1, 1, -1, 1, -1, 1, 1, -1, 1, -1, -1, -1], rows: 3, n: 4), dims: [3, 4])
-        let s = b.addF32([0.5, -0.25, 1], dims: [3]), t = b.addF32([0.1, 0.2, -0.3], dims: [3])
-        b.addOp(.inputCodes, [2])
-        b.addOp(.dense, [6, 4, w0, Int(InputKind.codes.rawValue), 3, 0])
-        b.addOp(.thresholdSign, [1, 1, 4, t0, f0, Int(BitLayout.flat.rawValue)])
-        b.addOp(.dense, [4, 3, w1, Int(InputKind.bits.rawValue), 0, 0])
-        b.addOp(.affine, [1, 1, 3, 0, s, t])
-        b.addOp(.argmax, [3])
-        return b.build()
-    }
-
-    /// `tinyBinary` with its first dense weights in the bits8 layout (4 rows padded to 8).
-    static func tinyBlocked() -> [UInt8] {
-        var b = ImageBuilder(inputHeight: 2, inputWidth: 3, inputChannels: 1, classes: 3)
-        let flat = BitPacking.pack(signs: [1, -1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 1, -1, 1, -1, 1],
-                                   rows: 4, n: 6)
-        let w0 = b.addBits(BitPacking.blocked(flat, rows: 4, words: 1), dims: [4, 6], type: .bits8)
+        let first = BitPacking.pack(signs: [1, -1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 1, -1, 1, -1, 1],
+                                    rows: 4, n: 6)
+        let w0 = blocked ? b.addBits(BitPacking.blocked(first, rows: 4, words: 1), dims: [4, 6], type: .bits8)
+            : b.addBits(first, dims: [4, 6])
         let t0 = b.addI32([0, -3, 5, 2], dims: [4])
         let f0 = b.addU8([0, 1, 0, 1], dims: [4])
         let w1 = b.addBits(BitPacking.pack(signs: [1, 1, -1, 1, -1, 1, 1, -1, 1, -1, -1, -1], rows: 3, n: 4), dims: [3, 4])
@@ -141,7 +125,7 @@ final class ImageTests: XCTestCase {
         b = good; set32(&b, 64 + 3 * 64 + 4, 5)
         expect(b, .chainMismatch(op: 3, reason: "dense expects 5 inputs, the previous op gives 4"))
         // bits8 (version 2): a set bit in a padding row, the type in a version 1 image, the size rule.
-        let blocked = Fixtures.tinyBlocked()
+        let blocked = Fixtures.tinyBinary(blocked: true)
         XCTAssertNoThrow(try Fixtures.read(blocked))
         let w0 = Int(blocked[tensorTable + 20]) | Int(blocked[tensorTable + 21]) << 8
         XCTAssertEqual(Int(blocked[tensorTable + 24]), 64, "4 rows of 1 word padded to 8 rows")

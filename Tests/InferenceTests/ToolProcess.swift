@@ -1,0 +1,27 @@
+import Foundation
+import XCTest
+
+/// Runs a built tool (`convert`, `infer`) from the test bundle's directory and returns its exit status,
+/// stdout and stderr.
+func runTool(_ tool: String, _ args: [String], environment: [String: String]? = nil,
+             file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
+    let path = Bundle.main.bundleURL.appendingPathComponent(tool).path
+    XCTAssertTrue(FileManager.default.isExecutableFile(atPath: path), "no \(tool) at \(path)", file: file, line: line)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: path)
+    p.arguments = args
+    if let environment { p.environment = environment }
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    try p.run()
+    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+}
+
+/// The JSON object on the last line of a tool's stdout (the `--json` convention).
+func lastJSONLine(_ s: String) throws -> [String: Any] {
+    let line = try XCTUnwrap(s.split(separator: "\n").last)
+    return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+}
