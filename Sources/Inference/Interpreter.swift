@@ -9,10 +9,11 @@ import ModelFormat
 // is max over steps of (input + scratch + output), the least a chain needs. affine, hardtanh and relu
 // work in place. The input image and the output scores are the caller's and are not in the arena.
 //
-// Persistent data: where pointers are 32 bits, a first dense layer on 2-bit input codes reads the
-// bit count of each weight row (u16 per row, planned at the start of the arena, filled once by
-// `init`: TensorFlow Lite Micro's persistent buffers); the activations live in the rest of the arena.
-// Elsewhere nothing persists and the arena is activations and scratch only.
+// Persistent data: with the carry-save kernels (the default where pointers are 32 bits), a first
+// dense layer on 2-bit input codes reads the bit count of each weight row (u16 per row, planned at the
+// start of the arena, filled once by `init`: TensorFlow Lite Micro's persistent buffers); the
+// activations live in the rest of the arena. With the other kernels nothing persists and the arena is
+// activations and scratch only.
 //
 // Batches: an interpreter prepared for a batch of B images holds B values per step, each 16-byte
 // aligned, one after the other. Every op runs image by image, except dense layers on bits8 weights,
@@ -23,8 +24,26 @@ import ModelFormat
 public enum KernelSet: Sendable {
     /// Plain loops on +/-1 integers (the definition; slow).
     case reference
-    /// Popcount and bit-plane kernels (the default; bit-exact with the reference for integer ops).
+    /// The fastest kernels for this target (the default): `simd` where pointers are 64 bits,
+    /// `carrySave` where they are 32 bits.
     case optimized
+    /// SIMD8 popcount and bit-plane kernels, four images per pass over `bits8` weights (64-bit targets;
+    /// fastest with a popcount instruction).
+    case simd
+    /// Harley-Seal carry-save counts on 32-bit words, one image at a time, with the bit counts of a
+    /// first layer's weight rows kept in the arena's persistent region (CPUs without popcount: the
+    /// Cortex-M firmware). Runs on every target, so host tests check it and hosts can plan a device's arena.
+    case carrySave
+
+    /// `optimized` made concrete for this target. Where pointers are 32 bits every fast kernel set is
+    /// `carrySave` (so the SIMD kernels are compiled out of the firmware); elsewhere `optimized` is `simd`.
+    @inlinable public var resolved: KernelSet {
+        #if _pointerBitWidth(_32)
+        return self == .reference ? .reference : .carrySave
+        #else
+        return self == .optimized ? .simd : self
+        #endif
+    }
 }
 
 /// Memory the model needs, as planned by `prepare`.
@@ -47,7 +66,7 @@ public struct Interpreter {
     public let image: ModelImage
     /// The planned footprint.
     public let footprint: Footprint
-    /// Kernels used by `invoke` (fixed at prepare: the arena is planned for them).
+    /// Kernels used by `invoke`, resolved for this target (fixed at prepare: the arena is planned for them).
     public let kernels: KernelSet
     /// Images per `invoke(batch:)` call at most (the arena is planned for them).
     public let batch: Int
@@ -76,7 +95,7 @@ public struct Interpreter {
                                     count: 0, classes: nil, scores: nil)
         guard arena.count >= plan.arena else { throw .arenaTooSmall(needs: plan.arena, has: arena.count) }
         self.image = image
-        self.kernels = kernels
+        self.kernels = kernels.resolved
         self.batch = batch
         self.arena = base
         arenaBytes = plan.arena
@@ -164,7 +183,8 @@ public struct Interpreter {
     static func walk(_ image: ModelImage, kernels: KernelSet, batch: Int, arena: UnsafeMutableRawPointer?, arenaBytes: Int,
                      persistent: Int, pixels: UnsafePointer<UInt8>?, count: Int, classes: UnsafeMutablePointer<Int>?,
                      scores: UnsafeMutablePointer<Float>?) -> (arena: Int, maxScratch: Int, persistent: Int, result: Int) {
-        let fuse = kernels == .optimized
+        let kernels = kernels.resolved
+        let fuse = kernels != .reference
         let ops = image.opCount
         // The current value: where it is, what it is, and the bytes from one image's value to the next.
         var kind = Kind.pixels
@@ -175,12 +195,9 @@ public struct Interpreter {
         var result = 0
         var cursor = Cursor(arenaBytes: arenaBytes, base: persistent)
         let run = arena != nil && pixels != nil
-        #if _pointerBitWidth(_32)
+        let carrySave = kernels == .carrySave
         let prepare = arena != nil && pixels == nil
-        var persistentAt = 0    // the persistent bytes of the steps so far
-        #else
-        let persistentAt = 0    // nothing persists
-        #endif
+        var persistentAt = 0    // the persistent bytes of the steps so far (carry-save kernels only)
 
         var k = 0
         while k < ops {
@@ -238,8 +255,7 @@ public struct Interpreter {
                 }
                 let scratchStride = align(scratch)
                 // Persistent: the bit counts of the weight rows, for a constant first plane (2-bit codes) on 32 bits.
-                #if _pointerBitWidth(_32)
-                let rowCountsAt = fuse && isDense && binary && blocked && pendingCodeBits == 2 ? persistentAt : -1
+                let rowCountsAt = carrySave && isDense && binary && blocked && pendingCodeBits == 2 ? persistentAt : -1
                 if rowCountsAt >= 0 {
                     persistentAt += align(2 * BitPacking.blockedRows(m))
                     if prepare, let arena {
@@ -247,9 +263,6 @@ public struct Interpreter {
                                                           into: (arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
                     }
                 }
-                #else
-                let rowCountsAt = -1
-                #endif
                 stride = align(bytes(outKind, fh, fw, m, outLayout))
                 let (out, sc) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: batch * scratchStride)
                 if run, let input, let arena {
@@ -270,13 +283,9 @@ public struct Interpreter {
                         if fuse && isDense && blocked {
                             let planes = (arena + sc).assumingMemoryBound(to: UInt64.self)
                             let planeCount = pendingCodeBits > 0 ? PixelPlanes.count(bits: pendingCodeBits) : 0
-                            // Four images per pass over the weights, then one at a time. Where pointers are
-                            // 32 bits (no popcount instruction), one image at a time by carry-save counts.
-                            #if _pointerBitWidth(_32)
-                            let byFour = false
-                            #else
-                            let byFour = true
-                            #endif
+                            // Four images per pass over the weights, then one at a time; the carry-save
+                            // kernels (no popcount instruction) take one image at a time.
+                            let byFour = !carrySave
                             while byFour && b + 4 <= count {
                                 let sinks = (sink.advanced(byBytes: b * stride), sink.advanced(byBytes: (b + 1) * stride),
                                              sink.advanced(byBytes: (b + 2) * stride), sink.advanced(byBytes: (b + 3) * stride))
@@ -299,25 +308,23 @@ public struct Interpreter {
                                 let one = sink.advanced(byBytes: b * stride)
                                 if pendingCodeBits > 0 {
                                     let p = planes + b * scratchStride / 8
-                                    #if _pointerBitWidth(_32)
-                                    let total = PixelPlanes.build32(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
-                                                                    bits: pendingCodeBits, into: p)
-                                    let rowCounts = rowCountsAt < 0 ? nil : UnsafePointer((arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
-                                    BlockedDenseKernel.planesCarrySave(p, count: planeCount, constantFirstPlane: pendingCodeBits < 8, total: total,
-                                                                       weights: w64, n: n, m: m, sink: one, rowCounts: rowCounts)
-                                    #else
-                                    let total = PixelPlanes.build(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), n: n,
-                                                                  bits: pendingCodeBits, into: p)
-                                    BlockedDenseKernel.planes(p, count: planeCount, total: total, weights: w64, n: n, m: m, sink: one)
-                                    #endif
+                                    let px = (input + b * inStride).assumingMemoryBound(to: UInt8.self)
+                                    if carrySave {
+                                        let total = PixelPlanes.build32(pixels: px, n: n, bits: pendingCodeBits, into: p)
+                                        let rowCounts = rowCountsAt < 0 ? nil : UnsafePointer((arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
+                                        BlockedDenseKernel.planesCarrySave(p, count: planeCount, constantFirstPlane: pendingCodeBits < 8, total: total,
+                                                                           weights: w64, n: n, m: m, sink: one, rowCounts: rowCounts)
+                                    } else {
+                                        let total = PixelPlanes.build(pixels: px, n: n, bits: pendingCodeBits, into: p)
+                                        BlockedDenseKernel.planes(p, count: planeCount, total: total, weights: w64, n: n, m: m, sink: one)
+                                    }
                                 } else {
-                                    #if _pointerBitWidth(_32)
-                                    BlockedDenseKernel.bitsCarrySave(input: (input + b * inStride).assumingMemoryBound(to: UInt64.self),
-                                                                     weights: w64, n: n, m: m, sink: one)
-                                    #else
-                                    BlockedDenseKernel.bits(input: (input + b * inStride).assumingMemoryBound(to: UInt64.self),
-                                                            weights: w64, n: n, m: m, sink: one)
-                                    #endif
+                                    let x = (input + b * inStride).assumingMemoryBound(to: UInt64.self)
+                                    if carrySave {
+                                        BlockedDenseKernel.bitsCarrySave(input: x, weights: w64, n: n, m: m, sink: one)
+                                    } else {
+                                        BlockedDenseKernel.bits(input: x, weights: w64, n: n, m: m, sink: one)
+                                    }
                                 }
                                 b += 1
                             }

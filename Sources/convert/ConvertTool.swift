@@ -153,7 +153,8 @@ struct Inspect: ParsableCommand {
             let metadata = (try? JSONSerialization.jsonObject(with: Data(model.metadata))) as? [String: Any] ?? [:]
             let ratio = Double(model.image.count) / Double(max(model.storedBytes, 1))
             // The arena a runtime must give `Interpreter` (activations and scratch; input and scores are the caller's).
-            let arena = Interpreter.arenaBytes(for: image), referenceArena = Interpreter.arenaBytes(for: image, kernels: .reference)
+            let arena = Interpreter.arenaBytes(for: image, kernels: .simd), referenceArena = Interpreter.arenaBytes(for: image, kernels: .reference)
+            let deviceArena = Interpreter.arenaBytes(for: image, kernels: .carrySave)
             let io = image.input.bytes + 4 * Int(image.header.classes)
             if json {
                 print(jsonLine([
@@ -163,7 +164,7 @@ struct Inspect: ParsableCommand {
                     "weights": weights, "weight_bits": weightBits, "metadata": metadata,
                     "input": [Int(image.header.inputHeight), Int(image.header.inputWidth), Int(image.header.inputChannels)],
                     "classes": Int(image.header.classes),
-                    "arena_bytes": arena, "arena_bytes_reference": referenceArena, "io_bytes": io,
+                    "arena_bytes": arena, "arena_bytes_carry_save": deviceArena, "arena_bytes_reference": referenceArena, "io_bytes": io,
                 ]))
                 return
             }
@@ -172,7 +173,8 @@ struct Inspect: ParsableCommand {
             print("image sha256 \(SHA256.hex(model.imageSHA256))")
             print("input \(image.header.inputHeight)x\(image.header.inputWidth)x\(image.header.inputChannels), \(image.header.classes) classes; "
                   + "\(weights) weights in \(weightBits / 8) bytes")
-            print("arena \(arena) B (optimized kernels; \(referenceArena) B with the reference kernels); "
+            print("arena \(arena) B (64-bit hosts; \(deviceArena) B with the microcontrollers' carry-save kernels, "
+                  + "\(referenceArena) B with the reference kernels); "
                   + "input and scores \(io) B more, the caller's; batch of B images: Interpreter.arenaBytes(for:batch:)")
             for l in layers {
                 var line = "  \(l["index"]!)  \(l["op"]!)  \(l["input"]!) -> \(l["output"]!)"

@@ -184,7 +184,8 @@ extension InferTool {
                        + "\(board.firmwareFlashBytes) B leaves \(flashLeft) B, and the payload area (with one \(data.imageSize) B test image) "
                        + "holds \(board.payloadCapacity) B")
         }
-        let arenaNeeded = Interpreter.arenaBytes(for: image)
+        // The boards are 32-bit: the firmware runs the carry-save kernels, whose arena this plans.
+        let arenaNeeded = Interpreter.arenaBytes(for: image, kernels: .carrySave)
         guard arenaNeeded <= board.arenaCapacity else {
             throw fail("the model needs a \(arenaNeeded) B arena; the \(name) has \(board.arenaCapacity) B of RAM for it "
                        + "(\(board.ramBytes) B minus .data \(board.dataBytes), .bss \(board.bssBytes), stack \(board.stackReserved), "
@@ -194,7 +195,7 @@ extension InferTool {
         // The host's predictions.
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: max(arenaNeeded, 16), alignment: 16)
         defer { arena.deallocate() }
-        let interpreter = try makeInterpreter(UnsafeRawBufferPointer(imageBuffer), arena, .optimized)
+        let interpreter = try makeInterpreter(UnsafeRawBufferPointer(imageBuffer), arena, .optimized)   // the host's own kernels: an independent check
         let host = data.pixels.withUnsafeBufferPointer { px in
             (0..<data.count).map { interpreter.invoke(px.baseAddress! + $0 * data.imageSize) }
         }

@@ -51,7 +51,7 @@ struct InferTool: ParsableCommand {
     @Option(help: "Images per invoke for the throughput figure (1...4096; each thread's arena holds a batch).")
     var batch: Int = 256
 
-    @Option(help: "Kernels: optimized (default) or reference (plain loops, slow).")
+    @Option(help: "Kernels: optimized (default: the fastest for this CPU), simd, carry-save (the microcontrollers' 32-bit kernels) or reference (plain loops, slow).")
     var kernels: String = "optimized"
 
     @Option(help: "Run on a simulated board under QEMU: netduinoplus2 (STM32F405, Cortex-M4) or microbit (nRF51, Cortex-M0).")
@@ -71,8 +71,8 @@ struct InferTool: ParsableCommand {
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...64") }
         guard (1...4096).contains(batch) else { throw ValidationError("--batch \(batch) is outside 1...4096") }
-        guard ["optimized", "reference"].contains(kernels) else {
-            throw ValidationError("--kernels '\(kernels)' is not one of optimized, reference")
+        guard ["optimized", "simd", "carry-save", "reference"].contains(kernels) else {
+            throw ValidationError("--kernels '\(kernels)' is not one of optimized, simd, carry-save, reference")
         }
         if let device, !DeviceBoard.known.contains(device) {
             throw ValidationError("--device '\(device)' is not one of \(DeviceBoard.known.joined(separator: ", "))")
@@ -143,7 +143,7 @@ struct InferTool: ParsableCommand {
             try runOnDevice(board: device, file: [UInt8](fileData), image: file.image, data: data, source: source)
             return
         }
-        let kernelSet: KernelSet = kernels == "reference" ? .reference : .optimized
+        let kernelSet: KernelSet = ["reference": .reference, "simd": .simd, "carry-save": .carrySave][kernels] ?? .optimized
         let arenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet)
 
         // One pass for the predictions and the batch-1 latency of every image.

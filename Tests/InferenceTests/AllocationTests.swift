@@ -25,7 +25,7 @@ final class AllocationTests: XCTestCase {
             try bytes.withUnsafeBytes { raw in
                 let image = try ModelImage(bytes: raw)
                 let arena = UnsafeMutableRawBufferPointer.allocate(
-                    byteCount: max(Interpreter.arenaBytes(for: image, kernels: .optimized), Interpreter.arenaBytes(for: image, kernels: .reference)),
+                    byteCount: [KernelSet.optimized, .reference, .carrySave].map { Interpreter.arenaBytes(for: image, kernels: $0) }.max()!,
                     alignment: 16)
                 defer { arena.deallocate() }
                 let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: 784)
@@ -33,7 +33,7 @@ final class AllocationTests: XCTestCase {
                 for i in 0..<784 { pixels[i] = UInt8(i % 256) }
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: 10)
                 defer { scores.deallocate() }
-                for kernels in [KernelSet.optimized, .reference] {
+                for kernels in [KernelSet.optimized, .reference, .carrySave] {
                     let it = try Interpreter(image: raw, arena: arena, kernels: kernels)
                     _ = it.invoke(pixels, scores: scores)
                     bitshield_allocations_start()
@@ -68,6 +68,8 @@ final class AllocationTests: XCTestCase {
             // Batches hold one 16-byte-aligned value per image: 400 bytes an image.
             XCTAssertEqual(Interpreter.arenaBytes(for: image, batch: 4), 1600)
             XCTAssertEqual(Interpreter.arenaBytes(for: image, batch: 256), 102_400)
+            // The microcontrollers' carry-save kernels add the first layer's 600 row counts (u16), kept from prepare on.
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .carrySave), 400 + 1200)
         }
     }
 

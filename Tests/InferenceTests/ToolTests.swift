@@ -43,6 +43,7 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual((info["metadata"] as? [String: Any])?["precision"] as? String, "binary")
         // 784-32-16-10 on 2-bit codes: the first step holds 3 planes of 13 words and 32 output bits (320 + 16).
         XCTAssertEqual(info["arena_bytes"] as? Int, 336)
+        XCTAssertEqual(info["arena_bytes_carry_save"] as? Int, 336 + 2 * 32, "and the 32 row counts")
         XCTAssertEqual(info["io_bytes"] as? Int, 784 + 40)
 
         let image = try run("convert", ["image", dir + "/a.bsm", "-o", dir + "/a.img"])
@@ -66,6 +67,13 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(result["file_bytes"] as? Int, bytesA.count)
         let predictions = try String(contentsOfFile: dir + "/p.txt", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(predictions.count, 20)
+        // The microcontrollers' carry-save kernels, run on the host, predict the same.
+        for kernels in ["carry-save", "simd", "reference"] {
+            let other = try run("infer", [dir + "/a.bsm", "--images", dir + "/x-images.gz", "--labels", dir + "/x-labels",
+                                          "--kernels", kernels, "--predictions", dir + "/q.txt"])
+            XCTAssertEqual(other.status, 0, other.stderr)
+            XCTAssertEqual(try String(contentsOfFile: dir + "/q.txt", encoding: .utf8).split(separator: "\n"), predictions, kernels)
+        }
     }
 
     func testClearErrorsAndExitCodes() throws {
