@@ -19,7 +19,7 @@ help:
 	@echo "make deps        install the Debian packages (zlib1g-dev, libopenblas-dev, dataset-fashion-mnist)"
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
-	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em (part of make test)"
+	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em and aarch64 (part of make test)"
 	@echo "make device      install qemu-system-arm and Zig (.venv-zig), build the Cortex-M4 and M0 firmware, run a short check under QEMU (part of make test)"
 	@echo "make fuzz        libFuzzer over the model readers for FUZZ_SECONDS (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
