@@ -98,21 +98,24 @@ public enum BlockedDenseKernel {
     /// Per row of a block: popcount(x XOR row) over `words` words.
     @_noAllocation @inline(__always)
     static func xorCounts(_ x: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, words: Int) -> SIMD8<Int32> {
-        var acc = SIMD8<UInt64>()
-        for j in 0..<words {
-            let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
-            acc &+= (w ^ SIMD8(repeating: x[j])).nonzeroBitCount
-        }
-        return SIMD8<Int32>(truncatingIfNeeded: acc)
+        blockCounts(x, block, words: words, xor: true)
     }
 
     /// Per row of a block: popcount(x AND row) over `words` words.
     @_noAllocation @inline(__always)
     static func andCounts(_ x: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, words: Int) -> SIMD8<Int32> {
+        blockCounts(x, block, words: words, xor: false)
+    }
+
+    /// Per row of a block: popcount(x XOR row) (`xor`) or popcount(x AND row); `xor` is a constant at
+    /// every call site, so the choice folds away.
+    @_noAllocation @inline(__always)
+    static func blockCounts(_ x: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, words: Int, xor: Bool) -> SIMD8<Int32> {
         var acc = SIMD8<UInt64>()
         for j in 0..<words {
             let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
-            acc &+= (w & SIMD8(repeating: x[j])).nonzeroBitCount
+            let v = SIMD8(repeating: x[j])
+            acc &+= (xor ? w ^ v : w & v).nonzeroBitCount
         }
         return SIMD8<Int32>(truncatingIfNeeded: acc)
     }

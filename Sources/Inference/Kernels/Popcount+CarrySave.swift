@@ -20,30 +20,25 @@ extension Popcount {
     /// popcount(a XOR b) over `words` words, by carry-save adders.
     @_noAllocation @inline(__always)
     public static func xorCarrySave(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, words: Int) -> Int {
-        var ones: UInt64 = 0, twos: UInt64 = 0, fours = 0
-        var j = 0
-        while j + 4 <= words {
-            let (t0, o0) = carrySave(ones, a[j] ^ b[j], a[j + 1] ^ b[j + 1])
-            let (t1, o1) = carrySave(o0, a[j + 2] ^ b[j + 2], a[j + 3] ^ b[j + 3])
-            let (f, t) = carrySave(twos, t0, t1)
-            ones = o1
-            twos = t
-            fours &+= f.nonzeroBitCount
-            j += 4
-        }
-        var count = 4 &* fours &+ 2 &* twos.nonzeroBitCount &+ ones.nonzeroBitCount
-        while j < words { count &+= (a[j] ^ b[j]).nonzeroBitCount; j += 1 }
-        return count
+        carrySaveCount(a, b, words: words, xor: true)
     }
 
     /// popcount(a AND b) over `words` words, by carry-save adders.
     @_noAllocation @inline(__always)
     public static func andCarrySave(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, words: Int) -> Int {
+        carrySaveCount(a, b, words: words, xor: false)
+    }
+
+    /// popcount(a XOR b) (`xor`) or popcount(a AND b) over `words` words; `xor` is a constant at every
+    /// call site, so the choice folds away.
+    @_noAllocation @inline(__always)
+    static func carrySaveCount(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, words: Int, xor: Bool) -> Int {
+        @inline(__always) func word(_ j: Int) -> UInt64 { xor ? a[j] ^ b[j] : a[j] & b[j] }
         var ones: UInt64 = 0, twos: UInt64 = 0, fours = 0
         var j = 0
         while j + 4 <= words {
-            let (t0, o0) = carrySave(ones, a[j] & b[j], a[j + 1] & b[j + 1])
-            let (t1, o1) = carrySave(o0, a[j + 2] & b[j + 2], a[j + 3] & b[j + 3])
+            let (t0, o0) = carrySave(ones, word(j), word(j + 1))
+            let (t1, o1) = carrySave(o0, word(j + 2), word(j + 3))
             let (f, t) = carrySave(twos, t0, t1)
             ones = o1
             twos = t
@@ -51,7 +46,7 @@ extension Popcount {
             j += 4
         }
         var count = 4 &* fours &+ 2 &* twos.nonzeroBitCount &+ ones.nonzeroBitCount
-        while j < words { count &+= (a[j] & b[j]).nonzeroBitCount; j += 1 }
+        while j < words { count &+= word(j).nonzeroBitCount; j += 1 }
         return count
     }
 
