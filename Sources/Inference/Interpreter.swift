@@ -234,6 +234,7 @@ public struct Interpreter {
                 let weightIndex = isDense ? image.opParameter(k, 2) : image.opParameter(k, 5)
                 let binary = image.isBits(weightIndex)
                 let blocked = image.isBlocked(weightIndex)
+                let columns = image.isColumns(weightIndex)
                 let (oh, ow) = isDense ? (1, 1) : (h - kernel + 1, w - kernel + 1)
                 // Fusion: [maxpool] + threshold_sign after a binary layer.
                 var pool = 1, thresholdOp = -1
@@ -248,7 +249,8 @@ public struct Interpreter {
                 let n = isDense ? image.opParameter(k, 0) : h * w * c
                 var scratch = 0
                 if binary && fuse {
-                    if isDense && pendingCodeBits > 0 { scratch = 8 * PixelPlanes.count(bits: pendingCodeBits) * BitPacking.words(n) }
+                    if isDense && columns { scratch = ColumnDenseKernel.scratchBytes(n: n, m: m, codeBits: pendingCodeBits) }
+                    else if isDense && pendingCodeBits > 0 { scratch = 8 * PixelPlanes.count(bits: pendingCodeBits) * BitPacking.words(n) }
                     if !isDense { scratch = FusedConvKernel.scratchBytes(m: m) }
                 } else if !binary && kind != .f32 {
                     scratch = 4 * n   // widened input
@@ -332,7 +334,15 @@ public struct Interpreter {
                         while b < count {
                             let x = input + b * inStride, scratchPointer = arena + sc + b * scratchStride
                             let one = sink.advanced(byBytes: b * stride)
-                            if fuse && isDense {
+                            if fuse && isDense && columns {
+                                if pendingCodeBits > 0 {
+                                    ColumnDenseKernel.pixels(x.assumingMemoryBound(to: UInt8.self), bits: pendingCodeBits, weights: weights, n: n, m: m,
+                                                             scratch: scratchPointer, sink: one)
+                                } else {
+                                    ColumnDenseKernel.bits(input: x.assumingMemoryBound(to: UInt64.self), weights: weights, n: n, m: m,
+                                                           scratch: scratchPointer, sink: one)
+                                }
+                            } else if fuse && isDense {
                                 if pendingCodeBits > 0 {
                                     FusedDenseKernel.bitplanePixels(pixels: x.assumingMemoryBound(to: UInt8.self), bits: pendingCodeBits,
                                                                     weights: w64, n: n, m: m,
@@ -348,7 +358,7 @@ public struct Interpreter {
                                                     accumulators: scratchPointer.assumingMemoryBound(to: Int32.self), sink: one)
                             } else {
                                 let o = (arena + out + b * stride).assumingMemoryBound(to: Int32.self)
-                                let rows = PackedRows(w64, words: BitPacking.words(n), blocked: blocked)
+                                let rows = columns ? PackedRows(columns: w64, n: n) : PackedRows(w64, words: BitPacking.words(n), blocked: blocked)
                                 switch (isDense, kind) {
                                 case (true, .bits):
                                     BinaryDenseKernel.referenceBits(input: x.assumingMemoryBound(to: UInt64.self), weights: rows, n: n, m: m, output: o)

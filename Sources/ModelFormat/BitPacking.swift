@@ -11,6 +11,13 @@
 // with all-zero rows to a multiple of eight. Eight consecutive words are then word j of eight rows,
 // which a kernel loads as one vector and multiplies by one broadcast input word: eight outputs per
 // vector, no horizontal sums (Inference/Kernels/BlockedDense.swift).
+//
+// The `columns32` layout (format version 3) stores dense weights [m, n] by columns, in lanes of 32
+// rows: word (g, i), a little-endian UInt32 at index g * n + i, holds column i of rows 32 g ..< 32 g + 32,
+// bit k for row 32 g + k (bit 1 = -1, as above); the lanes past row m are 0. After the
+// laneGroups(m) * n words come the rows' counts of -1 weights, popcount(w_r), u16 each, then zero
+// bytes to a multiple of four. A CPU without popcount then adds whole columns, 32 rows per word
+// operation, for only the inputs that are set (Inference/Kernels/ColumnDense.swift).
 
 /// Packing +/-1 rows into UInt64 words.
 public enum BitPacking {
@@ -65,29 +72,93 @@ public enum BitPacking {
     }
 }
 
-/// Packed +/-1 rows in either layout, read one word or value at a time (the reference kernels' view).
+extension BitPacking {
+    /// Rows per lane group of the `columns32` layout.
+    public static let laneRows = 32
+
+    /// Lane groups of a `columns32` tensor of `rows` rows.
+    @inlinable public static func laneGroups(_ rows: Int) -> Int { (rows + 31) >> 5 }
+
+    /// Bytes of a `columns32` tensor of `rows` rows of `n` values: the words, then the u16 row counts
+    /// padded to a multiple of four bytes.
+    @inlinable public static func columnsBytes(rows: Int, n: Int) -> Int { 4 * laneGroups(rows) * n + 4 * ((rows + 1) >> 1) }
+
+    /// The `columns32` tensor bytes of `rows` rows of `n` values packed by `pack` (the `bits` layout).
+    public static func columns(_ flat: [UInt64], rows: Int, n: Int) -> [UInt8] {
+        let w = words(n)
+        precondition(flat.count == rows * w, "columns: \(flat.count) words for \(rows) x \(n)")
+        var lanes = [UInt32](repeating: 0, count: laneGroups(rows) * n)
+        var counts = [Int](repeating: 0, count: rows)
+        for r in 0..<rows {
+            for i in 0..<n where (flat[r * w + (i >> 6)] >> UInt64(i & 63)) & 1 == 1 {
+                lanes[(r >> 5) * n + i] |= 1 << UInt32(r & 31)
+                counts[r] += 1
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(columnsBytes(rows: rows, n: n))
+        for v in lanes { for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) } }
+        for c in counts { out.append(UInt8(truncatingIfNeeded: c)); out.append(UInt8(truncatingIfNeeded: c >> 8)) }
+        while out.count % 4 != 0 { out.append(0) }
+        return out
+    }
+}
+
+/// Packed +/-1 rows in any of the three layouts, read one word or value at a time (the reference
+/// kernels' view).
 public struct PackedRows {
+    /// How the rows are stored.
+    public enum Layout: Sendable { case rows, blocked8, columns32 }
     /// The first word.
     public let base: UnsafePointer<UInt64>
-    /// Words per row.
+    /// Words per row (64-bit).
     public let words: Int
-    /// `bits8` (true) or `bits` (false).
-    public let blocked: Bool
+    /// The storage layout.
+    public let layout: Layout
+    /// Values per row.
+    public let n: Int
 
-    /// Rows of `words` words at `base`, in the `bits8` layout when `blocked`.
+    /// Rows of `words` words at `base`, in the `bits8` layout when `blocked`, else `bits`.
     @inlinable public init(_ base: UnsafePointer<UInt64>, words: Int, blocked: Bool) {
         self.base = base
         self.words = words
-        self.blocked = blocked
+        self.layout = blocked ? .blocked8 : .rows
+        self.n = 64 * words
     }
 
-    /// Word `j` of row `r`.
+    /// Rows of `n` values at `base` in the `columns32` layout.
+    @inlinable public init(columns base: UnsafePointer<UInt64>, n: Int) {
+        self.base = base
+        self.words = BitPacking.words(n)
+        self.layout = .columns32
+        self.n = n
+    }
+
+    /// Word `j` of row `r` (the bits past the row's values are 0).
     @inlinable public func word(_ r: Int, _ j: Int) -> UInt64 {
-        base[blocked ? BitPacking.blockedIndex(row: r, word: j, words: words) : r * words + j]
+        switch layout {
+        case .rows: return base[r * words + j]
+        case .blocked8: return base[BitPacking.blockedIndex(row: r, word: j, words: words)]
+        case .columns32:
+            var v: UInt64 = 0
+            for i in (64 * j)..<min(n, 64 * j + 64) where bit(r, i) == 1 { v |= 1 << UInt64(i & 63) }
+            return v
+        }
+    }
+
+    /// Bit `i` of row `r` (1 = -1).
+    @inlinable func bit(_ r: Int, _ i: Int) -> UInt32 {
+        switch layout {
+        case .columns32:
+            let lanes = UnsafeRawPointer(base).assumingMemoryBound(to: UInt32.self)
+            return (UInt32(littleEndian: lanes[(r >> 5) * n + i]) >> UInt32(r & 31)) & 1
+        default:
+            return UInt32(truncatingIfNeeded: word(r, i >> 6) >> UInt64(i & 63)) & 1
+        }
     }
 
     /// The value (+1 or -1) at position `i` of row `r`.
     @inlinable public func value(_ r: Int, _ i: Int) -> Int {
-        (word(r, i >> 6) >> UInt64(i & 63)) & 1 == 1 ? -1 : 1
+        bit(r, i) == 1 ? -1 : 1
     }
 }

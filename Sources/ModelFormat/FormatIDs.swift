@@ -36,9 +36,12 @@ public enum TensorType: UInt16, Sendable, CaseIterable {
     /// Packed +/-1 rows interleaved word by word in blocks of eight rows (BitPacking.swift, version 2;
     /// binary `dense` weights).
     case bits8 = 5
+    /// Packed +/-1 columns in lanes of 32 rows, then each row's count of -1 (BitPacking.swift, version 3;
+    /// binary `dense` weights, for 32-bit CPUs without popcount).
+    case columns32 = 6
 
-    /// Whether the type holds packed +/-1 values (`bits` or `bits8`).
-    @inlinable public var isPacked: Bool { self == .bits || self == .bits8 }
+    /// Whether the type holds packed +/-1 values (`bits`, `bits8` or `columns32`).
+    @inlinable public var isPacked: Bool { self == .bits || self == .bits8 || self == .columns32 }
 }
 
 /// What a layer's input is (the `input kind` parameter of dense and conv2d).

@@ -55,6 +55,12 @@ public struct ImageBuilder {
         return addTensor(type, dims: dims, bytes: b)
     }
 
+    /// Adds binary dense weights, `rows` rows of `n` values packed by `BitPacking.pack`, in the
+    /// `columns32` layout (with the rows' counts of -1 weights).
+    public mutating func addColumns(_ words: [UInt64], rows: Int, n: Int) -> Int {
+        addTensor(.columns32, dims: [rows, n], bytes: BitPacking.columns(words, rows: rows, n: n))
+    }
+
     /// Appends an op with its parameters (at most 15; the rest are 0).
     public mutating func addOp(_ kind: OpKind, _ params: [Int]) {
         precondition(params.count <= ImageLayout.opParameters, "an op has at most 15 parameters")

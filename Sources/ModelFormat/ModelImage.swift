@@ -58,10 +58,15 @@ public struct ModelImage {
         Int(RawBytes(bytes.baseAddress!).u32(Int(header.opTableOffset) + k * ImageLayout.opBytes + 4 + 4 * i))
     }
 
-    /// Whether tensor `i` holds packed bits, `bits` or `bits8` (else f32, for weights), without validation.
+    /// Whether tensor `i` holds packed bits, `bits`, `bits8` or `columns32` (else f32, for weights), without validation.
     @inlinable public func isBits(_ i: Int) -> Bool {
         let id = RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes)
-        return id == TensorType.bits.rawValue || id == TensorType.bits8.rawValue
+        return id == TensorType.bits.rawValue || id == TensorType.bits8.rawValue || id == TensorType.columns32.rawValue
+    }
+
+    /// Whether tensor `i` is in the `columns32` layout (columns in lanes of 32 rows), without validation.
+    @inlinable public func isColumns(_ i: Int) -> Bool {
+        RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes) == TensorType.columns32.rawValue
     }
 
     /// Whether tensor `i` is in the `bits8` layout (rows interleaved in blocks of eight), without validation.
@@ -184,6 +189,7 @@ public struct ModelImage {
         case .i32, .f32: return 4 * t.elements
         case .bits: return 8 * t.rows * BitPacking.words(t.rowLength)
         case .bits8: return 8 * BitPacking.blockedRows(t.rows) * BitPacking.words(t.rowLength)
+        case .columns32: return BitPacking.columnsBytes(rows: t.rows, n: t.rowLength)
         }
     }
 
@@ -249,6 +255,14 @@ public struct ModelImage {
                 }
                 guard t.rank == 2 else { throw .badField(what: "tensor \(i) rank", value: t.rank, rule: "a bits8 tensor has rank 2") }
             }
+            if t.type == .columns32 {
+                guard header.version >= ImageLayout.columns32Version else {
+                    throw .unknownTensorType(index: i, id: Int(TensorType.columns32.rawValue))
+                }
+                guard t.rank == 2 else { throw .badField(what: "tensor \(i) rank", value: t.rank, rule: "a columns32 tensor has rank 2") }
+                try validateColumns(t, index: i)
+                continue
+            }
             guard t.type.isPacked else { continue }
             let words = BitPacking.words(t.rowLength)
             let mask = BitPacking.lastWordMask(t.rowLength)
@@ -264,6 +278,43 @@ public struct ModelImage {
                     if w & ~valid != 0 { throw .nonZeroPadding(what: "tensor \(i) row \(row) padding bits", offset: t.offset + at) }
                 }
             }
+        }
+    }
+
+    /// A `columns32` tensor: the lanes past the last row are 0, each stored count is its row's count
+    /// of -1 weights, and the bytes after the counts are 0.
+    private func validateColumns(_ t: TensorRecord, index i: Int) throws(ModelFormatError) {
+        let r = RawBytes(bytes.baseAddress!)
+        let (m, n) = (t.rows, t.rowLength)
+        let groups = BitPacking.laneGroups(m)
+        let countsAt = t.offset + 4 * groups * n
+        for g in 0..<groups {
+            let lanes = min(32, m - 32 * g)
+            for i2 in 0..<n where lanes < 32 && r.u32(t.offset + 4 * (g * n + i2)) >> UInt32(lanes) != 0 {
+                throw .nonZeroPadding(what: "tensor \(i) column \(i2) lanes past row \(m)", offset: t.offset + 4 * (g * n + i2))
+            }
+            // Lanes k, k + 4, ..., k + 28 counted together in the nibbles of one word, emptied every 15 columns.
+            for k in 0..<4 {
+                var counts = SIMD8<UInt32>()
+                var nibbles: UInt32 = 0
+                for i2 in 0..<n {
+                    nibbles &+= (r.u32(t.offset + 4 * (g * n + i2)) >> UInt32(k)) & 0x1111_1111
+                    if i2 % 15 == 14 || i2 == n - 1 {
+                        for j in 0..<8 { counts[j] &+= (nibbles >> UInt32(4 * j)) & 0xF }
+                        nibbles = 0
+                    }
+                }
+                for j in 0..<8 where 4 * j + k < lanes {
+                    let row = 32 * g + 4 * j + k
+                    let stored = Int(r.u16(countsAt + 2 * row))
+                    guard stored == Int(counts[j]) else {
+                        throw .badField(what: "tensor \(i) row \(row) count of -1 weights", value: stored, rule: "the row has \(counts[j])")
+                    }
+                }
+            }
+        }
+        for at in (countsAt + 2 * m)..<(t.offset + t.bytes) where r.u8(at) != 0 {
+            throw .nonZeroPadding(what: "tensor \(i) padding after the row counts", offset: at)
         }
     }
 
@@ -360,10 +411,10 @@ public struct ModelImage {
             let weight = try tensorRef(weightIndex, "weight")
             let dims = isDense ? [m, c] : [m, kernel, kernel, c]
             switch weight.type {
-            case .bits, .bits8:
+            case .bits, .bits8, .columns32:
                 guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: "binary weights need codes or bits input") }
                 guard isDense || weight.type == .bits else {
-                    throw .badTensorReference(op: k, reason: "conv2d weights must be bits (bits8 is for dense weights)")
+                    throw .badTensorReference(op: k, reason: "conv2d weights must be bits (\(weight.type) is for dense weights)")
                 }
                 try expect(weight, "weight", weight.type, dims)
                 output = isDense ? Activation(kind: .i32, height: 1, width: 1, channels: m)

@@ -14,6 +14,7 @@ struct ConvertTool: ParsableCommand {
         discussion: """
         Examples:
           convert runs/bnn-2b.safetensors -o model.bsm
+          convert runs/bnn-2b.safetensors -o device.bsm --layout columns32
           convert inspect model.bsm --json
           convert image model.bsm -o model.img
         The format is specified in spec/FORMAT.md. Exit codes: 0 success, 1 failure, 64 bad usage.
@@ -62,6 +63,10 @@ struct Export: ParsableCommand {
     @Flag(help: "Store the image uncompressed instead of zlib-compressed.")
     var stored = false
 
+    @Option(help: ArgumentHelp("How binary dense weights are stored: bits8 (64-bit hosts) or columns32 (32-bit microcontrollers, infer --device).",
+                               valueName: "layout"))
+    var layout: DenseLayout = .bits8
+
     @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md).")
     var inputMean: Float = 0.1307
 
@@ -99,8 +104,9 @@ struct Export: ParsableCommand {
         meta["precision"] = network.config.precision.rawValue
         meta["input_bits"] = network.config.inputBits
         meta["architecture"] = network.config.summary
+        meta["dense_layout"] = layout.rawValue
         let image: [UInt8]
-        do { image = try ImageExport.image(of: network) } catch let e as TrainerError { throw fail(e.description) }
+        do { image = try ImageExport.image(of: network, denseLayout: layout) } catch let e as TrainerError { throw fail(e.description) }
         let imageHash = SHA256.hex(SHA256.hash(image))
         meta["image_sha256"] = imageHash
         let file = ModelFile(metadata: Array(jsonLine(meta).utf8), image: image, compressed: !stored)
@@ -203,3 +209,5 @@ struct RawImage: ParsableCommand {
         print("wrote \(output): \(model.image.count) bytes, sha256 \(SHA256.hex(model.imageSHA256))")
     }
 }
+
+extension DenseLayout: ExpressibleByArgument {}

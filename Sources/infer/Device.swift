@@ -270,6 +270,11 @@ extension InferTool {
             let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: d, as: UTF8.self))
         }
+        // bits8 dense weights run the row kernels on the device; columns32 is its layout.
+        if (0..<image.tensorCount).contains(where: { image.isBlocked($0) }) {
+            FileHandle.standardError.write(Data(("note: \(model) stores its dense weights as bits8 (the 64-bit hosts' layout); on a "
+                + "microcontroller the columns32 layout needs fewer instructions: convert CHECKPOINT -o FILE --layout columns32\n").utf8))
+        }
         guard agreeing == data.count else {
             let first = (0..<data.count).first { device[$0] != host[$0] }!
             throw fail("\(data.count - agreeing) of \(data.count) device predictions differ from the host runtime's "

@@ -64,7 +64,8 @@ final class GoldenTests: XCTestCase {
         }
         var expected: [String: Any] = [:]
         for (name, net) in try Self.models() {
-            let image = try ImageExport.image(of: net)
+            // Version 3 files hold the binary dense weights in its new columns32 layout (v2: bits8).
+            let image = try ImageExport.image(of: net, denseLayout: .columns32)
             let meta = Array(#"{"format":"bitshield.model","golden":"\#(name)"}"#.utf8)
             try ModelFile(metadata: meta, image: image).encoded().withUnsafeBufferPointer {
                 try Data(buffer: $0).write(to: URL(fileURLWithPath: Self.directory + "/\(name).bsm"))
@@ -99,11 +100,14 @@ final class GoldenTests: XCTestCase {
             let data = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/v\(v)-expected.json"))
             return try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: [[String: Any]]])
         }
-        let (v1, v2) = (try load(1), try load(2))
-        for model in ["fcn-binary", "conv-xnor", "fcn-float"] {
-            let (a, b) = (try XCTUnwrap(v1["v1-\(model)"]), try XCTUnwrap(v2["v2-\(model)"]))
-            XCTAssertEqual(a.map { $0["class"] as? Int }, b.map { $0["class"] as? Int }, model)
-            XCTAssertEqual(a.map { $0["scores"] as? [Int] }, b.map { $0["scores"] as? [Int] }, model)
+        let v1 = try load(1)
+        for version in 2...Int(ImageLayout.version) {
+            let other = try load(version)
+            for model in ["fcn-binary", "conv-xnor", "fcn-float"] {
+                let (a, b) = (try XCTUnwrap(v1["v1-\(model)"]), try XCTUnwrap(other["v\(version)-\(model)"]))
+                XCTAssertEqual(a.map { $0["class"] as? Int }, b.map { $0["class"] as? Int }, "\(model) v1 vs v\(version)")
+                XCTAssertEqual(a.map { $0["scores"] as? [Int] }, b.map { $0["scores"] as? [Int] }, "\(model) v1 vs v\(version)")
+            }
         }
     }
 }

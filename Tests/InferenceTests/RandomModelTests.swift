@@ -40,51 +40,23 @@ final class RandomModelTests: XCTestCase {
             let image = try ImageExport.image(of: net)
             let size = config.input.size
             let pixels = (0..<(16 * size)).map { _ in UInt8(r.next() % 256) }
-            var outputs: [[Float]] = []
-            for kernels in [KernelSet.optimized, .reference, .carrySave] {
-                try image.withUnsafeBytes { raw in
-                    let arena = UnsafeMutableRawBufferPointer.allocate(
-                        byteCount: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: kernels), alignment: 16)
-                    defer { arena.deallocate() }
-                    // Poison the arena: a step that reads what it never wrote shows up as a difference.
-                    for i in 0..<arena.count { arena[i] = kernels == .reference ? 0x5A : 0xA5 }
-                    let it = try Interpreter(image: raw, arena: arena, kernels: kernels)
-                    var all: [Float] = []
-                    var scores = [Float](repeating: 0, count: config.classes)
-                    pixels.withUnsafeBufferPointer { px in
-                        for i in 0..<16 {
-                            _ = it.invoke(px.baseAddress! + i * size, scores: &scores)
-                            all += scores
-                        }
-                    }
-                    outputs.append(all)
-                }
-            }
+            let outputs = try [KernelSet.optimized, .reference, .carrySave].map { try Self.scores(image, kernels: $0, pixels: pixels, size: size, classes: config.classes) }
             // Batches of 7 (four images per pass, then one at a time), over the same images: the same scores, bit for bit.
-            try image.withUnsafeBytes { raw in
-                let arena = UnsafeMutableRawBufferPointer.allocate(
-                    byteCount: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), batch: 7), alignment: 16)
-                defer { arena.deallocate() }
-                for i in 0..<arena.count { arena[i] = 0xC3 }
-                let it = try Interpreter(image: raw, arena: arena, batch: 7)
-                var scores = [Float](repeating: 0, count: 16 * config.classes)
-                var classes = [Int](repeating: -1, count: 16)
-                pixels.withUnsafeBufferPointer { px in
-                    classes.withUnsafeMutableBufferPointer { c in
-                        scores.withUnsafeMutableBufferPointer { s in
-                            for first in stride(from: 0, to: 16, by: 7) {
-                                it.invoke(batch: px.baseAddress! + first * size, count: min(7, 16 - first), classes: c.baseAddress! + first,
-                                          scores: s.baseAddress! + first * config.classes)
-                            }
-                        }
-                    }
-                }
-                XCTAssertEqual(scores.map(\.bitPattern), outputs[0].map(\.bitPattern), "trial \(trial) batched: \(config.summary)")
-                for i in 0..<16 {
-                    let row = Array(outputs[0][(i * config.classes)..<((i + 1) * config.classes)])
-                    XCTAssertEqual(classes[i], row.firstIndex(of: row.max()!), "trial \(trial) image \(i) class")
-                }
+            let (batched, classes) = try Self.batchScores(image, batch: 7, pixels: pixels, size: size, classes: config.classes)
+            XCTAssertEqual(batched.map(\.bitPattern), outputs[0].map(\.bitPattern), "trial \(trial) batched: \(config.summary)")
+            for i in 0..<16 {
+                let row = Array(outputs[0][(i * config.classes)..<((i + 1) * config.classes)])
+                XCTAssertEqual(classes[i], row.firstIndex(of: row.max()!), "trial \(trial) image \(i) class")
             }
+            // The same network with its binary dense weights in columns32 (the device's layout): the
+            // column-sum kernels and the reference give the bits8 scores, bit for bit, with every kernel set.
+            let columns = try ImageExport.image(of: net, denseLayout: .columns32)
+            for (kernels, expected) in zip([KernelSet.optimized, .reference, .carrySave], outputs) {
+                let got = try Self.scores(columns, kernels: kernels, pixels: pixels, size: size, classes: config.classes)
+                XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "trial \(trial) columns32 \(kernels): \(config.summary)")
+            }
+            let (columnsBatched, _) = try Self.batchScores(columns, batch: 7, pixels: pixels, size: size, classes: config.classes)
+            XCTAssertEqual(columnsBatched.map(\.bitPattern), outputs[0].map(\.bitPattern), "trial \(trial) columns32 batched: \(config.summary)")
             let exact = precision != .float && !config.floatLastLayer
             // The carry-save kernels (the microcontrollers', with their persistent row counts) use the
             // same float kernels as the default: equal to it bit for bit, float models included.
@@ -105,6 +77,51 @@ final class RandomModelTests: XCTestCase {
             if exact {
                 XCTAssertEqual(logits.data.map(\.bitPattern), outputs[0].map(\.bitPattern), "trial \(trial): trainer vs runtime")
             }
+        }
+    }
+
+    /// The scores of 16 images, one invoke each, from an arena poisoned with a per-kernel-set pattern (a
+    /// step that reads what it never wrote shows up as a difference).
+    static func scores(_ image: [UInt8], kernels: KernelSet, pixels: [UInt8], size: Int, classes: Int) throws -> [Float] {
+        try image.withUnsafeBytes { raw in
+            let arena = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: kernels), alignment: 16)
+            defer { arena.deallocate() }
+            for i in 0..<arena.count { arena[i] = kernels == .reference ? 0x5A : 0xA5 }
+            let it = try Interpreter(image: raw, arena: arena, kernels: kernels)
+            var all: [Float] = []
+            var scores = [Float](repeating: 0, count: classes)
+            pixels.withUnsafeBufferPointer { px in
+                for i in 0..<16 {
+                    _ = it.invoke(px.baseAddress! + i * size, scores: &scores)
+                    all += scores
+                }
+            }
+            return all
+        }
+    }
+
+    /// The scores and classes of the same 16 images in batches of `batch`.
+    static func batchScores(_ image: [UInt8], batch: Int, pixels: [UInt8], size: Int, classes: Int) throws -> ([Float], [Int]) {
+        try image.withUnsafeBytes { raw in
+            let arena = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), batch: batch), alignment: 16)
+            defer { arena.deallocate() }
+            for i in 0..<arena.count { arena[i] = 0xC3 }
+            let it = try Interpreter(image: raw, arena: arena, batch: batch)
+            var scores = [Float](repeating: 0, count: 16 * classes)
+            var predicted = [Int](repeating: -1, count: 16)
+            pixels.withUnsafeBufferPointer { px in
+                predicted.withUnsafeMutableBufferPointer { c in
+                    scores.withUnsafeMutableBufferPointer { s in
+                        for first in stride(from: 0, to: 16, by: batch) {
+                            it.invoke(batch: px.baseAddress! + first * size, count: min(batch, 16 - first), classes: c.baseAddress! + first,
+                                      scores: s.baseAddress! + first * classes)
+                        }
+                    }
+                }
+            }
+            return (scores, predicted)
         }
     }
 }

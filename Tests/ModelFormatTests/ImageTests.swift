@@ -5,15 +5,18 @@ import XCTest
 enum Fixtures {
     /// 2x3x1 input, 2-bit codes -> binary dense 6->4 -> threshold (flat) -> binary dense 4->3 -> affine -> argmax;
     /// with `blocked`, the first dense weights are in the bits8 layout (4 rows padded to 8).
-    static func tinyBinary(blocked: Bool = false) -> [UInt8] {
+    /// with `columns`, both dense layers' weights are in the columns32 layout (one lane group each).
+    static func tinyBinary(blocked: Bool = false, columns: Bool = false) -> [UInt8] {
         var b = ImageBuilder(inputHeight: 2, inputWidth: 3, inputChannels: 1, classes: 3)
         let first = BitPacking.pack(signs: [1, -1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 1, -1, 1, -1, 1],
                                     rows: 4, n: 6)
-        let w0 = blocked ? b.addBits(BitPacking.blocked(first, rows: 4, words: 1), dims: [4, 6], type: .bits8)
+        let w0 = columns ? b.addColumns(first, rows: 4, n: 6)
+            : blocked ? b.addBits(BitPacking.blocked(first, rows: 4, words: 1), dims: [4, 6], type: .bits8)
             : b.addBits(first, dims: [4, 6])
         let t0 = b.addI32([0, -3, 5, 2], dims: [4])
         let f0 = b.addU8([0, 1, 0, 1], dims: [4])
-        let w1 = b.addBits(BitPacking.pack(signs: [1, 1, -1, 1, -1, 1, 1, -1, 1, -1, -1, -1], rows: 3, n: 4), dims: [3, 4])
+        let second = BitPacking.pack(signs: [1, 1, -1, 1, -1, 1, 1, -1, 1, -1, -1, -1], rows: 3, n: 4)
+        let w1 = columns ? b.addColumns(second, rows: 3, n: 4) : b.addBits(second, dims: [3, 4])
         let s = b.addF32([0.5, -0.25, 1], dims: [3]), t = b.addF32([0.1, 0.2, -0.3], dims: [3])
         b.addOp(.inputCodes, [2])
         b.addOp(.dense, [6, 4, w0, Int(InputKind.codes.rawValue), 3, 0])
@@ -82,14 +85,14 @@ final class ImageTests: XCTestCase {
     func set16(_ b: inout [UInt8], _ at: Int, _ v: UInt16) { b[at] = UInt8(v & 0xff); b[at + 1] = UInt8(v >> 8) }
     func set32(_ b: inout [UInt8], _ at: Int, _ v: UInt32) { for i in 0..<4 { b[at + i] = UInt8((v >> (8 * UInt32(i))) & 0xff) } }
 
-    func testEachDefectGivesItsError() {
+    func testEachDefectGivesItsError() throws {
         let good = Fixtures.tinyBinary()
         let tensorTable = 64 + 6 * 64   // header + op table
         var b = good
         b[0] = 0x58
         expect(b, .badMagic(expected: "model image (BSMI)"))
-        b = good; set16(&b, 4, 3)
-        expect(b, .unsupportedVersion(found: 3, newest: 2))
+        b = good; set16(&b, 4, 4)
+        expect(b, .unsupportedVersion(found: 4, newest: 3))
         expect(Array(good.dropLast(64)), .truncated(what: "image", needs: good.count, has: good.count - 64))
         expect(good + [UInt8](repeating: 0, count: 64),
                .badField(what: "image_bytes", value: good.count, rule: "the image has \(good.count + 64) bytes (trailing bytes)"))
@@ -137,6 +140,31 @@ final class ImageTests: XCTestCase {
         expect(b, .unknownTensorType(index: 0, id: 5))
         b = blocked; set32(&b, tensorTable + 24, 32)
         expect(b, .sizeMismatch(what: "tensor 0", bytes: 32, expected: 64))
+        // columns32 (version 3): rows 0...3 are bits 0...3 of six column words, then the counts of -1
+        // (3, 2, 3, 3: the signs above), then 0 bytes; a set lane past the last row, a wrong count, a set
+        // padding byte, the type in a version 2 image and the size rule are all refused.
+        let columns = Fixtures.tinyBinary(columns: true)
+        let read = try Fixtures.read(columns)
+        XCTAssertTrue(read.isColumns(0) && read.isBits(0) && !read.isBlocked(0))
+        let c0 = Int(columns[tensorTable + 20]) | Int(columns[tensorTable + 21]) << 8
+        XCTAssertEqual(Int(columns[tensorTable + 24]), 4 * 6 + 8, "6 column words, 4 row counts")
+        XCTAssertEqual(Array(columns[c0..<(c0 + 24)].enumerated().filter { $0.offset % 4 == 0 }.map(\.element)),
+                       [0b1010, 0b0011, 0b1000, 0b0100, 0b1101, 0b0101], "column i holds rows 0...3 in bits 0...3")
+        XCTAssertEqual(Array(columns[(c0 + 24)..<(c0 + 32)]), [3, 0, 2, 0, 3, 0, 3, 0])
+        b = columns; b[c0 + 4 * 2] |= 0x10
+        XCTAssertThrowsError(try Fixtures.read(b)) { XCTAssertTrue(($0 as! ModelFormatError).message.contains("column 2 lanes past row 4"), "\($0)") }
+        b = columns; b[c0 + 24 + 4] = 4
+        expect(b, .badField(what: "tensor 0 row 2 count of -1 weights", value: 4, rule: "the row has 3"))
+        b = columns; b[c0 + 24 + 7] = 1
+        expect(b, .badField(what: "tensor 0 row 3 count of -1 weights", value: 259, rule: "the row has 3"))
+        let c3 = Int(columns[tensorTable + 3 * 32 + 20]) | Int(columns[tensorTable + 3 * 32 + 21]) << 8
+        XCTAssertEqual(Int(columns[tensorTable + 3 * 32 + 24]), 4 * 4 + 8, "3 row counts and 2 padding bytes")
+        b = columns; b[c3 + 4 * 4 + 7] = 1
+        expect(b, .nonZeroPadding(what: "tensor 3 padding after the row counts", offset: c3 + 23))
+        b = columns; set16(&b, 4, 2)
+        expect(b, .unknownTensorType(index: 0, id: 6))
+        b = columns; set32(&b, tensorTable + 24, 28)
+        expect(b, .sizeMismatch(what: "tensor 0", bytes: 28, expected: 32))
         // Reserved header bytes.
         b = good; b[40] = 1
         expect(b, .nonZeroPadding(what: "header reserved bytes", offset: 40))

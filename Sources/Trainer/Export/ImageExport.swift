@@ -6,10 +6,19 @@ import ModelFormat
 // The last block becomes weight op -> affine (output scale, BatchNorm) -> argmax. Float nets keep
 // float weights, an affine per BatchNorm and their activation. Dropout is the identity in evaluation.
 
+/// How binary dense weights are stored (spec/FORMAT.md): the runtime picks its kernels by the layout.
+public enum DenseLayout: String, CaseIterable, Sendable {
+    /// Rows interleaved in blocks of eight: SIMD popcount kernels, the fastest on 64-bit hosts.
+    case bits8
+    /// Columns in lanes of 32 rows with row counts: column-sum kernels, the fastest on 32-bit
+    /// microcontrollers without popcount (the Cortex-M firmware).
+    case columns32
+}
+
 /// Exports trained networks to the model image.
 public enum ImageExport {
-    /// The image of `network` in evaluation mode.
-    public static func image(of network: Network) throws(TrainerError) -> [UInt8] {
+    /// The image of `network` in evaluation mode, with binary dense weights in `denseLayout`.
+    public static func image(of network: Network, denseLayout: DenseLayout = .bits8) throws(TrainerError) -> [UInt8] {
         let config = network.config
         var b = ImageBuilder(inputHeight: config.input.height, inputWidth: config.input.width,
                              inputChannels: config.input.channels, classes: config.classes)
@@ -54,9 +63,13 @@ public enum ImageExport {
                     let k = (layers[i] as! Conv2D).kernel
                     weightIndex = b.addBits(packed, dims: [m, k, k, map.channels])
                 } else {
-                    // Dense weights in the bits8 layout: the runtime's kernel takes eight outputs per vector.
-                    weightIndex = b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(rowLength)),
-                                            dims: [m, product.fanIn], type: .bits8)
+                    switch denseLayout {
+                    case .bits8:   // the host's kernel takes eight outputs per vector
+                        weightIndex = b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(rowLength)),
+                                                dims: [m, product.fanIn], type: .bits8)
+                    case .columns32:   // the microcontroller's kernel adds 32 rows per word
+                        weightIndex = b.addColumns(packed, rows: m, n: rowLength)
+                    }
                 }
             } else {
                 weightIndex = b.addF32(product.weight.value,

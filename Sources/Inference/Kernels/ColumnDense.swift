@@ -1,0 +1,313 @@
+import ModelFormat
+
+// Dense layers on `columns32` weights (format version 3, BitPacking.swift) for 32-bit CPUs without a
+// popcount instruction: the Cortex-M firmware. The row kernels (BlockedDense+CarrySave.swift) count
+// every weight against every input, set or not. Here a layer adds whole weight columns instead, 32 rows
+// per word operation, and only for the inputs that count:
+//
+//   first layer, codes 2q + 1 = sum_b 2^b P_b:  sum_i code_i w_oi = total - 2 sum_b 2^b C_b(o),
+//       C_b(o) = sum of column i of row o (1 for -1) over the pixels i whose plane-b bit is set; the
+//       constant plane 0 of 2q + 1 is every column, so C_0 is the row's stored count of -1 weights;
+//   binary input x (n bits, |x| set):  popcount(x XOR w_o) = |x| + c_o - 2 S(o) with S over the set
+//       inputs, or |x| - c_o + 2 Z(o) with Z over the clear inputs (c_o: the stored row count), so
+//       only the sparser side is added: at most n / 2 columns.
+//
+// The columns to add are listed once per image (u16 indices, in the scratch); then, for each group of
+// 32 rows, the listed column words are summed by Harley-Seal carry-save adders (Muła, Kurz and
+// Lemire, 2018) into a bit-sliced counter (plane j = bit j of the 32 rows' sums), and a bit-matrix
+// transposition turns the planes into the 32 lane sums, two lanes per 32-bit word, for the sink. On MNIST, where most pixels
+// are blank, the first layer adds a fifth of the columns the row kernels touch.
+//
+// Bit-exact with BinaryDenseKernel's references (KernelTests, RandomModelTests); every target runs
+// it, so the host tests check it.
+
+/// Dense layers with `columns32` weights.
+public enum ColumnDenseKernel {
+    /// Bits of `v` (0 for 0).
+    @_noAllocation @inline(__always)
+    static func bitWidth(_ v: Int) -> Int { Int.bitWidth - v.leadingZeroBitCount }
+
+    /// Counter planes for sums up to `maxSum` added at levels up to `topLevel` (the carry-save
+    /// registers hold the four planes from a list's level), rounded up to the 16 or 32 planes
+    /// `transpose` turns.
+    @_noAllocation @inline(__always)
+    static func counterStride(maxSum: Int, topLevel: Int = 0) -> Int { max(bitWidth(maxSum), topLevel + 4) <= 16 ? 16 : 32 }
+
+    /// The highest counter level a first layer on `bits`-bit codes adds at (0 for binary inputs).
+    @_noAllocation @inline(__always)
+    static func topLevel(codeBits bits: Int) -> Int { bits > 0 ? PixelPlanes.count(bits: bits) &- 1 : 0 }
+
+    /// Whether sums up to `maxSum` need the counter's planes past 16.
+    @_noAllocation @inline(__always)
+    static func wide(_ maxSum: Int) -> Bool { bitWidth(maxSum) > 16 }
+
+    /// The largest column sum of a first layer on `bits`-bit codes (planes past the constant one) or,
+    /// with `bits` 0, of a layer on n binary inputs (the sparser side: at most n / 2 columns).
+    @_noAllocation @inline(__always)
+    static func maxSum(n: Int, codeBits bits: Int) -> Int {
+        guard bits > 0 else { return n / 2 }
+        var weight = 0
+        for b in (bits < 8 ? 1 : 0)..<PixelPlanes.count(bits: bits) { weight += 1 << b }
+        return n * weight
+    }
+
+    /// Scratch bytes of a layer of `m` outputs over `n` inputs (binary inputs when `codeBits` is 0, else
+    /// input codes of that many bits): the column list, the counters (of every lane group for codes,
+    /// whose planes are added one after another; of one group for bits).
+    @_noAllocation
+    public static func scratchBytes(n: Int, m: Int, codeBits: Int) -> Int {
+        let groups = codeBits > 0 ? BitPacking.laneGroups(m) : 1
+        return listBytes(n) + 4 * groups * counterStride(maxSum: maxSum(n: n, codeBits: codeBits), topLevel: topLevel(codeBits: codeBits))
+    }
+
+    @_noAllocation @inline(__always)
+    static func listBytes(_ n: Int) -> Int { (2 * n + 15) & ~15 }
+
+    /// Binary input `x` (n bits): A_o = n - 2 popcount(x XOR w_o), into `sink`.
+    @_noAllocation
+    public static func bits(input x: UnsafePointer<UInt64>, weights: UnsafeRawPointer, n: Int, m: Int,
+                            scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
+        let x32 = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
+        let halves = (n &+ 31) >> 5
+        var set = 0
+        for j in 0..<halves { set &+= x32[j].nonzeroBitCount }   // the padding bits are 0
+        let ones = 2 &* set <= n
+        let list = scratch.assumingMemoryBound(to: UInt16.self)
+        let count = selectBits(x32, n: n, ones: ones, into: list)
+        let stride = counterStride(maxSum: count), wide = Self.wide(count)
+        let planes = (scratch + listBytes(n)).assumingMemoryBound(to: UInt32.self)
+        let w32 = weights.assumingMemoryBound(to: UInt32.self)
+        let groups = BitPacking.laneGroups(m)
+        let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
+        let (fanIn, setCount) = (Int32(truncatingIfNeeded: n), Int32(truncatingIfNeeded: set))
+        for g in 0..<groups {
+            planes.initialize(repeating: 0, count: stride)
+            accumulate(w32 + g &* n, list, count, planes)
+            transpose(planes, wide: wide)
+            emit(group: g, m: m, sink: sink) { o, k in
+                let s = laneSum(planes, k, wide: wide), c = Int32(truncatingIfNeeded: rowCounts[o])
+                let differ = ones ? setCount &+ c &- (s &<< 1) : setCount &- c &+ (s &<< 1)
+                return fanIn &- (differ &<< 1)
+            }
+        }
+    }
+
+    /// Pixels input (`bits`-bit codes formed here, InputCodesKernel's rule): A_o = sum_i code_i w_oi,
+    /// into `sink`.
+    @_noAllocation
+    public static func pixels(_ px: UnsafePointer<UInt8>, bits: Int, weights: UnsafeRawPointer, n: Int, m: Int,
+                              scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
+        let constant = bits < 8
+        let stride = counterStride(maxSum: maxSum(n: n, codeBits: bits), topLevel: topLevel(codeBits: bits))
+        let groups = BitPacking.laneGroups(m)
+        let list = scratch.assumingMemoryBound(to: UInt16.self)
+        let counters = (scratch + listBytes(n)).assumingMemoryBound(to: UInt32.self)
+        let w32 = weights.assumingMemoryBound(to: UInt32.self)
+        let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
+        counters.initialize(repeating: 0, count: groups &* stride)
+        var total = constant ? n : 0
+        var weightedCount = 0   // the largest sum the listed columns can make (fits the counter)
+        for b in (constant ? 1 : 0)..<PixelPlanes.count(bits: bits) {
+            let count = selectPixels(px, n: n, bit: PixelPlanes.pixelBit(plane: b, bits: bits), into: list)
+            total &+= count &<< b
+            weightedCount &+= count &<< b
+            for g in 0..<groups { accumulate(w32 + g &* n, list, count, counters + (g &* stride &+ b)) }
+        }
+        let sum = Int32(truncatingIfNeeded: total)
+        let wide = Self.wide(weightedCount)
+        for g in 0..<groups {
+            let planes = counters + g &* stride
+            transpose(planes, wide: wide)
+            emit(group: g, m: m, sink: sink) { o, k in
+                let weighted = laneSum(planes, k, wide: wide) &+ (constant ? Int32(truncatingIfNeeded: rowCounts[o]) : 0)
+                return sum &- (weighted &<< 1)
+            }
+        }
+    }
+
+    /// Lists the indices i < n whose input bit is 1 (`ones`) or 0; returns how many.
+    @_noAllocation
+    static func selectBits(_ x: UnsafePointer<UInt32>, n: Int, ones: Bool, into list: UnsafeMutablePointer<UInt16>) -> Int {
+        var count = 0
+        let halves = (n &+ 31) >> 5
+        for j in 0..<halves {
+            var v = ones ? x[j] : ~x[j]
+            if j == halves &- 1 && n & 31 != 0 { v &= (1 &<< UInt32(n & 31)) &- 1 }
+            let base = UInt16(truncatingIfNeeded: j &<< 5)
+            while v != 0 {
+                list[count] = base &+ UInt16(truncatingIfNeeded: v.trailingZeroBitCount)
+                count &+= 1
+                v &= v &- 1
+            }
+        }
+        return count
+    }
+
+    /// Lists the pixels i < n with bit `bit` set; returns how many. Four pixels per load; a group of
+    /// four with the bit clear in all (blank borders) costs one test.
+    @_noAllocation
+    static func selectPixels(_ px: UnsafePointer<UInt8>, n: Int, bit: Int, into list: UnsafeMutablePointer<UInt16>) -> Int {
+        var count = 0
+        var i = 0
+        let s = UInt32(truncatingIfNeeded: bit)
+        while i &+ 4 <= n {
+            let v = (UnsafeRawPointer(px + i).loadUnaligned(as: UInt32.self) >> s) & 0x0101_0101
+            if v != 0 {
+                let at = UInt16(truncatingIfNeeded: i)
+                list[count] = at; count &+= Int(v & 1)
+                list[count] = at &+ 1; count &+= Int((v >> 8) & 1)
+                list[count] = at &+ 2; count &+= Int((v >> 16) & 1)
+                list[count] = at &+ 3; count &+= Int(v >> 24)
+            }
+            i &+= 4
+        }
+        while i < n {
+            if (px[i] >> UInt8(truncatingIfNeeded: bit)) & 1 != 0 { list[count] = UInt16(truncatingIfNeeded: i); count &+= 1 }
+            i &+= 1
+        }
+        return count
+    }
+
+    /// Adds the listed columns of one lane group (`column[i]`: column i's word) to the bit-sliced
+    /// counter `planes` (plane 0 at the list's weight): sixteen at a time through carry-save adders
+    /// into the lowest four planes, whose carries of weight 16 ripple up; then pairs, then one.
+    @_noAllocation @inline(never)
+    static func accumulate(_ column: UnsafePointer<UInt32>, _ list: UnsafePointer<UInt16>, _ count: Int,
+                           _ planes: UnsafeMutablePointer<UInt32>) {
+        var o = planes[0], t = planes[1], f = planes[2], e = planes[3]
+        var p = list
+        var left = count
+        while left >= 16 {
+            let (t0, o0) = csa(o, column[Int(p[0])], column[Int(p[1])])
+            let (t1, o1) = csa(o0, column[Int(p[2])], column[Int(p[3])])
+            let (f0, t2) = csa(t, t0, t1)
+            let (t3, o2) = csa(o1, column[Int(p[4])], column[Int(p[5])])
+            let (t4, o3) = csa(o2, column[Int(p[6])], column[Int(p[7])])
+            let (f1, t5) = csa(t2, t3, t4)
+            let (e0, f2) = csa(f, f0, f1)
+            let (t6, o4) = csa(o3, column[Int(p[8])], column[Int(p[9])])
+            let (t7, o5) = csa(o4, column[Int(p[10])], column[Int(p[11])])
+            let (f3, t8) = csa(t5, t6, t7)
+            let (t9, o6) = csa(o5, column[Int(p[12])], column[Int(p[13])])
+            let (t10, o7) = csa(o6, column[Int(p[14])], column[Int(p[15])])
+            let (f4, t11) = csa(t8, t9, t10)
+            let (e1, f5) = csa(f2, f3, f4)
+            let (s, e2) = csa(e, e0, e1)
+            o = o7; t = t11; f = f5; e = e2
+            if s != 0 { ripple(s, planes + 4) }
+            p += 16
+            left &-= 16
+        }
+        while left >= 2 {
+            let (c1, o1) = csa(o, column[Int(p[0])], column[Int(p[1])])
+            o = o1
+            let c2 = t & c1
+            t ^= c1
+            let c3 = f & c2
+            f ^= c2
+            let c4 = e & c3
+            e ^= c3
+            if c4 != 0 { ripple(c4, planes + 4) }
+            p += 2
+            left &-= 2
+        }
+        if left == 1 {
+            let v = column[Int(p[0])]
+            let c1 = o & v
+            o ^= v
+            let c2 = t & c1
+            t ^= c1
+            let c3 = f & c2
+            f ^= c2
+            let c4 = e & c3
+            e ^= c3
+            if c4 != 0 { ripple(c4, planes + 4) }
+        }
+        planes[0] = o; planes[1] = t; planes[2] = f; planes[3] = e
+    }
+
+    /// Adds `carry` (one bit per lane) to the counter planes from `planes`, plane by plane while a
+    /// carry is left (the sums fit the counter, so it stops inside).
+    @_noAllocation @inline(__always)
+    static func ripple(_ carry: UInt32, _ planes: UnsafeMutablePointer<UInt32>) {
+        var c = carry
+        var q = planes
+        while c != 0 {
+            let v = q.pointee
+            q.pointee = v ^ c
+            c &= v
+            q += 1
+        }
+    }
+
+    /// One carry-save adder: the carry bits and sum bits of a + b + c, bit by bit.
+    @_noAllocation @inline(__always)
+    static func csa(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> (carry: UInt32, sum: UInt32) {
+        let u = a ^ b
+        return ((a & b) | (u & c), u ^ c)
+    }
+
+    /// Turns a bit-sliced counter (plane j = bit j of 32 lane sums) into the lane sums, in place: a
+    /// transposition of the two 16 x 16 bit blocks of planes 0 ..< 16 (lanes 0 ..< 16 in the low
+    /// halves, 16 ..< 32 in the high halves) by swaps of sub-blocks (Hacker's Delight, 7-3), both blocks
+    /// in the same word operations; then word j holds lane j's sum in its low half and lane 16 + j's in
+    /// its high half. With `wide`, planes 16 ..< 32 too (sums of 2^16 and more): `laneSum` adds them.
+    @_noAllocation @inline(never)
+    static func transpose(_ planes: UnsafeMutablePointer<UInt32>, wide: Bool) {
+        transpose16(planes)
+        if wide { transpose16(planes + 16) }
+    }
+
+    @_noAllocation @inline(__always)
+    static func transpose16(_ p: UnsafeMutablePointer<UInt32>) {
+        var a0 = p[0], a1 = p[1], a2 = p[2], a3 = p[3], a4 = p[4], a5 = p[5], a6 = p[6], a7 = p[7]
+        var a8 = p[8], a9 = p[9], a10 = p[10], a11 = p[11], a12 = p[12], a13 = p[13], a14 = p[14], a15 = p[15]
+        // Rows j and j + s exchange the high-column sub-block of j with the low-column one of j + s.
+        @inline(__always) func swap(_ a: inout UInt32, _ b: inout UInt32, _ s: UInt32, _ mask: UInt32) {
+            let t = ((a >> s) ^ b) & mask
+            b ^= t
+            a ^= t &<< s
+        }
+        swap(&a0, &a8, 8, 0x00FF_00FF); swap(&a1, &a9, 8, 0x00FF_00FF); swap(&a2, &a10, 8, 0x00FF_00FF); swap(&a3, &a11, 8, 0x00FF_00FF)
+        swap(&a4, &a12, 8, 0x00FF_00FF); swap(&a5, &a13, 8, 0x00FF_00FF); swap(&a6, &a14, 8, 0x00FF_00FF); swap(&a7, &a15, 8, 0x00FF_00FF)
+        swap(&a0, &a4, 4, 0x0F0F_0F0F); swap(&a1, &a5, 4, 0x0F0F_0F0F); swap(&a2, &a6, 4, 0x0F0F_0F0F); swap(&a3, &a7, 4, 0x0F0F_0F0F)
+        swap(&a8, &a12, 4, 0x0F0F_0F0F); swap(&a9, &a13, 4, 0x0F0F_0F0F); swap(&a10, &a14, 4, 0x0F0F_0F0F); swap(&a11, &a15, 4, 0x0F0F_0F0F)
+        swap(&a0, &a2, 2, 0x3333_3333); swap(&a1, &a3, 2, 0x3333_3333); swap(&a4, &a6, 2, 0x3333_3333); swap(&a5, &a7, 2, 0x3333_3333)
+        swap(&a8, &a10, 2, 0x3333_3333); swap(&a9, &a11, 2, 0x3333_3333); swap(&a12, &a14, 2, 0x3333_3333); swap(&a13, &a15, 2, 0x3333_3333)
+        swap(&a0, &a1, 1, 0x5555_5555); swap(&a2, &a3, 1, 0x5555_5555); swap(&a4, &a5, 1, 0x5555_5555); swap(&a6, &a7, 1, 0x5555_5555)
+        swap(&a8, &a9, 1, 0x5555_5555); swap(&a10, &a11, 1, 0x5555_5555); swap(&a12, &a13, 1, 0x5555_5555); swap(&a14, &a15, 1, 0x5555_5555)
+        p[0] = a0; p[1] = a1; p[2] = a2; p[3] = a3; p[4] = a4; p[5] = a5; p[6] = a6; p[7] = a7
+        p[8] = a8; p[9] = a9; p[10] = a10; p[11] = a11; p[12] = a12; p[13] = a13; p[14] = a14; p[15] = a15
+    }
+
+    /// Lane k's sum from a counter `transpose` has turned (`wide` as given to it).
+    @_noAllocation @inline(__always)
+    static func laneSum(_ planes: UnsafePointer<UInt32>, _ k: Int, wide: Bool) -> Int32 {
+        let shift = UInt32(truncatingIfNeeded: k & 16)
+        let low = (planes[k & 15] >> shift) & 0xFFFF
+        let high = wide ? ((planes[16 &+ (k & 15)] >> shift) & 0xFFFF) &<< 16 : 0
+        return Int32(truncatingIfNeeded: low | high)
+    }
+
+    /// Hands `value(o, k)` of the rows o = 32 g + k of lane group g (k < 32, o < m) to `sink`: into i32,
+    /// or thresholded into signs, one 32-bit word per group (dense outputs are one pixel: channel c is
+    /// bit c in both layouts; the bits are zeroed by the caller).
+    @_noAllocation @inline(__always)
+    static func emit(group g: Int, m: Int, sink: AccumulatorSink, _ value: (Int, Int) -> Int32) {
+        let first = g &<< 5
+        let lanes = min(32, m &- first)
+        switch sink {
+        case let .accumulators(out):
+            for k in 0..<lanes { out[first &+ k] = value(first &+ k, k) }
+        case let .signs(thresholds, flips, _, _, bits):
+            // Bit 1 (-1) iff (A >= threshold) == flip (flips are 0 or 1), as AccumulatorSink.store.
+            var word: UInt32 = 0
+            for k in 0..<lanes {
+                let o = first &+ k
+                let lt: UInt32 = value(o, k) < thresholds[o] ? 1 : 0
+                word |= (lt ^ UInt32(flips[o])) &<< UInt32(truncatingIfNeeded: k)
+            }
+            UnsafeMutableRawPointer(bits).storeBytes(of: word, toByteOffset: 4 &* g, as: UInt32.self)
+        }
+    }
+}

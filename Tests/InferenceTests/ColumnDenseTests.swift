@@ -1,0 +1,173 @@
+import XCTest
+@testable import Inference
+@testable import ModelFormat
+
+/// The column-sum kernels (`columns32` weights, the device's layout) against the references, bit for
+/// bit: shapes around the lane-group and word edges, inputs from all clear to all set (both sides of
+/// the sparser-side choice), first layers on 1- to 8-bit codes with blank and busy pixels, both sinks.
+final class ColumnDenseTests: XCTestCase {
+    var state: UInt64 = 0x9E37_79B9
+
+    func next() -> UInt64 {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return state >> 11
+    }
+
+    /// n values, each -1 with probability `density` (in 1/100).
+    func signs(_ n: Int, density: Int = 50) -> [Float] { (0..<n).map { _ in Int(next() % 100) < density ? -1 : 1 } }
+
+    let shapes: [(n: Int, m: Int)] = [(1, 1), (2, 3), (31, 32), (32, 33), (33, 31), (63, 64), (64, 65), (65, 7), (100, 96),
+                                      (600, 600), (784, 70), (1000, 40), (2000, 33)]
+
+    /// The reference through PackedRows over the `columns32` bytes equals the reference over the rows.
+    func testColumnsLayoutReadsLikeTheRows() {
+        for (n, m) in shapes {
+            let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
+            let bytes = BitPacking.columns(w, rows: m, n: n)
+            XCTAssertEqual(bytes.count, BitPacking.columnsBytes(rows: m, n: n))
+            withColumns(bytes) { base in
+                let columns = PackedRows(columns: base, n: n)
+                w.withUnsafeBufferPointer { p in
+                    let rows = PackedRows(p.baseAddress!, words: BitPacking.words(n), blocked: false)
+                    for o in 0..<m {
+                        for j in 0..<BitPacking.words(n) { XCTAssertEqual(columns.word(o, j), rows.word(o, j), "n \(n) m \(m) row \(o) word \(j)") }
+                    }
+                }
+                let counts = UnsafeRawPointer(base) + 4 * BitPacking.laneGroups(m) * n
+                for o in 0..<m {
+                    let ones = w[(o * BitPacking.words(n))..<((o + 1) * BitPacking.words(n))].reduce(0) { $0 + $1.nonzeroBitCount }
+                    XCTAssertEqual(Int(counts.loadUnaligned(fromByteOffset: 2 * o, as: UInt16.self)), ones, "row count n \(n) row \(o)")
+                }
+            }
+        }
+    }
+
+    /// The column bytes at a 16-byte aligned address, as a model image holds them.
+    func withColumns(_ bytes: [UInt8], _ body: (UnsafePointer<UInt64>) -> Void) {
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 8), alignment: 16)
+        defer { buffer.deallocate() }
+        bytes.withUnsafeBytes { buffer.copyMemory(from: $0) }
+        body(UnsafePointer(buffer.baseAddress!.assumingMemoryBound(to: UInt64.self)))
+    }
+
+    /// Runs `body` with a poisoned scratch of the kernel's size.
+    func withScratch(n: Int, m: Int, codeBits: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+        let bytes = ColumnDenseKernel.scratchBytes(n: n, m: m, codeBits: codeBits)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
+        defer { scratch.deallocate() }
+        for i in 0..<bytes { scratch[i] = 0xA5 }
+        body(scratch.baseAddress!)
+    }
+
+    func testBitsMatchTheReference() {
+        for (n, m) in shapes {
+            let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
+            let columns = BitPacking.columns(w, rows: m, n: n)
+            for density in [0, 3, 30, 50, 51, 70, 97, 100] {
+                let x = BitPacking.pack(signs: signs(n, density: density), rows: 1, n: n)
+                var expected = [Int32](repeating: 0, count: m)
+                BinaryDenseKernel.referenceBits(input: x, weights: PackedRows(w, words: BitPacking.words(n), blocked: false), n: n, m: m,
+                                                output: &expected)
+                var got = [Int32](repeating: 7, count: m)
+                withColumns(columns) { base in
+                    withScratch(n: n, m: m, codeBits: 0) { scratch in
+                        got.withUnsafeMutableBufferPointer {
+                            ColumnDenseKernel.bits(input: x, weights: UnsafeRawPointer(base), n: n, m: m, scratch: scratch,
+                                                   sink: .accumulators($0.baseAddress!))
+                        }
+                    }
+                }
+                XCTAssertEqual(got, expected, "bits n \(n) m \(m) density \(density)%")
+                let (t, f) = thresholds(m)
+                let (signsGot, signsExpected) = thresholded(expected, t, f) { sink in
+                    withColumns(columns) { base in
+                        withScratch(n: n, m: m, codeBits: 0) { scratch in
+                            ColumnDenseKernel.bits(input: x, weights: UnsafeRawPointer(base), n: n, m: m, scratch: scratch, sink: sink)
+                        }
+                    }
+                }
+                XCTAssertEqual(signsGot, signsExpected, "bits signs n \(n) m \(m) density \(density)%")
+            }
+        }
+    }
+
+    func testPixelsMatchTheReference() {
+        for (n, m) in shapes where n <= 1000 {
+            let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
+            let columns = BitPacking.columns(w, rows: m, n: n)
+            for bits in 1...8 {
+                // Blank, random, saturated, and a blank border around a busy middle.
+                let patterns: [[UInt8]] = [
+                    [UInt8](repeating: 0, count: n), (0..<n).map { _ in UInt8(next() % 256) }, [UInt8](repeating: 255, count: n),
+                    (0..<n).map { i in i < n / 4 || i > 3 * n / 4 ? 0 : UInt8(next() % 256) },
+                ]
+                for (p, pixels) in patterns.enumerated() {
+                    var codes = [UInt8](repeating: 0, count: n), expected = [Int32](repeating: 0, count: m)
+                    InputCodesKernel.run(pixels: pixels, count: n, bits: bits, codes: &codes)
+                    w.withUnsafeBufferPointer {
+                        BinaryDenseKernel.referenceCodes(codes: codes, weights: PackedRows($0.baseAddress!, words: BitPacking.words(n), blocked: false),
+                                                         n: n, m: m, output: &expected)
+                    }
+                    var got = [Int32](repeating: 7, count: m)
+                    withColumns(columns) { base in
+                        withScratch(n: n, m: m, codeBits: bits) { scratch in
+                            got.withUnsafeMutableBufferPointer {
+                                ColumnDenseKernel.pixels(pixels, bits: bits, weights: UnsafeRawPointer(base), n: n, m: m, scratch: scratch,
+                                                         sink: .accumulators($0.baseAddress!))
+                            }
+                        }
+                    }
+                    XCTAssertEqual(got, expected, "pixels n \(n) m \(m) bits \(bits) pattern \(p)")
+                    let (t, f) = thresholds(m)
+                    let (signsGot, signsExpected) = thresholded(expected, t, f) { sink in
+                        withColumns(columns) { base in
+                            withScratch(n: n, m: m, codeBits: bits) { scratch in
+                                ColumnDenseKernel.pixels(pixels, bits: bits, weights: UnsafeRawPointer(base), n: n, m: m, scratch: scratch, sink: sink)
+                            }
+                        }
+                    }
+                    XCTAssertEqual(signsGot, signsExpected, "pixels signs n \(n) m \(m) bits \(bits) pattern \(p)")
+                }
+            }
+        }
+    }
+
+    /// The lane sums of bit-sliced counters of up to 32 planes (past 16: `wide`), by transposition.
+    func testTransposeGivesTheLaneSums() {
+        for count in [0, 1, 9, 16, 17, 24, 32] {
+            let stride = ColumnDenseKernel.counterStride(maxSum: count == 0 ? 0 : (1 << count) - 1)
+            XCTAssertEqual(stride, count > 16 ? 32 : 16)
+            var planes = (0..<stride).map { j in j < count ? UInt32(truncatingIfNeeded: next()) : 0 }
+            let original = planes
+            let wide = ColumnDenseKernel.wide(count == 0 ? 0 : (1 << count) - 1)
+            XCTAssertEqual(wide, count > 16)
+            ColumnDenseKernel.transpose(&planes, wide: wide)
+            for k in 0..<32 {
+                let expected = (0..<count).reduce(UInt32(0)) { $0 | (((original[$1] >> UInt32(k)) & 1) << UInt32($1)) }
+                XCTAssertEqual(ColumnDenseKernel.laneSum(planes, k, wide: wide), Int32(bitPattern: expected), "\(count) planes, lane \(k)")
+            }
+        }
+    }
+
+    func thresholds(_ m: Int) -> ([Int32], [UInt8]) {
+        var t = (0..<m).map { _ in Int32(Int(next() % 41) - 20) }
+        t[0] = Int32.min
+        if m > 2 { t[2] = Int32.max }
+        return (t, (0..<m).map { _ in UInt8(next() % 2) })
+    }
+
+    /// The signs a sink writes against ThresholdSignKernel's on the reference accumulators.
+    func thresholded(_ a: [Int32], _ t: [Int32], _ f: [UInt8], _ run: (AccumulatorSink) -> Void) -> ([UInt64], [UInt64]) {
+        let m = a.count
+        var expected = [UInt64](repeating: 0, count: BitPacking.words(m)), got = expected
+        ThresholdSignKernel.run(a, h: 1, w: 1, c: m, thresholds: t, flips: f, layout: .flat, output: &expected)
+        t.withUnsafeBufferPointer { tp in
+            f.withUnsafeBufferPointer { fp in
+                got.withUnsafeMutableBufferPointer { g in
+                    run(.signs(thresholds: tp.baseAddress!, flips: fp.baseAddress!, layout: .flat, channels: m, bits: g.baseAddress!))
+                }
+            }
+        }
+        return (got, expected)
+    }
+}
