@@ -147,6 +147,7 @@ struct Inspect: ParsableCommand {
                     entry["weights"] = t.elements
                     entry["bits_per_weight"] = bits
                     entry["weight_bytes"] = t.bytes
+                    entry["weight_type"] = "\(t.type)"
                     weights += t.elements
                     weightBits += t.elements * bits
                 }
@@ -179,12 +180,12 @@ struct Inspect: ParsableCommand {
             print("image sha256 \(SHA256.hex(model.imageSHA256))")
             print("input \(image.header.inputHeight)x\(image.header.inputWidth)x\(image.header.inputChannels), \(image.header.classes) classes; "
                   + "\(weights) weights in \(weightBits / 8) bytes")
-            print("arena \(arena) B (64-bit hosts; \(deviceArena) B with the microcontrollers' carry-save kernels, "
+            print("arena \(arena) B (64-bit hosts; \(deviceArena) B with the microcontrollers' kernels, "
                   + "\(referenceArena) B with the reference kernels); "
                   + "input and scores \(io) B more, the caller's; batch of B images: Interpreter.arenaBytes(for:batch:)")
             for l in layers {
                 var line = "  \(l["index"]!)  \(l["op"]!)  \(l["input"]!) -> \(l["output"]!)"
-                if let w = l["weights"] { line += "  \(w) weights x \(l["bits_per_weight"]!) bit = \(l["weight_bytes"]!) B" }
+                if let w = l["weights"] { line += "  \(w) weights x \(l["bits_per_weight"]!) bit = \(l["weight_bytes"]!) B (\(l["weight_type"]!))" }
                 print(line)
             }
             for (k, v) in metadata.sorted(by: { $0.key < $1.key }) { print("  meta \(k): \(v)") }

@@ -7,10 +7,10 @@ import XCTest
 /// `invoke()` performs no heap allocation (mallocs counted by interposition), and `prepare` reports a
 /// too-small arena with both sizes.
 final class AllocationTests: XCTestCase {
-    func image(_ precision: ModelConfig.Precision, conv: Bool) throws -> [UInt8] {
+    func image(_ precision: ModelConfig.Precision, conv: Bool, layout: DenseLayout = .bits8) throws -> [UInt8] {
         var m = conv ? ModelConfig.conv(precision: precision, inputBits: 2) : ModelConfig.fcn2(precision: precision, inputBits: 2)
         if conv { m.convChannels = [4, 8]; m.hidden = [16] } else { m.hidden = [64, 32] }
-        return try ImageExport.image(of: try Network(config: m, seed: 1))
+        return try ImageExport.image(of: try Network(config: m, seed: 1), denseLayout: layout)
     }
 
     func testInvokeAllocatesNothing() throws {
@@ -20,8 +20,9 @@ final class AllocationTests: XCTestCase {
         XCTAssertGreaterThan(bitshield_allocations_stop(), 0, "the malloc counter is not interposed")
         XCTAssertEqual(probe.count > 0, true)
 
-        for (precision, conv) in [(ModelConfig.Precision.binary, false), (.binary, true), (.xnor, false), (.float, false), (.float, true)] {
-            let bytes = try image(precision, conv: conv)
+        for (precision, conv, layout) in [(ModelConfig.Precision.binary, false, DenseLayout.bits8), (.binary, true, .bits8), (.xnor, false, .bits8),
+                                          (.float, false, .bits8), (.float, true, .bits8), (.binary, false, .columns32), (.binary, true, .columns32)] {
+            let bytes = try image(precision, conv: conv, layout: layout)
             try bytes.withUnsafeBytes { raw in
                 let image = try ModelImage(bytes: raw)
                 let arena = UnsafeMutableRawBufferPointer.allocate(
@@ -38,7 +39,7 @@ final class AllocationTests: XCTestCase {
                     _ = it.invoke(pixels, scores: scores)
                     bitshield_allocations_start()
                     for _ in 0..<3 { _ = it.invoke(pixels, scores: scores) }
-                    XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) \(kernels)")
+                    XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) \(layout) \(kernels)")
                 }
                 // A batch of five: four per pass over the weights, then one.
                 let batchArena = UnsafeMutableRawBufferPointer.allocate(byteCount: Interpreter.arenaBytes(for: image, batch: 5), alignment: 16)
@@ -52,7 +53,7 @@ final class AllocationTests: XCTestCase {
                 it.invoke(batch: five, count: 5, classes: classes)
                 bitshield_allocations_start()
                 it.invoke(batch: five, count: 5, classes: classes)
-                XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) batch")
+                XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) \(layout) batch")
             }
         }
     }
@@ -70,6 +71,20 @@ final class AllocationTests: XCTestCase {
             XCTAssertEqual(Interpreter.arenaBytes(for: image, batch: 256), 102_400)
             // The microcontrollers' carry-save kernels add the first layer's 600 row counts (u16), kept from prepare on.
             XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .carrySave), 400 + 1200)
+        }
+    }
+
+    /// FCN2 in columns32, pinned: the first layer's step is the largest, 1,568 B of column list (784
+    /// u16) + 19 lane groups x 16 counter planes x 4 B + the 600-bit output (80 B); nothing persists,
+    /// so every kernel set but the reference plans the same.
+    func testFCN2ColumnsArenaIs2864Bytes() throws {
+        let bytes = try ImageExport.image(of: try Network(config: .fcn2(precision: .binary, inputBits: 2), seed: 1), denseLayout: .columns32)
+        try bytes.withUnsafeBytes { raw in
+            let image = try ModelImage(bytes: raw)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .simd), 1568 + 19 * 16 * 4 + 80)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .carrySave), 2864)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .reference), 784 + 2400)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, batch: 4), 4 * 2864)
         }
     }
 

@@ -79,15 +79,14 @@ public enum ColumnDenseKernel {
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let groups = BitPacking.laneGroups(m)
         let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
-        let (fanIn, setCount) = (Int32(truncatingIfNeeded: n), Int32(truncatingIfNeeded: set))
+        let base = Int32(truncatingIfNeeded: n &- 2 &* set), side: Int32 = ones ? -2 : 2
         for g in 0..<groups {
             planes.initialize(repeating: 0, count: stride)
             accumulate(w32 + g &* n, list, count, planes)
             transpose(planes, wide: wide)
-            emit(group: g, m: m, sink: sink) { o, k in
-                let s = laneSum(planes, k, wide: wide), c = Int32(truncatingIfNeeded: rowCounts[o])
-                let differ = ones ? setCount &+ c &- (s &<< 1) : setCount &- c &+ (s &<< 1)
-                return fanIn &- (differ &<< 1)
+            // A = n - 2 (|x| + c - 2 S) with S over the set inputs, n - 2 (|x| - c + 2 S) over the clear ones.
+            emit(group: g, m: m, planes: planes, wide: wide, sink: sink) { o, s in
+                base &+ side &* (Int32(truncatingIfNeeded: rowCounts[o]) &- (s &<< 1))
             }
         }
     }
@@ -118,8 +117,8 @@ public enum ColumnDenseKernel {
         for g in 0..<groups {
             let planes = counters + g &* stride
             transpose(planes, wide: wide)
-            emit(group: g, m: m, sink: sink) { o, k in
-                let weighted = laneSum(planes, k, wide: wide) &+ (constant ? Int32(truncatingIfNeeded: rowCounts[o]) : 0)
+            emit(group: g, m: m, planes: planes, wide: wide, sink: sink) { o, s in
+                let weighted = s &+ (constant ? Int32(truncatingIfNeeded: rowCounts[o]) : 0)
                 return sum &- (weighted &<< 1)
             }
         }
@@ -251,7 +250,7 @@ public enum ColumnDenseKernel {
     /// transposition of the two 16 x 16 bit blocks of planes 0 ..< 16 (lanes 0 ..< 16 in the low
     /// halves, 16 ..< 32 in the high halves) by swaps of sub-blocks (Hacker's Delight, 7-3), both blocks
     /// in the same word operations; then word j holds lane j's sum in its low half and lane 16 + j's in
-    /// its high half. With `wide`, planes 16 ..< 32 too (sums of 2^16 and more): `laneSum` adds them.
+    /// its high half. With `wide`, planes 16 ..< 32 too (sums of 2^16 and more): `laneSums` adds them.
     @_noAllocation @inline(never)
     static func transpose(_ planes: UnsafeMutablePointer<UInt32>, wide: Bool) {
         transpose16(planes)
@@ -280,32 +279,59 @@ public enum ColumnDenseKernel {
         p[8] = a8; p[9] = a9; p[10] = a10; p[11] = a11; p[12] = a12; p[13] = a13; p[14] = a14; p[15] = a15
     }
 
-    /// Lane k's sum from a counter `transpose` has turned (`wide` as given to it).
+    /// The sums of lanes j and 16 + j (j < 16) from a counter `transpose` has turned (`wide` as given to it).
     @_noAllocation @inline(__always)
-    static func laneSum(_ planes: UnsafePointer<UInt32>, _ k: Int, wide: Bool) -> Int32 {
-        let shift = UInt32(truncatingIfNeeded: k & 16)
-        let low = (planes[k & 15] >> shift) & 0xFFFF
-        let high = wide ? ((planes[16 &+ (k & 15)] >> shift) & 0xFFFF) &<< 16 : 0
-        return Int32(truncatingIfNeeded: low | high)
+    static func laneSums(_ planes: UnsafePointer<UInt32>, _ j: Int, wide: Bool) -> (Int32, Int32) {
+        let v = planes[j], h = wide ? planes[16 &+ j] : 0
+        return (Int32(truncatingIfNeeded: (v & 0xFFFF) | (h &<< 16)), Int32(truncatingIfNeeded: (v >> 16) | (h & 0xFFFF_0000)))
     }
 
-    /// Hands `value(o, k)` of the rows o = 32 g + k of lane group g (k < 32, o < m) to `sink`: into i32,
-    /// or thresholded into signs, one 32-bit word per group (dense outputs are one pixel: channel c is
-    /// bit c in both layouts; the bits are zeroed by the caller).
+    /// Hands `value(o, s)` of the rows o = 32 g + k (k < 32, o < m) of lane group g, s = lane k's sum
+    /// from the counter `transpose` turned, to `sink`: into i32, or thresholded into signs, one 32-bit
+    /// word per group (dense outputs are one pixel: channel c is bit c in both layouts; the bits are
+    /// zeroed by the caller). Word j of the counter holds lanes j and 16 + j, taken together.
     @_noAllocation @inline(__always)
-    static func emit(group g: Int, m: Int, sink: AccumulatorSink, _ value: (Int, Int) -> Int32) {
+    static func emit(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool, sink: AccumulatorSink,
+                     _ value: (Int, Int32) -> Int32) {
+        // Two copies, each with `wide` a constant: the narrow one (nearly every layer) loads one word per lane pair.
+        if wide {
+            emitLanes(group: g, m: m, planes: planes, wide: true, sink: sink, value)
+        } else {
+            emitLanes(group: g, m: m, planes: planes, wide: false, sink: sink, value)
+        }
+    }
+
+    @_noAllocation @inline(__always)
+    static func emitLanes(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool, sink: AccumulatorSink,
+                          _ value: (Int, Int32) -> Int32) {
         let first = g &<< 5
         let lanes = min(32, m &- first)
+        @inline(__always) func sums(_ j: Int) -> (Int32, Int32) { laneSums(planes, j, wide: wide) }
         switch sink {
         case let .accumulators(out):
-            for k in 0..<lanes { out[first &+ k] = value(first &+ k, k) }
+            for j in 0..<min(16, lanes) {
+                let (low, high) = sums(j)
+                out[first &+ j] = value(first &+ j, low)
+                if j &+ 16 < lanes { out[first &+ 16 &+ j] = value(first &+ 16 &+ j, high) }
+            }
         case let .signs(thresholds, flips, _, _, bits):
             // Bit 1 (-1) iff (A >= threshold) == flip (flips are 0 or 1), as AccumulatorSink.store.
+            @inline(__always) func sign(_ o: Int, _ s: Int32) -> UInt32 {
+                (value(o, s) < thresholds[o] ? 1 : 0) ^ UInt32(flips[o])
+            }
             var word: UInt32 = 0
-            for k in 0..<lanes {
-                let o = first &+ k
-                let lt: UInt32 = value(o, k) < thresholds[o] ? 1 : 0
-                word |= (lt ^ UInt32(flips[o])) &<< UInt32(truncatingIfNeeded: k)
+            if lanes == 32 {
+                for j in 0..<16 {
+                    let (low, high) = sums(j)
+                    word |= sign(first &+ j, low) &<< UInt32(truncatingIfNeeded: j)
+                    word |= sign(first &+ 16 &+ j, high) &<< UInt32(truncatingIfNeeded: j &+ 16)
+                }
+            } else {
+                for j in 0..<min(16, lanes) {
+                    let (low, high) = sums(j)
+                    word |= sign(first &+ j, low) &<< UInt32(truncatingIfNeeded: j)
+                    if j &+ 16 < lanes { word |= sign(first &+ 16 &+ j, high) &<< UInt32(truncatingIfNeeded: j &+ 16) }
+                }
             }
             UnsafeMutableRawPointer(bits).storeBytes(of: word, toByteOffset: 4 &* g, as: UInt32.self)
         }
