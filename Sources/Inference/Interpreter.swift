@@ -13,7 +13,8 @@ import ModelFormat
 // dense layer on 2-bit input codes reads the bit count of each weight row (u16 per row, planned at the
 // start of the arena, filled once by `init`: TensorFlow Lite Micro's persistent buffers); the
 // activations live in the rest of the arena. With the other kernels nothing persists and the arena is
-// activations and scratch only.
+// activations and scratch only. Dense layers on `columns32` weights need no persistent data (the image
+// stores each row's count): their scratch is the column list and the bit-sliced counters.
 //
 // Batches: an interpreter prepared for a batch of B images holds B values per step, each 16-byte
 // aligned, one after the other. Every op runs image by image, except dense layers on bits8 weights,

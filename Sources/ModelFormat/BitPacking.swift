@@ -76,6 +76,9 @@ extension BitPacking {
     /// Rows per lane group of the `columns32` layout.
     public static let laneRows = 32
 
+    /// The most values a `columns32` row holds: kernels list columns and store row counts as u16.
+    public static let maxColumns = 65535
+
     /// Lane groups of a `columns32` tensor of `rows` rows.
     @inlinable public static func laneGroups(_ rows: Int) -> Int { (rows + 31) >> 5 }
 
@@ -87,6 +90,7 @@ extension BitPacking {
     public static func columns(_ flat: [UInt64], rows: Int, n: Int) -> [UInt8] {
         let w = words(n)
         precondition(flat.count == rows * w, "columns: \(flat.count) words for \(rows) x \(n)")
+        precondition(n <= maxColumns, "columns: \(n) values a row, columns32 holds at most \(maxColumns)")
         var lanes = [UInt32](repeating: 0, count: laneGroups(rows) * n)
         var counts = [Int](repeating: 0, count: rows)
         for r in 0..<rows {

@@ -67,6 +67,14 @@ public struct ImageBuilder {
         ops.append((kind, params))
     }
 
+    /// The version the image is written as: the lowest that has every type it holds (`columns32`: 3,
+    /// `bits8`: 2, else 1), so a reader of an older version loads every image it could run.
+    public var version: UInt16 {
+        if tensors.contains(where: { $0.type == .columns32 }) { return ImageLayout.columns32Version }
+        if tensors.contains(where: { $0.type == .bits8 }) { return ImageLayout.bits8Version }
+        return 1
+    }
+
     /// The image bytes.
     public func build() -> [UInt8] {
         let opTable = ImageLayout.headerBytes
@@ -81,7 +89,7 @@ public struct ImageBuilder {
         var out: [UInt8] = []
         out.reserveCapacity(total)
         out += ImageLayout.magic
-        out.appendLE(ImageLayout.version)
+        out.appendLE(version)
         out.appendLE(UInt16(ImageLayout.headerBytes))
         out.appendLE(UInt32(total))
         out.appendLE(UInt32(0))

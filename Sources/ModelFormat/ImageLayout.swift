@@ -2,7 +2,7 @@
 public enum ImageLayout {
     /// "BSMI".
     public static let magic: [UInt8] = [0x42, 0x53, 0x4D, 0x49]
-    /// The newest image version this code reads and the one it writes.
+    /// The newest image version this code reads (a writer writes the lowest version its types need: `ImageBuilder.version`).
     public static let version: UInt16 = 3
     /// The first version with the `bits8` tensor type.
     public static let bits8Version: UInt16 = 2

@@ -286,6 +286,10 @@ public struct ModelImage {
     private func validateColumns(_ t: TensorRecord, index i: Int) throws(ModelFormatError) {
         let r = RawBytes(bytes.baseAddress!)
         let (m, n) = (t.rows, t.rowLength)
+        guard n <= BitPacking.maxColumns else {
+            throw .badField(what: "tensor \(i) values per row", value: n,
+                            rule: "a columns32 row holds at most \(BitPacking.maxColumns) (u16 column indices and counts)")
+        }
         let groups = BitPacking.laneGroups(m)
         let countsAt = t.offset + 4 * groups * n
         for g in 0..<groups {

@@ -104,9 +104,10 @@ struct Export: ParsableCommand {
         meta["precision"] = network.config.precision.rawValue
         meta["input_bits"] = network.config.inputBits
         meta["architecture"] = network.config.summary
-        meta["dense_layout"] = layout.rawValue
         let image: [UInt8]
         do { image = try ImageExport.image(of: network, denseLayout: layout) } catch let e as TrainerError { throw fail(e.description) }
+        // The layout of binary dense weights, when the image has any.
+        if imageHasBinaryDense(image) { meta["dense_layout"] = layout.rawValue }
         let imageHash = SHA256.hex(SHA256.hash(image))
         meta["image_sha256"] = imageHash
         let file = ModelFile(metadata: Array(jsonLine(meta).utf8), image: image, compressed: !stored)
@@ -212,3 +213,13 @@ struct RawImage: ParsableCommand {
 }
 
 extension DenseLayout: ExpressibleByArgument {}
+
+/// Whether `image` (just exported, so valid) holds binary dense weights (bits8 or columns32).
+func imageHasBinaryDense(_ image: [UInt8]) -> Bool {
+    image.withUnsafeBytes { raw -> Bool in
+        let model: ModelImage
+        do { model = try ModelImage(bytes: raw) } catch { return false }
+        for i in 0..<model.tensorCount where model.isBlocked(i) || model.isColumns(i) { return true }
+        return false
+    }
+}

@@ -50,13 +50,17 @@ final class ColumnDenseTests: XCTestCase {
         body(UnsafePointer(buffer.baseAddress!.assumingMemoryBound(to: UInt64.self)))
     }
 
-    /// Runs `body` with a poisoned scratch of the kernel's size.
-    func withScratch(n: Int, m: Int, codeBits: Int, _ body: (UnsafeMutableRawPointer) -> Void) {
+    /// Runs `body` with a poisoned scratch of the kernel's size, followed by 64 guard bytes that must
+    /// stay untouched (a kernel writing past its planned scratch fails here, not only under ASan).
+    func withScratch(n: Int, m: Int, codeBits: Int, file: StaticString = #filePath, line: UInt = #line,
+                     _ body: (UnsafeMutableRawPointer) -> Void) {
         let bytes = ColumnDenseKernel.scratchBytes(n: n, m: m, codeBits: codeBits)
-        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes, alignment: 16)
+        let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes + 64, alignment: 16)
         defer { scratch.deallocate() }
-        for i in 0..<bytes { scratch[i] = 0xA5 }
+        for i in 0..<(bytes + 64) { scratch[i] = i < bytes ? 0xA5 : 0x3C }
         body(scratch.baseAddress!)
+        XCTAssertTrue((bytes..<(bytes + 64)).allSatisfy { scratch[$0] == 0x3C }, "wrote past the scratch (n \(n) m \(m) bits \(codeBits))",
+                      file: file, line: line)
     }
 
     func testBitsMatchTheReference() {

@@ -80,6 +80,26 @@ final class RandomModelTests: XCTestCase {
         }
     }
 
+    /// A first layer on 8-bit input with 300 pixels: column sums up to 300 x 255 = 76,500, past 16 bits,
+    /// so the column kernels take their wide path (32-plane counters) through the Interpreter.
+    func testColumnsWithWideSumsEqualBits8() throws {
+        var r = SeededRandom(seed: 5)
+        var config = ModelConfig.fcn(hidden: [40, 33], input: FeatureMap(height: 15, width: 20, channels: 1), precision: .binary, inputBits: 8)
+        config.classes = 7
+        let net = try Network(config: config, seed: 3)
+        let pixels = (0..<(16 * 300)).map { _ in UInt8(200 + r.next() % 56) }   // bright: sums well past 2^16
+        let rows = try Self.scores(ImageExport.image(of: net), kernels: .reference, pixels: pixels, size: 300, classes: 7)
+        let columns = try ImageExport.image(of: net, denseLayout: .columns32)
+        try columns.withUnsafeBytes { raw in
+            XCTAssertEqual(Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: .carrySave),
+                           (ColumnDenseKernel.listBytes(300) + 2 * 32 * 4 + 15) & ~15 + 16, "two groups of 32-plane counters")
+        }
+        for kernels in [KernelSet.optimized, .carrySave, .reference] {
+            let got = try Self.scores(columns, kernels: kernels, pixels: pixels, size: 300, classes: 7)
+            XCTAssertEqual(got.map(\.bitPattern), rows.map(\.bitPattern), "columns32 \(kernels)")
+        }
+    }
+
     /// The scores of 16 images, one invoke each, from an arena poisoned with a per-kernel-set pattern (a
     /// step that reads what it never wrote shows up as a difference).
     static func scores(_ image: [UInt8], kernels: KernelSet, pixels: [UInt8], size: Int, classes: Int) throws -> [Float] {

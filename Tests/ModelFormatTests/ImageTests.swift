@@ -163,11 +163,36 @@ final class ImageTests: XCTestCase {
         expect(b, .nonZeroPadding(what: "tensor 3 padding after the row counts", offset: c3 + 23))
         b = columns; set16(&b, 4, 2)
         expect(b, .unknownTensorType(index: 0, id: 6))
+        // Rank 3 with the same rows and row length (so the size rule holds): refused by its rank.
+        b = columns; set16(&b, tensorTable + 2, 3); set32(&b, tensorTable + 8, 1); set32(&b, tensorTable + 12, 6)
+        expect(b, .badField(what: "tensor 0 rank", value: 3, rule: "a columns32 tensor has rank 2"))
+        XCTAssertEqual(Int(columns[4]), 3, "a columns32 image is version 3")
+        XCTAssertEqual(Int(Fixtures.tinyBinary(blocked: true)[4]), 2, "a bits8 image is written as version 2")
+        XCTAssertEqual(Int(good[4]), 1, "an image of version 1 types is written as version 1")
         b = columns; set32(&b, tensorTable + 24, 28)
         expect(b, .sizeMismatch(what: "tensor 0", bytes: 28, expected: 32))
         // Reserved header bytes.
         b = good; b[40] = 1
         expect(b, .nonZeroPadding(what: "header reserved bytes", offset: 40))
+    }
+
+    /// columns32 rows past 65,535 values (the kernels' u16 indices and counts), and columns32 weights
+    /// on a conv2d, are refused.
+    func testColumnsLimits() {
+        var b = ImageBuilder(inputHeight: 2, inputWidth: 2, inputChannels: 1, classes: 1)
+        let w = b.addColumns(BitPacking.pack(signs: [-1], rows: 1, n: 1), rows: 1, n: 1)
+        b.addOp(.inputCodes, [2])
+        b.addOp(.conv2d, [2, 2, 1, 1, 1, w, Int(InputKind.codes.rawValue), 3])
+        XCTAssertThrowsError(try Fixtures.read(b.build())) {
+            XCTAssertEqual($0 as? ModelFormatError, .badTensorReference(op: 1, reason: "conv2d weights must be bits (columns32 is for dense weights)"))
+        }
+        var wide = ImageBuilder(inputHeight: 1, inputWidth: 1, inputChannels: 1, classes: 1)
+        _ = wide.addTensor(.columns32, dims: [1, 65536], bytes: [UInt8](repeating: 0, count: BitPacking.columnsBytes(rows: 1, n: 65536)))
+        wide.addOp(.argmax, [1])
+        XCTAssertThrowsError(try Fixtures.read(wide.build())) {
+            XCTAssertEqual($0 as? ModelFormatError, .badField(what: "tensor 0 values per row", value: 65536,
+                                                             rule: "a columns32 row holds at most 65535 (u16 column indices and counts)"))
+        }
     }
 
     func testTruncationAtEveryByteFailsCleanly() {
@@ -180,7 +205,12 @@ final class ImageTests: XCTestCase {
     /// Seeded mutations of a valid image (bit flips, byte overwrites, truncations, splices): the reader
     /// must return or throw, never crash or hang. Runs 20,000 cases; `make fuzz` runs libFuzzer longer.
     func testMutationsNeverCrash() {
-        let good = Fixtures.tinyBinary()
+        for good in [Fixtures.tinyBinary(), Fixtures.tinyBinary(blocked: true), Fixtures.tinyBinary(columns: true)] {
+            mutate(good)
+        }
+    }
+
+    func mutate(_ good: [UInt8]) {
         var state: UInt64 = 0x5EED
         func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
         var accepted = 0

@@ -18,8 +18,9 @@ import ModelFormat
 // transposition turns the planes into the 32 lane sums, two lanes per 32-bit word, for the sink. On MNIST, where most pixels
 // are blank, the first layer adds a fifth of the columns the row kernels touch.
 //
-// Bit-exact with BinaryDenseKernel's references (KernelTests, RandomModelTests); every target runs
-// it, so the host tests check it.
+// Bit-exact with BinaryDenseKernel's references (ColumnDenseTests, RandomModelTests); every target runs
+// it, so the host tests check it. Rows hold at most 65,535 values (u16 indices and counts; the reader
+// checks it).
 
 /// Dense layers with `columns32` weights.
 public enum ColumnDenseKernel {

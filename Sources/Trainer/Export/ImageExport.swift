@@ -68,6 +68,9 @@ public enum ImageExport {
                         weightIndex = b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(rowLength)),
                                                 dims: [m, product.fanIn], type: .bits8)
                     case .columns32:   // the microcontroller's kernel adds 32 rows per word
+                        guard rowLength <= BitPacking.maxColumns else {
+                            throw .invalidConfig("layer \(i) has \(rowLength) inputs; the columns32 layout holds at most \(BitPacking.maxColumns) (use bits8)")
+                        }
                         weightIndex = b.addColumns(packed, rows: m, n: rowLength)
                     }
                 }
