@@ -1,17 +1,15 @@
 import XCTest
 @testable import Inference
 @testable import ModelFormat
+import Trainer
 
 /// The column-sum kernels (`columns32` weights, the device's layout) against the references, bit for
 /// bit: shapes around the lane-group and word edges, inputs from all clear to all set (both sides of
 /// the sparser-side choice), first layers on 1- to 8-bit codes with blank and busy pixels, both sinks.
 final class ColumnDenseTests: XCTestCase {
-    var state: UInt64 = 0x9E37_79B9
+    var random = SeededRandom(seed: 0x9E37_79B9)
 
-    func next() -> UInt64 {
-        state = state &* 6364136223846793005 &+ 1442695040888963407
-        return state >> 11
-    }
+    func next() -> UInt64 { random.next() }
 
     /// n values, each -1 with probability `density` (in 1/100).
     func signs(_ n: Int, density: Int = 50) -> [Float] { (0..<n).map { _ in Int(next() % 100) < density ? -1 : 1 } }
@@ -82,8 +80,8 @@ final class ColumnDenseTests: XCTestCase {
                     }
                 }
                 XCTAssertEqual(got, expected, "bits n \(n) m \(m) density \(density)%")
-                let (t, f) = thresholds(m)
-                let (signsGot, signsExpected) = thresholded(expected, t, f) { sink in
+                let (t, f) = sinkThresholds(m) { next() }
+                let (signsGot, signsExpected) = sinkSigns(expected, t, f) { sink in
                     withColumns(columns) { base in
                         withScratch(n: n, m: m, codeBits: 0) { scratch in
                             ColumnDenseKernel.bits(input: x, weights: UnsafeRawPointer(base), n: n, m: m, scratch: scratch, sink: sink)
@@ -122,8 +120,8 @@ final class ColumnDenseTests: XCTestCase {
                         }
                     }
                     XCTAssertEqual(got, expected, "pixels n \(n) m \(m) bits \(bits) pattern \(p)")
-                    let (t, f) = thresholds(m)
-                    let (signsGot, signsExpected) = thresholded(expected, t, f) { sink in
+                    let (t, f) = sinkThresholds(m) { next() }
+                    let (signsGot, signsExpected) = sinkSigns(expected, t, f) { sink in
                         withColumns(columns) { base in
                             withScratch(n: n, m: m, codeBits: bits) { scratch in
                                 ColumnDenseKernel.pixels(pixels, bits: bits, weights: UnsafeRawPointer(base), n: n, m: m, scratch: scratch, sink: sink)
@@ -152,27 +150,5 @@ final class ColumnDenseTests: XCTestCase {
                 XCTAssertEqual(k < 16 ? low : high, Int32(bitPattern: expected), "\(count) planes, lane \(k)")
             }
         }
-    }
-
-    func thresholds(_ m: Int) -> ([Int32], [UInt8]) {
-        var t = (0..<m).map { _ in Int32(Int(next() % 41) - 20) }
-        t[0] = Int32.min
-        if m > 2 { t[2] = Int32.max }
-        return (t, (0..<m).map { _ in UInt8(next() % 2) })
-    }
-
-    /// The signs a sink writes against ThresholdSignKernel's on the reference accumulators.
-    func thresholded(_ a: [Int32], _ t: [Int32], _ f: [UInt8], _ run: (AccumulatorSink) -> Void) -> ([UInt64], [UInt64]) {
-        let m = a.count
-        var expected = [UInt64](repeating: 0, count: BitPacking.words(m)), got = expected
-        ThresholdSignKernel.run(a, h: 1, w: 1, c: m, thresholds: t, flips: f, layout: .flat, output: &expected)
-        t.withUnsafeBufferPointer { tp in
-            f.withUnsafeBufferPointer { fp in
-                got.withUnsafeMutableBufferPointer { g in
-                    run(.signs(thresholds: tp.baseAddress!, flips: fp.baseAddress!, layout: .flat, channels: m, bits: g.baseAddress!))
-                }
-            }
-        }
-        return (got, expected)
     }
 }

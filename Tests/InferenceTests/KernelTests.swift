@@ -170,38 +170,19 @@ final class KernelTests: XCTestCase {
     /// The threshold sinks of the 32-bit carry-save kernels (the blocks of eight rows of 19-half rows and
     /// of 13-word first layers on 2-bit codes, blank borders of every parity) against the reference ops.
     func testCarrySaveThresholdSinks() {
-        func thresholds(_ m: Int) -> ([Int32], [UInt8]) {
-            var t = (0..<m).map { _ in Int32(Int(next() % 41) - 20) }
-            t[0] = Int32.min
-            if m > 2 { t[2] = Int32.max }
-            return (t, (0..<m).map { _ in UInt8(next() % 2) })
-        }
-        func signs(_ a: [Int32], _ t: [Int32], _ f: [UInt8], _ run: (AccumulatorSink) -> Void) -> ([UInt64], [UInt64]) {
-            let m = a.count
-            var expected = [UInt64](repeating: 0, count: BitPacking.words(m)), got = expected
-            ThresholdSignKernel.run(a, h: 1, w: 1, c: m, thresholds: t, flips: f, layout: .flat, output: &expected)
-            t.withUnsafeBufferPointer { tp in
-                f.withUnsafeBufferPointer { fp in
-                    got.withUnsafeMutableBufferPointer { g in
-                        run(.signs(thresholds: tp.baseAddress!, flips: fp.baseAddress!, layout: .flat, channels: m, bits: g.baseAddress!))
-                    }
-                }
-            }
-            return (got, expected)
-        }
         for m in [1, 7, 8, 9, 17, 600] {
             for n in [577, 600, 608] {
-                let x = BitPacking.pack(signs: self.signs(n), rows: 1, n: n)
-                let w = BitPacking.pack(signs: self.signs(n * m), rows: m, n: n)
+                let x = BitPacking.pack(signs: signs(n), rows: 1, n: n)
+                let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
                 let blocked = BitPacking.blocked(w, rows: m, words: BitPacking.words(n))
                 var a = [Int32](repeating: 0, count: m)
                 BinaryDenseKernel.referenceBits(input: x, weights: PackedRows(w, words: BitPacking.words(n), blocked: false), n: n, m: m, output: &a)
-                let (t, f) = thresholds(m)
-                let (got, expected) = signs(a, t, f) { BlockedDenseKernel.bitsCarrySave(input: x, weights: blocked, n: n, m: m, sink: $0) }
+                let (t, f) = sinkThresholds(m) { next() }
+                let (got, expected) = sinkSigns(a, t, f) { BlockedDenseKernel.bitsCarrySave(input: x, weights: blocked, n: n, m: m, sink: $0) }
                 XCTAssertEqual(got, expected, "bits n \(n) m \(m)")
             }
             for n in [784, 800, 832] {
-                let w = BitPacking.pack(signs: self.signs(n * m), rows: m, n: n)
+                let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
                 bothLayouts(w, m: m, n: n) { _, blocked, blockedWords in
                     var rowCounts = [UInt16](repeating: 0, count: BitPacking.blockedRows(m))
                     BlockedDenseKernel.planeRowCounts(weights: blockedWords, n: n, m: m, into: &rowCounts)
@@ -212,8 +193,8 @@ final class KernelTests: XCTestCase {
                         BinaryDenseKernel.referenceCodes(codes: codes, weights: blocked, n: n, m: m, output: &a)
                         var planes = [UInt64](repeating: 0, count: 3 * BitPacking.words(n))
                         let total = PixelPlanes.build(pixels: pixels, n: n, bits: 2, into: &planes)
-                        let (t, f) = thresholds(m)
-                        let (got, expected) = signs(a, t, f) {
+                        let (t, f) = sinkThresholds(m) { next() }
+                        let (got, expected) = sinkSigns(a, t, f) {
                             BlockedDenseKernel.planesCarrySave(planes, count: 3, constantFirstPlane: true, total: total, weights: blockedWords,
                                                                n: n, m: m, sink: $0, rowCounts: rowCounts)
                         }

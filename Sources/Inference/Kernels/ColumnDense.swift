@@ -178,52 +178,57 @@ public enum ColumnDenseKernel {
         var p = list
         var left = count
         while left >= 16 {
-            let (t0, o0) = csa(o, column[Int(p[0])], column[Int(p[1])])
-            let (t1, o1) = csa(o0, column[Int(p[2])], column[Int(p[3])])
-            let (f0, t2) = csa(t, t0, t1)
-            let (t3, o2) = csa(o1, column[Int(p[4])], column[Int(p[5])])
-            let (t4, o3) = csa(o2, column[Int(p[6])], column[Int(p[7])])
-            let (f1, t5) = csa(t2, t3, t4)
-            let (e0, f2) = csa(f, f0, f1)
-            let (t6, o4) = csa(o3, column[Int(p[8])], column[Int(p[9])])
-            let (t7, o5) = csa(o4, column[Int(p[10])], column[Int(p[11])])
-            let (f3, t8) = csa(t5, t6, t7)
-            let (t9, o6) = csa(o5, column[Int(p[12])], column[Int(p[13])])
-            let (t10, o7) = csa(o6, column[Int(p[14])], column[Int(p[15])])
-            let (f4, t11) = csa(t8, t9, t10)
-            let (e1, f5) = csa(f2, f3, f4)
+            let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
             let (s, e2) = csa(e, e0, e1)
-            o = o7; t = t11; f = f5; e = e2
+            e = e2
             if s != 0 { ripple(s, planes + 4) }
             p += 16
             left &-= 16
         }
         while left >= 2 {
-            let (c1, o1) = csa(o, column[Int(p[0])], column[Int(p[1])])
+            let (c, o1) = csa(o, column[Int(p[0])], column[Int(p[1])])
             o = o1
-            let c2 = t & c1
-            t ^= c1
-            let c3 = f & c2
-            f ^= c2
-            let c4 = e & c3
-            e ^= c3
-            if c4 != 0 { ripple(c4, planes + 4) }
+            let up = carry(c, &t, &f, &e)
+            if up != 0 { ripple(up, planes + 4) }
             p += 2
             left &-= 2
         }
         if left == 1 {
             let v = column[Int(p[0])]
-            let c1 = o & v
+            let c = o & v
             o ^= v
-            let c2 = t & c1
-            t ^= c1
-            let c3 = f & c2
-            f ^= c2
-            let c4 = e & c3
-            e ^= c3
-            if c4 != 0 { ripple(c4, planes + 4) }
+            let up = carry(c, &t, &f, &e)
+            if up != 0 { ripple(up, planes + 4) }
         }
         planes[0] = o; planes[1] = t; planes[2] = f; planes[3] = e
+    }
+
+    /// Eight listed columns from `p` into the planes of weight 1, 2 and 4; returns the carries of weight 8.
+    @_noAllocation @inline(__always)
+    static func eight(_ column: UnsafePointer<UInt32>, _ p: UnsafePointer<UInt16>,
+                      _ o: inout UInt32, _ t: inout UInt32, _ f: inout UInt32) -> UInt32 {
+        let (t0, o0) = csa(o, column[Int(p[0])], column[Int(p[1])])
+        let (t1, o1) = csa(o0, column[Int(p[2])], column[Int(p[3])])
+        let (f0, t2) = csa(t, t0, t1)
+        let (t3, o2) = csa(o1, column[Int(p[4])], column[Int(p[5])])
+        let (t4, o3) = csa(o2, column[Int(p[6])], column[Int(p[7])])
+        let (f1, t5) = csa(t2, t3, t4)
+        let (e, f2) = csa(f, f0, f1)
+        o = o3; t = t5; f = f2
+        return e
+    }
+
+    /// Adds the carries `c` of weight 2 to the planes of weight 2, 4 and 8 (half adders); returns the
+    /// carries of weight 16.
+    @_noAllocation @inline(__always)
+    static func carry(_ c: UInt32, _ t: inout UInt32, _ f: inout UInt32, _ e: inout UInt32) -> UInt32 {
+        let c2 = t & c
+        t ^= c
+        let c3 = f & c2
+        f ^= c2
+        let c4 = e & c3
+        e ^= c3
+        return c4
     }
 
     /// Adds `carry` (one bit per lane) to the counter planes from `planes`, plane by plane while a
