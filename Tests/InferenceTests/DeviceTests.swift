@@ -253,5 +253,5 @@ enum MicrobitPins {
     static let fcn256Instructions = 330_580
     /// The same network in columns32.
     static let fcn256ColumnsRAM = 4756
-    static let fcn256ColumnsInstructions = 177_520
+    static let fcn256ColumnsInstructions = 177_342
 }
