@@ -230,28 +230,11 @@ final class KernelTests: XCTestCase {
             var thresholds = (0..<m).map { _ in Int32(Int(next() % 21) - 10) }
             thresholds[0] = Int32.min
             let flips = (0..<m).map { _ in UInt8(next() % 2) }
-            var expected = [UInt64](repeating: 0, count: BitPacking.words(m)), got = expected
-            ThresholdSignKernel.run(acc, h: 1, w: 1, c: m, thresholds: thresholds, flips: flips, layout: .flat, output: &expected)
-            thresholds.withUnsafeBufferPointer { t in
-                flips.withUnsafeBufferPointer { f in
-                    got.withUnsafeMutableBufferPointer { g in
-                        BlockedDenseKernel.bits(input: x, weights: blocked, n: n, m: m,
-                                                sink: .signs(thresholds: t.baseAddress!, flips: f.baseAddress!, layout: .flat,
-                                                             channels: m, bits: g.baseAddress!))
-                    }
-                }
-            }
+            let (got, expected) = sinkSigns(acc, thresholds, flips) { BlockedDenseKernel.bits(input: x, weights: blocked, n: n, m: m, sink: $0) }
             XCTAssertEqual(got, expected, "n \(n) m \(m)")
             // The 32-bit carry-save kernel's row-by-row threshold sink.
-            var carrySave = [UInt64](repeating: 0, count: BitPacking.words(m))
-            thresholds.withUnsafeBufferPointer { t in
-                flips.withUnsafeBufferPointer { f in
-                    carrySave.withUnsafeMutableBufferPointer { g in
-                        BlockedDenseKernel.bitsCarrySave(input: x, weights: blocked, n: n, m: m,
-                                                         sink: .signs(thresholds: t.baseAddress!, flips: f.baseAddress!, layout: .flat,
-                                                                      channels: m, bits: g.baseAddress!))
-                    }
-                }
+            let (carrySave, _) = sinkSigns(acc, thresholds, flips) {
+                BlockedDenseKernel.bitsCarrySave(input: x, weights: blocked, n: n, m: m, sink: $0)
             }
             XCTAssertEqual(carrySave, expected, "carry-save n \(n) m \(m)")
         }

@@ -206,13 +206,13 @@ extension BlockedDenseKernel {
         var x = a + blocks, y = b + blocks, v = w + 8 &* blocks
         if halves & 4 != 0 {
             let w0 = v[0], w1 = v[1], w2 = v[16], w3 = v[17]
-            let (t0, o1) = csa(o, x[0] & w0, x[1] & w1)
-            let (f0, u1) = csa(t, y[0] & w0, y[1] & w1)
-            let (t1, o2) = csa(o1, x[2] & w2, x[3] & w3)
-            let (f1, u2) = csa(u1, y[2] & w2, y[3] & w3)
-            let (f2, u3) = csa(u2, t0, t1)
+            let (t0, o1) = Popcount.carrySave(o, x[0] & w0, x[1] & w1)
+            let (f0, u1) = Popcount.carrySave(t, y[0] & w0, y[1] & w1)
+            let (t1, o2) = Popcount.carrySave(o1, x[2] & w2, x[3] & w3)
+            let (f1, u2) = Popcount.carrySave(u1, y[2] & w2, y[3] & w3)
+            let (f2, u3) = Popcount.carrySave(u2, t0, t1)
             o = o2; t = u3
-            let (e0, g1) = csa(f, f0, f1)
+            let (e0, g1) = Popcount.carrySave(f, f0, f1)
             let e1 = g1 & f2
             f = g1 ^ f2
             eights &+= bytes(nibbles(e0) &+ nibbles(e1))
@@ -220,12 +220,12 @@ extension BlockedDenseKernel {
         }
         if halves & 2 != 0 {
             let w0 = v[0], w1 = v[1]
-            let (t0, o1) = csa(o, x[0] & w0, x[1] & w1)
-            let (f0, u1) = csa(t, y[0] & w0, y[1] & w1)
+            let (t0, o1) = Popcount.carrySave(o, x[0] & w0, x[1] & w1)
+            let (f0, u1) = Popcount.carrySave(t, y[0] & w0, y[1] & w1)
             o = o1
             let f1 = u1 & t0
             t = u1 ^ t0
-            let (e0, g1) = csa(f, f0, f1)
+            let (e0, g1) = Popcount.carrySave(f, f0, f1)
             f = g1
             eights &+= bytes(nibbles(e0))
             x += 2; y += 2; v += 16
@@ -235,7 +235,7 @@ extension BlockedDenseKernel {
             let a0 = x[0] & w0
             let t0 = o & a0
             o ^= a0
-            let (f0, u1) = csa(t, y[0] & w0, t0)
+            let (f0, u1) = Popcount.carrySave(t, y[0] & w0, t0)
             t = u1
             let e0 = f & f0
             f ^= f0
@@ -348,12 +348,6 @@ extension BlockedDenseKernel {
         }
     }
 
-    /// One carry-save adder: the carry bits and sum bits of a + b + c, bit by bit.
-    @_noAllocation @inline(__always)
-    static func csa(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> (carry: UInt32, sum: UInt32) {
-        let u = a ^ b
-        return ((a & b) | (u & c), u ^ c)
-    }
 
     /// Half `k` of a row's op(x, w): x's halves contiguous, the row's word j at w[16 j], w[16 j + 1]
     /// (the bits8 layout: eight rows interleaved word by word). mode 0: w alone; 1: x XOR w; 2: x AND w.
@@ -385,13 +379,13 @@ extension BlockedDenseKernel {
     @_noAllocation @inline(__always)
     static func eight(_ x: UnsafePointer<UInt32>, _ w: UnsafePointer<UInt32>, _ k: Int,
                       _ ones: inout UInt32, _ twos: inout UInt32, _ fours: inout UInt32, mode: Int) -> UInt32 {
-        let (t0, o0) = csa(ones, half(x, w, k, mode: mode), half(x, w, k &+ 1, mode: mode))
-        let (t1, o1) = csa(o0, half(x, w, k &+ 2, mode: mode), half(x, w, k &+ 3, mode: mode))
-        let (f0, w0) = csa(twos, t0, t1)
-        let (t2, o2) = csa(o1, half(x, w, k &+ 4, mode: mode), half(x, w, k &+ 5, mode: mode))
-        let (t3, o3) = csa(o2, half(x, w, k &+ 6, mode: mode), half(x, w, k &+ 7, mode: mode))
-        let (f1, w1) = csa(w0, t2, t3)
-        let (e, f) = csa(fours, f0, f1)
+        let (t0, o0) = Popcount.carrySave(ones, half(x, w, k, mode: mode), half(x, w, k &+ 1, mode: mode))
+        let (t1, o1) = Popcount.carrySave(o0, half(x, w, k &+ 2, mode: mode), half(x, w, k &+ 3, mode: mode))
+        let (f0, w0) = Popcount.carrySave(twos, t0, t1)
+        let (t2, o2) = Popcount.carrySave(o1, half(x, w, k &+ 4, mode: mode), half(x, w, k &+ 5, mode: mode))
+        let (t3, o3) = Popcount.carrySave(o2, half(x, w, k &+ 6, mode: mode), half(x, w, k &+ 7, mode: mode))
+        let (f1, w1) = Popcount.carrySave(w0, t2, t3)
+        let (e, f) = Popcount.carrySave(fours, f0, f1)
         ones = o3; twos = w1; fours = f
         return e
     }
@@ -406,14 +400,14 @@ extension BlockedDenseKernel {
         let blocksEnd = end &- ((end &- start) & 7)
         var k = blocksEnd
         if end &- k >= 4 {
-            let (t0, o0) = csa(ones, half(x, w, k, mode: mode), half(x, w, k &+ 1, mode: mode))
-            let (t1, o1) = csa(o0, half(x, w, k &+ 2, mode: mode), half(x, w, k &+ 3, mode: mode))
-            let (f, tw) = csa(twos, t0, t1)
+            let (t0, o0) = Popcount.carrySave(ones, half(x, w, k, mode: mode), half(x, w, k &+ 1, mode: mode))
+            let (t1, o1) = Popcount.carrySave(o0, half(x, w, k &+ 2, mode: mode), half(x, w, k &+ 3, mode: mode))
+            let (f, tw) = Popcount.carrySave(twos, t0, t1)
             ones = o1; twos = tw; fours = f
             k &+= 4
         }
         if end &- k >= 2 {
-            let (t, o) = csa(ones, half(x, w, k, mode: mode), half(x, w, k &+ 1, mode: mode))
+            let (t, o) = Popcount.carrySave(ones, half(x, w, k, mode: mode), half(x, w, k &+ 1, mode: mode))
             ones = o
             let f = twos & t
             twos ^= t
@@ -488,12 +482,12 @@ extension BlockedDenseKernel {
         }
         while left >= 2 {
             let w0 = v[0], w1 = v[1]
-            let (t0, o1) = csa(o, a[0] & w0, a[1] & w1)
-            let (f0, u1) = csa(t, b[0] & w0, b[1] & w1)
+            let (t0, o1) = Popcount.carrySave(o, a[0] & w0, a[1] & w1)
+            let (f0, u1) = Popcount.carrySave(t, b[0] & w0, b[1] & w1)
             o = o1
             let f1 = u1 & t0
             t = u1 ^ t0
-            let (e0, g1) = csa(f, f0, f1)
+            let (e0, g1) = Popcount.carrySave(f, f0, f1)
             f = g1
             eights &+= bytes(nibbles(e0))
             a += 2; b += 2; v += 16; left &-= 2
@@ -503,7 +497,7 @@ extension BlockedDenseKernel {
             let a0 = a[0] & w0
             let t0 = o & a0
             o ^= a0
-            let (f0, u1) = csa(t, b[0] & w0, t0)
+            let (f0, u1) = Popcount.carrySave(t, b[0] & w0, t0)
             t = u1
             let e0 = f & f0
             f ^= f0
@@ -534,21 +528,21 @@ extension BlockedDenseKernel {
                               _ o: inout UInt32, _ t: inout UInt32, _ f: inout UInt32, _ eights: inout UInt32) {
         // Word by word: the halves of P1 AND w, P2 AND w; row words 16 halves apart.
         let w0 = v[0], w1 = v[1], w2 = v[16], w3 = v[17]
-        let (t0, o1) = csa(o, a[0] & w0, a[1] & w1)
-        let (f0, u1) = csa(t, b[0] & w0, b[1] & w1)
-        let (t1, o2) = csa(o1, a[2] & w2, a[3] & w3)
-        let (f1, u2) = csa(u1, b[2] & w2, b[3] & w3)
-        let (f2, u3) = csa(u2, t0, t1)
+        let (t0, o1) = Popcount.carrySave(o, a[0] & w0, a[1] & w1)
+        let (f0, u1) = Popcount.carrySave(t, b[0] & w0, b[1] & w1)
+        let (t1, o2) = Popcount.carrySave(o1, a[2] & w2, a[3] & w3)
+        let (f1, u2) = Popcount.carrySave(u1, b[2] & w2, b[3] & w3)
+        let (f2, u3) = Popcount.carrySave(u2, t0, t1)
         let w4 = v[32], w5 = v[33], w6 = v[48], w7 = v[49]
-        let (t2, o3) = csa(o2, a[4] & w4, a[5] & w5)
-        let (f3, u4) = csa(u3, b[4] & w4, b[5] & w5)
-        let (t3, o4) = csa(o3, a[6] & w6, a[7] & w7)
-        let (f4, u5) = csa(u4, b[6] & w6, b[7] & w7)
-        let (f5, u6) = csa(u5, t2, t3)
+        let (t2, o3) = Popcount.carrySave(o2, a[4] & w4, a[5] & w5)
+        let (f3, u4) = Popcount.carrySave(u3, b[4] & w4, b[5] & w5)
+        let (t3, o4) = Popcount.carrySave(o3, a[6] & w6, a[7] & w7)
+        let (f4, u5) = Popcount.carrySave(u4, b[6] & w6, b[7] & w7)
+        let (f5, u6) = Popcount.carrySave(u5, t2, t3)
         o = o4; t = u6
-        let (e0, g1) = csa(f, f0, f1)
-        let (e1, g2) = csa(g1, f2, f3)
-        let (e2, g3) = csa(g2, f4, f5)
+        let (e0, g1) = Popcount.carrySave(f, f0, f1)
+        let (e1, g2) = Popcount.carrySave(g1, f2, f3)
+        let (e2, g3) = Popcount.carrySave(g2, f4, f5)
         f = g3
         eights &+= bytes(nibbles(e0) &+ nibbles(e1) &+ nibbles(e2))
     }

@@ -179,14 +179,14 @@ public enum ColumnDenseKernel {
         var left = count
         while left >= 16 {
             let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
-            let (s, e2) = csa(e, e0, e1)
+            let (s, e2) = Popcount.carrySave(e, e0, e1)
             e = e2
             if s != 0 { ripple(s, planes + 4) }
             p += 16
             left &-= 16
         }
         while left >= 2 {
-            let (c, o1) = csa(o, column[Int(p[0])], column[Int(p[1])])
+            let (c, o1) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
             o = o1
             let up = carry(c, &t, &f, &e)
             if up != 0 { ripple(up, planes + 4) }
@@ -207,13 +207,13 @@ public enum ColumnDenseKernel {
     @_noAllocation @inline(__always)
     static func eight(_ column: UnsafePointer<UInt32>, _ p: UnsafePointer<UInt16>,
                       _ o: inout UInt32, _ t: inout UInt32, _ f: inout UInt32) -> UInt32 {
-        let (t0, o0) = csa(o, column[Int(p[0])], column[Int(p[1])])
-        let (t1, o1) = csa(o0, column[Int(p[2])], column[Int(p[3])])
-        let (f0, t2) = csa(t, t0, t1)
-        let (t3, o2) = csa(o1, column[Int(p[4])], column[Int(p[5])])
-        let (t4, o3) = csa(o2, column[Int(p[6])], column[Int(p[7])])
-        let (f1, t5) = csa(t2, t3, t4)
-        let (e, f2) = csa(f, f0, f1)
+        let (t0, o0) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
+        let (t1, o1) = Popcount.carrySave(o0, column[Int(p[2])], column[Int(p[3])])
+        let (f0, t2) = Popcount.carrySave(t, t0, t1)
+        let (t3, o2) = Popcount.carrySave(o1, column[Int(p[4])], column[Int(p[5])])
+        let (t4, o3) = Popcount.carrySave(o2, column[Int(p[6])], column[Int(p[7])])
+        let (f1, t5) = Popcount.carrySave(t2, t3, t4)
+        let (e, f2) = Popcount.carrySave(f, f0, f1)
         o = o3; t = t5; f = f2
         return e
     }
@@ -245,12 +245,6 @@ public enum ColumnDenseKernel {
         }
     }
 
-    /// One carry-save adder: the carry bits and sum bits of a + b + c, bit by bit.
-    @_noAllocation @inline(__always)
-    static func csa(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> (carry: UInt32, sum: UInt32) {
-        let u = a ^ b
-        return ((a & b) | (u & c), u ^ c)
-    }
 
     /// Turns a bit-sliced counter (plane j = bit j of 32 lane sums) into the lane sums, in place: a
     /// transposition of the two 16 x 16 bit blocks of planes 0 ..< 16 (lanes 0 ..< 16 in the low

@@ -17,6 +17,13 @@ extension Popcount {
         return ((a & b) | (u & c), u ^ c)
     }
 
+    /// One carry-save adder on 32-bit words (the device kernels: BlockedDense+CarrySave, ColumnDense).
+    @_noAllocation @inline(__always)
+    static func carrySave(_ a: UInt32, _ b: UInt32, _ c: UInt32) -> (carry: UInt32, sum: UInt32) {
+        let u = a ^ b
+        return ((a & b) | (u & c), u ^ c)
+    }
+
     /// popcount(a XOR b) over `words` words, by carry-save adders.
     @_noAllocation @inline(__always)
     public static func xorCarrySave(_ a: UnsafePointer<UInt64>, _ b: UnsafePointer<UInt64>, words: Int) -> Int {
