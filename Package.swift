@@ -70,12 +70,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "ModelFile"]),
+        // Test support: model images at and past the format's limits, shared by two test targets.
+        .target(name: "ImageFixtures", dependencies: ["ModelFormat"], path: "Tests/ImageFixtures"),
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "ModelFile", "ImageFixtures"]),
         // Test support: counts mallocs (interposed) to prove invoke() allocates nothing.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter"]),
+            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter", "ImageFixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets"]),
     ]

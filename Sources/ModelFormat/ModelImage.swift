@@ -27,6 +27,9 @@ public struct ModelImage {
     public let bytes: UnsafeRawBufferPointer
     /// The header.
     public let header: ImageHeader
+    /// The largest element count of any value between ops (the input image included): what bounds a
+    /// runtime's arena arithmetic (`Interpreter` checks it fits before planning).
+    public private(set) var largestValue = 0
 
     /// Validates `bytes` as a model image.
     /// - Throws: the first defect found, with its numbers.
@@ -34,7 +37,7 @@ public struct ModelImage {
         self.bytes = bytes
         header = try ModelImage.readHeader(bytes)
         try validateTables()
-        try validateGraph()
+        largestValue = try validateGraph()
     }
 
     // MARK: accessors (valid after init)
@@ -195,55 +198,44 @@ public struct ModelImage {
 
     private func validateTables() throws(ModelFormatError) {
         let size = bytes.count
-        // Regions, by index: 0 the header, 1 the op table, 2 the tensor table, 3 + i tensor i. No arrays
-        // (this runs on the device at start-up, where it was the only allocation): the regions are
-        // re-read from the records, and walked in order of (start, end, index) by selection, O(regions^2).
-        let regionCount = 3 + tensorCount
-        func place(_ name: @autoclosure () -> String, _ start: Int, _ length: Int) throws(ModelFormatError) {
-            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name(), offset: start) }
-            let (end, o) = start.addingReportingOverflow(length)
-            guard !o, end <= size else { throw .outOfBounds(what: name(), end: o ? Int.max : end, size: size) }
-        }
-        try place("op table", Int(header.opTableOffset), opCount * ImageLayout.opBytes)
-        try place("tensor table", Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
-        // The tables are in bounds: the records can be read.
-        for i in 0..<tensorCount {
-            let t = try ModelImage.readTensor(bytes, offset: Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes, index: i)
-            try place("tensor \(i)", t.offset, t.bytes)
-        }
-        func region(_ k: Int) -> (start: Int, end: Int) {
-            switch k {
-            case 0: return (0, ImageLayout.headerBytes)
-            case 1: return (Int(header.opTableOffset), Int(header.opTableOffset) + opCount * ImageLayout.opBytes)
-            case 2: return (Int(header.tensorTableOffset), Int(header.tensorTableOffset) + tensorCount * ImageLayout.tensorBytes)
-            default:
-                let t = tensor(k - 3)
-                return (t.offset, t.offset + t.bytes)
-            }
-        }
-        func name(_ k: Int) -> String {
-            k == 0 ? "header" : k == 1 ? "op table" : k == 2 ? "tensor table" : "tensor \(k - 3)"
-        }
-        func before(_ a: (Int, Int, Int), _ b: (Int, Int, Int)) -> Bool {
-            a.0 != b.0 ? a.0 < b.0 : (a.1 != b.1 ? a.1 < b.1 : a.2 < b.2)
-        }
         let r = RawBytes(bytes.baseAddress!)
+        // The parts in the order the spec requires ("Parts and padding"): the header, the op table, the
+        // tensor table, then the tensors in index order, each starting at or after the end of the one
+        // before. Two passes, O(parts), no allocation (this runs on the device at start-up): the first
+        // refuses a part out of bounds, misaligned, out of order or overlapping its predecessor; the
+        // second, with the order known, that the bytes between parts (padding) are zero.
         var cursor = 0
-        var previous = -1
-        var last = (Int.min, Int.min, -1)
-        for _ in 0..<regionCount {
-            // The next region after `last` in (start, end, index) order.
-            var next = (Int.max, Int.max, Int.max)
-            for k in 0..<regionCount {
-                let (start, end) = region(k)
-                let key = (start, end, k)
-                if before(last, key) && before(key, next) { next = key }
+        var previous = ""
+        var padding = false
+        func place(_ name: @autoclosure () -> String, _ start: Int, _ length: Int) throws(ModelFormatError) {
+            if padding {
+                for i in cursor..<start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(name())", offset: i) }
+            } else {
+                guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name(), offset: start) }
+                let (end, o) = start.addingReportingOverflow(length)
+                guard !o, end <= size else { throw .outOfBounds(what: name(), end: o ? Int.max : end, size: size) }
+                guard start >= cursor else {
+                    throw .outOfOrder(what: name(), offset: start, previous: previous, previousEnd: cursor)
+                }
             }
-            guard next.0 >= cursor else { throw .overlap(first: previous < 0 ? "start" : name(previous), second: name(next.2)) }
-            for i in cursor..<next.0 where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(name(next.2))", offset: i) }
-            cursor = next.1
-            previous = next.2
-            last = next
+            // An empty part (a tensor table of no tensors) moves nothing.
+            if length > 0 {
+                cursor = start + length
+                if !padding { previous = name() }
+            }
+        }
+        for pass in 0..<2 {
+            padding = pass == 1
+            cursor = ImageLayout.headerBytes
+            previous = "header"
+            try place("op table", Int(header.opTableOffset), opCount * ImageLayout.opBytes)
+            try place("tensor table", Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
+            // The tables are in bounds: the records can be read (and are checked in the first pass).
+            for i in 0..<tensorCount {
+                let at = Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes
+                let t = padding ? tensor(i) : try ModelImage.readTensor(bytes, offset: at, index: i)
+                try place("tensor \(i)", t.offset, t.bytes)
+            }
         }
         for i in cursor..<size where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding at the end", offset: i) }
         // Op records: reserved parameters checked per op; bits tensors: padding bits zero; flips 0/1 checked per op.
@@ -261,6 +253,16 @@ public struct ModelImage {
                 }
                 guard t.rank == 2 else { throw .badField(what: "tensor \(i) rank", value: t.rank, rule: "a columns32 tensor has rank 2") }
                 try validateColumns(t, index: i)
+                continue
+            }
+            if t.type == .f32 {
+                for j in 0..<t.elements {
+                    let v = Float(bitPattern: r.u32(t.offset + 4 * j))
+                    guard v.isFinite else {
+                        throw .badField(what: "tensor \(i) value \(j)", value: Int(r.u32(t.offset + 4 * j)),
+                                        rule: "f32 tensors hold finite values only (this is the bit pattern of \(v.isNaN ? "a NaN" : "an infinity"))")
+                    }
+                }
                 continue
             }
             guard t.type.isPacked else { continue }
@@ -324,16 +326,20 @@ public struct ModelImage {
 
     // MARK: graph
 
-    private func validateGraph() throws(ModelFormatError) {
+    /// Checks the chain of ops and returns the largest element count of any value along it.
+    private func validateGraph() throws(ModelFormatError) -> Int {
         var current = input
+        var largest = current.count
         for k in 0..<opCount {
             let v = try opView(k, input: current)
+            largest = max(largest, v.output.count)
             if v.kind == .argmax, k != opCount - 1 {
                 throw .chainMismatch(op: k, reason: "argmax must be the last op")
             }
             current = v.output
         }
         guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: "the last op must be argmax") }
+        return largest
     }
 
     /// Decodes and checks op `k` given what it consumes.
@@ -402,7 +408,13 @@ public struct ModelImage {
             switch inputKind {
             case .codes:
                 guard input.kind == .codes else { throw fail("declares codes input, the previous op gives \(input.kind)") }
-                guard (1...9).contains(codeBits) else { throw .badField(what: "op \(k) code bits", value: codeBits, rule: "must be 1...9") }
+                // Codes come only from input_codes, which only op 0 can be (it reads the pixels): its δ.
+                let delta = Int(r.u32(Int(header.opTableOffset) + 4))
+                let expected = InputCodes.codeBits(delta: delta)
+                guard codeBits == expected else {
+                    throw .badField(what: "op \(k) code bits", value: codeBits,
+                                    rule: "codes of \(delta)-bit input (op 0) need \(expected) (δ + 1, or 8 when δ = 8)")
+                }
             case .bits:
                 guard input.kind == .bits else { throw fail("declares bits input, the previous op gives \(input.kind)") }
                 let want: BitLayout = isDense ? .flat : .pixel
@@ -421,6 +433,13 @@ public struct ModelImage {
                     throw .badTensorReference(op: k, reason: "conv2d weights must be bits (\(weight.type) is for dense weights)")
                 }
                 try expect(weight, "weight", weight.type, dims)
+                // Accumulator bound: |A| <= fan-in x the largest input must fit an i32 (every kernel sums
+                // exactly in 32 bits up to it). Dimensions are at most 2^24, so the product cannot overflow.
+                let fanIn = isDense ? c : kernel * kernel * c
+                let largest = inputKind == .bits ? 1 : InputCodes.largest(delta: Int(r.u32(Int(header.opTableOffset) + 4)))
+                guard fanIn <= InputCodes.accumulatorBound / largest else {
+                    throw .accumulatorOverflow(op: k, fanIn: fanIn, largestInput: largest, bound: InputCodes.accumulatorBound)
+                }
                 output = isDense ? Activation(kind: .i32, height: 1, width: 1, channels: m)
                     : Activation(kind: .i32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
             case .f32:
