@@ -204,37 +204,42 @@ public struct ModelImage {
         // before. Two passes, O(parts), no allocation (this runs on the device at start-up): the first
         // refuses a part out of bounds, misaligned, out of order or overlapping its predecessor; the
         // second, with the order known, that the bytes between parts (padding) are zero.
+        // Parts by number: -2 the op table, -1 the tensor table, i >= 0 tensor i (-3: the header). Names
+        // are formed only for an error: the device's heap never sees them.
+        func name(_ part: Int) -> String {
+            part == -3 ? "header" : part == -2 ? "op table" : part == -1 ? "tensor table" : "tensor \(part)"
+        }
         var cursor = 0
-        var previous = ""
+        var previous = -3
         var padding = false
-        func place(_ name: @autoclosure () -> String, _ start: Int, _ length: Int) throws(ModelFormatError) {
+        func place(_ part: Int, _ start: Int, _ length: Int) throws(ModelFormatError) {
             if padding {
-                for i in cursor..<start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(name())", offset: i) }
+                for i in cursor..<start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(name(part))", offset: i) }
             } else {
-                guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name(), offset: start) }
+                guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name(part), offset: start) }
                 let (end, o) = start.addingReportingOverflow(length)
-                guard !o, end <= size else { throw .outOfBounds(what: name(), end: o ? Int.max : end, size: size) }
+                guard !o, end <= size else { throw .outOfBounds(what: name(part), end: o ? Int.max : end, size: size) }
                 guard start >= cursor else {
-                    throw .outOfOrder(what: name(), offset: start, previous: previous, previousEnd: cursor)
+                    throw .outOfOrder(what: name(part), offset: start, previous: name(previous), previousEnd: cursor)
                 }
             }
             // An empty part (a tensor table of no tensors) moves nothing.
             if length > 0 {
                 cursor = start + length
-                if !padding { previous = name() }
+                previous = part
             }
         }
         for pass in 0..<2 {
             padding = pass == 1
             cursor = ImageLayout.headerBytes
-            previous = "header"
-            try place("op table", Int(header.opTableOffset), opCount * ImageLayout.opBytes)
-            try place("tensor table", Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
+            previous = -3
+            try place(-2, Int(header.opTableOffset), opCount * ImageLayout.opBytes)
+            try place(-1, Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
             // The tables are in bounds: the records can be read (and are checked in the first pass).
             for i in 0..<tensorCount {
                 let at = Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes
                 let t = padding ? tensor(i) : try ModelImage.readTensor(bytes, offset: at, index: i)
-                try place("tensor \(i)", t.offset, t.bytes)
+                try place(i, t.offset, t.bytes)
             }
         }
         for i in cursor..<size where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding at the end", offset: i) }
@@ -364,22 +369,32 @@ public struct ModelImage {
             }
             return tensor(index)
         }
-        func expect(_ t: TensorRecord, _ what: String, _ type: TensorType, _ dims: [Int]) throws(ModelFormatError) {
-            var same = t.type == type && t.rank == dims.count
-            if same { for i in 0..<dims.count where t.dim(i) != dims[i] { same = false } }
+        // No arrays here: validation runs on the device, whose heap never frees (every check below works
+        // on fixed-size tuples and flags; strings are formed only for an error).
+        func expect(_ t: TensorRecord, _ what: String, _ type: TensorType, _ d: Dims) throws(ModelFormatError) {
+            var same = t.type == type && t.rank == d.rank
+            if same { for i in 0..<d.rank where t.dim(i) != d[i] { same = false } }
             guard same else {
-                throw .badTensorReference(op: k, reason: "\(what) tensor must be \(type) \(dims), is \(t.type) rank \(t.rank) (\(t.dim(0)), \(t.dim(1)), \(t.dim(2)), \(t.dim(3)))")
+                throw .badTensorReference(op: k, reason: "\(what) tensor must be \(type) \(d.description), is \(t.type) rank \(t.rank) (\(t.dim(0)), \(t.dim(1)), \(t.dim(2)), \(t.dim(3)))")
             }
         }
-        func map(_ h: Int, _ w: Int, _ c: Int, kinds: [ActivationKind]) throws(ModelFormatError) {
-            guard kinds.contains(input.kind) else { throw fail("cannot take a \(input.kind) input") }
+        func map(_ h: Int, _ w: Int, _ c: Int, codes: Bool = false, bits: Bool = false, i32: Bool = false, f32: Bool = false) throws(ModelFormatError) {
+            let allowed: Bool
+            switch input.kind {
+            case .codes: allowed = codes
+            case .bits: allowed = bits
+            case .i32: allowed = i32
+            case .f32: allowed = f32
+            default: allowed = false
+            }
+            guard allowed else { throw fail("cannot take a \(input.kind) input") }
             guard input.height == h, input.width == w, input.channels == c else {
                 throw fail("expects a \(h)x\(w)x\(c) input, the previous op gives \(input.height)x\(input.width)x\(input.channels)")
             }
         }
-        func positive(_ values: [Int], _ what: String) throws(ModelFormatError) {
-            for v in values where v < 1 || v > ImageLayout.maxDimension {
-                throw .badField(what: "op \(k) \(what)", value: v, rule: "must be 1...\(ImageLayout.maxDimension)")
+        func positive(_ d: Dims, _ what: String) throws(ModelFormatError) {
+            for i in 0..<d.rank where d[i] < 1 || d[i] > ImageLayout.maxDimension {
+                throw .badField(what: "op \(k) \(what)", value: d[i], rule: "must be 1...\(ImageLayout.maxDimension)")
             }
         }
         var output = input
@@ -394,7 +409,7 @@ public struct ModelImage {
             let (h, w, c) = isDense ? (1, 1, p(0)) : (p(0), p(1), p(2))
             let m = isDense ? p(1) : p(4)
             let kernel = isDense ? 1 : p(3)
-            try positive(isDense ? [p(0), m] : [h, w, c, kernel, m], "shape")
+            try positive(isDense ? Dims(p(0), m) : Dims(h, w, c, kernel, m), "shape")
             let inputKind = InputKind(rawValue: UInt32(isDense ? p(3) : p(6)))
             let codeBits = isDense ? p(4) : p(7)
             let weightIndex = isDense ? p(2) : p(5)
@@ -402,7 +417,7 @@ public struct ModelImage {
             if isDense {
                 guard input.count == c else { throw fail("dense expects \(c) inputs, the previous op gives \(input.count)") }
             } else {
-                try map(h, w, c, kinds: [.codes, .bits, .f32])
+                try map(h, w, c, codes: true, bits: true, f32: true)
                 guard kernel <= h, kernel <= w else { throw .badField(what: "op \(k) kernel", value: kernel, rule: "larger than the \(h)x\(w) input") }
             }
             switch inputKind {
@@ -425,7 +440,7 @@ public struct ModelImage {
                 guard codeBits == 0 else { throw .nonZeroPadding(what: "op \(k) code bits for an f32 input", offset: base) }
             }
             let weight = try tensorRef(weightIndex, "weight")
-            let dims = isDense ? [m, c] : [m, kernel, kernel, c]
+            let dims = isDense ? Dims(m, c) : Dims(m, kernel, kernel, c)
             switch weight.type {
             case .bits, .bits8, .columns32:
                 guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: "binary weights need codes or bits input") }
@@ -452,25 +467,25 @@ public struct ModelImage {
             if isDense {
                 if p(5) != 0 {
                     guard weight.type == .f32 else { throw .badTensorReference(op: k, reason: "a bias needs float weights") }
-                    try expect(try tensorRef(p(5) - 1, "bias"), "bias", .f32, [m])
+                    try expect(try tensorRef(p(5) - 1, "bias"), "bias", .f32, Dims(m))
                 }
                 try unused(from: 6)
             } else {
                 try unused(from: 8)
             }
         case .maxpool2d:
-            try positive([p(0), p(1), p(2), p(3)], "shape")
-            try map(p(0), p(1), p(2), kinds: [.i32, .f32])
+            try positive(Dims(p(0), p(1), p(2), p(3)), "shape")
+            try map(p(0), p(1), p(2), i32: true, f32: true)
             guard p(0) / p(3) >= 1, p(1) / p(3) >= 1 else { throw .badField(what: "op \(k) pool size", value: p(3), rule: "larger than the \(p(0))x\(p(1)) input") }
             try unused(from: 4)
             output.height = p(0) / p(3)
             output.width = p(1) / p(3)
         case .thresholdSign:
-            try positive([p(0), p(1), p(2)], "shape")
-            try map(p(0), p(1), p(2), kinds: [.i32])
-            try expect(try tensorRef(p(3), "threshold"), "threshold", .i32, [p(2)])
+            try positive(Dims(p(0), p(1), p(2)), "shape")
+            try map(p(0), p(1), p(2), i32: true)
+            try expect(try tensorRef(p(3), "threshold"), "threshold", .i32, Dims(p(2)))
             let flips = try tensorRef(p(4), "flip")
-            try expect(flips, "flip", .u8, [p(2)])
+            try expect(flips, "flip", .u8, Dims(p(2)))
             for c in 0..<p(2) where r.u8(flips.offset + c) > 1 {
                 throw .badField(what: "op \(k) flip[\(c)]", value: Int(r.u8(flips.offset + c)), rule: "must be 0 or 1")
             }
@@ -481,11 +496,11 @@ public struct ModelImage {
             output.kind = .bits
             output.layout = layout
         case .affine:
-            try positive([p(0), p(1), p(2)], "shape")
-            try map(p(0), p(1), p(2), kinds: [.i32, .f32])
-            if p(3) != 0 { try expect(try tensorRef(p(3) - 1, "output scale"), "output scale", .f32, [p(2)]) }
-            try expect(try tensorRef(p(4), "scale"), "scale", .f32, [p(2)])
-            try expect(try tensorRef(p(5), "shift"), "shift", .f32, [p(2)])
+            try positive(Dims(p(0), p(1), p(2)), "shape")
+            try map(p(0), p(1), p(2), i32: true, f32: true)
+            if p(3) != 0 { try expect(try tensorRef(p(3) - 1, "output scale"), "output scale", .f32, Dims(p(2))) }
+            try expect(try tensorRef(p(4), "scale"), "scale", .f32, Dims(p(2)))
+            try expect(try tensorRef(p(5), "shift"), "shift", .f32, Dims(p(2)))
             try unused(from: 6)
             output.kind = .f32
         case .hardtanh, .relu:
@@ -502,5 +517,27 @@ public struct ModelImage {
         }
         guard output.count <= ImageLayout.maxElements else { throw .shapeOverflow(what: "op \(k) output") }
         return OpView(kind: kind, flags: flags, input: input, output: output, base: base, raw: raw)
+    }
+}
+
+/// Up to five dimensions without an array (validation allocates nothing).
+struct Dims {
+    let rank: Int
+    let d: (Int, Int, Int, Int, Int)
+
+    init(_ a: Int, _ b: Int = -1, _ c: Int = -1, _ e: Int = -1, _ f: Int = -1) {
+        rank = b < 0 ? 1 : c < 0 ? 2 : e < 0 ? 3 : f < 0 ? 4 : 5
+        d = (a, b, c, e, f)
+    }
+
+    subscript(_ i: Int) -> Int {
+        switch i { case 0: return d.0; case 1: return d.1; case 2: return d.2; case 3: return d.3; default: return d.4 }
+    }
+
+    /// "[a, b, ...]", for error messages.
+    var description: String {
+        var s = "["
+        for i in 0..<rank { s += (i > 0 ? ", " : "") + "\(self[i])" }
+        return s + "]"
     }
 }

@@ -34,4 +34,25 @@ public enum HostileImages {
         b.addOp(.argmax, [2])
         return b.build()
     }
+
+    /// Issue 12, item 2: a `bits8` first layer on 2-bit codes over 170 x 400 pixels (68,000 inputs),
+    /// m = 8 rows of mostly -1 weights (about 66,800 each: more than a u16 row count holds), then affine
+    /// and argmax over the 8 rows. Weights from a fixed generator (the same image every time).
+    public static let wideRows = (h: 170, w: 400, m: 8)
+    public static func wideFirstLayer() -> [UInt8] {
+        let (h, w, m) = wideRows
+        let n = h * w
+        var state: UInt64 = 12
+        func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
+        let signs = (0..<(m * n)).map { i -> Float in i % 97 == 0 ? 1 : (next() % 128 == 0 ? 1 : -1) }
+        var b = ImageBuilder(inputHeight: h, inputWidth: w, inputChannels: 1, classes: m)
+        let weights = b.addBits(BitPacking.blocked(BitPacking.pack(signs: signs, rows: m, n: n), rows: m, words: BitPacking.words(n)),
+                                dims: [m, n], type: .bits8)
+        let scale = b.addF32((0..<m).map { 1 + Float($0) / 8 }, dims: [m]), shift = b.addF32([Float](repeating: 0.5, count: m), dims: [m])
+        b.addOp(.inputCodes, [2])
+        b.addOp(.dense, [n, m, weights, Int(InputKind.codes.rawValue), 3, 0])
+        b.addOp(.affine, [1, 1, m, 0, scale, shift])
+        b.addOp(.argmax, [m])
+        return b.build()
+    }
 }

@@ -36,22 +36,9 @@ final class HostileRuntimeTests: XCTestCase {
     /// gives the reference's scores bit for bit. Rows that fit keep their counts: FCN2's pinned arenas
     /// (AllocationTests) do not move.
     func testCarrySaveFirstLayerPast16Bits() throws {
-        let (h, w, m) = (170, 400, 8)
-        let n = h * w
-        var r = SeededRandom(seed: 12)
-        let signs = (0..<(m * n)).map { i -> Float in
-            // Rows of mostly -1 weights, so that a row's count of -1 passes 65,535.
-            i % 97 == 0 ? 1 : (r.next() % 128 == 0 ? 1 : -1)
-        }
-        let packed = BitPacking.pack(signs: signs, rows: m, n: n)
-        var b = ImageBuilder(inputHeight: h, inputWidth: w, inputChannels: 1, classes: m)
-        let weights = b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(n)), dims: [m, n], type: .bits8)
-        let scale = b.addF32((0..<m).map { 1 + Float($0) / 8 }, dims: [m]), shift = b.addF32([Float](repeating: 0.5, count: m), dims: [m])
-        b.addOp(.inputCodes, [2])
-        b.addOp(.dense, [n, m, weights, Int(InputKind.codes.rawValue), 3, 0])
-        b.addOp(.affine, [1, 1, m, 0, scale, shift])
-        b.addOp(.argmax, [m])
-        let image = b.build()
+        let (h, w, m) = HostileImages.wideRows
+        let n = h * w, image = HostileImages.wideFirstLayer()
+        var r = SeededRandom(seed: 13)
         let pixels = (0..<(3 * n)).map { i -> UInt8 in i / n == 0 ? 255 : UInt8(truncatingIfNeeded: r.next()) }
         let reference = try scores(image, kernels: .reference, pixels: pixels, size: n, images: 3, classes: m)
         for kernels in [KernelSet.simd, .carrySave] {
@@ -130,16 +117,15 @@ final class HostileRuntimeTests: XCTestCase {
         XCTAssertEqual(none.status, 1)
         XCTAssertEqual(try runTool("infer", args + ["--max-arena-bytes", "0"]).status, 64)
     }
-
-    /// A `.bsm` around `image` with the metadata `convert` writes (its keys, this image's digest).
-    func writeModel(_ image: [UInt8], to path: String) throws {
-        let metadata: [String: Any] = [
-            "format": "bitshield.model", "image_sha256": SHA256.hex(SHA256.hash(image)), "created_by": "HostileRuntimeTests",
-            "tool_version": "test", "dataset": "none", "precision": "float", "input_bits": 8, "architecture": "test",
-            "source_format": "test", "source_checkpoint_sha256": String(repeating: "0", count: 64), "test_accuracy": 0,
-        ]
-        let json = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
-        try Data(ModelFile(metadata: [UInt8](json), image: image).encoded()).write(to: URL(fileURLWithPath: path))
-    }
 }
 
+/// A `.bsm` around `image` with the metadata `convert` writes (its keys, this image's digest).
+func writeModel(_ image: [UInt8], to path: String) throws {
+    let metadata: [String: Any] = [
+        "format": "bitshield.model", "image_sha256": SHA256.hex(SHA256.hash(image)), "created_by": "HostileRuntimeTests",
+        "tool_version": "test", "dataset": "none", "precision": "float", "input_bits": 8, "architecture": "test",
+        "source_format": "test", "source_checkpoint_sha256": String(repeating: "0", count: 64), "test_accuracy": 0,
+    ]
+    let json = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+    try Data(ModelFile(metadata: [UInt8](json), image: image).encoded()).write(to: URL(fileURLWithPath: path))
+}
