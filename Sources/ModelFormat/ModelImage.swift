@@ -127,7 +127,7 @@ public struct ModelImage {
         }
         let headerBytes = Int(r.u16(6))
         guard headerBytes == ImageLayout.headerBytes else {
-            throw .badField(what: "header_bytes", value: headerBytes, rule: "must be 64 in version 1")
+            throw .badField(what: "header_bytes", value: headerBytes, rule: "must be 64 in versions 1 to 3")
         }
         let h = ImageHeader(version: version, imageBytes: r.u32(8), inputHeight: r.u16(16), inputWidth: r.u16(18),
                             inputChannels: r.u16(20), classes: r.u16(22), opCount: r.u16(24), tensorCount: r.u16(26),
@@ -141,7 +141,7 @@ public struct ModelImage {
             throw .badField(what: "image_bytes", value: b.count, rule: "must be a multiple of 64")
         }
         let flags = r.u32(12)
-        guard flags == 0 else { throw .badField(what: "flags", value: Int(flags), rule: "no flags are defined in version 1") }
+        guard flags == 0 else { throw .badField(what: "flags", value: Int(flags), rule: "no flags are defined in versions 1 to 3") }
         for i in 36..<64 where r.u8(i) != 0 { throw .nonZeroPadding(what: "header reserved bytes", offset: i) }
         guard h.inputHeight > 0, h.inputWidth > 0, h.inputChannels > 0 else {
             throw .badField(what: "input geometry", value: Int(h.inputHeight) * Int(h.inputWidth) * Int(h.inputChannels), rule: "every dimension must be positive")
@@ -355,7 +355,7 @@ public struct ModelImage {
         let id = r.u16(base)
         guard let kind = OpKind(rawValue: id) else { throw .unknownOp(index: k, id: Int(id)) }
         let flags = r.u16(base + 2)
-        guard flags == 0 else { throw .badField(what: "op \(k) flags", value: Int(flags), rule: "no op flags are defined in version 1") }
+        guard flags == 0 else { throw .badField(what: "op \(k) flags", value: Int(flags), rule: "no op flags are defined in versions 1 to 3") }
         func p(_ i: Int) -> Int { Int(r.u32(base + 4 + 4 * i)) }
         func unused(from first: Int) throws(ModelFormatError) {
             for i in first..<ImageLayout.opParameters where p(i) != 0 {
@@ -458,6 +458,11 @@ public struct ModelImage {
                 output = isDense ? Activation(kind: .i32, height: 1, width: 1, channels: m)
                     : Activation(kind: .i32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
             case .f32:
+                // A float conv2d reads codes or f32: its packed-bits input would be pixel-packed, which the
+                // float kernels do not read (no writer produces it; refused rather than misread).
+                guard isDense || inputKind != .bits else {
+                    throw .badTensorReference(op: k, reason: "a float conv2d takes codes or f32 input, not packed bits")
+                }
                 try expect(weight, "weight", .f32, dims)
                 output = isDense ? Activation(kind: .f32, height: 1, width: 1, channels: m)
                     : Activation(kind: .f32, height: h - kernel + 1, width: w - kernel + 1, channels: m)

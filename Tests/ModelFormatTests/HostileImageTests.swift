@@ -97,4 +97,19 @@ final class HostileImageTests: XCTestCase {
                                 rule: "f32 tensors hold finite values only (this is the bit pattern of \(name))"))
         }
     }
+
+    /// A float conv2d on packed bits (pixel layout) was widened as if flat: scrambled scores with exit 0.
+    /// No writer produces it; the reader refuses it.
+    func testFloatConvOnBitsIsRefused() throws {
+        var b = ImageBuilder(inputHeight: 3, inputWidth: 3, inputChannels: 1, classes: 3)
+        let w0 = b.addBits([UInt64](repeating: 1, count: 2 * 2 * 2), dims: [2, 2, 2, 1])
+        let t = b.addI32([0, 1], dims: [2]), f = b.addU8([0, 1], dims: [2])
+        let w1 = b.addF32((0..<24).map { Float($0) / 8 - 1 }, dims: [3, 2, 2, 2])
+        b.addOp(.inputCodes, [2])
+        b.addOp(.conv2d, [3, 3, 1, 2, 2, w0, Int(InputKind.codes.rawValue), 3])
+        b.addOp(.thresholdSign, [2, 2, 2, t, f, Int(BitLayout.pixel.rawValue)])
+        b.addOp(.conv2d, [2, 2, 2, 2, 3, w1, Int(InputKind.bits.rawValue), 0])
+        b.addOp(.argmax, [3])
+        expect(b.build(), .badTensorReference(op: 3, reason: "a float conv2d takes codes or f32 input, not packed bits"))
+    }
 }
