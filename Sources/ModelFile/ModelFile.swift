@@ -40,7 +40,13 @@ public struct ModelFile {
 
     /// The file's bytes.
     public func encoded() -> [UInt8] {
-        let stored = compressed ? Zlib.compress(image) : image
+        ModelFile.assemble(metadata: metadata, stored: compressed ? Zlib.compress(image) : image, image: image, compressed: compressed)
+    }
+
+    /// The container around `stored` (the image as stored, `image` once decompressed): the header with
+    /// every size, CRC-32 and the SHA-256 computed from the parts, then the metadata and the stored bytes.
+    /// Tests use it to build files whose checksums are right and whose content is hostile.
+    static func assemble(metadata: [UInt8], stored: [UInt8], image: [UInt8], compressed: Bool) -> [UInt8] {
         var out: [UInt8] = ModelFile.magic
         out.appendLE16(ModelFile.version)
         out.appendLE16(compressed ? 1 : 0)

@@ -71,6 +71,23 @@ final class ContainerTests: XCTestCase {
         expect(forged, contains: "corrupt zlib stream")
     }
 
+    /// A file whose checksums are all right around a zlib stream with `suffix` appended (issue 12 item 15).
+    func testBytesAfterTheZlibStreamAreRefused() {
+        let image = Fixtures.tinyBinary()
+        let stream = Zlib.compress(image)
+        for suffix: [UInt8] in [[0], [0, 0, 0, 0], Array(stream)] {   // a zero byte, padding, a second whole stream
+            let bytes = ModelFile.assemble(metadata: metadata, stored: stream + suffix, image: image, compressed: true)
+            expect(bytes, contains: "\(suffix.count) bytes after the end of the zlib stream (the stream ends at byte \(stream.count) of the \(stream.count + suffix.count) stored bytes)")
+        }
+        // A stream cut short (checksums over the cut bytes) is truncated, not "too large".
+        let cut = Array(stream.dropLast(6))
+        expect(ModelFile.assemble(metadata: metadata, stored: cut, image: image, compressed: true), contains: "zlib stream is truncated")
+        // A stream that ends before the header's image size.
+        let short = Array(image.dropLast(64))
+        expect(ModelFile.assemble(metadata: metadata, stored: Zlib.compress(short), image: image, compressed: true),
+               contains: "image decompresses to \(image.count - 64) bytes, the header says \(image.count)")
+    }
+
     func testTruncationAtEveryByte() {
         let good = file()
         for cut in 0..<good.count {
