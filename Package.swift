@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "JSONReader"),
 
         // The .bsm container around the image: header, metadata, zlib, CRC-32, SHA-256 (host only).
-        .target(name: "ModelFile", dependencies: ["ModelFormat", "CZlib"]),
+        .target(name: "ModelFile", dependencies: ["ModelFormat", "CZlib", "JSONReader"]),
 
         // The allocation-free runtime: interpreter, arena plan, reference and optimized kernels.
         // ModelFormat only: no Foundation, builds in Embedded Swift.
