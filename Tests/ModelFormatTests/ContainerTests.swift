@@ -187,6 +187,28 @@ final class ContainerTests: XCTestCase {
         XCTAssertEqual(fields.denseLayout, "columns32")
     }
 
+    /// Random byte edits of a full metadata object never crash the reader (it throws or returns).
+    func testMetadataMutationsNeverCrash() {
+        let json = Array((#"{"architecture":"fcn-6-4-3-binary-2b","dense_layout":"bits8","format":"bitshield.model","#
+            + #""image_sha256":"\#(imageHex())","input_bits":2,"test_accuracy":0.5,"x":[{"y":["\u00e9",1e5,-0.0]}]}"#).utf8)
+        var state: UInt64 = 0xBEEF
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        let alphabet = Array(#"{}[]",:0123456789.eE-+\u"tfn "#.utf8) + [0x00, 0x80, 0xC3, 0xFF]
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var b = json
+            for _ in 0..<(1 + next() % 3) {
+                switch next() % 3 {
+                case 0: b[next() % b.count] = alphabet[next() % alphabet.count]
+                case 1: b.insert(alphabet[next() % alphabet.count], at: next() % b.count)
+                default: if b.count > 1 { b.remove(at: next() % b.count) }
+                }
+            }
+            if (try? ModelMetadata.parse(b)) != nil { accepted += 1 }
+        }
+        XCTAssertLessThan(accepted, 20_000, "some edits must be refused")
+    }
+
     func testTruncationAtEveryByte() {
         let good = file()
         for cut in 0..<good.count {
