@@ -86,6 +86,13 @@ final class ContainerTests: XCTestCase {
         let short = Array(image.dropLast(64))
         expect(ModelFile.assemble(metadata: metadata, stored: Zlib.compress(short), image: image, compressed: true),
                contains: "image decompresses to \(image.count - 64) bytes, the header says \(image.count)")
+        // A zlib header asking for a preset dictionary (FDICT; 0x78BB is a multiple of 31) and its DICTID.
+        let dictionary = [0x78, 0xBB, 0, 0, 0, 1] + stream.dropFirst(2)
+        expect(ModelFile.assemble(metadata: metadata, stored: Array(dictionary), image: image, compressed: true),
+               contains: "zlib stream needs a preset dictionary")
+        // A gzip stream instead of a zlib one.
+        expect(ModelFile.assemble(metadata: metadata, stored: [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3] + stream.dropFirst(2),
+                                  image: image, compressed: true), contains: "corrupt zlib stream")
     }
 
     /// A file around `Fixtures.tinyBinary(columns:)` (2-bit input) with `json` as its metadata and every checksum right.
