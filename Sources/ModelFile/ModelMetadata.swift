@@ -172,6 +172,14 @@ public struct ModelMetadata: Equatable {
     }
 }
 
+extension ModelFormatError {
+    /// A metadata key that is missing, of the wrong type, out of range or contradicting the file. A
+    /// `container` error (host only): a new case in ModelFormat would grow the device firmware.
+    static func badMetadata(key: String, found: String, rule: String) -> ModelFormatError {
+        .container("metadata key '\(key)' is \(found): \(rule)")
+    }
+}
+
 /// `s` in double quotes, cut to 80 characters (a hostile value may be a megabyte).
 func quoted(_ s: String) -> String {
     s.count <= 80 ? "\"\(s)\"" : "\"\(s.prefix(80))…\" (\(s.utf8.count) bytes)"

@@ -29,10 +29,8 @@ public enum ModelFormatError: Error, Equatable {
     case badTensorReference(op: Int, reason: String)
     /// An op's input does not match the previous op's output.
     case chainMismatch(op: Int, reason: String)
-    /// Container-level checks (CRC, compression, metadata syntax).
+    /// Container-level checks (CRC, compression, metadata).
     case container(String)
-    /// A `.bsm` metadata key that is missing, of the wrong type, out of range or contradicting the file.
-    case badMetadata(key: String, found: String, rule: String)
 
     /// A human-readable message with the numbers.
     public var message: String {
@@ -53,7 +51,6 @@ public enum ModelFormatError: Error, Equatable {
         case let .badTensorReference(op, reason): return "op \(op): \(reason)"
         case let .chainMismatch(op, reason): return "op \(op): \(reason)"
         case let .container(s): return s
-        case let .badMetadata(key, found, rule): return "metadata key '\(key)' is \(found): \(rule)"
         }
     }
 }
