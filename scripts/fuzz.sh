@@ -22,8 +22,10 @@ swiftc "${san[@]}" -wmo -module-name ModelFormat Sources/ModelFormat/*.swift \
     -emit-module -emit-module-path "$out/ModelFormat.swiftmodule" -c -o "$out/ModelFormat.o"
 swiftc "${san[@]}" -wmo -module-name Inference -I "$out" Sources/Inference/*.swift Sources/Inference/Kernels/*.swift \
     -emit-module -emit-module-path "$out/Inference.swiftmodule" -c -o "$out/Inference.o"
+swiftc "${san[@]}" -wmo -module-name JSONReader Sources/JSONReader/*.swift \
+    -emit-module -emit-module-path "$out/JSONReader.swiftmodule" -c -o "$out/JSONReader.o"
 swiftc "${san[@]}" -module-name ModelFile -I "$out" -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
     -wmo Sources/ModelFile/*.swift -emit-module -emit-module-path "$out/ModelFile.swiftmodule" -c -o "$out/ModelFile.o"
 swiftc "${san[@]}" -module-name ModelFileFuzzer -I "$out" -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
-    Fuzz/ModelFileFuzzer.swift "$out/ModelFormat.o" "$out/Inference.o" "$out/ModelFile.o" -lz -o "$out/model-fuzzer"
+    Fuzz/ModelFileFuzzer.swift "$out/ModelFormat.o" "$out/Inference.o" "$out/JSONReader.o" "$out/ModelFile.o" -lz -o "$out/model-fuzzer"
 "$out/model-fuzzer" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=65536 "$out/corpus"
