@@ -119,12 +119,13 @@ final class HostileRuntimeTests: XCTestCase {
     }
 }
 
-/// A `.bsm` around `image` with the metadata `convert` writes (its keys, this image's digest).
+/// A `.bsm` around `image` with the metadata every reader requires (spec/FORMAT.md, "Metadata"):
+/// `format`, the image's digest, and `input_bits` from its input_codes op.
 func writeModel(_ image: [UInt8], to path: String) throws {
+    let delta = try image.withUnsafeBytes { try ModelImage(bytes: $0).opParameter(0, 0) }
     let metadata: [String: Any] = [
-        "format": "bitshield.model", "image_sha256": SHA256.hex(SHA256.hash(image)), "created_by": "HostileRuntimeTests",
-        "tool_version": "test", "dataset": "none", "precision": "float", "input_bits": 8, "architecture": "test",
-        "source_format": "test", "source_checkpoint_sha256": String(repeating: "0", count: 64), "test_accuracy": 0,
+        "format": "bitshield.model", "image_sha256": SHA256.hex(SHA256.hash(image)), "input_bits": delta,
+        "created_by": "BitShield tests (hand-built image)",
     ]
     let json = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
     try Data(ModelFile(metadata: [UInt8](json), image: image).encoded()).write(to: URL(fileURLWithPath: path))
