@@ -27,7 +27,7 @@ final class AttackTests: XCTestCase {
             XCTAssertGreaterThan(r.maxPerturbation, 0, "\(kind) changed nothing")
             XCTAssertEqual(r.images.labels, test.labels)
             // Accuracies are those of the stored images.
-            XCTAssertEqual(r.robustAccuracy, Evaluation.accuracy(try network(), on: r.images))
+            XCTAssertEqual(r.robustAccuracy, try Evaluation.accuracy(try network(), on: r.images))
             XCTAssertEqual(r.successRate, Double(r.successes) / Double(r.cleanCorrect))
         }
     }
