@@ -79,7 +79,7 @@ final class AttackTests: XCTestCase {
 
     func testBadSettingsAreRejected() throws {
         XCTAssertThrowsError(try Attacker(network: try network(), config: AttackConfig(kind: .fgsm, epsilon: 1.5))) {
-            XCTAssertTrue("\($0)".contains("eps 1.5 outside [0, 1]"), "\($0)")
+            XCTAssertTrue("\($0)".contains("eps 1.5 is outside [0, 1]"), "\($0)")
         }
     }
 }

@@ -116,6 +116,12 @@ public final class TrainingSession {
                                 accuracy: Double(correct) / Double(seen),
                                 imagesPerSecond: Double(seen) / max(elapsed, 1e-9), seconds: elapsed))
         }
+        // A step can leave a weight non-finite while the loss still looks finite (a clipped latent weight).
+        for p in parameters {
+            if let i = p.value.firstIndex(where: { !$0.isFinite }) {
+                throw .diverged(epoch: epoch, batch: batches - 1, reason: "weight '\(p.name)' is \(p.value[i]) at index \(i)")
+            }
+        }
         let elapsed = Date().timeIntervalSince(start)
         epochsCompleted += 1
         seconds += elapsed
