@@ -188,5 +188,7 @@ final class HostileCheckpointTests: XCTestCase {
         assertRefused(progress, mentioning: ["epochs_completed -3"])
         progress.metadata["progress"] = #"{"epochs_completed":1,"optimizer_step":-1,"seconds":1}"#
         assertRefused(progress, mentioning: ["optimizer_step -1"])
+        progress.metadata["progress"] = #"{"epochs_completed":1,"optimizer_step":9223372036854775807,"seconds":1}"#
+        assertRefused(progress, mentioning: ["optimizer_step 9223372036854775807"])
     }
 }

@@ -54,6 +54,9 @@ extension Checkpoint {
 }
 
 extension TrainingProgress {
+    /// Most optimizer steps a checkpoint may record (far above any run, far below the counter's overflow).
+    public static let maxOptimizerStep = 1 << 53
+
     /// Counters in range (epochs in 0...`TrainingConfig.maxEpochs`, steps not negative) and scores finite
     /// (accuracies in [0, 1]).
     func validate(path: String) throws(TrainerError) {
@@ -61,7 +64,9 @@ extension TrainingProgress {
         guard (0...TrainingConfig.maxEpochs).contains(epochsCompleted) else {
             throw fail("epochs_completed \(epochsCompleted) is outside 0...\(TrainingConfig.maxEpochs)")
         }
-        guard optimizerStep >= 0 else { throw fail("optimizer_step \(optimizerStep) is negative") }
+        guard (0...TrainingProgress.maxOptimizerStep).contains(optimizerStep) else {
+            throw fail("optimizer_step \(optimizerStep) is outside 0...\(TrainingProgress.maxOptimizerStep)")
+        }
         guard seconds.isFinite, seconds >= 0 else { throw fail("seconds \(seconds) is not a finite, non-negative number") }
         for (key, v) in [("test_accuracy", testAccuracy), ("train_accuracy", trainAccuracy)] {
             if let v, !(v >= 0 && v <= 1) { throw fail("\(key) \(v) is outside [0, 1]") }
