@@ -18,8 +18,7 @@ struct ConvertTool: ParsableCommand {
           convert inspect model.bsm --json
           convert image model.bsm -o model.img
         The format is specified in spec/FORMAT.md.
-        Memory: a checkpoint whose network (weights, gradients, statistics) exceeds 8 GiB is refused with the
-        bytes it needs, before anything is allocated (convert export --memory-budget GiB raises it).
+        Memory: a checkpoint whose network (weights, gradients, statistics) exceeds 8 GiB is refused with the bytes it needs, before anything is allocated (convert export --memory-budget GiB raises it).
         Exit codes: 0 success, 1 failure, 64 bad usage.
         """,
         subcommands: [Export.self, Inspect.self, RawImage.self],

@@ -303,6 +303,11 @@ public struct RobustnessSweep {
             cell.runtimeNote = "infer printed no JSON accuracy"
             return
         }
+        // Another process's number: a fraction before it is scaled to a count.
+        guard accuracy >= 0, accuracy <= 1 else {
+            cell.runtimeNote = "infer printed accuracy \(accuracy), not a fraction in [0, 1]"
+            return
+        }
         cell.runtimeAccuracy = accuracy
         if let text = try? String(contentsOfFile: predictionsFile, encoding: .utf8) {
             let predicted = text.split(whereSeparator: \.isNewline).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
