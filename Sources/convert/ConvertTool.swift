@@ -17,7 +17,9 @@ struct ConvertTool: ParsableCommand {
           convert runs/bnn-2b.safetensors -o device.bsm --layout columns32
           convert inspect model.bsm --json
           convert image model.bsm -o model.img
-        The format is specified in spec/FORMAT.md. Exit codes: 0 success, 1 failure, 64 bad usage.
+        The format is specified in spec/FORMAT.md.
+        Memory: a checkpoint whose network (weights, gradients, statistics) exceeds 8 GiB is refused with the bytes it needs, before anything is allocated (convert export --memory-budget GiB raises it).
+        Exit codes: 0 success, 1 failure, 64 bad usage.
         """,
         subcommands: [Export.self, Inspect.self, RawImage.self],
         defaultSubcommand: Export.self)
@@ -67,11 +69,25 @@ struct Export: ParsableCommand {
                                valueName: "layout"))
     var layout: DenseLayout = .bits8
 
-    @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md).")
+    @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md), in \(TrainingConfig.Limits.inputMean.text).")
     var inputMean: Float = 0.1307
 
-    @Option(help: "Input normalization std of an imported BinaryNet.pytorch MLP.")
+    @Option(help: "Input normalization std of an imported BinaryNet.pytorch MLP, in \(TrainingConfig.Limits.inputStd.text).")
     var inputStd: Float = 0.3081
+
+    @Option(help: ArgumentHelp("Memory budget in GiB (1...\(ModelConfig.maxMemoryBudgetGiB)) for the checkpoint's network (weights, gradients, statistics); "
+                               + "a larger one is refused, with the bytes it needs, before anything is allocated.", valueName: "GiB"))
+    var memoryBudget: Int = ModelConfig.defaultMemoryBudget >> 30
+
+    func validate() throws {
+        for (option, value, limit) in [("--input-mean", inputMean, TrainingConfig.Limits.inputMean),
+                                       ("--input-std", inputStd, TrainingConfig.Limits.inputStd)] {
+            if let problem = limit.problem(option, value) { throw ValidationError(problem) }
+        }
+        guard (1...ModelConfig.maxMemoryBudgetGiB).contains(memoryBudget) else {
+            throw ValidationError("--memory-budget \(memoryBudget) is outside 1...\(ModelConfig.maxMemoryBudgetGiB) GiB")
+        }
+    }
 
     func run() throws {
         let network: Network
@@ -93,7 +109,7 @@ struct Export: ParsableCommand {
                 meta["dataset"] = "mnist"
             } else {
                 let ck = try Checkpoint(file: file, path: checkpoint)
-                network = try ck.makeNetwork(path: checkpoint)
+                network = try ck.makeNetwork(path: checkpoint, memoryBudget: memoryBudget << 30)
                 meta["source_format"] = "bitshield"
                 meta["dataset"] = ck.training.dataset
                 if let acc = ck.progress.testAccuracy { meta["test_accuracy"] = acc }

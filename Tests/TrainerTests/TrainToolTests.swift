@@ -10,19 +10,8 @@ final class TrainToolTests: XCTestCase {
         Bundle.main.bundleURL.appendingPathComponent("train").path
     }
 
-    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: trainBinary), "no train binary at \(trainBinary)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: trainBinary)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
+        try runBuiltTool("train", args, file: file, line: line)
     }
 
     /// A data cache with a tiny MNIST-shaped set: 28x28 images whose label is which quarter of the

@@ -38,6 +38,8 @@ public struct SweepSettings: Sendable {
     public var inferExecutable: String?
     /// Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).
     public var keepSets: Bool
+    /// Most bytes one model's network may take (ModelConfig+Bounds.swift).
+    public var memoryBudget = ModelConfig.defaultMemoryBudget
 
     /// Settings with the defaults of `train sweep`.
     public init(models: [String], attacks: [AttackConfig.Kind], epsilons: [Float], template: AttackConfig,
@@ -118,14 +120,16 @@ public struct RobustnessSweep {
         defer { try? FileManager.default.removeItem(atPath: lockPath) }
         var finished = [String: SweepCell]()
         for cell in finishedCells() { finished[cell.key] = cell }
-        let source = try settings.source.map { path throws(TrainerError) in try Checkpoint.read(path: path).makeNetwork(path: path) }
+        let source = try settings.source.map { path throws(TrainerError) in
+            try Checkpoint.read(path: path).makeNetwork(path: path, memoryBudget: settings.memoryBudget)
+        }
         let total = settings.models.count * settings.epsilons.count * settings.attacks.count
         var cells: [SweepCell] = []
         var ran = 0, skipped = 0, index = 0
         var testSets = [String: ImageSet]()
         for path in settings.models {
             let checkpoint = try Checkpoint.read(path: path)
-            let network = try checkpoint.makeNetwork(path: path)
+            let network = try checkpoint.makeNetwork(path: path, memoryBudget: settings.memoryBudget)
             let sha = try Self.sha256(path: path)
             let test: ImageSet
             if let given = settings.testSet {
@@ -139,6 +143,8 @@ public struct RobustnessSweep {
                 } catch { throw .dataset(error) }
                 testSets[checkpoint.training.dataset] = test
             }
+            try network.checkFits(test, role: "\(path): test set")
+            if settings.attacks.contains(.transfer), let source { try source.checkFits(test, role: "\(path): test set (transfer source)") }
             let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             for eps in settings.epsilons {
                 // eps as written (0.1, not 0.10000000149011612).
@@ -159,10 +165,10 @@ public struct RobustnessSweep {
                         continue
                     }
                     let attacker = try Attacker(network: network, config: config, source: kind == .transfer ? source : nil)
-                    let result = attacker.run(on: test) { done, all in
+                    let result = try attacker.run(on: test) { done, all in
                         progress(SweepProgress(cell: index, cells: total, label: label, done: done, total: all, skipped: false))
                     }
-                    let predictions = Evaluation.predictions(network, on: result.images)
+                    let predictions = try Evaluation.predictions(network, on: result.images)
                     let robust = (0..<test.count).map { predictions[$0] == Int(test.labels[$0]) }
                     var cell = SweepCell(
                         model: path, modelName: name, modelSummary: checkpoint.model.summary, sha256: sha,
@@ -295,6 +301,11 @@ public struct RobustnessSweep {
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
               let accuracy = object["accuracy"] as? Double else {
             cell.runtimeNote = "infer printed no JSON accuracy"
+            return
+        }
+        // Another process's number: a fraction before it is scaled to a count.
+        guard accuracy >= 0, accuracy <= 1 else {
+            cell.runtimeNote = "infer printed accuracy \(accuracy), not a fraction in [0, 1]"
             return
         }
         cell.runtimeAccuracy = accuracy

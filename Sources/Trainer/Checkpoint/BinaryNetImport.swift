@@ -25,6 +25,9 @@ public enum BinaryNetImport {
             guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: tensor '\(name)' is missing") }
             return t
         }
+        try TrainingConfig.Limits.inputMean.check("input mean", mean)
+        try TrainingConfig.Limits.inputStd.check("input std", std)
+        try Checkpoint.checkFinite(file.tensors, path: path)
         var layers = 0
         while file.tensor("fc\(layers + 1).weight") != nil { layers += 1 }
         guard layers >= 2 else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: needs fc1 and at least one more fc layer") }
