@@ -15,6 +15,14 @@ struct CommonOptions: ParsableArguments {
     var quiet = false
 }
 
+extension CommonOptions {
+    /// Every file of every data set in the data cache: inputs no output may overwrite.
+    var dataFiles: [String] {
+        let dir = DataDirectory.resolve(explicit: dataDir)
+        return Dataset.allCases.flatMap { $0.files(dataDirectory: dir) }
+    }
+}
+
 /// Runs `body`, turning the libraries' typed errors into a message on stderr and exit code 1.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {
