@@ -71,10 +71,7 @@ public enum AtomicFile {
                 throw .unwritable(path: tmp, reason: "cannot open for writing: \(String(cString: strerror(errno)))")
             }
             while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
-            var mine = stat(), there = stat()
-            if fstat(fd, &mine) == 0, stat(tmp, &there) == 0, mine.st_dev == there.st_dev, mine.st_ino == there.st_ino {
-                return (fd, tmp)
-            }
+            if FileIdentity.descriptor(fd, stillNames: tmp) { return (fd, tmp) }
             close(fd)
         }
         throw .unwritable(path: base, reason: "cannot create a temporary file (64 names tried; last error: \(String(cString: strerror(lastError))))")
@@ -94,11 +91,7 @@ public enum AtomicFile {
             defer { close(fd) }
             guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
             // Unlink only the inode just locked (not a file created under the same name meanwhile).
-            var locked = stat(), there = stat()
-            if fstat(fd, &locked) == 0, lstat(path, &there) == 0, locked.st_dev == there.st_dev, locked.st_ino == there.st_ino,
-               (locked.st_mode & S_IFMT) == S_IFREG {
-                unlink(path)
-            }
+            if FileIdentity.descriptor(fd, stillNames: path) { unlink(path) }
         }
     }
 

@@ -29,6 +29,14 @@ public enum FileIdentity {
         return (UInt64(s.st_dev), UInt64(s.st_ino))
     }
 
+    /// Whether `path` (not following a final symlink) still names the regular file open as `fd`: after
+    /// taking an flock, a locker checks that nobody unlinked or replaced the file meanwhile.
+    public static func descriptor(_ fd: Int32, stillNames path: String) -> Bool {
+        var open = stat(), named = stat()
+        guard fstat(fd, &open) == 0, lstat(path, &named) == 0 else { return false }
+        return open.st_dev == named.st_dev && open.st_ino == named.st_ino && (open.st_mode & S_IFMT) == S_IFREG
+    }
+
     /// `path` made absolute with every symlink of its longest existing prefix resolved (realpath(3)), and
     /// the components after that prefix normalized lexically (`.` dropped, `..` removing the previous one).
     public static func canonicalPath(_ path: String) -> String {

@@ -196,13 +196,18 @@ public struct RobustnessSweep {
     /// Every file the sweep writes: the reports, the journal and its lock.
     public var outputPaths: [String] { ["md", "csv", "json", "svg", "jsonl", "jsonl.lock"].map { settings.out + "." + $0 } }
 
-    /// Refuses a sweep whose output prefix would overwrite one of its inputs (checkpoints, the transfer
-    /// source, the .bsm files, the data set files), naming both.
-    func refuseOverwritingInputs() throws(TrainerError) {
+    /// Every file the sweep reads: checkpoints, their .bsm files, the transfer source, the `infer`
+    /// executable and the data set files.
+    var inputPaths: [String] {
         var inputs = settings.models + settings.models.compactMap(runtimeModel(for:))
         if let source = settings.source { inputs.append(source) }
-        inputs += Dataset.allCases.flatMap { $0.files(dataDirectory: settings.dataDirectory) }
-        do { try FileIdentity.requireDistinct(outputs: outputPaths, inputs: inputs) } catch { throw .dataset(error) }
+        if let infer = settings.inferExecutable { inputs.append(infer) }
+        return inputs + Dataset.allCases.flatMap { $0.files(dataDirectory: settings.dataDirectory) }
+    }
+
+    /// Refuses a sweep whose output prefix would overwrite one of its inputs, naming both.
+    func refuseOverwritingInputs() throws(TrainerError) {
+        do { try FileIdentity.requireDistinct(outputs: outputPaths, inputs: inputPaths) } catch { throw .dataset(error) }
     }
 
     /// Takes the journal's lock: an exclusive flock(2) on PREFIX.jsonl.lock, held (through the returned
@@ -228,8 +233,7 @@ public struct RobustnessSweep {
                                                      + "it holds the lock \(lockPath)\(reason); wait for it to finish")
             }
             // A sweep that finished meanwhile unlinks the file it locked: then lock the new one.
-            var locked = stat(), there = stat()
-            guard fstat(fd, &locked) == 0, stat(lockPath, &there) == 0, locked.st_dev == there.st_dev, locked.st_ino == there.st_ino else {
+            guard FileIdentity.descriptor(fd, stillNames: lockPath) else {
                 close(fd)
                 continue
             }
@@ -294,11 +298,15 @@ public struct RobustnessSweep {
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let prefix = dir + "/\(cell.modelName)-\(cell.attack)-\(cell.eps)"
         let predictionsFile = prefix + "-runtime-predictions.txt"
+        let scratch = images.idxPaths(prefix: prefix) + [predictionsFile]
+        // These files are written and then removed: never when one of them is an input.
+        do { try FileIdentity.requireDistinct(outputs: scratch, inputs: inputPaths) } catch {
+            cell.runtimeNote = "not cross-checked: \(error)"
+            return
+        }
         defer {
             if !settings.keepSets {
-                for suffix in ["-images-idx3-ubyte", "-images-idx4-ubyte", "-labels-idx1-ubyte", "-runtime-predictions.txt"] {
-                    try? FileManager.default.removeItem(atPath: prefix + suffix)
-                }
+                for path in scratch { try? FileManager.default.removeItem(atPath: path) }
                 try? FileManager.default.removeItem(atPath: dir)  // only when empty
             }
         }
