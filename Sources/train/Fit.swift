@@ -171,9 +171,10 @@ struct Fit: ParsableCommand {
         let config = session.config
         let model = session.network.config
         let trainSet = fullTrain.prefix(config.trainLimit)
-        // Resuming continues that run: without --out it is written back (atomically), never to the default name,
-        // which may hold another run. The checkpoint is read whole before any write, so --out X is the same.
-        let outPath = out ?? resume ?? "runs/\(model.summary).safetensors"
+        // Resuming continues that run: without --out it is written back (atomically, to the file a symlink
+        // names, not over the link), never to the default name, which may hold another run. The checkpoint is
+        // read whole before any write, so --out X is the same.
+        let outPath = out ?? resume.map(FileIdentity.canonicalPath) ?? "runs/\(model.summary).safetensors"
         try FileIdentity.requireDistinct(outputs: [outPath], inputs: common.dataFiles)
 
         let progress = ProgressPrinter(enabled: !common.quiet)

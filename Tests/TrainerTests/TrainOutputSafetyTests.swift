@@ -61,5 +61,13 @@ final class TrainOutputSafetyTests: XCTestCase {
         XCTAssertEqual(fit.status, 1, fit.stdout)
         XCTAssertTrue(fit.stderr.contains(spelled) && fit.stderr.contains(trainLabels), fit.stderr)
         XCTAssertEqual([bytes(labels), bytes(trainLabels)], data, "the data set survives")
+
+        // Resuming through a symlink writes the checkpoint it names, and the link stays a link.
+        let link = dir + "/latest.safetensors"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: x)
+        let viaLink = try train(tiny + ["--resume", link, "--epochs", "3"], cwd: dir)
+        XCTAssertEqual(viaLink.status, 0, viaLink.stderr)
+        XCTAssertEqual(try Checkpoint.read(path: x).progress.epochsCompleted, 3)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), x)
     }
 }
