@@ -10,6 +10,20 @@ final class AtomicFileTests: XCTestCase {
         return path
     }
 
+    /// A child process holding an flock on `path` (flock(1) on an inherited descriptor, then exec, so one
+    /// process holds it and killing it releases it); returns once the lock is held.
+    func lockHolder(_ path: String) throws -> Process {
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "exec 9<\"$0\" && flock -x 9 && exec sleep 600", path]
+        try holder.run()
+        // Wait until taking the lock ourselves fails, without timing assumptions.
+        let probe = open(path, O_RDONLY)
+        defer { close(probe) }
+        while flock(probe, LOCK_EX | LOCK_NB) == 0 { flock(probe, LOCK_UN); usleep(2000) }
+        return holder
+    }
+
     func entries(_ dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
 
     /// Item 12: a writer killed mid-write (SIGKILL) leaves `.NAME.tmp-PID`; the next write of the same
@@ -24,16 +38,8 @@ final class AtomicFileTests: XCTestCase {
         // A temporary whose writer is alive and holds its flock (a child process of ours).
         let held = dir + "/.m.bin.tmp-4243"
         XCTAssertTrue(FileManager.default.createFile(atPath: held, contents: Data(big)))
-        let holder = Process()
-        // One process holds the lock (flock(1) on an inherited descriptor, then exec): killing it releases it.
-        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
-        holder.arguments = ["-c", "exec 9<\"$0\" && flock -x 9 && exec sleep 600", held]
-        try holder.run()
+        let holder = try lockHolder(held)
         defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
-        // Wait until the child holds the lock (taking it ourselves must fail), without timing assumptions.
-        let probe = open(held, O_RDONLY)
-        defer { close(probe) }
-        while flock(probe, LOCK_EX | LOCK_NB) == 0 { flock(probe, LOCK_UN); usleep(2000) }
         // Another target's temporary is not ours to remove.
         let other = dir + "/.other.bin.tmp-4244"
         XCTAssertTrue(FileManager.default.createFile(atPath: other, contents: Data(big)))
@@ -49,6 +55,34 @@ final class AtomicFileTests: XCTestCase {
         try AtomicFile.write([4, 5], to: dir + "/m.bin")
         XCTAssertEqual(entries(dir), [".other.bin.tmp-4244", "m.bin"])
         XCTAssertEqual(FileManager.default.contents(atPath: dir + "/m.bin"), Data([4, 5]))
+    }
+
+    /// Item 12 for directories (`infer --device` payloads): a scratch directory whose owner was killed is
+    /// removed when the next one is made; one whose owner lives, and other bases, are left alone; the
+    /// owner's own removal leaves nothing.
+    func testScratchDirectoriesOfKilledOwnersAreRemoved() throws {
+        let parent = scratch()
+        func makeDir(_ name: String) throws {
+            try FileManager.default.createDirectory(atPath: parent + "/" + name, withIntermediateDirectories: true)
+            XCTAssertTrue(FileManager.default.createFile(atPath: parent + "/" + name + "/.lock", contents: nil))
+            XCTAssertTrue(FileManager.default.createFile(atPath: parent + "/" + name + "/payload-0.bin", contents: Data(count: 4096)))
+        }
+        try makeDir("run-4242")  // its owner died: nobody holds the lock
+        try makeDir("run-4243")
+        try makeDir("other-4244")
+        let holder = try lockHolder(parent + "/run-4243/.lock")
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+
+        let mine = try ScratchDirectory(parent: parent, base: "run")
+        XCTAssertEqual(Set(entries(parent)), ["other-4244", "run-4243", "run-\(getpid())"])
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let second = try ScratchDirectory(parent: parent, base: "run")
+        XCTAssertNotEqual(second.path, mine.path)
+        XCTAssertEqual(Set(entries(parent)), ["other-4244", "run-\(getpid())", "run-\(getpid())-1"], "the killed owner's is gone, the live one kept")
+        mine.remove()
+        second.remove()
+        XCTAssertEqual(entries(parent), ["other-4244"])
     }
 
     /// Item 12: while a write is in progress its temporary is locked (so a second writer's cleanup cannot
