@@ -199,49 +199,20 @@ public struct ModelImage {
     private func validateTables() throws(ModelFormatError) {
         let size = bytes.count
         let r = RawBytes(bytes.baseAddress!)
-        // The parts in the order the spec requires ("Parts and padding"): the header, the op table, the
-        // tensor table, then the tensors in index order, each starting at or after the end of the one
-        // before. Two passes, O(parts), no allocation (this runs on the device at start-up): the first
-        // refuses a part out of bounds, misaligned, out of order or overlapping its predecessor; the
-        // second, with the order known, that the bytes between parts (padding) are zero.
-        // Parts by number: -2 the op table, -1 the tensor table, i >= 0 tensor i (-3: the header). Names
-        // are formed only for an error: the device's heap never sees them.
-        func name(_ part: Int) -> String {
-            part == -3 ? "header" : part == -2 ? "op table" : part == -1 ? "tensor table" : "tensor \(part)"
-        }
-        var cursor = 0
-        var previous = -3
-        var padding = false
-        func place(_ part: Int, _ start: Int, _ length: Int) throws(ModelFormatError) {
-            if padding {
-                for i in cursor..<start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(name(part))", offset: i) }
-            } else {
-                guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name(part), offset: start) }
-                let (end, o) = start.addingReportingOverflow(length)
-                guard !o, end <= size else { throw .outOfBounds(what: name(part), end: o ? Int.max : end, size: size) }
-                guard start >= cursor else {
-                    throw .outOfOrder(what: name(part), offset: start, previous: name(previous), previousEnd: cursor)
-                }
-            }
-            // An empty part (a tensor table of no tensors) moves nothing.
-            if length > 0 {
-                cursor = start + length
-                previous = part
-            }
-        }
+        // The parts in the order the spec requires, in two passes (PartWalk).
+        var parts = PartWalk(r, size: size)
         for pass in 0..<2 {
-            padding = pass == 1
-            cursor = ImageLayout.headerBytes
-            previous = -3
-            try place(-2, Int(header.opTableOffset), opCount * ImageLayout.opBytes)
-            try place(-1, Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
+            parts.start(padding: pass == 1)
+            try parts.place(-2, Int(header.opTableOffset), opCount * ImageLayout.opBytes)
+            try parts.place(-1, Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
             // The tables are in bounds: the records can be read (and are checked in the first pass).
             for i in 0..<tensorCount {
                 let at = Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes
-                let t = padding ? tensor(i) : try ModelImage.readTensor(bytes, offset: at, index: i)
-                try place(i, t.offset, t.bytes)
+                let t = parts.padding ? tensor(i) : try ModelImage.readTensor(bytes, offset: at, index: i)
+                try parts.place(i, t.offset, t.bytes)
             }
         }
+        let cursor = parts.cursor
         for i in cursor..<size where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding at the end", offset: i) }
         // Op records: reserved parameters checked per op; bits tensors: padding bits zero; flips 0/1 checked per op.
         for i in 0..<tensorCount {
@@ -544,5 +515,55 @@ struct Dims {
         var s = "["
         for i in 0..<rank { s += (i > 0 ? ", " : "") + "\(self[i])" }
         return s + "]"
+    }
+}
+
+/// The parts of an image in the order the spec requires ("Parts and padding"): the header, the op
+/// table, the tensor table, then the tensors in index order, each starting at or after the end of the
+/// one before. Two passes, O(parts), no allocation (this runs on the device at start-up, and a struct
+/// rather than closures over local variables, which a debug build boxes on the heap): the first refuses a
+/// part out of bounds, misaligned, out of order or overlapping its predecessor; the second, with the
+/// order known, that the bytes between parts (padding) are zero. Parts by number: -2 the op table, -1
+/// the tensor table, i >= 0 tensor i (-3: the header). Names are formed only for an error.
+struct PartWalk {
+    let r: RawBytes
+    let size: Int
+    /// The end of the last non-empty part so far.
+    private(set) var cursor = ImageLayout.headerBytes
+    private var previous = -3
+    /// The second pass (zero padding) rather than the first (order and bounds).
+    private(set) var padding = false
+
+    init(_ r: RawBytes, size: Int) {
+        self.r = r
+        self.size = size
+    }
+
+    static func name(_ part: Int) -> String {
+        part == -3 ? "header" : part == -2 ? "op table" : part == -1 ? "tensor table" : "tensor \(part)"
+    }
+
+    mutating func start(padding: Bool) {
+        self.padding = padding
+        cursor = ImageLayout.headerBytes
+        previous = -3
+    }
+
+    mutating func place(_ part: Int, _ start: Int, _ length: Int) throws(ModelFormatError) {
+        if padding {
+            for i in cursor..<start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(PartWalk.name(part))", offset: i) }
+        } else {
+            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: PartWalk.name(part), offset: start) }
+            let (end, o) = start.addingReportingOverflow(length)
+            guard !o, end <= size else { throw .outOfBounds(what: PartWalk.name(part), end: o ? Int.max : end, size: size) }
+            guard start >= cursor else {
+                throw .outOfOrder(what: PartWalk.name(part), offset: start, previous: PartWalk.name(previous), previousEnd: cursor)
+            }
+        }
+        // An empty part (a tensor table of no tensors) moves nothing.
+        if length > 0 {
+            cursor = start + length
+            previous = part
+        }
     }
 }

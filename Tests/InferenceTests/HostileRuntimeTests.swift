@@ -1,3 +1,4 @@
+import CAllocationCounter
 import Datasets
 import Foundation
 import ImageFixtures
@@ -63,6 +64,34 @@ final class HostileRuntimeTests: XCTestCase {
         XCTAssertEqual(Int(expected[0]), n * 255, "exact in f32")
         for kernels in [KernelSet.reference, .simd, .carrySave] {
             XCTAssertEqual(try scores(flat, kernels: kernels, pixels: pixels, size: n, images: 1, classes: 2), expected, "bits \(kernels)")
+        }
+    }
+
+    /// Item 13: validation and prepare allocate nothing (the device's heap never frees), for an image at
+    /// the table caps, the hostile fixtures and exported models with every op kind (conv, max-pool,
+    /// threshold, affine, float layers, both dense layouts); counted with the interposed malloc counter.
+    func testValidationAndPrepareAllocateNothing() throws {
+        var exported: [(String, [UInt8])] = []
+        for precision in [ModelConfig.Precision.binary, .xnor, .float] {
+            var conv = ModelConfig.conv(precision: precision, inputBits: 2)
+            conv.convChannels = [4, 8]; conv.hidden = [16]
+            exported.append(("conv \(precision)", try ImageExport.image(of: try Network(config: conv, seed: 1))))
+            var fcn = ModelConfig.fcn(hidden: [40, 20], precision: precision, inputBits: 8)
+            fcn.floatLastLayer = precision == .binary
+            exported.append(("fcn \(precision)", try ImageExport.image(of: try Network(config: fcn, seed: 2), denseLayout: .columns32)))
+        }
+        for (name, bytes) in [("largest tables", HostileImages.largestTables()), ("wide first layer", HostileImages.wideFirstLayer()),
+                              ("accumulator bound", HostileImages.wideDense(h: 2688, w: 3133))] + exported {
+            try bytes.withUnsafeBytes { raw in
+                let arena = GuardedArena(bytes: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: .carrySave))
+                defer { arena.check(name) }
+                bitshield_allocations_start()
+                _ = try ModelImage(bytes: raw)
+                XCTAssertEqual(bitshield_allocations_stop(), 0, name + " validate")
+                bitshield_allocations_start()
+                _ = try Interpreter(image: raw, arena: arena.arena, kernels: .carrySave)
+                XCTAssertEqual(bitshield_allocations_stop(), 0, name)
+            }
         }
     }
 
