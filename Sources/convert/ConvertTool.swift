@@ -31,6 +31,25 @@ func fail(_ message: String) -> ExitCode {
     return ExitCode.failure
 }
 
+/// Exits 1 naming both paths when `output` is one of `inputs` (`FileIdentity`: symlinks, `..`, hard links).
+func refuseOverwriting(inputs: [String], with output: String) throws {
+    do { try FileIdentity.requireDistinct(outputs: [output], inputs: inputs) } catch { throw fail(error.description) }
+}
+
+/// What the `.bsm` reader says about `bytes` (nil: they read back), for `AtomicFile.write(validate:)`.
+func modelFileProblem(_ bytes: [UInt8]) -> String? {
+    do throws(ModelFormatError) { _ = try ModelFile.parse(bytes) } catch { return error.message }
+    return nil
+}
+
+/// What the model-image reader says about a bare image (nil: it reads back), for `AtomicFile.write(validate:)`.
+func modelImageProblem(_ bytes: [UInt8]) -> String? {
+    bytes.withUnsafeBytes { raw -> String? in
+        do throws(ModelFormatError) { _ = try ModelImage(bytes: raw) } catch { return error.message }
+        return nil
+    }
+}
+
 /// Reads a whole file.
 func readFile(_ path: String) throws -> [UInt8] {
     guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read \(path)") }
@@ -90,6 +109,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
+        try refuseOverwriting(inputs: [checkpoint], with: output)
         let network: Network
         var meta: [String: Any] = [
             "format": "bitshield.model",
@@ -128,7 +148,7 @@ struct Export: ParsableCommand {
         meta["image_sha256"] = imageHash
         let file = ModelFile(metadata: Array(jsonLine(meta).utf8), image: image, compressed: !stored)
         let bytes = file.encoded()
-        do { try AtomicFile.write(bytes, to: output) } catch { throw fail(error.description) }
+        do { try AtomicFile.write(bytes, to: output, validate: modelFileProblem) } catch { throw fail(error.description) }
         print("wrote \(output): \(bytes.count) bytes (image \(image.count) bytes, sha256 \(imageHash))")
     }
 }
@@ -222,8 +242,9 @@ struct RawImage: ParsableCommand {
     var output: String
 
     func run() throws {
+        try refuseOverwriting(inputs: [file], with: output)
         let model = try readModelFile(file)
-        do { try AtomicFile.write(model.image, to: output) } catch { throw fail(error.description) }
+        do { try AtomicFile.write(model.image, to: output, validate: modelImageProblem) } catch { throw fail(error.description) }
         print("wrote \(output): \(model.image.count) bytes, sha256 \(SHA256.hex(model.imageSHA256))")
     }
 }

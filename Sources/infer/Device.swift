@@ -204,9 +204,13 @@ extension InferTool {
 
         // Device runs, as many images per run as the payload area holds.
         let perRun = (board.payloadCapacity - (64 + bytes.count + 63) / 64 * 64) / data.imageSize
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("bitshield-device-\(getpid())")
-        try? FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: temp) }
+        // Payloads go to a locked scratch directory: one a killed run left behind is removed by the next run.
+        let scratch: ScratchDirectory
+        do { scratch = try ScratchDirectory(parent: FileManager.default.temporaryDirectory.path, base: "bitshield-device") } catch {
+            throw fail(error.description)
+        }
+        defer { scratch.remove() }
+        let temp = URL(fileURLWithPath: scratch.path)
         var device: [Int] = []
         var ticks = 0, least = Int.max, most = 0, runs = 0
         var last = DeviceRun(output: "", classes: classes)

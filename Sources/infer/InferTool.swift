@@ -112,6 +112,14 @@ struct InferTool: ParsableCommand {
         }
     }
 
+    /// Every file this run reads (the model, the IDX pair with its `.gz` spellings, or the data set's
+    /// files), which `--predictions` must not overwrite.
+    func inputFiles() -> [String] {
+        if let images, let labels { return [model, images, images + ".gz", labels, labels + ".gz"] }
+        let set = Dataset(rawValue: dataset ?? "mnist")
+        return [model] + (set?.files(dataDirectory: DataDirectory.resolve(explicit: dataDir)) ?? [])
+    }
+
     /// The throughput batch: `--batch` if its arenas (one per thread) fit `--max-arena-bytes`, else
     /// refused; without `--batch`, 256 halved until they fit (at least 1: the batch-1 arena fits).
     func throughputBatch(_ image: ModelImage, _ kernels: KernelSet) throws -> Int {
@@ -131,6 +139,9 @@ struct InferTool: ParsableCommand {
     }
 
     func run() throws {
+        if let predictions {
+            do { try FileIdentity.requireDistinct(outputs: [predictions], inputs: inputFiles()) } catch { throw fail(error.description) }
+        }
         guard let fileData = FileManager.default.contents(atPath: model) else { throw fail("cannot read \(model)") }
         let file = try parseModelFile([UInt8](fileData))
 

@@ -92,6 +92,8 @@ struct AttackCommand: ParsableCommand {
     }
 
     private func attackRun() throws {
+        let outputs = ["-images-idx3-ubyte", "-images-idx4-ubyte", "-labels-idx1-ubyte"].map { out + $0 }
+        try FileIdentity.requireDistinct(outputs: outputs, inputs: [checkpoint] + (source.map { [$0] } ?? []) + common.dataFiles)
         let ck = try Checkpoint.read(path: checkpoint)
         let network = try ck.makeNetwork(path: checkpoint, memoryBudget: common.memoryBudgetBytes)
         let test = try Dataset.named(ck.training.dataset).load(.test, dataDirectory: DataDirectory.resolve(explicit: common.dataDir)).prefix(limit)

@@ -41,6 +41,14 @@ func checkOption(_ option: String, _ value: Int?, _ range: ClosedRange<Int>) thr
     }
 }
 
+extension CommonOptions {
+    /// Every file of every data set in the data cache: inputs no output may overwrite.
+    var dataFiles: [String] {
+        let dir = DataDirectory.resolve(explicit: dataDir)
+        return Dataset.allCases.flatMap { $0.files(dataDirectory: dir) }
+    }
+}
+
 /// Runs `body`, turning the libraries' typed errors into a message on stderr and exit code 1.
 func reportingErrors(_ body: () throws -> Void) throws {
     do {

@@ -93,7 +93,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Checkpoint to resume from (its model and settings are used; --epochs is the new total).")
     var resume: String?
 
-    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch).")
+    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch; default runs/MODEL.safetensors, or the --resume checkpoint itself).")
     var out: String?
 
     @OptionGroup var common: CommonOptions
@@ -178,7 +178,11 @@ struct Fit: ParsableCommand {
         let config = session.config
         let model = session.network.config
         let trainSet = fullTrain.prefix(config.trainLimit)
-        let outPath = out ?? "runs/\(model.summary).safetensors"
+        // Resuming continues that run: without --out it is written back (atomically, to the file a symlink
+        // names, not over the link), never to the default name, which may hold another run. The checkpoint is
+        // read whole before any write, so --out X is the same.
+        let outPath = out ?? resume.map(FileIdentity.canonicalPath) ?? "runs/\(model.summary).safetensors"
+        try FileIdentity.requireDistinct(outputs: [outPath], inputs: common.dataFiles)
         // Both splits against the model before the first step (a bad test split would otherwise stop after an epoch).
         try session.network.checkFits(trainSet, role: "training split")
         try session.network.checkFits(testSet, role: "test split")

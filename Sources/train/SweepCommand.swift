@@ -13,7 +13,7 @@ struct SweepCommand: ParsableCommand {
           train sweep runs/a.safetensors runs/b.safetensors --attacks fgsm,pgd,edge --eps 0.1,0.2,0.3 --out reports/mnist
         writes reports/mnist.md, .csv, .json and .svg (accuracy against eps per model and attack, the per-example worst case dashed).
 
-        Each finished cell is appended to reports/mnist.jsonl; rerunning the same command skips the cells it holds, so an interrupted sweep resumes.
+        Each finished cell is appended to reports/mnist.jsonl; rerunning the same command skips the cells it holds, so an interrupted sweep resumes. While a sweep runs it holds an flock on reports/mnist.jsonl.lock: a second sweep with the same --out refuses (exit 1); a lock file left by a killed sweep does not block.
 
         Sanity flags (Carlini et al. 2019) are listed in the reports and printed on stdout; they are findings, not failures (exit 0).
 

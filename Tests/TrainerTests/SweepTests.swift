@@ -61,11 +61,7 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(fourth.skipped, 5)
 
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/reports/s.jsonl.lock"), "the lock goes with the sweep")
-        // A live process holding the lock keeps a second sweep out; a dead one's lock is taken over.
-        try "\(getpid())\n".write(toFile: dir + "/reports/s.jsonl.lock", atomically: true, encoding: .utf8)
-        XCTAssertThrowsError(try RobustnessSweep(settings: settings([0.1])).run()) {
-            XCTAssertTrue("\($0)".contains("another sweep (process \(getpid()))"), "\($0)")
-        }
+        // A lock file left behind (its holder killed) is taken over; SweepHostileTests tests a held lock.
         try "999999999\n".write(toFile: dir + "/reports/s.jsonl.lock", atomically: true, encoding: .utf8)
         XCTAssertEqual(try RobustnessSweep(settings: settings([0.1])).run().skipped, 2)
 

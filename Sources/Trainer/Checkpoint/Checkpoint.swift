@@ -111,9 +111,19 @@ public struct Checkpoint {
         ], tensors: tensors)
     }
 
-    /// Writes the checkpoint atomically (temporary file, then rename).
+    /// Writes the checkpoint atomically (temporary file, then rename), after checking that the bytes read
+    /// back as a checkpoint (safetensors reader, then the metadata and tensor checks of `init(file:path:)`).
     public func write(to path: String) throws(TrainerError) {
-        do { try AtomicFile.write(file.encoded(), to: path) } catch { throw .dataset(error) }
+        do {
+            try AtomicFile.write(file.encoded(), to: path) { bytes in
+                do throws(TrainerError) {
+                    _ = try Checkpoint(file: SafeTensorsFile.parse(bytes, path: path), path: path)
+                    return nil
+                } catch {
+                    return error.description
+                }
+            }
+        } catch { throw .dataset(error) }
     }
 
     /// Reads and validates a checkpoint.
