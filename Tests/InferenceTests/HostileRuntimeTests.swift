@@ -95,6 +95,17 @@ final class HostileRuntimeTests: XCTestCase {
         }
     }
 
+    /// Item 3 on the writer's side: a binary network whose first layer passes the accumulator bound
+    /// (2,902 x 2,902 8-bit pixels: 8,421,604 x 255) is refused by the exporter with the numbers; its
+    /// threshold folding would otherwise trap converting the range to i32.
+    func testExporterRefusesLayersPastTheAccumulatorBound() throws {
+        let config = ModelConfig.fcn(hidden: [1], input: FeatureMap(height: 2902, width: 2902, channels: 1), precision: .binary, inputBits: 8)
+        let net = try Network(config: config, seed: 1)
+        XCTAssertThrowsError(try ImageExport.image(of: net)) {
+            XCTAssertEqual("\($0)", "invalid configuration: layer 1 has fan-in 8421604 x largest input 255, past the model format's accumulator bound 2147483647 (at most 8421504 inputs)")
+        }
+    }
+
     /// Item 5: the plan's arithmetic is checked before planning. On 64-bit hosts every valid image fits
     /// (2^28 elements x 32 B x 4,096 images is 2^45 B); on a 32-bit target the same rule refuses a plan
     /// past Int32.max / 4 instead of overflowing.

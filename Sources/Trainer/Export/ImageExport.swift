@@ -30,7 +30,7 @@ public enum ImageExport {
         // What the next weight layer reads: codes first, then bits or f32.
         var inputKind = InputKind.codes
         var codeBits = InputCodes.codeBits(delta: quantizer.bits)
-        var largestInput = quantizer.bits == 8 ? 255 : (1 << (quantizer.bits + 1)) - 1
+        var largestInput = InputCodes.largest(delta: quantizer.bits)
         var map = Activation(kind: .codes, height: config.input.height, width: config.input.width, channels: config.input.channels)
         var i = 1
         while i < layers.count {
@@ -92,6 +92,11 @@ public enum ImageExport {
                                  biasIndex.map { $0 + 1 } ?? 0])
             }
             let range = product.fanIn * largestInput
+            // The format's accumulator bound (spec/FORMAT.md): the runtime sums in i32, and the folded
+            // thresholds are i32 too.
+            if binary && range > InputCodes.accumulatorBound {
+                throw .invalidConfig("layer \(i) has fan-in \(product.fanIn) x largest input \(largestInput), past the model format's accumulator bound \(InputCodes.accumulatorBound) (at most \(InputCodes.accumulatorBound / largestInput) inputs)")
+            }
             i += 1
             if i < layers.count, let pool = layers[i] as? MaxPool2D {
                 b.addOp(.maxpool2d, [outMap.height, outMap.width, outMap.channels, pool.size])
