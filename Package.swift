@@ -74,6 +74,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Test support: running the built tools (train, convert, infer) from tests, shared by test targets.
+        .target(name: "ToolSupport", path: "Tests/ToolSupport"),
         // Test support: model images at and past the format's limits, shared by two test targets.
         .target(name: "ImageFixtures", dependencies: ["ModelFormat"], path: "Tests/ImageFixtures"),
         .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "ModelFile", "ImageFixtures"]),
@@ -81,9 +83,9 @@ let package = Package(
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter", "ImageFixtures"]),
+            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter", "ImageFixtures", "ToolSupport"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "ToolSupport"]),
     ]
 )

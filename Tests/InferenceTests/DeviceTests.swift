@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import ImageFixtures
+import ToolSupport
 import XCTest
 @testable import Trainer
 

@@ -2,6 +2,7 @@ import CAllocationCounter
 import Datasets
 import Foundation
 import ImageFixtures
+import ToolSupport
 import XCTest
 @testable import Inference
 @testable import ModelFile

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import ToolSupport
 import XCTest
 @testable import Inference
 @testable import ModelFormat

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import ToolSupport
 import XCTest
 @testable import ModelFile
 @testable import Trainer
@@ -138,10 +139,4 @@ final class ToolTests: XCTestCase {
             XCTAssertTrue(infer.stderr.contains(h.error), "\(h.name): \(infer.stderr)")
         }
     }
-}
-
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "bitshield-tools-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
 }

@@ -1,4 +1,5 @@
 import Datasets
+import ToolSupport
 import XCTest
 @testable import Trainer
 

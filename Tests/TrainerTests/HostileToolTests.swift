@@ -1,24 +1,8 @@
 import Datasets
 import Foundation
+import ToolSupport
 import XCTest
 @testable import Trainer
-
-/// Runs a built tool (`train`, `convert`) from the test bundle's directory: exit status, stdout, stderr.
-func runBuiltTool(_ tool: String, _ args: [String], file: StaticString = #filePath,
-                  line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
-    let path = Bundle.main.bundleURL.appendingPathComponent(tool).path
-    XCTAssertTrue(FileManager.default.isExecutableFile(atPath: path), "no \(tool) at \(path)", file: file, line: line)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = args
-    let out = Pipe(), err = Pipe()
-    p.standardOutput = out
-    p.standardError = err
-    try p.run()
-    let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
-}
 
 /// Issue 12 through the command lines of `train` and `convert`: hostile checkpoints, data and options end
 /// in a clear error (exit 1, or 64 for an option) before any work, never in a signal or a wrong answer.
@@ -56,7 +40,7 @@ final class HostileToolTests: XCTestCase {
     }
 
     func assertFails(_ tool: String, _ args: [String], status: Int32 = 1, mentioning parts: [String], line: UInt = #line) throws {
-        let r = try runBuiltTool(tool, args, line: line)
+        let r = try runTool(tool, args, line: line)
         XCTAssertEqual(r.status, status, "\(tool) \(args.joined(separator: " ")): \(r.stderr)", line: line)
         for p in parts { XCTAssertTrue(r.stderr.contains(p), "stderr lacks '\(p)': \(r.stderr)", line: line) }
     }
@@ -137,9 +121,9 @@ final class HostileToolTests: XCTestCase {
         // A width the format cannot hold, found once the data's geometry is known: still a usage error.
         try assertFails("train", ["--arch", "fcn", "--width", "100000", "--depth", "2", "--data-dir", try cache(), "--out", out + "/x.safetensors"],
                         status: 64, mentioning: ["[100000, 100000]"])
-        let help = try runBuiltTool("train", ["fit", "--help"]).stdout
+        let help = try runTool("train", ["fit", "--help"]).stdout
         for range in ["(0, 10]", "--memory-budget"] { XCTAssertTrue(help.contains(range), "train fit --help lacks \(range)") }
-        XCTAssertTrue(try runBuiltTool("convert", ["export", "--help"]).stdout.contains("[0.001, 10]"))
+        XCTAssertTrue(try runTool("convert", ["export", "--help"]).stdout.contains("[0.001, 10]"))
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), [])
     }
 

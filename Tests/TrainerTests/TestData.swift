@@ -43,9 +43,3 @@ enum TestData {
     }
 }
 
-/// A fresh temporary directory for one test.
-func temporaryDirectory() -> String {
-    let path = NSTemporaryDirectory() + "bitshield-test-\(UUID().uuidString)"
-    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}

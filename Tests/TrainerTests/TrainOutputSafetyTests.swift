@@ -1,22 +1,13 @@
 import Datasets
 import Foundation
+import ToolSupport
 import XCTest
 @testable import Trainer
 
 /// `train` never loses a run and never overwrites its inputs (issue 12, item 7).
 final class TrainOutputSafetyTests: XCTestCase {
     func train(_ args: [String], cwd: String) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = Bundle.main.bundleURL.appendingPathComponent("train")
-        p.arguments = args
-        p.currentDirectoryURL = URL(fileURLWithPath: cwd)
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+        try runTool("train", args, cwd: cwd)
     }
 
     func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }

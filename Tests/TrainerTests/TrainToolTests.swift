@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import ToolSupport
 import XCTest
 @testable import Trainer
 
@@ -11,7 +12,7 @@ final class TrainToolTests: XCTestCase {
     }
 
     func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
-        try runBuiltTool("train", args, file: file, line: line)
+        try runTool("train", args, file: file, line: line)
     }
 
     /// A data cache with a tiny MNIST-shaped set (`TestData.tinyMNISTCache`).

@@ -14,10 +14,8 @@ enum ReportEscaping {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for scalar in s.unicodeScalars {
+            if let entity = markupEntity(scalar) { out += entity; continue }
             switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
             case "\"": out += "&quot;"
             case "'": out += "&apos;"
             case "\t", "\n", "\r": out += "&#\(scalar.value);"
@@ -37,10 +35,8 @@ enum ReportEscaping {
         var out = ""
         out.reserveCapacity(s.utf8.count)
         for scalar in s.unicodeScalars {
+            if let entity = markupEntity(scalar) { out += entity; continue }
             switch scalar {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
             case "\\", "|", "`", "*", "_", "[", "]":
                 out += "\\"
                 out.unicodeScalars.append(scalar)
@@ -53,6 +49,17 @@ enum ReportEscaping {
             }
         }
         return out
+    }
+
+    /// The entity of `& < >`, the characters that start or end markup in both XML and HTML (which
+    /// Markdown passes through), or nil.
+    static func markupEntity(_ scalar: Unicode.Scalar) -> String? {
+        switch scalar {
+        case "&": return "&amp;"
+        case "<": return "&lt;"
+        case ">": return "&gt;"
+        default: return nil
+        }
     }
 
     /// A link destination in Markdown (the report's own SVG file name): percent-encoded, so spaces,

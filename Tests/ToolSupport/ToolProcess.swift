@@ -1,9 +1,9 @@
 import Foundation
 import XCTest
 
-/// Runs a built tool (`convert`, `infer`) from the test bundle's directory (in working directory `cwd`,
+/// Runs a built tool (`train`, `convert`, `infer`) from the test bundle's directory (in working directory `cwd`,
 /// when given) and returns its exit status, stdout and stderr.
-func runTool(_ tool: String, _ args: [String], environment: [String: String]? = nil, cwd: String? = nil,
+public func runTool(_ tool: String, _ args: [String], environment: [String: String]? = nil, cwd: String? = nil,
              file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
     let path = Bundle.main.bundleURL.appendingPathComponent(tool).path
     XCTAssertTrue(FileManager.default.isExecutableFile(atPath: path), "no \(tool) at \(path)", file: file, line: line)
@@ -22,7 +22,14 @@ func runTool(_ tool: String, _ args: [String], environment: [String: String]? = 
 }
 
 /// The JSON object on the last line of a tool's stdout (the `--json` convention).
-func lastJSONLine(_ s: String) throws -> [String: Any] {
+public func lastJSONLine(_ s: String) throws -> [String: Any] {
     let line = try XCTUnwrap(s.split(separator: "\n").last)
     return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+}
+
+/// A fresh temporary directory for one test.
+public func temporaryDirectory() -> String {
+    let path = NSTemporaryDirectory() + "bitshield-test-\(UUID().uuidString)"
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    return path
 }
