@@ -92,8 +92,7 @@ extension BlockedDenseKernel {
             let bytes = UnsafeMutableRawPointer(bits).assumingMemoryBound(to: UInt8.self)
             // Bit 1 (-1) iff (A >= threshold) == flip (flips are 0 or 1), as AccumulatorSink.store.
             @inline(__always) func sign(_ o: Int, _ row: UnsafePointer<UInt32>) -> UInt32 {
-                let lt: UInt32 = value(o, row) < thresholds[o] ? 1 : 0
-                return lt ^ UInt32(flips[o])
+                return ThresholdSign.bit(value(o, row), threshold: thresholds[o], flip: flips[o])
             }
             while o &+ 8 <= m {   // whole groups of eight, unrolled
                 var byte = sign(o, block)
@@ -127,7 +126,7 @@ extension BlockedDenseKernel {
                         _ f: UnsafePointer<UInt8>, _ fanIn: Int32) -> UInt32 {
         @inline(__always) func sign(_ r: Int) -> UInt32 {
             let a = fanIn &- (xorRow19(x, block + 2 &* r) &<< 1)
-            return (a < t[r] ? 1 : 0) ^ UInt32(f[r])
+            return ThresholdSign.bit(a, threshold: t[r], flip: f[r])
         }
         var byte = sign(0)
         byte |= sign(1) &<< 1
@@ -256,7 +255,7 @@ extension BlockedDenseKernel {
         @inline(__always) func sign(_ r: Int) -> UInt32 {
             let weighted = weightedRun13(p, block + 2 &* r, halves: halves)
             let a = sum &- ((Int32(truncatingIfNeeded: counts[r]) &+ (weighted &<< 1)) &<< 1)
-            return (a < t[r] ? 1 : 0) ^ UInt32(f[r])
+            return ThresholdSign.bit(a, threshold: t[r], flip: f[r])
         }
         var byte = sign(0)
         byte |= sign(1) &<< 1
@@ -323,7 +322,7 @@ extension BlockedDenseKernel {
                     let first = o
                     while o < m {
                         let a = sum &- ((Int32(truncatingIfNeeded: counts[o]) &+ (weightedRun13(p, block, halves: run) &<< 1)) &<< 1)
-                        byte |= ((a < thresholds[o] ? 1 : 0) ^ UInt32(flips[o])) &<< shift
+                        byte |= ThresholdSign.bit(a, threshold: thresholds[o], flip: flips[o]) &<< shift
                         shift &+= 1; block += 2; o &+= 1
                     }
                     bytes[first >> 3] = UInt8(truncatingIfNeeded: byte)

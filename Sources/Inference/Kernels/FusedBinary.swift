@@ -22,8 +22,8 @@ public enum AccumulatorSink {
         case let .accumulators(out):
             out[p * m + c] = a
         case let .signs(thresholds, flips, layout, channels, bits):
-            if (a >= thresholds[c]) != (flips[c] == 1) { return }
-            let bit = layout == .flat ? p * channels + c : p * BitPacking.words(channels) * 64 + c
+            if ThresholdSign.bit(a, threshold: thresholds[c], flip: flips[c]) == 0 { return }
+            let bit = ThresholdSign.bitIndex(pixel: p, channel: c, channels: channels, layout: layout)
             bits[bit >> 6] |= 1 << UInt64(bit & 63)
         }
     }
