@@ -1,12 +1,12 @@
 import Datasets
 import Foundation
 
-// FGSM (Goodfellow et al. 2015; Panda et al. Eq. 1), R-FGSM (Tramer et al. 2018) and PGD (Madry et al.
-// 2018) with BPDA through the input quantizer (or the true gradient, `AttackConfig.Gradient`); transfer
-// crafts PGD on a source model and scores the target; the edge attack (EdgeAttack.swift) and Square
-// (SquareAttack.swift) have their own files. Every result is rounded to 8-bit pixels inside the
-// eps-ball in pixel units (|x_adv - x| <= floor(255 eps)) and [0, 255], and every accuracy is measured
-// on those stored pixels. Deviation: the gradient sign of a zero gradient is 0 (no step).
+// The attack runner: batches, scoring on the stored pixels, the ball and the rounding every attack shares.
+// Each attack has its own file, with its source: FGSM (`Attacker+FGSM.swift`, the paper's Eq. 1), R-FGSM
+// (`Attacker+RFGSM.swift`), PGD and transfer (`Attacker+PGD.swift`), the edge attack (`EdgeAttack.swift`)
+// and Square (`SquareAttack.swift`). Every result is rounded to 8-bit pixels inside the eps-ball in pixel
+// units (|x_adv - x| <= floor(255 eps)) and [0, 255], and every accuracy is measured on those stored
+// pixels. Deviation: the gradient sign of a zero gradient is 0 (no step).
 
 /// What an attack run produced.
 public struct AttackResult: Sendable {
@@ -120,85 +120,39 @@ public struct Attacker {
     }
 
     /// One batch: the stored adversarial pixels, and the zero-gradient count over the entries seen.
+    /// Each attack is in its own file: `Attacker+FGSM`, `Attacker+RFGSM`, `Attacker+PGD` (PGD, and
+    /// transfer, which is PGD on the source model), `EdgeAttack`, `SquareAttack`.
     func attackBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> ([UInt8], Int, Int) {
         var random = SeededRandom(seed: config.seed, stream: 7000 + UInt64(batch))
-        var zeros = 0, entries = 0
-        func gradientStep(_ x: inout Matrix, size: Float) throws(TrainerError) {
-            let (g, _) = try crafter.inputGradient(x, labels: labels, loss: config.loss, gradient: config.gradient)
-            for i in 0..<x.data.count {
-                let s = stepSign(g.data[i])
-                if s == 0 { zeros += 1 }
-                x.data[i] += size * s
-            }
-            entries += g.data.count
-            project(&x, around: x0)
-        }
-        let eps = Float(config.pixelBudget) / 255
+        var steps = SignedSteps()
+        let pixels: [UInt8]
         switch config.kind {
-        case .fgsm:
-            var x = x0
-            try gradientStep(&x, size: eps)
-            return (store(x, around: x0), zeros, entries)
-        case .rfgsm:
-            let alpha = eps / 2
-            var x = x0
-            for i in 0..<x.data.count { x.data[i] += alpha * (random.normal() >= 0 ? 1 : -1) }
-            project(&x, around: x0)
-            try gradientStep(&x, size: eps - alpha)
-            return (store(x, around: x0), zeros, entries)
-        case .edge:
-            return try edgeBatch(x0, labels: labels, batch: batch)
-        case .square:
-            return try squareBatch(x0, labels: labels, batch: batch)
-        case .pgd, .transfer:
-            let size = config.stepSize ?? 2.5 * eps / Float(config.steps)
-            var best = store(x0, around: x0)
-            var bestLoss = [Float](repeating: -.infinity, count: labels.count)
-            var bestWrong = [Bool](repeating: false, count: labels.count)
-            for _ in 0..<config.restarts {
-                var x = x0
-                if config.randomStart {
-                    for i in 0..<x.data.count { x.data[i] += random.uniform(-eps, eps) }
-                    project(&x, around: x0)
-                }
-                for _ in 0..<config.steps { try gradientStep(&x, size: size) }
-                // Keep, per example, the restart that misclassifies, else the one with the larger loss,
-                // judged on the stored pixels.
-                let stored = store(x, around: x0)
-                let xs = Matrix(rows: x.rows, cols: x.cols, data: stored.map { Float($0) / 255 })
-                let z = crafter.logits(xs)
-                try checkLabels(labels, of: z)
-                for r in 0..<labels.count {
-                    var arg = 0
-                    for c in 1..<z.cols where z[r, c] > z[r, arg] { arg = c }
-                    let wrong = arg != labels[r]
-                    var other = -Float.infinity
-                    for c in 0..<z.cols where c != labels[r] { other = max(other, z[r, c]) }
-                    let margin = other - z[r, labels[r]]
-                    if (wrong && !bestWrong[r]) || (wrong == bestWrong[r] && margin > bestLoss[r]) {
-                        bestWrong[r] = wrong
-                        bestLoss[r] = margin
-                        for k in 0..<x.cols { best[r * x.cols + k] = stored[r * x.cols + k] }
-                    }
-                }
-            }
-            return (best, zeros, entries)
+        case .fgsm: pixels = try fgsm(x0, labels: labels, steps: &steps)
+        case .rfgsm: pixels = try rfgsm(x0, labels: labels, random: &random, steps: &steps)
+        case .pgd, .transfer: pixels = try pgd(x0, labels: labels, random: &random, steps: &steps)
+        case .edge: return try edgeBatch(x0, labels: labels, batch: batch)
+        case .square: return try squareBatch(x0, labels: labels, batch: batch)
         }
+        return (pixels, steps.zeros, steps.entries)
     }
 }
 
-extension ImageSet {
-    /// The IDX pair `writeIDX(prefix:)` writes: images (idx3, or idx4 with channels), then labels.
-    public func idxPaths(prefix: String) -> [String] {
-        [prefix + (channels == 1 ? "-images-idx3-ubyte" : "-images-idx4-ubyte"), prefix + "-labels-idx1-ubyte"]
-    }
+/// Signed-gradient steps on the crafting model, projected onto the ball, counting the zero gradients
+/// (FGSM, R-FGSM and PGD share it). Deviation: the sign of a zero gradient is 0 (no step).
+struct SignedSteps {
+    /// Gradient entries that were exactly zero, and all entries seen.
+    var zeros = 0, entries = 0
 
-    /// Writes the set as an IDX pair `prefix-images-idx3-ubyte` and `prefix-labels-idx1-ubyte`, atomically,
-    /// each checked with the IDX reader before it is renamed into place.
-    public func writeIDX(prefix: String) throws(DatasetError) {
-        let dims = channels == 1 ? [count, height, width] : [count, height, width, channels]
-        let paths = idxPaths(prefix: prefix)
-        try IDXFile(dimensions: dims, bytes: pixels).write(to: paths[0])
-        try IDXFile(dimensions: [count], bytes: labels).write(to: paths[1])
+    /// x <- project(x + size * sign(dL/dx)) around x0, with the attack's loss and gradient.
+    mutating func step(_ attacker: Attacker, _ x: inout Matrix, around x0: Matrix, labels: [Int], size: Float) throws(TrainerError) {
+        let c = attacker.config
+        let (g, _) = try attacker.crafter.inputGradient(x, labels: labels, loss: c.loss, gradient: c.gradient)
+        for i in 0..<x.data.count {
+            let s = stepSign(g.data[i])
+            if s == 0 { zeros += 1 }
+            x.data[i] += size * s
+        }
+        entries += g.data.count
+        attacker.project(&x, around: x0)
     }
 }
