@@ -49,7 +49,7 @@ let package = Package(
         // -fno-math-errno: without it Float.squareRoot() keeps a libm fallback call per lane and the
         // optimizer's SIMD loop never vectorizes (Optimizer.adamStep); the trainer never reads errno.
         .target(
-            name: "Trainer", dependencies: ["Datasets", "ModelFormat", "ModelFile", "CBLAS"],
+            name: "Trainer", dependencies: ["Datasets", "JSONReader", "ModelFormat", "ModelFile", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
 
         // Command-line tools.
@@ -82,6 +82,6 @@ let package = Package(
             dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "CAllocationCounter"]),
     ]
 )
