@@ -52,8 +52,13 @@ public enum IDXLoader {
     /// and their counts compared before either payload is read or inflated (IDXReader).
     public static func loadPair(images: String, labels: String, classes: Int,
                                 fetchHint: String = "check the path") throws(DatasetError) -> ImageSet {
-        let img = try IDXReader(path: images, expectedDims: 3, fetchHint: fetchHint)
-        let lab = try IDXReader(path: labels, expectedDims: 1, fetchHint: fetchHint)
+        try pair(images: IDXReader(path: images, expectedDims: 3, fetchHint: fetchHint),
+                 labels: IDXReader(path: labels, expectedDims: 1, fetchHint: fetchHint), classes: classes)
+    }
+
+    /// Reads an opened image/label pair: counts compared from the headers, then the labels (each below
+    /// `classes`), then the images.
+    public static func pair(images img: IDXReader, labels lab: IDXReader, classes: Int) throws(DatasetError) -> ImageSet {
         guard img.dimensions[0] == lab.dimensions[0] else {
             throw .countMismatch(images: img.dimensions[0], labels: lab.dimensions[0])
         }

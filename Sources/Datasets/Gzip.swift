@@ -78,6 +78,14 @@ public final class GzipStream {
         }
     }
 
+    /// Size of the whole compressed input.
+    public var compressedBytes: Int { input.count }
+
+    /// The most the rest of the stream can inflate to: deflate codes at most 258 bytes in 2 bits
+    /// (a 1,032:1 ratio, RFC 1951 3.2.5), counted over the unread input plus the 16 bytes zlib may
+    /// already hold in its bit buffer and a pending 258-byte match.
+    public var inflationBound: Int { (input.count - consumed + 16) * 1032 + 258 }
+
     deinit {
         inflateEnd(stream)
         stream.deallocate()

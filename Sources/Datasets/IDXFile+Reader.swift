@@ -65,34 +65,52 @@ public struct IDXReader {
         var magic: [UInt8] = []
         try file.readAppending(2, into: &magic)
         file.offset = 0
-        if Gzip.isGzip(magic) {
-            // Compressed bytes are read whole (their size is the file's); a gzip larger than the largest
-            // payload cannot be an IDX file we accept.
-            guard file.size <= IDXFile.maxPayloadBytes else {
-                throw .tooLarge(path: path, dimensions: [], bytes: file.size, limit: IDXFile.maxPayloadBytes)
-            }
-            var compressed: [UInt8] = []
-            try file.readAppending(file.size, into: &compressed)
-            source = try GzipStream(compressed, path: path)
-        } else {
-            source = file
+        guard Gzip.isGzip(magic) else {
+            try self.init(source: file, rawSize: file.size, path: path, expectedDims: expectedDims)
+            return
         }
+        // Compressed bytes are read whole (their size is the file's); a gzip larger than the largest
+        // payload cannot be an IDX file we accept.
+        guard file.size <= IDXFile.maxPayloadBytes else {
+            throw .tooLarge(path: path, dimensions: [], bytes: file.size, limit: IDXFile.maxPayloadBytes)
+        }
+        var compressed: [UInt8] = []
+        try file.readAppending(file.size, into: &compressed)
+        try self.init(bytes: compressed, path: path, expectedDims: expectedDims)
+    }
+
+    /// An IDX file's bytes already in memory, gzip or raw by their magic; `path` names it in errors.
+    public init(bytes: [UInt8], path: String, expectedDims: Int) throws(DatasetError) {
+        if Gzip.isGzip(bytes) {
+            try self.init(source: GzipStream(bytes, path: path), rawSize: nil, path: path, expectedDims: expectedDims)
+        } else {
+            try self.init(source: MemoryBytes(bytes), rawSize: bytes.count, path: path, expectedDims: expectedDims)
+        }
+    }
+
+    /// Reads and checks the header from `source`; a raw file's `rawSize` must match it exactly, and a gzip
+    /// stream must be able to inflate to what it declares.
+    private init(source: any ByteSource, rawSize: Int?, path: String, expectedDims: Int) throws(DatasetError) {
+        self.source = source
+        self.path = path
         headerBytes = 4 + 4 * expectedDims
         var header: [UInt8] = []
         try source.readAppending(headerBytes, into: &header)
         (dimensions, payloadBytes) = try IDXFile.header(header, expectedDims: expectedDims, path: path)
-        self.path = path
-        if let raw = source as? RawFile {
-            let expected = headerBytes + payloadBytes
-            if raw.size < expected { throw .truncated(path: path, expectedBytes: expected, actualBytes: raw.size) }
-            if raw.size > expected { throw .trailingBytes(path: path, expectedBytes: expected, actualBytes: raw.size) }
+        let expected = headerBytes + payloadBytes
+        if let size = rawSize {
+            if size < expected { throw .truncated(path: path, expectedBytes: expected, actualBytes: size) }
+            if size > expected { throw .trailingBytes(path: path, expectedBytes: expected, actualBytes: size) }
+        } else if let gzip = source as? GzipStream, payloadBytes > gzip.inflationBound {
+            throw .cannotInflate(path: path, expectedBytes: expected, compressedBytes: gzip.compressedBytes,
+                                 maxBytes: headerBytes + gzip.inflationBound)
         }
     }
 
     /// Reads the payload: exactly `payloadBytes`, and nothing may follow it.
     public func readPayload() throws(DatasetError) -> [UInt8] {
-        // One buffer of the declared size (at most IDXFile.maxPayloadBytes): the kernel commits only the
-        // pages written, so a truncated gzip bomb costs what it really inflates to.
+        // One buffer of the declared size: at most IDXFile.maxPayloadBytes, and for gzip at most what the
+        // compressed bytes can inflate to (checked when the header was read).
         var payload: [UInt8] = []
         let got = try source.readAppending(payloadBytes, into: &payload)
         let expected = headerBytes + payloadBytes
@@ -128,6 +146,21 @@ extension ByteSource {
 }
 
 extension GzipStream: ByteSource {}
+
+/// Bytes already in memory.
+final class MemoryBytes: ByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int {
+        let n = min(buffer.count, bytes.count - offset)
+        bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
+        offset += n
+        return n
+    }
+}
 
 /// A file read with pread(2) from a cursor; its size taken from fstat(2) when it is opened.
 final class RawFile: ByteSource {

@@ -61,6 +61,14 @@ final class HostileDataTests: XCTestCase {
         XCTAssertEqual(error, .inflatesPastHeader(path: images, expectedBytes: 56))
         XCTAssertLessThan(peak, 1 << 20, "peak \(peak) B")
         XCTAssertEqual(error?.description, "\(images): gzip stream inflates past the 56 bytes its IDX header accounts for (trailing data)")
+
+        // A short stream whose header declares more than deflate's 1,032:1 ratio allows is refused
+        // before anything is allocated for the payload.
+        let short = Gzip.compress(idxHeader([60_000, 28, 28]) + [1, 2, 3])
+        XCTAssertThrowsError(try IDXReader(bytes: short, path: "s.gz", expectedDims: 3)) {
+            guard case .cannotInflate(_, 47_040_016, short.count, let max)? = $0 as? DatasetError else { return XCTFail("\($0)") }
+            XCTAssertLessThan(max, 100_000)
+        }
     }
 
     /// A header declaring more than the stated bound (4 GiB of payload) is refused from the header.
