@@ -1,17 +1,94 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer target (Fuzz/ModelFileFuzzer.swift) over the format and container sources with
-# the address sanitizer, outside the package so a plain `swift build` stays clean, and runs it for
-# FUZZ_SECONDS (default 60), seeded with spec/golden.
+# Builds every libFuzzer target (Fuzz/*Fuzzer.swift) over the package's sources with -O (never
+# -Ounchecked, so Swift's own overflow and bounds checks trap) and -sanitize=fuzzer,address, outside
+# the package so a plain `swift build` stays clean; then runs each for FUZZ_SECONDS (default 60) and
+# prints runs and findings per target. A finding is any crash, sanitizer report, broken invariant
+# (`broken(...)` in Fuzz/FuzzSupport.swift), allocation above -malloc_limit_mb (2048) or 10 s timeout;
+# after one, the target restarts for the rest of its time. Inputs are in $out/findings/<target>/.
+#
+#   FUZZ_SECONDS=60 FUZZ_TARGETS="json idx-raw" scripts/fuzz.sh
+#
+# Targets: model (.bsm image and container), safetensors, idx-raw, idx-gzip, cifar, binarynet (state
+# dict to image), json. Seeds: spec/golden for model, scripts/fuzz_seeds.py for the others.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${BUILD_DIR:-.build}/fuzz"
-mkdir -p "$out/corpus"
-cp spec/golden/*.bsm "$out/corpus/" 2>/dev/null || true
+seconds="${FUZZ_SECONDS:-60}"
+targets=(${FUZZ_TARGETS:-model safetensors idx-raw idx-gzip cifar binarynet json})
+mkdir -p "$out/seeds" "$out/corpus" "$out/findings"
+rm -rf "$out/logs" && mkdir -p "$out/logs"
+
 san=(-sanitize=fuzzer,address -parse-as-library -O)
-swiftc "${san[@]}" -wmo -module-name ModelFormat Sources/ModelFormat/*.swift \
-    -emit-module -emit-module-path "$out/ModelFormat.swiftmodule" -c -o "$out/ModelFormat.o"
-swiftc "${san[@]}" -module-name ModelFile -I "$out" -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
-    -wmo Sources/ModelFile/*.swift -emit-module -emit-module-path "$out/ModelFile.swiftmodule" -c -o "$out/ModelFile.o"
-swiftc "${san[@]}" -module-name ModelFileFuzzer -I "$out" -Xcc -fmodule-map-file=Sources/CZlib/module.modulemap \
-    Fuzz/ModelFileFuzzer.swift "$out/ModelFormat.o" "$out/ModelFile.o" -lz -o "$out/model-fuzzer"
-"$out/model-fuzzer" -max_total_time="${FUZZ_SECONDS:-60}" -max_len=65536 "$out/corpus"
+zlib=(-Xcc -fmodule-map-file=Sources/CZlib/module.modulemap)
+blas=(-Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap)
+
+# One object and module per library, in dependency order.
+module() {
+    local name=$1; shift
+    echo "fuzz: building $name"
+    swiftc "${san[@]}" -wmo -module-name "$name" -I "$out" "$@" \
+        -emit-module -emit-module-path "$out/$name.swiftmodule" -c -o "$out/$name.o"
+}
+module ModelFormat Sources/ModelFormat/*.swift
+module JSONReader Sources/JSONReader/*.swift
+module ModelFile "${zlib[@]}" Sources/ModelFile/*.swift
+module Inference $(find Sources/Inference -name '*.swift' | sort)
+module Datasets "${zlib[@]}" Sources/Datasets/*.swift
+module Trainer "${zlib[@]}" "${blas[@]}" -Xcc -fno-math-errno $(find Sources/Trainer -name '*.swift' | sort)
+objects=("$out"/{ModelFormat,JSONReader,ModelFile,Inference,Datasets,Trainer}.o)
+
+source_of() {
+    case $1 in
+        model) echo Fuzz/ModelFileFuzzer.swift ;;
+        safetensors) echo Fuzz/SafeTensorsFuzzer.swift ;;
+        idx-raw) echo Fuzz/IDXRawFuzzer.swift ;;
+        idx-gzip) echo Fuzz/IDXGzipFuzzer.swift ;;
+        cifar) echo Fuzz/CIFARFuzzer.swift ;;
+        binarynet) echo Fuzz/BinaryNetFuzzer.swift ;;
+        json) echo Fuzz/JSONReaderFuzzer.swift ;;
+        *) echo "fuzz: unknown target $1" >&2; exit 64 ;;
+    esac
+}
+
+for t in "${targets[@]}"; do
+    echo "fuzz: linking $t"
+    # gold warns once per ASan helper symbol; the log keeps them, a failure prints it.
+    swiftc "${san[@]}" -module-name "Fuzz_${t//-/_}" -I "$out" "${zlib[@]}" "${blas[@]}" \
+        Fuzz/FuzzSupport.swift "$(source_of "$t")" "${objects[@]}" -lz -lopenblas -o "$out/$t-fuzzer" \
+        >"$out/logs/link-$t.log" 2>&1 || { cat "$out/logs/link-$t.log"; exit 1; }
+done
+
+rm -rf "$out/seeds"
+python3 scripts/fuzz_seeds.py "$out/seeds"
+mkdir -p "$out/seeds/model"
+cp spec/golden/*.bsm "$out/seeds/model/" 2>/dev/null || true
+
+summary=()
+for t in "${targets[@]}"; do
+    corpus="$out/corpus/$t" findings="$out/findings/$t/"
+    mkdir -p "$corpus" "$findings"
+    runs=0 found=0 restarts=0 signatures=""
+    deadline=$((SECONDS + seconds))
+    while (( SECONDS < deadline && restarts < 50 )); do
+        log="$out/logs/$t-$restarts.log"
+        rc=0
+        "$out/$t-fuzzer" -max_total_time=$((deadline - SECONDS)) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+            -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$findings" "$corpus" "$out/seeds/$t" \
+            >"$log" 2>&1 || rc=$?
+        n=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | tail -1 | awk '{print $2}')
+        runs=$((runs + ${n:-0}))
+        restarts=$((restarts + 1))
+        if (( rc != 0 )); then
+            found=$((found + 1))
+            sig=$(grep -m1 -E 'fuzz invariant broken|Fatal error|ERROR: (AddressSanitizer|libFuzzer)|SUMMARY|out-of-memory|timeout' "$log" || echo "exit $rc")
+            signatures+="    ${sig:0:200} (log $log)"$'\n'
+        fi
+    done
+    unique=$(printf '%s' "$signatures" | sed -E 's/ \(log [^)]*\)$//' | sort -u | grep -c . || true)
+    line=$(printf '%-12s runs %10d  findings %d (%d distinct)' "$t" "$runs" "$found" "$unique")
+    echo "fuzz: $line"
+    if [[ -n "$signatures" ]]; then printf '%s' "$signatures" | sort -u -t'(' -k1,1; fi
+    summary+=("$line")
+done
+echo "fuzz: summary (${seconds} s per target)"
+printf '  %s\n' "${summary[@]}"
