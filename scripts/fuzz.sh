@@ -67,7 +67,9 @@ summary=()
 for t in "${targets[@]}"; do
     corpus="$out/corpus/$t" findings="$out/findings/$t/"
     mkdir -p "$corpus" "$findings"
-    runs=0 found=0 restarts=0 signatures=""
+    runs=0 found=0 restarts=0
+    signatures="$out/logs/$t-findings.txt"
+    : >"$signatures"
     deadline=$((SECONDS + seconds))
     while (( SECONDS < deadline && restarts < 50 )); do
         log="$out/logs/$t-$restarts.log"
@@ -81,13 +83,16 @@ for t in "${targets[@]}"; do
         if (( rc != 0 )); then
             found=$((found + 1))
             sig=$(grep -m1 -E 'fuzz invariant broken|Fatal error|ERROR: (AddressSanitizer|libFuzzer)|SUMMARY|out-of-memory|timeout' "$log" || echo "exit $rc")
-            signatures+="    ${sig:0:200} (log $log)"$'\n'
+            printf '%s\t%s\n' "${sig:0:240}" "$log" >>"$signatures"
         fi
     done
-    unique=$(printf '%s' "$signatures" | sed -E 's/ \(log [^)]*\)$//' | sort -u | grep -c . || true)
+    unique=$(cut -f1 "$signatures" | sort -u | grep -c . || true)
     line=$(printf '%-12s runs %10d  findings %d (%d distinct)' "$t" "$runs" "$found" "$unique")
     echo "fuzz: $line"
-    if [[ -n "$signatures" ]]; then printf '%s' "$signatures" | sort -u -t'(' -k1,1; fi
+    # Each distinct message once, with how often it came and its first log.
+    cut -f1 "$signatures" | sort | uniq -c | while read -r count sig; do
+        printf '    %3d x %s (log %s)\n' "$count" "$sig" "$(grep -m1 -F "$sig" "$signatures" | cut -f2)"
+    done
     summary+=("$line")
 done
 echo "fuzz: summary (${seconds} s per target)"

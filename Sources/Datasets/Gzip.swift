@@ -62,6 +62,8 @@ public final class GzipStream {
     private var consumed = 0
     /// True between members: the previous one ended, the next (if any) has not started.
     private var betweenMembers = false
+    /// True once inflateInit2 succeeded (inflateEnd is due).
+    private var ready = false
     /// True once every member has been read and nothing follows.
     public private(set) var atEnd = false
 
@@ -70,12 +72,11 @@ public final class GzipStream {
         self.input = input
         self.path = path
         stream.initialize(to: z_stream())
+        guard !input.isEmpty else { throw .corruptGzip(path: path, reason: "the file is empty") }
         // 15 + 16: zlib window of 32 KiB, expect a gzip header.
         let rc = inflateInit2_(stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else {
-            stream.deallocate()
-            throw .corruptGzip(path: path, reason: "inflateInit2 returned \(rc)")
-        }
+        guard rc == Z_OK else { throw .corruptGzip(path: path, reason: "inflateInit2 returned \(rc)") }
+        ready = true
     }
 
     /// Size of the whole compressed input.
@@ -86,8 +87,9 @@ public final class GzipStream {
     /// already hold in its bit buffer and a pending 258-byte match.
     public var inflationBound: Int { (input.count - consumed + 16) * 1032 + 258 }
 
+    // Runs after a throwing init too (the object is complete by then).
     deinit {
-        inflateEnd(stream)
+        if ready { inflateEnd(stream) }
         stream.deallocate()
     }
 

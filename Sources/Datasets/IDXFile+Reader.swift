@@ -156,6 +156,7 @@ final class MemoryBytes: ByteSource {
 
     func read(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int {
         let n = min(buffer.count, bytes.count - offset)
+        guard n > 0 else { return 0 }
         bytes.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: n) }
         offset += n
         return n

@@ -110,6 +110,7 @@ final class HostileDataTests: XCTestCase {
             let images = write("i", idxHeader([2, 1, 1]) + [0, 0])
             XCTAssertThrowsError(try IDXLoader.loadPair(images: images, labels: labels, classes: 10), "\(garbage)")
         }
+        XCTAssertThrowsError(try Gzip.decompress([], path: "e.gz")) { XCTAssertTrue("\($0)".contains("the file is empty"), "\($0)") }
         XCTAssertThrowsError(try Gzip.decompress(Gzip.compress([UInt8](repeating: 1, count: 100)), path: "x", limit: 99)) {
             XCTAssertTrue("\($0)".contains("more than the limit of 99 bytes"), "\($0)")
         }
