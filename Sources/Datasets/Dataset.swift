@@ -56,16 +56,13 @@ public enum IDXLoader {
                  labels: IDXReader(path: labels, expectedDims: 1, fetchHint: fetchHint), classes: classes)
     }
 
-    /// Reads an opened image/label pair: counts compared from the headers, then the labels (each below
-    /// `classes`), then the images.
+    /// Reads an opened image/label pair: counts compared from the headers, then the labels, then the
+    /// images (ImageSet checks every label against `classes`).
     public static func pair(images img: IDXReader, labels lab: IDXReader, classes: Int) throws(DatasetError) -> ImageSet {
         guard img.dimensions[0] == lab.dimensions[0] else {
             throw .countMismatch(images: img.dimensions[0], labels: lab.dimensions[0])
         }
         let labelBytes = try lab.readPayload()
-        if let bad = labelBytes.firstIndex(where: { Int($0) >= classes }) {
-            throw .labelOutOfRange(path: lab.path, index: bad, label: Int(labelBytes[bad]), classes: classes)
-        }
         return try ImageSet(height: img.dimensions[1], width: img.dimensions[2], channels: 1, classes: classes,
                             pixels: img.readPayload(), labels: labelBytes, labelPath: lab.path)
     }
