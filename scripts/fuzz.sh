@@ -63,6 +63,8 @@ python3 scripts/fuzz_seeds.py "$out/seeds"
 mkdir -p "$out/seeds/model"
 cp spec/golden/*.bsm "$out/seeds/model/" 2>/dev/null || true
 
+# libFuzzer reports crashes itself; Swift's backtracer would only slow each one down and can linger.
+export SWIFT_BACKTRACE=enable=no
 summary=()
 for t in "${targets[@]}"; do
     corpus="$out/corpus/$t" findings="$out/findings/$t/"
