@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test embedded device fuzz torch jax bench bench-train bench-attack clean help
+.PHONY: all deps data build demo test embedded device fuzz torch jax bench bench-train bench-attack bench-validate clean help
 
 all: build
 
@@ -26,6 +26,7 @@ help:
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
+	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"
 
 deps:
 	@scripts/install-deps.sh
@@ -81,6 +82,10 @@ bench-train: data build torch jax
 # Attack speed: FGSM and PGD-40 over 10,000 MNIST test images on FCN2, ours beside PyTorch (not in make test).
 bench-attack: data build torch
 	scripts/bench-attack.sh
+
+# Validation cost at the format's table caps, host µs (the Cortex-M4 figure is pinned in DeviceTests).
+bench-validate:
+	scripts/bench-validate.sh
 
 clean:
 	rm -rf $(BUILD_DIR) runs

@@ -36,7 +36,7 @@ let package = Package(
         .target(name: "JSONReader"),
 
         // The .bsm container around the image: header, metadata, zlib, CRC-32, SHA-256 (host only).
-        .target(name: "ModelFile", dependencies: ["ModelFormat", "CZlib"]),
+        .target(name: "ModelFile", dependencies: ["ModelFormat", "CZlib", "JSONReader"]),
 
         // The allocation-free runtime: interpreter, arena plan, reference and optimized kernels.
         // ModelFormat only: no Foundation, builds in Embedded Swift.
@@ -74,12 +74,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
-        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "ModelFile"]),
+        // Test support: model images at and past the format's limits, shared by two test targets.
+        .target(name: "ImageFixtures", dependencies: ["ModelFormat"], path: "Tests/ImageFixtures"),
+        .testTarget(name: "ModelFormatTests", dependencies: ["ModelFormat", "ModelFile", "ImageFixtures"]),
         // Test support: counts mallocs (interposed) to prove invoke() allocates nothing.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter"]),
+            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter", "ImageFixtures"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CAllocationCounter"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "CAllocationCounter"]),

@@ -8,8 +8,9 @@
 #
 #   FUZZ_SECONDS=60 FUZZ_TARGETS="json idx-raw" scripts/fuzz.sh
 #
-# Targets: model (.bsm image and container), safetensors, idx-raw, idx-gzip, cifar, binarynet (state
-# dict to image), json. Seeds: spec/golden for model, scripts/fuzz_seeds.py for the others.
+# Targets: model (.bsm image and container, then Interpreter.init and invoke on a guarded arena),
+# safetensors, idx-raw, idx-gzip, cifar, binarynet (state dict to image), json. Seeds:
+# scripts/fuzz_seeds.py (spec/golden and its bare images for model, small generated files for the rest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out="${BUILD_DIR:-.build}/fuzz"
@@ -60,8 +61,6 @@ done
 
 rm -rf "$out/seeds"
 python3 scripts/fuzz_seeds.py "$out/seeds"
-mkdir -p "$out/seeds/model"
-cp spec/golden/*.bsm "$out/seeds/model/" 2>/dev/null || true
 
 # libFuzzer reports crashes itself; Swift's backtracer would only slow each one down and can linger.
 export SWIFT_BACKTRACE=enable=no
@@ -91,6 +90,8 @@ for t in "${targets[@]}"; do
     unique=$(cut -f1 "$signatures" | sort -u | grep -c . || true)
     line=$(printf '%-12s runs %10d  findings %d (%d distinct)' "$t" "$runs" "$found" "$unique")
     echo "fuzz: $line"
+    # A target's own counters, printed at exit (the model target's accepted/invoked/skipped images).
+    cat "$out/logs/$t"-[0-9]*.log | grep "^$t-fuzzer:" | sed 's/^/    /' || true
     # Each distinct message once, with how often it came and its first log.
     cut -f1 "$signatures" | sort | uniq -c | while read -r count sig; do
         printf '    %3d x %s (log %s)\n' "$count" "$sig" "$(grep -m1 -F "$sig" "$signatures" | cut -f2)"

@@ -2,7 +2,7 @@
 """Writes the seed corpora of the reader fuzz targets (scripts/fuzz.sh) into DIR/<target>/: small valid
 files of each format, so nothing large is committed. The first byte of most seeds is the target's mode
 byte (see each Fuzz/*Fuzzer.swift)."""
-import gzip, json, os, struct, sys, zlib
+import glob, gzip, json, os, struct, sys, zlib
 
 out = sys.argv[1]
 
@@ -29,6 +29,16 @@ def gz(data):
 
 def idx(dims, payload):
     return bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims) + bytes(payload)
+
+# Model files: the golden .bsm files, and the bare images inside them (the runtime half of the target
+# reads bare images).
+for path in sorted(glob.glob("spec/golden/*.bsm")):
+    b = open(path, "rb").read()
+    put("model", os.path.basename(path), b)
+    meta, stored = struct.unpack_from("<I", b, 8)[0], struct.unpack_from("<I", b, 16)[0]
+    flags = struct.unpack_from("<H", b, 6)[0]
+    body = b[64 + meta:64 + meta + stored]
+    put("model", os.path.basename(path) + ".img", zlib.decompress(body) if flags & 1 else body)
 
 # JSON documents.
 for i, doc in enumerate([b'{"a":[1,2.5,-3e2,true,false,null,"\\u00e9\\ud83d\\ude00\\n"],"b":{}}', b'[[[[]]]]', b'"x"', b'-0.0e+1',

@@ -28,6 +28,10 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case unwritable(path: String, reason: String)
     /// A data set name the tools do not know.
     case unknownDataset(name: String, known: [String])
+    /// A tool's output path names the same file as one of its inputs (`FileIdentity.requireDistinct`).
+    case outputIsInput(output: String, input: String)
+    /// What a writer produced does not read back with its own reader; nothing was renamed into place.
+    case invalidOutput(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -59,6 +63,10 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "cannot write \(path): \(reason)"
         case let .unknownDataset(name, known):
             return "unknown data set '\(name)' (known: \(known.joined(separator: ", ")))"
+        case let .outputIsInput(output, input):
+            return "output \(output) is the input \(input) (the same file): writing it would destroy the input; choose another output path"
+        case let .invalidOutput(path, reason):
+            return "not writing \(path): the output does not read back (\(reason)); nothing was written"
         }
     }
 }

@@ -10,6 +10,9 @@ public enum InferenceError: Error, Equatable {
     case arenaMisaligned(address: UInt)
     /// A batch size outside 1...4096.
     case badBatch(Int)
+    /// The arena for `batch` images of a model whose largest value has `largestValue` elements does not
+    /// fit this target's address arithmetic (`Interpreter.planFits`).
+    case planOverflow(largestValue: Int, batch: Int)
 
     /// A message with the numbers.
     public var message: String {
@@ -18,6 +21,8 @@ public enum InferenceError: Error, Equatable {
         case let .arenaTooSmall(needs, has): return "arena too small: needs \(needs), has \(has)"
         case let .arenaMisaligned(address): return "arena at address \(address) is not 16-byte aligned"
         case let .badBatch(batch): return "batch \(batch) is outside 1...4096"
+        case let .planOverflow(largest, batch):
+            return "the arena for \(batch) image(s) with a largest value of \(largest) elements exceeds what this target can address (\(Int.max / 4) bytes with 32 bytes per element)"
         }
     }
 }

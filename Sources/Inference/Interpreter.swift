@@ -76,9 +76,29 @@ public struct Interpreter {
     /// Bytes at the start of the arena that `init` fills and `invoke` reads (32-bit targets).
     private let persistentBytes: Int
 
-    /// Arena bytes `image` needs with `kernels` for batches of up to `batch` images (plans without an arena).
+    /// Whether planning `image` for `batch` images stays inside `Int` with room to spare, so no size in
+    /// `walk` can overflow (on 32-bit targets too). Per image, a step holds its input and output values
+    /// (each at most 4 x `largestValue` + 16 bytes) and its scratch (at most 4n + 4m + 256: widened
+    /// inputs, bit-planes, column lists and counters, conv accumulators), plus the persistent row counts
+    /// (2 per output row): all under 32 x (`largestValue` + 64). The check asks that this times `batch`
+    /// be at most Int.max / 4.
+    public static func planFits(_ image: ModelImage, batch: Int) -> Bool {
+        planFits(largestValue: image.largestValue, batch: batch, limit: Int.max / 4)
+    }
+
+    /// The rule of `planFits(_:batch:)` for a target whose sizes stop at `limit`.
+    static func planFits(largestValue: Int, batch: Int, limit: Int) -> Bool {
+        let (perImage, o1) = largestValue.addingReportingOverflow(64)
+        let (bytes, o2) = perImage.multipliedReportingOverflow(by: 32)
+        let (all, o3) = bytes.multipliedReportingOverflow(by: max(batch, 1))
+        return !o1 && !o2 && !o3 && all <= limit
+    }
+
+    /// Arena bytes `image` needs with `kernels` for batches of up to `batch` images (plans without an
+    /// arena), or `Int.max` when the plan does not fit in `Int` (`planFits`; `init` refuses such an image).
     public static func arenaBytes(for image: ModelImage, kernels: KernelSet = .optimized, batch: Int = 1) -> Int {
-        walk(image, kernels: kernels, batch: max(batch, 1), arena: nil, arenaBytes: 0, persistent: 0, pixels: nil, count: 0,
+        guard planFits(image, batch: batch) else { return Int.max }
+        return walk(image, kernels: kernels, batch: max(batch, 1), arena: nil, arenaBytes: 0, persistent: 0, pixels: nil, count: 0,
              classes: nil, scores: nil).arena
     }
 
@@ -89,6 +109,7 @@ public struct Interpreter {
         let image: ModelImage
         do { image = try ModelImage(bytes: bytes) } catch { throw .format(error) }
         guard batch >= 1, batch <= 4096 else { throw .badBatch(batch) }
+        guard Interpreter.planFits(image, batch: batch) else { throw .planOverflow(largestValue: image.largestValue, batch: batch) }
         guard let base = arena.baseAddress, UInt(bitPattern: base) % 16 == 0 else {
             throw .arenaMisaligned(address: UInt(bitPattern: arena.baseAddress))
         }
@@ -258,7 +279,9 @@ public struct Interpreter {
                 }
                 let scratchStride = align(scratch)
                 // Persistent: the bit counts of the weight rows, for a constant first plane (2-bit codes) on 32 bits.
-                let rowCountsAt = carrySave && isDense && binary && blocked && pendingCodeBits == 2 ? persistentAt : -1
+                // Only rows whose counts fit a u16 keep one; longer rows are counted as the kernel goes.
+                var rowCountsAt = carrySave && isDense && binary && blocked && pendingCodeBits == 2 ? persistentAt : -1
+                if !BlockedDenseKernel.keepsRowCounts(n: n) { rowCountsAt = -1 }
                 if rowCountsAt >= 0 {
                     persistentAt += align(2 * BitPacking.blockedRows(m))
                     if prepare, let arena {

@@ -3,7 +3,7 @@ import ModelFormat
 // The `.bsm` container around the image (spec/FORMAT.md, "The .bsm container"): a 64-byte header,
 // JSON metadata, then the image, zlib-compressed or stored, with sizes and CRC-32s of each part and the
 // image's SHA-256. The reader checks everything before it decompresses or trusts anything, then
-// validates the image itself.
+// validates the image itself and the metadata against it (ModelMetadata.swift).
 
 /// A `.bsm` file: metadata and a validated image.
 public struct ModelFile {
@@ -40,7 +40,13 @@ public struct ModelFile {
 
     /// The file's bytes.
     public func encoded() -> [UInt8] {
-        let stored = compressed ? Zlib.compress(image) : image
+        ModelFile.assemble(metadata: metadata, stored: compressed ? Zlib.compress(image) : image, image: image, compressed: compressed)
+    }
+
+    /// The container around `stored` (the image as stored, `image` once decompressed): the header with
+    /// every size, CRC-32 and the SHA-256 computed from the parts, then the metadata and the stored bytes.
+    /// Tests use it to build files whose checksums are right and whose content is hostile.
+    static func assemble(metadata: [UInt8], stored: [UInt8], image: [UInt8], compressed: Bool) -> [UInt8] {
         var out: [UInt8] = ModelFile.magic
         out.appendLE16(ModelFile.version)
         out.appendLE16(compressed ? 1 : 0)
@@ -76,6 +82,7 @@ public struct ModelFile {
         guard Zlib.crc32(metadata) == UInt32(metaCRC) else {
             throw .container("metadata CRC-32 is \(Zlib.crc32(metadata)), the header says \(metaCRC)")
         }
+        let fields = try ModelMetadata.parse(metadata)
         let stored = Array(bytes[(headerBytes + metaBytes)...])
         guard Zlib.crc32(stored) == UInt32(storedCRC) else {
             throw .container("stored image CRC-32 is \(Zlib.crc32(stored)), the header says \(storedCRC)")
@@ -93,11 +100,15 @@ public struct ModelFile {
         guard Zlib.crc32(image) == UInt32(imageCRC) else {
             throw .container("image CRC-32 is \(Zlib.crc32(image)), the header says \(imageCRC)")
         }
-        guard SHA256.hash(image) == Array(bytes[32..<64]) else { throw .container("image SHA-256 differs from the header's") }
-        // The image must be a valid model image too.
+        let sha256 = Array(bytes[32..<64])
+        guard SHA256.hash(image) == sha256 else { throw .container("image SHA-256 differs from the header's") }
+        // The image must be a valid model image too, and the metadata must not contradict it.
         var imageError: ModelFormatError? = nil
         image.withUnsafeBytes { raw in
-            do throws(ModelFormatError) { _ = try ModelImage(bytes: raw) } catch { imageError = error }
+            do throws(ModelFormatError) {
+                let model = try ModelImage(bytes: raw)
+                try fields.check(sha256: sha256, image: model)
+            } catch { imageError = error }
         }
         if let imageError { throw imageError }
         var file = ModelFile(metadata: metadata, image: image, compressed: compressed)

@@ -15,6 +15,11 @@ public enum ModelFormatError: Error, Equatable {
     case outOfBounds(what: String, end: Int, size: Int)
     /// Two regions overlap.
     case overlap(first: String, second: String)
+    /// A part (table or tensor) starts before the end of the part the spec puts before it: parts are in
+    /// ascending order (header, op table, tensor table, tensors by index) and never overlap.
+    case outOfOrder(what: String, offset: Int, previous: String, previousEnd: Int)
+    /// A binary layer whose accumulator could exceed the i32 range (spec/FORMAT.md, "Accumulator bound").
+    case accumulatorOverflow(op: Int, fanIn: Int, largestInput: Int, bound: Int)
     /// Bytes that should be zero (padding, reserved fields, padding bits) are not.
     case nonZeroPadding(what: String, offset: Int)
     /// An op id this reader does not know.
@@ -43,6 +48,10 @@ public enum ModelFormatError: Error, Equatable {
         case let .misaligned(what, offset): return "\(what) at offset \(offset) is not 64-byte aligned"
         case let .outOfBounds(what, end, size): return "\(what) ends at \(end), image has \(size) bytes"
         case let .overlap(first, second): return "\(first) overlaps \(second)"
+        case let .outOfOrder(what, offset, previous, previousEnd):
+            return "\(what) starts at \(offset), before the end of \(previous) at \(previousEnd) (parts must be in ascending order: header, op table, tensor table, tensors by index; none may overlap)"
+        case let .accumulatorOverflow(op, fanIn, largestInput, bound):
+            return "op \(op): fan-in \(fanIn) x largest input \(largestInput) exceeds the accumulator bound \(bound) (2^31 - 1): at most \(bound / max(largestInput, 1)) inputs"
         case let .nonZeroPadding(what, offset): return "\(what) has a non-zero byte or bit at offset \(offset)"
         case let .unknownOp(index, id): return "op \(index) has unknown op id \(id)"
         case let .unknownTensorType(index, id): return "tensor \(index) has unknown type id \(id)"

@@ -27,6 +27,9 @@ public struct ModelImage {
     public let bytes: UnsafeRawBufferPointer
     /// The header.
     public let header: ImageHeader
+    /// The largest element count of any value between ops (the input image included): what bounds a
+    /// runtime's arena arithmetic (`Interpreter` checks it fits before planning).
+    public private(set) var largestValue = 0
 
     /// Validates `bytes` as a model image.
     /// - Throws: the first defect found, with its numbers.
@@ -34,7 +37,7 @@ public struct ModelImage {
         self.bytes = bytes
         header = try ModelImage.readHeader(bytes)
         try validateTables()
-        try validateGraph()
+        largestValue = try validateGraph()
     }
 
     // MARK: accessors (valid after init)
@@ -124,7 +127,7 @@ public struct ModelImage {
         }
         let headerBytes = Int(r.u16(6))
         guard headerBytes == ImageLayout.headerBytes else {
-            throw .badField(what: "header_bytes", value: headerBytes, rule: "must be 64 in version 1")
+            throw .badField(what: "header_bytes", value: headerBytes, rule: "must be 64 in versions 1 to 3")
         }
         let h = ImageHeader(version: version, imageBytes: r.u32(8), inputHeight: r.u16(16), inputWidth: r.u16(18),
                             inputChannels: r.u16(20), classes: r.u16(22), opCount: r.u16(24), tensorCount: r.u16(26),
@@ -138,7 +141,7 @@ public struct ModelImage {
             throw .badField(what: "image_bytes", value: b.count, rule: "must be a multiple of 64")
         }
         let flags = r.u32(12)
-        guard flags == 0 else { throw .badField(what: "flags", value: Int(flags), rule: "no flags are defined in version 1") }
+        guard flags == 0 else { throw .badField(what: "flags", value: Int(flags), rule: "no flags are defined in versions 1 to 3") }
         for i in 36..<64 where r.u8(i) != 0 { throw .nonZeroPadding(what: "header reserved bytes", offset: i) }
         guard h.inputHeight > 0, h.inputWidth > 0, h.inputChannels > 0 else {
             throw .badField(what: "input geometry", value: Int(h.inputHeight) * Int(h.inputWidth) * Int(h.inputChannels), rule: "every dimension must be positive")
@@ -195,56 +198,21 @@ public struct ModelImage {
 
     private func validateTables() throws(ModelFormatError) {
         let size = bytes.count
-        // Regions, by index: 0 the header, 1 the op table, 2 the tensor table, 3 + i tensor i. No arrays
-        // (this runs on the device at start-up, where it was the only allocation): the regions are
-        // re-read from the records, and walked in order of (start, end, index) by selection, O(regions^2).
-        let regionCount = 3 + tensorCount
-        func place(_ name: @autoclosure () -> String, _ start: Int, _ length: Int) throws(ModelFormatError) {
-            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: name(), offset: start) }
-            let (end, o) = start.addingReportingOverflow(length)
-            guard !o, end <= size else { throw .outOfBounds(what: name(), end: o ? Int.max : end, size: size) }
-        }
-        try place("op table", Int(header.opTableOffset), opCount * ImageLayout.opBytes)
-        try place("tensor table", Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
-        // The tables are in bounds: the records can be read.
-        for i in 0..<tensorCount {
-            let t = try ModelImage.readTensor(bytes, offset: Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes, index: i)
-            try place("tensor \(i)", t.offset, t.bytes)
-        }
-        func region(_ k: Int) -> (start: Int, end: Int) {
-            switch k {
-            case 0: return (0, ImageLayout.headerBytes)
-            case 1: return (Int(header.opTableOffset), Int(header.opTableOffset) + opCount * ImageLayout.opBytes)
-            case 2: return (Int(header.tensorTableOffset), Int(header.tensorTableOffset) + tensorCount * ImageLayout.tensorBytes)
-            default:
-                let t = tensor(k - 3)
-                return (t.offset, t.offset + t.bytes)
-            }
-        }
-        func name(_ k: Int) -> String {
-            k == 0 ? "header" : k == 1 ? "op table" : k == 2 ? "tensor table" : "tensor \(k - 3)"
-        }
-        func before(_ a: (Int, Int, Int), _ b: (Int, Int, Int)) -> Bool {
-            a.0 != b.0 ? a.0 < b.0 : (a.1 != b.1 ? a.1 < b.1 : a.2 < b.2)
-        }
         let r = RawBytes(bytes.baseAddress!)
-        var cursor = 0
-        var previous = -1
-        var last = (Int.min, Int.min, -1)
-        for _ in 0..<regionCount {
-            // The next region after `last` in (start, end, index) order.
-            var next = (Int.max, Int.max, Int.max)
-            for k in 0..<regionCount {
-                let (start, end) = region(k)
-                let key = (start, end, k)
-                if before(last, key) && before(key, next) { next = key }
+        // The parts in the order the spec requires, in two passes (PartWalk).
+        var parts = PartWalk(r, size: size)
+        for pass in 0..<2 {
+            parts.start(padding: pass == 1)
+            try parts.place(-2, Int(header.opTableOffset), opCount * ImageLayout.opBytes)
+            try parts.place(-1, Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
+            // The tables are in bounds: the records can be read (and are checked in the first pass).
+            for i in 0..<tensorCount {
+                let at = Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes
+                let t = parts.padding ? tensor(i) : try ModelImage.readTensor(bytes, offset: at, index: i)
+                try parts.place(i, t.offset, t.bytes)
             }
-            guard next.0 >= cursor else { throw .overlap(first: previous < 0 ? "start" : name(previous), second: name(next.2)) }
-            for i in cursor..<next.0 where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(name(next.2))", offset: i) }
-            cursor = next.1
-            previous = next.2
-            last = next
         }
+        let cursor = parts.cursor
         for i in cursor..<size where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding at the end", offset: i) }
         // Op records: reserved parameters checked per op; bits tensors: padding bits zero; flips 0/1 checked per op.
         for i in 0..<tensorCount {
@@ -261,6 +229,16 @@ public struct ModelImage {
                 }
                 guard t.rank == 2 else { throw .badField(what: "tensor \(i) rank", value: t.rank, rule: "a columns32 tensor has rank 2") }
                 try validateColumns(t, index: i)
+                continue
+            }
+            if t.type == .f32 {
+                for j in 0..<t.elements {
+                    let v = Float(bitPattern: r.u32(t.offset + 4 * j))
+                    guard v.isFinite else {
+                        throw .badField(what: "tensor \(i) value \(j)", value: Int(r.u32(t.offset + 4 * j)),
+                                        rule: "f32 tensors hold finite values only (this is the bit pattern of \(v.isNaN ? "a NaN" : "an infinity"))")
+                    }
+                }
                 continue
             }
             guard t.type.isPacked else { continue }
@@ -324,16 +302,20 @@ public struct ModelImage {
 
     // MARK: graph
 
-    private func validateGraph() throws(ModelFormatError) {
+    /// Checks the chain of ops and returns the largest element count of any value along it.
+    private func validateGraph() throws(ModelFormatError) -> Int {
         var current = input
+        var largest = current.count
         for k in 0..<opCount {
             let v = try opView(k, input: current)
+            largest = max(largest, v.output.count)
             if v.kind == .argmax, k != opCount - 1 {
                 throw .chainMismatch(op: k, reason: "argmax must be the last op")
             }
             current = v.output
         }
         guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: "the last op must be argmax") }
+        return largest
     }
 
     /// Decodes and checks op `k` given what it consumes.
@@ -344,7 +326,7 @@ public struct ModelImage {
         let id = r.u16(base)
         guard let kind = OpKind(rawValue: id) else { throw .unknownOp(index: k, id: Int(id)) }
         let flags = r.u16(base + 2)
-        guard flags == 0 else { throw .badField(what: "op \(k) flags", value: Int(flags), rule: "no op flags are defined in version 1") }
+        guard flags == 0 else { throw .badField(what: "op \(k) flags", value: Int(flags), rule: "no op flags are defined in versions 1 to 3") }
         func p(_ i: Int) -> Int { Int(r.u32(base + 4 + 4 * i)) }
         func unused(from first: Int) throws(ModelFormatError) {
             for i in first..<ImageLayout.opParameters where p(i) != 0 {
@@ -358,22 +340,32 @@ public struct ModelImage {
             }
             return tensor(index)
         }
-        func expect(_ t: TensorRecord, _ what: String, _ type: TensorType, _ dims: [Int]) throws(ModelFormatError) {
-            var same = t.type == type && t.rank == dims.count
-            if same { for i in 0..<dims.count where t.dim(i) != dims[i] { same = false } }
+        // No arrays here: validation runs on the device, whose heap never frees (every check below works
+        // on fixed-size tuples and flags; strings are formed only for an error).
+        func expect(_ t: TensorRecord, _ what: String, _ type: TensorType, _ d: Dims) throws(ModelFormatError) {
+            var same = t.type == type && t.rank == d.rank
+            if same { for i in 0..<d.rank where t.dim(i) != d[i] { same = false } }
             guard same else {
-                throw .badTensorReference(op: k, reason: "\(what) tensor must be \(type) \(dims), is \(t.type) rank \(t.rank) (\(t.dim(0)), \(t.dim(1)), \(t.dim(2)), \(t.dim(3)))")
+                throw .badTensorReference(op: k, reason: "\(what) tensor must be \(type) \(d.description), is \(t.type) rank \(t.rank) (\(t.dim(0)), \(t.dim(1)), \(t.dim(2)), \(t.dim(3)))")
             }
         }
-        func map(_ h: Int, _ w: Int, _ c: Int, kinds: [ActivationKind]) throws(ModelFormatError) {
-            guard kinds.contains(input.kind) else { throw fail("cannot take a \(input.kind) input") }
+        func map(_ h: Int, _ w: Int, _ c: Int, codes: Bool = false, bits: Bool = false, i32: Bool = false, f32: Bool = false) throws(ModelFormatError) {
+            let allowed: Bool
+            switch input.kind {
+            case .codes: allowed = codes
+            case .bits: allowed = bits
+            case .i32: allowed = i32
+            case .f32: allowed = f32
+            default: allowed = false
+            }
+            guard allowed else { throw fail("cannot take a \(input.kind) input") }
             guard input.height == h, input.width == w, input.channels == c else {
                 throw fail("expects a \(h)x\(w)x\(c) input, the previous op gives \(input.height)x\(input.width)x\(input.channels)")
             }
         }
-        func positive(_ values: [Int], _ what: String) throws(ModelFormatError) {
-            for v in values where v < 1 || v > ImageLayout.maxDimension {
-                throw .badField(what: "op \(k) \(what)", value: v, rule: "must be 1...\(ImageLayout.maxDimension)")
+        func positive(_ d: Dims, _ what: String) throws(ModelFormatError) {
+            for i in 0..<d.rank where d[i] < 1 || d[i] > ImageLayout.maxDimension {
+                throw .badField(what: "op \(k) \(what)", value: d[i], rule: "must be 1...\(ImageLayout.maxDimension)")
             }
         }
         var output = input
@@ -388,7 +380,7 @@ public struct ModelImage {
             let (h, w, c) = isDense ? (1, 1, p(0)) : (p(0), p(1), p(2))
             let m = isDense ? p(1) : p(4)
             let kernel = isDense ? 1 : p(3)
-            try positive(isDense ? [p(0), m] : [h, w, c, kernel, m], "shape")
+            try positive(isDense ? Dims(p(0), m) : Dims(h, w, c, kernel, m), "shape")
             let inputKind = InputKind(rawValue: UInt32(isDense ? p(3) : p(6)))
             let codeBits = isDense ? p(4) : p(7)
             let weightIndex = isDense ? p(2) : p(5)
@@ -396,13 +388,19 @@ public struct ModelImage {
             if isDense {
                 guard input.count == c else { throw fail("dense expects \(c) inputs, the previous op gives \(input.count)") }
             } else {
-                try map(h, w, c, kinds: [.codes, .bits, .f32])
+                try map(h, w, c, codes: true, bits: true, f32: true)
                 guard kernel <= h, kernel <= w else { throw .badField(what: "op \(k) kernel", value: kernel, rule: "larger than the \(h)x\(w) input") }
             }
             switch inputKind {
             case .codes:
                 guard input.kind == .codes else { throw fail("declares codes input, the previous op gives \(input.kind)") }
-                guard (1...9).contains(codeBits) else { throw .badField(what: "op \(k) code bits", value: codeBits, rule: "must be 1...9") }
+                // Codes come only from input_codes, which only op 0 can be (it reads the pixels): its δ.
+                let delta = Int(r.u32(Int(header.opTableOffset) + 4))
+                let expected = InputCodes.codeBits(delta: delta)
+                guard codeBits == expected else {
+                    throw .badField(what: "op \(k) code bits", value: codeBits,
+                                    rule: "codes of \(delta)-bit input (op 0) need \(expected) (δ + 1, or 8 when δ = 8)")
+                }
             case .bits:
                 guard input.kind == .bits else { throw fail("declares bits input, the previous op gives \(input.kind)") }
                 let want: BitLayout = isDense ? .flat : .pixel
@@ -413,7 +411,7 @@ public struct ModelImage {
                 guard codeBits == 0 else { throw .nonZeroPadding(what: "op \(k) code bits for an f32 input", offset: base) }
             }
             let weight = try tensorRef(weightIndex, "weight")
-            let dims = isDense ? [m, c] : [m, kernel, kernel, c]
+            let dims = isDense ? Dims(m, c) : Dims(m, kernel, kernel, c)
             switch weight.type {
             case .bits, .bits8, .columns32:
                 guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: "binary weights need codes or bits input") }
@@ -421,9 +419,21 @@ public struct ModelImage {
                     throw .badTensorReference(op: k, reason: "conv2d weights must be bits (\(weight.type) is for dense weights)")
                 }
                 try expect(weight, "weight", weight.type, dims)
+                // Accumulator bound: |A| <= fan-in x the largest input must fit an i32 (every kernel sums
+                // exactly in 32 bits up to it). Dimensions are at most 2^24, so the product cannot overflow.
+                let fanIn = isDense ? c : kernel * kernel * c
+                let largest = inputKind == .bits ? 1 : InputCodes.largest(delta: Int(r.u32(Int(header.opTableOffset) + 4)))
+                guard fanIn <= InputCodes.accumulatorBound / largest else {
+                    throw .accumulatorOverflow(op: k, fanIn: fanIn, largestInput: largest, bound: InputCodes.accumulatorBound)
+                }
                 output = isDense ? Activation(kind: .i32, height: 1, width: 1, channels: m)
                     : Activation(kind: .i32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
             case .f32:
+                // A float conv2d reads codes or f32: its packed-bits input would be pixel-packed, which the
+                // float kernels do not read (no writer produces it; refused rather than misread).
+                guard isDense || inputKind != .bits else {
+                    throw .badTensorReference(op: k, reason: "a float conv2d takes codes or f32 input, not packed bits")
+                }
                 try expect(weight, "weight", .f32, dims)
                 output = isDense ? Activation(kind: .f32, height: 1, width: 1, channels: m)
                     : Activation(kind: .f32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
@@ -433,25 +443,25 @@ public struct ModelImage {
             if isDense {
                 if p(5) != 0 {
                     guard weight.type == .f32 else { throw .badTensorReference(op: k, reason: "a bias needs float weights") }
-                    try expect(try tensorRef(p(5) - 1, "bias"), "bias", .f32, [m])
+                    try expect(try tensorRef(p(5) - 1, "bias"), "bias", .f32, Dims(m))
                 }
                 try unused(from: 6)
             } else {
                 try unused(from: 8)
             }
         case .maxpool2d:
-            try positive([p(0), p(1), p(2), p(3)], "shape")
-            try map(p(0), p(1), p(2), kinds: [.i32, .f32])
+            try positive(Dims(p(0), p(1), p(2), p(3)), "shape")
+            try map(p(0), p(1), p(2), i32: true, f32: true)
             guard p(0) / p(3) >= 1, p(1) / p(3) >= 1 else { throw .badField(what: "op \(k) pool size", value: p(3), rule: "larger than the \(p(0))x\(p(1)) input") }
             try unused(from: 4)
             output.height = p(0) / p(3)
             output.width = p(1) / p(3)
         case .thresholdSign:
-            try positive([p(0), p(1), p(2)], "shape")
-            try map(p(0), p(1), p(2), kinds: [.i32])
-            try expect(try tensorRef(p(3), "threshold"), "threshold", .i32, [p(2)])
+            try positive(Dims(p(0), p(1), p(2)), "shape")
+            try map(p(0), p(1), p(2), i32: true)
+            try expect(try tensorRef(p(3), "threshold"), "threshold", .i32, Dims(p(2)))
             let flips = try tensorRef(p(4), "flip")
-            try expect(flips, "flip", .u8, [p(2)])
+            try expect(flips, "flip", .u8, Dims(p(2)))
             for c in 0..<p(2) where r.u8(flips.offset + c) > 1 {
                 throw .badField(what: "op \(k) flip[\(c)]", value: Int(r.u8(flips.offset + c)), rule: "must be 0 or 1")
             }
@@ -462,11 +472,11 @@ public struct ModelImage {
             output.kind = .bits
             output.layout = layout
         case .affine:
-            try positive([p(0), p(1), p(2)], "shape")
-            try map(p(0), p(1), p(2), kinds: [.i32, .f32])
-            if p(3) != 0 { try expect(try tensorRef(p(3) - 1, "output scale"), "output scale", .f32, [p(2)]) }
-            try expect(try tensorRef(p(4), "scale"), "scale", .f32, [p(2)])
-            try expect(try tensorRef(p(5), "shift"), "shift", .f32, [p(2)])
+            try positive(Dims(p(0), p(1), p(2)), "shape")
+            try map(p(0), p(1), p(2), i32: true, f32: true)
+            if p(3) != 0 { try expect(try tensorRef(p(3) - 1, "output scale"), "output scale", .f32, Dims(p(2))) }
+            try expect(try tensorRef(p(4), "scale"), "scale", .f32, Dims(p(2)))
+            try expect(try tensorRef(p(5), "shift"), "shift", .f32, Dims(p(2)))
             try unused(from: 6)
             output.kind = .f32
         case .hardtanh, .relu:
@@ -483,5 +493,77 @@ public struct ModelImage {
         }
         guard output.count <= ImageLayout.maxElements else { throw .shapeOverflow(what: "op \(k) output") }
         return OpView(kind: kind, flags: flags, input: input, output: output, base: base, raw: raw)
+    }
+}
+
+/// Up to five dimensions without an array (validation allocates nothing).
+struct Dims {
+    let rank: Int
+    let d: (Int, Int, Int, Int, Int)
+
+    init(_ a: Int, _ b: Int = -1, _ c: Int = -1, _ e: Int = -1, _ f: Int = -1) {
+        rank = b < 0 ? 1 : c < 0 ? 2 : e < 0 ? 3 : f < 0 ? 4 : 5
+        d = (a, b, c, e, f)
+    }
+
+    subscript(_ i: Int) -> Int {
+        switch i { case 0: return d.0; case 1: return d.1; case 2: return d.2; case 3: return d.3; default: return d.4 }
+    }
+
+    /// "[a, b, ...]", for error messages.
+    var description: String {
+        var s = "["
+        for i in 0..<rank { s += (i > 0 ? ", " : "") + "\(self[i])" }
+        return s + "]"
+    }
+}
+
+/// The parts of an image in the order the spec requires ("Parts and padding"): the header, the op
+/// table, the tensor table, then the tensors in index order, each starting at or after the end of the
+/// one before. Two passes, O(parts), no allocation (this runs on the device at start-up, and a struct
+/// rather than closures over local variables, which a debug build boxes on the heap): the first refuses a
+/// part out of bounds, misaligned, out of order or overlapping its predecessor; the second, with the
+/// order known, that the bytes between parts (padding) are zero. Parts by number: -2 the op table, -1
+/// the tensor table, i >= 0 tensor i (-3: the header). Names are formed only for an error.
+struct PartWalk {
+    let r: RawBytes
+    let size: Int
+    /// The end of the last non-empty part so far.
+    private(set) var cursor = ImageLayout.headerBytes
+    private var previous = -3
+    /// The second pass (zero padding) rather than the first (order and bounds).
+    private(set) var padding = false
+
+    init(_ r: RawBytes, size: Int) {
+        self.r = r
+        self.size = size
+    }
+
+    static func name(_ part: Int) -> String {
+        part == -3 ? "header" : part == -2 ? "op table" : part == -1 ? "tensor table" : "tensor \(part)"
+    }
+
+    mutating func start(padding: Bool) {
+        self.padding = padding
+        cursor = ImageLayout.headerBytes
+        previous = -3
+    }
+
+    mutating func place(_ part: Int, _ start: Int, _ length: Int) throws(ModelFormatError) {
+        if padding {
+            for i in cursor..<start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(PartWalk.name(part))", offset: i) }
+        } else {
+            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: PartWalk.name(part), offset: start) }
+            let (end, o) = start.addingReportingOverflow(length)
+            guard !o, end <= size else { throw .outOfBounds(what: PartWalk.name(part), end: o ? Int.max : end, size: size) }
+            guard start >= cursor else {
+                throw .outOfOrder(what: PartWalk.name(part), offset: start, previous: PartWalk.name(previous), previousEnd: cursor)
+            }
+        }
+        // An empty part (a tensor table of no tensors) moves nothing.
+        if length > 0 {
+            cursor = start + length
+            previous = part
+        }
     }
 }

@@ -17,7 +17,9 @@ struct ConvertTool: ParsableCommand {
           convert runs/bnn-2b.safetensors -o device.bsm --layout columns32
           convert inspect model.bsm --json
           convert image model.bsm -o model.img
-        The format is specified in spec/FORMAT.md. Exit codes: 0 success, 1 failure, 64 bad usage.
+        The format is specified in spec/FORMAT.md.
+        Memory: a checkpoint whose network (weights, gradients, statistics) exceeds 8 GiB is refused with the bytes it needs, before anything is allocated (convert export --memory-budget GiB raises it).
+        Exit codes: 0 success, 1 failure, 64 bad usage.
         """,
         subcommands: [Export.self, Inspect.self, RawImage.self],
         defaultSubcommand: Export.self)
@@ -27,6 +29,25 @@ struct ConvertTool: ParsableCommand {
 func fail(_ message: String) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(message)\n".utf8))
     return ExitCode.failure
+}
+
+/// Exits 1 naming both paths when `output` is one of `inputs` (`FileIdentity`: symlinks, `..`, hard links).
+func refuseOverwriting(inputs: [String], with output: String) throws {
+    do { try FileIdentity.requireDistinct(outputs: [output], inputs: inputs) } catch { throw fail(error.description) }
+}
+
+/// What the `.bsm` reader says about `bytes` (nil: they read back), for `AtomicFile.write(validate:)`.
+func modelFileProblem(_ bytes: [UInt8]) -> String? {
+    do throws(ModelFormatError) { _ = try ModelFile.parse(bytes) } catch { return error.message }
+    return nil
+}
+
+/// What the model-image reader says about a bare image (nil: it reads back), for `AtomicFile.write(validate:)`.
+func modelImageProblem(_ bytes: [UInt8]) -> String? {
+    bytes.withUnsafeBytes { raw -> String? in
+        do throws(ModelFormatError) { _ = try ModelImage(bytes: raw) } catch { return error.message }
+        return nil
+    }
 }
 
 /// Reads a whole file.
@@ -67,13 +88,28 @@ struct Export: ParsableCommand {
                                valueName: "layout"))
     var layout: DenseLayout = .bits8
 
-    @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md).")
+    @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md), in \(TrainingConfig.Limits.inputMean.text).")
     var inputMean: Float = 0.1307
 
-    @Option(help: "Input normalization std of an imported BinaryNet.pytorch MLP.")
+    @Option(help: "Input normalization std of an imported BinaryNet.pytorch MLP, in \(TrainingConfig.Limits.inputStd.text).")
     var inputStd: Float = 0.3081
 
+    @Option(help: ArgumentHelp("Memory budget in GiB (1...\(ModelConfig.maxMemoryBudgetGiB)) for the checkpoint's network (weights, gradients, statistics); "
+                               + "a larger one is refused, with the bytes it needs, before anything is allocated.", valueName: "GiB"))
+    var memoryBudget: Int = ModelConfig.defaultMemoryBudget >> 30
+
+    func validate() throws {
+        for (option, value, limit) in [("--input-mean", inputMean, TrainingConfig.Limits.inputMean),
+                                       ("--input-std", inputStd, TrainingConfig.Limits.inputStd)] {
+            if let problem = limit.problem(option, value) { throw ValidationError(problem) }
+        }
+        guard (1...ModelConfig.maxMemoryBudgetGiB).contains(memoryBudget) else {
+            throw ValidationError("--memory-budget \(memoryBudget) is outside 1...\(ModelConfig.maxMemoryBudgetGiB) GiB")
+        }
+    }
+
     func run() throws {
+        try refuseOverwriting(inputs: [checkpoint], with: output)
         let network: Network
         var meta: [String: Any] = [
             "format": "bitshield.model",
@@ -93,7 +129,7 @@ struct Export: ParsableCommand {
                 meta["dataset"] = "mnist"
             } else {
                 let ck = try Checkpoint(file: file, path: checkpoint)
-                network = try ck.makeNetwork(path: checkpoint)
+                network = try ck.makeNetwork(path: checkpoint, memoryBudget: memoryBudget << 30)
                 meta["source_format"] = "bitshield"
                 meta["dataset"] = ck.training.dataset
                 if let acc = ck.progress.testAccuracy { meta["test_accuracy"] = acc }
@@ -112,7 +148,7 @@ struct Export: ParsableCommand {
         meta["image_sha256"] = imageHash
         let file = ModelFile(metadata: Array(jsonLine(meta).utf8), image: image, compressed: !stored)
         let bytes = file.encoded()
-        do { try AtomicFile.write(bytes, to: output) } catch { throw fail(error.description) }
+        do { try AtomicFile.write(bytes, to: output, validate: modelFileProblem) } catch { throw fail(error.description) }
         print("wrote \(output): \(bytes.count) bytes (image \(image.count) bytes, sha256 \(imageHash))")
     }
 }
@@ -206,8 +242,9 @@ struct RawImage: ParsableCommand {
     var output: String
 
     func run() throws {
+        try refuseOverwriting(inputs: [file], with: output)
         let model = try readModelFile(file)
-        do { try AtomicFile.write(model.image, to: output) } catch { throw fail(error.description) }
+        do { try AtomicFile.write(model.image, to: output, validate: modelImageProblem) } catch { throw fail(error.description) }
         print("wrote \(output): \(model.image.count) bytes, sha256 \(SHA256.hex(model.imageSHA256))")
     }
 }

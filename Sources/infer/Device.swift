@@ -48,6 +48,8 @@ struct DeviceBoard {
 struct DeviceRun {
     var predictions: [Int] = []
     var ticksTotal = 0, ticksMin = Int.max, ticksMax = 0
+    /// Counter ticks of Interpreter.init on the device (validation, arena plan, persistent data).
+    var initTicks = 0
     var arenaBytes = 0, stackHighWater = 0, heapBytes = 0, dataBytes = 0, bssBytes = 0, firmwareFlashBytes = 0
     var done = false
 
@@ -68,7 +70,7 @@ struct DeviceRun {
                 } else {
                     predictions += words[2].split(separator: ",").map { Int($0) ?? -1 }
                 }
-            case "model": arenaBytes = field("arena_bytes")
+            case "model": arenaBytes = field("arena_bytes"); initTicks = field("init_instructions")
             case "instructions":
                 ticksTotal = field("total"); ticksMin = field("min"); ticksMax = field("max")
             case "memory":
@@ -202,9 +204,13 @@ extension InferTool {
 
         // Device runs, as many images per run as the payload area holds.
         let perRun = (board.payloadCapacity - (64 + bytes.count + 63) / 64 * 64) / data.imageSize
-        let temp = FileManager.default.temporaryDirectory.appendingPathComponent("bitshield-device-\(getpid())")
-        try? FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: temp) }
+        // Payloads go to a locked scratch directory: one a killed run left behind is removed by the next run.
+        let scratch: ScratchDirectory
+        do { scratch = try ScratchDirectory(parent: FileManager.default.temporaryDirectory.path, base: "bitshield-device") } catch {
+            throw fail(error.description)
+        }
+        defer { scratch.remove() }
+        let temp = URL(fileURLWithPath: scratch.path)
         var device: [Int] = []
         var ticks = 0, least = Int.max, most = 0, runs = 0
         var last = DeviceRun(output: "", classes: classes)
@@ -253,6 +259,8 @@ extension InferTool {
         let mostInstructions = Int((Double(most) * perTick).rounded())
         print("instructions per inference \(instructions) (mean; min \(leastInstructions), max \(mostInstructions); "
               + "qemu -icount shift=\(board.icountShift)\(perTick == 1 ? "" : ", counter tick = \(perTick) instructions"))")
+        let initInstructions = Int((Double(last.initTicks) * perTick).rounded())
+        print("init (validate the image, plan the arena) \(initInstructions) instructions")
         print("flash \(flash) B = firmware \(board.firmwareFlashBytes) + model image \(bytes.count) (board: \(board.flashBytes))")
         print("RAM \(ram) B = .data \(last.dataBytes) + .bss \(last.bssBytes) + arena \(last.arenaBytes) + stack high-water "
               + "\(last.stackHighWater) + heap \(last.heapBytes) (board: \(board.ramBytes); the model image and test images stay in flash)")
@@ -260,7 +268,7 @@ extension InferTool {
             let object: [String: Any] = [
                 "accuracy": accuracy, "correct": correct, "images": data.count, "host_agreement": agreement, "agreeing": agreeing,
                 "instructions_per_inference": instructions, "instructions_min": leastInstructions,
-                "instructions_max": mostInstructions, "instructions_total": Int((Double(ticks) * perTick).rounded()),
+                "instructions_max": mostInstructions, "init_instructions": initInstructions, "instructions_total": Int((Double(ticks) * perTick).rounded()),
                 "flash_bytes": flash, "firmware_flash_bytes": board.firmwareFlashBytes, "image_bytes": bytes.count,
                 "ram_bytes": ram, "data_bytes": last.dataBytes, "bss_bytes": last.bssBytes, "arena_bytes": last.arenaBytes,
                 "stack_high_water_bytes": last.stackHighWater, "heap_bytes": last.heapBytes,

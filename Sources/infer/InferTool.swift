@@ -48,8 +48,12 @@ struct InferTool: ParsableCommand {
     @Option(help: "Threads for the throughput figure (each with its own arena); latency is always one image on one thread.")
     var threads: Int = 1
 
-    @Option(help: "Images per invoke for the throughput figure (1...4096; each thread's arena holds a batch).")
-    var batch: Int = 256
+    @Option(help: "Images per invoke for the throughput figure (1...4096; each thread's arena holds a batch). Default: 256, or the largest power of two below it whose arenas fit --max-arena-bytes.")
+    var batch: Int?
+
+    @Option(help: ArgumentHelp("The most arena memory infer allocates, in bytes: the batch-1 arena, and the throughput arenas of all threads together (default 1073741824, 1 GiB).",
+                               discussion: "A model whose batch-1 arena exceeds it is refused with both numbers; without --batch, the throughput batch shrinks until it fits."))
+    var maxArenaBytes: Int = 1 << 30
 
     @Option(help: "Kernels: optimized (default: the fastest for this CPU), simd, carry-save (the microcontrollers' 32-bit kernels) or reference (plain loops, slow).")
     var kernels: String = "optimized"
@@ -70,7 +74,8 @@ struct InferTool: ParsableCommand {
         }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...64") }
-        guard (1...4096).contains(batch) else { throw ValidationError("--batch \(batch) is outside 1...4096") }
+        if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch \(batch) is outside 1...4096") }
+        guard maxArenaBytes >= 1 else { throw ValidationError("--max-arena-bytes \(maxArenaBytes) must be positive") }
         guard ["optimized", "simd", "carry-save", "reference"].contains(kernels) else {
             throw ValidationError("--kernels '\(kernels)' is not one of optimized, simd, carry-save, reference")
         }
@@ -107,7 +112,36 @@ struct InferTool: ParsableCommand {
         }
     }
 
+    /// Every file this run reads (the model, the IDX pair with its `.gz` spellings, or the data set's
+    /// files), which `--predictions` must not overwrite.
+    func inputFiles() -> [String] {
+        if let images, let labels { return [model, images, images + ".gz", labels, labels + ".gz"] }
+        let set = Dataset(rawValue: dataset ?? "mnist")
+        return [model] + (set?.files(dataDirectory: DataDirectory.resolve(explicit: dataDir)) ?? [])
+    }
+
+    /// The throughput batch: `--batch` if its arenas (one per thread) fit `--max-arena-bytes`, else
+    /// refused; without `--batch`, 256 halved until they fit (at least 1: the batch-1 arena fits).
+    func throughputBatch(_ image: ModelImage, _ kernels: KernelSet) throws -> Int {
+        func total(_ b: Int) -> Int {
+            let (t, o) = Interpreter.arenaBytes(for: image, kernels: kernels, batch: b).multipliedReportingOverflow(by: threads)
+            return o ? Int.max : t
+        }
+        if let batch {
+            guard total(batch) <= maxArenaBytes else {
+                throw fail("\(model): \(threads) arena(s) for batches of \(batch) need \(total(batch) == Int.max ? "more than Int.max" : String(total(batch))) bytes, above --max-arena-bytes \(maxArenaBytes)")
+            }
+            return batch
+        }
+        var b = 256
+        while b > 1 && total(b) > maxArenaBytes { b /= 2 }
+        return b
+    }
+
     func run() throws {
+        if let predictions {
+            do { try FileIdentity.requireDistinct(outputs: [predictions], inputs: inputFiles()) } catch { throw fail(error.description) }
+        }
         guard let fileData = FileManager.default.contents(atPath: model) else { throw fail("cannot read \(model)") }
         let file = try parseModelFile([UInt8](fileData))
 
@@ -145,6 +179,10 @@ struct InferTool: ParsableCommand {
         }
         let kernelSet: KernelSet = ["reference": .reference, "simd": .simd, "carry-save": .carrySave][kernels] ?? .optimized
         let arenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet)
+        guard arenaBytes <= maxArenaBytes else {
+            throw fail("\(model): the arena needs \(arenaBytes == Int.max ? "more than Int.max" : String(arenaBytes)) bytes for one image with \(kernels) kernels, above --max-arena-bytes \(maxArenaBytes)")
+        }
+        let batch = try throughputBatch(image, kernelSet)
 
         // One pass for the predictions and the batch-1 latency of every image.
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)

@@ -29,7 +29,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Transfer attack: the separately trained checkpoint the examples are crafted on.")
     var source: String?
 
-    @Option(help: "L-infinity budget on the [0, 1] scale (MNIST: 0.1, 0.2, 0.3).")
+    @Option(help: "L-infinity budget on the [0, 1] scale, in \(TrainingConfig.Limits.epsilon.text) (MNIST: 0.1, 0.2, 0.3).")
     var eps: Float
 
     @Option(help: "Output prefix: PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte.")
@@ -38,7 +38,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "PGD steps.")
     var steps: Int = 40
 
-    @Option(help: "PGD step size (default 2.5 * eps / steps).")
+    @Option(help: "PGD step size on the [0, 1] scale, in \(TrainingConfig.Limits.stepSize.text) (default 2.5 * eps / steps).")
     var stepSize: Float?
 
     @Option(help: "PGD restarts (the worst case per image is kept).")
@@ -56,7 +56,7 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Square attack: query budget (forward passes) per image.")
     var queries: Int = 1000
 
-    @Option(help: "Square attack: initial fraction of the image a square covers.")
+    @Option(help: "Square attack: initial fraction of the image a square covers, in \(TrainingConfig.Limits.squareFraction.text).")
     var pInit: Float = 0.3
 
     @Option(help: "Edge attack: local-search rounds after the PGD start.")
@@ -75,13 +75,13 @@ struct AttackCommand: ParsableCommand {
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
-        guard eps >= 0, eps <= 1 else { throw ValidationError("--eps \(eps) is outside [0, 1]") }
+        try checkOption("--eps", eps, TrainingConfig.Limits.epsilon)
         guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
         guard restarts >= 1 else { throw ValidationError("--restarts \(restarts) must be at least 1") }
-        if let s = stepSize, !(s > 0) { throw ValidationError("--step-size \(s) must be positive") }
+        try checkOption("--step-size", stepSize, TrainingConfig.Limits.stepSize)
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
         guard queries >= 1 else { throw ValidationError("--queries \(queries) must be at least 1") }
-        guard pInit > 0, pInit <= 1 else { throw ValidationError("--p-init \(pInit) is outside (0, 1]") }
+        try checkOption("--p-init", pInit, TrainingConfig.Limits.squareFraction)
         guard rounds >= 0 else { throw ValidationError("--rounds \(rounds) must not be negative") }
         guard candidates >= 1 else { throw ValidationError("--candidates \(candidates) must be at least 1") }
         if attack == .transfer && source == nil { throw ValidationError("--attack transfer needs --source CHECKPOINT") }
@@ -92,16 +92,20 @@ struct AttackCommand: ParsableCommand {
     }
 
     private func attackRun() throws {
+        let outputs = ["-images-idx3-ubyte", "-images-idx4-ubyte", "-labels-idx1-ubyte"].map { out + $0 }
+        try FileIdentity.requireDistinct(outputs: outputs, inputs: [checkpoint] + (source.map { [$0] } ?? []) + common.dataFiles)
         let ck = try Checkpoint.read(path: checkpoint)
-        let network = try ck.makeNetwork(path: checkpoint)
+        let network = try ck.makeNetwork(path: checkpoint, memoryBudget: common.memoryBudgetBytes)
         let test = try Dataset.named(ck.training.dataset).load(.test, dataDirectory: DataDirectory.resolve(explicit: common.dataDir)).prefix(limit)
         let config = AttackConfig(kind: attack, epsilon: eps, steps: steps, stepSize: stepSize, restarts: restarts,
                                   randomStart: !noRandomStart, loss: loss, seed: seed, gradient: gradient, queries: queries,
                                   squareFraction: pInit, searchRounds: rounds, candidates: candidates)
-        let sourceNetwork = try source.map { path throws(TrainerError) in try Checkpoint.read(path: path).makeNetwork(path: path) }
+        let sourceNetwork = try source.map { path throws(TrainerError) in
+            try Checkpoint.read(path: path).makeNetwork(path: path, memoryBudget: common.memoryBudgetBytes)
+        }
         let attacker = try Attacker(network: network, config: config, source: sourceNetwork)
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
-        let result = attacker.run(on: test) { done, total in
+        let result = try attacker.run(on: test) { done, total in
             if live { FileHandle.standardError.write(Data("\r\u{1B}[2K\(attack.rawValue) eps \(eps): \(done)/\(total) images".utf8)) }
         }
         if live { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }

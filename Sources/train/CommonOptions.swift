@@ -13,6 +13,40 @@ struct CommonOptions: ParsableArguments {
 
     @Flag(help: "No progress output.")
     var quiet = false
+
+    @Option(help: ArgumentHelp(
+        "Memory budget in GiB (1...\(ModelConfig.maxMemoryBudgetGiB)) for a network's weights, gradients, optimizer state and statistics; "
+        + "a larger network is refused, with the bytes it needs, before anything is allocated.", valueName: "GiB"))
+    var memoryBudget: Int = ModelConfig.defaultMemoryBudget >> 30
+
+    /// `--memory-budget` in bytes.
+    var memoryBudgetBytes: Int { memoryBudget << 30 }
+
+    func validate() throws {
+        guard (1...ModelConfig.maxMemoryBudgetGiB).contains(memoryBudget) else {
+            throw ValidationError("--memory-budget \(memoryBudget) is outside 1...\(ModelConfig.maxMemoryBudgetGiB) GiB")
+        }
+    }
+}
+
+/// Throws a usage error (exit 64) naming `option` when `value` is outside `limit` or not finite.
+func checkOption(_ option: String, _ value: Float?, _ limit: FloatLimit) throws {
+    if let value, let problem = limit.problem(option, value) { throw ValidationError(problem) }
+}
+
+/// Throws a usage error (exit 64) naming `option` when `value` is outside `range`.
+func checkOption(_ option: String, _ value: Int?, _ range: ClosedRange<Int>) throws {
+    if let value, !range.contains(value) {
+        throw ValidationError("\(option) \(value) is outside \(range.lowerBound)...\(range.upperBound)")
+    }
+}
+
+extension CommonOptions {
+    /// Every file of every data set in the data cache: inputs no output may overwrite.
+    var dataFiles: [String] {
+        let dir = DataDirectory.resolve(explicit: dataDir)
+        return Dataset.allCases.flatMap { $0.files(dataDirectory: dir) }
+    }
 }
 
 /// Runs `body`, turning the libraries' typed errors into a message on stderr and exit code 1.

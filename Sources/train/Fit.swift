@@ -21,10 +21,10 @@ struct Fit: ParsableCommand {
     @Option(help: "Architecture: fcn2 (784-600x4-10), fcn1 (784-6144x4-10), fcn (set --width and --depth) or conv (conv 32, conv 64, dense 512).")
     var arch: String = "fcn2"
 
-    @Option(help: "Hidden width, overriding the architecture's.")
+    @Option(help: "Hidden width, overriding the architecture's (1...\(ModelConfig.maxDimension)).")
     var width: Int?
 
-    @Option(help: "Number of hidden layers, overriding the architecture's.")
+    @Option(help: "Number of hidden layers, overriding the architecture's (1...\(ModelConfig.maxLayers)).")
     var depth: Int?
 
     @Option(help: "Weights and activations: float, binary (BNN, Hubara et al.) or xnor (XNOR-Net, Rastegari et al.).")
@@ -39,34 +39,34 @@ struct Fit: ParsableCommand {
     @Flag(help: "Binary models: a real-valued last layer (float weights and bias, no BatchNorm) on the last hidden block's hardtanh output, as in BinaryNet.pytorch's MNIST MLP.")
     var floatLastLayer = false
 
-    @Option(help: "Dropout probability after each hidden activation (default 0.2).")
+    @Option(help: "Dropout probability after each hidden activation, in \(TrainingConfig.Limits.dropout.text) (default 0.2).")
     var dropout: Float?
 
-    @Option(help: "Epochs to train (when resuming: the total, counting the epochs already done).")
+    @Option(help: "Epochs to train, 1...\(TrainingConfig.maxEpochs) (when resuming: the total, counting the epochs already done).")
     var epochs: Int = 10
 
-    @Option(help: "Images per batch.")
+    @Option(help: "Images per batch, 2...\(TrainingConfig.maxBatchSize).")
     var batchSize: Int = 100
 
     @Option(help: "Optimizer: adam or sgd.")
     var optimizer: OptimizerKind = .adam
 
-    @Option(help: "Base learning rate (default: Adam 0.005 binary/xnor, 0.001 float; SGD 0.1 and 0.05).")
+    @Option(help: "Base learning rate, in \(TrainingConfig.Limits.learningRate.text) (default: Adam 0.005 binary/xnor, 0.001 float; SGD 0.1 and 0.05).")
     var lr: Float?
 
-    @Option(help: "SGD momentum.")
+    @Option(help: "SGD momentum, in \(TrainingConfig.Limits.momentum.text).")
     var momentum: Float = 0.9
 
-    @Option(help: "L2 weight decay on dense weights.")
+    @Option(help: "L2 weight decay on dense weights, in \(TrainingConfig.Limits.weightDecay.text).")
     var weightDecay: Float = 0
 
     @Option(help: "Learning-rate schedule: cosine (to 0 over the run), step, or constant.")
     var schedule: LearningRateSchedule = .cosine
 
-    @Option(help: "Step schedule: epochs between decays.")
+    @Option(help: "Step schedule: epochs between decays, 1...\(TrainingConfig.maxEpochs).")
     var stepEpochs: Int = 3
 
-    @Option(help: "Step schedule: decay factor.")
+    @Option(help: "Step schedule: decay factor, in \(TrainingConfig.Limits.gamma.text).")
     var gamma: Float = 0.1
 
     @Option(help: "Seed for initialisation, shuffling and dropout (same seed, same result).")
@@ -78,7 +78,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Adversarial training budget on the [0, 1] scale (default as the paper: 0.3 for MNIST and Fashion-MNIST, 8/255 for CIFAR).")
     var adversarialEps: Float?
 
-    @Option(help: "Fraction of each batch replaced by adversarial examples.")
+    @Option(help: "Fraction of each batch replaced by adversarial examples, in \(TrainingConfig.Limits.adversarialRatio.text).")
     var adversarialRatio: Float = 0.5
 
     @Option(help: "PGD steps for adversarial training.")
@@ -93,7 +93,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Checkpoint to resume from (its model and settings are used; --epochs is the new total).")
     var resume: String?
 
-    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch).")
+    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch; default runs/MODEL.safetensors, or the --resume checkpoint itself).")
     var out: String?
 
     @OptionGroup var common: CommonOptions
@@ -102,16 +102,21 @@ struct Fit: ParsableCommand {
         guard (1...8).contains(inputBits) else {
             throw ValidationError("--input-bits \(inputBits) is outside 1...8")
         }
-        guard epochs >= 1 else { throw ValidationError("--epochs \(epochs) must be at least 1") }
-        guard batchSize >= 2 else { throw ValidationError("--batch-size \(batchSize) must be at least 2") }
-        if let d = dropout, !(d >= 0 && d < 1) { throw ValidationError("--dropout \(d) is outside [0, 1)") }
-        if let w = width, w < 1 { throw ValidationError("--width \(w) must be positive") }
-        if let d = depth, d < 1 { throw ValidationError("--depth \(d) must be positive") }
-        if let l = lr, !(l > 0) { throw ValidationError("--lr \(l) must be positive") }
+        // Every number against its range (TrainingConfig+Limits.swift), floats also finite.
+        try checkOption("--epochs", epochs, 1...TrainingConfig.maxEpochs)
+        try checkOption("--batch-size", batchSize, 2...TrainingConfig.maxBatchSize)
+        try checkOption("--step-epochs", stepEpochs, 1...TrainingConfig.maxEpochs)
+        try checkOption("--width", width, 1...ModelConfig.maxDimension)
+        try checkOption("--depth", depth, 1...ModelConfig.maxLayers)
+        try checkOption("--dropout", dropout, TrainingConfig.Limits.dropout)
+        try checkOption("--lr", lr, TrainingConfig.Limits.learningRate)
+        try checkOption("--momentum", momentum, TrainingConfig.Limits.momentum)
+        try checkOption("--weight-decay", weightDecay, TrainingConfig.Limits.weightDecay)
+        try checkOption("--gamma", gamma, TrainingConfig.Limits.gamma)
+        try checkOption("--adversarial-eps", adversarialEps, TrainingConfig.Limits.epsilon)
+        try checkOption("--adversarial-ratio", adversarialRatio, TrainingConfig.Limits.adversarialRatio)
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
-        if let e = adversarialEps, !(e >= 0 && e <= 1) { throw ValidationError("--adversarial-eps \(e) is outside [0, 1]") }
-        guard adversarialRatio > 0, adversarialRatio <= 1 else { throw ValidationError("--adversarial-ratio \(adversarialRatio) is outside (0, 1]") }
         if let a = adversarial, ![AttackConfig.Kind.fgsm, .rfgsm, .pgd].contains(a) {
             throw ValidationError("--adversarial \(a.rawValue): adversarial training takes fgsm, rfgsm or pgd")
         }
@@ -154,7 +159,7 @@ struct Fit: ParsableCommand {
         let testSet = try data.load(.test, dataDirectory: dir).prefix(testLimit)
         let session: TrainingSession
         if let checkpoint, let resume {
-            session = try TrainingSession(resuming: checkpoint, epochs: epochs, path: resume)
+            session = try TrainingSession(resuming: checkpoint, epochs: epochs, path: resume, memoryBudget: common.memoryBudgetBytes)
         } else {
             let training = TrainingConfig(
                 dataset: dataset, epochs: epochs, batchSize: batchSize, optimizer: optimizer,
@@ -166,12 +171,21 @@ struct Fit: ParsableCommand {
                     let eps = adversarialEps ?? (data == .cifar10 || data == .cifar100 ? 8 / 255 : 0.3)
                     return .init(attack: $0, epsilon: eps, steps: adversarialSteps, ratio: adversarialRatio)
                 })
-            session = try TrainingSession(model: modelConfig(for: fullTrain), training: training)
+            // The model comes from the options here: a model the options make too large is a usage error.
+            do { session = try TrainingSession(model: modelConfig(for: fullTrain), training: training, memoryBudget: common.memoryBudgetBytes) }
+            catch { throw ValidationError(error.description) }
         }
         let config = session.config
         let model = session.network.config
         let trainSet = fullTrain.prefix(config.trainLimit)
-        let outPath = out ?? "runs/\(model.summary).safetensors"
+        // Resuming continues that run: without --out it is written back (atomically, to the file a symlink
+        // names, not over the link), never to the default name, which may hold another run. The checkpoint is
+        // read whole before any write, so --out X is the same.
+        let outPath = out ?? resume.map(FileIdentity.canonicalPath) ?? "runs/\(model.summary).safetensors"
+        try FileIdentity.requireDistinct(outputs: [outPath], inputs: common.dataFiles)
+        // Both splits against the model before the first step (a bad test split would otherwise stop after an epoch).
+        try session.network.checkFits(trainSet, role: "training split")
+        try session.network.checkFits(testSet, role: "test split")
 
         let progress = ProgressPrinter(enabled: !common.quiet)
         progress.line("train: \(model.summary) on \(config.dataset) (\(trainSet.count) train, \(testSet.count) test), "
@@ -189,12 +203,12 @@ struct Fit: ParsableCommand {
             }
             last = report
             epochSeconds.append(report.seconds)
-            testAccuracy = Evaluation.accuracy(session.network, on: testSet)
+            testAccuracy = try Evaluation.accuracy(session.network, on: testSet)
             progress.epoch(report, totalEpochs: config.epochs, testAccuracy: testAccuracy!)
             try session.checkpoint(testAccuracy: testAccuracy, last: report).write(to: outPath)
         }
         if testAccuracy == nil {
-            testAccuracy = Evaluation.accuracy(session.network, on: testSet)
+            testAccuracy = try Evaluation.accuracy(session.network, on: testSet)
             try session.checkpoint(testAccuracy: testAccuracy, last: nil).write(to: outPath)
         }
         let trained = epochSeconds.reduce(0, +)

@@ -13,7 +13,7 @@ struct SweepCommand: ParsableCommand {
           train sweep runs/a.safetensors runs/b.safetensors --attacks fgsm,pgd,edge --eps 0.1,0.2,0.3 --out reports/mnist
         writes reports/mnist.md, .csv, .json and .svg (accuracy against eps per model and attack, the per-example worst case dashed).
 
-        Each finished cell is appended to reports/mnist.jsonl; rerunning the same command skips the cells it holds, so an interrupted sweep resumes.
+        Each finished cell is appended to reports/mnist.jsonl; rerunning the same command skips the cells it holds, so an interrupted sweep resumes. While a sweep runs it holds an flock on reports/mnist.jsonl.lock: a second sweep with the same --out refuses (exit 1); a lock file left by a killed sweep does not block.
 
         Sanity flags (Carlini et al. 2019) are listed in the reports and printed on stdout; they are findings, not failures (exit 0).
 
@@ -26,7 +26,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Comma-separated attacks: fgsm, rfgsm, pgd, transfer, edge, square.")
     var attacks: String = "fgsm,pgd,edge"
 
-    @Option(help: "Comma-separated budgets on the [0, 1] scale.")
+    @Option(help: "Comma-separated budgets on the [0, 1] scale, each in \(TrainingConfig.Limits.epsilon.text).")
     var eps: String = "0.1,0.2,0.3"
 
     @Option(help: "Output prefix: PREFIX.md, .csv, .json, .svg and the journal PREFIX.jsonl.")
@@ -85,8 +85,8 @@ struct SweepCommand: ParsableCommand {
 
     func parsedEps() throws -> [Float] {
         try eps.split(separator: ",").map { text in
-            guard let e = Float(text.trimmingCharacters(in: .whitespaces)), e >= 0, e <= 1 else {
-                throw ValidationError("--eps: '\(text)' is not a number in [0, 1]")
+            guard let e = Float(text.trimmingCharacters(in: .whitespaces)), TrainingConfig.Limits.epsilon.contains(e) else {
+                throw ValidationError("--eps: '\(text)' is not a number in \(TrainingConfig.Limits.epsilon.text)")
             }
             return e
         }
@@ -126,10 +126,11 @@ struct SweepCommand: ParsableCommand {
                                     gradient: gradient, queries: queries, searchRounds: rounds, candidates: candidates)
         var runtime = [String: String]()
         for (c, b) in zip(checkpoints, bsm) { runtime[c] = b }
-        let settings = SweepSettings(models: checkpoints, attacks: try parsedAttacks(), epsilons: try parsedEps(),
+        var settings = SweepSettings(models: checkpoints, attacks: try parsedAttacks(), epsilons: try parsedEps(),
                                      template: template, limit: limit, out: out,
                                      dataDirectory: DataDirectory.resolve(explicit: common.dataDir), source: source,
                                      runtimeModels: runtime, inferExecutable: inferExecutable(), keepSets: keepSets)
+        settings.memoryBudget = common.memoryBudgetBytes
         let sweep = try RobustnessSweep(settings: settings)
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
         let start = Date()

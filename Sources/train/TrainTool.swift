@@ -10,6 +10,7 @@ struct TrainTool: ParsableCommand {
         robustness sweeps with reports. Example:
           train --dataset mnist --arch fcn2 --precision binary --input-bits 2 --epochs 10 --seed 1 --out runs/bnn-2b.safetensors
         Data comes from the data cache (make data); override with --data-dir or $BITSHIELD_DATA.
+        Memory: a network whose weights, gradients, optimizer state and statistics exceed 8 GiB is refused with the bytes it needs (--memory-budget GiB raises it; FCN1 with Adam takes about 1.9 GB).
         Exit codes: 0 success, 1 failure, 64 bad usage.
         """,
         subcommands: [Fit.self, AttackCommand.self, SweepCommand.self],

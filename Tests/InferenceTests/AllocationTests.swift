@@ -25,25 +25,25 @@ final class AllocationTests: XCTestCase {
             let bytes = try image(precision, conv: conv, layout: layout)
             try bytes.withUnsafeBytes { raw in
                 let image = try ModelImage(bytes: raw)
-                let arena = UnsafeMutableRawBufferPointer.allocate(
-                    byteCount: [KernelSet.optimized, .reference, .carrySave].map { Interpreter.arenaBytes(for: image, kernels: $0) }.max()!,
-                    alignment: 16)
-                defer { arena.deallocate() }
                 let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: 784)
                 defer { pixels.deallocate() }
                 for i in 0..<784 { pixels[i] = UInt8(i % 256) }
                 let scores = UnsafeMutablePointer<Float>.allocate(capacity: 10)
                 defer { scores.deallocate() }
                 for kernels in [KernelSet.optimized, .reference, .carrySave] {
-                    let it = try Interpreter(image: raw, arena: arena, kernels: kernels)
+                    // Each kernel set on an arena of exactly its plan, with a guard band after it.
+                    let guarded = GuardedArena(bytes: Interpreter.arenaBytes(for: image, kernels: kernels))
+                    let it = try Interpreter(image: raw, arena: guarded.arena, kernels: kernels)
                     _ = it.invoke(pixels, scores: scores)
                     bitshield_allocations_start()
                     for _ in 0..<3 { _ = it.invoke(pixels, scores: scores) }
                     XCTAssertEqual(bitshield_allocations_stop(), 0, "\(precision) conv \(conv) \(layout) \(kernels)")
+                    guarded.check("\(precision) conv \(conv) \(layout) \(kernels)")
                 }
                 // A batch of five: four per pass over the weights, then one.
-                let batchArena = UnsafeMutableRawBufferPointer.allocate(byteCount: Interpreter.arenaBytes(for: image, batch: 5), alignment: 16)
-                defer { batchArena.deallocate() }
+                let batchGuarded = GuardedArena(bytes: Interpreter.arenaBytes(for: image, batch: 5))
+                defer { batchGuarded.check("\(precision) conv \(conv) \(layout) batch") }
+                let batchArena = batchGuarded.arena
                 let five = UnsafeMutablePointer<UInt8>.allocate(capacity: 5 * 784)
                 defer { five.deallocate() }
                 for i in 0..<(5 * 784) { five[i] = UInt8((i * 7) % 256) }

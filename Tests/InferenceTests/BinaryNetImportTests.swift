@@ -37,7 +37,7 @@ final class BinaryNetImportTests: XCTestCase {
         XCTAssertLessThanOrEqual(mismatches, 2, "\(mismatches) of 1000 predictions differ from PyTorch's")
         XCTAssertGreaterThan(Set(torchPredictions).count, 5, "the fixture model must be non-trivial")
         // The trainer's own evaluation of the imported network agrees with the runtime too.
-        let trainer = Evaluation.predictions(net, on: test)
+        let trainer = try Evaluation.predictions(net, on: test)
         XCTAssertLessThanOrEqual(zip(trainer, ours).filter { $0 != $1 }.count, 2, "trainer and runtime (float last layer)")
     }
 }

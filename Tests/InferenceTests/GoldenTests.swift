@@ -94,6 +94,27 @@ final class GoldenTests: XCTestCase {
         }
     }
 
+    /// An independent reader written from spec/FORMAT.md alone (`scripts/check_golden.py`, Python standard
+    /// library) reproduces every golden class and score bit for bit: the spec says enough to implement
+    /// the format, including the float summation order of the float model's scores.
+    func testAReaderOfTheSpecAloneReproducesTheGoldenScores() throws {
+        let python = "/usr/bin/python3"
+        guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no \(python)") }
+        let script = URL(fileURLWithPath: Self.directory).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("scripts/check_golden.py").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [script, Self.directory]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0, text)
+        XCTAssertTrue(text.contains("all golden scores agree, bit for bit"), text)
+    }
+
     /// The same trained models give the same predictions and scores from every version's files.
     func testVersionsAgree() throws {
         let load = { (v: Int) throws -> [String: [[String: Any]]] in

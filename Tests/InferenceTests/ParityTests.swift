@@ -40,7 +40,7 @@ final class ParityTests: XCTestCase {
         let test = try Self.mnist(.test).prefix(testImages)
         let net = try trained(model, data: train)
         let image = try ImageExport.image(of: net)
-        let expected = Evaluation.predictions(net, on: test)
+        let expected = try Evaluation.predictions(net, on: test)
         let got = try Self.runtimePredictions(image: image, data: test)
         let mismatches = zip(expected, got).filter { $0 != $1 }.count
         let accuracy = Double(zip(got, test.labels).filter { $0 == Int($1) }.count) / Double(test.count)
@@ -86,7 +86,7 @@ final class ParityTests: XCTestCase {
         try result.images.writeIDX(prefix: dir + "/adv")
         let stored = try IDXLoader.loadPair(images: dir + "/adv-images-idx3-ubyte", labels: dir + "/adv-labels-idx1-ubyte", classes: 10)
         let runtime = try Self.runtimePredictions(image: try ImageExport.image(of: net), data: stored)
-        XCTAssertEqual(runtime, Evaluation.predictions(net, on: stored))
+        XCTAssertEqual(runtime, try Evaluation.predictions(net, on: stored))
         let accuracy = Double(zip(runtime, stored.labels).filter { $0 == Int($1) }.count) / Double(stored.count)
         XCTAssertEqual(accuracy, result.robustAccuracy)
     }

@@ -104,11 +104,10 @@ final class RandomModelTests: XCTestCase {
     /// step that reads what it never wrote shows up as a difference).
     static func scores(_ image: [UInt8], kernels: KernelSet, pixels: [UInt8], size: Int, classes: Int) throws -> [Float] {
         try image.withUnsafeBytes { raw in
-            let arena = UnsafeMutableRawBufferPointer.allocate(
-                byteCount: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: kernels), alignment: 16)
-            defer { arena.deallocate() }
-            for i in 0..<arena.count { arena[i] = kernels == .reference ? 0x5A : 0xA5 }
-            let it = try Interpreter(image: raw, arena: arena, kernels: kernels)
+            let guarded = GuardedArena(bytes: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: kernels),
+                                       poison: kernels == .reference ? 0x5A : 0xA5)
+            defer { guarded.check("\(kernels) kernels") }
+            let it = try Interpreter(image: raw, arena: guarded.arena, kernels: kernels)
             var all: [Float] = []
             var scores = [Float](repeating: 0, count: classes)
             pixels.withUnsafeBufferPointer { px in
@@ -124,11 +123,9 @@ final class RandomModelTests: XCTestCase {
     /// The scores and classes of the same 16 images in batches of `batch`.
     static func batchScores(_ image: [UInt8], batch: Int, pixels: [UInt8], size: Int, classes: Int) throws -> ([Float], [Int]) {
         try image.withUnsafeBytes { raw in
-            let arena = UnsafeMutableRawBufferPointer.allocate(
-                byteCount: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), batch: batch), alignment: 16)
-            defer { arena.deallocate() }
-            for i in 0..<arena.count { arena[i] = 0xC3 }
-            let it = try Interpreter(image: raw, arena: arena, batch: batch)
+            let guarded = GuardedArena(bytes: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), batch: batch), poison: 0xC3)
+            defer { guarded.check("batch \(batch)") }
+            let it = try Interpreter(image: raw, arena: guarded.arena, batch: batch)
             var scores = [Float](repeating: 0, count: 16 * classes)
             var predicted = [Int](repeating: -1, count: 16)
             pixels.withUnsafeBufferPointer { px in

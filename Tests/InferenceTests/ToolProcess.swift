@@ -1,9 +1,9 @@
 import Foundation
 import XCTest
 
-/// Runs a built tool (`convert`, `infer`) from the test bundle's directory and returns its exit status,
-/// stdout and stderr.
-func runTool(_ tool: String, _ args: [String], environment: [String: String]? = nil,
+/// Runs a built tool (`convert`, `infer`) from the test bundle's directory (in working directory `cwd`,
+/// when given) and returns its exit status, stdout and stderr.
+func runTool(_ tool: String, _ args: [String], environment: [String: String]? = nil, cwd: String? = nil,
              file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
     let path = Bundle.main.bundleURL.appendingPathComponent(tool).path
     XCTAssertTrue(FileManager.default.isExecutableFile(atPath: path), "no \(tool) at \(path)", file: file, line: line)
@@ -11,6 +11,7 @@ func runTool(_ tool: String, _ args: [String], environment: [String: String]? = 
     p.executableURL = URL(fileURLWithPath: path)
     p.arguments = args
     if let environment { p.environment = environment }
+    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
     let out = Pipe(), err = Pipe()
     p.standardOutput = out
     p.standardError = err

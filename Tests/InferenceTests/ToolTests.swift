@@ -108,6 +108,36 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(junk.status, 1)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/j.bsm"), "no half-written output")
     }
+
+    /// Files whose checksums are right but which the spec forbids (issue 12 items 15 and 16): `convert
+    /// inspect` and `infer` refuse each with the reason and exit 1, and accept what `convert` wrote.
+    func testInspectAndInferRefuseWhatTheSpecForbids() throws {
+        let dir = temporaryDirectory()
+        XCTAssertEqual(try run("convert", [try checkpoint(in: dir), "-o", dir + "/a.bsm"]).status, 0)
+        let good = try ModelFile.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: dir + "/a.bsm"))))
+        let json = String(decoding: good.metadata, as: UTF8.self)
+        let hash = SHA256.hex(good.imageSHA256), other = SHA256.hex(SHA256.hash([0]))
+        XCTAssertTrue(json.contains(#""image_sha256":"\#(hash)""#), json)
+        let hostile: [(name: String, bytes: [UInt8], error: String)] = [
+            ("sha", ModelFile(metadata: Array(json.replacingOccurrences(of: hash, with: other).utf8), image: good.image).encoded(),
+             "metadata key 'image_sha256' is \(other): the header's image SHA-256 is \(hash)"),
+            ("array", ModelFile(metadata: Array("[\(json)]".utf8), image: good.image).encoded(), "metadata must be a JSON object, it is an array"),
+            ("format", ModelFile(metadata: Array(json.replacingOccurrences(of: "bitshield.model", with: "bitshield.modle").utf8), image: good.image).encoded(),
+             #"metadata key 'format' is "bitshield.modle": must be "bitshield.model""#),
+            ("zlib", ModelFile.assemble(metadata: good.metadata, stored: Zlib.compress(good.image) + [0], image: good.image, compressed: true),
+             "1 bytes after the end of the zlib stream"),
+        ]
+        for h in hostile {
+            let path = dir + "/\(h.name).bsm"
+            try Data(h.bytes).write(to: URL(fileURLWithPath: path))
+            let inspect = try run("convert", ["inspect", path])
+            XCTAssertEqual(inspect.status, 1, h.name)
+            XCTAssertTrue(inspect.stderr.contains(h.error), "\(h.name): \(inspect.stderr)")
+            let infer = try run("infer", [path])
+            XCTAssertEqual(infer.status, 1, h.name)
+            XCTAssertTrue(infer.stderr.contains(h.error), "\(h.name): \(infer.stderr)")
+        }
+    }
 }
 
 func temporaryDirectory() -> String {

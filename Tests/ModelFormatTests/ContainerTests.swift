@@ -71,6 +71,151 @@ final class ContainerTests: XCTestCase {
         expect(forged, contains: "corrupt zlib stream")
     }
 
+    /// A file whose checksums are all right around a zlib stream with `suffix` appended (issue 12 item 15).
+    func testBytesAfterTheZlibStreamAreRefused() {
+        let image = Fixtures.tinyBinary()
+        let stream = Zlib.compress(image)
+        for suffix: [UInt8] in [[0], [0, 0, 0, 0], Array(stream)] {   // a zero byte, padding, a second whole stream
+            let bytes = ModelFile.assemble(metadata: metadata, stored: stream + suffix, image: image, compressed: true)
+            expect(bytes, contains: "\(suffix.count) bytes after the end of the zlib stream (the stream ends at byte \(stream.count) of the \(stream.count + suffix.count) stored bytes)")
+        }
+        // A stream cut short (checksums over the cut bytes) is truncated, not "too large".
+        let cut = Array(stream.dropLast(6))
+        expect(ModelFile.assemble(metadata: metadata, stored: cut, image: image, compressed: true), contains: "zlib stream is truncated")
+        // A stream that ends before the header's image size.
+        let short = Array(image.dropLast(64))
+        expect(ModelFile.assemble(metadata: metadata, stored: Zlib.compress(short), image: image, compressed: true),
+               contains: "image decompresses to \(image.count - 64) bytes, the header says \(image.count)")
+        // A zlib header asking for a preset dictionary (FDICT; 0x78BB is a multiple of 31) and its DICTID.
+        let dictionary = [0x78, 0xBB, 0, 0, 0, 1] + stream.dropFirst(2)
+        expect(ModelFile.assemble(metadata: metadata, stored: Array(dictionary), image: image, compressed: true),
+               contains: "zlib stream needs a preset dictionary")
+        // A gzip stream instead of a zlib one.
+        expect(ModelFile.assemble(metadata: metadata, stored: [0x1F, 0x8B, 8, 0, 0, 0, 0, 0, 0, 3] + stream.dropFirst(2),
+                                  image: image, compressed: true), contains: "corrupt zlib stream")
+    }
+
+    /// A file around `Fixtures.tinyBinary(columns:)` (2-bit input) with `json` as its metadata and every checksum right.
+    func file(metadata json: String, columns: Bool = false) -> [UInt8] {
+        ModelFile(metadata: Array(json.utf8), image: Fixtures.tinyBinary(columns: columns)).encoded()
+    }
+
+    /// The tiny image's SHA-256 in hex.
+    func imageHex(columns: Bool = false) -> String { SHA256.hex(SHA256.hash(Fixtures.tinyBinary(columns: columns))) }
+
+    /// Metadata that is not one JSON object (issue 12 item 16).
+    func testMetadataMustBeOneJSONObject() {
+        let cases: [(String, String)] = [
+            ("", "metadata is not valid JSON: JSON ends unexpectedly at byte 0"),
+            (#"["bitshield.model"]"#, "metadata must be a JSON object, it is an array"),
+            (#""bitshield.model""#, #"metadata must be a JSON object, it is the string "bitshield.model""#),
+            ("42", "metadata must be a JSON object, it is the number 42"),
+            (#"{"format":"bitshield.model"} {}"#, "metadata is not valid JSON: 2 bytes of trailing data"),
+            (#"{"format":"bitshield.model",}"#, "metadata is not valid JSON"),
+            (#"{"format":"bitshield.model""#, "metadata is not valid JSON"),
+            (#"{"format":"bitshield.model","format":"bitshield.model"}"#, "metadata key 'format' is a second time: each key may appear once"),
+        ]
+        for (json, needle) in cases { expect(file(metadata: json), contains: needle) }
+        // A byte that is not UTF-8 inside a string.
+        let notUTF8 = Array(#"{"format":"bitshield.model","x":""#.utf8) + [0xFF] + Array(#""}"#.utf8)
+        expect(ModelFile(metadata: notUTF8, image: Fixtures.tinyBinary()).encoded(), contains: "metadata is not valid JSON: invalid UTF-8 at byte 33")
+    }
+
+    /// `format` missing, of another type or another value.
+    func testMetadataFormatMustBeBitshieldModel() {
+        expect(file(metadata: #"{"precision":"binary"}"#), contains: #"metadata key 'format' is missing: a required key, "bitshield.model""#)
+        expect(file(metadata: #"{"format":"onnx"}"#), contains: #"metadata key 'format' is "onnx": must be "bitshield.model""#)
+        expect(file(metadata: #"{"format":1}"#), contains: "metadata key 'format' is the number 1: must be a string")
+        expect(file(metadata: #"{"format":null}"#), contains: "metadata key 'format' is null: must be a string")
+    }
+
+    /// `image_sha256` that is not the header's (another digest, upper case, not hex).
+    func testMetadataImageSHA256MustEqualTheHeaders() throws {
+        let right = imageHex()
+        XCTAssertNoThrow(try ModelFile.parse(file(metadata: #"{"format":"bitshield.model","image_sha256":"\#(right)"}"#)))
+        let other = SHA256.hex(SHA256.hash([1, 2, 3]))
+        expect(file(metadata: #"{"format":"bitshield.model","image_sha256":"\#(other)"}"#),
+               contains: "metadata key 'image_sha256' is \(other): the header's image SHA-256 is \(right)")
+        expect(file(metadata: #"{"format":"bitshield.model","image_sha256":"\#(right.uppercased())"}"#),
+               contains: "must be 64 lower-case hex digits")
+        expect(file(metadata: #"{"format":"bitshield.model","image_sha256":"\#(right.dropLast())"}"#),
+               contains: "must be 64 lower-case hex digits")
+        expect(file(metadata: #"{"format":"bitshield.model","image_sha256":7}"#),
+               contains: "metadata key 'image_sha256' is the number 7: must be a string")
+    }
+
+    /// Every listed key of the wrong type or out of its range.
+    func testMetadataKeysOfTheWrongTypeOrRange() {
+        let cases: [(String, String)] = [
+            (#""precision":3"#, "metadata key 'precision' is the number 3: must be a string"),
+            (#""precision":"ternary""#, #"metadata key 'precision' is "ternary": must be "binary", "xnor" or "float""#),
+            (#""input_bits":"2""#, #"metadata key 'input_bits' is the string "2": must be an integer"#),
+            (#""input_bits":2.0"#, "metadata key 'input_bits' is the number 2.0: must be an integer"),
+            (#""input_bits":99999999999999999999"#, "metadata key 'input_bits' is the number 99999999999999999999: must be an integer"),
+            (#""input_bits":9"#, "metadata key 'input_bits' is 9: must be 1...8"),
+            (#""test_accuracy":"0.9""#, #"metadata key 'test_accuracy' is the string "0.9": must be a number"#),
+            (#""test_accuracy":1.5"#, "metadata key 'test_accuracy' is 1.5: must be a fraction in [0, 1]"),
+            (#""test_accuracy":-0.1"#, "metadata key 'test_accuracy' is -0.1: must be a fraction in [0, 1]"),
+            (#""test_accuracy":1e999"#, "metadata key 'test_accuracy' is the number 1e999: must be a number"),
+            (#""dense_layout":"rows""#, #"metadata key 'dense_layout' is "rows": must be "bits8" or "columns32""#),
+            (#""source_checkpoint_sha256":"abc""#, #"metadata key 'source_checkpoint_sha256' is "abc": must be 64 lower-case hex digits"#),
+            (#""dataset":["mnist"]"#, "metadata key 'dataset' is an array: must be a string"),
+            (#""architecture":{}"#, "metadata key 'architecture' is an object: must be a string"),
+            (#""source_format":true"#, "metadata key 'source_format' is true: must be a string"),
+            (#""tool_version":null"#, "metadata key 'tool_version' is null: must be a string"),
+            (#""created_by":1"#, "metadata key 'created_by' is the number 1: must be a string"),
+        ]
+        for (member, needle) in cases {
+            expect(file(metadata: #"{"format":"bitshield.model",\#(member)}"#), contains: needle)
+        }
+    }
+
+    /// `input_bits` and `dense_layout` that contradict the image (2-bit input; `bits` or `columns32` dense weights).
+    func testMetadataThatContradictsTheImage() {
+        expect(file(metadata: #"{"format":"bitshield.model","input_bits":3}"#),
+               contains: "metadata key 'input_bits' is 3: op 0 (input_codes) quantizes to 2 bits")
+        expect(file(metadata: #"{"format":"bitshield.model","dense_layout":"bits8"}"#, columns: true),
+               contains: #"metadata key 'dense_layout' is "bits8": op 1's binary dense weights are columns32"#)
+        expect(file(metadata: #"{"format":"bitshield.model","dense_layout":"columns32"}"#),
+               contains: #"metadata key 'dense_layout' is "columns32": op 1's binary dense weights are bits"#)
+    }
+
+    /// What `convert` writes, with unknown keys of any type beside it, reads back.
+    func testEveryKeyOfTheRightTypeIsAccepted() throws {
+        let json = #"{"architecture":"fcn-6-4-3-binary-2b","created_by":"convert","dataset":"mnist","dense_layout":"columns32","#
+            + #""format":"bitshield.model","image_sha256":"\#(imageHex(columns: true))","input_bits":2,"precision":"binary","#
+            + #""source_checkpoint_sha256":"\#(String(repeating: "0a", count: 32))","source_format":"bitshield","test_accuracy":1,"#
+            + #""tool_version":"bitshield-convert 0.1.0","golden":{"nested":[1,2.5,null,true,"é"]},"later_key":[]}"#
+        let parsed = try ModelFile.parse(file(metadata: json, columns: true))
+        XCTAssertEqual(parsed.metadata, Array(json.utf8))
+        let fields = try ModelMetadata.parse(Array(json.utf8))
+        XCTAssertEqual(fields.inputBits, 2)
+        XCTAssertEqual(fields.testAccuracy, 1)
+        XCTAssertEqual(fields.denseLayout, "columns32")
+    }
+
+    /// Random byte edits of a full metadata object never crash the reader (it throws or returns).
+    func testMetadataMutationsNeverCrash() {
+        let json = Array((#"{"architecture":"fcn-6-4-3-binary-2b","dense_layout":"bits8","format":"bitshield.model","#
+            + #""image_sha256":"\#(imageHex())","input_bits":2,"test_accuracy":0.5,"x":[{"y":["\u00e9",1e5,-0.0]}]}"#).utf8)
+        var state: UInt64 = 0xBEEF
+        func next() -> Int { state = state &* 6364136223846793005 &+ 1442695040888963407; return Int(state >> 33) }
+        let alphabet = Array(#"{}[]",:0123456789.eE-+\u"tfn "#.utf8) + [0x00, 0x80, 0xC3, 0xFF]
+        var accepted = 0
+        for _ in 0..<20_000 {
+            var b = json
+            for _ in 0..<(1 + next() % 3) {
+                switch next() % 3 {
+                case 0: b[next() % b.count] = alphabet[next() % alphabet.count]
+                case 1: b.insert(alphabet[next() % alphabet.count], at: next() % b.count)
+                default: if b.count > 1 { b.remove(at: next() % b.count) }
+                }
+            }
+            if (try? ModelMetadata.parse(b)) != nil { accepted += 1 }
+        }
+        XCTAssertLessThan(accepted, 20_000, "some edits must be refused")
+    }
+
     func testTruncationAtEveryByte() {
         let good = file()
         for cut in 0..<good.count {

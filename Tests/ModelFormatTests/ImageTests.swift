@@ -112,7 +112,7 @@ final class ImageTests: XCTestCase {
         b = good
         let t0 = Int(b[tensorTable + 20]) | Int(b[tensorTable + 21]) << 8
         set32(&b, tensorTable + 32 + 20, UInt32(t0))
-        XCTAssertThrowsError(try Fixtures.read(b)) { XCTAssertTrue(($0 as! ModelFormatError).message.contains("overlaps"), "\($0)") }
+        expect(b, .outOfOrder(what: "tensor 1", offset: t0, previous: "tensor 0", previousEnd: t0 + 32))
         // An op pointing at a tensor that does not exist.
         b = good; set32(&b, 64 + 64 + 4 + 8, 99)
         expect(b, .badTensorReference(op: 1, reason: "weight tensor 99 does not exist (6 tensors)"))

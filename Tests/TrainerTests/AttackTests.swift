@@ -27,7 +27,7 @@ final class AttackTests: XCTestCase {
             XCTAssertGreaterThan(r.maxPerturbation, 0, "\(kind) changed nothing")
             XCTAssertEqual(r.images.labels, test.labels)
             // Accuracies are those of the stored images.
-            XCTAssertEqual(r.robustAccuracy, Evaluation.accuracy(try network(), on: r.images))
+            XCTAssertEqual(r.robustAccuracy, try Evaluation.accuracy(try network(), on: r.images))
             XCTAssertEqual(r.successRate, Double(r.successes) / Double(r.cleanCorrect))
         }
     }
@@ -79,7 +79,7 @@ final class AttackTests: XCTestCase {
 
     func testBadSettingsAreRejected() throws {
         XCTAssertThrowsError(try Attacker(network: try network(), config: AttackConfig(kind: .fgsm, epsilon: 1.5))) {
-            XCTAssertTrue("\($0)".contains("eps 1.5 outside [0, 1]"), "\($0)")
+            XCTAssertTrue("\($0)".contains("eps 1.5 is outside [0, 1]"), "\($0)")
         }
     }
 }

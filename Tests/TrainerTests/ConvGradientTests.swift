@@ -80,6 +80,6 @@ final class ConvGradientTests: XCTestCase {
         let data = TestData.quadrants(count: 600, seed: 41)
         let s = try TrainingSession(model: model, training: TrainingConfig(epochs: 8, batchSize: 20, learningRate: 0.01, seed: 1))
         for _ in 0..<8 { _ = try s.trainEpoch(on: data) }
-        XCTAssertGreaterThan(Evaluation.accuracy(s.network, on: TestData.quadrants(count: 300, seed: 42)), 0.7)
+        XCTAssertGreaterThan(try Evaluation.accuracy(s.network, on: TestData.quadrants(count: 300, seed: 42)), 0.7)
     }
 }

@@ -101,13 +101,13 @@ final class LayerGradientTests: XCTestCase {
     func testSoftmaxCrossEntropy() {
         let logits = randomMatrix(4, 5, seed: 14)
         let labels = [0, 3, 4, 1]
-        let (_, grad, _) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+        let (_, grad, _) = try! SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
         for i in 0..<logits.data.count {
             var p = logits, m = logits
             p.data[i] += 1e-2
             m.data[i] -= 1e-2
-            let numeric = (SoftmaxCrossEntropy.evaluate(logits: p, labels: labels).loss
-                - SoftmaxCrossEntropy.evaluate(logits: m, labels: labels).loss) / 2e-2
+            let numeric = (try! SoftmaxCrossEntropy.evaluate(logits: p, labels: labels).loss
+                - (try! SoftmaxCrossEntropy.evaluate(logits: m, labels: labels).loss)) / 2e-2
             XCTAssertEqual(Double(numeric), Double(grad.data[i]), accuracy: 2e-3, "logit \(i)")
         }
     }
@@ -127,10 +127,10 @@ final class LayerGradientTests: XCTestCase {
         let labels = [1, 3]
         func loss(_ x: Matrix) -> Double {
             var c = ForwardContext.evaluation
-            return Double(SoftmaxCrossEntropy.evaluate(logits: net.forward(x, context: &c), labels: labels).loss)
+            return Double(try! SoftmaxCrossEntropy.evaluate(logits: net.forward(x, context: &c), labels: labels).loss)
         }
         var c = ForwardContext.evaluation
-        let (_, g, _) = SoftmaxCrossEntropy.evaluate(logits: net.forward(x, context: &c), labels: labels)
+        let (_, g, _) = try SoftmaxCrossEntropy.evaluate(logits: net.forward(x, context: &c), labels: labels)
         let dx = try XCTUnwrap(net.backward(g, inputGradient: true))
         for i in 0..<x.data.count {
             // 8-bit input rounds to the pixel grid, so step by whole pixels.

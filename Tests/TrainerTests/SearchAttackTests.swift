@@ -42,7 +42,7 @@ final class SearchAttackTests: XCTestCase {
         XCTAssertGreaterThan(edge.cleanAccuracy, 0.8)
         XCTAssertLessThanOrEqual(edge.maxPerturbation, 25)
         XCTAssertEqual(edge.images.labels, test.labels)
-        XCTAssertEqual(edge.robustAccuracy, Evaluation.accuracy(net, on: edge.images), "accuracy of the stored images")
+        XCTAssertEqual(edge.robustAccuracy, try Evaluation.accuracy(net, on: edge.images), "accuracy of the stored images")
         XCTAssertLessThanOrEqual(edge.robustAccuracy, pgd.robustAccuracy, "the edge attack starts from PGD: never weaker")
         XCTAssertLessThan(edge.robustAccuracy, edge.cleanAccuracy)
         // Every changed pixel moved to another 2-bit level, at the value nearest the clean pixel.
@@ -70,7 +70,7 @@ final class SearchAttackTests: XCTestCase {
         XCTAssertEqual(config.pixelBudget, 38)
         XCTAssertLessThanOrEqual(r.maxPerturbation, 38)
         XCTAssertEqual(r.images.labels, test.labels)
-        XCTAssertEqual(r.robustAccuracy, Evaluation.accuracy(net, on: r.images))
+        XCTAssertEqual(r.robustAccuracy, try Evaluation.accuracy(net, on: r.images))
         XCTAssertLessThan(r.robustAccuracy, r.cleanAccuracy - 0.1, "a gradient-free attack must hurt an undefended float net")
         XCTAssertEqual(r.zeroGradientFraction, 0)
         // Deterministic for a seed.

@@ -10,44 +10,12 @@ final class TrainToolTests: XCTestCase {
         Bundle.main.bundleURL.appendingPathComponent("train").path
     }
 
-    func run(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: trainBinary), "no train binary at \(trainBinary)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: trainBinary)
-        p.arguments = args
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    func run(_ args: [String], file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
+        try runBuiltTool("train", args, file: file, line: line)
     }
 
-    /// A data cache with a tiny MNIST-shaped set: 28x28 images whose label is which quarter of the
-    /// image holds a bright square.
-    func tinyCache() throws -> String {
-        let dir = temporaryDirectory()
-        try FileManager.default.createDirectory(atPath: dir + "/mnist", withIntermediateDirectories: true)
-        var random = SeededRandom(seed: 4)
-        for (prefix, count) in [("train", 300), ("t10k", 100)] {
-            var pixels: [UInt8] = [], labels: [UInt8] = []
-            for _ in 0..<count {
-                let label = Int(random.next() % 4)
-                var image = [UInt8](repeating: 0, count: 784)
-                let r0 = (label / 2) * 14 + 3, c0 = (label % 2) * 14 + 3
-                for r in r0..<(r0 + 8) { for c in c0..<(c0 + 8) { image[r * 28 + c] = UInt8(150 + random.next() % 100) } }
-                pixels += image
-                labels.append(UInt8(label))
-            }
-            let img = Gzip.compress(IDXFile(dimensions: [count, 28, 28], bytes: pixels).encoded())
-            let lab = IDXFile(dimensions: [count], bytes: labels).encoded()
-            XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/mnist/\(prefix)-images-idx3-ubyte.gz", contents: Data(img)))
-            XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/mnist/\(prefix)-labels-idx1-ubyte", contents: Data(lab)))
-        }
-        return dir
-    }
+    /// A data cache with a tiny MNIST-shaped set (`TestData.tinyMNISTCache`).
+    func tinyCache() throws -> String { try TestData.tinyMNISTCache() }
 
     func testHelpListsEveryOption() throws {
         let r = try run(["fit", "--help"])

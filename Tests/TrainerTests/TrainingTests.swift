@@ -12,7 +12,7 @@ final class TrainingTests: XCTestCase {
         let session = try TrainingSession(
             model: model, training: TrainingConfig(epochs: 3, batchSize: 50, learningRate: 0.005, seed: 1))
         for _ in 0..<3 { _ = try session.trainEpoch(on: train) }
-        let accuracy = Evaluation.accuracy(session.network, on: test)
+        let accuracy = try Evaluation.accuracy(session.network, on: test)
         XCTAssertGreaterThan(accuracy, 0.80, "binary 2-bit net on 3k MNIST images")
     }
 
@@ -24,7 +24,7 @@ final class TrainingTests: XCTestCase {
         let session = try TrainingSession(
             model: model, training: TrainingConfig(epochs: 3, batchSize: 50, learningRate: 0.002, seed: 1))
         for _ in 0..<3 { _ = try session.trainEpoch(on: train) }
-        XCTAssertGreaterThan(Evaluation.accuracy(session.network, on: test), 0.85, "float net on 3k MNIST images")
+        XCTAssertGreaterThan(try Evaluation.accuracy(session.network, on: test), 0.85, "float net on 3k MNIST images")
     }
 
     func testSGDWithStepScheduleLearnsQuadrants() throws {
@@ -34,7 +34,7 @@ final class TrainingTests: XCTestCase {
             training: TrainingConfig(epochs: 6, batchSize: 25, optimizer: .sgd, learningRate: 0.05,
                                      weightDecay: 1e-4, schedule: .step, stepEpochs: 4, gamma: 0.1, seed: 2))
         for _ in 0..<6 { _ = try session.trainEpoch(on: data) }
-        XCTAssertGreaterThan(Evaluation.accuracy(session.network, on: TestData.quadrants(count: 500, seed: 10)), 0.8)
+        XCTAssertGreaterThan(try Evaluation.accuracy(session.network, on: TestData.quadrants(count: 500, seed: 10)), 0.8)
     }
 
     func testScheduleValues() {
@@ -59,7 +59,7 @@ final class TrainingTests: XCTestCase {
         let mnistShaped = try ImageSet(height: 28, width: 28, classes: 10,
                                        pixels: [UInt8](repeating: 0, count: 784 * 2), labels: [0, 1])
         XCTAssertThrowsError(try s.trainEpoch(on: mnistShaped)) {
-            XCTAssertTrue("\($0)".contains("images are 28x28x1 (784 values), the model takes 4x4x1 (16)"), "\($0)")
+            XCTAssertTrue("\($0)".contains("images are 28x28x1 (784 values)") && "\($0)".contains("takes 4x4x1 (16)"), "\($0)")
         }
     }
 }

@@ -269,8 +269,14 @@ extension BlockedDenseKernel {
         return byte
     }
 
+    /// Whether rows of `n` inputs keep a persistent row count: each count is a u16, so rows of at most
+    /// 65,535 inputs. `Interpreter` plans row counts only for those; for longer rows the kernels count
+    /// popcount(w_o) as they go (the arena of every model whose rows fit is unchanged).
+    @_noAllocation @inlinable
+    public static func keepsRowCounts(n: Int) -> Bool { n <= 65_535 }
+
     /// popcount(w_o) of every row of `weights` (`blockedRows(m)` of them, the padding rows 0), for
-    /// `planesCarrySave`'s constant plane.
+    /// `planesCarrySave`'s constant plane; only for rows that `keepsRowCounts`.
     @_noAllocation
     public static func planeRowCounts(weights: UnsafePointer<UInt64>, n: Int, m: Int, into counts: UnsafeMutablePointer<UInt16>) {
         let words = BitPacking.words(n), halves = (n &+ 31) >> 5

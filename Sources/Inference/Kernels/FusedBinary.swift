@@ -34,15 +34,6 @@ public enum AccumulatorSink {
     }
 }
 
-/// First layers that read pixels and form the input codes themselves.
-public enum PixelCodes {
-    /// The input code of `pixel` for `bits`-bit input (InputCodesKernel's rule).
-    @_noAllocation @inline(__always)
-    public static func code(_ pixel: UInt8, bits: Int) -> Int {
-        bits == 8 ? Int(pixel) : 2 * (Int(pixel) >> (8 - bits)) + 1
-    }
-}
-
 /// Fused dense layers with binary weights.
 public enum FusedDenseKernel {
     /// Bits input: A_o = n - 2 popcount(x XOR w_o), then into `sink`.
@@ -117,7 +108,7 @@ public enum FusedConvKernel {
                                         let wr = weights + ((o * k + ky) * k + kx) * words
                                         let at = ((oy + ky) * w + ox + kx) * c
                                         for i in 0..<c {
-                                            let code = PixelCodes.code(p[at + i], bits: bits)
+                                            let code = Int(InputCodes.code(p[at + i], delta: bits))
                                             let negative = Int((wr[i >> 6] >> UInt64(i & 63)) & 1)
                                             a += code - 2 * code * negative
                                         }

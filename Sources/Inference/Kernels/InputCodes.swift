@@ -1,13 +1,10 @@
+import ModelFormat
+
 /// The input quantizer (the paper's Eq. 2 as integer codes, spec/FORMAT.md `input_codes`).
 public enum InputCodesKernel {
-    /// codes[i] = 2 * (pixels[i] >> (8 - bits)) + 1, or the pixel when bits = 8.
+    /// codes[i] = 2 * (pixels[i] >> (8 - bits)) + 1, or the pixel when bits = 8 (ModelFormat's `InputCodes`).
     @_noAllocation
     public static func run(pixels: UnsafePointer<UInt8>, count: Int, bits: Int, codes: UnsafeMutablePointer<UInt8>) {
-        if bits == 8 {
-            for i in 0..<count { codes[i] = pixels[i] }
-            return
-        }
-        let shift = UInt8(8 - bits)
-        for i in 0..<count { codes[i] = 2 &* (pixels[i] >> shift) &+ 1 }
+        for i in 0..<count { codes[i] = InputCodes.code(pixels[i], delta: bits) }
     }
 }

@@ -157,7 +157,7 @@ public enum PixelPlanes {
         planes.initialize(repeating: 0, count: count(bits: bits) * words)
         var total = 0
         for i in 0..<n {
-            let code = bits == 8 ? Int(pixels[i]) : 2 * (Int(pixels[i]) >> (8 - bits)) + 1
+            let code = Int(InputCodes.code(pixels[i], delta: bits))
             total += code
             for b in 0..<count(bits: bits) where (code >> b) & 1 == 1 {
                 planes[b * words + (i >> 6)] |= 1 << UInt64(i & 63)

@@ -106,12 +106,12 @@ public struct AttackConfig: Codable, Equatable, Sendable {
 
     /// Checks the numbers.
     public func validate() throws(TrainerError) {
-        guard epsilon >= 0, epsilon <= 1 else { throw .invalidConfig("eps \(epsilon) outside [0, 1]") }
+        try TrainingConfig.Limits.epsilon.check("eps", epsilon)
         guard steps >= 1 else { throw .invalidConfig("steps \(steps) must be at least 1") }
         guard restarts >= 1 else { throw .invalidConfig("restarts \(restarts) must be at least 1") }
-        if let s = stepSize, !(s > 0) { throw .invalidConfig("step size \(s) must be positive") }
+        if let s = stepSize { try TrainingConfig.Limits.stepSize.check("step size", s) }
         guard queries >= 1 else { throw .invalidConfig("queries \(queries) must be at least 1") }
-        guard squareFraction > 0, squareFraction <= 1 else { throw .invalidConfig("square fraction \(squareFraction) outside (0, 1]") }
+        try TrainingConfig.Limits.squareFraction.check("square fraction", squareFraction)
         guard searchRounds >= 0 else { throw .invalidConfig("search rounds \(searchRounds) must not be negative") }
         guard candidates >= 1 else { throw .invalidConfig("candidates \(candidates) must be at least 1") }
     }

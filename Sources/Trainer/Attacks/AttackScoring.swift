@@ -19,21 +19,22 @@ struct AttackScore: Sendable {
 
 extension Network {
     /// Scores 8-bit images (`pixels`, `rows` of `cols`) against their labels with one forward pass.
-    func scores(pixels: [UInt8], rows: Int, cols: Int, labels: [Int]) -> [AttackScore] {
+    func scores(pixels: [UInt8], rows: Int, cols: Int, labels: [Int]) throws(TrainerError) -> [AttackScore] {
         var x = Matrix(rows: rows, cols: cols)
         x.data.withUnsafeMutableBufferPointer { d in
             pixels.withUnsafeBufferPointer { p in
                 for i in 0..<d.count { d[i] = Float(p[i]) / 255 }
             }
         }
-        return AttackScore.of(logits: logits(x), labels: labels)
+        return try AttackScore.of(logits: logits(x), labels: labels)
     }
 }
 
 extension AttackScore {
-    /// Scores of each row of `z` for its label.
-    static func of(logits z: Matrix, labels: [Int]) -> [AttackScore] {
-        (0..<z.rows).map { r in
+    /// Scores of each row of `z` for its label (a label outside `z`'s columns throws).
+    static func of(logits z: Matrix, labels: [Int]) throws(TrainerError) -> [AttackScore] {
+        try checkLabels(labels, of: z)
+        return (0..<z.rows).map { r in
             let y = labels[r]
             var arg = 0
             for c in 1..<z.cols where z[r, c] > z[r, arg] { arg = c }

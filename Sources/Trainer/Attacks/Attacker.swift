@@ -58,8 +58,11 @@ public struct Attacker {
         self.config = config
     }
 
-    /// Attacks every image of `data`, in batches.
-    public func run(on data: ImageSet, batchSize: Int = 500, onBatch: (Int, Int) -> Void = { _, _ in }) -> AttackResult {
+    /// Attacks every image of `data`, in batches; first checks that `data` fits the attacked model and
+    /// the crafting one (`ModelConfig.checkFits`).
+    public func run(on data: ImageSet, batchSize: Int = 500, onBatch: (Int, Int) -> Void = { _, _ in }) throws(TrainerError) -> AttackResult {
+        try network.checkFits(data, role: "attacked set")
+        if crafter !== network { try crafter.checkFits(data, role: "attacked set (transfer source)") }
         let start = Date()
         var adversarial = data.pixels
         var zeros = 0, entries = 0
@@ -67,7 +70,7 @@ public struct Attacker {
         while begin < data.count {
             let end = min(begin + batchSize, data.count)
             let (x, labels) = TrainingSession.batch(data, indices: begin..<end)
-            let (pixels, z, n) = attackBatch(x, labels: labels, batch: begin / batchSize)
+            let (pixels, z, n) = try attackBatch(x, labels: labels, batch: begin / batchSize)
             zeros += z
             entries += n
             for i in 0..<pixels.count { adversarial[begin * data.imageSize + i] = pixels[i] }
@@ -77,8 +80,8 @@ public struct Attacker {
         let attackSeconds = Date().timeIntervalSince(start)
         let adv = try! ImageSet(height: data.height, width: data.width, channels: data.channels, classes: data.classes,
                                 pixels: adversarial, labels: data.labels)
-        let clean = Evaluation.predictions(network, on: data)
-        let attacked = Evaluation.predictions(network, on: adv)
+        let clean = try Evaluation.predictions(network, on: data)
+        let attacked = try Evaluation.predictions(network, on: adv)
         var cleanCorrect = 0, robust = 0, successes = 0, maxP = 0, sumP = 0
         for i in 0..<data.count {
             let y = Int(data.labels[i])
@@ -117,11 +120,11 @@ public struct Attacker {
     }
 
     /// One batch: the stored adversarial pixels, and the zero-gradient count over the entries seen.
-    func attackBatch(_ x0: Matrix, labels: [Int], batch: Int) -> ([UInt8], Int, Int) {
+    func attackBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> ([UInt8], Int, Int) {
         var random = SeededRandom(seed: config.seed, stream: 7000 + UInt64(batch))
         var zeros = 0, entries = 0
-        func gradientStep(_ x: inout Matrix, size: Float) {
-            let (g, _) = crafter.inputGradient(x, labels: labels, loss: config.loss, gradient: config.gradient)
+        func gradientStep(_ x: inout Matrix, size: Float) throws(TrainerError) {
+            let (g, _) = try crafter.inputGradient(x, labels: labels, loss: config.loss, gradient: config.gradient)
             for i in 0..<x.data.count {
                 let s = stepSign(g.data[i])
                 if s == 0 { zeros += 1 }
@@ -134,19 +137,19 @@ public struct Attacker {
         switch config.kind {
         case .fgsm:
             var x = x0
-            gradientStep(&x, size: eps)
+            try gradientStep(&x, size: eps)
             return (store(x, around: x0), zeros, entries)
         case .rfgsm:
             let alpha = eps / 2
             var x = x0
             for i in 0..<x.data.count { x.data[i] += alpha * (random.normal() >= 0 ? 1 : -1) }
             project(&x, around: x0)
-            gradientStep(&x, size: eps - alpha)
+            try gradientStep(&x, size: eps - alpha)
             return (store(x, around: x0), zeros, entries)
         case .edge:
-            return edgeBatch(x0, labels: labels, batch: batch)
+            return try edgeBatch(x0, labels: labels, batch: batch)
         case .square:
-            return squareBatch(x0, labels: labels, batch: batch)
+            return try squareBatch(x0, labels: labels, batch: batch)
         case .pgd, .transfer:
             let size = config.stepSize ?? 2.5 * eps / Float(config.steps)
             var best = store(x0, around: x0)
@@ -158,12 +161,13 @@ public struct Attacker {
                     for i in 0..<x.data.count { x.data[i] += random.uniform(-eps, eps) }
                     project(&x, around: x0)
                 }
-                for _ in 0..<config.steps { gradientStep(&x, size: size) }
+                for _ in 0..<config.steps { try gradientStep(&x, size: size) }
                 // Keep, per example, the restart that misclassifies, else the one with the larger loss,
                 // judged on the stored pixels.
                 let stored = store(x, around: x0)
                 let xs = Matrix(rows: x.rows, cols: x.cols, data: stored.map { Float($0) / 255 })
                 let z = crafter.logits(xs)
+                try checkLabels(labels, of: z)
                 for r in 0..<labels.count {
                     var arg = 0
                     for c in 1..<z.cols where z[r, c] > z[r, arg] { arg = c }
@@ -184,10 +188,17 @@ public struct Attacker {
 }
 
 extension ImageSet {
-    /// Writes the set as an IDX pair `prefix-images-idx3-ubyte` and `prefix-labels-idx1-ubyte`, atomically.
+    /// The IDX pair `writeIDX(prefix:)` writes: images (idx3, or idx4 with channels), then labels.
+    public func idxPaths(prefix: String) -> [String] {
+        [prefix + (channels == 1 ? "-images-idx3-ubyte" : "-images-idx4-ubyte"), prefix + "-labels-idx1-ubyte"]
+    }
+
+    /// Writes the set as an IDX pair `prefix-images-idx3-ubyte` and `prefix-labels-idx1-ubyte`, atomically,
+    /// each checked with the IDX reader before it is renamed into place.
     public func writeIDX(prefix: String) throws(DatasetError) {
         let dims = channels == 1 ? [count, height, width] : [count, height, width, channels]
-        try AtomicFile.write(IDXFile(dimensions: dims, bytes: pixels).encoded(), to: prefix + "-images-idx\(dims.count)-ubyte")
-        try AtomicFile.write(IDXFile(dimensions: [count], bytes: labels).encoded(), to: prefix + "-labels-idx1-ubyte")
+        let paths = idxPaths(prefix: prefix)
+        try IDXFile(dimensions: dims, bytes: pixels).write(to: paths[0])
+        try IDXFile(dimensions: [count], bytes: labels).write(to: paths[1])
     }
 }

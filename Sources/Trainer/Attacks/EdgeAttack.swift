@@ -22,13 +22,13 @@
 
 extension Attacker {
     /// One batch of the edge attack: the stored pixels, and the zero-gradient count over the entries seen.
-    func edgeBatch(_ x0: Matrix, labels: [Int], batch: Int) -> ([UInt8], Int, Int) {
+    func edgeBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> ([UInt8], Int, Int) {
         var pgdConfig = config
         pgdConfig.kind = .pgd
         pgdConfig.gradient = .straightThrough
         // The settings were validated with this attacker's.
         let pgd = try! Attacker(network: network, config: pgdConfig)
-        let (pgdPixels, zeros, entries) = pgd.attackBatch(x0, labels: labels, batch: batch)
+        let (pgdPixels, zeros, entries) = try pgd.attackBatch(x0, labels: labels, batch: batch)
         let bits = network.inputBits
         guard bits < 8, config.pixelBudget > 0 else { return (pgdPixels, zeros, entries) }
 
@@ -54,14 +54,14 @@ extension Attacker {
 
         // 1. Starts: PGD's levels, and the linear choice at the clean image.
         var current = pgdPixels.map { Int16(Int($0) >> shift) }
-        let (g0, _) = network.inputGradient(x0, labels: labels, loss: config.loss)
+        let (g0, _) = try network.inputGradient(x0, labels: labels, loss: config.loss)
         var linear = q0
         for i in 0..<linear.count {
             if g0.data[i] > 0 { linear[i] = hi[i] } else if g0.data[i] < 0 { linear[i] = lo[i] } else { zeroCount += 1 }
         }
         entryCount += g0.data.count
-        var currentScore = network.scores(pixels: (0..<rows).flatMap { image(current, row: $0) }, rows: rows, cols: n, labels: labels)
-        let linearScore = network.scores(pixels: (0..<rows).flatMap { image(linear, row: $0) }, rows: rows, cols: n, labels: labels)
+        var currentScore = try network.scores(pixels: (0..<rows).flatMap { image(current, row: $0) }, rows: rows, cols: n, labels: labels)
+        let linearScore = try network.scores(pixels: (0..<rows).flatMap { image(linear, row: $0) }, rows: rows, cols: n, labels: labels)
         for r in 0..<rows where linearScore[r].beats(currentScore[r]) {
             for k in 0..<n { current[r * n + k] = linear[r * n + k] }
             currentScore[r] = linearScore[r]
@@ -81,7 +81,7 @@ extension Attacker {
                 for j in 0..<n { xa.data[a * n + j] = Float(img[j]) / 255 }
             }
             let activeLabels = active.map { labels[$0] }
-            let (g, _) = network.inputGradient(xa, labels: activeLabels, loss: config.loss)
+            let (g, _) = try network.inputGradient(xa, labels: activeLabels, loss: config.loss)
             entryCount += g.data.count
             // Per active image: the single moves ranked by gain, then k singles + top-k + all favoured.
             var moves: [[(pixel: Int, to: Int16)]] = []
@@ -129,7 +129,7 @@ extension Attacker {
                 for j in 0..<n { candidatePixels[c * n + j] = pixel(r * n + j, current[r * n + j]) }
                 for (i, to) in move { candidatePixels[c * n + (i - r * n)] = pixel(i, to) }
             }
-            let candidateScores = network.scores(pixels: candidatePixels, rows: moves.count, cols: n,
+            let candidateScores = try network.scores(pixels: candidatePixels, rows: moves.count, cols: n,
                                                  labels: owner.map { labels[$0] })
             // The best candidate per image becomes its current point, even when it is worse.
             var chosen = [Int: Int]()

@@ -14,14 +14,16 @@ extension Network {
         return forward(x, context: &context)
     }
 
-    /// dLoss/dx for each row of `x` with its label, and the logits at `x`.
+    /// dLoss/dx for each row of `x` with its label, and the logits at `x` (a label outside the logits'
+    /// columns throws `dataMismatch`).
     public func inputGradient(_ x: Matrix, labels: [Int], loss: AttackConfig.Loss,
-                              gradient: AttackConfig.Gradient = .straightThrough) -> (gradient: Matrix, logits: Matrix) {
+                              gradient: AttackConfig.Gradient = .straightThrough) throws(TrainerError) -> (gradient: Matrix, logits: Matrix) {
         let z = logits(x)
+        try checkLabels(labels, of: z)
         let dz: Matrix
         switch loss {
         case .crossEntropy:
-            dz = SoftmaxCrossEntropy.evaluate(logits: z, labels: labels).gradient
+            dz = try SoftmaxCrossEntropy.evaluate(logits: z, labels: labels).gradient
         case .margin:
             // max_{j != y} z_j - z_y: +1 on the best wrong class, -1 on the true one.
             var g = Matrix(rows: z.rows, cols: z.cols)

@@ -38,6 +38,8 @@ public struct SweepSettings: Sendable {
     public var inferExecutable: String?
     /// Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).
     public var keepSets: Bool
+    /// Most bytes one model's network may take (ModelConfig+Bounds.swift).
+    public var memoryBudget = ModelConfig.defaultMemoryBudget
 
     /// Settings with the defaults of `train sweep`.
     public init(models: [String], attacks: [AttackConfig.Kind], epsilons: [Float], template: AttackConfig,
@@ -114,18 +116,25 @@ public struct RobustnessSweep {
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
-        try lockJournal()
-        defer { try? FileManager.default.removeItem(atPath: lockPath) }
+        try refuseOverwritingInputs()
+        let lock = try lockJournal()
+        defer {
+            // Unlink while still holding the lock: a sweep that opened the old file finds it gone and retries.
+            unlink(lockPath)
+            close(lock)
+        }
         var finished = [String: SweepCell]()
         for cell in finishedCells() { finished[cell.key] = cell }
-        let source = try settings.source.map { path throws(TrainerError) in try Checkpoint.read(path: path).makeNetwork(path: path) }
+        let source = try settings.source.map { path throws(TrainerError) in
+            try Checkpoint.read(path: path).makeNetwork(path: path, memoryBudget: settings.memoryBudget)
+        }
         let total = settings.models.count * settings.epsilons.count * settings.attacks.count
         var cells: [SweepCell] = []
         var ran = 0, skipped = 0, index = 0
         var testSets = [String: ImageSet]()
         for path in settings.models {
             let checkpoint = try Checkpoint.read(path: path)
-            let network = try checkpoint.makeNetwork(path: path)
+            let network = try checkpoint.makeNetwork(path: path, memoryBudget: settings.memoryBudget)
             let sha = try Self.sha256(path: path)
             let test: ImageSet
             if let given = settings.testSet {
@@ -139,6 +148,8 @@ public struct RobustnessSweep {
                 } catch { throw .dataset(error) }
                 testSets[checkpoint.training.dataset] = test
             }
+            try network.checkFits(test, role: "\(path): test set")
+            if settings.attacks.contains(.transfer), let source { try source.checkFits(test, role: "\(path): test set (transfer source)") }
             let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             for eps in settings.epsilons {
                 // eps as written (0.1, not 0.10000000149011612).
@@ -159,10 +170,10 @@ public struct RobustnessSweep {
                         continue
                     }
                     let attacker = try Attacker(network: network, config: config, source: kind == .transfer ? source : nil)
-                    let result = attacker.run(on: test) { done, all in
+                    let result = try attacker.run(on: test) { done, all in
                         progress(SweepProgress(cell: index, cells: total, label: label, done: done, total: all, skipped: false))
                     }
-                    let predictions = Evaluation.predictions(network, on: result.images)
+                    let predictions = try Evaluation.predictions(network, on: result.images)
                     let robust = (0..<test.count).map { predictions[$0] == Int(test.labels[$0]) }
                     var cell = SweepCell(
                         model: path, modelName: name, modelSummary: checkpoint.model.summary, sha256: sha,
@@ -188,24 +199,56 @@ public struct RobustnessSweep {
     /// The lock file held while a sweep writes the journal.
     public var lockPath: String { journalPath + ".lock" }
 
-    /// Takes the journal's lock (a file holding this process's id), so two sweeps never append to one
-    /// journal; a lock left by a process that no longer runs is taken over.
-    func lockJournal() throws(TrainerError) {
-        let me = Data("\(getpid())\n".utf8)
-        for _ in 0..<2 {
-            let fd = open(lockPath, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-            if fd >= 0 {
-                _ = me.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+    /// Every file the sweep writes: the reports, the journal and its lock.
+    public var outputPaths: [String] { ["md", "csv", "json", "svg", "jsonl", "jsonl.lock"].map { settings.out + "." + $0 } }
+
+    /// Every file the sweep reads: checkpoints, their .bsm files, the transfer source, the `infer`
+    /// executable and the data set files.
+    var inputPaths: [String] {
+        var inputs = settings.models + settings.models.compactMap(runtimeModel(for:))
+        if let source = settings.source { inputs.append(source) }
+        if let infer = settings.inferExecutable { inputs.append(infer) }
+        return inputs + Dataset.allCases.flatMap { $0.files(dataDirectory: settings.dataDirectory) }
+    }
+
+    /// Refuses a sweep whose output prefix would overwrite one of its inputs, naming both.
+    func refuseOverwritingInputs() throws(TrainerError) {
+        do { try FileIdentity.requireDistinct(outputs: outputPaths, inputs: inputPaths) } catch { throw .dataset(error) }
+    }
+
+    /// Takes the journal's lock: an exclusive flock(2) on PREFIX.jsonl.lock, held (through the returned
+    /// descriptor) for the sweep's life, so two sweeps never append to one journal. The kernel releases
+    /// the lock when its holder dies, so a lock file left by a killed sweep does not block, and no
+    /// process id is trusted (one can be reused by an unrelated process). The file holds the holder's
+    /// process id for people only.
+    func lockJournal() throws(TrainerError) -> Int32 {
+        for _ in 0..<16 {
+            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw .io(path: lockPath, reason: "cannot open the journal lock: \(String(cString: strerror(errno)))")
+            }
+            var result = flock(fd, LOCK_EX | LOCK_NB)
+            while result != 0 && errno == EINTR { result = flock(fd, LOCK_EX | LOCK_NB) }
+            if result != 0 {
+                let reason = errno == EWOULDBLOCK ? "" : " (\(String(cString: strerror(errno))))"
+                var holder = [UInt8](repeating: 0, count: 32)
+                let n = pread(fd, &holder, holder.count, 0)
                 close(fd)
-                return
+                let pid = String(decoding: holder.prefix(max(n, 0)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+                throw .io(path: journalPath, reason: "another sweep\(Int32(pid).map { " (process \($0))" } ?? "") is writing this journal: "
+                                                     + "it holds the lock \(lockPath)\(reason); wait for it to finish")
             }
-            let text = (try? String(contentsOfFile: lockPath, encoding: .utf8)) ?? ""
-            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0 || errno == EPERM {
-                throw .io(path: journalPath, reason: "another sweep (process \(pid)) is writing this journal; lock \(lockPath)")
+            // A sweep that finished meanwhile unlinks the file it locked: then lock the new one.
+            guard FileIdentity.descriptor(fd, stillNames: lockPath) else {
+                close(fd)
+                continue
             }
-            try? FileManager.default.removeItem(atPath: lockPath)
+            let me = Array("\(getpid())\n".utf8)
+            _ = ftruncate(fd, 0)
+            _ = me.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+            return fd
         }
-        throw .io(path: lockPath, reason: "cannot take the journal lock (errno \(errno))")
+        throw .io(path: lockPath, reason: "cannot take the journal lock: the lock file kept changing (16 tries)")
     }
 
     /// Appends one cell to the journal as one JSON line.
@@ -261,11 +304,15 @@ public struct RobustnessSweep {
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let prefix = dir + "/\(cell.modelName)-\(cell.attack)-\(cell.eps)"
         let predictionsFile = prefix + "-runtime-predictions.txt"
+        let scratch = images.idxPaths(prefix: prefix) + [predictionsFile]
+        // These files are written and then removed: never when one of them is an input.
+        do { try FileIdentity.requireDistinct(outputs: scratch, inputs: inputPaths) } catch {
+            cell.runtimeNote = "not cross-checked: \(error)"
+            return
+        }
         defer {
             if !settings.keepSets {
-                for suffix in ["-images-idx3-ubyte", "-images-idx4-ubyte", "-labels-idx1-ubyte", "-runtime-predictions.txt"] {
-                    try? FileManager.default.removeItem(atPath: prefix + suffix)
-                }
+                for path in scratch { try? FileManager.default.removeItem(atPath: path) }
                 try? FileManager.default.removeItem(atPath: dir)  // only when empty
             }
         }
@@ -273,7 +320,7 @@ public struct RobustnessSweep {
             cell.runtimeNote = "could not write the set: \(error)"
             return
         }
-        let imageFile = prefix + (images.channels == 1 ? "-images-idx3-ubyte" : "-images-idx4-ubyte")
+        let imageFile = images.idxPaths(prefix: prefix)[0]
         let process = Process()
         process.executableURL = URL(fileURLWithPath: infer)
         process.arguments = [bsm, "--images", imageFile, "--labels", prefix + "-labels-idx1-ubyte",
@@ -295,6 +342,11 @@ public struct RobustnessSweep {
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
               let accuracy = object["accuracy"] as? Double else {
             cell.runtimeNote = "infer printed no JSON accuracy"
+            return
+        }
+        // Another process's number: a fraction before it is scaled to a count.
+        guard accuracy >= 0, accuracy <= 1 else {
+            cell.runtimeNote = "infer printed accuracy \(accuracy), not a fraction in [0, 1]"
             return
         }
         cell.runtimeAccuracy = accuracy

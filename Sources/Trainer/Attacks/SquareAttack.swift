@@ -9,7 +9,7 @@
 
 extension Attacker {
     /// One batch of the Square attack: the stored pixels (no gradients: zero entries seen).
-    func squareBatch(_ x0: Matrix, labels: [Int], batch: Int) -> ([UInt8], Int, Int) {
+    func squareBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> ([UInt8], Int, Int) {
         let map = network.config.input
         let h = map.height, w = map.width, ch = map.channels
         let rows = x0.rows, n = x0.cols
@@ -32,7 +32,7 @@ extension Attacker {
                 }
             }
         }
-        var score = network.scores(pixels: x, rows: rows, cols: n, labels: labels)
+        var score = try network.scores(pixels: x, rows: rows, cols: n, labels: labels)
         for query in 1..<max(config.queries, 1) {
             let active = (0..<rows).filter { !score[$0].wrong }
             if active.isEmpty { break }
@@ -62,7 +62,7 @@ extension Attacker {
                     }
                 }
             }
-            let candidateScore = network.scores(pixels: candidates, rows: active.count, cols: n,
+            let candidateScore = try network.scores(pixels: candidates, rows: active.count, cols: n,
                                                 labels: active.map { labels[$0] })
             for (a, r) in active.enumerated() where candidateScore[a].beats(score[r]) {
                 score[r] = candidateScore[a]

@@ -166,7 +166,8 @@ public struct SweepReport: Sendable {
 
     /// The Markdown report.
     public func markdown() -> String {
-        var s = "# Robustness sweep \(name)\n\n"
+        let e = ReportEscaping.markdown
+        var s = "# Robustness sweep \(e(name))\n\n"
         let images = Set(cells.map(\.images)).sorted().map(String.init).joined(separator: ", ")
         s += "Test images per cell: \(images). eps is on the [0, 1] pixel scale; stored images stay within floor(255 eps) "
         s += "pixel units of the originals, and every accuracy is measured on them over all test images. "
@@ -179,33 +180,32 @@ public struct SweepReport: Sendable {
             let runtime: String
             if let a = c.runtimeAccuracy {
                 runtime = "\(Self.f(a * 100))%" + (c.runtimeDisagreements.map { $0 == 0 ? " (agrees)" : " (\($0) differ)" } ?? "")
-            } else { runtime = c.runtimeNote ?? "-" }
-            s += "| \(c.modelName) | \(c.attack) | \(c.settings) | \(c.eps) | \(Self.f(c.cleanAccuracy * 100))% | "
+            } else { runtime = e(c.runtimeNote ?? "-") }
+            s += "| \(e(c.modelName)) | \(e(c.attack)) | \(e(c.settings)) | \(c.eps) | \(Self.f(c.cleanAccuracy * 100))% | "
             s += "\(Self.f(c.robustAccuracy * 100))% | \(Self.f(c.successRate * 100))% (\(c.successes)/\(c.cleanCorrect)) | "
             s += "\(Self.f(c.meanPerturbation)) | \(c.maxPerturbation) | \(Self.f(c.zeroGradientFraction * 100, 1))% | "
-            s += "\(Self.f(c.seconds, 1)) | \(runtime) | \(c.sha256.prefix(12)) |\n"
+            s += "\(Self.f(c.seconds, 1)) | \(runtime) | \(e(String(c.sha256.prefix(12)))) |\n"
         }
         s += "\n## Worst case over all attacks, per example\n\n| model | eps | attacks | robust |\n|---|---|---|---|\n"
         for w in worstCases {
-            s += "| \(w.model) | \(w.eps) | \(w.attacks.joined(separator: ", ")) | \(Self.f(w.robustAccuracy * 100))% (\(w.robust)/\(w.images)) |\n"
+            s += "| \(e(w.model)) | \(w.eps) | \(e(w.attacks.joined(separator: ", "))) | \(Self.f(w.robustAccuracy * 100))% (\(w.robust)/\(w.images)) |\n"
         }
         s += "\n## Sanity flags (Carlini et al. 2019)\n\n"
         if flags.isEmpty { s += "None raised.\n" }
         for fl in flags {
-            s += "- **\(fl.kind)** \(fl.model)\(fl.eps.map { " eps \($0)" } ?? ""): \(fl.message)\n"
+            s += "- **\(e(fl.kind))** \(e(fl.model))\(fl.eps.map { " eps \($0)" } ?? ""): \(e(fl.message))\n"
         }
         s += "\n## Models\n\n| model | summary | checkpoint | sha256 |\n|---|---|---|---|\n"
         var seen = Set<String>()
         for c in cells where seen.insert(c.modelName).inserted {
-            s += "| \(c.modelName) | \(c.modelSummary) | \(c.model) | \(c.sha256) |\n"
+            s += "| \(e(c.modelName)) | \(e(c.modelSummary)) | \(e(c.model)) | \(e(c.sha256)) |\n"
         }
-        s += "\n![accuracy against eps](\(name).svg)\n"
+        s += "\n![accuracy against eps](\(ReportEscaping.markdownLink(name + ".svg")))\n"
         return s
     }
 
     /// The CSV report: one row per cell.
     public func csv() -> String {
-        func q(_ s: String) -> String { s.contains(",") || s.contains("\"") ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s }
         var s = "model,model_summary,precision,input_bits,attack,settings,eps,pixel_budget,images,clean_accuracy,robust_accuracy,"
         s += "successes,clean_correct,attack_success_rate,mean_perturbation,max_perturbation,zero_gradient_fraction,seconds,"
         s += "runtime_accuracy,runtime_disagreements,runtime_note,sha256\n"
@@ -216,7 +216,7 @@ public struct SweepReport: Sendable {
                 "\(c.meanPerturbation)", "\(c.maxPerturbation)", "\(c.zeroGradientFraction)", Self.f(c.seconds, 3),
                 c.runtimeAccuracy.map { "\($0)" } ?? "", c.runtimeDisagreements.map { "\($0)" } ?? "", c.runtimeNote ?? "", c.sha256,
             ]
-            s += fields.map(q).joined(separator: ",") + "\n"
+            s += fields.map(ReportEscaping.csv).joined(separator: ",") + "\n"
         }
         return s
     }
@@ -266,7 +266,7 @@ public struct SweepReport: Sendable {
             let ox = Double(m % 2) * panelW, oy = Double(m / 2) * panelH
             func px(_ eps: Double) -> Double { ox + left + eps / maxEps * plotW }
             func py(_ acc: Double) -> Double { oy + top + (1 - acc) * plotH }
-            s += "<text x=\"\(Self.f(ox + left + plotW / 2, 1))\" y=\"\(Self.f(oy + 18, 1))\" text-anchor=\"middle\" font-weight=\"bold\">\(model)</text>\n"
+            s += "<text x=\"\(Self.f(ox + left + plotW / 2, 1))\" y=\"\(Self.f(oy + 18, 1))\" text-anchor=\"middle\" font-weight=\"bold\">\(ReportEscaping.xml(model))</text>\n"
             s += "<rect x=\"\(Self.f(ox + left, 1))\" y=\"\(Self.f(oy + top, 1))\" width=\"\(plotW)\" height=\"\(plotH)\" fill=\"none\" stroke=\"#888\"/>\n"
             for tick in stride(from: 0.0, through: 1.0, by: 0.25) {
                 s += "<line x1=\"\(Self.f(px(0), 1))\" x2=\"\(Self.f(px(maxEps), 1))\" y1=\"\(Self.f(py(tick), 1))\" y2=\"\(Self.f(py(tick), 1))\" stroke=\"#eee\"/>\n"
@@ -287,7 +287,7 @@ public struct SweepReport: Sendable {
                 let path = points.map { "\(Self.f(px($0.0), 1)),\(Self.f(py($0.1), 1))" }.joined(separator: " ")
                 s += "<polyline points=\"\(path)\" fill=\"none\" stroke=\"\(color(a))\" stroke-width=\"1.8\"/>\n"
                 for p in points.dropFirst() {
-                    s += "<circle cx=\"\(Self.f(px(p.0), 1))\" cy=\"\(Self.f(py(p.1), 1))\" r=\"2.5\" fill=\"\(color(a))\"><title>\(a) eps \(p.0): \(Self.f(p.1 * 100))%</title></circle>\n"
+                    s += "<circle cx=\"\(Self.f(px(p.0), 1))\" cy=\"\(Self.f(py(p.1), 1))\" r=\"2.5\" fill=\"\(color(a))\"><title>\(ReportEscaping.xml(a)) eps \(p.0): \(Self.f(p.1 * 100))%</title></circle>\n"
                 }
             }
             let worst = [(0.0, clean)] + worstCases.filter { $0.model == model }.sorted { $0.eps < $1.eps }.map { ($0.eps, $0.robustAccuracy) }
@@ -301,7 +301,7 @@ public struct SweepReport: Sendable {
             let y = 40.0 + Double(i) * 18
             let stroke = a == "worst case" ? "black\" stroke-dasharray=\"4 3" : color(a)
             s += "<line x1=\"\(lx)\" x2=\"\(lx + 22)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"\(stroke)\" stroke-width=\"2\"/>\n"
-            s += "<text x=\"\(lx + 28)\" y=\"\(y + 4)\">\(a)</text>\n"
+            s += "<text x=\"\(lx + 28)\" y=\"\(y + 4)\">\(ReportEscaping.xml(a))</text>\n"
         }
         s += "</svg>\n"
         return s

@@ -25,6 +25,9 @@ public enum BinaryNetImport {
             guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: tensor '\(name)' is missing") }
             return t
         }
+        try TrainingConfig.Limits.inputMean.check("input mean", mean)
+        try TrainingConfig.Limits.inputStd.check("input std", std)
+        try Checkpoint.checkFinite(file.tensors, path: path)
         var layers = 0
         while file.tensor("fc\(layers + 1).weight") != nil { layers += 1 }
         guard layers >= 2 else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: needs fc1 and at least one more fc layer") }
@@ -39,7 +42,25 @@ public enum BinaryNetImport {
                     throw .checkpointMismatch(path: path, reason: "fc\(i).weight takes \(w.shape[1]) inputs, fc\(i - 1) gives \(widths.last!)")
                 }
             }
+            guard w.shape[0] >= 1 else { throw .checkpointMismatch(path: path, reason: "fc\(i).weight has shape \(w.shape): no outputs") }
             widths.append(w.shape[0])
+        }
+        // Every bias and BatchNorm tensor has one value per output of its layer (the last layer's: one
+        // per class), checked before anything is built: the exporter would write what the reader refuses.
+        for i in 1...layers {
+            let n = widths[i - 1]
+            let what = i == layers ? "\(n) classes (fc\(i).weight has \(n) rows)" : "fc\(i) has \(n) outputs"
+            var names = ["fc\(i).bias"]
+            if i < layers { names += ["bn\(i).weight", "bn\(i).bias", "bn\(i).running_mean", "bn\(i).running_var"] }
+            for name in names {
+                guard let t = file.tensor(name) else {
+                    if name == "fc\(i).bias" && i < layers { continue }  // a hidden layer's bias is optional
+                    throw .checkpointMismatch(path: path, reason: "BinaryNet import: tensor '\(name)' is missing")
+                }
+                guard t.values.count == n else {
+                    throw .checkpointMismatch(path: path, reason: "BinaryNet import: '\(name)' has \(t.values.count) values (shape \(t.shape)), but \(what)")
+                }
+            }
         }
         var config = ModelConfig.fcn(hidden: Array(widths.dropLast()), precision: .binary, inputBits: 8)
         config.classes = widths.last!

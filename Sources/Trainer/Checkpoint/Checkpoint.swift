@@ -73,8 +73,10 @@ public struct Checkpoint {
         return d
     }
 
-    /// A checkpoint of `network` (and `optimizer`'s state when given).
-    public init(network: Network, optimizer: Optimizer?, training: TrainingConfig, progress: TrainingProgress) {
+    /// A checkpoint of `network` (and `optimizer`'s state when given). Refuses (`nonFinite`, or
+    /// `invalidConfig` for progress that cannot be stored) a state no reader would accept: a diverged run
+    /// is never saved.
+    public init(network: Network, optimizer: Optimizer?, training: TrainingConfig, progress: TrainingProgress) throws(TrainerError) {
         model = network.config
         self.training = training
         self.progress = progress
@@ -90,21 +92,38 @@ public struct Checkpoint {
                 }
             }
         }
+        let what = "the checkpoint being written"
+        try Checkpoint.checkFinite(tensors, path: what)
+        try progress.validate(path: what)
         let enc = Checkpoint.encoder()
-        func json<T: Encodable>(_ v: T) -> String { String(decoding: try! enc.encode(v), as: UTF8.self) }
+        func json<T: Encodable>(_ v: T) throws(TrainerError) -> String {
+            do { return String(decoding: try enc.encode(v), as: UTF8.self) } catch {
+                throw .invalidConfig("\(what): cannot encode \(T.self): \(error)")
+            }
+        }
         file = SafeTensorsFile(metadata: [
             "format": Checkpoint.formatName,
             "format_version": String(Checkpoint.formatVersion),
-            "model": json(model),
-            "training": json(training),
-            "progress": json(progress),
+            "model": try json(model),
+            "training": try json(training),
+            "progress": try json(progress),
             "tool": Checkpoint.toolVersion,
         ], tensors: tensors)
     }
 
-    /// Writes the checkpoint atomically (temporary file, then rename).
+    /// Writes the checkpoint atomically (temporary file, then rename), after checking that the bytes read
+    /// back as a checkpoint (safetensors reader, then the metadata and tensor checks of `init(file:path:)`).
     public func write(to path: String) throws(TrainerError) {
-        do { try AtomicFile.write(file.encoded(), to: path) } catch { throw .dataset(error) }
+        do {
+            try AtomicFile.write(file.encoded(), to: path) { bytes in
+                do throws(TrainerError) {
+                    _ = try Checkpoint(file: SafeTensorsFile.parse(bytes, path: path), path: path)
+                    return nil
+                } catch {
+                    return error.description
+                }
+            }
+        } catch { throw .dataset(error) }
     }
 
     /// Reads and validates a checkpoint.
@@ -132,32 +151,37 @@ public struct Checkpoint {
         training = try decode("training", TrainingConfig.self)
         progress = try decode("progress", TrainingProgress.self)
         self.file = file
+        try validate(path: path)
     }
 
-    /// Builds the network this checkpoint describes and loads its weights and statistics.
-    public func makeNetwork(path: String = "checkpoint") throws(TrainerError) -> Network {
-        let network = try Network(config: model, seed: 0)
+    /// Builds the network this checkpoint describes and loads its weights and statistics; refuses one
+    /// above `memoryBudget` bytes (weights and gradients: ModelConfig+Bounds.swift).
+    public func makeNetwork(path: String = "checkpoint", memoryBudget: Int = ModelConfig.defaultMemoryBudget) throws(TrainerError) -> Network {
+        let network = try Network(config: model, seed: 0, memoryBudget: memoryBudget)
         try load(into: network, optimizer: nil, path: path)
         return network
     }
 
     /// Copies weights and statistics into `network` (and optimizer state into `optimizer`).
     public func load(into network: Network, optimizer: Optimizer?, path: String) throws(TrainerError) {
-        func take(_ name: String, _ count: Int) throws(TrainerError) -> [Float] {
+        func take(_ name: String, _ shape: [Int]) throws(TrainerError) -> [Float] {
             guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: "tensor '\(name)' is missing") }
-            guard t.values.count == count else {
-                throw .checkpointMismatch(path: path, reason: "tensor '\(name)' has \(t.values.count) values, the model needs \(count)")
+            guard t.shape == shape, t.values.count == shape.reduce(1, *) else {
+                throw .checkpointMismatch(path: path, reason: "tensor '\(name)' has shape \(t.shape), the model needs \(shape)")
             }
             return t.values
         }
-        for p in network.parameters { p.value = try take(p.name, p.value.count) }
-        for s in network.state { s.value = try take(s.name, s.value.count) }
+        for p in network.parameters { p.value = try take(p.name, p.shape) }
+        for s in network.state { s.value = try take(s.name, [s.value.count]) }
         guard let optimizer else { return }
         for p in network.parameters {
             guard let first = file.tensor("optimizer.\(p.name).first") else { continue }
             let second = file.tensor("optimizer.\(p.name).second")?.values ?? []
-            guard first.values.count == p.value.count, second.isEmpty || second.count == p.value.count else {
-                throw .checkpointMismatch(path: path, reason: "optimizer state for '\(p.name)' has the wrong size")
+            // Adam's step reads both moments; SGD keeps only the first.
+            let secondCount = optimizer.kind == .adam ? p.value.count : 0
+            guard first.values.count == p.value.count, second.count == secondCount else {
+                throw .checkpointMismatch(path: path, reason: "optimizer state for '\(p.name)' has \(first.values.count) and "
+                                          + "\(second.count) values, \(optimizer.kind.rawValue) needs \(p.value.count) and \(secondCount)")
             }
             optimizer.slots[p.name] = Optimizer.Slot(first: first.values, second: second)
         }

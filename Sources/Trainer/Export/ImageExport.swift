@@ -29,7 +29,7 @@ public enum ImageExport {
         b.addOp(.inputCodes, [quantizer.bits])
         // What the next weight layer reads: codes first, then bits or f32.
         var inputKind = InputKind.codes
-        var codeBits = quantizer.bits == 8 ? 8 : quantizer.bits + 1
+        var codeBits = InputCodes.codeBits(delta: quantizer.bits)
         var largestInput = quantizer.bits == 8 ? 255 : (1 << (quantizer.bits + 1)) - 1
         var map = Activation(kind: .codes, height: config.input.height, width: config.input.width, channels: config.input.channels)
         var i = 1

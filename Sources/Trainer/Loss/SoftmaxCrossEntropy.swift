@@ -1,10 +1,23 @@
 import Foundation
 
+/// Throws unless `labels` has one label per row of `logits` and each is a column of it: what makes
+/// indexing the logits (or their gradient) by label safe. The loss and every attack score call it first,
+/// whatever the data boundary checked (`ModelConfig.checkFits`).
+func checkLabels(_ labels: [Int], of logits: Matrix) throws(TrainerError) {
+    guard labels.count == logits.rows else {
+        throw .dataMismatch("\(labels.count) labels for \(logits.rows) rows of logits")
+    }
+    if let bad = labels.firstIndex(where: { !(0..<logits.cols).contains($0) }) {
+        throw .dataMismatch("label \(labels[bad]) of row \(bad) is not one of the model's \(logits.cols) classes")
+    }
+}
+
 /// Mean softmax cross-entropy over a batch, and its gradient with respect to the logits.
 public enum SoftmaxCrossEntropy {
     /// Loss, dL/dlogits (already divided by the batch size) and the number of correct argmax predictions.
-    public static func evaluate(logits: Matrix, labels: [Int]) -> (loss: Float, gradient: Matrix, correct: Int) {
-        precondition(logits.rows == labels.count, "\(logits.rows) rows of logits for \(labels.count) labels")
+    /// Throws `dataMismatch` for a label outside the logits' columns (never indexes with it).
+    public static func evaluate(logits: Matrix, labels: [Int]) throws(TrainerError) -> (loss: Float, gradient: Matrix, correct: Int) {
+        try checkLabels(labels, of: logits)
         let n = logits.rows, k = logits.cols
         var grad = Matrix(rows: n, cols: k)
         var loss: Double = 0

@@ -99,8 +99,9 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         self.floatLastLayer = floatLastLayer
     }
 
-    /// Checks the numbers; the message names the bad one.
+    /// Checks the numbers (first against the format's caps, ModelConfig+Bounds.swift); the message names the bad one.
     public func validate() throws(TrainerError) {
+        try checkBounds()
         guard (1...8).contains(inputBits) else { throw .invalidConfig("input bits \(inputBits) outside 1...8") }
         guard inputSize > 0, classes > 1 else {
             throw .invalidConfig("input size \(inputSize) and classes \(classes) must be positive (classes >= 2)")
@@ -120,7 +121,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
                 }
             }
         }
-        guard dropout >= 0, dropout < 1 else { throw .invalidConfig("dropout \(dropout) outside [0, 1)") }
+        try TrainingConfig.Limits.dropout.check("dropout", dropout)
     }
 
     /// A short name like `fcn-784-600x4-10-binary-2b` or `conv-28x28x1-c32-c64-512-10-binary-2b`.

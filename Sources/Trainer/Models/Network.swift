@@ -19,9 +19,12 @@ public final class Network {
     /// Layers in order, the input quantizer first.
     public let layers: [Layer]
 
-    /// Builds a freshly initialised network; `seed` fixes every initial weight.
-    public init(config: ModelConfig, seed: UInt64) throws(TrainerError) {
-        try config.validate()
+    /// Builds a freshly initialised network; `seed` fixes every initial weight. Refuses a configuration
+    /// whose weights, gradients, `optimizer` state and statistics would exceed `memoryBudget` bytes
+    /// (ModelConfig+Bounds.swift) before allocating any of it.
+    public init(config: ModelConfig, seed: UInt64, optimizer: OptimizerKind? = nil,
+                memoryBudget: Int = ModelConfig.defaultMemoryBudget) throws(TrainerError) {
+        try config.checkMemory(optimizer: optimizer, budget: memoryBudget)
         self.config = config
         var random = SeededRandom(seed: seed, stream: 0xC0FFEE)
         var layers: [Layer] = [InputQuantizer(bits: config.inputBits)]

@@ -1,3 +1,5 @@
+import ModelFormat
+
 // Input discretization, Panda, Chakraborty & Roy, Eq. 2:
 //   I_delta = floor(I / (256 / 2^delta)) * (256 / 2^delta) + (256 / 2^delta) / 2
 // on 8-bit pixels I, then divided by 255 (no mean/std normalization: the first BatchNorm absorbs it).
@@ -34,10 +36,9 @@ public final class InputQuantizer: Layer {
         bits == 8 ? 1 / 255 : Float(1 << (8 - bits)) / 510
     }
 
-    /// The integer code of 8-bit pixel `pixel`: 2 * (pixel >> (8 - bits)) + 1, or the pixel for 8 bits.
-    @inlinable public static func code(pixel: UInt8, bits: Int) -> Int {
-        bits == 8 ? Int(pixel) : 2 * (Int(pixel) >> (8 - bits)) + 1
-    }
+    /// The integer code of 8-bit pixel `pixel`: 2 * (pixel >> (8 - bits)) + 1, or the pixel for 8 bits
+    /// (the rule is ModelFormat's `InputCodes`, shared with the runtime and the exporter).
+    @inlinable public static func code(pixel: UInt8, bits: Int) -> Int { Int(InputCodes.code(pixel, delta: bits)) }
 
     /// The value of Eq. 2 (divided by 255) for 8-bit pixel `pixel`.
     public static func value(pixel: UInt8, bits: Int) -> Float {

@@ -1,4 +1,5 @@
 import Datasets
+import Foundation
 
 /// Everything the trainer can fail at. Messages carry the numbers.
 public enum TrainerError: Error, CustomStringConvertible {
@@ -14,6 +15,12 @@ public enum TrainerError: Error, CustomStringConvertible {
     case dataMismatch(String)
     /// Reading or writing a file failed.
     case io(path: String, reason: String)
+    /// Building something would take more memory than the budget allows.
+    case overBudget(what: String, bytes: Int, budget: Int)
+    /// A tensor holds NaN or an infinity (`path` is the file, or a description when none was read).
+    case nonFinite(path: String, tensor: String, index: Int, value: Float)
+    /// Training produced a non-finite loss or weight; nothing from that step on is saved.
+    case diverged(epoch: Int, batch: Int, reason: String)
 
     public var description: String {
         switch self {
@@ -23,6 +30,19 @@ public enum TrainerError: Error, CustomStringConvertible {
         case let .checkpointMismatch(path, reason): return "\(path): checkpoint does not fit the model: \(reason)"
         case let .dataMismatch(s): return "data does not fit the model: \(s)"
         case let .io(path, reason): return "\(path): \(reason)"
+        case let .overBudget(what, bytes, budget):
+            return "\(what) needs \(bytes) bytes (\(TrainerError.gib(bytes)) GiB), above the memory budget of \(budget) bytes "
+                + "(\(TrainerError.gib(budget)) GiB; --memory-budget raises it)"
+        case let .nonFinite(path, tensor, index, value):
+            return "\(path): tensor '\(tensor)' holds \(value) at index \(index); only finite values are accepted"
+        case let .diverged(epoch, batch, reason):
+            return "training diverged in epoch \(epoch + 1), batch \(batch + 1): \(reason); "
+                + "stopped, the last checkpoint written (if any) is kept unchanged (try a lower --lr)"
         }
+    }
+
+    /// `bytes` in GiB with two decimals.
+    static func gib(_ bytes: Int) -> String {
+        String(format: "%.2f", Double(bytes) / Double(1 << 30))
     }
 }

@@ -80,15 +80,23 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.adversarial = adversarial
     }
 
-    /// Checks the numbers; the message names the bad one.
+    /// Checks the numbers against their ranges (TrainingConfig+Limits.swift); the message names the bad one.
     public func validate() throws(TrainerError) {
-        guard epochs >= 1 else { throw .invalidConfig("epochs \(epochs) must be at least 1") }
-        guard batchSize >= 2 else { throw .invalidConfig("batch size \(batchSize) must be at least 2 (BatchNorm needs a batch)") }
-        guard learningRate > 0, learningRate.isFinite else { throw .invalidConfig("learning rate \(learningRate) must be positive") }
-        guard weightDecay >= 0 else { throw .invalidConfig("weight decay \(weightDecay) must not be negative") }
-        guard momentum >= 0, momentum < 1 else { throw .invalidConfig("momentum \(momentum) outside [0, 1)") }
+        guard (1...TrainingConfig.maxEpochs).contains(epochs) else {
+            throw .invalidConfig("epochs \(epochs) is outside 1...\(TrainingConfig.maxEpochs)")
+        }
+        guard (2...TrainingConfig.maxBatchSize).contains(batchSize) else {
+            throw .invalidConfig("batch size \(batchSize) is outside 2...\(TrainingConfig.maxBatchSize) (BatchNorm needs a batch)")
+        }
+        guard (1...TrainingConfig.maxEpochs).contains(stepEpochs) else {
+            throw .invalidConfig("step epochs \(stepEpochs) is outside 1...\(TrainingConfig.maxEpochs)")
+        }
+        try Limits.learningRate.check("learning rate", learningRate)
+        try Limits.weightDecay.check("weight decay", weightDecay)
+        try Limits.momentum.check("momentum", momentum)
+        try Limits.gamma.check("gamma", gamma)
         if let a = adversarial {
-            guard a.ratio > 0, a.ratio <= 1 else { throw .invalidConfig("adversarial ratio \(a.ratio) outside (0, 1]") }
+            try Limits.adversarialRatio.check("adversarial ratio", a.ratio)
             let trainable: [AttackConfig.Kind] = [.fgsm, .rfgsm, .pgd]
             guard trainable.contains(a.attack) else {
                 throw .invalidConfig("adversarial training takes fgsm, rfgsm or pgd examples, not \(a.attack.rawValue)")

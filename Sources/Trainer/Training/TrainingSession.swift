@@ -50,10 +50,11 @@ public final class TrainingSession {
     /// Training seconds over all epochs (including those before a resume).
     public private(set) var seconds: Double
 
-    /// A fresh run.
-    public init(model: ModelConfig, training: TrainingConfig) throws(TrainerError) {
+    /// A fresh run; refuses a model above `memoryBudget` bytes with the optimizer's state (ModelConfig+Bounds.swift).
+    public init(model: ModelConfig, training: TrainingConfig,
+                memoryBudget: Int = ModelConfig.defaultMemoryBudget) throws(TrainerError) {
         try training.validate()
-        network = try Network(config: model, seed: training.seed)
+        network = try Network(config: model, seed: training.seed, optimizer: training.optimizer, memoryBudget: memoryBudget)
         optimizer = Optimizer(kind: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay)
         config = training
         epochsCompleted = 0
@@ -61,11 +62,12 @@ public final class TrainingSession {
     }
 
     /// A run resumed from `checkpoint` (its model and settings, with `epochs` possibly raised).
-    public init(resuming checkpoint: Checkpoint, epochs: Int, path: String) throws(TrainerError) {
+    public init(resuming checkpoint: Checkpoint, epochs: Int, path: String,
+                memoryBudget: Int = ModelConfig.defaultMemoryBudget) throws(TrainerError) {
         var training = checkpoint.training
         training.epochs = epochs
         try training.validate()
-        network = try Network(config: checkpoint.model, seed: training.seed)
+        network = try Network(config: checkpoint.model, seed: training.seed, optimizer: training.optimizer, memoryBudget: memoryBudget)
         optimizer = Optimizer(kind: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay)
         try checkpoint.load(into: network, optimizer: optimizer, path: path)
         config = training
@@ -81,16 +83,7 @@ public final class TrainingSession {
 
     /// Trains one epoch on `data`, calling `onBatch` after each batch.
     public func trainEpoch(on data: ImageSet, onBatch: (BatchReport) -> Void = { _ in }) throws(TrainerError) -> EpochReport {
-        let expected = network.config.input
-        guard data.imageSize == expected.size,
-              network.config.architecture == .fcn
-                || (data.height, data.width, data.channels) == (expected.height, expected.width, expected.channels) else {
-            throw .dataMismatch("images are \(data.height)x\(data.width)x\(data.channels) (\(data.imageSize) values), "
-                                + "the model takes \(expected.height)x\(expected.width)x\(expected.channels) (\(expected.size))")
-        }
-        guard data.classes <= network.config.classes else {
-            throw .dataMismatch("data has \(data.classes) classes, the model outputs \(network.config.classes)")
-        }
+        try network.checkFits(data, role: "training split")
         let epoch = epochsCompleted
         let batches = batchesPerEpoch(count: data.count)
         let totalSteps = batches * config.epochs
@@ -105,10 +98,11 @@ public final class TrainingSession {
             let hi = min(lo + config.batchSize, data.count)
             var (x, labels) = TrainingSession.batch(data, indices: order[lo..<hi])
             if let adversarial = config.adversarial {
-                replaceWithAdversarial(&x, labels: labels, settings: adversarial, batch: epoch * batches + b)
+                try replaceWithAdversarial(&x, labels: labels, settings: adversarial, batch: epoch * batches + b)
             }
             let logits = network.forward(x, context: &context)
-            let (loss, grad, ok) = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+            let (loss, grad, ok) = try SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+            guard loss.isFinite else { throw .diverged(epoch: epoch, batch: b, reason: "the loss is \(loss)") }
             network.backward(grad)
             let step = epoch * batches + b
             let lr = config.schedule.rate(base: config.learningRate, step: step, totalSteps: totalSteps,
@@ -122,6 +116,12 @@ public final class TrainingSession {
                                 accuracy: Double(correct) / Double(seen),
                                 imagesPerSecond: Double(seen) / max(elapsed, 1e-9), seconds: elapsed))
         }
+        // A step can leave a weight non-finite while the loss still looks finite (a clipped latent weight).
+        for p in parameters {
+            if let i = p.value.firstIndex(where: { !$0.isFinite }) {
+                throw .diverged(epoch: epoch, batch: batches - 1, reason: "weight '\(p.name)' is \(p.value[i]) at index \(i)")
+            }
+        }
         let elapsed = Date().timeIntervalSince(start)
         epochsCompleted += 1
         seconds += elapsed
@@ -131,14 +131,14 @@ public final class TrainingSession {
 
     /// Replaces the first `ratio` of the rows of `x` by adversarial examples against the current model,
     /// stored as 8-bit pixels as any adversarial image is.
-    func replaceWithAdversarial(_ x: inout Matrix, labels: [Int], settings: TrainingConfig.AdversarialTraining, batch: Int) {
+    func replaceWithAdversarial(_ x: inout Matrix, labels: [Int], settings: TrainingConfig.AdversarialTraining,
+                                batch: Int) throws(TrainerError) {
         let rows = max(1, Int((Float(x.rows) * settings.ratio).rounded()))
         let head = Matrix(rows: rows, cols: x.cols, data: Array(x.data[0..<(rows * x.cols)]))
         let attack = AttackConfig(kind: settings.attack, epsilon: settings.epsilon, steps: settings.steps,
                                   seed: config.seed &+ 0xAD7)
-        // validate() accepted these settings, so the attacker exists.
-        let attacker = try! Attacker(network: network, config: attack)
-        let (pixels, _, _) = attacker.attackBatch(head, labels: Array(labels[0..<rows]), batch: batch)
+        let attacker = try Attacker(network: network, config: attack)
+        let (pixels, _, _) = try attacker.attackBatch(head, labels: Array(labels[0..<rows]), batch: batch)
         for i in 0..<pixels.count { x.data[i] = Float(pixels[i]) / 255 }
     }
 
@@ -160,9 +160,9 @@ public final class TrainingSession {
         return (x, labels)
     }
 
-    /// The checkpoint of the current state.
-    public func checkpoint(testAccuracy: Double?, last: EpochReport?) -> Checkpoint {
-        Checkpoint(network: network, optimizer: optimizer, training: config,
+    /// The checkpoint of the current state; refuses (`nonFinite`) a state with a NaN or infinite value.
+    public func checkpoint(testAccuracy: Double?, last: EpochReport?) throws(TrainerError) -> Checkpoint {
+        try Checkpoint(network: network, optimizer: optimizer, training: config,
                    progress: TrainingProgress(epochsCompleted: epochsCompleted, optimizerStep: optimizer.step,
                                               testAccuracy: testAccuracy, trainLoss: last?.trainLoss,
                                               trainAccuracy: last?.trainAccuracy, seconds: seconds))
@@ -171,8 +171,9 @@ public final class TrainingSession {
 
 /// Scoring a network on a labelled set in evaluation mode.
 public enum Evaluation {
-    /// Predicted class of every image of `data`.
-    public static func predictions(_ network: Network, on data: ImageSet, batchSize: Int = 1000) -> [Int] {
+    /// Predicted class of every image of `data` (which must fit the model: `ModelConfig.checkFits`).
+    public static func predictions(_ network: Network, on data: ImageSet, batchSize: Int = 1000) throws(TrainerError) -> [Int] {
+        try network.checkFits(data, role: "evaluated set")
         var out: [Int] = []
         out.reserveCapacity(data.count)
         var start = 0
@@ -187,8 +188,8 @@ public enum Evaluation {
     }
 
     /// Fraction of `data` classified correctly.
-    public static func accuracy(_ network: Network, on data: ImageSet) -> Double {
-        let p = predictions(network, on: data)
+    public static func accuracy(_ network: Network, on data: ImageSet) throws(TrainerError) -> Double {
+        let p = try predictions(network, on: data)
         var correct = 0
         for i in 0..<data.count where p[i] == Int(data.labels[i]) { correct += 1 }
         return Double(correct) / Double(max(data.count, 1))

@@ -1,0 +1,161 @@
+import CAllocationCounter
+import Datasets
+import Foundation
+import ImageFixtures
+import XCTest
+@testable import Inference
+@testable import ModelFile
+@testable import ModelFormat
+@testable import Trainer
+
+/// The runtime on images that validate but push its arithmetic (issue 12): first-layer rows past 16 bits
+/// on the carry-save kernels, accumulators at the i32 bound, plans too large for a target, and `infer`'s
+/// arena limit. Every kernel set runs on an arena with a guard band after it.
+final class HostileRuntimeTests: XCTestCase {
+    /// The scores of `images` images (`size` pixels each) with `kernels`, on a guarded arena.
+    func scores(_ image: [UInt8], kernels: KernelSet, pixels: [UInt8], size: Int, images: Int, classes: Int) throws -> [Float] {
+        try image.withUnsafeBytes { raw in
+            let guarded = GuardedArena(bytes: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: kernels))
+            defer { guarded.check("\(kernels)") }
+            let it = try Interpreter(image: raw, arena: guarded.arena, kernels: kernels)
+            var all: [Float] = []
+            var s = [Float](repeating: 0, count: classes)
+            pixels.withUnsafeBufferPointer { px in
+                for i in 0..<images {
+                    _ = it.invoke(px.baseAddress! + i * size, scores: &s)
+                    all += s
+                }
+            }
+            return all
+        }
+    }
+
+    /// Item 2: a `bits8` first layer on 2-bit codes with 68,000 inputs, about 66,800 of each row's weights
+    /// -1 (more than a u16 row count holds).
+    /// The carry-save kernels kept each row's count of -1 weights in 16 bits and scored it wrong with exit
+    /// 0; now rows past 65,535 inputs keep no count (counted as the kernel goes), and every kernel set
+    /// gives the reference's scores bit for bit. Rows that fit keep their counts: FCN2's pinned arenas
+    /// (AllocationTests) do not move.
+    func testCarrySaveFirstLayerPast16Bits() throws {
+        let (h, w, m) = HostileImages.wideRows
+        let n = h * w, image = HostileImages.wideFirstLayer()
+        var r = SeededRandom(seed: 13)
+        let pixels = (0..<(3 * n)).map { i -> UInt8 in i / n == 0 ? 255 : UInt8(truncatingIfNeeded: r.next()) }
+        let reference = try scores(image, kernels: .reference, pixels: pixels, size: n, images: 3, classes: m)
+        for kernels in [KernelSet.simd, .carrySave] {
+            let got = try scores(image, kernels: kernels, pixels: pixels, size: n, images: 3, classes: m)
+            XCTAssertEqual(got.map(\.bitPattern), reference.map(\.bitPattern), "\(kernels)")
+        }
+        try image.withUnsafeBytes { raw in
+            let model = try ModelImage(bytes: raw)
+            XCTAssertEqual(Interpreter.arenaBytes(for: model, kernels: .carrySave), Interpreter.arenaBytes(for: model, kernels: .simd),
+                           "no persistent row counts for rows past 65,535 inputs")
+        }
+    }
+
+    /// Item 3: at the accumulator bound (8,421,504 inputs of 8-bit codes, all 255: A = ±2,147,483,520)
+    /// every kernel set sums exactly, without a trap, in both binary dense layouts that take such rows.
+    func testAccumulatorAtTheBoundIsExact() throws {
+        let (h, w) = (2688, 3133)
+        let n = h * w
+        let flat = HostileImages.wideDense(h: h, w: w)
+        let pixels = [UInt8](repeating: 255, count: n)
+        let expected: [Float] = [2_147_483_520, -2_147_483_520]
+        XCTAssertEqual(Int(expected[0]), n * 255, "exact in f32")
+        for kernels in [KernelSet.reference, .simd, .carrySave] {
+            XCTAssertEqual(try scores(flat, kernels: kernels, pixels: pixels, size: n, images: 1, classes: 2), expected, "bits \(kernels)")
+        }
+    }
+
+    /// Item 13: validation and prepare allocate nothing (the device's heap never frees), for an image at
+    /// the table caps, the hostile fixtures and exported models with every op kind (conv, max-pool,
+    /// threshold, affine, float layers, both dense layouts); counted with the interposed malloc counter.
+    func testValidationAndPrepareAllocateNothing() throws {
+        var exported: [(String, [UInt8])] = []
+        for precision in [ModelConfig.Precision.binary, .xnor, .float] {
+            var conv = ModelConfig.conv(precision: precision, inputBits: 2)
+            conv.convChannels = [4, 8]; conv.hidden = [16]
+            exported.append(("conv \(precision)", try ImageExport.image(of: try Network(config: conv, seed: 1))))
+            var fcn = ModelConfig.fcn(hidden: [40, 20], precision: precision, inputBits: 8)
+            fcn.floatLastLayer = precision == .binary
+            exported.append(("fcn \(precision)", try ImageExport.image(of: try Network(config: fcn, seed: 2), denseLayout: .columns32)))
+        }
+        for (name, bytes) in [("largest tables", HostileImages.largestTables()), ("wide first layer", HostileImages.wideFirstLayer()),
+                              ("accumulator bound", HostileImages.wideDense(h: 2688, w: 3133))] + exported {
+            try bytes.withUnsafeBytes { raw in
+                let arena = GuardedArena(bytes: Interpreter.arenaBytes(for: try ModelImage(bytes: raw), kernels: .carrySave))
+                defer { arena.check(name) }
+                bitshield_allocations_start()
+                _ = try ModelImage(bytes: raw)
+                XCTAssertEqual(bitshield_allocations_stop(), 0, name + " validate")
+                bitshield_allocations_start()
+                _ = try Interpreter(image: raw, arena: arena.arena, kernels: .carrySave)
+                XCTAssertEqual(bitshield_allocations_stop(), 0, name)
+            }
+        }
+    }
+
+    /// Item 5: the plan's arithmetic is checked before planning. On 64-bit hosts every valid image fits
+    /// (2^28 elements x 32 B x 4,096 images is 2^45 B); on a 32-bit target the same rule refuses a plan
+    /// past Int32.max / 4 instead of overflowing.
+    func testPlanArithmeticIsBounded() throws {
+        XCTAssertTrue(Interpreter.planFits(largestValue: ImageLayout.maxElements, batch: 4096, limit: Int.max / 4))
+        XCTAssertTrue(Interpreter.planFits(largestValue: 784, batch: 1, limit: Int(Int32.max) / 4))
+        XCTAssertFalse(Interpreter.planFits(largestValue: 1 << 24, batch: 1, limit: Int(Int32.max) / 4))
+        XCTAssertFalse(Interpreter.planFits(largestValue: 600, batch: 4096, limit: 600 * 32 * 4096), "the bound includes the 64-element margin")
+        XCTAssertFalse(Interpreter.planFits(largestValue: Int.max / 16, batch: 1, limit: Int.max), "overflow is a refusal")
+    }
+
+    /// Item 5: a valid 1 KB `.bsm` (a float 1x1 conv to 65,535 channels over 64x64 pixels, then max-pool
+    /// and argmax) needs 1.07 GB of arena for one image: `infer` refuses it under its default limit with both
+    /// numbers, before allocating; a small model's throughput batch shrinks to fit `--max-arena-bytes`.
+    func testInferArenaLimit() throws {
+        let dir = temporaryDirectory()
+        var b = ImageBuilder(inputHeight: 64, inputWidth: 64, inputChannels: 1, classes: 65_535)
+        let weights = b.addF32([Float](repeating: 0, count: 65_535), dims: [65_535, 1, 1, 1])
+        b.addOp(.inputCodes, [8])
+        b.addOp(.conv2d, [64, 64, 1, 1, 65_535, weights, Int(InputKind.codes.rawValue), 8])
+        b.addOp(.maxpool2d, [64, 64, 65_535, 64])
+        b.addOp(.argmax, [65_535])
+        let evil = b.build()
+        let arena = try evil.withUnsafeBytes { Interpreter.arenaBytes(for: try ModelImage(bytes: $0), kernels: .simd) }
+        XCTAssertGreaterThan(arena, 1 << 30)
+        try writeModel(evil, to: dir + "/evil.bsm")
+        XCTAssertLessThan(try Data(contentsOf: URL(fileURLWithPath: dir + "/evil.bsm")).count, 4096)
+        try Data(IDXFile(dimensions: [1, 64, 64], bytes: [UInt8](repeating: 7, count: 64 * 64)).encoded()).write(to: URL(fileURLWithPath: dir + "/e-images"))
+        try Data(IDXFile(dimensions: [1], bytes: [3]).encoded()).write(to: URL(fileURLWithPath: dir + "/e-labels"))
+        let refused = try runTool("infer", [dir + "/evil.bsm", "--images", dir + "/e-images", "--labels", dir + "/e-labels", "--kernels", "simd"])
+        XCTAssertEqual(refused.status, 1, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("the arena needs \(arena) bytes for one image with simd kernels, above --max-arena-bytes 1073741824"),
+                      refused.stderr)
+
+        // A small model: 2x3 pixels; its batch-1 arena is A, so with a limit of 5A the default batch becomes 4.
+        let tiny = HostileImages.wideDense(h: 2, w: 3, delta: 2)
+        let a = try tiny.withUnsafeBytes { raw in (1...8).map { Interpreter.arenaBytes(for: try! ModelImage(bytes: raw), batch: $0) } }
+        try writeModel(tiny, to: dir + "/tiny.bsm")
+        try Data(IDXFile(dimensions: [3, 2, 3], bytes: (0..<18).map { UInt8($0 * 13) }).encoded()).write(to: URL(fileURLWithPath: dir + "/t-images"))
+        try Data(IDXFile(dimensions: [3], bytes: [0, 1, 0]).encoded()).write(to: URL(fileURLWithPath: dir + "/t-labels"))
+        let args = [dir + "/tiny.bsm", "--images", dir + "/t-images", "--labels", dir + "/t-labels", "--json"]
+        let shrunk = try runTool("infer", args + ["--max-arena-bytes", String(a[4])])
+        XCTAssertEqual(shrunk.status, 0, shrunk.stderr)
+        XCTAssertEqual(try lastJSONLine(shrunk.stdout)["batch"] as? Int, 4)
+        let explicit = try runTool("infer", args + ["--max-arena-bytes", String(a[4]), "--batch", "8"])
+        XCTAssertEqual(explicit.status, 1)
+        XCTAssertTrue(explicit.stderr.contains("1 arena(s) for batches of 8 need \(a[7]) bytes, above --max-arena-bytes \(a[4])"), explicit.stderr)
+        let none = try runTool("infer", args + ["--max-arena-bytes", String(a[0] - 1)])
+        XCTAssertEqual(none.status, 1)
+        XCTAssertEqual(try runTool("infer", args + ["--max-arena-bytes", "0"]).status, 64)
+    }
+}
+
+/// A `.bsm` around `image` with the metadata every reader requires (spec/FORMAT.md, "Metadata"):
+/// `format`, the image's digest, and `input_bits` from its input_codes op.
+func writeModel(_ image: [UInt8], to path: String) throws {
+    let delta = try image.withUnsafeBytes { try ModelImage(bytes: $0).opParameter(0, 0) }
+    let metadata: [String: Any] = [
+        "format": "bitshield.model", "image_sha256": SHA256.hex(SHA256.hash(image)), "input_bits": delta,
+        "created_by": "BitShield tests (hand-built image)",
+    ]
+    let json = try JSONSerialization.data(withJSONObject: metadata, options: [.sortedKeys])
+    try Data(ModelFile(metadata: [UInt8](json), image: image).encoded()).write(to: URL(fileURLWithPath: path))
+}
