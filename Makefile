@@ -21,7 +21,7 @@ help:
 	@echo "make build       swift build -c release"
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em and aarch64 (part of make test)"
 	@echo "make device      install qemu-system-arm and Zig (.venv-zig), build the Cortex-M4 and M0 firmware, run a short check under QEMU (part of make test)"
-	@echo "make fuzz        libFuzzer over the model readers for FUZZ_SECONDS (default 60)"
+	@echo "make fuzz        libFuzzer over every reader, FUZZ_SECONDS each (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
@@ -64,7 +64,8 @@ device: deps
 	@scripts/install-device.sh
 	@scripts/device-check.sh
 
-# libFuzzer over the image and container readers (FUZZ_SECONDS, default 60); outside the package build.
+# libFuzzer over every reader (model, safetensors, IDX raw and gzip, CIFAR, BinaryNet import, JSON),
+# FUZZ_SECONDS each (default 60), runs and findings per target; outside the package build.
 fuzz:
 	scripts/fuzz.sh
 

@@ -49,7 +49,7 @@ let package = Package(
         // -fno-math-errno: without it Float.squareRoot() keeps a libm fallback call per lane and the
         // optimizer's SIMD loop never vectorizes (Optimizer.adamStep); the trainer never reads errno.
         .target(
-            name: "Trainer", dependencies: ["Datasets", "ModelFormat", "ModelFile", "CBLAS"],
+            name: "Trainer", dependencies: ["Datasets", "JSONReader", "ModelFormat", "ModelFile", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
 
         // Command-line tools.
@@ -84,8 +84,8 @@ let package = Package(
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter", "ImageFixtures", "ToolSupport"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CAllocationCounter"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
-        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "ToolSupport"]),
+        .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "CAllocationCounter", "ToolSupport"]),
     ]
 )

@@ -20,25 +20,54 @@ public enum CIFARBinary {
 
         var labelBytes: Int { self == .cifar10 ? 1 : 2 }
         var classes: Int { self == .cifar10 ? 10 : 100 }
+        /// Bytes per record: labels, then the image.
+        var recordBytes: Int { labelBytes + CIFARBinary.imageBytes }
     }
 
     /// Bytes per image: 32 x 32 x 3.
     public static let imageBytes = 3072
+    /// CIFAR-100's coarse classes (the first label byte of its records, checked but not used).
+    public static let coarseClasses = 20
+    /// Most records read in one call: as many images as IDX's payload limit holds (1,398,101; the
+    /// official sets have 60,000).
+    public static let maxRecords = IDXFile.maxPayloadBytes / imageBytes
+
+    /// Checks a file of `size` bytes holds whole records, and that `total` records so far stay under
+    /// `maxRecords`; returns the file's record count. Called on sizes before anything is read.
+    static func records(path: String, size: Int, variant: Variant, total: Int) throws(DatasetError) -> Int {
+        let record = variant.recordBytes
+        guard size > 0, size % record == 0 else {
+            let whole = (size / record + 1) * record
+            throw .truncated(path: path, expectedBytes: size == 0 ? record : whole, actualBytes: size)
+        }
+        let n = size / record
+        guard n <= maxRecords - total else {
+            throw .tooLarge(path: path, dimensions: [total + n, 32, 32, 3], bytes: (total + n) * imageBytes,
+                            limit: maxRecords * imageBytes)
+        }
+        return n
+    }
 
     /// Parses the records of one or more files (concatenated in order); `paths` name them in errors.
+    /// Sizes are checked before the pixels are allocated; labels (CIFAR-100: coarse < 20 and fine < 100)
+    /// before each is used.
     public static func parse(_ files: [(path: String, bytes: [UInt8])], variant: Variant) throws(DatasetError) -> ImageSet {
-        let record = variant.labelBytes + imageBytes
+        let record = variant.recordBytes
+        var counts: [Int] = []
+        for (path, bytes) in files {
+            counts.append(try records(path: path, size: bytes.count, variant: variant, total: counts.reduce(0, +)))
+        }
+        let total = counts.reduce(0, +)
         var pixels: [UInt8] = []
         var labels: [UInt8] = []
-        for (path, bytes) in files {
-            guard !bytes.isEmpty, bytes.count % record == 0 else {
-                let whole = (bytes.count / record + 1) * record
-                throw .truncated(path: path, expectedBytes: bytes.isEmpty ? record : whole, actualBytes: bytes.count)
-            }
-            let n = bytes.count / record
-            pixels.reserveCapacity(pixels.count + n * imageBytes)
+        pixels.reserveCapacity(total * imageBytes)
+        labels.reserveCapacity(total)
+        for ((path, bytes), n) in zip(files, counts) {
             for i in 0..<n {
                 let base = i * record
+                if variant == .cifar100, Int(bytes[base]) >= coarseClasses {
+                    throw .labelOutOfRange(path: path, index: i, label: Int(bytes[base]), classes: coarseClasses)
+                }
                 let label = Int(bytes[base + variant.labelBytes - 1])
                 guard label < variant.classes else {
                     throw .labelOutOfRange(path: path, index: i, label: label, classes: variant.classes)
@@ -64,11 +93,21 @@ public enum CIFARBinary {
         case (.cifar100, .train): names = ["train.bin"]
         case (.cifar100, .test): names = ["test.bin"]
         }
+        // Every size is checked (whole records, the record cap over all files) before anything is read.
+        var total = 0
+        for name in names {
+            let path = directory + "/" + name
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+                throw .missingFile(path: path, fetchHint: "no package ships CIFAR: unpack your copy of the binary version there, or pass --data-dir")
+            }
+            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+            total += try records(path: path, size: size, variant: variant, total: total)
+        }
         var files: [(path: String, bytes: [UInt8])] = []
         for name in names {
             let path = directory + "/" + name
             guard let data = FileManager.default.contents(atPath: path) else {
-                throw .missingFile(path: path, fetchHint: "no package ships CIFAR: unpack your copy of the binary version there, or pass --data-dir")
+                throw .unreadable(path: path, reason: "the file could not be read")
             }
             files.append((path, [UInt8](data)))
         }

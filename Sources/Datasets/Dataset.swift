@@ -48,30 +48,22 @@ public enum Dataset: String, CaseIterable, Sendable {
 
 /// Reads IDX image/label pairs from disk, gzip or raw.
 public enum IDXLoader {
-    /// Loads `images` and `labels`; each path is tried as given, then with `.gz`.
+    /// Loads `images` and `labels`; each path is tried as given, then with `.gz`. Both headers are read
+    /// and their counts compared before either payload is read or inflated (IDXReader).
     public static func loadPair(images: String, labels: String, classes: Int,
                                 fetchHint: String = "check the path") throws(DatasetError) -> ImageSet {
-        let img = try IDXFile.parse(readMaybeGzip(images, fetchHint: fetchHint), expectedDims: 3, path: images)
-        let lab = try IDXFile.parse(readMaybeGzip(labels, fetchHint: fetchHint), expectedDims: 1, path: labels)
-        return try ImageSet(height: img.dimensions[1], width: img.dimensions[2], channels: 1, classes: classes,
-                            pixels: img.bytes, labels: lab.bytes, labelPath: labels)
+        try pair(images: IDXReader(path: images, expectedDims: 3, fetchHint: fetchHint),
+                 labels: IDXReader(path: labels, expectedDims: 1, fetchHint: fetchHint), classes: classes)
     }
 
-    /// Reads a file (trying `path`, then `path.gz`) and inflates it if it is gzip.
-    public static func readMaybeGzip(_ path: String, fetchHint: String) throws(DatasetError) -> [UInt8] {
-        let fm = FileManager.default
-        var actual = path
-        if !fm.fileExists(atPath: path) {
-            if fm.fileExists(atPath: path + ".gz") { actual = path + ".gz" } else {
-                throw .missingFile(path: path.hasSuffix(".gz") ? path : path + "[.gz]", fetchHint: fetchHint)
-            }
+    /// Reads an opened image/label pair: counts compared from the headers, then the labels, then the
+    /// images (ImageSet checks every label against `classes`).
+    public static func pair(images img: IDXReader, labels lab: IDXReader, classes: Int) throws(DatasetError) -> ImageSet {
+        guard img.dimensions[0] == lab.dimensions[0] else {
+            throw .countMismatch(images: img.dimensions[0], labels: lab.dimensions[0])
         }
-        let bytes: [UInt8]
-        do {
-            bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: actual)))
-        } catch {
-            throw .unreadable(path: actual, reason: "\(error.localizedDescription)")
-        }
-        return Gzip.isGzip(bytes) ? try Gzip.decompress(bytes, path: actual) : bytes
+        let labelBytes = try lab.readPayload()
+        return try ImageSet(height: img.dimensions[1], width: img.dimensions[2], channels: 1, classes: classes,
+                            pixels: img.readPayload(), labels: labelBytes, labelPath: lab.path)
     }
 }

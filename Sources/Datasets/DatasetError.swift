@@ -14,6 +14,12 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case trailingBytes(path: String, expectedBytes: Int, actualBytes: Int)
     /// A dimension is zero or the product overflows.
     case badShape(path: String, dimensions: [Int])
+    /// A header declares more payload than the reader accepts (`bytes` so far, over `limit`).
+    case tooLarge(path: String, dimensions: [Int], bytes: Int, limit: Int)
+    /// A gzip stream inflates to more than the header accounts for.
+    case inflatesPastHeader(path: String, expectedBytes: Int)
+    /// A gzip stream too short to inflate to what its header declares (deflate's ratio is at most 1,032:1).
+    case cannotInflate(path: String, expectedBytes: Int, compressedBytes: Int, maxBytes: Int)
     /// Images and labels disagree on how many items there are.
     case countMismatch(images: Int, labels: Int)
     /// A label is not below the number of classes.
@@ -43,6 +49,12 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(path): \(actual - expected) trailing bytes: header accounts for \(expected), file has \(actual)"
         case let .badShape(path, dims):
             return "\(path): bad IDX dimensions \(dims)"
+        case let .tooLarge(path, dims, bytes, limit):
+            return "\(path): \(dims.isEmpty ? "" : "IDX dimensions \(dims) declare ")\(bytes) bytes, above the limit of \(limit)"
+        case let .inflatesPastHeader(path, expected):
+            return "\(path): gzip stream inflates past the \(expected) bytes its IDX header accounts for (trailing data)"
+        case let .cannotInflate(path, expected, compressed, max):
+            return "\(path): truncated: header needs \(expected) bytes, but its \(compressed)-byte gzip stream inflates to at most \(max)"
         case let .countMismatch(images, labels):
             return "image/label count mismatch: \(images) images, \(labels) labels"
         case let .labelOutOfRange(path, index, label, classes):

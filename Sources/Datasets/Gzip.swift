@@ -7,42 +7,19 @@ public enum Gzip {
         bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
     }
 
-    /// Inflates a whole gzip stream. `path` only names the file in errors.
-    /// - Throws: `DatasetError.corruptGzip` on a bad or truncated stream.
-    public static func decompress(_ input: [UInt8], path: String) throws(DatasetError) -> [UInt8] {
-        var stream = z_stream()
-        // 15 + 16: zlib window of 32 KiB, expect a gzip header.
-        var rc = inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
-        guard rc == Z_OK else { throw .corruptGzip(path: path, reason: "inflateInit2 returned \(rc)") }
-        defer { inflateEnd(&stream) }
-
-        var output = [UInt8]()
-        output.reserveCapacity(input.count * 4)
-        let chunk = 1 << 20
-        var buffer = [UInt8](repeating: 0, count: chunk)
-        var input = input
-        let total = input.count
-        rc = input.withUnsafeMutableBufferPointer { inp -> Int32 in
-            stream.next_in = inp.baseAddress
-            stream.avail_in = UInt32(total)
-            var status: Int32 = Z_OK
-            while status != Z_STREAM_END {
-                status = buffer.withUnsafeMutableBufferPointer { out -> Int32 in
-                    stream.next_out = out.baseAddress
-                    stream.avail_out = UInt32(chunk)
-                    let s = inflate(&stream, Z_NO_FLUSH)
-                    output.append(contentsOf: out[0..<(chunk - Int(stream.avail_out))])
-                    return s
-                }
-                if status == Z_STREAM_END { break }
-                if status != Z_OK { return status }
-                if stream.avail_in == 0 && stream.avail_out != 0 { return Z_BUF_ERROR }
+    /// Inflates a whole gzip file: every member of a multi-member file (RFC 1952 2.2, `cat a.gz b.gz`),
+    /// concatenated; bytes after the last member that do not start another one are refused, and so is
+    /// output beyond `limit` bytes. `path` only names the file in errors.
+    /// - Throws: `DatasetError.corruptGzip` on a bad, truncated or trailing-garbage stream, or past `limit`.
+    public static func decompress(_ input: [UInt8], path: String, limit: Int = Int.max) throws(DatasetError) -> [UInt8] {
+        let stream = try GzipStream(input, path: path)
+        var output: [UInt8] = []
+        output.reserveCapacity(min(limit, input.count * 4, 1 << 26))
+        // One byte past the limit is asked for, so output beyond it is seen.
+        while try stream.read(min(1 << 22, limit - output.count) + 1, into: &output) > 0 {
+            guard output.count <= limit else {
+                throw .corruptGzip(path: path, reason: "inflates to more than the limit of \(limit) bytes")
             }
-            return Z_STREAM_END
-        }
-        guard rc == Z_STREAM_END else {
-            let reason = rc == Z_BUF_ERROR ? "stream ends early (truncated file)" : "inflate returned \(rc)"
-            throw .corruptGzip(path: path, reason: reason)
         }
         return output
     }
@@ -69,5 +46,105 @@ public enum Gzip {
             }
         }
         return Array(output[0..<produced])
+    }
+}
+
+/// A gzip file inflated on demand, so a reader can take a header, check it, and then inflate exactly
+/// what the header declares (a decompression bomb is never inflated past what the caller asks for).
+/// Members are read one after another (RFC 1952 allows any number); after the last one, bytes that do
+/// not start another member are refused with their offset and count.
+public final class GzipStream {
+    /// zlib keeps a pointer back to its z_stream, so it lives at a fixed address.
+    private let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    private let input: [UInt8]
+    private let path: String
+    /// Compressed bytes consumed so far.
+    private var consumed = 0
+    /// True between members: the previous one ended, the next (if any) has not started.
+    private var betweenMembers = false
+    /// True once inflateInit2 succeeded (inflateEnd is due).
+    private var ready = false
+    /// True once every member has been read and nothing follows.
+    public private(set) var atEnd = false
+
+    /// A stream over the compressed bytes of `path` (they must start with the gzip magic).
+    public init(_ input: [UInt8], path: String) throws(DatasetError) {
+        self.input = input
+        self.path = path
+        stream.initialize(to: z_stream())
+        guard !input.isEmpty else { throw .corruptGzip(path: path, reason: "the file is empty") }
+        // 15 + 16: zlib window of 32 KiB, expect a gzip header.
+        let rc = inflateInit2_(stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+        guard rc == Z_OK else { throw .corruptGzip(path: path, reason: "inflateInit2 returned \(rc)") }
+        ready = true
+    }
+
+    /// Size of the whole compressed input.
+    public var compressedBytes: Int { input.count }
+
+    /// The most the rest of the stream can inflate to: deflate codes at most 258 bytes in 2 bits
+    /// (a 1,032:1 ratio, RFC 1951 3.2.5), counted over the unread input plus the 16 bytes zlib may
+    /// already hold in its bit buffer and a pending 258-byte match.
+    public var inflationBound: Int { (input.count - consumed + 16) * 1032 + 258 }
+
+    // Runs after a throwing init too (the object is complete by then).
+    deinit {
+        if ready { inflateEnd(stream) }
+        stream.deallocate()
+    }
+
+    /// Inflates into `buffer` until it is full or the last member ends; returns the bytes written.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(DatasetError) -> Int {
+        var produced = 0
+        while produced < buffer.count && !atEnd {
+            if betweenMembers {
+                let rest = input.count - consumed
+                if rest == 0 { atEnd = true; break }
+                guard rest >= 2, input[consumed] == 0x1f, input[consumed + 1] == 0x8b else {
+                    throw .corruptGzip(path: path, reason: "\(rest) bytes of trailing garbage after the gzip stream, from byte \(consumed)")
+                }
+                inflateReset(stream)
+                betweenMembers = false
+            }
+            let want = min(buffer.count - produced, Int(UInt32.max))
+            var status: Int32 = Z_OK
+            var got = 0
+            var availIn: UInt32 = 0
+            input.withUnsafeBufferPointer { inp in
+                let avail = min(inp.count - consumed, Int(UInt32.max))
+                stream.pointee.next_in = UnsafeMutablePointer(mutating: inp.baseAddress! + consumed)
+                stream.pointee.avail_in = UInt32(avail)
+                stream.pointee.next_out = (buffer.baseAddress! + produced).assumingMemoryBound(to: UInt8.self)
+                stream.pointee.avail_out = UInt32(want)
+                status = inflate(stream, Z_NO_FLUSH)
+                consumed += avail - Int(stream.pointee.avail_in)
+                got = want - Int(stream.pointee.avail_out)
+                availIn = stream.pointee.avail_in
+            }
+            produced += got
+            switch status {
+            case Z_STREAM_END:
+                betweenMembers = true
+            case Z_OK, Z_BUF_ERROR:
+                // No output room left is fine; no input left inside a member is a truncated file.
+                if got < want && availIn == 0 && consumed == input.count {
+                    throw .corruptGzip(path: path, reason: "stream ends early (truncated file) at byte \(consumed)")
+                }
+                if got == 0 && status == Z_BUF_ERROR {
+                    throw .corruptGzip(path: path, reason: "inflate made no progress at byte \(consumed)")
+                }
+            default:
+                let message = stream.pointee.msg.map { String(cString: $0) } ?? "inflate returned \(status)"
+                throw .corruptGzip(path: path, reason: "\(message) near byte \(consumed)")
+            }
+        }
+        return produced
+    }
+
+    /// Inflates up to `count` more bytes and appends them to `output`; returns how many it appended,
+    /// fewer than `count` only at the end of the last member.
+    @discardableResult
+    public func read(_ count: Int, into output: inout [UInt8]) throws(DatasetError) -> Int {
+        try readAppending(count, into: &output)
     }
 }

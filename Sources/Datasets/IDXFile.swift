@@ -24,29 +24,10 @@ public struct IDXFile: Equatable, Sendable {
     public static func magic(dims: Int) -> UInt32 { 0x0800 | UInt32(dims) }
 
     /// Parses an uncompressed IDX file, requiring `expectedDims` dimensions.
-    /// - Throws: `badMagic`, `badShape`, `truncated` or `trailingBytes`, with the numbers.
+    /// - Throws: `badMagic`, `badShape`, `tooLarge`, `truncated` or `trailingBytes`, with the numbers.
     public static func parse(_ raw: [UInt8], expectedDims: Int, path: String) throws(DatasetError) -> IDXFile {
-        let expectedMagic = magic(dims: expectedDims)
-        guard raw.count >= 4 else {
-            throw .truncated(path: path, expectedBytes: 4, actualBytes: raw.count)
-        }
-        let found = readBE32(raw, 0)
-        guard found == expectedMagic else {
-            throw .badMagic(path: path, found: found, expected: expectedMagic)
-        }
+        let (dims, total) = try header(raw, expectedDims: expectedDims, path: path)
         let headerBytes = 4 + 4 * expectedDims
-        guard raw.count >= headerBytes else {
-            throw .truncated(path: path, expectedBytes: headerBytes, actualBytes: raw.count)
-        }
-        var dims: [Int] = []
-        var total = 1
-        for d in 0..<expectedDims {
-            let n = Int(readBE32(raw, 4 + 4 * d))
-            dims.append(n)
-            let (product, overflow) = total.multipliedReportingOverflow(by: n)
-            guard n > 0, !overflow, product <= 1 << 34 else { throw .badShape(path: path, dimensions: dims) }
-            total = product
-        }
         let expected = headerBytes + total
         if raw.count < expected { throw .truncated(path: path, expectedBytes: expected, actualBytes: raw.count) }
         if raw.count > expected { throw .trailingBytes(path: path, expectedBytes: expected, actualBytes: raw.count) }
@@ -62,11 +43,6 @@ public struct IDXFile: Equatable, Sendable {
         out.append(contentsOf: bytes)
         return out
     }
-}
-
-@inline(__always)
-private func readBE32(_ b: [UInt8], _ at: Int) -> UInt32 {
-    UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])
 }
 
 private func appendBE32(_ out: inout [UInt8], _ v: UInt32) {

@@ -7,7 +7,9 @@ import Foundation
 // F32 tensors are written and loaded; other dtypes (a PyTorch state_dict's I64 num_batches_tracked,
 // say) are validated like any tensor and listed in `skipped`. The reader checks every offset before it trusts it:
 // header inside the file and under a cap, offsets ordered, inside the data, not overlapping, each
-// span equal to its shape's byte size, and every data byte accounted for.
+// span equal to its shape's byte size, and every data byte accounted for. The JSON header is parsed
+// schema-first (SafeTensors+Header.swift): strict RFC 8259, exact integers only (a 4.5 offset or
+// dimension is refused, not truncated), no duplicate tensor names or keys, string metadata values.
 
 /// A tensor read from or written to a safetensors file.
 public struct NamedArray: Equatable, Sendable {
@@ -102,56 +104,10 @@ public struct SafeTensorsFile: Sendable {
         }
         let dataStart = 8 + headerLength
         let dataLength = bytes.count - dataStart
-        let json: Any
-        do {
-            json = try JSONSerialization.jsonObject(with: Data(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart])))
-        } catch {
-            throw fail("header is not valid JSON (\(error.localizedDescription))")
-        }
-        guard let header = json as? [String: Any] else { throw fail("header is not a JSON object") }
-        var metadata: [String: String] = [:]
-        if let meta = header["__metadata__"] {
-            guard let m = meta as? [String: Any] else { throw fail("__metadata__ is not an object") }
-            for (k, v) in m {
-                guard let s = v as? String else { throw fail("__metadata__ value for '\(k)' is not a string") }
-                metadata[k] = s
-            }
-        }
-        struct Span { let name: String; let shape: [Int]; let begin: Int; let end: Int; let f32: Bool }
-        var spans: [Span] = []
-        for (name, value) in header where name != "__metadata__" {
-            guard let entry = value as? [String: Any] else { throw fail("entry '\(name)' is not an object") }
-            guard let dtype = entry["dtype"] as? String else { throw fail("tensor '\(name)' has no dtype") }
-            let sizes = ["F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1]
-            guard let elementBytes = sizes[dtype] else {
-                throw fail("tensor '\(name)' has dtype \(dtype), not one of \(sizes.keys.sorted().joined(separator: ", "))")
-            }
-            guard let shapeAny = entry["shape"] as? [Any],
-                  let offsetsAny = entry["data_offsets"] as? [Any], offsetsAny.count == 2 else {
-                throw fail("tensor '\(name)' lacks shape or a two-number data_offsets")
-            }
-            var shape: [Int] = []
-            var count = 1
-            for d in shapeAny {
-                guard let di = (d as? NSNumber)?.intValue, di >= 0 else { throw fail("tensor '\(name)' has a bad dimension in \(shapeAny)") }
-                let (p, o) = count.multipliedReportingOverflow(by: di)
-                guard !o, p <= dataLength + 1 else { throw fail("tensor '\(name)' shape \(shapeAny) is larger than the file's \(dataLength) data bytes") }
-                shape.append(di)
-                count = p
-            }
-            guard let begin = (offsetsAny[0] as? NSNumber)?.intValue, let end = (offsetsAny[1] as? NSNumber)?.intValue,
-                  begin >= 0, end >= begin else {
-                throw fail("tensor '\(name)' has bad data_offsets \(offsetsAny)")
-            }
-            guard end <= dataLength else {
-                throw fail("tensor '\(name)' ends at data offset \(end), data has \(dataLength) bytes")
-            }
-            guard end - begin == count * elementBytes else {
-                throw fail("tensor '\(name)' spans \(end - begin) bytes, its shape \(shape) needs \(count * elementBytes)")
-            }
-            spans.append(Span(name: name, shape: shape, begin: begin, end: end, f32: dtype == "F32"))
-        }
-        spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        var header = try parseHeader(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]), dataLength: dataLength,
+                                     keep: include, fail: fail)
+        header.spans.sort { ($0.begin, $0.end) < ($1.begin, $1.end) }
+        let spans = header.spans
         var cursor = 0
         for s in spans {
             guard s.begin == cursor else {
@@ -162,15 +118,17 @@ public struct SafeTensorsFile: Sendable {
             cursor = s.end
         }
         guard cursor == dataLength else { throw fail("\(dataLength - cursor) trailing data bytes after the last tensor") }
-        let tensors = spans.filter { $0.f32 && include($0.name) }.map { s -> NamedArray in
+        var tensors: [NamedArray] = []
+        tensors.reserveCapacity(spans.reduce(0) { $0 + ($1.kept ? 1 : 0) })
+        for s in spans where s.kept {
             let values = [Float](unsafeUninitializedCapacity: (s.end - s.begin) / 4) { buffer, count in
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(
                     from: UnsafeRawBufferPointer(rebasing: bytes[(dataStart + s.begin)..<(dataStart + s.end)]))
                 count = (s.end - s.begin) / 4
             }
-            return NamedArray(name: s.name, shape: s.shape, values: values)
+            tensors.append(NamedArray(name: s.name, shape: s.shape, values: values))
         }
-        var file = SafeTensorsFile(metadata: metadata, tensors: tensors)
+        var file = SafeTensorsFile(metadata: header.metadata, tensors: tensors)
         file.skipped = spans.filter { !$0.f32 }.map(\.name)
         return file
     }
