@@ -107,6 +107,19 @@ final class HostileRuntimeTests: XCTestCase {
         }
     }
 
+    /// Finite values can fold into an infinite one (BatchNorm's gamma / sqrt(var + eps) with gamma 3e38 and
+    /// var 1e-3; found by the BinaryNet fuzz target): the exporter refuses it naming the layer and channel,
+    /// instead of writing an image its own reader refuses.
+    func testExporterRefusesValuesThatOverflowInFolding() throws {
+        let net = try Network(config: .fcn(hidden: [4], precision: .float, inputBits: 8), seed: 1)
+        let bn = try XCTUnwrap(net.layers.compactMap { $0 as? BatchNorm }.first)
+        bn.gamma.value[2] = 3e38
+        bn.runningVar.value[2] = 1e-3
+        XCTAssertThrowsError(try ImageExport.image(of: net)) {
+            XCTAssertTrue("\($0)".contains("bn0 (layer 4) scale gamma / sqrt(var + eps) is inf at index 2"), "\($0)")
+        }
+    }
+
     /// Item 5: the plan's arithmetic is checked before planning. On 64-bit hosts every valid image fits
     /// (2^28 elements x 32 B x 4,096 images is 2^45 B); on a 32-bit target the same rule refuses a plan
     /// past Int32.max / 4 instead of overflowing.

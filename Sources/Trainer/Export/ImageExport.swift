@@ -75,12 +75,14 @@ public enum ImageExport {
                     }
                 }
             } else {
+                try finite(product.weight.value, "layer \(i) weights")
                 weightIndex = b.addF32(product.weight.value,
                                        dims: isConv ? [m, (layers[i] as! Conv2D).kernel, (layers[i] as! Conv2D).kernel, map.channels] : [m, product.fanIn])
                 outMap.kind = .f32
             }
             let biasIndex = try bias.map { values throws(TrainerError) -> Int in
                 guard !binary else { throw .invalidConfig("a binary layer with a bias cannot be exported") }
+                try finite(values, "layer \(i) bias")
                 return b.addF32(values, dims: [m])
             }
             if isConv {
@@ -131,6 +133,11 @@ public enum ImageExport {
             // Float path, or a binary last layer: affine (output scale and BatchNorm), then the activation.
             if bn != nil || outputScale != nil {
                 let (scale, shift) = bn?.evalAffine() ?? ([Float](repeating: 1, count: c), [Float](repeating: 0, count: c))
+                if let outputScale { try finite(outputScale, "layer \(i) output scale") }
+                // Named as the checkpoint names the BatchNorm (bn0, ...), and by its layer index.
+                let name = bn.map { String($0.gamma.name.dropLast(".weight".count)) } ?? "affine"
+                try finite(scale, "\(name) (layer \(i)) scale gamma / sqrt(var + eps)")
+                try finite(shift, "\(name) (layer \(i)) shift beta - mean * scale")
                 let cIndex = outputScale.map { b.addF32($0, dims: [c]) + 1 } ?? 0
                 // Without a BatchNorm the affine is only the output scale (scale 1 and shift 0 are exact).
                 let s = b.addF32(scale, dims: [c]), t = b.addF32(shift, dims: [c])
@@ -156,5 +163,14 @@ public enum ImageExport {
         }
         b.addOp(.argmax, [config.classes])
         return b.build()
+    }
+
+    /// The format holds finite f32 values only (spec/FORMAT.md): a value that overflowed in folding
+    /// (BatchNorm's gamma / sqrt(var + eps) with a huge gamma, say) is refused here, naming the layer and
+    /// the channel, rather than by the reader of the finished image.
+    static func finite(_ values: [Float], _ what: @autoclosure () -> String) throws(TrainerError) {
+        if let k = values.firstIndex(where: { !$0.isFinite }) {
+            throw .invalidConfig("\(what()) is \(values[k]) at index \(k): the model format holds finite values only (a value overflowed Float)")
+        }
     }
 }
