@@ -204,7 +204,7 @@ final class ImageTests: XCTestCase {
 
     /// Seeded mutations of a valid image (bit flips, byte overwrites, truncations, splices): the reader
     /// must return or throw, never crash or hang. Runs 20,000 cases; `make fuzz` runs libFuzzer longer.
-    func testMutationsNeverCrash() {
+    func testMutantsThatLoadChangedNoFixedByte() {
         for good in [Fixtures.tinyBinary(), Fixtures.tinyBinary(blocked: true), Fixtures.tinyBinary(columns: true)] {
             mutate(good)
         }
@@ -224,8 +224,40 @@ final class ImageTests: XCTestCase {
                 let from = next() % b.count, to = next() % b.count, n = next() % 64
                 for i in 0..<n where from + i < b.count && to + i < b.count { b[to + i] = good[from + i] }
             }
-            if (try? Fixtures.read(b)) != nil { accepted += 1 }
+            if (try? Fixtures.read(b)) != nil {
+                accepted += 1
+                // The oracle: an accepted mutant changed only bytes a valid image may hold with other
+                // values (weights, thresholds, flips, scales, shifts, parameters that stay consistent);
+                // it never changed a byte the spec fixes: the header's reserved bytes, padding between
+                // parts, or a tensor record's reserved word.
+                for i in fixed(good) where b.count > i && b[i] != good[i] {
+                    XCTFail("a mutant that changed fixed byte \(i) was accepted")
+                }
+                XCTAssertEqual(b.count, good.count, "a mutant of another length was accepted")
+            }
         }
         XCTAssertLessThan(accepted, 20_000, "mutations must be detected")
+    }
+
+    /// Offsets of the bytes the spec fixes in `good`: the header's reserved bytes (36..<64), the padding
+    /// between parts and after the last one, and each tensor record's reserved word.
+    func fixed(_ good: [UInt8]) -> [Int] {
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(good[at + $1]) << (8 * $1) } }
+        func u16(_ at: Int) -> Int { Int(good[at]) | Int(good[at + 1]) << 8 }
+        var out = Array(36..<64)
+        let (ops, tensors, opTable, tensorTable) = (u16(24), u16(26), u32(28), u32(32))
+        var parts = [(opTable, ops * 64), (tensorTable, tensors * 32)]
+        for t in 0..<tensors {
+            let record = tensorTable + 32 * t
+            out += (record + 28)..<(record + 32)
+            parts.append((u32(record + 20), u32(record + 24)))
+        }
+        var cursor = 64
+        for (start, length) in parts.sorted(by: { $0.0 < $1.0 }) {
+            out += cursor..<max(cursor, start)
+            cursor = max(cursor, start + length)
+        }
+        out += cursor..<good.count
+        return out
     }
 }
