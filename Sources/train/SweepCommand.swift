@@ -138,7 +138,7 @@ struct SweepCommand: ParsableCommand {
         let (report, ran, skipped) = try sweep.run { p in
             guard !common.quiet else { return }
             let elapsed = Int(Date().timeIntervalSince(start))
-            let line = "[\(p.cell)/\(p.cells)] \(p.label): " + (p.skipped ? "done before, skipped" : "\(p.done)/\(p.total) images") + " (\(elapsed) s)"
+            let line = "[\(p.cell)/\(p.cells)] \(ReportEscaping.terminal(p.label)): " + (p.skipped ? "done before, skipped" : "\(p.done)/\(p.total) images") + " (\(elapsed) s)"
             if live {
                 FileHandle.standardError.write(Data("\r\u{1B}[2K\(line)".utf8))
             } else if p.done == p.total && p.cell != lastCell {
@@ -149,15 +149,15 @@ struct SweepCommand: ParsableCommand {
         if live { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
         print("sweep: \(report.cells.count) cells (\(ran) run now, \(skipped) from \(sweep.journalPath)); wrote \(out).md, .csv, .json, .svg")
         for c in report.cells {
-            print(String(format: "%@ %@ eps %.3g: clean %.2f%%, robust %.2f%%, success %d/%d, %.1f s", c.modelName, c.attack, c.eps,
+            print(String(format: "%@ %@ eps %.3g: clean %.2f%%, robust %.2f%%, success %d/%d, %.1f s", ReportEscaping.terminal(c.modelName), c.attack, c.eps,
                          c.cleanAccuracy * 100, c.robustAccuracy * 100, c.successes, c.cleanCorrect, c.seconds))
         }
         for w in report.worstCases {
-            print(String(format: "worst case %@ eps %.3g over %@: %.2f%% (%d/%d)", w.model, w.eps, w.attacks.joined(separator: ","),
+            print(String(format: "worst case %@ eps %.3g over %@: %.2f%% (%d/%d)", ReportEscaping.terminal(w.model), w.eps, w.attacks.joined(separator: ","),
                          w.robustAccuracy * 100, w.robust, w.images))
         }
         for f in report.flags {
-            let line = "flag \(f.kind): \(f.model)\(f.eps.map { " eps \($0)" } ?? ""): \(f.message)"
+            let line = ReportEscaping.terminal("flag \(f.kind): \(f.model)\(f.eps.map { " eps \($0)" } ?? ""): \(f.message)")
             print(line)
         }
         if common.json {

@@ -65,6 +65,27 @@ final class SweepHostileTests: XCTestCase {
     /// does not block; a lock held by a running sweep (an flock on the file) refuses with the lock's path;
     /// a lock its holder left behind when killed (SIGKILL releases the flock) does not block. Item 7: a
     /// sweep whose report would overwrite a checkpoint (`--out r` with a checkpoint named `r.json`) is refused.
+    /// The two other outputs a name reaches: a spreadsheet opening the CSV (a leading `=`, `+`, `-`, `@`,
+    /// tab or CR is neutralized with `'`, OWASP's rule; numbers stay as they are) and the terminal (escape
+    /// and other control characters, which could rewrite the screen, become U+FFFD).
+    func testCSVFormulasAndTerminalControlsAreNeutralized() throws {
+        XCTAssertEqual(ReportEscaping.csvText("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"")
+        XCTAssertEqual(ReportEscaping.csvText("@SUM(A1)"), "'@SUM(A1)")
+        XCTAssertEqual(ReportEscaping.csvText("-fcn"), "'-fcn")
+        XCTAssertEqual(ReportEscaping.csvText("fcn-2b"), "fcn-2b")
+        XCTAssertEqual(ReportEscaping.terminal("a\u{1B}]0;owned\u{07}b\u{9B}2Jc\r"), "a\u{FFFD}]0;owned\u{FFFD}b\u{FFFD}2Jc\u{FFFD}")
+        XCTAssertEqual(ReportEscaping.terminal("plain é ✓"), "plain é ✓")
+        // Through a sweep: the CSV row of a model named "=cmd" starts with the neutralized name, and its
+        // numbers (a negative one included, if any) are untouched.
+        let dir = temporaryDirectory()
+        let model = dir + "/=cmd.safetensors"
+        try checkpoint(at: model)
+        let out = dir + "/r"
+        _ = try RobustnessSweep(settings: settings(model, out: out, dir: dir)).run()
+        let rows = try String(contentsOfFile: out + ".csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(rows[1].hasPrefix("'=cmd,"), String(rows[1]))
+    }
+
     func testJournalLockIsHeldByTheKernelNotByAProcessID() throws {
         let dir = temporaryDirectory()
         let model = dir + "/m.safetensors"

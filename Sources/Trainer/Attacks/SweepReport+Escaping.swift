@@ -6,7 +6,7 @@ import Foundation
 // JSON report and the journal are written by JSONSerialization and JSONEncoder, which escape strings.
 
 /// One escaping function per report format.
-enum ReportEscaping {
+public enum ReportEscaping {
     /// XML character data and attribute values (SVG): `& < > " '` as entities, and characters XML 1.0
     /// cannot hold (controls other than tab, newline, carriage return; lone surrogates cannot occur in a
     /// Swift String) as U+FFFD.
@@ -68,6 +68,26 @@ enum ReportEscaping {
         var allowed = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<Unicode.Scalar(128)))
         allowed.insert(charactersIn: "-._~")
         return s.addingPercentEncoding(withAllowedCharacters: allowed) ?? ""
+    }
+
+    /// A text CSV field (a name, a note: never a number): as `csv`, after a leading `= + - @`, tab or CR
+    /// is neutralized with a `'` (OWASP's rule against formula injection: a spreadsheet would evaluate
+    /// `=HYPERLINK(...)` in a model name).
+    static func csvText(_ s: String) -> String {
+        guard let first = s.unicodeScalars.first, "=+-@\t\r".unicodeScalars.contains(first) else { return csv(s) }
+        return csv("'" + s)
+    }
+
+    /// Text for a terminal (the sweep's progress and summary lines): control characters (C0, DEL, C1),
+    /// which could move the cursor, rewrite earlier lines or set a window title, become U+FFFD.
+    public static func terminal(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for scalar in s.unicodeScalars {
+            let v = scalar.value
+            if v < 0x20 || (0x7F...0x9F).contains(v) { out += "\u{FFFD}" } else { out.unicodeScalars.append(scalar) }
+        }
+        return out
     }
 
     /// A CSV field per RFC 4180: quoted when it holds a comma, a double quote, CR or LF (quotes doubled);

@@ -210,13 +210,16 @@ public struct SweepReport: Sendable {
         s += "successes,clean_correct,attack_success_rate,mean_perturbation,max_perturbation,zero_gradient_fraction,seconds,"
         s += "runtime_accuracy,runtime_disagreements,runtime_note,sha256\n"
         for c in cells {
+            // Text fields (names, notes) escaped and neutralized against formula injection (csvText);
+            // numbers are plain (no comma, quote or line break can occur in them).
+            let t = ReportEscaping.csvText
             let fields: [String] = [
-                c.modelName, c.modelSummary, c.precision, "\(c.inputBits)", c.attack, c.settings, "\(c.eps)", "\(c.pixelBudget)",
+                t(c.modelName), t(c.modelSummary), t(c.precision), "\(c.inputBits)", t(c.attack), t(c.settings), "\(c.eps)", "\(c.pixelBudget)",
                 "\(c.images)", "\(c.cleanAccuracy)", "\(c.robustAccuracy)", "\(c.successes)", "\(c.cleanCorrect)", "\(c.successRate)",
                 "\(c.meanPerturbation)", "\(c.maxPerturbation)", "\(c.zeroGradientFraction)", Self.f(c.seconds, 3),
-                c.runtimeAccuracy.map { "\($0)" } ?? "", c.runtimeDisagreements.map { "\($0)" } ?? "", c.runtimeNote ?? "", c.sha256,
+                c.runtimeAccuracy.map { "\($0)" } ?? "", c.runtimeDisagreements.map { "\($0)" } ?? "", t(c.runtimeNote ?? ""), t(c.sha256),
             ]
-            s += fields.map(ReportEscaping.csv).joined(separator: ",") + "\n"
+            s += fields.joined(separator: ",") + "\n"
         }
         return s
     }
