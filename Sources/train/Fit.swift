@@ -93,7 +93,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Checkpoint to resume from (its model and settings are used; --epochs is the new total).")
     var resume: String?
 
-    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch; default runs/MODEL.safetensors, or the --resume checkpoint itself).")
+    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch; default runs/MODEL.safetensors, or runs/MODEL-2.safetensors, -3, ... if that holds an earlier run; with --resume, the checkpoint itself).")
     var out: String?
 
     @OptionGroup var common: CommonOptions
@@ -181,7 +181,7 @@ struct Fit: ParsableCommand {
         // Resuming continues that run: without --out it is written back (atomically, to the file a symlink
         // names, not over the link), never to the default name, which may hold another run. The checkpoint is
         // read whole before any write, so --out X is the same.
-        let outPath = out ?? resume.map(FileIdentity.canonicalPath) ?? "runs/\(model.summary).safetensors"
+        let outPath = out ?? resume.map(FileIdentity.canonicalPath) ?? Self.freshRunPath(model.summary)
         try FileIdentity.requireDistinct(outputs: [outPath], inputs: common.dataFiles)
         // Both splits against the model before the first step (a bad test split would otherwise stop after an epoch).
         try session.network.checkFits(trainSet, role: "training split")
@@ -241,4 +241,19 @@ func median(_ xs: [Double]) -> Double {
     guard !xs.isEmpty else { return 0 }
     let s = xs.sorted()
     return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+}
+
+extension Fit {
+    /// The default checkpoint of a fresh run: `runs/SUMMARY.safetensors`, or the first of
+    /// `runs/SUMMARY-2.safetensors`, `-3`, ... that does not exist yet, so a new run never replaces an
+    /// earlier one that happens to share its configuration.
+    static func freshRunPath(_ summary: String) -> String {
+        let base = "runs/\(summary)"
+        var path = base + ".safetensors", n = 2
+        while FileManager.default.fileExists(atPath: path) {
+            path = "\(base)-\(n).safetensors"
+            n += 1
+        }
+        return path
+    }
 }

@@ -27,6 +27,13 @@ final class TrainOutputSafetyTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: dir + "/runs", withIntermediateDirectories: true)
         XCTAssertTrue(FileManager.default.createFile(atPath: other, contents: Data("another run".utf8)))
 
+        // A fresh run of the same model without --out: it takes runs/NAME-2.safetensors, not the earlier run's file.
+        let fresh = try train(tiny + ["--width", "16", "--depth", "1", "--batch-size", "50", "--epochs", "1"], cwd: dir)
+        XCTAssertEqual(fresh.status, 0, fresh.stderr)
+        let second = other.replacingOccurrences(of: ".safetensors", with: "-2.safetensors")
+        XCTAssertEqual(try Checkpoint.read(path: second).progress.epochsCompleted, 1, fresh.stdout)
+        XCTAssertEqual(bytes(other), Data("another run".utf8), "a fresh run leaves the earlier one alone")
+
         let resumed = try train(tiny + ["--resume", x, "--epochs", "2"], cwd: dir)
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertEqual(try Checkpoint.read(path: x).progress.epochsCompleted, 2, "written back to the resumed checkpoint")
