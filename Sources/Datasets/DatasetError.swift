@@ -18,6 +18,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case tooLarge(path: String, dimensions: [Int], bytes: Int, limit: Int)
     /// A gzip stream inflates to more than the header accounts for.
     case inflatesPastHeader(path: String, expectedBytes: Int)
+    /// A whole-file read of something larger than its format allows (or a device such as /dev/zero).
+    case fileTooLarge(path: String, what: String, bytes: Int?, limit: Int)
     /// A gzip stream too short to inflate to what its header declares (deflate's ratio is at most 1,032:1).
     case cannotInflate(path: String, expectedBytes: Int, compressedBytes: Int, maxBytes: Int)
     /// Images and labels disagree on how many items there are.
@@ -51,6 +53,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(path): bad IDX dimensions \(dims)"
         case let .tooLarge(path, dims, bytes, limit):
             return "\(path): \(dims.isEmpty ? "" : "IDX dimensions \(dims) declare ")\(bytes) bytes, above the limit of \(limit)"
+        case let .fileTooLarge(path, what, bytes, limit):
+            return "\(path): \(bytes.map { "\($0) bytes" } ?? "more than \(limit) bytes"), above the \(limit) a \(what) may have"
         case let .inflatesPastHeader(path, expected):
             return "\(path): gzip stream inflates past the \(expected) bytes its IDX header accounts for (trailing data)"
         case let .cannotInflate(path, expected, compressed, max):

@@ -17,6 +17,10 @@ public struct ModelFile {
     public static let maxMetadataBytes = 1 << 20
     /// Largest image accepted.
     public static let maxImageBytes = 64 << 20
+    /// Largest stored (compressed) image accepted: zlib may grow an incompressible image a little.
+    public static let maxStoredBytes = maxImageBytes + 1024
+    /// Largest `.bsm` file: header, metadata and stored image at their caps (what a tool may read whole).
+    public static let maxFileBytes = headerBytes + maxMetadataBytes + maxStoredBytes
 
     /// The metadata JSON (UTF-8).
     public var metadata: [UInt8]
@@ -70,7 +74,7 @@ public struct ModelFile {
         guard flags & ~1 == 0 else { throw .badField(what: "container flags", value: flags, rule: "only bit 0 (compressed) is defined") }
         let (metaBytes, metaCRC, storedBytes, storedCRC, imageBytes, imageCRC) = (u32(8), u32(12), u32(16), u32(20), u32(24), u32(28))
         guard metaBytes <= maxMetadataBytes else { throw .badField(what: "metadata_bytes", value: metaBytes, rule: "must be at most \(maxMetadataBytes)") }
-        guard imageBytes <= maxImageBytes, storedBytes <= maxImageBytes + 1024 else {
+        guard imageBytes <= maxImageBytes, storedBytes <= maxStoredBytes else {
             throw .badField(what: "image_bytes", value: imageBytes, rule: "must be at most \(maxImageBytes)")
         }
         let expected = headerBytes + metaBytes + storedBytes

@@ -50,10 +50,12 @@ func modelImageProblem(_ bytes: [UInt8]) -> String? {
     }
 }
 
-/// Reads a whole file.
+/// Reads a whole `.bsm` file, bounded by the largest the container allows (a /dev/zero or a 10 GB file
+/// is refused with its size before anything is allocated).
 func readFile(_ path: String) throws -> [UInt8] {
-    guard let data = FileManager.default.contents(atPath: path) else { throw fail("cannot read \(path)") }
-    return [UInt8](data)
+    do { return try BoundedFile.contents(of: path, limit: ModelFile.maxFileBytes, what: "model file (.bsm)") } catch {
+        throw fail(error.description)
+    }
 }
 
 /// Reads and checks a `.bsm` file, turning format errors into a message and exit code 1.

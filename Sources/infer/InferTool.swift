@@ -142,8 +142,11 @@ struct InferTool: ParsableCommand {
         if let predictions {
             do { try FileIdentity.requireDistinct(outputs: [predictions], inputs: inputFiles()) } catch { throw fail(error.description) }
         }
-        guard let fileData = FileManager.default.contents(atPath: model) else { throw fail("cannot read \(model)") }
-        let file = try parseModelFile([UInt8](fileData))
+        let fileData: [UInt8]
+        do { fileData = try BoundedFile.contents(of: model, limit: ModelFile.maxFileBytes, what: "model file (.bsm)") } catch {
+            throw fail(error.description)
+        }
+        let file = try parseModelFile(fileData)
 
         let data: ImageSet
         let source: String
@@ -174,7 +177,7 @@ struct InferTool: ParsableCommand {
             throw fail("label \(data.labels[bad]) at index \(bad) of \(source) is not below the model's \(classes) classes")
         }
         if let device {
-            try runOnDevice(board: device, file: [UInt8](fileData), image: file.image, data: data, source: source)
+            try runOnDevice(board: device, file: fileData, image: file.image, data: data, source: source)
             return
         }
         let kernelSet: KernelSet = ["reference": .reference, "simd": .simd, "carry-save": .carrySave][kernels] ?? .optimized

@@ -120,6 +120,28 @@ final class HostileRuntimeTests: XCTestCase {
         }
     }
 
+    /// Whole-file reads are bounded by the container's largest file (64 + 1 MiB + 64 MiB + 1 KiB): a
+    /// 100 MB sparse file and /dev/zero are refused with the numbers by `infer` and `convert inspect`,
+    /// before anything is allocated; a missing file names the system's reason.
+    func testModelFilesAreReadWithinTheContainersBound() throws {
+        let dir = temporaryDirectory()
+        let big = dir + "/big.bsm"
+        XCTAssertTrue(FileManager.default.createFile(atPath: big, contents: nil))
+        XCTAssertEqual(truncate(big, 100 << 20), 0)
+        let limit = ModelFile.maxFileBytes
+        for (tool, args) in [("infer", [big]), ("convert", ["inspect", big])] {
+            let r = try runTool(tool, args)
+            XCTAssertEqual(r.status, 1, tool)
+            XCTAssertTrue(r.stderr.contains("\(big): 104857600 bytes, above the \(limit) a model file (.bsm) may have"), r.stderr)
+        }
+        let zero = try runTool("infer", ["/dev/zero"])
+        XCTAssertEqual(zero.status, 1)
+        XCTAssertTrue(zero.stderr.contains("/dev/zero: more than \(limit) bytes"), zero.stderr)
+        let missing = try runTool("convert", ["inspect", dir + "/none.bsm"])
+        XCTAssertEqual(missing.status, 1)
+        XCTAssertTrue(missing.stderr.contains("No such file or directory"), missing.stderr)
+    }
+
     /// Item 5: the plan's arithmetic is checked before planning. On 64-bit hosts every valid image fits
     /// (2^28 elements x 32 B x 4,096 images is 2^45 B); on a 32-bit target the same rule refuses a plan
     /// past Int32.max / 4 instead of overflowing.
