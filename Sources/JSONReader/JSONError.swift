@@ -15,6 +15,8 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
     case unpairedSurrogate(offset: Int)
     /// A number that breaks RFC 8259's grammar (leading zero, no digits after `.` or `e`, a bare `-`).
     case invalidNumber(offset: Int)
+    /// A number beyond the range of an IEEE binary64 (it would be an infinity).
+    case numberOutOfRange(offset: Int)
     /// Arrays and objects nested deeper than the reader's cap.
     case tooDeep(maxDepth: Int, offset: Int)
     /// Non-whitespace bytes after the single top-level value.
@@ -26,7 +28,7 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
     public var offset: Int {
         switch self {
         case .unexpectedEnd(let o), .unexpectedByte(_, let o, _), .invalidUTF8(let o), .controlCharacter(_, let o),
-             .invalidEscape(let o), .unpairedSurrogate(let o), .invalidNumber(let o), .tooDeep(_, let o),
+             .invalidEscape(let o), .unpairedSurrogate(let o), .invalidNumber(let o), .numberOutOfRange(let o), .tooDeep(_, let o),
              .trailingData(let o, _), .noValue(let o):
             return o
         }
@@ -42,6 +44,7 @@ public enum JSONError: Error, Equatable, CustomStringConvertible {
         case .invalidEscape(let o): return "invalid escape sequence at byte \(o)"
         case .unpairedSurrogate(let o): return "unpaired UTF-16 surrogate escape at byte \(o)"
         case .invalidNumber(let o): return "malformed number at byte \(o)"
+        case .numberOutOfRange(let o): return "number at byte \(o) is beyond the range of a 64-bit float"
         case .tooDeep(let d, let o): return "JSON nested deeper than \(d) levels at byte \(o)"
         case .trailingData(let o, let n): return "\(n) bytes of trailing data after the JSON value, from byte \(o)"
         case .noValue(let o): return "no value to skip at byte \(o) (the container ends there)"

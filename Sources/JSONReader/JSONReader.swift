@@ -204,8 +204,11 @@ public struct JSONReader {
             guard isDigit(pos) else { throw .invalidNumber(offset: start) }
             while isDigit(pos) { pos += 1 }
         }
-        if skipping { return JSONNumber(text: "") }
-        return JSONNumber(text: String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self))
+        // RFC 8259 section 6 lets a reader limit the range: numbers beyond binary64 (1e999999) are
+        // refused, skipped or not, since other readers turn them into infinities or fail on them.
+        let text = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[start..<pos]), as: UTF8.self)
+        guard let d = Double(text), d.isFinite else { throw .numberOutOfRange(offset: start) }
+        return JSONNumber(text: skipping ? "" : text)
     }
 
     // MARK: - Strings
