@@ -18,33 +18,13 @@ import Glibc
 
 /// Largest arena the target runs (bytes).
 let maxArena = 16 << 20
-/// Largest work the target runs (multiply-adds of dense and conv layers, plus one per other output value).
+/// Largest work the target runs (`ModelImage.operations`: multiply-adds, comparisons, one per other value).
 let maxWork = 1 << 24
 /// Guard band after the arena.
 let guardBytes = 64
 
 nonisolated(unsafe) var accepted = 0, invoked = 0, skippedArena = 0, skippedWork = 0
 nonisolated(unsafe) var reported = false
-
-/// The work of one invoke: dense n x m, conv outputs x k x k x C, else the output count.
-func work(_ image: ModelImage) -> Int {
-    var total = 0
-    for op in image.ops {
-        let (a, o1) = total.addingReportingOverflow(op.output.count)
-        total = a
-        if o1 { return Int.max }
-        switch op.kind {
-        case .dense, .conv2d:
-            let fanIn = op.kind == .dense ? op.p(0) : op.p(3) * op.p(3) * op.p(2)
-            let (product, o2) = op.output.count.multipliedReportingOverflow(by: fanIn)
-            let (sum, o3) = total.addingReportingOverflow(product)
-            if o2 || o3 { return Int.max }
-            total = sum
-        default: break
-        }
-    }
-    return total
-}
 
 /// Runs `image` with `kernels` on a guarded arena; returns the scores (or nil when skipped).
 func run(_ raw: UnsafeRawBufferPointer, _ image: ModelImage, _ kernels: KernelSet, pixels: UnsafePointer<UInt8>) -> [Float]? {
@@ -101,7 +81,7 @@ func exercise(_ raw: UnsafeRawBufferPointer, data: UnsafePointer<UInt8>, size: I
         // A valid image's accessors must be safe too.
         for op in image.ops { _ = op.output.bytes }
         for i in 0..<image.tensorCount { _ = image.tensor(i).bytes }
-        if work(image) > maxWork {
+        if image.operations > maxWork {
             skippedWork += 1
         } else {
             // Pixels from the input's own bytes, so the fuzzer steers them too.

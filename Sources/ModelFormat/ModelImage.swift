@@ -30,6 +30,10 @@ public struct ModelImage {
     /// The largest element count of any value between ops (the input image included): what bounds a
     /// runtime's arena arithmetic (`Interpreter` checks it fits before planning).
     public private(set) var largestValue = 0
+    /// The work of one inference, in operations: n·m multiply-adds per `dense`, outputs·k·k·C per
+    /// `conv2d`, outputs·s·s comparisons per `maxpool2d`, one per value for the other ops; saturating at
+    /// Int.max. What a tool bounds before it runs a model it did not write (`infer --max-operations`).
+    public private(set) var operations = 0
 
     /// Validates `bytes` as a model image.
     /// - Throws: the first defect found, with its numbers.
@@ -37,7 +41,7 @@ public struct ModelImage {
         self.bytes = bytes
         header = try ModelImage.readHeader(bytes)
         try validateTables()
-        largestValue = try validateGraph()
+        (largestValue, operations) = try validateGraph()
     }
 
     // MARK: accessors (valid after init)
@@ -302,20 +306,30 @@ public struct ModelImage {
 
     // MARK: graph
 
-    /// Checks the chain of ops and returns the largest element count of any value along it.
-    private func validateGraph() throws(ModelFormatError) -> Int {
+    /// Checks the chain of ops; returns the largest element count of any value along it and the work.
+    private func validateGraph() throws(ModelFormatError) -> (largest: Int, operations: Int) {
         var current = input
         var largest = current.count
+        var work = 0
+        // Saturating products and sums (dimensions are at most 2^24, values at most 2^28 elements).
+        func times(_ a: Int, _ b: Int) -> Int { let (p, o) = a.multipliedReportingOverflow(by: b); return o ? Int.max : p }
+        func plus(_ a: Int, _ b: Int) -> Int { let (p, o) = a.addingReportingOverflow(b); return o ? Int.max : p }
         for k in 0..<opCount {
             let v = try opView(k, input: current)
             largest = max(largest, v.output.count)
+            switch v.kind {
+            case .dense: work = plus(work, times(v.p(0), v.p(1)))
+            case .conv2d: work = plus(work, times(times(v.output.count, times(v.p(3), v.p(3))), v.p(2)))
+            case .maxpool2d: work = plus(work, times(v.output.count, times(v.p(3), v.p(3))))
+            default: work = plus(work, max(v.input.count, v.output.count))
+            }
             if v.kind == .argmax, k != opCount - 1 {
                 throw .chainMismatch(op: k, reason: "argmax must be the last op")
             }
             current = v.output
         }
         guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: "the last op must be argmax") }
-        return largest
+        return (largest, work)
     }
 
     /// Decodes and checks op `k` given what it consumes.

@@ -55,6 +55,10 @@ struct InferTool: ParsableCommand {
                                discussion: "A model whose batch-1 arena exceeds it is refused with both numbers; without --batch, the throughput batch shrinks until it fits."))
     var maxArenaBytes: Int = 1 << 30
 
+    @Option(help: ArgumentHelp("The most work per image infer runs, in operations (multiply-adds of dense and conv layers, comparisons of max-pools, one per value elsewhere; default 1073741824, 2^30).",
+                               discussion: "A model over it is refused with both numbers before any image runs: FCN1 (784-6144x4-10) needs about 118 M, FCN2 1.6 M."))
+    var maxOperations: Int = 1 << 30
+
     @Option(help: "Kernels: optimized (default: the fastest for this CPU), simd, carry-save (the microcontrollers' 32-bit kernels) or reference (plain loops, slow).")
     var kernels: String = "optimized"
 
@@ -76,6 +80,7 @@ struct InferTool: ParsableCommand {
         guard (1...64).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...64") }
         if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch \(batch) is outside 1...4096") }
         guard maxArenaBytes >= 1 else { throw ValidationError("--max-arena-bytes \(maxArenaBytes) must be positive") }
+        guard maxOperations >= 1 else { throw ValidationError("--max-operations \(maxOperations) must be positive") }
         guard ["optimized", "simd", "carry-save", "reference"].contains(kernels) else {
             throw ValidationError("--kernels '\(kernels)' is not one of optimized, simd, carry-save, reference")
         }
@@ -135,6 +140,9 @@ struct InferTool: ParsableCommand {
         }
         var b = 256
         while b > 1 && total(b) > maxArenaBytes { b /= 2 }
+        guard total(b) <= maxArenaBytes else {
+            throw fail("\(model): \(threads) arena(s) for batches of 1 need \(total(1) == Int.max ? "more than Int.max" : String(total(1))) bytes, above --max-arena-bytes \(maxArenaBytes) (use fewer --threads or raise the limit)")
+        }
         return b
     }
 
@@ -168,6 +176,9 @@ struct InferTool: ParsableCommand {
         defer { imageBuffer.deallocate() }
         file.image.withUnsafeBytes { imageBuffer.copyMemory(from: $0) }
         let image = try openImage(UnsafeRawBufferPointer(imageBuffer))
+        guard image.operations <= maxOperations else {
+            throw fail("\(model): one image needs \(image.operations == Int.max ? "more than Int.max" : String(image.operations)) operations, above --max-operations \(maxOperations)")
+        }
         let h = Int(image.header.inputHeight), w = Int(image.header.inputWidth), c = Int(image.header.inputChannels)
         guard (data.height, data.width, data.channels) == (h, w, c) else {
             throw fail("the model takes \(h)x\(w)x\(c) images, \(source) has \(data.height)x\(data.width)x\(data.channels)")

@@ -142,6 +142,14 @@ final class HostileRuntimeTests: XCTestCase {
         XCTAssertTrue(missing.stderr.contains("No such file or directory"), missing.stderr)
     }
 
+    /// The work count of FCN2 binary (784-600x4-10 on 2-bit codes), pinned: codes 784; dense 784 x 600,
+    /// 3 x 600 x 600 and 600 x 10 multiply-adds; four thresholds of 600; affine and argmax 10 each:
+    /// 784 + 470,400 + 1,080,000 + 6,000 + 2,400 + 20 = 1,559,604.
+    func testOperationsOfFCN2() throws {
+        let bytes = try ImageExport.image(of: try Network(config: .fcn2(precision: .binary, inputBits: 2), seed: 1))
+        XCTAssertEqual(try bytes.withUnsafeBytes { try ModelImage(bytes: $0).operations }, 1_559_604)
+    }
+
     /// Item 5: the plan's arithmetic is checked before planning. On 64-bit hosts every valid image fits
     /// (2^28 elements x 32 B x 4,096 images is 2^45 B); on a 32-bit target the same rule refuses a plan
     /// past Int32.max / 4 instead of overflowing.
@@ -191,6 +199,17 @@ final class HostileRuntimeTests: XCTestCase {
         XCTAssertTrue(explicit.stderr.contains("1 arena(s) for batches of 8 need \(a[7]) bytes, above --max-arena-bytes \(a[4])"), explicit.stderr)
         let none = try runTool("infer", args + ["--max-arena-bytes", String(a[0] - 1)])
         XCTAssertEqual(none.status, 1)
+        // Threads multiply the throughput arenas: four at batch 1 do not fit three arenas' worth.
+        let threads = try runTool("infer", args + ["--max-arena-bytes", String(3 * a[0]), "--threads", "4"])
+        XCTAssertEqual(threads.status, 1)
+        XCTAssertTrue(threads.stderr.contains("4 arena(s) for batches of 1 need \(4 * a[0]) bytes, above --max-arena-bytes \(3 * a[0])"), threads.stderr)
+        // The work per image is bounded too (a 32 KB conv model took 7.4 s an image): 6 inputs x 2 rows
+        // + 2 (input codes: 6) + 2 (affine) + 2 (argmax) = 6 + 12 + 2 + 2 = 22 operations.
+        XCTAssertEqual(try tiny.withUnsafeBytes { try ModelImage(bytes: $0).operations }, 22)
+        let work = try runTool("infer", args + ["--max-operations", "21"])
+        XCTAssertEqual(work.status, 1)
+        XCTAssertTrue(work.stderr.contains("one image needs 22 operations, above --max-operations 21"), work.stderr)
+        XCTAssertEqual(try runTool("infer", args + ["--max-operations", "22"]).status, 0)
         XCTAssertEqual(try runTool("infer", args + ["--max-arena-bytes", "0"]).status, 64)
     }
 }
