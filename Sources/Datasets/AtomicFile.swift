@@ -8,7 +8,8 @@ import Foundation
 /// writer that died (the kernel releases the lock on death: PID reuse cannot fool this). Before writing,
 /// such stale temporaries of the same target are removed; one a live writer holds is left alone. The
 /// file is fsynced, optionally checked by the caller's reader (`validate`), renamed over the target, and
-/// then the directory is fsynced so that the rename itself survives a crash.
+/// then the directory is fsynced so that the rename itself survives a crash. A replaced target's permission
+/// bits carry over to the new file.
 public enum AtomicFile {
     /// Writes `bytes` to `path` atomically, creating the parent directory if needed. `validate` reads the
     /// exact bytes written with the matching reader before they are renamed into place and returns the
@@ -30,6 +31,12 @@ public enum AtomicFile {
         func abandon(_ error: DatasetError) -> DatasetError {
             unlink(tmp)
             return error
+        }
+        // Replacing a file keeps its permission bits (a 0600 checkpoint stays private), set before any byte
+        // is written; a new file gets the usual 0666 less the umask.
+        var existing = stat()
+        if stat(path, &existing) == 0, fchmod(fd, existing.st_mode & 0o777) != 0 {
+            throw abandon(.unwritable(path: tmp, reason: "cannot keep the mode \(String(existing.st_mode & 0o777, radix: 8)) of \(path): \(String(cString: strerror(errno)))"))
         }
         var done = 0
         while done < bytes.count {

@@ -84,15 +84,19 @@ public enum CIFARBinary {
         return try ImageSet(height: 32, width: 32, channels: 3, classes: variant.classes, pixels: pixels, labels: labels)
     }
 
+    /// The standard files of a split, in reading order (names in the archive's folder).
+    public static func fileNames(_ variant: Variant, split: Dataset.Split) -> [String] {
+        switch (variant, split) {
+        case (.cifar10, .train): return (1...5).map { "data_batch_\($0).bin" }
+        case (.cifar10, .test): return ["test_batch.bin"]
+        case (.cifar100, .train): return ["train.bin"]
+        case (.cifar100, .test): return ["test.bin"]
+        }
+    }
+
     /// Reads the standard files of a split from `directory` (the folder the official archive unpacks to).
     public static func load(_ variant: Variant, split: Dataset.Split, directory: String) throws(DatasetError) -> ImageSet {
-        let names: [String]
-        switch (variant, split) {
-        case (.cifar10, .train): names = (1...5).map { "data_batch_\($0).bin" }
-        case (.cifar10, .test): names = ["test_batch.bin"]
-        case (.cifar100, .train): names = ["train.bin"]
-        case (.cifar100, .test): names = ["test.bin"]
-        }
+        let names = fileNames(variant, split: split)
         // Every size is checked (whole records, the record cap over all files) before anything is read.
         var total = 0
         for name in names {

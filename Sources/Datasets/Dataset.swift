@@ -38,11 +38,21 @@ public enum Dataset: String, CaseIterable, Sendable {
         case .cifar100: return try CIFARBinary.load(.cifar100, split: split, directory: dataDirectory + "/" + directoryName)
         case .mnist, .fashionMNIST: break
         }
-        let prefix = split == .train ? "train" : "t10k"
-        let dir = dataDirectory + "/" + directoryName
-        return try IDXLoader.loadPair(images: dir + "/\(prefix)-images-idx3-ubyte",
-                                      labels: dir + "/\(prefix)-labels-idx1-ubyte",
+        let names = fileNames(split), dir = dataDirectory + "/" + directoryName
+        return try IDXLoader.loadPair(images: dir + "/" + names[0], labels: dir + "/" + names[1],
                                       classes: 10, fetchHint: "run 'make data' to fetch it")
+    }
+
+    /// The files `load` reads for a split, in this data set's directory: the IDX images and labels (each
+    /// as its raw name; the loader takes NAME, else NAME.gz), or CIFAR's batches.
+    public func fileNames(_ split: Split) -> [String] {
+        switch self {
+        case .cifar10: return CIFARBinary.fileNames(.cifar10, split: split)
+        case .cifar100: return CIFARBinary.fileNames(.cifar100, split: split)
+        case .mnist, .fashionMNIST:
+            let prefix = split == .train ? "train" : "t10k"
+            return ["\(prefix)-images-idx3-ubyte", "\(prefix)-labels-idx1-ubyte"]
+        }
     }
 }
 

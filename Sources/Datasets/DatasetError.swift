@@ -34,6 +34,9 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case outputIsInput(output: String, input: String)
     /// What a writer produced does not read back with its own reader; nothing was renamed into place.
     case invalidOutput(path: String, reason: String)
+    /// Another process (a `holder`: "sweep", "training run") holds the flock on `lock`, which protects
+    /// `target`; `pid` is the process id the lock file names, when it names one.
+    case locked(target: String, lock: String, holder: String, pid: Int32?, reason: String?)
 
     public var description: String {
         switch self {
@@ -71,6 +74,9 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "output \(output) is the input \(input) (the same file): writing it would destroy the input; choose another output path"
         case let .invalidOutput(path, reason):
             return "not writing \(path): the output does not read back (\(reason)); nothing was written"
+        case let .locked(target, lock, holder, pid, reason):
+            return "another \(holder)\(pid.map { " (process \($0))" } ?? "") is writing \(target): it holds the lock \(lock)"
+                + "\(reason.map { " (\($0))" } ?? ""); wait for it to finish"
         }
     }
 }

@@ -143,4 +143,45 @@ final class AtomicFileTests: XCTestCase {
             XCTAssertNoThrow(try FileIdentity.requireDistinct(outputs: [different], inputs: [input]), different)
         }
     }
+
+    /// Red-team row 16: replacing a 0600 file (a private checkpoint) made it 0644; now the replaced file's
+    /// permission bits carry over (0600, 0640, 0755), and a new file still gets 0666 less the umask.
+    func testReplacingAFileKeepsItsPermissionBits() throws {
+        let dir = scratch()
+        let path = dir + "/p.safetensors"
+        for mode in [0o600, 0o640, 0o755] as [mode_t] {
+            try AtomicFile.write([1], to: path)
+            XCTAssertEqual(chmod(path, mode), 0)
+            try AtomicFile.write([2, 3], to: path)
+            var s = stat()
+            XCTAssertEqual(stat(path, &s), 0)
+            XCTAssertEqual(String(s.st_mode & 0o777, radix: 8), String(mode, radix: 8))
+            XCTAssertEqual(FileManager.default.contents(atPath: path), Data([2, 3]))
+            unlink(path)
+        }
+        let mask = umask(0o022)
+        defer { umask(mask) }
+        try AtomicFile.write([4], to: path)
+        var s = stat()
+        XCTAssertEqual(stat(path, &s), 0)
+        XCTAssertEqual(String(s.st_mode & 0o777, radix: 8), "644")
+    }
+
+    /// The lock of a file being produced (`FileLock(guarding:)`, red-team row 11): a second taker gets
+    /// `.locked` naming the target, the lock `.NAME.lock` beside the resolved target and the holder's
+    /// process id; another spelling of the target (`x/../NAME`) shares the lock; release frees it and
+    /// removes the file.
+    func testAFileLockRefusesASecondHolderNamingTheFirst() throws {
+        let dir = scratch()
+        let target = dir + "/cc.safetensors"
+        let lock = try FileLock(guarding: target, holder: "training run")
+        XCTAssertEqual(lock.path, FileIdentity.canonicalPath(dir) + "/.cc.safetensors.lock")
+        XCTAssertThrowsError(try FileLock(guarding: dir + "/x/../cc.safetensors", holder: "training run")) {
+            let text = "\($0)"
+            XCTAssertTrue(text.contains("another training run (process \(getpid()))") && text.contains(lock.path), text)
+        }
+        lock.release()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lock.path))
+        XCTAssertNoThrow(try FileLock(guarding: target, holder: "training run").release())
+    }
 }
