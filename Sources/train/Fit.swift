@@ -93,7 +93,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Checkpoint to resume from (its model and settings are used; --epochs is the new total).")
     var resume: String?
 
-    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch; default runs/MODEL.safetensors, or runs/MODEL-2.safetensors, -3, ... if that holds an earlier run; with --resume, the checkpoint itself).")
+    @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch; default runs/MODEL.safetensors, or runs/MODEL-2.safetensors, -3, ... if that holds an earlier run; with --resume, the checkpoint itself). The run holds an flock on .NAME.lock beside it: a second run on the same checkpoint exits 1.")
     var out: String?
 
     @OptionGroup var common: CommonOptions
@@ -153,6 +153,10 @@ struct Fit: ParsableCommand {
 
     private func train() throws {
         let dir = DataDirectory.resolve(explicit: common.dataDir)
+        // One run per checkpoint: the target's lock is held from before the resumed checkpoint is read
+        // until the process ends, so a second run on the same file stops here instead of overwriting it.
+        var lock = try (out ?? resume).map { try FileLock(guarding: $0, holder: Self.lockHolder) }
+        defer { lock?.release() }
         let checkpoint = try resume.map { path throws(TrainerError) in try Checkpoint.read(path: path) }
         let data = try Dataset.named(checkpoint?.training.dataset ?? dataset)
         let fullTrain = try data.load(.train, dataDirectory: dir)
@@ -181,7 +185,12 @@ struct Fit: ParsableCommand {
         // Resuming continues that run: without --out it is written back (atomically, to the file a symlink
         // names, not over the link), never to the default name, which may hold another run. The checkpoint is
         // read whole before any write, so --out X is the same.
-        let outPath = out ?? resume.map(FileIdentity.canonicalPath) ?? Self.freshRunPath(model.summary)
+        let outPath: String
+        if let given = out ?? resume.map(FileIdentity.canonicalPath) {
+            outPath = given
+        } else {
+            (outPath, lock) = try Self.freshRunPath(model.summary)
+        }
         try FileIdentity.requireDistinct(outputs: [outPath], inputs: common.dataFiles)
         // Both splits against the model before the first step (a bad test split would otherwise stop after an epoch).
         try session.network.checkFits(trainSet, role: "training split")
@@ -244,16 +253,27 @@ func median(_ xs: [Double]) -> Double {
 }
 
 extension Fit {
-    /// The default checkpoint of a fresh run: `runs/SUMMARY.safetensors`, or the first of
-    /// `runs/SUMMARY-2.safetensors`, `-3`, ... that does not exist yet, so a new run never replaces an
-    /// earlier one that happens to share its configuration.
-    static func freshRunPath(_ summary: String) -> String {
+    /// What a checkpoint's lock names as its holder.
+    static let lockHolder = "training run"
+
+    /// The default checkpoint of a fresh run, with its lock taken: `runs/SUMMARY.safetensors`, or the first
+    /// of `runs/SUMMARY-2.safetensors`, `-3`, ... that does not exist yet and no other run holds, so a new
+    /// run never replaces an earlier one that happens to share its configuration, nor a concurrent one.
+    static func freshRunPath(_ summary: String) throws(DatasetError) -> (String, FileLock) {
         let base = "runs/\(summary)"
-        var path = base + ".safetensors", n = 2
-        while FileManager.default.fileExists(atPath: path) {
-            path = "\(base)-\(n).safetensors"
+        var n = 1
+        while true {
+            let path = n == 1 ? base + ".safetensors" : "\(base)-\(n).safetensors"
             n += 1
+            guard !FileManager.default.fileExists(atPath: path) else { continue }
+            let lock: FileLock
+            do { lock = try FileLock(guarding: path, holder: lockHolder) } catch {
+                if case .locked = error { continue }
+                throw error
+            }
+            // A run that held it may have finished and written it meanwhile.
+            guard !FileManager.default.fileExists(atPath: path) else { lock.release(); continue }
+            return (path, lock)
         }
-        return path
     }
 }

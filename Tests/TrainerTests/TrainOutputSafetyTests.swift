@@ -47,13 +47,15 @@ final class TrainOutputSafetyTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.read(path: y).progress.epochsCompleted, 3)
         XCTAssertEqual(bytes(x), kept, "--out Y leaves X untouched")
 
-        // Outputs onto the data set: an attack prefix whose labels file is the test labels, a checkpoint
+        // Outputs onto the data set: an attack prefix whose files are the test set's, a checkpoint
         // written over the training labels (spelled through ..).
         let labels = cache + "/mnist/t10k-labels-idx1-ubyte", trainLabels = cache + "/mnist/train-labels-idx1-ubyte"
         let data = [bytes(labels), bytes(trainLabels)]
         let attack = try train(["attack", x, "--eps", "0.1", "--data-dir", cache, "--out", cache + "/mnist/t10k"], cwd: dir)
         XCTAssertEqual(attack.status, 1, attack.stdout)
-        XCTAssertTrue(attack.stderr.contains("t10k-labels-idx1-ubyte") && attack.stderr.contains(labels), attack.stderr)
+        // Its first output, t10k-images-idx3-ubyte, is already an input: the raw spelling of the gzipped images.
+        let images = cache + "/mnist/t10k-images-idx3-ubyte"
+        XCTAssertTrue(attack.stderr.contains("output \(images) is the input \(images)"), attack.stderr)
         let spelled = cache + "/mnist/../mnist/train-labels-idx1-ubyte"
         let fit = try train(tiny + ["--resume", x, "--epochs", "3", "--out", spelled], cwd: dir)
         XCTAssertEqual(fit.status, 1, fit.stdout)
@@ -67,5 +69,61 @@ final class TrainOutputSafetyTests: XCTestCase {
         XCTAssertEqual(viaLink.status, 0, viaLink.stderr)
         XCTAssertEqual(try Checkpoint.read(path: x).progress.epochsCompleted, 3)
         XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), x)
+    }
+
+    /// Red-team row 13: with the test images stored gzipped, `--out DATA/mnist/t10k-images-idx3-ubyte` (the
+    /// raw name, which the loader prefers) was accepted and broke every later run. Both spellings of every
+    /// file the loader reads are inputs now: exit 1 naming both, nothing written.
+    func testAnOutputNamedAsTheRawSpellingOfAGzippedDataFileIsRefused() throws {
+        let cache = try TestData.tinyMNISTCache()
+        let dir = temporaryDirectory()
+        let shadow = cache + "/mnist/t10k-images-idx3-ubyte"
+        XCTAssertTrue(FileManager.default.fileExists(atPath: shadow + ".gz"))
+        let fit = try train(["--data-dir", cache, "--quiet", "--width", "16", "--depth", "1", "--batch-size", "50", "--epochs", "1",
+                             "--out", shadow], cwd: dir)
+        XCTAssertEqual(fit.status, 1, fit.stdout)
+        XCTAssertTrue(fit.stderr.contains("is the input") && fit.stderr.contains(shadow), fit.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: shadow))
+        XCTAssertNoThrow(try Dataset.mnist.load(.test, dataDirectory: cache))
+        // CIFAR's batches count before they exist too (the user may unpack them later).
+        XCTAssertTrue(Dataset.cifar10.files(dataDirectory: cache).contains(cache + "/cifar-10-batches-bin/test_batch.bin"))
+    }
+
+    /// Red-team row 11: two `train --resume cc` at once both saved cc, the first run silently lost. A run
+    /// holds an flock on `.cc.safetensors.lock` for its life: while another process holds it, a second run
+    /// on the same checkpoint (spelled another way, or as `--out`) exits 1 naming the lock and the holder's
+    /// process id, and the checkpoint is untouched; once the holder is gone (killed), the run proceeds.
+    func testASecondRunOnTheSameCheckpointIsRefusedWhileTheFirstHoldsItsLock() throws {
+        let cache = try TestData.tinyMNISTCache()
+        let dir = temporaryDirectory()
+        let cc = dir + "/cc.safetensors"
+        let tiny = ["--data-dir", cache, "--quiet", "--width", "16", "--depth", "1", "--batch-size", "50"]
+        let first = try train(tiny + ["--epochs", "1", "--out", cc], cwd: dir)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let lock = FileIdentity.canonicalPath(dir) + "/.cc.safetensors.lock"
+        XCTAssertFalse(FileManager.default.fileExists(atPath: lock), "the lock goes with the run")
+        let kept = bytes(cc)
+
+        // Another run (here a stand-in process) holds the lock, its pid written as a run writes it.
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/bin/sh")
+        holder.arguments = ["-c", "echo $$ > \"$0\" && exec 9<\"$0\" && flock -x 9 && exec sleep 600", lock]
+        try holder.run()
+        defer { if holder.isRunning { kill(holder.processIdentifier, SIGKILL) } }
+        while !FileManager.default.fileExists(atPath: lock) { usleep(2000) }
+        let probe = open(lock, O_RDONLY)
+        while flock(probe, LOCK_EX | LOCK_NB) == 0 { flock(probe, LOCK_UN); usleep(2000) }
+        close(probe)
+        for args in [["--resume", cc, "--epochs", "2"], ["--resume", "./cc.safetensors", "--epochs", "3"], ["--epochs", "1", "--out", cc]] {
+            let second = try train(tiny + args, cwd: dir)
+            XCTAssertEqual(second.status, 1, "\(args): \(second.stdout)")
+            XCTAssertTrue(second.stderr.contains(lock) && second.stderr.contains("process \(holder.processIdentifier)"), second.stderr)
+        }
+        XCTAssertEqual(bytes(cc), kept, "the checkpoint is untouched")
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        let after = try train(tiny + ["--resume", cc, "--epochs", "2"], cwd: dir)
+        XCTAssertEqual(after.status, 0, after.stderr)
+        XCTAssertEqual(try Checkpoint.read(path: cc).progress.epochsCompleted, 2)
     }
 }
