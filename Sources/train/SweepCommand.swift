@@ -94,6 +94,7 @@ struct SweepCommand: ParsableCommand {
 
     func validate() throws {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint") }
+        if let problem = PathText.outputPrefixProblem(out) { throw ValidationError("--out \(problem)") }
         let kinds = try parsedAttacks()
         guard !kinds.isEmpty else { throw ValidationError("--attacks is empty") }
         guard try !parsedEps().isEmpty else { throw ValidationError("--eps is empty") }
@@ -104,6 +105,9 @@ struct SweepCommand: ParsableCommand {
         guard candidates >= 1 else { throw ValidationError("--candidates \(candidates) must be at least 1") }
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
         if kinds.contains(.transfer) && source == nil { throw ValidationError("--attacks transfer needs --source CHECKPOINT") }
+        if let infer, !FileManager.default.isExecutableFile(atPath: infer) {
+            throw ValidationError("--infer \(infer) is not an executable file")
+        }
         if !bsm.isEmpty && bsm.count != checkpoints.count {
             throw ValidationError("--bsm given \(bsm.count) times for \(checkpoints.count) checkpoints")
         }
@@ -113,12 +117,24 @@ struct SweepCommand: ParsableCommand {
         try reportingErrors(sweepRun)
     }
 
-    /// The infer executable: given, or beside this one.
+    /// The infer executable: given, or beside the running one (found through /proc/self/exe, never
+    /// through argv[0], which a shell sets to the bare name it found on PATH: resolved against the
+    /// working directory, that names the wrong file or none).
     func inferExecutable() -> String? {
         if let infer { return infer }
-        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let beside = me.deletingLastPathComponent().appendingPathComponent("infer").path
+        guard let me = Self.runningExecutable() else { return nil }
+        let beside = PathText.directory(of: me) + "/infer"
         return FileManager.default.isExecutableFile(atPath: beside) ? beside : nil
+    }
+
+    /// The absolute path of the running executable: /proc/self/exe on Linux, else Foundation's answer.
+    static func runningExecutable() -> String? {
+        #if os(Linux)
+        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"), path.hasPrefix("/") {
+            return path
+        }
+        #endif
+        return Bundle.main.executablePath
     }
 
     private func sweepRun() throws {
@@ -135,7 +151,7 @@ struct SweepCommand: ParsableCommand {
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
         let start = Date()
         var lastCell = 0
-        let (report, ran, skipped) = try sweep.run { p in
+        let (report, ran, skipped, ignored) = try sweep.run { p in
             guard !common.quiet else { return }
             let elapsed = Int(Date().timeIntervalSince(start))
             let line = "[\(p.cell)/\(p.cells)] \(ReportEscaping.terminal(p.label)): " + (p.skipped ? "done before, skipped" : "\(p.done)/\(p.total) images") + " (\(elapsed) s)"
@@ -147,6 +163,7 @@ struct SweepCommand: ParsableCommand {
             }
         }
         if live { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
+        for problem in ignored { FileHandle.standardError.write(Data("warning: \(ReportEscaping.terminal(problem))\n".utf8)) }
         print("sweep: \(report.cells.count) cells (\(ran) run now, \(skipped) from \(sweep.journalPath)); wrote \(out).md, .csv, .json, .svg")
         for c in report.cells {
             print(String(format: "%@ %@ eps %.3g: clean %.2f%%, robust %.2f%%, success %d/%d, %.1f s", ReportEscaping.terminal(c.modelName), c.attack, c.eps,

@@ -1,11 +1,11 @@
 import Foundation
 import XCTest
 
-/// Runs a built tool (`train`, `convert`, `infer`) from the test bundle's directory (in working directory `cwd`,
+/// Runs a built tool (`train`, `convert`, `infer`) from the test bundle's directory (or the program at an absolute path) (in working directory `cwd`,
 /// when given) and returns its exit status, stdout and stderr.
 public func runTool(_ tool: String, _ args: [String], environment: [String: String]? = nil, cwd: String? = nil,
              file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
-    let path = Bundle.main.bundleURL.appendingPathComponent(tool).path
+    let path = tool.hasPrefix("/") ? tool : Bundle.main.bundleURL.appendingPathComponent(tool).path
     XCTAssertTrue(FileManager.default.isExecutableFile(atPath: path), "no \(tool) at \(path)", file: file, line: line)
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)

@@ -184,3 +184,165 @@ final class XMLCollector: NSObject, XMLParserDelegate {
         current = ""
     }
 }
+
+/// The red team's rows against the sweep (issue 12): output prefixes, journal identity and contents, and
+/// finding `infer`.
+final class SweepRedTeamTests: XCTestCase {
+    /// An untrained 4x4 float checkpoint at `path`.
+    func checkpoint(at path: String) throws {
+        let s = try TrainingSession(model: TestData.smallModel(.float), training: TrainingConfig(epochs: 1, batchSize: 4, learningRate: 0.01, seed: 2))
+        try s.checkpoint(testAccuracy: nil, last: nil).write(to: path)
+    }
+
+    func settings(_ models: [String], out: String, infer: String? = nil) -> SweepSettings {
+        SweepSettings(models: models, attacks: [.fgsm], epsilons: [0.1], template: AttackConfig(kind: .fgsm, epsilon: 0, steps: 1),
+                      out: out, dataDirectory: NSTemporaryDirectory(), testSet: TestData.quadrants(count: 8, seed: 5), inferExecutable: infer)
+    }
+
+    /// An untrained binary MNIST-shaped checkpoint (784-16-10) at `dir/m.safetensors`, and its .bsm beside it.
+    func mnistModel(in dir: String) throws -> String {
+        var config = ModelConfig.fcn2(precision: .binary, inputBits: 2)
+        config.hidden = [16]
+        let s = try TrainingSession(model: config, training: TrainingConfig(epochs: 1, batchSize: 4, learningRate: 0.01, seed: 2))
+        let path = dir + "/m.safetensors"
+        try s.checkpoint(testAccuracy: nil, last: nil).write(to: path)
+        let converted = try runTool("convert", [path, "-o", dir + "/m.bsm"])
+        XCTAssertEqual(converted.status, 0, converted.stderr)
+        return path
+    }
+
+    /// Rows 1 and 19c: `--out s` (one character) and `--out ~` made `train sweep` die by SIGILL in
+    /// Foundation's NSString.deletingLastPathComponent; now they write s.md, ~.md, .... `--out .`, `q/` and
+    /// "" name no file (they wrote hidden ..md, q/.md, .md): exit 64 naming --out, nothing written.
+    func testOutputPrefixesOfOneCharacterWorkAndDirectoriesAreUsageErrors() throws {
+        let cache = try TestData.tinyMNISTCache()
+        let dir = temporaryDirectory()
+        let model = try mnistModel(in: dir)
+        let base = ["sweep", model, "--attacks", "fgsm", "--eps", "0.1", "--limit", "4", "--data-dir", cache, "--quiet", "--infer", "/bin/true"]
+        for out in ["s", "~"] {
+            let r = try runTool("train", base + ["--out", out], cwd: dir)
+            XCTAssertEqual(r.status, 0, "--out \(out): \(r.stderr)")
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/\(out).md"), out)
+        }
+        try FileManager.default.createDirectory(atPath: dir + "/q", withIntermediateDirectories: true)
+        for out in [".", "q/", "", "q/.."] {
+            let r = try runTool("train", base + ["--out", out], cwd: dir)
+            XCTAssertEqual(r.status, 64, "--out '\(out)': \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("--out"), r.stderr)
+        }
+        let hidden = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".") }
+            + FileManager.default.contentsOfDirectory(atPath: dir + "/q")
+        XCTAssertEqual(hidden, [], "no report under a hidden name")
+        XCTAssertThrowsError(try RobustnessSweep(settings: settings([model], out: dir + "/q/"))) {
+            XCTAssertTrue("\($0)".contains("names a directory"), "\($0)")
+        }
+        XCTAssertEqual(PathText.directory(of: "s"), "")
+        XCTAssertEqual(PathText.directory(of: "/s"), "/")
+        XCTAssertEqual(PathText.directory(of: "a//b/"), "a")
+        XCTAssertEqual(PathText.stem(of: "a/.m"), ".m")
+        XCTAssertEqual(PathText.deletingExtension(of: "a.b/m.safetensors"), "a.b/m")
+    }
+
+    /// Row 10: with `train` found on PATH (argv[0] = "train"), the sweep looked for `infer` in the working
+    /// directory, skipped the runtime cross-check with a note, and cached that note in the journal. Now
+    /// `infer` is found beside /proc/self/exe and the cross-check runs (the runtime agrees on every image).
+    func testInferIsFoundBesideTheRunningExecutableNotThroughArgv0() throws {
+        let cache = try TestData.tinyMNISTCache()
+        let dir = temporaryDirectory()
+        _ = try mnistModel(in: dir)
+        let bin = Bundle.main.bundleURL.path
+        let r = try runTool("/bin/sh", ["-c", "exec train sweep m.safetensors --attacks fgsm --eps 0.1 --limit 8 --data-dir \"$0\" --quiet --out r", cache],
+                            environment: ["PATH": bin + ":/usr/bin:/bin"], cwd: dir)
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any])
+        let cell = try XCTUnwrap((json["cells"] as? [[String: Any]])?.first)
+        XCTAssertNotNil(cell["runtime_accuracy"], "not cross-checked: \(cell["runtime_note"] ?? "no note")")
+        XCTAssertEqual(cell["runtime_disagreements"] as? Int, 0)
+    }
+
+    /// Row 10, the journal: a cell whose cross-check could not run (no `infer`) is not final; the next
+    /// sweep that finds `infer` runs it again and cross-checks it (main reused the note forever).
+    func testACellNotCrossCheckedRunsAgainOnceInferIsFound() throws {
+        let dir = temporaryDirectory()
+        let model = dir + "/m.safetensors"
+        try checkpoint(at: model)
+        FileManager.default.createFile(atPath: dir + "/m.bsm", contents: Data([0]))
+        let first = try RobustnessSweep(settings: settings([model], out: dir + "/r", infer: dir + "/missing")).run()
+        XCTAssertNil(first.report.cells[0].runtimeAccuracy)
+        XCTAssertTrue(first.report.cells[0].runtimeNote?.contains("infer executable not found") ?? false, "\(first.report.cells[0])")
+        // A stand-in for infer: every image right.
+        let fake = dir + "/fake-infer"
+        try """
+        #!/bin/sh
+        while [ $# -gt 0 ]; do case "$1" in --predictions) p="$2"; shift ;; esac; shift; done
+        : > "$p"
+        echo '{"accuracy": 1}'
+        """.write(toFile: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        let second = try RobustnessSweep(settings: settings([model], out: dir + "/r", infer: fake)).run()
+        XCTAssertEqual(second.ran, 1, "the provisional cell runs again")
+        XCTAssertEqual(second.report.cells[0].runtimeAccuracy, 1)
+        let third = try RobustnessSweep(settings: settings([model], out: dir + "/r", infer: fake)).run()
+        XCTAssertEqual(third.skipped, 1, "a cross-checked cell is final")
+    }
+
+    /// Row 9: two copies of one checkpoint (same bytes) are two models: rows, the Models table and worst
+    /// cases name each (main reused x1's journal cell for x2: two rows named x1, "fgsm, fgsm"). Stems that
+    /// collide (a/m, b/m) are named by their paths; one file given twice is refused.
+    func testJournalCellsAreIdentifiedByPathAsWellAsContent() throws {
+        let dir = temporaryDirectory()
+        let x1 = dir + "/x1.safetensors", x2 = dir + "/x2.safetensors"
+        try checkpoint(at: x1)
+        try FileManager.default.copyItem(atPath: x1, toPath: x2)
+        _ = try RobustnessSweep(settings: settings([x1], out: dir + "/jj")).run()
+        let both = try RobustnessSweep(settings: settings([x1, x2], out: dir + "/jj")).run()
+        XCTAssertEqual([both.ran, both.skipped], [1, 1])
+        XCTAssertEqual(both.report.cells.map(\.model), [x1, x2])
+        XCTAssertEqual(both.report.cells.map(\.modelName), ["x1", "x2"])
+        XCTAssertEqual(both.report.worstCases.map(\.model), ["x1", "x2"])
+        XCTAssertEqual(both.report.worstCases.map(\.attacks), [["fgsm"], ["fgsm"]])
+        let md = try String(contentsOfFile: dir + "/jj.md", encoding: .utf8)
+        XCTAssertTrue(md.contains("| x2 | ") && md.contains(x2), md)
+
+        for sub in ["a", "b"] { try FileManager.default.createDirectory(atPath: dir + "/" + sub, withIntermediateDirectories: true) }
+        let a = dir + "/a/m.safetensors", b = dir + "/b/m.safetensors"
+        try FileManager.default.copyItem(atPath: x1, toPath: a)
+        try FileManager.default.copyItem(atPath: x1, toPath: b)
+        let stems = try RobustnessSweep(settings: settings([a, b], out: dir + "/ab")).run()
+        XCTAssertEqual(stems.report.worstCases.map(\.model), [a, b])
+        XCTAssertThrowsError(try RobustnessSweep(settings: settings([x1, dir + "/./x1.safetensors"], out: dir + "/dup"))) {
+            XCTAssertTrue("\($0)".contains("given again"), "\($0)")
+        }
+    }
+
+    /// Row 18: a journal line edited to a robust mask of the wrong length (main: exit 0 with a worst case
+    /// computed from it), of non-hex digits, with counts that do not fit, or with images Int.max, is
+    /// ignored with a message naming the line and the numbers, and the cell runs again.
+    func testJournalCellsWhoseMaskOrCountsDoNotFitAreIgnoredAndRerun() throws {
+        let dir = temporaryDirectory()
+        let model = dir + "/m.safetensors"
+        try checkpoint(at: model)
+        let out = dir + "/r"
+        let first = try RobustnessSweep(settings: settings([model], out: out)).run()
+        let line = try String(contentsOfFile: out + ".jsonl", encoding: .utf8).split(separator: "\n")[0]
+        let mask = first.report.cells[0].robustMask
+        let edits: [(String, String)] = [
+            ("\"robust_mask\":\"\(mask)\"", "\"robust_mask\":\"a\""),
+            ("\"robust_mask\":\"\(mask)\"", "\"robust_mask\":\"zz\""),
+            ("\"robust_mask\":\"\(mask)\"", "\"robust_mask\":\"\(mask == "00" ? "ff" : "00")\""),
+            ("\"successes\":\(first.report.cells[0].successes)", "\"successes\":99"),
+            ("\"images\":8", "\"images\":9223372036854775807"),
+        ]
+        let expected = ["robust_mask has 1 characters for 8 images", "not a hex digit", "robust_accuracy", "successes 99", "for 9223372036854775807 images"]
+        for ((from, to), message) in zip(edits, expected) {
+            XCTAssertTrue(line.contains(from), "\(from) not in \(line)")
+            try (line.replacingOccurrences(of: from, with: to) + "\n").write(toFile: out + ".jsonl", atomically: true, encoding: .utf8)
+            let again = try RobustnessSweep(settings: settings([model], out: out)).run()
+            XCTAssertEqual(again.ran, 1, to)
+            XCTAssertEqual(again.report.cells[0].robustMask, mask, to)
+            XCTAssertEqual(again.ignored.count, 1, to)
+            XCTAssertTrue(again.ignored.first?.contains(message) ?? false, "\(again.ignored)")
+            XCTAssertTrue(again.ignored.first?.contains("line 1") ?? false, "\(again.ignored)")
+        }
+    }
+}

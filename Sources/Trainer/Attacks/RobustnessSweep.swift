@@ -93,6 +93,12 @@ public struct RobustnessSweep {
         if settings.attacks.contains(.transfer) && settings.source == nil {
             throw .invalidConfig("the transfer attack needs a source checkpoint")
         }
+        if let problem = PathText.outputPrefixProblem(settings.out) { throw .invalidConfig("the output prefix \(problem)") }
+        for (i, path) in settings.models.enumerated() {
+            if let earlier = settings.models[..<i].first(where: { FileIdentity.sameFile($0, path) }) {
+                throw .invalidConfig("checkpoint \(path) is \(earlier) given again")
+            }
+        }
         self.settings = settings
     }
 
@@ -100,31 +106,57 @@ public struct RobustnessSweep {
     public var journalPath: String { settings.out + ".jsonl" }
 
     /// The cells already in the journal (a torn last line, from an interrupted write, is ignored).
-    public func finishedCells() -> [SweepCell] {
-        guard let data = FileManager.default.contents(atPath: journalPath) else { return [] }
+    public func finishedCells() -> [SweepCell] { readJournal().cells }
+
+    /// The journal's cells, and why each line that decodes but cannot be a report row (`SweepCell.problem`:
+    /// an edited mask, counts that do not fit) was ignored; such a cell runs again. A torn last line is
+    /// ignored silently.
+    public func readJournal() -> (cells: [SweepCell], problems: [String]) {
+        guard let data = FileManager.default.contents(atPath: journalPath) else { return ([], []) }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap {
-            try? decoder.decode(SweepCell.self, from: Data($0.utf8))
+        var cells: [SweepCell] = [], problems: [String] = []
+        for (n, line) in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            guard let cell = try? decoder.decode(SweepCell.self, from: Data(line.utf8)) else { continue }
+            if let problem = cell.problem {
+                problems.append("\(journalPath) line \(n + 1) (\(cell.modelName) \(cell.attack) eps \(cell.eps)) ignored: \(problem); the cell runs again")
+            } else {
+                cells.append(cell)
+            }
+        }
+        return (cells, problems)
+    }
+
+    /// The label of each model in tables and plots: its file stem, or, where stems collide (`a/m` and
+    /// `b/m`, or two copies), the path as given, so that every model has its own rows and worst cases.
+    static func displayNames(_ paths: [String]) -> [String] {
+        var names = paths.map(PathText.stem(of:))
+        while true {
+            var count = [String: Int]()
+            for name in names { count[name, default: 0] += 1 }
+            let clashing = names.indices.filter { count[names[$0]]! > 1 && names[$0] != paths[$0] }
+            if clashing.isEmpty { return names }
+            for i in clashing { names[i] = paths[i] }
         }
     }
 
     /// Runs the cells not in the journal, then writes the reports from every cell of this sweep.
-    /// Returns the report and how many cells ran now and were skipped as already finished.
-    public func run(progress: (SweepProgress) -> Void = { _ in }) throws(TrainerError) -> (report: SweepReport, ran: Int, skipped: Int) {
-        let directory = (settings.out as NSString).deletingLastPathComponent
+    /// Returns the report, how many cells ran now and were skipped as already finished, and the journal
+    /// lines ignored (`readJournal`). A journal cell whose runtime cross-check did not run is not final:
+    /// it runs again when the check can run now (a .bsm and an `infer` executable are found).
+    public func run(progress: (SweepProgress) -> Void = { _ in }) throws(TrainerError)
+        -> (report: SweepReport, ran: Int, skipped: Int, ignored: [String]) {
+        let directory = PathText.directory(of: settings.out)
         if !directory.isEmpty {
             try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         }
         try refuseOverwritingInputs()
         let lock = try lockJournal()
-        defer {
-            // Unlink while still holding the lock: a sweep that opened the old file finds it gone and retries.
-            unlink(lockPath)
-            close(lock)
-        }
+        defer { lock.release() }
         var finished = [String: SweepCell]()
-        for cell in finishedCells() { finished[cell.key] = cell }
+        let journal = readJournal()
+        for cell in journal.cells { finished[cell.key] = cell }
+        let names = Self.displayNames(settings.models)
         let source = try settings.source.map { path throws(TrainerError) in
             try Checkpoint.read(path: path).makeNetwork(path: path, memoryBudget: settings.memoryBudget)
         }
@@ -132,7 +164,7 @@ public struct RobustnessSweep {
         var cells: [SweepCell] = []
         var ran = 0, skipped = 0, index = 0
         var testSets = [String: ImageSet]()
-        for path in settings.models {
+        for (path, name) in zip(settings.models, names) {
             let checkpoint = try Checkpoint.read(path: path)
             let network = try checkpoint.makeNetwork(path: path, memoryBudget: settings.memoryBudget)
             let sha = try Self.sha256(path: path)
@@ -150,7 +182,6 @@ public struct RobustnessSweep {
             }
             try network.checkFits(test, role: "\(path): test set")
             if settings.attacks.contains(.transfer), let source { try source.checkFits(test, role: "\(path): test set (transfer source)") }
-            let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
             for eps in settings.epsilons {
                 // eps as written (0.1, not 0.10000000149011612).
                 let epsValue = Double("\(eps)") ?? Double(eps)
@@ -160,10 +191,11 @@ public struct RobustnessSweep {
                     config.kind = kind
                     config.epsilon = eps
                     var described = config.settingsSummary
-                    if kind == .transfer, let s = settings.source { described += " source=\((s as NSString).lastPathComponent)" }
-                    let key = SweepCell.key(sha256: sha, attack: kind.rawValue, settings: described, eps: epsValue, images: test.count)
+                    if kind == .transfer, let s = settings.source { described += " source=\(PathText.lastComponent(of: s))" }
+                    let key = SweepCell.key(model: path, sha256: sha, attack: kind.rawValue, settings: described, eps: epsValue, images: test.count)
                     let label = "\(name) \(kind.rawValue) eps \(eps)"
-                    if let done = finished[key] {
+                    if var done = finished[key], !(done.runtimeAccuracy == nil && canCrossCheck(path)) {
+                        done.modelName = name
                         cells.append(done)
                         skipped += 1
                         progress(SweepProgress(cell: index, cells: total, label: label, done: test.count, total: test.count, skipped: true))
@@ -191,9 +223,9 @@ public struct RobustnessSweep {
                 }
             }
         }
-        let report = SweepReport(name: (settings.out as NSString).lastPathComponent, cells: cells)
+        let report = SweepReport(name: PathText.lastComponent(of: settings.out), cells: cells)
         try report.write(prefix: settings.out)
-        return (report, ran, skipped)
+        return (report, ran, skipped, journal.problems)
     }
 
     /// The lock file held while a sweep writes the journal.
@@ -216,39 +248,10 @@ public struct RobustnessSweep {
         do { try FileIdentity.requireDistinct(outputs: outputPaths, inputs: inputPaths) } catch { throw .dataset(error) }
     }
 
-    /// Takes the journal's lock: an exclusive flock(2) on PREFIX.jsonl.lock, held (through the returned
-    /// descriptor) for the sweep's life, so two sweeps never append to one journal. The kernel releases
-    /// the lock when its holder dies, so a lock file left by a killed sweep does not block, and no
-    /// process id is trusted (one can be reused by an unrelated process). The file holds the holder's
-    /// process id for people only.
-    func lockJournal() throws(TrainerError) -> Int32 {
-        for _ in 0..<16 {
-            let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-            guard fd >= 0 else {
-                throw .io(path: lockPath, reason: "cannot open the journal lock: \(String(cString: strerror(errno)))")
-            }
-            var result = flock(fd, LOCK_EX | LOCK_NB)
-            while result != 0 && errno == EINTR { result = flock(fd, LOCK_EX | LOCK_NB) }
-            if result != 0 {
-                let reason = errno == EWOULDBLOCK ? "" : " (\(String(cString: strerror(errno))))"
-                var holder = [UInt8](repeating: 0, count: 32)
-                let n = pread(fd, &holder, holder.count, 0)
-                close(fd)
-                let pid = String(decoding: holder.prefix(max(n, 0)), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-                throw .io(path: journalPath, reason: "another sweep\(Int32(pid).map { " (process \($0))" } ?? "") is writing this journal: "
-                                                     + "it holds the lock \(lockPath)\(reason); wait for it to finish")
-            }
-            // A sweep that finished meanwhile unlinks the file it locked: then lock the new one.
-            guard FileIdentity.descriptor(fd, stillNames: lockPath) else {
-                close(fd)
-                continue
-            }
-            let me = Array("\(getpid())\n".utf8)
-            _ = ftruncate(fd, 0)
-            _ = me.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
-            return fd
-        }
-        throw .io(path: lockPath, reason: "cannot take the journal lock: the lock file kept changing (16 tries)")
+    /// Takes the journal's lock (`FileLock` on PREFIX.jsonl.lock), held for the sweep's life, so two
+    /// sweeps never append to one journal.
+    func lockJournal() throws(TrainerError) -> FileLock {
+        do { return try FileLock(path: lockPath, protecting: journalPath, holder: "sweep") } catch { throw .dataset(error) }
     }
 
     /// Appends one cell to the journal as one JSON line.
@@ -286,9 +289,17 @@ public struct RobustnessSweep {
     /// The .bsm file for a checkpoint: given, or beside it with the same stem.
     func runtimeModel(for path: String) -> String? {
         if let given = settings.runtimeModels[path] { return given }
-        let beside = (path as NSString).deletingPathExtension + ".bsm"
+        let beside = PathText.deletingExtension(of: path) + ".bsm"
         return FileManager.default.fileExists(atPath: beside) ? beside : nil
     }
+
+    /// The `infer` executable, when it is one.
+    var inferExecutable: String? {
+        settings.inferExecutable.flatMap { FileManager.default.isExecutableFile(atPath: $0) ? $0 : nil }
+    }
+
+    /// Whether the runtime cross-check can run for the checkpoint at `path`: a .bsm and `infer` are there.
+    func canCrossCheck(_ path: String) -> Bool { runtimeModel(for: path) != nil && inferExecutable != nil }
 
     /// Scores the cell's stored images with `infer` and records agreement, or why it did not run.
     func crossCheck(_ cell: inout SweepCell, model path: String, images: ImageSet, robust: [Bool]) {
@@ -296,13 +307,15 @@ public struct RobustnessSweep {
             cell.runtimeNote = "no .bsm beside the checkpoint"
             return
         }
-        guard let infer = settings.inferExecutable, FileManager.default.isExecutableFile(atPath: infer) else {
-            cell.runtimeNote = "infer executable not found (pass --infer)"
+        guard let infer = inferExecutable else {
+            cell.runtimeNote = "infer executable not found (\(settings.inferExecutable.map { "\($0) is not an executable file" } ?? "none beside this one")"
+                + "; pass --infer): not cross-checked, and the cell runs again once infer is found"
             return
         }
         let dir = settings.out + "-sets"
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let prefix = dir + "/\(cell.modelName)-\(cell.attack)-\(cell.eps)"
+        // The name may be a path (displayNames): one file name in the sets directory.
+        let prefix = dir + "/\(cell.modelName.replacingOccurrences(of: "/", with: "_"))-\(cell.attack)-\(cell.eps)"
         let predictionsFile = prefix + "-runtime-predictions.txt"
         let scratch = images.idxPaths(prefix: prefix) + [predictionsFile]
         // These files are written and then removed: never when one of them is an input.

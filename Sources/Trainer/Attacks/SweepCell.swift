@@ -51,13 +51,45 @@ public struct SweepCell: Codable, Equatable, Sendable {
     /// Why the runtime did not score the cell, or what it said.
     public var runtimeNote: String?
 
-    /// What identifies a cell for resuming: the checkpoint's bytes, the attack and its settings, eps and
+    /// What identifies a cell for resuming: the checkpoint's path as given and its bytes (two copies of one
+    /// checkpoint are two models of the sweep, each with its own rows), the attack and its settings, eps and
     /// the number of images.
-    public var key: String { SweepCell.key(sha256: sha256, attack: attack, settings: settings, eps: eps, images: images) }
+    public var key: String { SweepCell.key(model: model, sha256: sha256, attack: attack, settings: settings, eps: eps, images: images) }
 
     /// The resume key of a cell not yet run.
-    public static func key(sha256: String, attack: String, settings: String, eps: Double, images: Int) -> String {
-        "\(sha256)|\(attack)|\(settings)|\(eps)|\(images)"
+    public static func key(model: String, sha256: String, attack: String, settings: String, eps: Double, images: Int) -> String {
+        "\(model)|\(sha256)|\(attack)|\(settings)|\(eps)|\(images)"
+    }
+
+    /// Why this cell, read back from a journal (which anyone can edit), cannot be a row of a report, or nil:
+    /// the mask must hold exactly one hex digit per 4 of `images` (unused bits zero), the counts must fit
+    /// `images`, every fraction must be finite in [0, 1], and the robust accuracy must be the mask's count.
+    public var problem: String? {
+        guard images >= 1 else { return "images \(images) is not positive" }
+        let digits = images / 4 + (images % 4 == 0 ? 0 : 1)
+        guard robustMask.utf8.count == digits else {
+            return "robust_mask has \(robustMask.utf8.count) characters for \(images) images (needs \(digits))"
+        }
+        var robust = 0
+        for (i, c) in robustMask.enumerated() {
+            guard let v = c.hexDigitValue, c.isASCII else { return "robust_mask has '\(c)' at \(i), not a hex digit" }
+            let used = min(4, images - 4 * i)
+            guard v & ((1 << (4 - used)) - 1) == 0 else { return "robust_mask digit \(i) sets bits past image \(images)" }
+            robust += v.nonzeroBitCount
+        }
+        for (name, x) in [("clean_accuracy", cleanAccuracy), ("robust_accuracy", robustAccuracy), ("success_rate", successRate),
+                          ("zero_gradient_fraction", zeroGradientFraction)] where !(x >= 0 && x <= 1) {
+            return "\(name) \(x) is not a fraction in [0, 1]"
+        }
+        guard (0...images).contains(cleanCorrect), (0...cleanCorrect).contains(successes) else {
+            return "successes \(successes) and clean_correct \(cleanCorrect) do not fit \(images) images"
+        }
+        if let a = runtimeAccuracy, !(a >= 0 && a <= 1) { return "runtime_accuracy \(a) is not a fraction in [0, 1]" }
+        if let d = runtimeDisagreements, !(0...images).contains(d) { return "runtime_disagreements \(d) is outside 0...\(images)" }
+        guard (robustAccuracy * Double(images)).rounded() == Double(robust) else {
+            return "robust_accuracy \(robustAccuracy) is not the mask's \(robust) of \(images) images"
+        }
+        return nil
     }
 
     /// Packs per-image robustness into the hex mask.
