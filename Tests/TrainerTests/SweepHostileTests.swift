@@ -258,6 +258,10 @@ final class SweepRedTeamTests: XCTestCase {
         let cell = try XCTUnwrap((json["cells"] as? [[String: Any]])?.first)
         XCTAssertNotNil(cell["runtime_accuracy"], "not cross-checked: \(cell["runtime_note"] ?? "no note")")
         XCTAssertEqual(cell["runtime_disagreements"] as? Int, 0)
+        // An --infer that is not an executable is a usage error, not a silent skip.
+        let bad = try runTool("train", ["sweep", "m.safetensors", "--out", "r2", "--infer", dir + "/none", "--data-dir", cache], cwd: dir)
+        XCTAssertEqual(bad.status, 64, bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--infer \(dir)/none is not an executable file"), bad.stderr)
     }
 
     /// Row 10, the journal: a cell whose cross-check could not run (no `infer`) is not final; the next
