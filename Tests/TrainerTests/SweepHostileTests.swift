@@ -251,15 +251,15 @@ final class SweepRedTeamTests: XCTestCase {
         let dir = temporaryDirectory()
         _ = try mnistModel(in: dir)
         let bin = Bundle.main.bundleURL.path
-        let r = try runTool("/bin/sh", ["-c", "exec train sweep m.safetensors --attacks fgsm --eps 0.1 --limit 8 --data-dir \"$0\" --quiet --out r", cache],
+        let r = try runTool("/bin/sh", ["-c", "exec train sweep m.safetensors --attacks fgsm --eps 0.1 --limit 8 --data-dir \"$0\" --quiet --out rt", cache],
                             environment: ["PATH": bin + ":/usr/bin:/bin"], cwd: dir)
         XCTAssertEqual(r.status, 0, r.stderr)
-        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json"))) as? [String: Any])
+        let json = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/rt.json"))) as? [String: Any])
         let cell = try XCTUnwrap((json["cells"] as? [[String: Any]])?.first)
         XCTAssertNotNil(cell["runtime_accuracy"], "not cross-checked: \(cell["runtime_note"] ?? "no note")")
         XCTAssertEqual(cell["runtime_disagreements"] as? Int, 0)
         // An --infer that is not an executable is a usage error, not a silent skip.
-        let bad = try runTool("train", ["sweep", "m.safetensors", "--out", "r2", "--infer", dir + "/none", "--data-dir", cache], cwd: dir)
+        let bad = try runTool("train", ["sweep", "m.safetensors", "--out", "rt2", "--infer", dir + "/none", "--data-dir", cache], cwd: dir)
         XCTAssertEqual(bad.status, 64, bad.stderr)
         XCTAssertTrue(bad.stderr.contains("--infer \(dir)/none is not an executable file"), bad.stderr)
     }
