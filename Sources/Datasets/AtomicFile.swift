@@ -17,9 +17,9 @@ public enum AtomicFile {
     /// and `.invalidOutput` carries the message.
     public static func write(_ bytes: [UInt8], to path: String,
                              validate: (([UInt8]) -> String?)? = nil) throws(DatasetError) {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent().path
-        let name = url.lastPathComponent
+        if let problem = PathText.fileNameProblem(path) { throw .unwritable(path: path, reason: "the path \(problem)") }
+        let directory = PathText.directory(of: path), dir = directory.isEmpty ? "." : directory
+        let name = PathText.lastComponent(of: path)
         do {
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         } catch {
@@ -33,10 +33,14 @@ public enum AtomicFile {
             return error
         }
         // Replacing a file keeps its permission bits (a 0600 checkpoint stays private), set before any byte
-        // is written; a new file gets the usual 0666 less the umask.
+        // is written, and its owner and group where the system allows (root, or a group the writer is in);
+        // a new file gets the usual 0666 less the umask.
         var existing = stat()
-        if stat(path, &existing) == 0, fchmod(fd, existing.st_mode & 0o777) != 0 {
-            throw abandon(.unwritable(path: tmp, reason: "cannot keep the mode \(String(existing.st_mode & 0o777, radix: 8)) of \(path): \(String(cString: strerror(errno)))"))
+        if stat(path, &existing) == 0 {
+            _ = fchown(fd, existing.st_uid, existing.st_gid)
+            guard fchmod(fd, existing.st_mode & 0o777) == 0 else {
+                throw abandon(.unwritable(path: tmp, reason: "cannot keep the mode \(String(existing.st_mode & 0o777, radix: 8)) of \(path): \(String(cString: strerror(errno)))"))
+            }
         }
         var done = 0
         while done < bytes.count {

@@ -39,15 +39,18 @@ public enum PathText {
         return String(s)
     }
 
-    /// Why `prefix` cannot be an output prefix (PREFIX.md, PREFIX.csv, ...), or nil: it must end in a file
-    /// name, so neither empty, nor ending in `/`, nor `.` or `..` (each of which would write hidden files
-    /// such as `.md` or `..md`).
-    public static func outputPrefixProblem(_ prefix: String) -> String? {
-        if prefix.isEmpty { return "is empty: give a file prefix such as reports/mnist" }
-        let last = prefix.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
-        if last.isEmpty || last == "." || last == ".." {
-            return "'\(prefix)' names a directory, not a file prefix: give one such as \(prefix.hasSuffix("/") ? prefix : prefix + "/")mnist"
-        }
+    /// Why `path` cannot name a file to write, or nil: it must end in a file name, so be neither empty, nor
+    /// end in `/`, nor in `.` or `..` (each names a directory).
+    public static func fileNameProblem(_ path: String) -> String? {
+        if path.isEmpty { return "is empty" }
+        let last = path.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+        if last.isEmpty || last == "." || last == ".." { return "'\(path)' names a directory, not a file" }
         return nil
+    }
+
+    /// Why `prefix` cannot be an output prefix (PREFIX.md, PREFIX.csv, ...), or nil: the rule of
+    /// `fileNameProblem` (a prefix `.`, `q/` or "" would write hidden files such as `..md` or `q/.md`).
+    public static func outputPrefixProblem(_ prefix: String) -> String? {
+        fileNameProblem(prefix).map { "\($0): give a file prefix such as \(prefix.isEmpty || prefix.hasSuffix("/") ? prefix : prefix + "/")mnist" }
     }
 }

@@ -184,4 +184,22 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: lock.path))
         XCTAssertNoThrow(try FileLock(guarding: target, holder: "training run").release())
     }
+
+    /// The neighbour of red-team rows 1 and 19c: a target that names a directory ("", `d/`, `d/.`, `d/..`)
+    /// is refused, naming it (Foundation's URL took `d/` to mean a file `d` in the parent); a bare name is
+    /// written in the working directory.
+    func testATargetNamingADirectoryIsRefused() throws {
+        let dir = scratch()
+        for target in ["", dir + "/d/", dir + "/d/.", dir + "/d/.."] {
+            XCTAssertThrowsError(try AtomicFile.write([1], to: target), target) {
+                XCTAssertTrue("\($0)".contains("names a directory") || "\($0)".contains("is empty"), "\($0)")
+            }
+        }
+        XCTAssertEqual(entries(dir), [])
+        let cwd = FileManager.default.currentDirectoryPath
+        XCTAssertTrue(FileManager.default.changeCurrentDirectoryPath(dir))
+        defer { _ = FileManager.default.changeCurrentDirectoryPath(cwd) }
+        try AtomicFile.write([7], to: "bare")
+        XCTAssertEqual(FileManager.default.contents(atPath: dir + "/bare"), Data([7]))
+    }
 }

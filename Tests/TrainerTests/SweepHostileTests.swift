@@ -314,6 +314,15 @@ final class SweepRedTeamTests: XCTestCase {
         try FileManager.default.copyItem(atPath: x1, toPath: b)
         let stems = try RobustnessSweep(settings: settings([a, b], out: dir + "/ab")).run()
         XCTAssertEqual(stems.report.worstCases.map(\.model), [a, b])
+        // Transfer sources of one file name in two directories are two settings, not one cached cell.
+        var transfer = settings([x1], out: dir + "/tr")
+        transfer.attacks = [.transfer]
+        transfer.source = a
+        XCTAssertEqual(try RobustnessSweep(settings: transfer).run().ran, 1)
+        transfer.source = b
+        let other = try RobustnessSweep(settings: transfer).run()
+        XCTAssertEqual(other.ran, 1, "another source")
+        XCTAssertTrue(other.report.cells[0].settings.contains("source=\(b)@"), other.report.cells[0].settings)
         XCTAssertThrowsError(try RobustnessSweep(settings: settings([x1, dir + "/./x1.safetensors"], out: dir + "/dup"))) {
             XCTAssertTrue("\($0)".contains("given again"), "\($0)")
         }

@@ -160,6 +160,9 @@ public struct RobustnessSweep {
         let source = try settings.source.map { path throws(TrainerError) in
             try Checkpoint.read(path: path).makeNetwork(path: path, memoryBudget: settings.memoryBudget)
         }
+        // The transfer source as given and the start of its SHA-256: two sources of one file name, or one
+        // retrained in place, are other cells.
+        let sourceLabel = try settings.source.map { path throws(TrainerError) in "\(path)@\(try Self.sha256(path: path).prefix(12))" }
         let total = settings.models.count * settings.epsilons.count * settings.attacks.count
         var cells: [SweepCell] = []
         var ran = 0, skipped = 0, index = 0
@@ -191,7 +194,7 @@ public struct RobustnessSweep {
                     config.kind = kind
                     config.epsilon = eps
                     var described = config.settingsSummary
-                    if kind == .transfer, let s = settings.source { described += " source=\(PathText.lastComponent(of: s))" }
+                    if kind == .transfer, let sourceLabel { described += " source=\(sourceLabel)" }
                     let key = SweepCell.key(model: path, sha256: sha, attack: kind.rawValue, settings: described, eps: epsValue, images: test.count)
                     let label = "\(name) \(kind.rawValue) eps \(eps)"
                     if var done = finished[key], !(done.runtimeAccuracy == nil && canCrossCheck(path)) {
