@@ -5,9 +5,10 @@ import ModelFile
 // A robustness sweep: every (model, eps, attack) cell on a checkpoint's test set, written as Markdown,
 // CSV, JSON and SVG reports with per-example worst cases and the sanity flags of Carlini et al. 2019,
 // "On Evaluating Adversarial Robustness" (SweepReport.swift). Each finished cell is appended to
-// PREFIX.jsonl at once; a rerun reads it and skips the cells it holds (same checkpoint bytes, attack,
-// settings, eps and image count), so an interrupted sweep resumes where it stopped. PREFIX.jsonl.lock
-// keeps a second sweep from writing the same journal at the same time.
+// PREFIX.jsonl at once; a rerun reads it and skips the cells it holds (same checkpoint path and bytes,
+// attack, settings, eps and image count; lines that fail `SweepCell.problem` are ignored with a warning),
+// so an interrupted sweep resumes where it stopped. PREFIX.jsonl.lock (a `FileLock`) keeps a second sweep
+// from writing the same journal at the same time.
 // Cross-check with the runtime: when a .bsm model sits beside a checkpoint (same stem) or is given, each
 // cell's stored adversarial set is written as IDX and scored by the `infer` executable in a subprocess
 // (the trainer never links the runtime); any image on which the two disagree is reported and flagged.
