@@ -125,5 +125,28 @@ final class TrainOutputSafetyTests: XCTestCase {
         let after = try train(tiny + ["--resume", cc, "--epochs", "2"], cwd: dir)
         XCTAssertEqual(after.status, 0, after.stderr)
         XCTAssertEqual(try Checkpoint.read(path: cc).progress.epochsCompleted, 2)
+
+        // Two real runs: while a long one trains, a second on the same checkpoint is refused naming it.
+        let long = Process()
+        long.executableURL = Bundle.main.bundleURL.appendingPathComponent("train")
+        long.arguments = tiny + ["--resume", cc, "--epochs", "100000"]
+        long.currentDirectoryURL = URL(fileURLWithPath: dir)
+        long.standardOutput = FileHandle.nullDevice
+        long.standardError = FileHandle.nullDevice
+        try long.run()
+        defer { if long.isRunning { kill(long.processIdentifier, SIGKILL) } }
+        var held = false
+        while long.isRunning && !held {
+            let fd = open(lock, O_RDONLY)
+            if fd >= 0 {
+                held = flock(fd, LOCK_EX | LOCK_NB) != 0
+                close(fd)
+            }
+            if !held { usleep(2000) }
+        }
+        XCTAssertTrue(held, "the run held no lock on \(lock)")
+        let second = try train(tiny + ["--resume", cc, "--epochs", "3"], cwd: dir)
+        XCTAssertEqual(second.status, 1, second.stdout)
+        XCTAssertTrue(second.stderr.contains("another training run (process \(long.processIdentifier))"), second.stderr)
     }
 }
