@@ -89,7 +89,7 @@ extension InferTool {
     func repositoryRoot() -> String? {
         let fm = FileManager.default
         var starts = [fm.currentDirectoryPath]
-        starts.append(URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent().path)
+        if let beside = RunningExecutable.directory { starts.append(beside) }
         for start in starts {
             var dir = URL(fileURLWithPath: start).standardizedFileURL
             while true {

@@ -122,19 +122,9 @@ struct SweepCommand: ParsableCommand {
     /// working directory, that names the wrong file or none).
     func inferExecutable() -> String? {
         if let infer { return infer }
-        guard let me = Self.runningExecutable() else { return nil }
+        guard let me = RunningExecutable.path else { return nil }
         let beside = PathText.directory(of: me) + "/infer"
         return FileManager.default.isExecutableFile(atPath: beside) ? beside : nil
-    }
-
-    /// The absolute path of the running executable: /proc/self/exe on Linux, else Foundation's answer.
-    static func runningExecutable() -> String? {
-        #if os(Linux)
-        if let path = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"), path.hasPrefix("/") {
-            return path
-        }
-        #endif
-        return Bundle.main.executablePath
     }
 
     private func sweepRun() throws {
