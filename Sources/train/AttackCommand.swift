@@ -90,6 +90,7 @@ struct AttackCommand: ParsableCommand {
     private func attackRun() throws {
         let outputs = ["-images-idx3-ubyte", "-images-idx4-ubyte", "-labels-idx1-ubyte"].map { out + $0 }
         try FileIdentity.requireDistinct(outputs: outputs, inputs: [checkpoint] + (source.map { [$0] } ?? []) + common.dataFiles)
+        try requireFilePrefix(out, option: "--out")
         for o in outputs { try requireWritableFile(o, option: "--out") }
         let ck = try Checkpoint.read(path: checkpoint)
         let network = try ck.makeNetwork(path: checkpoint, memoryBudget: common.memoryBudgetBytes)

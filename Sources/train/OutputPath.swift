@@ -21,3 +21,11 @@ func requireWritableFile(_ path: String, option: String) throws {
     guard isDirectory.boolValue else { throw ValidationError("\(option) \(path): \(url.path) is not a directory") }
     guard access(url.path, W_OK) == 0 else { throw ValidationError("\(option) \(path): directory \(url.path) is not writable") }
 }
+
+/// Refuses (exit 64) an output prefix that ends in a directory (`adv/`, `.`, `..`, or empty), which
+/// would write files named only by their suffix (`adv/-images-idx3-ubyte`), hidden among the others.
+func requireFilePrefix(_ prefix: String, option: String) throws {
+    let last = prefix.split(separator: "/", omittingEmptySubsequences: false).last ?? ""
+    guard last.isEmpty || last == "." || last == ".." else { return }
+    throw ValidationError("\(option) '\(prefix)' ends in a directory; give a file prefix such as DIR/NAME")
+}

@@ -120,6 +120,10 @@ extension HostileToolTests {
         XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data()))
         try assertFails("train", ["attack", try checkpoint(), "--eps", "0.1", "--out", file + "/adv", "--data-dir", data],
                         status: 64, mentioning: ["\(file) is not a directory"])
+        for prefix in [out + "/", out + "/."] {   // would have written out/-images-idx3-ubyte
+            try assertFails("train", ["attack", try checkpoint(), "--eps", "0.1", "--out", prefix, "--data-dir", data],
+                            status: 64, mentioning: ["ends in a directory"])
+        }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["plain"])
     }
 }
