@@ -35,13 +35,13 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Output prefix: PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte.")
     var out: String
 
-    @Option(help: "PGD steps.")
+    @Option(help: "PGD steps, in \(rangeText(TrainingConfig.Limits.steps)).")
     var steps: Int = 40
 
     @Option(help: "PGD step size on the [0, 1] scale, in \(TrainingConfig.Limits.stepSize.text) (default 2.5 * eps / steps).")
     var stepSize: Float?
 
-    @Option(help: "PGD restarts (the worst case per image is kept).")
+    @Option(help: "PGD restarts (the worst case per image is kept), in \(rangeText(TrainingConfig.Limits.restarts)).")
     var restarts: Int = 1
 
     @Flag(help: "PGD: start at the clean image instead of a random point of the ball.")
@@ -53,16 +53,16 @@ struct AttackCommand: ParsableCommand {
     @Option(help: "Gradient of fgsm, rfgsm, pgd, transfer: ste (straight through, BPDA) or true (zero through the quantizer's steps and sign activations; reports the zero fraction).")
     var gradient: AttackConfig.Gradient = .straightThrough
 
-    @Option(help: "Square attack: query budget (forward passes) per image.")
+    @Option(help: "Square attack: query budget (forward passes) per image, in \(rangeText(TrainingConfig.Limits.queries)).")
     var queries: Int = 1000
 
     @Option(help: "Square attack: initial fraction of the image a square covers, in \(TrainingConfig.Limits.squareFraction.text).")
     var pInit: Float = 0.3
 
-    @Option(help: "Edge attack: local-search rounds after the PGD start.")
+    @Option(help: "Edge attack: local-search rounds after the PGD start, in \(rangeText(TrainingConfig.Limits.rounds)).")
     var rounds: Int = 20
 
-    @Option(help: "Edge attack: single flips scored exactly per image and round.")
+    @Option(help: "Edge attack: single flips scored exactly per image and round, in \(rangeText(TrainingConfig.Limits.candidates)).")
     var candidates: Int = 8
 
     @Option(help: "Seed of the random starts.")
@@ -76,14 +76,10 @@ struct AttackCommand: ParsableCommand {
 
     func validate() throws {
         try checkOption("--eps", eps, TrainingConfig.Limits.epsilon)
-        guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
-        guard restarts >= 1 else { throw ValidationError("--restarts \(restarts) must be at least 1") }
+        try checkAttackCounts(steps: steps, restarts: restarts, queries: queries, rounds: rounds, candidates: candidates)
         try checkOption("--step-size", stepSize, TrainingConfig.Limits.stepSize)
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
-        guard queries >= 1 else { throw ValidationError("--queries \(queries) must be at least 1") }
         try checkOption("--p-init", pInit, TrainingConfig.Limits.squareFraction)
-        guard rounds >= 0 else { throw ValidationError("--rounds \(rounds) must not be negative") }
-        guard candidates >= 1 else { throw ValidationError("--candidates \(candidates) must be at least 1") }
         if attack == .transfer && source == nil { throw ValidationError("--attack transfer needs --source CHECKPOINT") }
     }
 
@@ -94,6 +90,8 @@ struct AttackCommand: ParsableCommand {
     private func attackRun() throws {
         let outputs = ["-images-idx3-ubyte", "-images-idx4-ubyte", "-labels-idx1-ubyte"].map { out + $0 }
         try FileIdentity.requireDistinct(outputs: outputs, inputs: [checkpoint] + (source.map { [$0] } ?? []) + common.dataFiles)
+        try requireFilePrefix(out, option: "--out")
+        for o in outputs { try requireWritableFile(o, option: "--out") }
         let ck = try Checkpoint.read(path: checkpoint)
         let network = try ck.makeNetwork(path: checkpoint, memoryBudget: common.memoryBudgetBytes)
         let test = try Dataset.named(ck.training.dataset).load(.test, dataDirectory: DataDirectory.resolve(explicit: common.dataDir)).prefix(limit)

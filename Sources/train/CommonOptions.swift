@@ -36,10 +36,22 @@ func checkOption(_ option: String, _ value: Float?, _ limit: FloatLimit) throws 
 
 /// Throws a usage error (exit 64) naming `option` when `value` is outside `range`.
 func checkOption(_ option: String, _ value: Int?, _ range: ClosedRange<Int>) throws {
-    if let value, !range.contains(value) {
-        throw ValidationError("\(option) \(value) is outside \(range.lowerBound)...\(range.upperBound)")
-    }
+    if let value, let problem = range.problem(option, value) { throw ValidationError(problem) }
 }
+
+/// Throws a usage error (exit 64) naming the first of the attacks' counts outside its range
+/// (TrainingConfig.Limits: each count bounds a loop, so 2^62 is refused rather than run forever).
+func checkAttackCounts(steps: Int, restarts: Int, queries: Int, rounds: Int, candidates: Int) throws {
+    let l = TrainingConfig.Limits.self
+    try checkOption("--steps", steps, l.steps)
+    try checkOption("--restarts", restarts, l.restarts)
+    try checkOption("--queries", queries, l.queries)
+    try checkOption("--rounds", rounds, l.rounds)
+    try checkOption("--candidates", candidates, l.candidates)
+}
+
+/// `range` as `--help` prints it, e.g. `1...100000`.
+func rangeText(_ range: ClosedRange<Int>) -> String { "\(range.lowerBound)...\(range.upperBound)" }
 
 extension CommonOptions {
     /// Every file of every data set in the data cache: inputs no output may overwrite.

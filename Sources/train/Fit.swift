@@ -24,7 +24,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Hidden width, overriding the architecture's (1...\(ModelConfig.maxDimension)).")
     var width: Int?
 
-    @Option(help: "Number of hidden layers, overriding the architecture's (1...\(ModelConfig.maxLayers)).")
+    @Option(help: "Number of hidden layers, overriding the architecture's (1...\(ModelConfig.maxLayers); the model image holds at most \(ModelConfig.maxLayers) ops, so at most 510 binary or 340 float hidden layers).")
     var depth: Int?
 
     @Option(help: "Weights and activations: float, binary (BNN, Hubara et al.) or xnor (XNOR-Net, Rastegari et al.).")
@@ -81,7 +81,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Fraction of each batch replaced by adversarial examples, in \(TrainingConfig.Limits.adversarialRatio.text).")
     var adversarialRatio: Float = 0.5
 
-    @Option(help: "PGD steps for adversarial training.")
+    @Option(help: "PGD steps for adversarial training, in \(rangeText(TrainingConfig.Limits.steps)).")
     var adversarialSteps: Int = 7
 
     @Option(help: "Train on the first N training images only.")
@@ -115,6 +115,7 @@ struct Fit: ParsableCommand {
         try checkOption("--gamma", gamma, TrainingConfig.Limits.gamma)
         try checkOption("--adversarial-eps", adversarialEps, TrainingConfig.Limits.epsilon)
         try checkOption("--adversarial-ratio", adversarialRatio, TrainingConfig.Limits.adversarialRatio)
+        try checkOption("--adversarial-steps", adversarialSteps, TrainingConfig.Limits.steps)
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
         if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
         if let a = adversarial, ![AttackConfig.Kind.fgsm, .rfgsm, .pgd].contains(a) {
@@ -192,6 +193,7 @@ struct Fit: ParsableCommand {
             (outPath, lock) = try Self.freshRunPath(model.summary)
         }
         try FileIdentity.requireDistinct(outputs: [outPath], inputs: common.dataFiles)
+        try requireWritableFile(outPath, option: "--out")
         // Both splits against the model before the first step (a bad test split would otherwise stop after an epoch).
         try session.network.checkFits(trainSet, role: "training split")
         try session.network.checkFits(testSet, role: "test split")

@@ -32,10 +32,10 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Output prefix: PREFIX.md, .csv, .json, .svg and the journal PREFIX.jsonl.")
     var out: String
 
-    @Option(help: "PGD steps (also the edge attack's PGD start).")
+    @Option(help: "PGD steps (also the edge attack's PGD start), in \(rangeText(TrainingConfig.Limits.steps)).")
     var steps: Int = 40
 
-    @Option(help: "PGD restarts.")
+    @Option(help: "PGD restarts, in \(rangeText(TrainingConfig.Limits.restarts)).")
     var restarts: Int = 1
 
     @Option(help: "Loss to ascend: ce or margin.")
@@ -44,13 +44,13 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Gradient of the gradient attacks: ste or true.")
     var gradient: AttackConfig.Gradient = .straightThrough
 
-    @Option(help: "Square attack: query budget per image.")
+    @Option(help: "Square attack: query budget per image, in \(rangeText(TrainingConfig.Limits.queries)).")
     var queries: Int = 1000
 
-    @Option(help: "Edge attack: local-search rounds.")
+    @Option(help: "Edge attack: local-search rounds, in \(rangeText(TrainingConfig.Limits.rounds)).")
     var rounds: Int = 20
 
-    @Option(help: "Edge attack: single flips scored exactly per image and round.")
+    @Option(help: "Edge attack: single flips scored exactly per image and round, in \(rangeText(TrainingConfig.Limits.candidates)).")
     var candidates: Int = 8
 
     @Option(help: "Transfer attack: the checkpoint the examples are crafted on.")
@@ -98,11 +98,7 @@ struct SweepCommand: ParsableCommand {
         let kinds = try parsedAttacks()
         guard !kinds.isEmpty else { throw ValidationError("--attacks is empty") }
         guard try !parsedEps().isEmpty else { throw ValidationError("--eps is empty") }
-        guard steps >= 1 else { throw ValidationError("--steps \(steps) must be at least 1") }
-        guard restarts >= 1 else { throw ValidationError("--restarts \(restarts) must be at least 1") }
-        guard queries >= 1 else { throw ValidationError("--queries \(queries) must be at least 1") }
-        guard rounds >= 0 else { throw ValidationError("--rounds \(rounds) must not be negative") }
-        guard candidates >= 1 else { throw ValidationError("--candidates \(candidates) must be at least 1") }
+        try checkAttackCounts(steps: steps, restarts: restarts, queries: queries, rounds: rounds, candidates: candidates)
         if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
         if kinds.contains(.transfer) && source == nil { throw ValidationError("--attacks transfer needs --source CHECKPOINT") }
         if let infer, !FileManager.default.isExecutableFile(atPath: infer) {

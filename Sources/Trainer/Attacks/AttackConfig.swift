@@ -104,15 +104,16 @@ public struct AttackConfig: Codable, Equatable, Sendable {
     /// The largest per-pixel change in 8-bit units: floor(255 * eps), so stored images stay in the ball.
     public var pixelBudget: Int { Int((255 * epsilon + 1e-4).rounded(.down)) }
 
-    /// Checks the numbers.
+    /// Checks the numbers against their ranges (TrainingConfig+Limits.swift).
     public func validate() throws(TrainerError) {
-        try TrainingConfig.Limits.epsilon.check("eps", epsilon)
-        guard steps >= 1 else { throw .invalidConfig("steps \(steps) must be at least 1") }
-        guard restarts >= 1 else { throw .invalidConfig("restarts \(restarts) must be at least 1") }
-        if let s = stepSize { try TrainingConfig.Limits.stepSize.check("step size", s) }
-        guard queries >= 1 else { throw .invalidConfig("queries \(queries) must be at least 1") }
-        try TrainingConfig.Limits.squareFraction.check("square fraction", squareFraction)
-        guard searchRounds >= 0 else { throw .invalidConfig("search rounds \(searchRounds) must not be negative") }
-        guard candidates >= 1 else { throw .invalidConfig("candidates \(candidates) must be at least 1") }
+        let limits = TrainingConfig.Limits.self
+        try limits.epsilon.check("eps", epsilon)
+        try limits.steps.check("steps", steps)
+        try limits.restarts.check("restarts", restarts)
+        if let s = stepSize { try limits.stepSize.check("step size", s) }
+        try limits.queries.check("queries", queries)
+        try limits.squareFraction.check("square fraction", squareFraction)
+        try limits.rounds.check("search rounds", searchRounds)
+        try limits.candidates.check("candidates", candidates)
     }
 }

@@ -15,19 +15,30 @@
 public enum BinaryNetImport {
     /// Whether `file` looks like such a state_dict (fc1.weight, bn1.*, and a last fcK without bnK).
     public static func matches(_ file: SafeTensorsFile) -> Bool {
-        file.tensor("fc1.weight") != nil && file.tensor("bn1.running_mean") != nil && file.metadata["format"] == nil
+        // A tensor of another dtype counts as present here, so `network(from:)` refuses it by name and dtype.
+        let present = { (name: String) in file.tensor(name) != nil || file.skipped.contains(name) }
+        return present("fc1.weight") && present("bn1.running_mean") && file.metadata["format"] == nil
     }
+
+    /// Tensors of other dtypes the import may pass over: PyTorch's BatchNorm step counters (I64), which
+    /// it does not read. Any other non-F32 tensor is refused: skipped, an F64 bias would silently become
+    /// zero and an F64 `fcK.weight` would end the layer count early, each a wrong model with exit 0.
+    static func ignorable(_ name: String) -> Bool { name.hasSuffix(".num_batches_tracked") }
 
     /// The equivalent network. `mean` and `std` are the input normalization the model was trained with.
     public static func network(from file: SafeTensorsFile, mean: Float = 0.1307, std: Float = 0.3081,
                                path: String) throws(TrainerError) -> Network {
         func tensor(_ name: String) throws(TrainerError) -> NamedArray {
-            guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: tensor '\(name)' is missing") }
+            guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: " + file.absence(of: name)) }
             return t
+        }
+        for (name, dtype) in zip(file.skipped, file.skippedDTypes) where !ignorable(name) {
+            throw .checkpointMismatch(path: path, reason: "BinaryNet import: tensor '\(name)' is stored as \(dtype); "
+                                      + "the import reads F32 tensors only (save the state_dict after .float())")
         }
         try TrainingConfig.Limits.inputMean.check("input mean", mean)
         try TrainingConfig.Limits.inputStd.check("input std", std)
-        try Checkpoint.checkFinite(file.tensors, path: path)
+        try Checkpoint.checkValues(file.tensors, path: path)
         var layers = 0
         while file.tensor("fc\(layers + 1).weight") != nil { layers += 1 }
         guard layers >= 2 else { throw .checkpointMismatch(path: path, reason: "BinaryNet import: needs fc1 and at least one more fc layer") }
@@ -55,7 +66,7 @@ public enum BinaryNetImport {
             for name in names {
                 guard let t = file.tensor(name) else {
                     if name == "fc\(i).bias" && i < layers { continue }  // a hidden layer's bias is optional
-                    throw .checkpointMismatch(path: path, reason: "BinaryNet import: tensor '\(name)' is missing")
+                    throw .checkpointMismatch(path: path, reason: "BinaryNet import: " + file.absence(of: name))
                 }
                 guard t.values.count == n else {
                     throw .checkpointMismatch(path: path, reason: "BinaryNet import: '\(name)' has \(t.values.count) values (shape \(t.shape)), but \(what)")

@@ -7,27 +7,49 @@
 // otherwise surface as a wrong answer or a trap an epoch later.
 
 extension Checkpoint {
-    /// Refuses NaN or an infinity in any of `tensors`, naming the tensor and the first bad index.
-    static func checkFinite(_ tensors: [NamedArray], path: String) throws(TrainerError) {
+    /// Refuses NaN or an infinity in any of `tensors`, and a negative value in a tensor that holds
+    /// variances (BatchNorm's `running_var`, Adam's second moment `optimizer.NAME.second`: a negative
+    /// one becomes NaN under the square root, which folds silently into constant thresholds), naming
+    /// the tensor and the first bad index. The one value rule for every tensor read or written.
+    static func checkValues(_ tensors: [NamedArray], path: String) throws(TrainerError) {
         for t in tensors {
             if let i = t.values.firstIndex(where: { !$0.isFinite }) {
                 throw .nonFinite(path: path, tensor: t.name, index: i, value: t.values[i])
             }
+            if holdsVariances(t.name), let i = t.values.firstIndex(where: { $0 < 0 }) {
+                throw .badValue(path: path, tensor: t.name, index: i, value: t.values[i],
+                                rule: "a variance (BatchNorm running_var, Adam second moment) must not be negative")
+            }
         }
+    }
+
+    /// Whether the tensor called `name` holds variances, which are never negative.
+    static func holdsVariances(_ name: String) -> Bool {
+        name.hasSuffix(".running_var") || (name.hasPrefix("optimizer.") && name.hasSuffix(".second"))
     }
 
     /// Checks the metadata against the tensors: the model's numbers within the format's caps, every
     /// tensor the model needs present with exactly its shape, optimizer state (where the file holds
     /// any) shaped as its parameter with the moments the optimizer keeps (Adam two, SGD one), every
-    /// value finite, and the progress counters in range.
+    /// value finite (variances not negative), the training settings and the progress counters in range.
     func validate(path: String) throws(TrainerError) {
         func mismatch(_ reason: String) -> TrainerError { .checkpointMismatch(path: path, reason: reason) }
         let specs: [TensorSpec]
         do { specs = try model.tensorSpecs() } catch {
             throw .badCheckpoint(path: path, reason: "metadata 'model': \(error)")
         }
+        // The training settings bound the loops a resumed run takes (adversarial PGD steps, epochs):
+        // checked here, at load, like the options that set them.
+        do { try training.validate() } catch {
+            throw .badCheckpoint(path: path, reason: "metadata 'training': \(error)")
+        }
+        // `train` writes F32 only: a tensor of another dtype would be read as absent (optimizer state
+        // silently dropped on resume, say), so any is refused.
+        for (name, dtype) in zip(file.skipped, file.skippedDTypes) {
+            throw mismatch("tensor '\(name)' is stored as \(dtype); a checkpoint holds F32 tensors only")
+        }
         for spec in specs {
-            guard let t = file.tensor(spec.name) else { throw mismatch("tensor '\(spec.name)' is missing") }
+            guard let t = file.tensor(spec.name) else { throw mismatch(file.absence(of: spec.name)) }
             guard t.shape == spec.shape else {
                 throw mismatch("tensor '\(spec.name)' has shape \(t.shape), the model \(model.summary) needs \(spec.shape)")
             }
@@ -48,7 +70,7 @@ extension Checkpoint {
                 throw mismatch("SGD state for '\(spec.name)' has a second moment ('optimizer.\(spec.name).second'); SGD keeps one")
             }
         }
-        try Checkpoint.checkFinite(file.tensors, path: path)
+        try Checkpoint.checkValues(file.tensors, path: path)
         try progress.validate(path: path)
     }
 }

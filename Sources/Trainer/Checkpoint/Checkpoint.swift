@@ -93,7 +93,7 @@ public struct Checkpoint {
             }
         }
         let what = "the checkpoint being written"
-        try Checkpoint.checkFinite(tensors, path: what)
+        try Checkpoint.checkValues(tensors, path: what)
         try progress.validate(path: what)
         let enc = Checkpoint.encoder()
         func json<T: Encodable>(_ v: T) throws(TrainerError) -> String {
@@ -143,9 +143,7 @@ public struct Checkpoint {
         }
         func decode<T: Decodable>(_ key: String, _ type: T.Type) throws(TrainerError) -> T {
             guard let s = file.metadata[key] else { throw fail("metadata '\(key)' is missing") }
-            do { return try Checkpoint.decoder().decode(T.self, from: Data(s.utf8)) } catch {
-                throw fail("metadata '\(key)' is not valid: \(error)")
-            }
+            return try Checkpoint.decodeMetadata(T.self, key: key, json: s, fail: fail)
         }
         model = try decode("model", ModelConfig.self)
         training = try decode("training", TrainingConfig.self)
@@ -165,7 +163,7 @@ public struct Checkpoint {
     /// Copies weights and statistics into `network` (and optimizer state into `optimizer`).
     public func load(into network: Network, optimizer: Optimizer?, path: String) throws(TrainerError) {
         func take(_ name: String, _ shape: [Int]) throws(TrainerError) -> [Float] {
-            guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: "tensor '\(name)' is missing") }
+            guard let t = file.tensor(name) else { throw .checkpointMismatch(path: path, reason: file.absence(of: name)) }
             guard t.shape == shape, t.values.count == shape.reduce(1, *) else {
                 throw .checkpointMismatch(path: path, reason: "tensor '\(name)' has shape \(t.shape), the model needs \(shape)")
             }

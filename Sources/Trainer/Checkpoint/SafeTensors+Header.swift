@@ -9,7 +9,8 @@ import JSONReader
 // the duplicate-name set (16-byte `String` at a load factor of 3/4 to 3/8, so 21..43 bytes), the
 // sort's scratch (at most one `Span` more), and for a kept F32 tensor its shape array (32 + 8 x rank
 // bytes, rank at most `maxRank`) and `NamedArray` (32 bytes); names over 15 UTF-8 bytes add their
-// own length plus 32. Metadata is capped at `maxMetadataEntries` pairs, so a map of tiny pairs
+// own length plus 32. The name index of the kept tensors (SafeTensorsFile.tensor(_:), one slot per
+// tensor, 21..43 bytes) is built after the spans are freed, so it does not raise the peak. Metadata is capped at `maxMetadataEntries` pairs, so a map of tiny pairs
 // (a `Dictionary` costs ~85 bytes for an 8-byte `"k":"",`) cannot multiply the header either.
 
 extension SafeTensorsFile {
@@ -33,7 +34,8 @@ extension SafeTensorsFile {
         let shape: [Int]
         let begin: Int
         let end: Int
-        let f32: Bool
+        /// Index of the dtype in `dtypeBytes`.
+        let dtype: UInt8
         let kept: Bool
     }
 
@@ -161,9 +163,10 @@ extension SafeTensorsFile {
             }
         }
         guard let dtype else { throw fail("tensor '\(name)' has no dtype") }
-        guard let elementBytes = dtypeBytes.first(where: { $0.name == dtype })?.bytes else {
+        guard let dtypeIndex = dtypeBytes.firstIndex(where: { $0.name == dtype }) else {
             throw fail("tensor '\(name)' has dtype \(dtype), not one of \(dtypeBytes.map(\.name).joined(separator: ", "))")
         }
+        let elementBytes = dtypeBytes[dtypeIndex].bytes
         guard let shape, let offsets else { throw fail("tensor '\(name)' lacks shape or a two-number data_offsets") }
         let (begin, end) = (offsets[0], offsets[1])
         guard end >= begin else { throw fail("tensor '\(name)' has bad data_offsets [\(begin), \(end)] (end before begin)") }
@@ -171,9 +174,8 @@ extension SafeTensorsFile {
         guard end - begin == count * elementBytes else {
             throw fail("tensor '\(name)' spans \(end - begin) bytes, its shape \(shape) needs \(count * elementBytes)")
         }
-        let f32 = dtype == "F32"
-        let kept = f32 && keep(name)
-        return Span(name: name, shape: kept ? shape : [], begin: begin, end: end, f32: f32, kept: kept)
+        let kept = dtype == "F32" && keep(name)
+        return Span(name: name, shape: kept ? shape : [], begin: begin, end: end, dtype: UInt8(dtypeIndex), kept: kept)
     }
 
     /// A token as it would appear in the header, for error messages.

@@ -33,9 +33,14 @@ public struct SafeTensorsFile: Sendable {
     /// The `__metadata__` map.
     public var metadata: [String: String]
     /// F32 tensors in file order.
-    public var tensors: [NamedArray]
+    public var tensors: [NamedArray] { didSet { index = SafeTensorsFile.firstIndices(tensors) } }
     /// Names of the valid tensors of other dtypes, which are not loaded.
     public var skipped: [String] = []
+    /// The dtype of each tensor in `skipped`, in the same order (so a reader can say what it found).
+    public var skippedDTypes: [String] = []
+    /// Each name's first position in `tensors`: `tensor(_:)` is one hash lookup, not a scan (a header of
+    /// 400,000 tiny entries made every lookup, and so a checkpoint's validation, linear in the file).
+    private var index: [String: Int]
 
     /// Largest header accepted (the format's own limit is 100 MB).
     public static let maxHeaderBytes = 100_000_000
@@ -44,10 +49,26 @@ public struct SafeTensorsFile: Sendable {
     public init(metadata: [String: String], tensors: [NamedArray]) {
         self.metadata = metadata
         self.tensors = tensors
+        index = SafeTensorsFile.firstIndices(tensors)
     }
 
-    /// The tensor called `name`.
-    public func tensor(_ name: String) -> NamedArray? { tensors.first { $0.name == name } }
+    /// The tensor called `name` (the first, should a file built in memory hold two).
+    public func tensor(_ name: String) -> NamedArray? { index[name].map { tensors[$0] } }
+
+    /// Why `tensor(name)` is nil, for an error message: the tensor is stored with another dtype
+    /// (only F32 is loaded), or it is absent.
+    public func absence(of name: String) -> String {
+        guard let i = skipped.firstIndex(of: name), i < skippedDTypes.count else { return "tensor '\(name)' is missing" }
+        return "tensor '\(name)' is stored as \(skippedDTypes[i]); only F32 tensors are read"
+    }
+
+    /// Each name's first position in `tensors`.
+    private static func firstIndices(_ tensors: [NamedArray]) -> [String: Int] {
+        var index: [String: Int] = [:]
+        index.reserveCapacity(tensors.count)
+        for (i, t) in tensors.enumerated() where index[t.name] == nil { index[t.name] = i }
+        return index
+    }
 
     /// The file's bytes: deterministic (sorted JSON keys, tensors in the given order, header padded with
     /// spaces to a multiple of 8 so the data is aligned).
@@ -103,6 +124,19 @@ public struct SafeTensorsFile: Sendable {
             throw fail("header ends at \(8 + headerLength), file has \(bytes.count) bytes")
         }
         let dataStart = 8 + headerLength
+        let (metadata, tensors, skipped) = try parts(bytes, dataStart: dataStart, include: include, fail: fail)
+        // Built once the spans are freed (parts(...) returned), so the name index does not raise the peak.
+        var file = SafeTensorsFile(metadata: metadata, tensors: tensors)
+        file.skipped = skipped.map(\.name)
+        file.skippedDTypes = skipped.map(\.dtype)
+        return file
+    }
+
+    /// The header's metadata, the kept F32 tensors copied out in offset order, and the name and dtype of
+    /// every tensor of another dtype, after every span is checked against the data section.
+    private static func parts(_ bytes: UnsafeRawBufferPointer, dataStart: Int, include: (String) -> Bool,
+                              fail: (String) -> TrainerError) throws(TrainerError)
+        -> (metadata: [String: String], tensors: [NamedArray], skipped: [(name: String, dtype: String)]) {
         let dataLength = bytes.count - dataStart
         var header = try parseHeader(UnsafeRawBufferPointer(rebasing: bytes[8..<dataStart]), dataLength: dataLength,
                                      keep: include, fail: fail)
@@ -128,9 +162,8 @@ public struct SafeTensorsFile: Sendable {
             }
             tensors.append(NamedArray(name: s.name, shape: s.shape, values: values))
         }
-        var file = SafeTensorsFile(metadata: header.metadata, tensors: tensors)
-        file.skipped = spans.filter { !$0.f32 }.map(\.name)
-        return file
+        let skipped = spans.lazy.map { (name: $0.name, dtype: dtypeBytes[Int($0.dtype)].name) }.filter { $0.dtype != "F32" }
+        return (header.metadata, tensors, Array(skipped))
     }
 
     /// Reads and validates the file at `path`, memory-mapped, copying out only the tensors `include` accepts.

@@ -113,8 +113,10 @@ public enum ImageExport {
             if activation != nil { i += 1 }
             let nextIsConv = i < layers.count && layers[i] is Conv2D
             let (h, w, c) = (outMap.height, outMap.width, outMap.channels)
+            if let outputScale { try finite(outputScale, "layer \(i) output scale") }
             if binary, let bn, activation is SignActivation {
-                let (scale, shift) = bn.evalAffine()
+                // Checked like the float path's: a NaN or infinite scale would fold into a constant threshold.
+                let (scale, shift) = try affine(of: bn, layer: i)
                 var thresholds: [Int32] = [], flips: [UInt8] = []
                 for ch in 0..<c {
                     let f = ThresholdFolding.fold(c: outputScale?[ch], scale: scale[ch], shift: shift[ch], range: range)
@@ -132,12 +134,8 @@ public enum ImageExport {
             }
             // Float path, or a binary last layer: affine (output scale and BatchNorm), then the activation.
             if bn != nil || outputScale != nil {
-                let (scale, shift) = bn?.evalAffine() ?? ([Float](repeating: 1, count: c), [Float](repeating: 0, count: c))
-                if let outputScale { try finite(outputScale, "layer \(i) output scale") }
-                // Named as the checkpoint names the BatchNorm (bn0, ...), and by its layer index.
-                let name = bn.map { String($0.gamma.name.dropLast(".weight".count)) } ?? "affine"
-                try finite(scale, "\(name) (layer \(i)) scale gamma / sqrt(var + eps)")
-                try finite(shift, "\(name) (layer \(i)) shift beta - mean * scale")
+                let (scale, shift) = try bn.map { bn throws(TrainerError) in try affine(of: bn, layer: i) }
+                    ?? ([Float](repeating: 1, count: c), [Float](repeating: 0, count: c))
                 let cIndex = outputScale.map { b.addF32($0, dims: [c]) + 1 } ?? 0
                 // Without a BatchNorm the affine is only the output scale (scale 1 and shift 0 are exact).
                 let s = b.addF32(scale, dims: [c]), t = b.addF32(shift, dims: [c])
@@ -163,6 +161,17 @@ public enum ImageExport {
         }
         b.addOp(.argmax, [config.classes])
         return b.build()
+    }
+
+    /// `bn`'s evaluation-mode scale and shift, refused unless finite (each can overflow from finite
+    /// statistics: a huge gamma over a tiny variance), named as the checkpoint names the BatchNorm
+    /// (bn0, ...) and by its layer index.
+    static func affine(of bn: BatchNorm, layer i: Int) throws(TrainerError) -> (scale: [Float], shift: [Float]) {
+        let (scale, shift) = bn.evalAffine()
+        let name = String(bn.gamma.name.dropLast(".weight".count))
+        try finite(scale, "\(name) (layer \(i)) scale gamma / sqrt(var + eps)")
+        try finite(shift, "\(name) (layer \(i)) shift beta - mean * scale")
+        return (scale, shift)
     }
 
     /// The format holds finite f32 values only (spec/FORMAT.md): a value that overflowed in folding

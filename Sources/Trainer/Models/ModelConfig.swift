@@ -99,9 +99,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         self.floatLastLayer = floatLastLayer
     }
 
-    /// Checks the numbers (first against the format's caps, ModelConfig+Bounds.swift); the message names the bad one.
+    /// Checks the numbers (first against the format's caps, ModelConfig+Bounds.swift, and the image's op
+    /// count, ModelConfig+ImageOps.swift); the message names the bad one.
     public func validate() throws(TrainerError) {
         try checkBounds()
+        try checkOpCount()
         guard (1...8).contains(inputBits) else { throw .invalidConfig("input bits \(inputBits) outside 1...8") }
         guard inputSize > 0, classes > 1 else {
             throw .invalidConfig("input size \(inputSize) and classes \(classes) must be positive (classes >= 2)")

@@ -19,6 +19,8 @@ public enum TrainerError: Error, CustomStringConvertible {
     case overBudget(what: String, bytes: Int, budget: Int)
     /// A tensor holds NaN or an infinity (`path` is the file, or a description when none was read).
     case nonFinite(path: String, tensor: String, index: Int, value: Float)
+    /// A tensor holds a value its kind rules out (a negative variance, say), at `index`.
+    case badValue(path: String, tensor: String, index: Int, value: Float, rule: String)
     /// Training produced a non-finite loss or weight; nothing from that step on is saved.
     case diverged(epoch: Int, batch: Int, reason: String)
 
@@ -35,6 +37,8 @@ public enum TrainerError: Error, CustomStringConvertible {
                 + "(\(TrainerError.gib(budget)) GiB; --memory-budget raises it)"
         case let .nonFinite(path, tensor, index, value):
             return "\(path): tensor '\(tensor)' holds \(value) at index \(index); only finite values are accepted"
+        case let .badValue(path, tensor, index, value, rule):
+            return "\(path): tensor '\(tensor)' holds \(value) at index \(index): \(rule)"
         case let .diverged(epoch, batch, reason):
             return "training diverged in epoch \(epoch + 1), batch \(batch + 1): \(reason); "
                 + "stopped, the last checkpoint written (if any) is kept unchanged (try a lower --lr)"

@@ -39,6 +39,18 @@ public struct FloatLimit: Sendable {
     }
 }
 
+extension ClosedRange<Int> {
+    /// nil when `v` is inside, else the message naming `name` (an option like `--steps`, or a setting).
+    public func problem(_ name: String, _ v: Int) -> String? {
+        contains(v) ? nil : "\(name) \(v) is outside \(lowerBound)...\(upperBound)"
+    }
+
+    /// Throws `invalidConfig` unless `v` is inside.
+    public func check(_ name: String, _ v: Int) throws(TrainerError) {
+        if let p = problem(name, v) { throw .invalidConfig(p) }
+    }
+}
+
 extension TrainingConfig {
     /// Most epochs of a run (keeps every epoch, step and random-stream number far from overflow).
     public static let maxEpochs = 1_000_000
@@ -69,5 +81,21 @@ extension TrainingConfig {
         public static let inputMean = FloatLimit(0, 1)
         /// Input normalization std of an imported BinaryNet model.
         public static let inputStd = FloatLimit(0.001, 10)
+
+        // The attacks' counts (`train attack`, `train sweep`, adversarial training and a checkpoint's
+        // `training.adversarial`). Each bounds a loop: without a cap, 2^62 steps or restarts is a hang,
+        // not an error. The caps sit far above any published setting (PGD: tens to hundreds of steps and
+        // up to tens of restarts; Square: 10,000 queries).
+
+        /// PGD steps (also the edge attack's PGD start and adversarial training's PGD).
+        public static let steps = 1...100_000
+        /// PGD restarts.
+        public static let restarts = 1...10_000
+        /// Square attack: forward passes per image.
+        public static let queries = 1...1_000_000
+        /// Edge attack: local-search rounds.
+        public static let rounds = 0...100_000
+        /// Edge attack: single flips scored exactly per image and round.
+        public static let candidates = 1...100_000
     }
 }

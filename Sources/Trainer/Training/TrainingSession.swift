@@ -86,6 +86,7 @@ public final class TrainingSession {
         try network.checkFits(data, role: "training split")
         let epoch = epochsCompleted
         let batches = batchesPerEpoch(count: data.count)
+        try checkStepRoom(batchesPerEpoch: batches)
         let totalSteps = batches * config.epochs
         var shuffle = SeededRandom(seed: config.seed, stream: 1000 + UInt64(epoch))
         let order = shuffle.permutation(data.count)
@@ -127,6 +128,18 @@ public final class TrainingSession {
         seconds += elapsed
         return EpochReport(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
                            seconds: elapsed, imagesPerSecond: Double(seen) / max(elapsed, 1e-9))
+    }
+
+    /// Refuses, before a step is taken, a run whose optimizer step count would pass what a checkpoint may
+    /// record (`TrainingProgress.maxOptimizerStep`) by its last epoch: a resumed checkpoint near the bound
+    /// would otherwise train a whole epoch and then fail to save it.
+    func checkStepRoom(batchesPerEpoch batches: Int) throws(TrainerError) {
+        let epochs = max(1, config.epochs - epochsCompleted), limit = TrainingProgress.maxOptimizerStep
+        let (steps, overflow) = batches.multipliedReportingOverflow(by: epochs)
+        guard !overflow, optimizer.step <= limit - steps else {
+            throw .invalidConfig("optimizer_step \(optimizer.step) leaves no room for \(epochs) more epoch(s) of \(batches) batches: "
+                                 + "a checkpoint records at most \(limit) steps")
+        }
     }
 
     /// Replaces the first `ratio` of the rows of `x` by adversarial examples against the current model,
