@@ -23,9 +23,6 @@ struct DeviceBoard {
     /// QEMU's -icount shift: each retired instruction advances the virtual clock by 2^shift ns.
     var icountShift = 0
 
-    /// The QEMU machines `infer --device` knows.
-    static let known = ["netduinoplus2", "microbit"]
-
     /// Parses `key=value` lines.
     init(text: String) {
         var v: [String: String] = [:]

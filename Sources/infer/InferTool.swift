@@ -60,10 +60,10 @@ struct InferTool: ParsableCommand {
     var maxOperations: Int = 1 << 30
 
     @Option(help: "Kernels: optimized (default: the fastest for this CPU), simd, carry-save (the microcontrollers' 32-bit kernels) or reference (plain loops, slow).")
-    var kernels: String = "optimized"
+    var kernels: KernelChoice = .optimized
 
     @Option(help: "Run on a simulated board under QEMU: netduinoplus2 (STM32F405, Cortex-M4) or microbit (nRF51, Cortex-M0).")
-    var device: String?
+    var device: Board?
 
     @Option(help: "Firmware build root for --device (default: the repository's .build-firmware, built when missing).")
     var firmwareDir: String?
@@ -81,13 +81,7 @@ struct InferTool: ParsableCommand {
         if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch \(batch) is outside 1...4096") }
         guard maxArenaBytes >= 1 else { throw ValidationError("--max-arena-bytes \(maxArenaBytes) must be positive") }
         guard maxOperations >= 1 else { throw ValidationError("--max-operations \(maxOperations) must be positive") }
-        guard ["optimized", "simd", "carry-save", "reference"].contains(kernels) else {
-            throw ValidationError("--kernels '\(kernels)' is not one of optimized, simd, carry-save, reference")
-        }
-        if let device, !DeviceBoard.known.contains(device) {
-            throw ValidationError("--device '\(device)' is not one of \(DeviceBoard.known.joined(separator: ", "))")
-        }
-        if device != nil && kernels != "optimized" { throw ValidationError("--device runs the optimized kernels only") }
+        if device != nil && kernels != .optimized { throw ValidationError("--device runs the optimized kernels only") }
     }
 
     func fail(_ message: String) -> ExitCode {
@@ -188,13 +182,13 @@ struct InferTool: ParsableCommand {
             throw fail("label \(data.labels[bad]) at index \(bad) of \(source) is not below the model's \(classes) classes")
         }
         if let device {
-            try runOnDevice(board: device, file: fileData, image: file.image, data: data, source: source)
+            try runOnDevice(board: device.rawValue, file: fileData, image: file.image, data: data, source: source)
             return
         }
-        let kernelSet: KernelSet = ["reference": .reference, "simd": .simd, "carry-save": .carrySave][kernels] ?? .optimized
+        let kernelSet = kernels.set
         let arenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet)
         guard arenaBytes <= maxArenaBytes else {
-            throw fail("\(model): the arena needs \(arenaBytes == Int.max ? "more than Int.max" : String(arenaBytes)) bytes for one image with \(kernels) kernels, above --max-arena-bytes \(maxArenaBytes)")
+            throw fail("\(model): the arena needs \(arenaBytes == Int.max ? "more than Int.max" : String(arenaBytes)) bytes for one image with \(kernels.rawValue) kernels, above --max-arena-bytes \(maxArenaBytes)")
         }
         let batch = try throughputBatch(image, kernelSet)
 
@@ -241,7 +235,7 @@ struct InferTool: ParsableCommand {
         print(String(format: "accuracy %.4f (%d/%d)", accuracy, correct, data.count))
         print("per class: " + perClass.enumerated().map { String(format: "%d:%.3f", $0.offset, $0.element) }.joined(separator: " "))
         print(String(format: "latency %.2f µs/image (median, batch 1, %@ kernels); %.0f images/s (batch %d, %d thread(s))",
-                     latency, kernels, imagesPerSecond, batch, workers))
+                     latency, kernels.rawValue, imagesPerSecond, batch, workers))
         let fp = interpreter.footprint
         print("footprint: file \(fileData.count) B, image \(fp.imageBytes) B, arena \(fp.arenaBytes) B "
               + "(with the \(fp.inputBytes) B input and \(fp.outputBytes) B scores: \(fp.arenaBytes + fp.inputBytes + fp.outputBytes) B), "
@@ -252,7 +246,7 @@ struct InferTool: ParsableCommand {
                 "latency_us": latency, "images_per_second": imagesPerSecond, "threads": workers, "batch": batch,
                 "arena_bytes": fp.arenaBytes, "arena_bytes_with_io": fp.arenaBytes + fp.inputBytes + fp.outputBytes,
                 "image_bytes": fp.imageBytes, "file_bytes": fileData.count, "peak_rss_bytes": peakRSS,
-                "kernels": kernels, "model": model, "source": source,
+                "kernels": kernels.rawValue, "model": model, "source": source,
             ]
             let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: d, as: UTF8.self))
@@ -293,4 +287,25 @@ func throughput(image: UnsafeRawBufferPointer, kernels: KernelSet, batch: Int, p
         rates.append(Double(count) / max(seconds, 1e-9))
     }
     return rates.sorted()[rates.count / 2]
+}
+
+/// `--kernels`: the kernel sets by their command-line names (swift-argument-parser checks the value and
+/// lists the choices in `--help` and in its error, exit 64).
+enum KernelChoice: String, CaseIterable, ExpressibleByArgument {
+    case optimized, simd, carrySave = "carry-save", reference
+
+    /// The runtime's kernel set.
+    var set: KernelSet {
+        switch self {
+        case .optimized: return .optimized
+        case .simd: return .simd
+        case .carrySave: return .carrySave
+        case .reference: return .reference
+        }
+    }
+}
+
+/// `--device`: the simulated boards the firmware is built for.
+enum Board: String, CaseIterable, ExpressibleByArgument {
+    case netduinoplus2, microbit
 }
