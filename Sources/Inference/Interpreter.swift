@@ -4,10 +4,8 @@ import ModelFormat
 // `prepare` validates the image and plans the arena; `invoke` then runs without allocating and
 // without validating again.
 //
-// Arena: no plan is stored; activations alternate between the two ends of the arena: a step reads
-// its input at one end and writes its output at the other, with its scratch in between, so the arena
-// is max over steps of (input + scratch + output), the least a chain needs. affine, hardtanh and relu
-// work in place. The input image and the output scores are the caller's and are not in the arena.
+// Arena: `ArenaPlan` (ArenaPlan.swift) places every value and scratch; no plan is stored, `walk`
+// recomputes it in each pass. The input image and the output scores are the caller's, not in the arena.
 //
 // Persistent data: with the carry-save kernels (the default where pointers are 32 bits), a first
 // dense layer on 2-bit input codes reads the bit count of each weight row (u16 per row, planned at the
@@ -148,8 +146,6 @@ public struct Interpreter {
                              pixels: pixels, count: count, classes: classes, scores: scores)
     }
 
-    @inline(__always)
-    static func align(_ n: Int) -> Int { (n + 15) & ~15 }
 
     /// The value kinds between ops.
     enum Kind { case pixels, codes, bits, i32, f32 }
@@ -161,37 +157,6 @@ public struct Interpreter {
         case .pixels, .codes: return h * w * c
         case .i32, .f32: return 4 * h * w * c
         case .bits: return layout == .flat ? 8 * BitPacking.words(h * w * c) : 8 * h * w * BitPacking.words(c)
-        }
-    }
-
-    /// The alternating-ends placement of step outputs, and the sizes it needs.
-    struct Cursor {
-        let arenaBytes: Int
-        /// Where the activations start (after the persistent data).
-        let base: Int
-        var needed = 0, maxScratch = 0
-        /// Offset of the current value (meaningless while `external`; negative while planning).
-        var inputAt = 0
-        /// The current value is the caller's pixels, not in the arena.
-        var external = true
-        var inputLow = false
-
-        /// Places a step's output and scratch (all images), given its input's size; returns (output,
-        /// scratch) offsets and makes the output the current value.
-        mutating func place(inBytes: Int, outBytes: Int, scratch: Int) -> (Int, Int) {
-            let input = external ? 0 : Interpreter.align(inBytes)
-            let out = Interpreter.align(outBytes), sc = Interpreter.align(scratch)
-            needed = max(needed, input + sc + out)
-            maxScratch = max(maxScratch, sc)
-            external = false
-            if !inputLow {
-                inputLow = true
-                inputAt = base
-                return (base, out + base)
-            }
-            inputLow = false
-            inputAt = arenaBytes - out
-            return (arenaBytes - out, input + base)
         }
     }
 
@@ -215,7 +180,7 @@ public struct Interpreter {
         var stride = h * w * c
         var pendingCodeBits = 0     // > 0: the pixels still have to become codes of that many input bits
         var result = 0
-        var cursor = Cursor(arenaBytes: arenaBytes, base: persistent)
+        var cursor = ArenaPlan(arenaBytes: arenaBytes, base: persistent)
         let run = arena != nil && pixels != nil
         let carrySave = kernels == .carrySave
         let prepare = arena != nil && pixels == nil
@@ -236,7 +201,7 @@ public struct Interpreter {
                 if fuse && nextIsBinary {
                     pendingCodeBits = image.opParameter(k, 0)     // the layer forms the codes itself
                 } else {
-                    stride = align(h * w * c)
+                    stride = ArenaPlan.align(h * w * c)
                     let (out, _) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: 0)
                     if run, let input, let arena {
                         for b in 0..<count {
@@ -277,19 +242,19 @@ public struct Interpreter {
                 } else if !binary && kind != .f32 {
                     scratch = 4 * n   // widened input
                 }
-                let scratchStride = align(scratch)
+                let scratchStride = ArenaPlan.align(scratch)
                 // Persistent: the bit counts of the weight rows, for a constant first plane (2-bit codes) on 32 bits.
                 // Only rows whose counts fit a u16 keep one; longer rows are counted as the kernel goes.
                 var rowCountsAt = carrySave && isDense && binary && blocked && pendingCodeBits == 2 ? persistentAt : -1
                 if !BlockedDenseKernel.keepsRowCounts(n: n) { rowCountsAt = -1 }
                 if rowCountsAt >= 0 {
-                    persistentAt += align(2 * BitPacking.blockedRows(m))
+                    persistentAt += ArenaPlan.align(2 * BitPacking.blockedRows(m))
                     if prepare, let arena {
                         BlockedDenseKernel.planeRowCounts(weights: image.data(weightIndex).assumingMemoryBound(to: UInt64.self), n: n, m: m,
                                                           into: (arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
                     }
                 }
-                stride = align(bytes(outKind, fh, fw, m, outLayout))
+                stride = ArenaPlan.align(bytes(outKind, fh, fw, m, outLayout))
                 let (out, sc) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: batch * scratchStride)
                 if run, let input, let arena {
                     let weights = image.data(weightIndex)
@@ -434,7 +399,7 @@ public struct Interpreter {
             case .maxpool2d:
                 let s = image.opParameter(k, 3)
                 let (oh, ow) = (h / s, w / s)
-                stride = align(bytes(kind, oh, ow, c, layout))
+                stride = ArenaPlan.align(bytes(kind, oh, ow, c, layout))
                 let (out, _) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: 0)
                 if run, let input, let arena {
                     for b in 0..<count {
@@ -453,7 +418,7 @@ public struct Interpreter {
 
             case .thresholdSign:
                 let outLayout = BitLayout(rawValue: UInt32(image.opParameter(k, 5)))!
-                stride = align(bytes(.bits, h, w, c, outLayout))
+                stride = ArenaPlan.align(bytes(.bits, h, w, c, outLayout))
                 let (out, _) = cursor.place(inBytes: batch * inStride, outBytes: batch * stride, scratch: 0)
                 if run, let input, let arena {
                     for b in 0..<count {
