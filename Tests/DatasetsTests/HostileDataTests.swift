@@ -4,22 +4,7 @@ import CAllocationCounter
 @testable import Datasets
 
 /// Issue 12 items 6 and 15: IDX and gzip bombs, multi-member and trailing-garbage gzip, CIFAR sizes.
-final class HostileDataTests: XCTestCase {
-    var dir = ""
-
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "bitshield-hostile-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
-    func write(_ name: String, _ bytes: [UInt8]) -> String {
-        let path = dir + "/" + name
-        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        return path
-    }
-
+final class HostileDataTests: ScratchDirectoryTestCase {
     /// An IDX header (no payload) for the given dimensions.
     func idxHeader(_ dims: [Int]) -> [UInt8] {
         var out: [UInt8] = [0, 0, 8, UInt8(dims.count)]

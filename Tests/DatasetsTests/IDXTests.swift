@@ -2,22 +2,7 @@ import Foundation
 import XCTest
 @testable import Datasets
 
-final class IDXTests: XCTestCase {
-    var dir = ""
-
-    override func setUp() {
-        dir = NSTemporaryDirectory() + "bitshield-idx-\(UUID().uuidString)"
-        try! FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    }
-
-    override func tearDown() { try? FileManager.default.removeItem(atPath: dir) }
-
-    func write(_ name: String, _ bytes: [UInt8]) -> String {
-        let path = dir + "/" + name
-        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        return path
-    }
-
+final class IDXTests: ScratchDirectoryTestCase {
     func images(_ n: Int) -> IDXFile { IDXFile(dimensions: [n, 2, 3], bytes: (0..<(n * 6)).map { UInt8($0 % 256) }) }
     func labels(_ values: [UInt8]) -> IDXFile { IDXFile(dimensions: [values.count], bytes: values) }
 

@@ -48,31 +48,32 @@ extension SafeTensorsFile {
     /// Parses the JSON header in `json` against a data section of `dataLength` bytes; `fail` builds the error.
     static func parseHeader(_ json: UnsafeRawBufferPointer, dataLength: Int, keep: (String) -> Bool,
                             fail: (String) -> TrainerError) throws(TrainerError) -> Header {
-        func invalid(_ e: JSONError) -> TrainerError {
-            fail("header is not valid JSON (\(e), counting from the header's first byte, file byte 8)")
+        // Each pass reports a JSON error with its position, and passes the header's own errors through.
+        func pass(_ body: () throws -> Void) throws(TrainerError) {
+            do { try body() } catch let e as JSONError {
+                throw fail("header is not valid JSON (\(e), counting from the header's first byte, file byte 8)")
+            } catch let e as TrainerError {
+                throw e
+            } catch {
+                throw fail("\(error)")
+            }
         }
         // Pass 1: check the whole document and count the entries, so pass 2 reserves exactly.
         var entries = 0
-        do {
+        try pass {
             var r = JSONReader(json)
             guard try r.next() == .beginObject else { throw fail("header is not a JSON object") }
             while case .key = try r.next() {
                 entries += 1
                 try r.skipValue()
             }
-        } catch let e as JSONError {
-            throw invalid(e)
-        } catch let e as TrainerError {
-            throw e
-        } catch {
-            throw fail("\(error)")
         }
         var header = Header()
         header.spans.reserveCapacity(entries)
         var names = Set<String>(minimumCapacity: entries)
         var sawMetadata = false
         var r = JSONReader(json)
-        do {
+        try pass {
             _ = try r.next()
             while case .key(let name)? = try r.next() {
                 if name == "__metadata__" {
@@ -84,12 +85,6 @@ extension SafeTensorsFile {
                 guard names.insert(name).inserted else { throw fail("tensor '\(name)' appears twice") }
                 header.spans.append(try parseEntry(&r, name: name, dataLength: dataLength, keep: keep, fail: fail))
             }
-        } catch let e as JSONError {
-            throw invalid(e)
-        } catch let e as TrainerError {
-            throw e
-        } catch {
-            throw fail("\(error)")
         }
         return header
     }
