@@ -23,7 +23,7 @@ help:
 	@echo "make device      install qemu-system-arm and Zig (.venv-zig), build the Cortex-M4 and M0 firmware, run a short check under QEMU (part of make test)"
 	@echo "make fuzz        libFuzzer over every reader, FUZZ_SECONDS each (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
-	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread"
+	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
 	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"

@@ -5,6 +5,9 @@
 # DEVELOPERS.md: a generic x86-64 build has no popcnt instruction); the default `swift build` stays
 # generic so its binaries run on any x86-64.
 #   BENCH_TRAIN_EPOCHS (default 3): epochs of the two models trained for the bench (cached in runs/bench).
+#   BASELINE=<commit>: also builds that commit's `infer` (same flags) in a git worktree under runs/bench and
+#     times both binaries alternately on the same model, RUNS times each (default 5), with medians and the
+#     ratio (scripts/bench-compare.sh): "no speed change" is measured side by side, not against old notes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs="${BENCH_TRAIN_EPOCHS:-3}"
@@ -50,4 +53,12 @@ print(f"goals (issue #5): <= 5 µs/image at batch 1: {o['latency_us']:.2f} µs (
       f">= 300,000 images/s at batch 256: {o['images_per_second']:,.0f} ({'met' if o['images_per_second'] >= 300000 else 'NOT met'}); "
       f"arena <= 512 B: {o['arena_bytes']} B")
 PY
+if [ -n "${BASELINE:-}" ]; then
+  sha=$(git rev-parse --verify "$BASELINE^{commit}")
+  wt="$PWD/$dir/baseline-${sha:0:12}"
+  [ -d "$wt" ] || git worktree add --detach "$wt" "$sha" >/dev/null
+  base_infer="$wt/$(scripts/build-native.sh "$wt" 2>/dev/null)"
+  echo "side by side: A = baseline ${sha:0:12}, B = this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources || echo ', with uncommitted changes'))"
+  scripts/bench-compare.sh "$base_infer" "$infer" "$dir/fcn2-binary-2b.bsm"
+fi
 echo "build: $build; peers on this machine per ARCHITECTURE.md: LiteRT int8 20.7 µs and 153k images/s, Larq 169 µs"

@@ -5,8 +5,10 @@
 # /proc/cpuinfo lists popcnt, this builds with `-target-cpu native` into .build-native (AVX-512
 # VPOPCNTDQ gives one vpopcntq per eight words) and prints that binary; otherwise it prints the
 # generic one. Never copy a .build-native binary to another CPU.
+#   scripts/build-native.sh [PACKAGE_DIR]   builds that checkout instead (bench BASELINE=); the path printed is
+#                                           relative to PACKAGE_DIR
 set -euo pipefail
-cd "$(dirname "$0")/.."
+cd "${1:-$(dirname "$0")/..}"
 if grep -qw popcnt /proc/cpuinfo 2>/dev/null; then
   swift build -c release --product infer --scratch-path .build-native -Xswiftc -target-cpu -Xswiftc native >&2
   echo .build-native/release/infer
