@@ -5,6 +5,8 @@
 # DEVELOPERS.md: a generic x86-64 build has no popcnt instruction); the default `swift build` stays
 # generic so its binaries run on any x86-64.
 #   BENCH_TRAIN_EPOCHS (default 3): epochs of the two models trained for the bench (cached in runs/bench).
+#   RUNS (default 5): runs of each side; medians and ranges are printed. The peer gets its best configuration
+#     (int8 per-tensor and per-channel weights both measured; the faster at batch 256 is its figure).
 #   BASELINE=<commit>: also builds that commit's `infer` (same flags) in a git worktree under runs/bench and
 #     times both binaries alternately on the same model, RUNS times each (default 5), with medians and the
 #     ratio (scripts/bench-compare.sh): "no speed change" is measured side by side, not against old notes.
@@ -28,27 +30,35 @@ for cfg in "binary 2" "float 8"; do
   [ -f "$ck" ] || "$train" --precision "$1" --input-bits "$2" --epochs "$epochs" --out "$ck" --quiet >/dev/null
 done
 "$convert" "$dir/fcn2-binary-2b-e$epochs.safetensors" -o "$dir/fcn2-binary-2b.bsm" >/dev/null
-ours=$("$infer" "$dir/fcn2-binary-2b.bsm" --json --threads 1 --batch 256 | tail -n 1)
-field() { python3 -c "import json,sys; print(json.loads(sys.argv[1])['$1'])" "$2"; }
-printf '%-34s %12s %14s %10s %12s %12s\n' "runtime (FCN2, 1 thread)" "µs/image b1" "images/s b256" "accuracy" "model bytes" "arena bytes"
-printf '%-34s %12.2f %14.0f %10.4f %12s %12s\n' "BitShield binary 2-bit" "$(field latency_us "$ours")" "$(field images_per_second "$ours")" \
-  "$(field accuracy "$ours")" "$(field file_bytes "$ours")" "$(field arena_bytes "$ours")"
+runs="${RUNS:-5}"
+[[ "$runs" =~ ^[1-9][0-9]*$ ]] || { echo "error: RUNS must be a positive integer, got '$runs'" >&2; exit 64; }
+# Ours: RUNS runs of infer (each already the median of its own timed passes); the medians of the runs.
+ours_runs=$(for i in $(seq "$runs"); do "$infer" "$dir/fcn2-binary-2b.bsm" --json --threads 1 --batch 256 | tail -n 1; done)
+peer=""
 if scripts/install-onnx.sh >/dev/null 2>&1; then
-  peer=$(.venv-onnx/bin/python bench/peer_onnx_fcn.py "$dir/fcn2-float-8b-e$epochs.safetensors" | tail -n 1)
-  printf '%-34s %12.2f %14.0f %10.4f %12s %12s\n' "ONNX Runtime int8 (float FCN2)" "$(field latency_us "$peer")" "$(field images_per_second "$peer")" \
-    "$(field int8_accuracy "$peer")" "$(field int8_model_bytes "$peer")" "n/a"
-  python3 - "$ours" "$peer" <<'PY'
-import json, sys
-o, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
-print(f"ratios, ours vs ONNX Runtime int8: latency {o['latency_us'] / p['latency_us']:.2f}x, "
-      f"throughput {o['images_per_second'] / p['images_per_second']:.2f}x, model size {o['file_bytes'] / p['int8_model_bytes']:.3f}x")
-PY
+  peer=$(.venv-onnx/bin/python bench/peer_onnx_fcn.py "$dir/fcn2-float-8b-e$epochs.safetensors" --runs "$runs" | tail -n 1)
 else
   echo "ONNX Runtime could not be installed: no int8 peer in this run"
 fi
-python3 - "$ours" <<'PY'
-import json, sys
-o = json.loads(sys.argv[1])
+python3 - "$ours_runs" "$peer" <<'PY'
+import json, statistics, sys
+runs = [json.loads(l) for l in sys.argv[1].splitlines() if l.strip()]
+peer = json.loads(sys.argv[2]) if sys.argv[2] else None
+def spread(xs, fmt): return f"{fmt.format(min(xs))}..{fmt.format(max(xs))}"
+lat = [r["latency_us"] for r in runs]; ips = [r["images_per_second"] for r in runs]
+o = dict(runs[0], latency_us=statistics.median(lat), images_per_second=statistics.median(ips))
+print(f"{'runtime (FCN2, 1 thread)':<34} {'µs/image b1':>12} {'(range)':>14} {'images/s b256':>14} {'(range)':>18} {'accuracy':>9} {'model B':>9} {'arena B':>8}")
+print(f"{'BitShield binary 2-bit':<34} {o['latency_us']:12.2f} {spread(lat, '{:.2f}'):>14} {o['images_per_second']:14.0f} "
+      f"{spread(ips, '{:.0f}'):>18} {o['accuracy']:9.4f} {o['file_bytes']:9} {o['arena_bytes']:8}")
+if peer:
+    name = "ONNX Runtime int8 " + peer["weights"]
+    print(f"{name:<34} {peer['latency_us']:12.2f} {spread(peer['latency_us_range'], '{:.2f}'):>14} {peer['images_per_second']:14.0f} "
+          f"{spread(peer['images_per_second_range'], '{:.0f}'):>18} {peer['int8_accuracy']:9.4f} {peer['int8_model_bytes']:9} {'n/a':>8}")
+    others = [c for c in peer["configurations"] if c["weights"] != peer["weights"]]
+    for c in others:
+        print(f"  (ONNX Runtime int8 {c['weights']}: {c['latency_us']:.2f} µs, {c['images_per_second']:.0f} images/s, slower at batch 256)")
+    print(f"ratios, ours vs ONNX Runtime int8 ({len(runs)} runs each, medians): latency {o['latency_us'] / peer['latency_us']:.2f}x, "
+          f"throughput {o['images_per_second'] / peer['images_per_second']:.2f}x, model size {o['file_bytes'] / peer['int8_model_bytes']:.3f}x")
 print(f"goals (issue #5): <= 5 µs/image at batch 1: {o['latency_us']:.2f} µs ({'met' if o['latency_us'] <= 5 else 'NOT met'}); "
       f">= 300,000 images/s at batch 256: {o['images_per_second']:,.0f} ({'met' if o['images_per_second'] >= 300000 else 'NOT met'}); "
       f"arena <= 512 B: {o['arena_bytes']} B")
@@ -61,4 +71,4 @@ if [ -n "${BASELINE:-}" ]; then
   echo "side by side: A = baseline ${sha:0:12}, B = this tree ($(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources || echo ', with uncommitted changes'))"
   scripts/bench-compare.sh "$base_infer" "$infer" "$dir/fcn2-binary-2b.bsm"
 fi
-echo "build: $build; peers on this machine per ARCHITECTURE.md: LiteRT int8 20.7 µs and 153k images/s, Larq 169 µs"
+echo "build: $build; every figure above was measured in this run"
