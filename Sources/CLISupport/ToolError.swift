@@ -70,3 +70,8 @@ public func printError(_ message: String) {
 public func printWarning(_ message: String) {
     FileHandle.standardError.write(Data("warning: \(message)\n".utf8))
 }
+
+/// Refuses (exit 64, naming `option`) a count that must be positive (`--limit 0`), in every tool's `validate()`.
+public func requirePositive(_ option: String, _ value: Int?) throws(ValidationError) {
+    if let value, value < 1 { throw ValidationError("\(option) \(value) must be positive") }
+}

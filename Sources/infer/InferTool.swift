@@ -77,11 +77,11 @@ struct InferTool: ToolCommand {
             guard images != nil, labels != nil else { throw ValidationError("--images and --labels go together") }
             guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
         }
-        if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
+        try requirePositive("--limit", limit)
         guard (1...64).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...64") }
         if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch \(batch) is outside 1...4096") }
-        guard maxArenaBytes >= 1 else { throw ValidationError("--max-arena-bytes \(maxArenaBytes) must be positive") }
-        guard maxOperations >= 1 else { throw ValidationError("--max-operations \(maxOperations) must be positive") }
+        try requirePositive("--max-arena-bytes", maxArenaBytes)
+        try requirePositive("--max-operations", maxOperations)
         if device != nil && kernels != .optimized { throw ValidationError("--device runs the optimized kernels only") }
     }
 

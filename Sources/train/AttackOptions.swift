@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Trainer
 
 extension AttackConfig.Kind: ExpressibleByArgument {}
@@ -58,7 +59,7 @@ struct AttackOptions: ParsableArguments {
         try checkOption("--p-init", pInit, l.squareFraction)
         try checkOption("--rounds", rounds, l.rounds)
         try checkOption("--candidates", candidates, l.candidates)
-        if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
+        try requirePositive("--limit", limit)
     }
 
     /// Checks what depends on the attacks chosen (`option` names the option that chose them): a transfer

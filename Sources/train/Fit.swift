@@ -143,7 +143,7 @@ struct Fit: ToolCommand {
         try checkOption("--adversarial-ratio", adversarialRatio, TrainingConfig.Limits.adversarialRatio)
         try checkOption("--adversarial-steps", adversarialSteps, TrainingConfig.Limits.steps)
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
-        if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
+        try requirePositive("--test-limit", testLimit)
     }
 
     /// The model for images of `data`'s geometry and classes.

@@ -61,10 +61,12 @@ extension XCTestCase {
     /// Runs `tool` and asserts its exit status; on status != 0, that stderr names every one of `parts`.
     @discardableResult
     func expectTool(_ tool: String, _ args: [String], status: Int32, mentioning parts: [String] = [],
-                    line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
-        let r = try runTool(tool, args, line: line)
-        XCTAssertEqual(r.status, status, "\(tool) \(args.joined(separator: " ")): \(r.stderr)", line: line)
-        for p in parts { XCTAssertTrue(r.stderr.contains(p), "\(tool) \(args.first ?? ""): stderr lacks '\(p)': \(r.stderr)", line: line) }
+                    file: StaticString = #filePath, line: UInt = #line) throws -> (status: Int32, stdout: String, stderr: String) {
+        let r = try runTool(tool, args, file: file, line: line)
+        XCTAssertEqual(r.status, status, "\(tool) \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        for p in parts {
+            XCTAssertTrue(r.stderr.contains(p), "\(tool) \(args.first ?? ""): stderr lacks '\(p)': \(r.stderr)", file: file, line: line)
+        }
         return r
     }
 }
