@@ -107,9 +107,14 @@ public struct IDXReader {
         self.path = path
         var header: [UInt8] = []
         try source.readAppending(4, into: &header)
-        // The magic's last byte counts the dimensions; anything else fails the header check below.
+        // The magic's last byte counts the dimensions. With one count accepted, the header check below
+        // refuses any other magic; with several, a magic of none of them is refused here, naming them all.
         let declared = header.count == 4 ? Int(header[3]) : acceptedDims.lowerBound
         let dims = acceptedDims.contains(declared) ? declared : acceptedDims.lowerBound
+        let found = header.count == 4 ? header.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : 0
+        if header.count == 4, acceptedDims.count > 1, found != IDXFile.magic(dims: dims) {
+            throw .badMagicOneOf(path: path, found: found, expected: acceptedDims.map { IDXFile.magic(dims: $0) })
+        }
         headerBytes = 4 + 4 * dims
         try source.readAppending(headerBytes - 4, into: &header)
         (dimensions, payloadBytes) = try IDXFile.header(header, expectedDims: dims, path: path)

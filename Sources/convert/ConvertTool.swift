@@ -86,9 +86,7 @@ struct Export: ToolCommand {
                                        ("--input-std", inputStd, TrainingConfig.Limits.inputStd)] {
             if let problem = limit.problem(option, value) { throw ValidationError(problem) }
         }
-        guard (1...ModelConfig.maxMemoryBudgetGiB).contains(memoryBudget) else {
-            throw ValidationError("--memory-budget \(memoryBudget) is outside 1...\(ModelConfig.maxMemoryBudgetGiB) GiB")
-        }
+        if let problem = ModelConfig.memoryBudgetsGiB.problem("--memory-budget", memoryBudget) { throw ValidationError(problem) }
     }
 
     func execute() throws {

@@ -24,9 +24,7 @@ struct CommonOptions: ParsableArguments {
     var memoryBudgetBytes: Int { memoryBudget << 30 }
 
     func validate() throws {
-        guard (1...ModelConfig.maxMemoryBudgetGiB).contains(memoryBudget) else {
-            throw ValidationError("--memory-budget \(memoryBudget) is outside 1...\(ModelConfig.maxMemoryBudgetGiB) GiB")
-        }
+        try checkOption("--memory-budget", memoryBudget, ModelConfig.memoryBudgetsGiB)
     }
 }
 
