@@ -34,7 +34,7 @@ struct InferTool: ToolCommand {
     @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
     var dataDir: String?
 
-    @Option(help: "An IDX images file (gzip or raw), e.g. an adversarial set; needs --labels.")
+    @Option(help: "An IDX images file (gzip or raw; idx3 grey, or idx4 colour: count x height x width x channels), e.g. an adversarial set; needs --labels.")
     var images: String?
 
     @Option(help: "The IDX labels file for --images.")

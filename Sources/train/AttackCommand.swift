@@ -12,10 +12,7 @@ struct AttackCommand: ToolCommand {
         discussion: """
         Example:
           train attack runs/x.safetensors --attack pgd --eps 0.1 --out adv/x-pgd-0.1
-        writes adv/x-pgd-0.1-images-idx3-ubyte (idx4 for colour images: count x height x width x channels) and
-        adv/x-pgd-0.1-labels-idx1-ubyte, which `infer MODEL --images ... --labels ...` scores. eps is on the [0, 1]
-        pixel scale; the stored images stay within floor(255 eps) of the originals, and every accuracy reported is
-        measured on them.
+        writes adv/x-pgd-0.1-images-idx3-ubyte (idx4, count x height x width x channels, for colour images) and adv/x-pgd-0.1-labels-idx1-ubyte, which `infer MODEL --images ... --labels ...` scores. eps is on the [0, 1] pixel scale; the stored images stay within floor(255 eps) of the originals, and every accuracy reported is measured on them.
         """)
 
     @Argument(help: "A checkpoint written by `train`.")
