@@ -27,3 +27,10 @@ public struct CommaSeparated<Element: ExpressibleByArgument>: ExpressibleByArgum
 
     public static var allValueStrings: [String] { Element.allValueStrings }
 }
+
+extension CommaSeparated where Element: Equatable {
+    /// The first value given twice (`--attacks fgsm,fgsm` would run the same cells twice), or nil.
+    public var duplicate: Element? {
+        values.indices.first { i in values[..<i].contains(values[i]) }.map { values[$0] }
+    }
+}

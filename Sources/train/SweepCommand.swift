@@ -50,6 +50,14 @@ struct SweepCommand: ToolCommand {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint") }
         if let problem = PathText.outputPrefixProblem(out) { throw ValidationError("--out \(problem)") }
         for e in eps.values { try checkOption("--eps", e, TrainingConfig.Limits.epsilon) }
+        // The same cell twice is a slip of the command line, refused before anything runs.
+        if let a = attacks.duplicate { throw ValidationError("--attacks names \(a.rawValue) twice") }
+        if let e = eps.duplicate { throw ValidationError("--eps names \(e) twice") }
+        for (i, path) in checkpoints.enumerated() {
+            if let earlier = checkpoints[..<i].first(where: { FileIdentity.sameFile($0, path) }) {
+                throw ValidationError("checkpoint \(path) is \(earlier) given again")
+            }
+        }
         try settings.check(attacks.values, option: "--attacks")
         if let infer, !FileManager.default.isExecutableFile(atPath: infer) {
             throw ValidationError("--infer \(infer) is not an executable file")

@@ -91,6 +91,20 @@ final class CLIToolTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), [])
     }
 
+    // Item 2, a neighbour: a sweep naming an attack, a budget or a checkpoint twice is a usage error (64) before
+    // anything runs. On main the attack and budget ran every cell twice (exit 0) and the checkpoint was refused
+    // by the library (exit 1).
+    func testASweepNamingTheSameCellTwiceIsBadUsage() throws {
+        let data = try CLIFixtures.mnistCache(), ck = try CLIFixtures.checkpoint(input: FeatureMap(height: 8, width: 8, channels: 1), epochs: 0)
+        let out = temporaryDirectory(), link = out + "/link.safetensors"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: ck)
+        let sweep = ["sweep", "--out", out + "/s", "--data-dir", data, "--quiet"]
+        try expectTool("train", sweep + [ck, "--attacks", "fgsm, pgd,fgsm", "--eps", "0.1"], status: 64, mentioning: ["--attacks names fgsm twice"])
+        try expectTool("train", sweep + [ck, "--attacks", "fgsm", "--eps", "0.1,0.2,0.1"], status: 64, mentioning: ["--eps names 0.1 twice"])
+        try expectTool("train", sweep + [ck, link, "--attacks", "fgsm", "--eps", "0.1"], status: 64, mentioning: ["\(link) is \(ck) given again"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["link.safetensors"])
+    }
+
     // Item 3: on colour data `train attack` writes idx4; its --json named an idx3 file that did not exist, and
     // `infer --images` refused the idx4 file (expected magic 0x803), so the runtime cross-check never ran on
     // CIFAR. Now the JSON names the file written, `infer` reads it as HxWxC, and it scores the stored images
