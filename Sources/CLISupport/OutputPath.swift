@@ -1,15 +1,17 @@
+import ArgumentParser
 import Datasets
 import Foundation
 
-/// Refuses (`ToolError.usage`, exit 64, naming `option`) an output file that the write at the end of a run
+/// Refuses (a usage error, exit 64, naming `option`) an output file that the write at the end of a run
 /// would fail on, before the run spends an epoch or an attack on it: a path that names a directory, a
 /// path under a file, or under a directory this process cannot write. Missing directories are fine
-/// (the writer creates them). Every tool checks its output files with it.
-public func requireWritableFile(_ path: String, option: String) throws(ToolError) {
-    if let problem = PathText.fileNameProblem(path) { throw .usage("\(option) \(problem); give a file name") }
+/// (the writer creates them). Every tool checks its output files with it, in `validate()` where the path
+/// is known from the command line (so the error shows the subcommand's usage).
+public func requireWritableFile(_ path: String, option: String) throws(ValidationError) {
+    if let problem = PathText.fileNameProblem(path) { throw ValidationError("\(option) \(problem); give a file name") }
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
-        throw .usage("\(option) \(path) is a directory; give a file name")
+        throw ValidationError("\(option) \(path) is a directory; give a file name")
     }
     // The nearest existing ancestor must be a writable directory.
     var url = URL(fileURLWithPath: path).deletingLastPathComponent()
@@ -18,15 +20,15 @@ public func requireWritableFile(_ path: String, option: String) throws(ToolError
         if parent.path == url.path { return }
         url = parent
     }
-    guard isDirectory.boolValue else { throw .usage("\(option) \(path): \(url.path) is not a directory") }
-    guard access(url.path, W_OK) == 0 else { throw .usage("\(option) \(path): directory \(url.path) is not writable") }
+    guard isDirectory.boolValue else { throw ValidationError("\(option) \(path): \(url.path) is not a directory") }
+    guard access(url.path, W_OK) == 0 else { throw ValidationError("\(option) \(path): directory \(url.path) is not writable") }
 }
 
 /// Refuses (exit 64, naming `option`) an output prefix that ends in a directory (`adv/`, `.`, `..`, or
 /// empty), which would write files named only by their suffix (`adv/-images-idx3-ubyte`), hidden among
 /// the others; then each of the prefix's `files` as `requireWritableFile` does.
-public func requireFilePrefix(_ prefix: String, files: [String], option: String) throws(ToolError) {
-    if let problem = PathText.outputPrefixProblem(prefix) { throw .usage("\(option) \(problem)") }
+public func requireFilePrefix(_ prefix: String, files: [String], option: String) throws(ValidationError) {
+    if let problem = PathText.outputPrefixProblem(prefix) { throw ValidationError("\(option) \(problem)") }
     for f in files { try requireWritableFile(f, option: option) }
 }
 

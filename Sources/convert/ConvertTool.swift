@@ -87,11 +87,11 @@ struct Export: ToolCommand {
             if let problem = limit.problem(option, value) { throw ValidationError(problem) }
         }
         if let problem = ModelConfig.memoryBudgetsGiB.problem("--memory-budget", memoryBudget) { throw ValidationError(problem) }
+        try requireWritableFile(output, option: "--output")
     }
 
     func execute() throws {
         try refuseOverwriting(inputs: [checkpoint], with: [output])
-        try requireWritableFile(output, option: "--output")
         let network: Network
         var meta: [String: Any] = [
             "format": "bitshield.model",
@@ -221,9 +221,12 @@ struct RawImage: ToolCommand {
     @Option(name: [.short, .customLong("output")], help: "Where to write the image.")
     var output: String
 
+    func validate() throws {
+        try requireWritableFile(output, option: "--output")
+    }
+
     func execute() throws {
         try refuseOverwriting(inputs: [file], with: [output])
-        try requireWritableFile(output, option: "--output")
         let model = try parseModelFile(try readFile(file), path: file)
         try AtomicFile.write(model.image, to: output, validate: modelImageProblem)
         print("wrote \(output): \(model.image.count) bytes, sha256 \(SHA256.hex(model.imageSHA256))")

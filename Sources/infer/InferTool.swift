@@ -83,6 +83,7 @@ struct InferTool: ToolCommand {
         try requirePositive("--max-arena-bytes", maxArenaBytes)
         try requirePositive("--max-operations", maxOperations)
         if device != nil && kernels != .optimized { throw ValidationError("--device runs the optimized kernels only") }
+        if let predictions { try requireWritableFile(predictions, option: "--predictions") }
     }
 
     /// The tool's failure (exit 1) with `message`: `throw fail(...)`.
@@ -141,7 +142,6 @@ struct InferTool: ToolCommand {
     func execute() throws {
         if let predictions {
             try refuseOverwriting(inputs: inputFiles(), with: [predictions])
-            try requireWritableFile(predictions, option: "--predictions")
         }
         let fileData = try BoundedFile.contents(of: model, limit: ModelFile.maxFileBytes, what: "model file (.bsm)")
         let file = try parseModelFile(fileData)

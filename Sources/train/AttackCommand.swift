@@ -31,16 +31,17 @@ struct AttackCommand: ToolCommand {
 
     @OptionGroup var common: CommonOptions
 
+    /// Both images spellings (idx3 grey, idx4 colour: the data set's geometry decides) and the labels.
+    var outputs: [String] { ["-images-idx3-ubyte", "-images-idx4-ubyte", "-labels-idx1-ubyte"].map { out + $0 } }
+
     func validate() throws {
         try checkOption("--eps", eps, TrainingConfig.Limits.epsilon)
         try settings.check([attack], option: "--attack")
+        try requireFilePrefix(out, files: outputs, option: "--out")
     }
 
     func execute() throws {
-        // Both images spellings (idx3 grey, idx4 colour: the set's geometry decides) and the labels.
-        let outputs = ["-images-idx3-ubyte", "-images-idx4-ubyte", "-labels-idx1-ubyte"].map { out + $0 }
         try refuseOverwriting(inputs: [checkpoint] + (settings.source.map { [$0] } ?? []) + common.dataFiles, with: outputs)
-        try requireFilePrefix(out, files: outputs, option: "--out")
         let ck = try Checkpoint.read(path: checkpoint)
         let test = try Dataset.named(ck.training.dataset).load(.test, dataDirectory: DataDirectory.resolve(explicit: common.dataDir))
             .prefix(settings.limit)

@@ -144,6 +144,7 @@ struct Fit: ToolCommand {
         try checkOption("--adversarial-steps", adversarialSteps, TrainingConfig.Limits.steps)
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
         try requirePositive("--test-limit", testLimit)
+        if let out { try requireWritableFile(out, option: "--out") }
     }
 
     /// The model for images of `data`'s geometry and classes.

@@ -48,7 +48,7 @@ struct SweepCommand: ToolCommand {
 
     func validate() throws {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint") }
-        if let problem = PathText.outputPrefixProblem(out) { throw ValidationError("--out \(problem)") }
+        try requireFilePrefix(out, files: ["md", "csv", "json", "svg", "jsonl"].map { "\(out).\($0)" }, option: "--out")
         for e in eps.values { try checkOption("--eps", e, TrainingConfig.Limits.epsilon) }
         // The same cell twice is a slip of the command line, refused before anything runs.
         if let a = attacks.duplicate { throw ValidationError("--attacks names \(a.rawValue) twice") }

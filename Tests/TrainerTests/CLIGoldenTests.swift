@@ -23,6 +23,7 @@ final class CLIGoldenTests: XCTestCase {
         let stem = String(ck.dropLast(".safetensors".count)), dir = temporaryDirectory()
         try assertGolden("convert-export", "convert", [ck, "-o", stem + ".bsm"])
         try assertGolden("convert-inspect", "convert", ["inspect", stem + ".bsm"])
+        try assertGolden("convert-image", "convert", ["image", stem + ".bsm", "-o", dir + "/model.img"])
         try assertGolden("infer", "infer", [stem + ".bsm", "--data-dir", data, "--json"])
         for (attack, extra) in [("fgsm", [String]()), ("pgd", ["--steps", "5", "--restarts", "2"]), ("edge", ["--steps", "3", "--rounds", "2"]),
                                 ("square", ["--queries", "20"])] {
@@ -33,5 +34,17 @@ final class CLIGoldenTests: XCTestCase {
                                                         "--labels", dir + "/pgd-labels-idx1-ubyte", "--predictions", dir + "/p.txt", "--json"])
         try assertGolden("train-sweep", "train", ["sweep", ck, "--attacks", "fgsm,pgd", "--eps", "0.1,0.3", "--steps", "5", "--out", dir + "/sweep",
                                                   "--data-dir", data, "--quiet", "--json"])
+    }
+
+    /// The error path: one message, the same exit code for the same mistake in every tool (ToolError).
+    func testErrors() throws {
+        let data = try CLIFixtures.mnistCache(), dir = temporaryDirectory()
+        let ck = try CLIFixtures.checkpoint(input: FeatureMap(height: 8, width: 8, channels: 1), epochs: 0)
+        try assertGolden("error-infer-dataset", "infer", ["model.bsm", "--dataset", "svhn"], status: 64)
+        try assertGolden("error-convert-output-directory", "convert", [ck, "-o", dir], status: 64)
+        try assertGolden("error-infer-missing-model", "infer", [dir + "/missing.bsm", "--data-dir", data], status: 1)
+        try assertGolden("error-train-sweep-twice", "train", ["sweep", ck, "--attacks", "pgd,fgsm,pgd", "--out", dir + "/s"], status: 64)
+        try assertGolden("error-train-attack-missing-data", "train", ["attack", ck, "--eps", "0.1", "--out", dir + "/adv", "--data-dir", dir],
+                         status: 1)
     }
 }

@@ -34,14 +34,17 @@ enum GoldenText {
 }
 
 extension XCTestCase {
-    /// Runs `tool args` (80 columns, as on a plain terminal) expecting exit 0, and compares its stdout, masked,
-    /// with `Tests/Golden/NAME.txt`; with BITSHIELD_UPDATE_GOLDEN=1 it writes the file instead.
-    func assertGolden(_ name: String, _ tool: String, _ args: [String], file: StaticString = #filePath, line: UInt = #line) throws {
+    /// Runs `tool args` (80 columns, as on a plain terminal) expecting exit `status`, and compares its stdout
+    /// (stderr when `status` is not 0), masked, with `Tests/Golden/NAME.txt`; with BITSHIELD_UPDATE_GOLDEN=1 it
+    /// writes the file instead.
+    func assertGolden(_ name: String, _ tool: String, _ args: [String], status: Int32 = 0,
+                      file: StaticString = #filePath, line: UInt = #line) throws {
         var environment = ProcessInfo.processInfo.environment
         environment["COLUMNS"] = "80"
         let r = try runTool(tool, args, environment: environment, file: file, line: line)
-        XCTAssertEqual(r.status, 0, "\(tool) \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
-        let text = GoldenText.mask(([tool] + args).joined(separator: " ") + "\n" + r.stdout)
+        XCTAssertEqual(r.status, status, "\(tool) \(args.joined(separator: " ")): \(r.stderr)", file: file, line: line)
+        let header = ([tool] + args).joined(separator: " ") + (status == 0 ? "" : "  # exit \(status), stderr")
+        let text = GoldenText.mask(header + "\n" + (status == 0 ? r.stdout : r.stderr))
         let path = GoldenText.directory + "/\(name).txt"
         if GoldenText.updating {
             try FileManager.default.createDirectory(atPath: GoldenText.directory, withIntermediateDirectories: true)
