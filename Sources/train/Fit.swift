@@ -41,7 +41,7 @@ struct Fit: ToolCommand {
         commandName: "fit",
         abstract: "Train a model and save it as a safetensors checkpoint (the default subcommand).")
 
-    @Option(help: "Data set.")
+    @Option(help: "Data set to train on (MNIST and Fashion-MNIST come with make data; CIFAR is your own copy of the binary version).")
     var dataset: Dataset = .mnist
 
     @Option(help: "Architecture: fcn2 (784-600x4-10), fcn1 (784-6144x4-10), fcn (set --width and --depth) or conv (conv 32, conv 64, dense 512).")
