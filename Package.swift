@@ -52,25 +52,29 @@ let package = Package(
             name: "Trainer", dependencies: ["Datasets", "JSONReader", "ModelFormat", "ModelFile", "CBLAS"],
             swiftSettings: [.unsafeFlags(["-Xcc", "-fno-math-errno"])]),
 
-        // Command-line tools.
+        // Command-line tools, and what all three share: one error type and exit path, output-path checks,
+        // comma-separated list options, one-line JSON.
+        .target(
+            name: "CLISupport",
+            dependencies: ["Datasets", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "train",
             dependencies: [
-                "Trainer", "Datasets",
+                "Trainer", "Datasets", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .executableTarget(
             name: "convert",
             dependencies: [
-                "Trainer", "ModelFile", "ModelFormat", "Inference",
+                "Trainer", "ModelFile", "ModelFormat", "Inference", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         .executableTarget(
             name: "infer",
             dependencies: [
-                "Inference", "ModelFile", "ModelFormat", "Datasets",
+                "Inference", "ModelFile", "ModelFormat", "Datasets", "CLISupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 

@@ -58,22 +58,26 @@ public enum Dataset: String, CaseIterable, Sendable {
 
 /// Reads IDX image/label pairs from disk, gzip or raw.
 public enum IDXLoader {
-    /// Loads `images` and `labels`; each path is tried as given, then with `.gz`. Both headers are read
-    /// and their counts compared before either payload is read or inflated (IDXReader).
+    /// Loads `images` and `labels`; each path is tried as given, then with `.gz`. The images are idx3
+    /// (count x height x width, grey) or idx4 (count x height x width x channels, NHWC: what
+    /// `ImageSet.writeIDX` writes for colour sets). Both headers are read and their counts compared
+    /// before either payload is read or inflated (IDXReader).
     public static func loadPair(images: String, labels: String, classes: Int,
                                 fetchHint: String = "check the path") throws(DatasetError) -> ImageSet {
-        try pair(images: IDXReader(path: images, expectedDims: 3, fetchHint: fetchHint),
+        try pair(images: IDXReader(path: images, acceptedDims: 3...4, fetchHint: fetchHint),
                  labels: IDXReader(path: labels, expectedDims: 1, fetchHint: fetchHint), classes: classes)
     }
 
     /// Reads an opened image/label pair: counts compared from the headers, then the labels, then the
-    /// images (ImageSet checks every label against `classes`).
+    /// images (ImageSet checks every label against `classes`). Images of three dimensions are grey, of four
+    /// NHWC with the last as channels.
     public static func pair(images img: IDXReader, labels lab: IDXReader, classes: Int) throws(DatasetError) -> ImageSet {
         guard img.dimensions[0] == lab.dimensions[0] else {
             throw .countMismatch(images: img.dimensions[0], labels: lab.dimensions[0])
         }
         let labelBytes = try lab.readPayload()
-        return try ImageSet(height: img.dimensions[1], width: img.dimensions[2], channels: 1, classes: classes,
+        let channels = img.dimensions.count == 4 ? img.dimensions[3] : 1
+        return try ImageSet(height: img.dimensions[1], width: img.dimensions[2], channels: channels, classes: classes,
                             pixels: img.readPayload(), labels: labelBytes, labelPath: lab.path)
     }
 }

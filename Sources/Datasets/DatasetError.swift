@@ -8,6 +8,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
     case corruptGzip(path: String, reason: String)
     /// The IDX magic number is wrong for the expected kind of file.
     case badMagic(path: String, found: UInt32, expected: UInt32)
+    /// The magic is none of those of the accepted dimension counts (images: idx3 grey or idx4 colour).
+    case badMagicOneOf(path: String, found: UInt32, expected: [UInt32])
     /// The file is shorter than its header says.
     case truncated(path: String, expectedBytes: Int, actualBytes: Int)
     /// The file is longer than its header says.
@@ -48,6 +50,8 @@ public enum DatasetError: Error, Equatable, CustomStringConvertible {
             return "\(path): corrupt gzip stream: \(reason)"
         case let .badMagic(path, found, expected):
             return "\(path): bad IDX magic 0x\(hex(found)), expected 0x\(hex(expected))"
+        case let .badMagicOneOf(path, found, expected):
+            return "\(path): bad IDX magic 0x\(hex(found)), expected one of " + expected.map { "0x\(hex($0))" }.joined(separator: ", ")
         case let .truncated(path, expected, actual):
             return "\(path): truncated: header needs \(expected) bytes, file has \(actual)"
         case let .trailingBytes(path, expected, actual):

@@ -53,6 +53,12 @@ public struct IDXReader {
     /// Opens `path` (or `path.gz` when `path` is missing), gzip or raw by its magic, and checks the
     /// header for `expectedDims` dimensions.
     public init(path requested: String, expectedDims: Int, fetchHint: String) throws(DatasetError) {
+        try self.init(path: requested, acceptedDims: expectedDims...expectedDims, fetchHint: fetchHint)
+    }
+
+    /// Opens `path` as `init(path:expectedDims:fetchHint:)` does, taking any number of dimensions in
+    /// `acceptedDims` (its magic says how many: images are idx3, grey, or idx4, N x H x W x C).
+    public init(path requested: String, acceptedDims: ClosedRange<Int>, fetchHint: String) throws(DatasetError) {
         let fm = FileManager.default
         var path = requested
         if !fm.fileExists(atPath: requested) {
@@ -66,7 +72,7 @@ public struct IDXReader {
         try file.readAppending(2, into: &magic)
         file.offset = 0
         guard Gzip.isGzip(magic) else {
-            try self.init(source: file, rawSize: file.size, path: path, expectedDims: expectedDims)
+            try self.init(source: file, rawSize: file.size, path: path, acceptedDims: acceptedDims)
             return
         }
         // Compressed bytes are read whole (their size is the file's); a gzip larger than the largest
@@ -76,27 +82,42 @@ public struct IDXReader {
         }
         var compressed: [UInt8] = []
         try file.readAppending(file.size, into: &compressed)
-        try self.init(bytes: compressed, path: path, expectedDims: expectedDims)
+        try self.init(bytes: compressed, path: path, acceptedDims: acceptedDims)
     }
 
     /// An IDX file's bytes already in memory, gzip or raw by their magic; `path` names it in errors.
     public init(bytes: [UInt8], path: String, expectedDims: Int) throws(DatasetError) {
+        try self.init(bytes: bytes, path: path, acceptedDims: expectedDims...expectedDims)
+    }
+
+    /// `init(bytes:path:expectedDims:)` taking any number of dimensions in `acceptedDims`.
+    public init(bytes: [UInt8], path: String, acceptedDims: ClosedRange<Int>) throws(DatasetError) {
         if Gzip.isGzip(bytes) {
-            try self.init(source: GzipStream(bytes, path: path), rawSize: nil, path: path, expectedDims: expectedDims)
+            try self.init(source: GzipStream(bytes, path: path), rawSize: nil, path: path, acceptedDims: acceptedDims)
         } else {
-            try self.init(source: MemoryBytes(bytes), rawSize: bytes.count, path: path, expectedDims: expectedDims)
+            try self.init(source: MemoryBytes(bytes), rawSize: bytes.count, path: path, acceptedDims: acceptedDims)
         }
     }
 
-    /// Reads and checks the header from `source`; a raw file's `rawSize` must match it exactly, and a gzip
-    /// stream must be able to inflate to what it declares.
-    private init(source: any ByteSource, rawSize: Int?, path: String, expectedDims: Int) throws(DatasetError) {
+    /// Reads and checks the header from `source`: its magic's dimension count must be in `acceptedDims`
+    /// (else the magic of the first is the one expected); a raw file's `rawSize` must match the header
+    /// exactly, and a gzip stream must be able to inflate to what it declares.
+    private init(source: any ByteSource, rawSize: Int?, path: String, acceptedDims: ClosedRange<Int>) throws(DatasetError) {
         self.source = source
         self.path = path
-        headerBytes = 4 + 4 * expectedDims
         var header: [UInt8] = []
-        try source.readAppending(headerBytes, into: &header)
-        (dimensions, payloadBytes) = try IDXFile.header(header, expectedDims: expectedDims, path: path)
+        try source.readAppending(4, into: &header)
+        // The magic's last byte counts the dimensions. With one count accepted, the header check below
+        // refuses any other magic; with several, a magic of none of them is refused here, naming them all.
+        let declared = header.count == 4 ? Int(header[3]) : acceptedDims.lowerBound
+        let dims = acceptedDims.contains(declared) ? declared : acceptedDims.lowerBound
+        let found = header.count == 4 ? header.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : 0
+        if header.count == 4, acceptedDims.count > 1, found != IDXFile.magic(dims: dims) {
+            throw .badMagicOneOf(path: path, found: found, expected: acceptedDims.map { IDXFile.magic(dims: $0) })
+        }
+        headerBytes = 4 + 4 * dims
+        try source.readAppending(headerBytes - 4, into: &header)
+        (dimensions, payloadBytes) = try IDXFile.header(header, expectedDims: dims, path: path)
         let expected = headerBytes + payloadBytes
         if let size = rawSize {
             if size < expected { throw .truncated(path: path, expectedBytes: expected, actualBytes: size) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Datasets
 import Foundation
 import Inference
@@ -25,17 +26,6 @@ struct ConvertTool: ParsableCommand {
         defaultSubcommand: Export.self)
 }
 
-/// Prints `message` to stderr and exits with 1.
-func fail(_ message: String) -> ExitCode {
-    FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-    return ExitCode.failure
-}
-
-/// Exits 1 naming both paths when `output` is one of `inputs` (`FileIdentity`: symlinks, `..`, hard links).
-func refuseOverwriting(inputs: [String], with output: String) throws {
-    do { try FileIdentity.requireDistinct(outputs: [output], inputs: inputs) } catch { throw fail(error.description) }
-}
-
 /// What the `.bsm` reader says about `bytes` (nil: they read back), for `AtomicFile.write(validate:)`.
 func modelFileProblem(_ bytes: [UInt8]) -> String? {
     do throws(ModelFormatError) { _ = try ModelFile.parse(bytes) } catch { return error.message }
@@ -52,26 +42,17 @@ func modelImageProblem(_ bytes: [UInt8]) -> String? {
 
 /// Reads a whole `.bsm` file, bounded by the largest the container allows (a /dev/zero or a 10 GB file
 /// is refused with its size before anything is allocated).
-func readFile(_ path: String) throws -> [UInt8] {
-    do { return try BoundedFile.contents(of: path, limit: ModelFile.maxFileBytes, what: "model file (.bsm)") } catch {
-        throw fail(error.description)
-    }
+func readFile(_ path: String) throws(DatasetError) -> [UInt8] {
+    try BoundedFile.contents(of: path, limit: ModelFile.maxFileBytes, what: "model file (.bsm)")
 }
 
-/// Reads and checks a `.bsm` file, turning format errors into a message and exit code 1.
-func readModelFile(_ path: String) throws -> ModelFile {
-    let bytes = try readFile(path)
-    do { return try ModelFile.parse(bytes) } catch let e as ModelFormatError { throw fail("\(path): \(e.message)") }
-}
-
-/// One JSON object on one line, keys sorted.
-func jsonLine(_ object: [String: Any]) -> String {
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-    return String(decoding: data, as: UTF8.self)
+/// Parses a `.bsm` file's bytes; a format error names the file (exit 1).
+func parseModelFile(_ bytes: [UInt8], path: String) throws(ToolError) -> ModelFile {
+    do throws(ModelFormatError) { return try ModelFile.parse(bytes) } catch { throw .failure("\(path): \(error.message)") }
 }
 
 /// `convert CHECKPOINT -o FILE`.
-struct Export: ParsableCommand {
+struct Export: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Fold BatchNorm into thresholds, bit-pack binary weights and write a .bsm file (the default subcommand).",
@@ -105,13 +86,12 @@ struct Export: ParsableCommand {
                                        ("--input-std", inputStd, TrainingConfig.Limits.inputStd)] {
             if let problem = limit.problem(option, value) { throw ValidationError(problem) }
         }
-        guard (1...ModelConfig.maxMemoryBudgetGiB).contains(memoryBudget) else {
-            throw ValidationError("--memory-budget \(memoryBudget) is outside 1...\(ModelConfig.maxMemoryBudgetGiB) GiB")
-        }
+        if let problem = ModelConfig.memoryBudgetsGiB.problem("--memory-budget", memoryBudget) { throw ValidationError(problem) }
+        try requireWritableFile(output, option: "--output")
     }
 
-    func run() throws {
-        try refuseOverwriting(inputs: [checkpoint], with: output)
+    func execute() throws {
+        try refuseOverwriting(inputs: [checkpoint], with: [output])
         let network: Network
         var meta: [String: Any] = [
             "format": "bitshield.model",
@@ -136,27 +116,25 @@ struct Export: ParsableCommand {
                 meta["dataset"] = ck.training.dataset
                 if let acc = ck.progress.testAccuracy { meta["test_accuracy"] = acc }
             }
-        } catch let e as TrainerError {
-            throw fail(e.description)
         }
         meta["precision"] = network.config.precision.rawValue
         meta["input_bits"] = network.config.inputBits
         meta["architecture"] = network.config.summary
         let image: [UInt8]
-        do { image = try ImageExport.image(of: network, denseLayout: layout) } catch let e as TrainerError { throw fail(e.description) }
+        image = try ImageExport.image(of: network, denseLayout: layout)
         // The layout of binary dense weights, when the image has any.
         if imageHasBinaryDense(image) { meta["dense_layout"] = layout.rawValue }
         let imageHash = SHA256.hex(SHA256.hash(image))
         meta["image_sha256"] = imageHash
-        let file = ModelFile(metadata: Array(jsonLine(meta).utf8), image: image, compressed: !stored)
+        let file = ModelFile(metadata: Array(try jsonLine(meta).utf8), image: image, compressed: !stored)
         let bytes = file.encoded()
-        do { try AtomicFile.write(bytes, to: output, validate: modelFileProblem) } catch { throw fail(error.description) }
+        try AtomicFile.write(bytes, to: output, validate: modelFileProblem)
         print("wrote \(output): \(bytes.count) bytes (image \(image.count) bytes, sha256 \(imageHash))")
     }
 }
 
 /// `convert inspect FILE`.
-struct Inspect: ParsableCommand {
+struct Inspect: ToolCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show a .bsm file's layers, shapes, bits per weight, section sizes and checksums; exit 1 on any defect.")
 
@@ -166,12 +144,12 @@ struct Inspect: ParsableCommand {
     @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
     var json = false
 
-    func run() throws {
+    func execute() throws {
         let bytes = try readFile(file)
-        let model = try readModelFile(file)
+        let model = try parseModelFile(bytes, path: file)
         try model.image.withUnsafeBytes { raw in
             let image: ModelImage
-            do { image = try ModelImage(bytes: raw) } catch let e as ModelFormatError { throw fail(e.message) }
+            do throws(ModelFormatError) { image = try ModelImage(bytes: raw) } catch { throw ToolError.failure("\(file): \(error.message)") }
             var layers: [[String: Any]] = []
             var weightBits = 0, weights = 0
             for (i, op) in image.ops.enumerated() {
@@ -203,7 +181,7 @@ struct Inspect: ParsableCommand {
             let deviceArena = Interpreter.arenaBytes(for: image, kernels: .carrySave)
             let io = image.input.bytes + 4 * Int(image.header.classes)
             if json {
-                print(jsonLine([
+                print(try jsonLine([
                     "file_bytes": bytes.count, "image_bytes": model.image.count, "stored_bytes": model.storedBytes,
                     "compressed": model.compressed, "compression_ratio": ratio, "checksums_ok": true,
                     "image_sha256": SHA256.hex(model.imageSHA256), "layers": layers, "tensors": tensors,
@@ -233,7 +211,7 @@ struct Inspect: ParsableCommand {
 }
 
 /// `convert image FILE -o IMG`.
-struct RawImage: ParsableCommand {
+struct RawImage: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "image", abstract: "Write the bare, uncompressed model image (what goes into flash).")
 
@@ -243,10 +221,14 @@ struct RawImage: ParsableCommand {
     @Option(name: [.short, .customLong("output")], help: "Where to write the image.")
     var output: String
 
-    func run() throws {
-        try refuseOverwriting(inputs: [file], with: output)
-        let model = try readModelFile(file)
-        do { try AtomicFile.write(model.image, to: output, validate: modelImageProblem) } catch { throw fail(error.description) }
+    func validate() throws {
+        try requireWritableFile(output, option: "--output")
+    }
+
+    func execute() throws {
+        try refuseOverwriting(inputs: [file], with: [output])
+        let model = try parseModelFile(try readFile(file), path: file)
+        try AtomicFile.write(model.image, to: output, validate: modelImageProblem)
         print("wrote \(output): \(model.image.count) bytes, sha256 \(SHA256.hex(model.imageSHA256))")
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Datasets
 import Dispatch
 import Foundation
@@ -7,7 +8,7 @@ import ModelFile
 import ModelFormat
 
 /// `infer`: scores a `.bsm` model on a clean or adversarial test set with the allocation-free runtime.
-struct InferTool: ParsableCommand {
+struct InferTool: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer",
         abstract: "Score a BitShield model (.bsm) on a test set with the allocation-free runtime.",
@@ -27,13 +28,13 @@ struct InferTool: ParsableCommand {
     @Argument(help: "A .bsm model file (convert writes them).")
     var model: String
 
-    @Option(help: "Data set whose test split to score: mnist, fashion-mnist, cifar10, cifar100.")
-    var dataset: String?
+    @Option(help: "Data set whose test split to score (default mnist).")
+    var dataset: Dataset?
 
     @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
     var dataDir: String?
 
-    @Option(help: "An IDX images file (gzip or raw), e.g. an adversarial set; needs --labels.")
+    @Option(help: "An IDX images file (gzip or raw; idx3 grey, or idx4 colour: count x height x width x channels), e.g. an adversarial set; needs --labels.")
     var images: String?
 
     @Option(help: "The IDX labels file for --images.")
@@ -76,18 +77,17 @@ struct InferTool: ParsableCommand {
             guard images != nil, labels != nil else { throw ValidationError("--images and --labels go together") }
             guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
         }
-        if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
+        try requirePositive("--limit", limit)
         guard (1...64).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...64") }
         if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch \(batch) is outside 1...4096") }
-        guard maxArenaBytes >= 1 else { throw ValidationError("--max-arena-bytes \(maxArenaBytes) must be positive") }
-        guard maxOperations >= 1 else { throw ValidationError("--max-operations \(maxOperations) must be positive") }
+        try requirePositive("--max-arena-bytes", maxArenaBytes)
+        try requirePositive("--max-operations", maxOperations)
         if device != nil && kernels != .optimized { throw ValidationError("--device runs the optimized kernels only") }
+        if let predictions { try requireWritableFile(predictions, option: "--predictions") }
     }
 
-    func fail(_ message: String) -> ExitCode {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        return ExitCode.failure
-    }
+    /// The tool's failure (exit 1) with `message`: `throw fail(...)`.
+    func fail(_ message: String) -> ToolError { .failure(message) }
 
     func parseModelFile(_ bytes: [UInt8]) throws -> ModelFile {
         switch Result(catching: { () throws(ModelFormatError) in try ModelFile.parse(bytes) }) {
@@ -115,8 +115,7 @@ struct InferTool: ParsableCommand {
     /// files), which `--predictions` must not overwrite.
     func inputFiles() -> [String] {
         if let images, let labels { return [model, images, images + ".gz", labels, labels + ".gz"] }
-        let set = Dataset(rawValue: dataset ?? "mnist")
-        return [model] + (set?.files(dataDirectory: DataDirectory.resolve(explicit: dataDir)) ?? [])
+        return [model] + (dataset ?? .mnist).files(dataDirectory: DataDirectory.resolve(explicit: dataDir))
     }
 
     /// The throughput batch: `--batch` if its arenas (one per thread) fit `--max-arena-bytes`, else
@@ -140,29 +139,22 @@ struct InferTool: ParsableCommand {
         return b
     }
 
-    func run() throws {
+    func execute() throws {
         if let predictions {
-            do { try FileIdentity.requireDistinct(outputs: [predictions], inputs: inputFiles()) } catch { throw fail(error.description) }
+            try refuseOverwriting(inputs: inputFiles(), with: [predictions])
         }
-        let fileData: [UInt8]
-        do { fileData = try BoundedFile.contents(of: model, limit: ModelFile.maxFileBytes, what: "model file (.bsm)") } catch {
-            throw fail(error.description)
-        }
+        let fileData = try BoundedFile.contents(of: model, limit: ModelFile.maxFileBytes, what: "model file (.bsm)")
         let file = try parseModelFile(fileData)
 
         let data: ImageSet
         let source: String
-        do {
-            if let images, let labels {
-                data = try IDXLoader.loadPair(images: images, labels: labels, classes: 256).prefix(limit)
-                source = images
-            } else {
-                let d = try Dataset.named(dataset ?? "mnist")
-                data = try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit)
-                source = "\(d.rawValue) test set"
-            }
-        } catch {
-            throw fail("\(error)")
+        if let images, let labels {
+            data = try IDXLoader.loadPair(images: images, labels: labels, classes: 256).prefix(limit)
+            source = images
+        } else {
+            let d = dataset ?? .mnist
+            data = try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit)
+            source = "\(d.rawValue) test set"
         }
 
         // The image must outlive the interpreter: keep it in one aligned allocation.
@@ -207,9 +199,14 @@ struct InferTool: ParsableCommand {
         }
         // Throughput: `threads` workers, each with its own interpreter and arena, over the images.
         let workers = threads
-        let imagesPerSecond = data.pixels.withUnsafeBufferPointer { px in
-            throughput(image: UnsafeRawBufferPointer(imageBuffer), kernels: kernelSet, batch: batch,
-                       pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize, workers: workers)
+        let batchArenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet, batch: batch)
+        let imagesPerSecond = try data.pixels.withUnsafeBufferPointer { px throws(ToolError) in
+            do throws(InferenceError) {
+                return try throughput(image: UnsafeRawBufferPointer(imageBuffer), kernels: kernelSet, batch: batch, arenaBytes: batchArenaBytes,
+                                      pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize, workers: workers)
+            } catch {
+                throw fail("\(model): the throughput interpreter (batch \(batch)): \(error.message)")
+            }
         }
 
         var correct = 0
@@ -227,7 +224,7 @@ struct InferTool: ParsableCommand {
 
         if let predictions {
             let text = predicted.map(String.init).joined(separator: "\n") + "\n"
-            do { try AtomicFile.write(Array(text.utf8), to: predictions) } catch { throw fail(error.description) }
+            try AtomicFile.write(Array(text.utf8), to: predictions)
         }
 
         let perClass = (0..<classes).map { perClassTotal[$0] == 0 ? 0 : Double(perClassCorrect[$0]) / Double(perClassTotal[$0]) }
@@ -241,25 +238,51 @@ struct InferTool: ParsableCommand {
               + "(with the \(fp.inputBytes) B input and \(fp.outputBytes) B scores: \(fp.arenaBytes + fp.inputBytes + fp.outputBytes) B), "
               + "peak RSS \(peakRSS) B")
         if json {
-            let object: [String: Any] = [
+            print(try jsonLine([
                 "accuracy": accuracy, "correct": correct, "images": data.count, "per_class_accuracy": perClass,
                 "latency_us": latency, "images_per_second": imagesPerSecond, "threads": workers, "batch": batch,
                 "arena_bytes": fp.arenaBytes, "arena_bytes_with_io": fp.arenaBytes + fp.inputBytes + fp.outputBytes,
                 "image_bytes": fp.imageBytes, "file_bytes": fileData.count, "peak_rss_bytes": peakRSS,
                 "kernels": kernels.rawValue, "model": model, "source": source,
-            ]
-            let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: d, as: UTF8.self))
+            ]))
         }
     }
 }
 
-/// Images per second in batches of `batch` over `workers` threads, each with its own interpreter and
-/// arena (addresses cross threads as integers): the median of at least three passes over the images,
-/// repeated until 0.3 s have passed, so one preempted pass does not decide the figure.
-func throughput(image: UnsafeRawBufferPointer, kernels: KernelSet, batch: Int, pixels: UnsafePointer<UInt8>,
-                count: Int, imageSize: Int, workers: Int) -> Double {
-    let imageAddress = UInt(bitPattern: image.baseAddress), imageCount = image.count
+/// One thread of the throughput figure: its own arena, class buffer and interpreter, all made (and the
+/// image validated) before any pass is timed. Each worker is used by one thread at a time.
+final class ThroughputWorker: @unchecked Sendable {
+    let arena: UnsafeMutableRawBufferPointer
+    let classes: UnsafeMutablePointer<Int>
+    let interpreter: Interpreter
+
+    init(image: UnsafeRawBufferPointer, kernels: KernelSet, batch: Int, arenaBytes: Int) throws(InferenceError) {
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)
+        do {
+            interpreter = try Interpreter(image: image, arena: arena, kernels: kernels, batch: batch)
+        } catch {
+            arena.deallocate()
+            throw error
+        }
+        self.arena = arena
+        classes = UnsafeMutablePointer<Int>.allocate(capacity: batch)
+    }
+
+    deinit {
+        arena.deallocate()
+        classes.deallocate()
+    }
+}
+
+/// Images per second in batches of `batch` over `workers` threads, each with its own `ThroughputWorker`
+/// (made before the clock starts; pixel addresses cross threads as integers): the median of at least
+/// three passes over the images, repeated until 0.3 s have passed, so one preempted pass does not decide
+/// the figure. A timed pass only invokes.
+func throughput(image: UnsafeRawBufferPointer, kernels: KernelSet, batch: Int, arenaBytes: Int, pixels: UnsafePointer<UInt8>,
+                count: Int, imageSize: Int, workers: Int) throws(InferenceError) -> Double {
+    var made: [ThroughputWorker] = []
+    for _ in 0..<workers { made.append(try ThroughputWorker(image: image, kernels: kernels, batch: batch, arenaBytes: arenaBytes)) }
+    let pool = made
     let pixelAddress = UInt(bitPattern: pixels)
     let chunks = (count + batch - 1) / batch
     var rates: [Double] = []
@@ -267,19 +290,11 @@ func throughput(image: UnsafeRawBufferPointer, kernels: KernelSet, batch: Int, p
     while rates.count < 3 || (DispatchTime.now().uptimeNanoseconds - begin < 300_000_000 && rates.count < 100) {
         let start = DispatchTime.now().uptimeNanoseconds
         DispatchQueue.concurrentPerform(iterations: workers) { k in
-            let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(bitPattern: imageAddress), count: imageCount)
-            let px = UnsafePointer<UInt8>(bitPattern: pixelAddress)!
-            guard let model = try? ModelImage(bytes: bytes) else { return }
-            let arena = UnsafeMutableRawBufferPointer.allocate(
-                byteCount: Interpreter.arenaBytes(for: model, kernels: kernels, batch: batch), alignment: 16)
-            defer { arena.deallocate() }
-            let classes = UnsafeMutablePointer<Int>.allocate(capacity: batch)
-            defer { classes.deallocate() }
-            guard let it = try? Interpreter(image: bytes, arena: arena, kernels: kernels, batch: batch) else { return }
+            let worker = pool[k], px = UnsafePointer<UInt8>(bitPattern: pixelAddress)!
             var chunk = k
             while chunk < chunks {
                 let first = chunk * batch
-                it.invoke(batch: px + first * imageSize, count: min(batch, count - first), classes: classes)
+                worker.interpreter.invoke(batch: px + first * imageSize, count: min(batch, count - first), classes: worker.classes)
                 chunk += workers
             }
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Datasets
 import Foundation
 import Trainer
@@ -23,9 +24,7 @@ struct CommonOptions: ParsableArguments {
     var memoryBudgetBytes: Int { memoryBudget << 30 }
 
     func validate() throws {
-        guard (1...ModelConfig.maxMemoryBudgetGiB).contains(memoryBudget) else {
-            throw ValidationError("--memory-budget \(memoryBudget) is outside 1...\(ModelConfig.maxMemoryBudgetGiB) GiB")
-        }
+        try checkOption("--memory-budget", memoryBudget, ModelConfig.memoryBudgetsGiB)
     }
 }
 
@@ -39,17 +38,6 @@ func checkOption(_ option: String, _ value: Int?, _ range: ClosedRange<Int>) thr
     if let value, let problem = range.problem(option, value) { throw ValidationError(problem) }
 }
 
-/// Throws a usage error (exit 64) naming the first of the attacks' counts outside its range
-/// (TrainingConfig.Limits: each count bounds a loop, so 2^62 is refused rather than run forever).
-func checkAttackCounts(steps: Int, restarts: Int, queries: Int, rounds: Int, candidates: Int) throws {
-    let l = TrainingConfig.Limits.self
-    try checkOption("--steps", steps, l.steps)
-    try checkOption("--restarts", restarts, l.restarts)
-    try checkOption("--queries", queries, l.queries)
-    try checkOption("--rounds", rounds, l.rounds)
-    try checkOption("--candidates", candidates, l.candidates)
-}
-
 /// `range` as `--help` prints it, e.g. `1...100000`.
 func rangeText(_ range: ClosedRange<Int>) -> String { "\(range.lowerBound)...\(range.upperBound)" }
 
@@ -58,18 +46,5 @@ extension CommonOptions {
     var dataFiles: [String] {
         let dir = DataDirectory.resolve(explicit: dataDir)
         return Dataset.allCases.flatMap { $0.files(dataDirectory: dir) }
-    }
-}
-
-/// Runs `body`, turning the libraries' typed errors into a message on stderr and exit code 1.
-func reportingErrors(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch let e as TrainerError {
-        FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-        throw ExitCode.failure
-    } catch let e as DatasetError {
-        FileHandle.standardError.write(Data("error: \(e)\n".utf8))
-        throw ExitCode.failure
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLISupport
 import Datasets
 import Foundation
 import Trainer
@@ -8,18 +9,43 @@ extension ModelConfig.Activation: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
 
+/// `--arch`: the architectures `train fit` builds.
+enum Architecture: String, CaseIterable, ExpressibleByArgument {
+    /// 784-600x4-10 (the paper's FCN2), or --width and --depth.
+    case fcn2
+    /// 784-6144x4-10 (the paper's FCN1).
+    case fcn1
+    /// Fully connected, 600 wide and 4 deep unless --width and --depth say otherwise.
+    case fcn
+    /// conv 32, conv 64, dense 512.
+    case conv
+}
+
+/// `--adversarial`: the attacks adversarial training crafts its examples with (`TrainingConfig.validate`
+/// refuses the others), so `--help` and the parser's error list exactly these.
+enum TrainingAttack: String, CaseIterable, ExpressibleByArgument {
+    case rfgsm, fgsm, pgd
+
+    var kind: AttackConfig.Kind {
+        switch self {
+        case .rfgsm: return .rfgsm
+        case .fgsm: return .fgsm
+        case .pgd: return .pgd
+        }
+    }
+}
+
 /// `train fit`: trains a model and writes its checkpoint.
-struct Fit: ParsableCommand {
+struct Fit: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "fit",
         abstract: "Train a model and save it as a safetensors checkpoint (the default subcommand).")
 
-    @Option(help: "Data set: \(Dataset.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var dataset: String = "mnist"
-
+    @Option(help: "Data set to train on (MNIST and Fashion-MNIST come with make data; CIFAR is your own copy of the binary version).")
+    var dataset: Dataset = .mnist
 
     @Option(help: "Architecture: fcn2 (784-600x4-10), fcn1 (784-6144x4-10), fcn (set --width and --depth) or conv (conv 32, conv 64, dense 512).")
-    var arch: String = "fcn2"
+    var arch: Architecture = .fcn2
 
     @Option(help: "Hidden width, overriding the architecture's (1...\(ModelConfig.maxDimension)).")
     var width: Int?
@@ -73,7 +99,7 @@ struct Fit: ParsableCommand {
     var seed: UInt64 = 1
 
     @Option(help: "Adversarial training: replace part of each batch by rfgsm (the paper's choice), fgsm or pgd examples.")
-    var adversarial: AttackConfig.Kind?
+    var adversarial: TrainingAttack?
 
     @Option(help: "Adversarial training budget on the [0, 1] scale (default as the paper: 0.3 for MNIST and Fashion-MNIST, 8/255 for CIFAR).")
     var adversarialEps: Float?
@@ -117,27 +143,19 @@ struct Fit: ParsableCommand {
         try checkOption("--adversarial-ratio", adversarialRatio, TrainingConfig.Limits.adversarialRatio)
         try checkOption("--adversarial-steps", adversarialSteps, TrainingConfig.Limits.steps)
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
-        if let n = testLimit, n < 1 { throw ValidationError("--test-limit \(n) must be positive") }
-        if let a = adversarial, ![AttackConfig.Kind.fgsm, .rfgsm, .pgd].contains(a) {
-            throw ValidationError("--adversarial \(a.rawValue): adversarial training takes fgsm, rfgsm or pgd")
-        }
-        guard ["fcn", "fcn1", "fcn2", "conv"].contains(arch) else {
-            throw ValidationError("--arch '\(arch)' is not one of fcn, fcn1, fcn2, conv")
-        }
-        guard Dataset(rawValue: dataset) != nil else {
-            throw ValidationError("--dataset '\(dataset)' is not one of \(Dataset.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        try requirePositive("--test-limit", testLimit)
+        if let out { try requireWritableFile(out, option: "--out") }
     }
 
     /// The model for images of `data`'s geometry and classes.
     func modelConfig(for data: ImageSet) -> ModelConfig {
         let input = FeatureMap(height: data.height, width: data.width, channels: data.channels)
         var m: ModelConfig
-        if arch == "conv" {
+        if arch == .conv {
             m = ModelConfig.conv(input: input, classes: data.classes, precision: precision, inputBits: inputBits)
             if let width { m.hidden = Array(repeating: width, count: depth ?? m.hidden.count) }
         } else {
-            let baseWidth = arch == "fcn1" ? 6144 : 600
+            let baseWidth = arch == .fcn1 ? 6144 : 600
             m = ModelConfig.fcn(hidden: Array(repeating: width ?? baseWidth, count: depth ?? 4), input: input,
                                 precision: precision, inputBits: inputBits)
             m.classes = data.classes
@@ -148,18 +166,14 @@ struct Fit: ParsableCommand {
         return m
     }
 
-    func run() throws {
-        try reportingErrors(train)
-    }
-
-    private func train() throws {
+    func execute() throws {
         let dir = DataDirectory.resolve(explicit: common.dataDir)
         // One run per checkpoint: the target's lock is held from before the resumed checkpoint is read
         // until the process ends, so a second run on the same file stops here instead of overwriting it.
         var lock = try (out ?? resume).map { try FileLock(guarding: $0, holder: Self.lockHolder) }
         defer { lock?.release() }
         let checkpoint = try resume.map { path throws(TrainerError) in try Checkpoint.read(path: path) }
-        let data = try Dataset.named(checkpoint?.training.dataset ?? dataset)
+        let data = try checkpoint.map { ck throws(DatasetError) in try Dataset.named(ck.training.dataset) } ?? dataset
         let fullTrain = try data.load(.train, dataDirectory: dir)
         let testSet = try data.load(.test, dataDirectory: dir).prefix(testLimit)
         let session: TrainingSession
@@ -167,18 +181,18 @@ struct Fit: ParsableCommand {
             session = try TrainingSession(resuming: checkpoint, epochs: epochs, path: resume, memoryBudget: common.memoryBudgetBytes)
         } else {
             let training = TrainingConfig(
-                dataset: dataset, epochs: epochs, batchSize: batchSize, optimizer: optimizer,
+                dataset: dataset.rawValue, epochs: epochs, batchSize: batchSize, optimizer: optimizer,
                 learningRate: lr ?? TrainingConfig.defaultLearningRate(precision: precision, optimizer: optimizer),
                 momentum: momentum, weightDecay: weightDecay, schedule: schedule, stepEpochs: stepEpochs,
                 gamma: gamma, seed: seed, trainLimit: trainLimit,
                 adversarial: adversarial.map {
                     // The paper's budgets: 0.3 on the 28x28 grey sets, 8/255 on CIFAR.
                     let eps = adversarialEps ?? (data == .cifar10 || data == .cifar100 ? 8 / 255 : 0.3)
-                    return .init(attack: $0, epsilon: eps, steps: adversarialSteps, ratio: adversarialRatio)
+                    return .init(attack: $0.kind, epsilon: eps, steps: adversarialSteps, ratio: adversarialRatio)
                 })
             // The model comes from the options here: a model the options make too large is a usage error.
             do { session = try TrainingSession(model: modelConfig(for: fullTrain), training: training, memoryBudget: common.memoryBudgetBytes) }
-            catch { throw ValidationError(error.description) }
+            catch { throw ToolError.usage(error.description) }
         }
         let config = session.config
         let model = session.network.config
@@ -192,7 +206,7 @@ struct Fit: ParsableCommand {
         } else {
             (outPath, lock) = try Self.freshRunPath(model.summary)
         }
-        try FileIdentity.requireDistinct(outputs: [outPath], inputs: common.dataFiles)
+        try refuseOverwriting(inputs: common.dataFiles, with: [outPath])
         try requireWritableFile(outPath, option: "--out")
         // Both splits against the model before the first step (a bad test split would otherwise stop after an epoch).
         try session.network.checkFits(trainSet, role: "training split")
@@ -243,7 +257,7 @@ struct Fit: ParsableCommand {
                 "blas_core": BLASInfo.coreName,
             ]
             if let last { summary["train_loss"] = last.trainLoss; summary["train_accuracy"] = last.trainAccuracy }
-            print(JSONLine.encode(summary))
+            print(try jsonLine(summary))
         }
     }
 }

@@ -43,11 +43,3 @@ func formatDuration(_ s: Double) -> String {
     let t = Int(s.rounded())
     return t >= 60 ? "\(t / 60)m\(String(format: "%02d", t % 60))s" : "\(t)s"
 }
-
-/// One JSON object on one line, keys sorted, for `--json`.
-enum JSONLine {
-    static func encode(_ object: [String: Any]) -> String {
-        let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
-    }
-}

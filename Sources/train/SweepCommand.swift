@@ -1,10 +1,11 @@
 import ArgumentParser
+import CLISupport
 import Datasets
 import Foundation
 import Trainer
 
 /// `train sweep`: every (model, attack, eps) cell, with reports, worst cases, sanity flags and resume.
-struct SweepCommand: ParsableCommand {
+struct SweepCommand: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweep",
         abstract: "Attack checkpoints over several attacks and budgets; write Markdown, CSV, JSON and SVG reports.",
@@ -23,38 +24,14 @@ struct SweepCommand: ParsableCommand {
     @Argument(help: "Checkpoints written by `train`.")
     var checkpoints: [String]
 
-    @Option(help: "Comma-separated attacks: fgsm, rfgsm, pgd, transfer, edge, square.")
-    var attacks: String = "fgsm,pgd,edge"
+    @Option(help: "Comma-separated attacks.")
+    var attacks = CommaSeparated<AttackConfig.Kind>([.fgsm, .pgd, .edge])
 
     @Option(help: "Comma-separated budgets on the [0, 1] scale, each in \(TrainingConfig.Limits.epsilon.text).")
-    var eps: String = "0.1,0.2,0.3"
+    var eps = CommaSeparated<Float>([0.1, 0.2, 0.3])
 
     @Option(help: "Output prefix: PREFIX.md, .csv, .json, .svg and the journal PREFIX.jsonl.")
     var out: String
-
-    @Option(help: "PGD steps (also the edge attack's PGD start), in \(rangeText(TrainingConfig.Limits.steps)).")
-    var steps: Int = 40
-
-    @Option(help: "PGD restarts, in \(rangeText(TrainingConfig.Limits.restarts)).")
-    var restarts: Int = 1
-
-    @Option(help: "Loss to ascend: ce or margin.")
-    var loss: AttackConfig.Loss = .crossEntropy
-
-    @Option(help: "Gradient of the gradient attacks: ste or true.")
-    var gradient: AttackConfig.Gradient = .straightThrough
-
-    @Option(help: "Square attack: query budget per image, in \(rangeText(TrainingConfig.Limits.queries)).")
-    var queries: Int = 1000
-
-    @Option(help: "Edge attack: local-search rounds, in \(rangeText(TrainingConfig.Limits.rounds)).")
-    var rounds: Int = 20
-
-    @Option(help: "Edge attack: single flips scored exactly per image and round, in \(rangeText(TrainingConfig.Limits.candidates)).")
-    var candidates: Int = 8
-
-    @Option(help: "Transfer attack: the checkpoint the examples are crafted on.")
-    var source: String?
 
     @Option(help: "A .bsm file per checkpoint, in the checkpoints' order (default: the same stem beside each).")
     var bsm: [String] = []
@@ -65,52 +42,29 @@ struct SweepCommand: ParsableCommand {
     @Flag(help: "Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).")
     var keepSets = false
 
-    @Option(help: "Attack only the first N test images.")
-    var limit: Int?
-
-    @Option(help: "Seed of the random starts.")
-    var seed: UInt64 = 1
+    @OptionGroup(title: "Attack settings") var settings: AttackOptions
 
     @OptionGroup var common: CommonOptions
 
-    func parsedAttacks() throws -> [AttackConfig.Kind] {
-        try attacks.split(separator: ",").map { name in
-            let t = name.trimmingCharacters(in: .whitespaces)
-            guard let k = AttackConfig.Kind(rawValue: t) else {
-                throw ValidationError("--attacks: '\(t)' is not one of \(AttackConfig.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            return k
-        }
-    }
-
-    func parsedEps() throws -> [Float] {
-        try eps.split(separator: ",").map { text in
-            guard let e = Float(text.trimmingCharacters(in: .whitespaces)), TrainingConfig.Limits.epsilon.contains(e) else {
-                throw ValidationError("--eps: '\(text)' is not a number in \(TrainingConfig.Limits.epsilon.text)")
-            }
-            return e
-        }
-    }
-
     func validate() throws {
         guard !checkpoints.isEmpty else { throw ValidationError("give at least one checkpoint") }
-        if let problem = PathText.outputPrefixProblem(out) { throw ValidationError("--out \(problem)") }
-        let kinds = try parsedAttacks()
-        guard !kinds.isEmpty else { throw ValidationError("--attacks is empty") }
-        guard try !parsedEps().isEmpty else { throw ValidationError("--eps is empty") }
-        try checkAttackCounts(steps: steps, restarts: restarts, queries: queries, rounds: rounds, candidates: candidates)
-        if let limit, limit < 1 { throw ValidationError("--limit \(limit) must be positive") }
-        if kinds.contains(.transfer) && source == nil { throw ValidationError("--attacks transfer needs --source CHECKPOINT") }
+        try requireFilePrefix(out, files: ["md", "csv", "json", "svg", "jsonl"].map { "\(out).\($0)" }, option: "--out")
+        for e in eps.values { try checkOption("--eps", e, TrainingConfig.Limits.epsilon) }
+        // The same cell twice is a slip of the command line, refused before anything runs.
+        if let a = attacks.duplicate { throw ValidationError("--attacks names \(a.rawValue) twice") }
+        if let e = eps.duplicate { throw ValidationError("--eps names \(e) twice") }
+        for (i, path) in checkpoints.enumerated() {
+            if let earlier = checkpoints[..<i].first(where: { FileIdentity.sameFile($0, path) }) {
+                throw ValidationError("checkpoint \(path) is \(earlier) given again")
+            }
+        }
+        try settings.check(attacks.values, option: "--attacks")
         if let infer, !FileManager.default.isExecutableFile(atPath: infer) {
             throw ValidationError("--infer \(infer) is not an executable file")
         }
         if !bsm.isEmpty && bsm.count != checkpoints.count {
             throw ValidationError("--bsm given \(bsm.count) times for \(checkpoints.count) checkpoints")
         }
-    }
-
-    func run() throws {
-        try reportingErrors(sweepRun)
     }
 
     /// The infer executable: given, or beside the running one (found through /proc/self/exe, never
@@ -123,17 +77,16 @@ struct SweepCommand: ParsableCommand {
         return FileManager.default.isExecutableFile(atPath: beside) ? beside : nil
     }
 
-    private func sweepRun() throws {
-        let template = AttackConfig(kind: .fgsm, epsilon: 0, steps: steps, restarts: restarts, loss: loss, seed: seed,
-                                    gradient: gradient, queries: queries, searchRounds: rounds, candidates: candidates)
+    func execute() throws {
+        let template = settings.config(.fgsm, eps: 0)
         var runtime = [String: String]()
         for (c, b) in zip(checkpoints, bsm) { runtime[c] = b }
-        var settings = SweepSettings(models: checkpoints, attacks: try parsedAttacks(), epsilons: try parsedEps(),
-                                     template: template, limit: limit, out: out,
-                                     dataDirectory: DataDirectory.resolve(explicit: common.dataDir), source: source,
+        var sweepSettings = SweepSettings(models: checkpoints, attacks: attacks.values, epsilons: eps.values,
+                                     template: template, limit: settings.limit, out: out,
+                                     dataDirectory: DataDirectory.resolve(explicit: common.dataDir), source: settings.source,
                                      runtimeModels: runtime, inferExecutable: inferExecutable(), keepSets: keepSets)
-        settings.memoryBudget = common.memoryBudgetBytes
-        let sweep = try RobustnessSweep(settings: settings)
+        sweepSettings.memoryBudget = common.memoryBudgetBytes
+        let sweep = try RobustnessSweep(settings: sweepSettings)
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
         let start = Date()
         var lastCell = 0
@@ -149,7 +102,7 @@ struct SweepCommand: ParsableCommand {
             }
         }
         if live { FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8)) }
-        for problem in ignored { FileHandle.standardError.write(Data("warning: \(ReportEscaping.terminal(problem))\n".utf8)) }
+        for problem in ignored { printWarning(ReportEscaping.terminal(problem)) }
         print("sweep: \(report.cells.count) cells (\(ran) run now, \(skipped) from \(sweep.journalPath)); wrote \(out).md, .csv, .json, .svg")
         for c in report.cells {
             print(String(format: "%@ %@ eps %.3g: clean %.2f%%, robust %.2f%%, success %d/%d, %.1f s", ReportEscaping.terminal(c.modelName), c.attack, c.eps,
@@ -168,8 +121,7 @@ struct SweepCommand: ParsableCommand {
             object["cells_run"] = ran
             object["cells_skipped"] = skipped
             object["files"] = ["md", "csv", "json", "svg", "jsonl"].map { "\(out).\($0)" }
-            let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            print(String(decoding: d, as: UTF8.self))
+            print(try jsonLine(object))
         }
     }
 }

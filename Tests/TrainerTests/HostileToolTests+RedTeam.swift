@@ -122,7 +122,7 @@ extension HostileToolTests {
                         status: 64, mentioning: ["\(file) is not a directory"])
         for prefix in [out + "/", out + "/."] {   // would have written out/-images-idx3-ubyte
             try assertFails("train", ["attack", try checkpoint(), "--eps", "0.1", "--out", prefix, "--data-dir", data],
-                            status: 64, mentioning: ["ends in a directory"])
+                            status: 64, mentioning: ["names a directory"])
         }
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out), ["plain"])
     }

@@ -37,11 +37,12 @@ final class TrainToolTests: XCTestCase {
         XCTAssertTrue(precision.stderr.contains("ternary"), precision.stderr)
         let unknown = try run(["--no-such-flag"])
         XCTAssertEqual(unknown.status, 64)
-        // Transfer, edge and square examples need a source model or a search: not a training attack.
+        // Transfer, edge and square examples need a source model or a search: not a training attack, and not
+        // one of the option's values.
         for attack in ["transfer", "edge", "square"] {
             let r = try run(["--adversarial", attack])
             XCTAssertEqual(r.status, 64, attack)
-            XCTAssertTrue(r.stderr.contains("adversarial training takes fgsm, rfgsm or pgd"), r.stderr)
+            XCTAssertTrue(r.stderr.contains("Please provide one of 'rfgsm', 'fgsm' or 'pgd'"), r.stderr)
         }
     }
 

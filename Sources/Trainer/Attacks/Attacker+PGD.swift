@@ -4,8 +4,9 @@
 // start in the ball, projected after each step, best of `restarts`. The gradient goes through the input quantizer by BPDA (Athalye et al.
 // 2018) unless `--gradient true`. Transfer (Papernot et al. 2016) is this attack crafted on a separately
 // trained source model (`Attacker.crafter`) and scored on the target. Deviation: the restart kept per
-// example is the one whose stored pixels the crafting model misclassifies, else the one with the larger
-// margin loss, judged on the stored 8-bit pixels rather than on the float iterate.
+// example is the best by the search attacks' rule (`AttackScore.beats`, AttackScoring.swift: misclassified
+// first, then the larger Carlini-Wagner margin), scored by the crafting model (the source, for transfer:
+// the target is never queried) on the stored 8-bit pixels rather than on the float iterate.
 
 extension Attacker {
     /// PGD (or transfer) on one batch: the stored adversarial pixels.
@@ -13,8 +14,7 @@ extension Attacker {
         let eps = Float(config.pixelBudget) / 255
         let size = config.stepSize ?? 2.5 * eps / Float(config.steps)
         var best = store(x0, around: x0)
-        var bestLoss = [Float](repeating: -.infinity, count: labels.count)
-        var bestWrong = [Bool](repeating: false, count: labels.count)
+        var bestScore = [AttackScore](repeating: .worst, count: labels.count)
         for _ in 0..<config.restarts {
             var x = x0
             if config.randomStart {
@@ -22,24 +22,12 @@ extension Attacker {
                 project(&x, around: x0)
             }
             for _ in 0..<config.steps { try steps.step(self, &x, around: x0, labels: labels, size: size) }
-            // Keep, per example, the restart that misclassifies, else the one with the larger loss,
-            // judged on the stored pixels.
+            // Keep, per example, the restart the crafting model scores worst for itself, on the stored pixels.
             let stored = store(x, around: x0)
-            let xs = Matrix(rows: x.rows, cols: x.cols, data: stored.map { Float($0) / 255 })
-            let z = crafter.logits(xs)
-            try checkLabels(labels, of: z)
-            for r in 0..<labels.count {
-                var arg = 0
-                for c in 1..<z.cols where z[r, c] > z[r, arg] { arg = c }
-                let wrong = arg != labels[r]
-                var other = -Float.infinity
-                for c in 0..<z.cols where c != labels[r] { other = max(other, z[r, c]) }
-                let margin = other - z[r, labels[r]]
-                if (wrong && !bestWrong[r]) || (wrong == bestWrong[r] && margin > bestLoss[r]) {
-                    bestWrong[r] = wrong
-                    bestLoss[r] = margin
-                    for k in 0..<x.cols { best[r * x.cols + k] = stored[r * x.cols + k] }
-                }
+            let scores = try crafter.scores(pixels: stored, rows: x.rows, cols: x.cols, labels: labels)
+            for r in 0..<labels.count where scores[r].beats(bestScore[r]) {
+                bestScore[r] = scores[r]
+                for k in 0..<x.cols { best[r * x.cols + k] = stored[r * x.cols + k] }
             }
         }
         return best

@@ -30,6 +30,8 @@ extension ModelConfig {
     public static let defaultMemoryBudget = 8 << 30
     /// Largest memory budget the tools accept, in GiB (`--memory-budget`).
     public static let maxMemoryBudgetGiB = 1 << 20
+    /// The memory budgets the tools accept, in GiB (`--memory-budget` of `train` and `convert`).
+    public static let memoryBudgetsGiB = 1...maxMemoryBudgetGiB
 
     /// The product of `dims`, or nil when it overflows or exceeds the format's element cap (2^28).
     static func boundedProduct(_ dims: [Int]) -> Int? {

@@ -1,6 +1,5 @@
-import Datasets
-
-// Adversarial sets as IDX files (the format MNIST ships in): what `train attack` writes and `infer` scores.
+// Image sets as IDX files (the format MNIST ships in): what `train attack` and `train sweep` write and
+// `infer --images` reads back (`IDXLoader.loadPair`: idx3 grey, idx4 colour), both in this module.
 
 extension ImageSet {
     /// The IDX pair `writeIDX(prefix:)` writes: images (idx3, or idx4 with channels), then labels.
