@@ -27,6 +27,7 @@ help:
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
 	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"
+	@echo "make bench-device FCN2 on the QEMU Cortex-M4: BitShield beside CMSIS-NN int8 and plain C binary (instructions, RAM, code, model; BENCH_DEVICE_IMAGES=1000, CMSIS_NN=, CMSIS_CORE=)"
 
 deps:
 	@scripts/install-deps.sh
@@ -86,6 +87,12 @@ bench-attack: data build torch
 # Validation cost at the format's table caps, host µs (the Cortex-M4 figure is pinned in DeviceTests).
 bench-validate:
 	scripts/bench-validate.sh
+
+# FCN2 on the simulated Cortex-M4 (QEMU netduinoplus2): BitShield beside CMSIS-NN int8 and a plain C binary network,
+# instructions per inference, RAM, code and model bytes (bench/device/, scripts/bench-device.sh; not in make test).
+.PHONY: bench-device
+bench-device: data build
+	scripts/bench-device.sh
 
 clean:
 	rm -rf $(BUILD_DIR) runs
