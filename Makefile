@@ -20,7 +20,7 @@ help:
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em and aarch64 (part of make test)"
-	@echo "make device      install qemu-system-arm and Zig (.venv-zig), build the Cortex-M4 and M0 firmware, run a short check under QEMU (part of make test)"
+	@echo "make device      install qemu-system-arm and Zig (.venv-zig), build the Cortex-M4 and M0 firmware when its sources changed, run a short check under QEMU (part of make test)"
 	@echo "make fuzz        libFuzzer over every reader, FUZZ_SECONDS each (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
@@ -59,8 +59,10 @@ embedded:
 	@scripts/check-embedded.sh
 
 # The runtime on simulated Cortex-M4 (QEMU netduinoplus2) and Cortex-M0 (microbit) boards: install
-# QEMU and Zig (compiler-rt for the M0) if missing, build the firmware, run the golden model through
-# both and require exact agreement with the host.
+# QEMU and Zig (compiler-rt for the M0) if missing, build the firmware into .build-firmware/BOARD/
+# (firmware.elf, firmware.txt) when its source hash differs from the last build's (Firmware/sources.list
+# lists the sources; nothing is rebuilt when they are unchanged), run the golden model through both and
+# require exact agreement with the host. `infer --device` runs that firmware and refuses a stale one.
 device: deps
 	@scripts/install-device.sh
 	@scripts/device-check.sh

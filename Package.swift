@@ -8,6 +8,7 @@ let package = Package(
     products: [
         .library(name: "ModelFormat", targets: ["ModelFormat"]),
         .library(name: "Inference", targets: ["Inference"]),
+        .library(name: "DevicePayload", targets: ["DevicePayload"]),
         .library(name: "ModelFile", targets: ["ModelFile"]),
         .library(name: "Datasets", targets: ["Datasets"]),
         .library(name: "Trainer", targets: ["Trainer"]),
@@ -42,6 +43,10 @@ let package = Package(
         // ModelFormat only: no Foundation, builds in Embedded Swift.
         .target(name: "Inference", dependencies: ["ModelFormat"]),
 
+        // The device payload's layout (header + model image + test images), written by `infer --device` and
+        // read by the firmware, which compiles the same files (scripts/build-firmware.sh). Standard library only.
+        .target(name: "DevicePayload"),
+
         // IDX (MNIST, Fashion-MNIST) readers and the data cache; shared by the trainer and tools.
         .target(name: "Datasets", dependencies: ["CZlib"]),
 
@@ -74,7 +79,7 @@ let package = Package(
         .executableTarget(
             name: "infer",
             dependencies: [
-                "Inference", "ModelFile", "ModelFormat", "Datasets", "CLISupport",
+                "Inference", "ModelFile", "ModelFormat", "Datasets", "CLISupport", "DevicePayload",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -87,7 +92,8 @@ let package = Package(
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(
             name: "InferenceTests",
-            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter", "ImageFixtures", "ToolSupport"]),
+            dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter", "ImageFixtures", "ToolSupport",
+                           "DevicePayload"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CAllocationCounter"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "CAllocationCounter", "ToolSupport"]),

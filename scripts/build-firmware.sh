@@ -5,20 +5,28 @@
 #
 #   scripts/build-firmware.sh [netduinoplus2|microbit]     (default netduinoplus2)
 #   FIRMWARE_OPT=-O|-Osize   Swift optimization (default -O: fewer instructions per inference)
-#   FIRMWARE_DIR             output root (default .build-firmware)
+#   BITSHIELD_FIRMWARE_DIR   output root (default .build-firmware; infer --device reads the same variable)
 #
 # The Cortex-M0 (microbit) also needs compiler-rt's soft-float, division and 64-bit multiplication
 # helpers, which the Swift toolchain does not ship for bare-metal ARM: they are built once from the
 # compiler-rt that Zig bundles (PyPI `ziglang` in .venv-zig, installed by scripts/install-device.sh;
-# or ZIG="path/to/zig") into $FIRMWARE_DIR/compiler-rt-thumbv6m-zigVERSION/libcompiler_rt.a.
+# or ZIG="path/to/zig") into $BITSHIELD_FIRMWARE_DIR/compiler-rt-thumbv6m-zigVERSION/libcompiler_rt.a.
 #
-# Writes $FIRMWARE_DIR/BOARD/firmware.elf and firmware.txt (key=value: board, cpu, payload address,
-# flash and RAM sizes, the firmware's flash, .data and .bss bytes) that `infer --device` reads.
+# Writes $BITSHIELD_FIRMWARE_DIR/BOARD/firmware.elf and firmware.txt (key=value: board, cpu, payload address,
+# flash and RAM sizes, the firmware's flash, .data and .bss bytes, the source hash, the elf's SHA-256)
+# that `infer --device` reads. The source hash (scripts/firmware-source-hash.sh; the files and the rule
+# are in Firmware/sources.list) is also in the elf, in the non-loaded section .bitshield.sources
+# (`llvm-objdump -s -j .bitshield.sources firmware.elf`). A build whose source hash, optimization and
+# toolchain equal those in an existing firmware.txt is skipped (the hash decides, not file times);
+# FIRMWARE_FORCE=1 rebuilds anyway. firmware.txt is written last, after the elf is complete.
 set -euo pipefail
+caller="$PWD"
 cd "$(dirname "$0")/.."
 board="${1:-netduinoplus2}"
 opt="${FIRMWARE_OPT:--O}"
-root="${FIRMWARE_DIR:-.build-firmware}"
+root="${BITSHIELD_FIRMWARE_DIR:-.build-firmware}"
+# A relative BITSHIELD_FIRMWARE_DIR is relative to where the script was run from, as for infer.
+[ -z "${BITSHIELD_FIRMWARE_DIR:-}" ] || [ "${root#/}" != "$root" ] || root="$caller/$root"
 out="$root/$board"
 case "$board" in
   netduinoplus2) target=armv7em-none-none-eabi; cpu=cortex-m4; define=BOARD_NETDUINOPLUS2
@@ -34,10 +42,21 @@ case "$board" in
   *) echo "error: unknown board '$board' (netduinoplus2, microbit)" >&2; exit 64 ;;
 esac
 bin="$(dirname "$(command -v swiftc)")"
-for tool in swiftc clang ld.lld llvm-nm; do
+for tool in swiftc clang ld.lld llvm-nm llvm-objcopy; do
   [ -x "$bin/$tool" ] || { echo "error: $bin/$tool not found: the Swift toolchain's own $tool is needed" >&2; exit 1; }
 done
+source_hash="$(scripts/firmware-source-hash.sh "$board")"
+toolchain="$("$bin/swiftc" --version 2>&1 | head -1)"
+# Up to date when the last build recorded the same sources, optimization and toolchain.
+recorded() { sed -n "s/^$1=//p" "$out/firmware.txt" 2>/dev/null; }
+if [ -z "${FIRMWARE_FORCE:-}" ] && [ -s "$out/firmware.elf" ] && [ "$(recorded source_hash)" = "$source_hash" ] \
+   && [ "$(recorded optimization)" = "$opt" ] && [ "$(recorded toolchain)" = "$toolchain" ]; then
+  echo "firmware: $out/firmware.elf is up to date ($board, $opt, source hash ${source_hash:0:12})"
+  exit 0
+fi
 mkdir -p "$out"
+# No firmware.txt until the new elf is complete: an interrupted build leaves no description that infer accepts.
+rm -f "$out/firmware.txt"
 libs=()
 if [ -n "${runtime:-}" ]; then
   # compiler-rt from Zig's sources, for the Cortex-M0 only (the Cortex-M4 needs none of it).
@@ -60,19 +79,28 @@ fi
 stdlib="$bin/../lib/swift/embedded/$target"
 swift_flags=(-target "$target" -enable-experimental-feature Embedded -wmo -parse-as-library "$opt"
              -Xcc -ffreestanding -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${sflags[@]}")
-"$bin/swiftc" "${swift_flags[@]}" -module-name ModelFormat Sources/ModelFormat/*.swift \
+# Every .swift file under a module's folder, recursively (new files and subfolders are followed).
+swift_files() { find "$1" -name '*.swift' -type f | LC_ALL=C sort; }
+"$bin/swiftc" "${swift_flags[@]}" -module-name ModelFormat $(swift_files Sources/ModelFormat) \
     -emit-module -emit-module-path "$out/ModelFormat.swiftmodule" -c -o "$out/ModelFormat.o"
-"$bin/swiftc" "${swift_flags[@]}" -module-name Inference -I "$out" Sources/Inference/*.swift Sources/Inference/Kernels/*.swift \
+"$bin/swiftc" "${swift_flags[@]}" -module-name Inference -I "$out" $(swift_files Sources/Inference) \
     -emit-module -emit-module-path "$out/Inference.swiftmodule" -c -o "$out/Inference.o"
+# The payload header is read once, before anything is counted: built for size (its error messages).
+"$bin/swiftc" "${swift_flags[@]}" -Osize -module-name DevicePayload $(swift_files Sources/DevicePayload) \
+    -emit-module -emit-module-path "$out/DevicePayload.swiftmodule" -c -o "$out/DevicePayload.o"
 "$bin/swiftc" "${swift_flags[@]}" -module-name Firmware -I "$out" -import-objc-header Firmware/Startup/firmware.h \
-    Firmware/Sources/*.swift -c -o "$out/Firmware.o"
+    $(swift_files Firmware/Sources) -c -o "$out/Firmware.o"
 "$bin/clang" --target="$target" "${cflags[@]}" -D"$define" -Os -ffreestanding -fno-builtin -nostdlib -ffunction-sections -fdata-sections -Wall -Werror \
     -IFirmware/Startup -c Firmware/Startup/startup.c -o "$out/startup.o"
 "$bin/clang" --target="$target" "${cflags[@]}" -O2 -ffreestanding -fno-builtin -nostdlib -ffunction-sections -Wall -Werror \
     -c Firmware/Startup/aeabi.c -o "$out/aeabi.o"
-"$bin/ld.lld" -T "Firmware/$board.ld" -L Firmware --gc-sections -o "$out/firmware.elf" \
-    "$out/startup.o" "$out/aeabi.o" "$out/Firmware.o" "$out/Inference.o" "$out/ModelFormat.o" -Map "$out/firmware.map" \
-    "$stdlib/libswiftUnicodeDataTables.a" "${libs[@]}"
+"$bin/ld.lld" -T "Firmware/$board.ld" -L Firmware --gc-sections -o "$out/firmware.elf.part" \
+    "$out/startup.o" "$out/aeabi.o" "$out/Firmware.o" "$out/Inference.o" "$out/DevicePayload.o" "$out/ModelFormat.o" \
+    -Map "$out/firmware.map" "$stdlib/libswiftUnicodeDataTables.a" "${libs[@]}"
+# The source hash inside the elf too, in a section that is not loaded (no flash).
+printf 'source_hash=%s\n' "$source_hash" > "$out/source-hash.txt"
+"$bin/llvm-objcopy" --add-section ".bitshield.sources=$out/source-hash.txt" "$out/firmware.elf.part"
+mv "$out/firmware.elf.part" "$out/firmware.elf"
 
 # The figures `infer --device` needs, from the linker's symbols.
 sym() { echo $(( 16#$("$bin/llvm-nm" "$out/firmware.elf" | awk -v s="$1" '$3 == s { print $1 }') )); }
@@ -98,5 +126,9 @@ stack=$(( $(sym __stack_top) - $(sym __stack_limit) )); heap=$(( $(sym __heap_en
   echo "heap_reserved=$heap"
   echo "instructions_per_tick=$ipt"
   echo "icount_shift=$shift"
-} > "$out/firmware.txt"
+  echo "source_hash=$source_hash"
+  echo "toolchain=$toolchain"
+  echo "elf_sha256=$(sha256sum "$out/firmware.elf" | cut -d' ' -f1)"
+} > "$out/firmware.txt.part"
+mv "$out/firmware.txt.part" "$out/firmware.txt"
 echo "firmware: $out/firmware.elf ($board, $opt): $(( flash_end - vectors )) B flash, .data $data B, .bss $bss B, arena up to $arena B"

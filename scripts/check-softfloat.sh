@@ -5,9 +5,12 @@
 # the microbit under QEMU and on the host, and the hashes of every result must be equal.
 #   scripts/check-softfloat.sh [COUNT]     (default 200000 rounds of 9 operations)
 set -euo pipefail
+caller="$PWD"
 cd "$(dirname "$0")/.."
 count="${1:-200000}"
-root="${FIRMWARE_DIR:-.build-firmware}"
+root="${BITSHIELD_FIRMWARE_DIR:-.build-firmware}"
+# A relative BITSHIELD_FIRMWARE_DIR is relative to where the script was run from, as for infer.
+[ -z "${BITSHIELD_FIRMWARE_DIR:-}" ] || [ "${root#/}" != "$root" ] || root="$caller/$root"
 bin="$(dirname "$(command -v swiftc)")"
 rt="$(ls -t "$root"/compiler-rt-thumbv6m-*/libcompiler_rt.a 2>/dev/null | head -1 || true)"
 if [ -z "$rt" ]; then

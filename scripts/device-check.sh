@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# The short device check of `make device` and `make test`: runs the golden FCN through the
-# netduinoplus2 (Cortex-M4) and microbit (Cortex-M0) firmware (infer builds each when missing or
-# stale) under QEMU on 20 fixed images, requiring every prediction to equal the host runtime's
-# (infer exits 1 otherwise), and checks the Cortex-M0's soft-float helpers against the host
+# The short device check of `make device` (and so of `make check` and `make test`): builds the
+# netduinoplus2 (Cortex-M4) and microbit (Cortex-M0) firmware when their sources changed
+# (scripts/build-firmware.sh decides by the source hash; infer never builds firmware), runs the golden
+# FCN through both under QEMU on 20 fixed images, requiring every prediction to equal the host
+# runtime's (infer exits 1 otherwise), and checks the Cortex-M0's soft-float helpers against the host
 # (scripts/check-softfloat.sh). Needs qemu-system-arm and Zig (scripts/install-device.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+for board in netduinoplus2 microbit; do
+  scripts/build-firmware.sh "$board" | sed 's/^/device: /'
+done
+# The infer of this tree (swift build is a no-op when it is current), unless INFER names one.
+if [ -z "${INFER:-}" ]; then
+  swift build --product infer ${BUILD_DIR:+--scratch-path "$BUILD_DIR"} >/dev/null
+fi
 infer="${INFER:-${BUILD_DIR:-.build}/debug/infer}"
-[ -x "$infer" ] || swift build --product infer
 dir="$(mktemp -d)"
 trap 'rm -rf "$dir"' EXIT
 # 20 images of 8x8 pixels as an IDX pair: deterministic bytes (a golden file's), labels 0, 1, 2, ...

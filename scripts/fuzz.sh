@@ -23,6 +23,9 @@ san=(-sanitize=fuzzer,address -parse-as-library -O)
 zlib=(-Xcc -fmodule-map-file=Sources/CZlib/module.modulemap)
 blas=(-Xcc -fmodule-map-file=Sources/CBLAS/module.modulemap)
 
+# Every .swift file under a module's folder, recursively (new files and subfolders are followed).
+swift_files() { find "$1" -name '*.swift' -type f | LC_ALL=C sort; }
+
 # One object and module per library, in dependency order.
 module() {
     local name=$1; shift
@@ -30,12 +33,12 @@ module() {
     swiftc "${san[@]}" -wmo -module-name "$name" -I "$out" "$@" \
         -emit-module -emit-module-path "$out/$name.swiftmodule" -c -o "$out/$name.o"
 }
-module ModelFormat Sources/ModelFormat/*.swift
-module JSONReader Sources/JSONReader/*.swift
-module ModelFile "${zlib[@]}" Sources/ModelFile/*.swift
-module Inference $(find Sources/Inference -name '*.swift' | sort)
-module Datasets "${zlib[@]}" Sources/Datasets/*.swift
-module Trainer "${zlib[@]}" "${blas[@]}" -Xcc -fno-math-errno $(find Sources/Trainer -name '*.swift' | sort)
+module ModelFormat $(swift_files Sources/ModelFormat)
+module JSONReader $(swift_files Sources/JSONReader)
+module ModelFile "${zlib[@]}" $(swift_files Sources/ModelFile)
+module Inference $(swift_files Sources/Inference)
+module Datasets "${zlib[@]}" $(swift_files Sources/Datasets)
+module Trainer "${zlib[@]}" "${blas[@]}" -Xcc -fno-math-errno $(swift_files Sources/Trainer)
 objects=("$out"/{ModelFormat,JSONReader,ModelFile,Inference,Datasets,Trainer}.o)
 
 source_of() {

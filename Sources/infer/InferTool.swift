@@ -66,7 +66,7 @@ struct InferTool: ToolCommand {
     @Option(help: "Run on a simulated board under QEMU: netduinoplus2 (STM32F405, Cortex-M4) or microbit (nRF51, Cortex-M0).")
     var device: Board?
 
-    @Option(help: "Firmware build root for --device (default: the repository's .build-firmware, built when missing).")
+    @Option(help: "Firmware folder for --device, holding BOARD/firmware.elf and firmware.txt (default: $BITSHIELD_FIRMWARE_DIR, else .build-firmware in the package this infer was built in; make device builds it).")
     var firmwareDir: String?
 
     @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
