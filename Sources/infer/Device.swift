@@ -84,13 +84,14 @@ extension InferTool {
             guard FileManager.default.createFile(atPath: payloadPath, contents: Data(blob)) else { throw fail("cannot write \(payloadPath)") }
             let (status, output, errors) = try runQEMU(qemu, board: name, elf: elf, payload: payloadPath,
                                                        address: board.payloadAddress, icountShift: board.icountShift,
-                                                       seconds: 60 + n / 20)
+                                                       images: n, seconds: 60 + n / 20)
             let run = DeviceRun(output: output, classes: classes)
-            guard status == 0, run.done, run.predictions.count == n else {
-                let firmwareError = output.split(separator: "\n").first { $0.hasPrefix("error") || $0.hasPrefix("fatal") }
+            guard status == 0, run.done, run.predictions.count == n, run.malformed == nil else {
+                let firmwareError = output.split(separator: "\n").first { $0.hasPrefix("error") || $0.hasPrefix("fatal") }.map(String.init)
+                    ?? run.malformed.map { "a figure outside 0...\(DeviceRun.largestFigure) in '\($0.prefix(200))'" }
                 throw fail("the \(name) firmware failed on images \(start)..<\(start + n) (qemu exit \(status), "
                            + "\(run.predictions.count) of \(n) predictions): "
-                           + (firmwareError.map(String.init) ?? errors.trimmingCharacters(in: .whitespacesAndNewlines)))
+                           + (firmwareError ?? errors.trimmingCharacters(in: .whitespacesAndNewlines)))
             }
             device += run.predictions
             ticks += run.ticksTotal
@@ -153,8 +154,9 @@ extension InferTool {
 
     /// Runs the firmware once under QEMU (killed after `seconds`); returns exit status, stdout, stderr.
     func runQEMU(_ qemu: String, board: String, elf: String, payload: String, address: Int, icountShift: Int = 0,
-                 seconds: Int) throws
+                 images: Int, seconds: Int) throws
         -> (Int32, String, String) {
+        let limit = InferTool.outputLimit(images: images)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
         p.arguments = ["--kill-after=5", "\(seconds)", qemu, "-M", board, "-nographic", "-monitor", "none", "-serial", "none",
@@ -165,16 +167,45 @@ extension InferTool {
         p.standardError = err
         p.standardInput = FileHandle.nullDevice
         try p.run()
-        // Read stderr on another thread so neither pipe can fill and stall QEMU.
-        nonisolated(unsafe) var errors = Data()
+        // Read stderr on another thread so neither pipe can fill and stall QEMU; keep at most
+        // outputLimit bytes of each, and stop QEMU when it prints more (a firmware gone wrong).
+        nonisolated(unsafe) var errors = Data(), errorsOver = false
         let done = DispatchSemaphore(value: 0)
         let errHandle = err.fileHandleForReading
-        DispatchQueue.global().async { errors = errHandle.readDataToEndOfFile(); done.signal() }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
+        DispatchQueue.global().async {
+            (errors, errorsOver) = InferTool.readBounded(errHandle, limit: limit) { p.terminate() }
+            done.signal()
+        }
+        let (o, outOver) = InferTool.readBounded(out.fileHandleForReading, limit: limit) { p.terminate() }
         p.waitUntilExit()
         done.wait()
+        if outOver || errorsOver {
+            return (1, "", "QEMU printed more than \(limit) bytes to \(outOver ? "stdout" : "stderr") and was stopped")
+        }
         let status = p.terminationStatus == 124 ? Int32(124) : p.terminationStatus
         if status == 124 { return (status, String(decoding: o, as: UTF8.self), "QEMU timed out after \(seconds) s") }
         return (status, String(decoding: o, as: UTF8.self), String(decoding: errors, as: UTF8.self))
+    }
+
+    /// The most bytes of QEMU's stdout or stderr a run of `images` images may print: the firmware prints
+    /// a few fixed lines and at most about 7 bytes per image (a class of up to five digits, a comma, and
+    /// a line head per 16 images).
+    static func outputLimit(images: Int) -> Int { 65_536 + 8 * images }
+
+    /// Reads `handle` to its end, keeping at most `limit` bytes; calls `over` once when more arrive
+    /// (and keeps draining, so the writer never blocks) and returns true with the bytes kept.
+    static func readBounded(_ handle: FileHandle, limit: Int, over: () -> Void) -> (Data, Bool) {
+        var data = Data(), exceeded = false
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { return (data, exceeded) }
+            if exceeded { continue }
+            if data.count + chunk.count > limit {
+                exceeded = true
+                over()
+            } else {
+                data.append(chunk)
+            }
+        }
     }
 }

@@ -8,6 +8,13 @@ struct DeviceRun {
     var initTicks = 0
     var arenaBytes = 0, stackHighWater = 0, heapBytes = 0, dataBytes = 0, bssBytes = 0, firmwareFlashBytes = 0
     var done = false
+    /// The first line with a figure that is not a whole number in 0...largestFigure, if any: such a run
+    /// is refused (sums over runs stay far from overflow).
+    var malformed: String?
+
+    /// The largest figure a line may carry (2^48: a run of every payload image at millions of
+    /// instructions each stays below it).
+    static let largestFigure = 1 << 48
 
     /// Parses the firmware's output (see Firmware/Sources/Main.swift).
     init(output: String, classes: Int) {
@@ -16,7 +23,11 @@ struct DeviceRun {
             let words = line.split(separator: " ")
             guard let head = words.first else { continue }
             func field(_ key: String) -> Int {
-                for w in words.dropFirst() where w.hasPrefix(key + "=") { return Int(w.dropFirst(key.count + 1)) ?? 0 }
+                for w in words.dropFirst() where w.hasPrefix(key + "=") {
+                    if let n = Int(w.dropFirst(key.count + 1)), (0...DeviceRun.largestFigure).contains(n) { return n }
+                    if malformed == nil { malformed = String(line) }
+                    return 0
+                }
                 return 0
             }
             switch head {

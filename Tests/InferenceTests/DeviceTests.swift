@@ -230,55 +230,50 @@ final class DeviceTests: XCTestCase {
     /// hash of Firmware/sources.list) and never builds one. Host-only: a stand-in qemu-system-arm on PATH
     /// (exit 3) is reached only when every firmware check passes.
     func testAStaleFirmwareIsRefusedNamingMakeDevice() throws {
-        let dir = temporaryDirectory()
-        let images = try idxPair(in: dir, count: 1, h: 8, w: 8, classes: 3, seed: 14)
-        let bin = dir + "/bin", firmware = dir + "/firmware", board = firmware + "/netduinoplus2"
-        for d in [bin, board] { try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true) }
-        try Data("#!/bin/sh\nexit 3\n".utf8).write(to: URL(fileURLWithPath: bin + "/qemu-system-arm"))
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: bin + "/qemu-system-arm")
-        let elf = Array("a stand-in elf".utf8)
-        try Data(elf).write(to: URL(fileURLWithPath: board + "/firmware.elf"))
-        let elfHash = SHA256.hash(elf).map { String(format: "%02x", $0) }.joined()
-        // This tree's source hash, by the build's side of the rule (scripts/firmware-source-hash.sh).
-        let script = try run("/bin/bash", [root + "/scripts/firmware-source-hash.sh", "netduinoplus2"])
-        XCTAssertEqual(script.status, 0, script.stderr)
-        let treeHash = script.stdout.trimmingCharacters(in: .whitespacesAndNewlines), wrong = String(repeating: "0", count: 64)
-        func describe(sourceHash: String, elf: String = elfHash, without: String? = nil) throws {
-            let lines = ["board=netduinoplus2", "target=armv7em-none-none-eabi", "cpu=cortex-m4", "optimization=-O",
-                         "flash_bytes=1048576", "ram_bytes=131072", "payload_address=134479872", "payload_capacity=786432",
-                         "firmware_flash_bytes=131072", "data_bytes=168", "bss_bytes=136", "arena_capacity=118480",
-                         "stack_reserved=8192", "heap_reserved=4096", "instructions_per_tick=1", "icount_shift=0",
-                         "source_hash=\(sourceHash)", "elf_sha256=\(elf)"].filter { !$0.hasPrefix((without ?? "-") + "=") }
-            try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: board + "/firmware.txt"))
-        }
-        func infer(_ extra: [String], _ env: [String: String] = [:]) throws -> (status: Int32, stdout: String, stderr: String) {
-            try run("infer", [root + "/spec/golden/v1-fcn-binary.bsm", "--device", "netduinoplus2", "--images", images.0,
-                              "--labels", images.1] + extra, environment: ["PATH": bin].merging(env) { $1 })
-        }
-
-        try describe(sourceHash: wrong)
-        for r in [try infer(["--firmware-dir", firmware]), try infer([], ["BITSHIELD_FIRMWARE_DIR": firmware])] {
+        let d = try StandInDevice(root: root, qemu: "exit 3")
+        let wrong = String(repeating: "0", count: 64)
+        try d.describe(sourceHash: wrong)
+        for r in [try d.infer(["--firmware-dir", d.firmware]), try d.infer([], ["BITSHIELD_FIRMWARE_DIR": d.firmware])] {
             XCTAssertEqual(r.status, 1, r.stderr)
-            XCTAssertTrue(r.stderr.contains("the netduinoplus2 firmware in \(board) was built from other sources: its firmware.txt records "
-                                            + "source hash \(wrong), the sources of \(root) hash to \(treeHash)")
+            XCTAssertTrue(r.stderr.contains("the netduinoplus2 firmware in \(d.board) was built from other sources: its firmware.txt records "
+                                            + "source hash \(wrong), the sources of \(root) hash to \(d.treeHash)")
                           && r.stderr.contains("run `make device`"), r.stderr)
         }
-        try describe(sourceHash: treeHash, elf: wrong)
-        var r = try infer(["--firmware-dir", firmware])
+        try d.describe(elf: wrong)
+        var r = try d.infer(["--firmware-dir", d.firmware])
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stderr.contains("firmware.elf has SHA-256 \(elfHash), its firmware.txt records \(wrong)"), r.stderr)
-        try describe(sourceHash: treeHash, without: "payload_capacity")
-        r = try infer(["--firmware-dir", firmware])
+        XCTAssertTrue(r.stderr.contains("firmware.elf has SHA-256 \(d.elfHash), its firmware.txt records \(wrong)"), r.stderr)
+        try d.describe(without: "payload_capacity")
+        r = try d.infer(["--firmware-dir", d.firmware])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("firmware.txt: key 'payload_capacity' is missing: run `make device`"), r.stderr)
-        r = try infer(["--firmware-dir", dir + "/nothing"])
+        r = try d.infer(["--firmware-dir", d.dir + "/nothing"])
         XCTAssertEqual(r.status, 1)
-        XCTAssertTrue(r.stderr.contains("no netduinoplus2 firmware in \(dir)/nothing/netduinoplus2") && r.stderr.contains("make device"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("no netduinoplus2 firmware in \(d.dir)/nothing/netduinoplus2") && r.stderr.contains("make device"), r.stderr)
         // Matching hashes pass every check (infer's hash equals the script's) and reach the stand-in QEMU.
-        try describe(sourceHash: treeHash)
-        r = try infer(["--firmware-dir", firmware])
+        try d.describe()
+        r = try d.infer(["--firmware-dir", d.firmware])
         XCTAssertEqual(r.status, 1)
         XCTAssertTrue(r.stderr.contains("the netduinoplus2 firmware failed on images 0..<1 (qemu exit 3"), r.stderr)
+    }
+
+    /// What a run prints is bounded and checked: figures outside 0...2^48 (two runs of 2^62 overflowed
+    /// the sum, a trap) and a flood of output are clear errors. Host-only, with a stand-in QEMU.
+    func testAFirmwareThatPrintsNonsenseIsAClearError() throws {
+        let run = "printf 'bitshield-firmware 1\\nmodel arena_bytes=48 init_instructions=5\\np 0 0\\n"
+            + "instructions total=4611686018427387904 min=1 max=1\\nmemory data=1 bss=1 stack_high_water=1 heap=0 flash_firmware=1\\ndone\\n'"
+        var d = try StandInDevice(root: root, qemu: run, images: 2)
+        // Room for the 1,536-byte golden image at 64 and one 64-byte image after it: two runs.
+        try d.describe(capacity: 1600 + 64)
+        var r = try d.infer(["--firmware-dir", d.firmware])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("the netduinoplus2 firmware failed on images 0..<1 (qemu exit 0, 1 of 1 predictions): a figure "
+                                        + "outside 0...281474976710656 in 'instructions total=4611686018427387904 min=1 max=1'"), r.stderr)
+        d = try StandInDevice(root: root, qemu: "/usr/bin/head -c 1000000 /dev/zero", images: 1)
+        try d.describe()
+        r = try d.infer(["--firmware-dir", d.firmware])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("QEMU printed more than 65544 bytes to stdout and was stopped"), r.stderr)
     }
 
     func testWithoutQEMUTheErrorSaysMakeDevice() throws {
