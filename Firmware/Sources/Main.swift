@@ -3,7 +3,8 @@ import Inference
 import ModelFormat
 
 // The BitShield device firmware: one binary for every model. It reads the payload in flash (model
-// image + test images, placed by QEMU's loader), validates the image (Interpreter.init does), runs
+// image + test images, placed by QEMU's loader; its layout and checks are Sources/DevicePayload, the
+// code the host encoder uses, compiled into this firmware by scripts/build-firmware.sh), validates the image (Interpreter.init does), runs
 // every image with a static arena, and prints, in lines the host tool parses:
 //
 //   bitshield-firmware 1
@@ -61,6 +62,8 @@ public func bitshieldMain() -> Int32 {
         return 1
     }
     let initInstructions = Int(fw_counter_read() &- initStart)
+    // Taken after the counted init (computed before it, the pointer cost Interpreter.init's count 7
+    // instructions of register pressure on the M4).
     let firstImage = payload.image(0, in: area)
     let fp = interpreter.footprint
     let classes = Int(interpreter.image.header.classes)

@@ -101,7 +101,7 @@ public struct DevicePayload: Equatable {
             throw .badField(field: "model offset", value: modelOffset, rule: "must be a multiple of 64 after the 64-byte header")
         }
         guard imageBytes > 0 else { throw .badField(field: "bytes per image", value: 0, rule: "must be at least 1") }
-        let cap = UInt64(capacity)
+        let cap = UInt64(max(capacity, 0))   // a negative capacity holds nothing (no trap converting it)
         let modelEnd = modelOffset + modelBytes
         guard modelEnd <= cap else { throw .pastEnd(what: "model image", end: modelEnd, limit: cap) }
         guard imagesOffset >= modelEnd else { throw .pastEnd(what: "model image", end: modelEnd, limit: imagesOffset) }

@@ -67,6 +67,8 @@ final class DevicePayloadTests: XCTestCase {
         XCTAssertThrowsError(try DevicePayload.imagesPerPayload(modelBytes: 100, imageBytes: 5, capacity: 196))
         XCTAssertThrowsError(try DevicePayload.imagesPerPayload(modelBytes: Int.max, imageBytes: 5, capacity: 1 << 20))
         XCTAssertThrowsError(try DevicePayload.imagesPerPayload(modelBytes: 100, imageBytes: 0, capacity: 1 << 20))
+        XCTAssertThrowsError(try DevicePayload.imagesPerPayload(modelBytes: 1, imageBytes: 1, capacity: -1))
+        XCTAssertThrowsError(try DevicePayload.imagesPerPayload(modelBytes: -1, imageBytes: 1, capacity: 1 << 20))
     }
 
     func testHostileHeadersAreRefusedWithTheFieldAndNumbers() {

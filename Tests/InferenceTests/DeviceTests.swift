@@ -336,12 +336,13 @@ enum Pins {
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
 /// compiler-rt from ziglang 0.17.1; instructions under -icount shift=7, resolved to one).
 /// Issue 13 (the shared payload reader, Sources/DevicePayload): firmware +1,584 B (130,960 before),
-/// RAM -16 B (bitshieldMain's frame), and the golden mean 22,200 -> 22,201. That one is the counter's
-/// grain, not more work: TIMER0 ticks every 2.048 instructions of QEMU's virtual clock, so each image's
-/// count is exact only to within a tick, and the instructions retired before the loop (now a different
-/// header check) move the phase of every reading; the 18 instructions between the two counter reads
-/// and the kernels are the same as before (disassembly compared), and restarting the counter before
-/// the loop does not change the figure. The 784-256-256-10 counts are unchanged.
+/// RAM -16 B (bitshieldMain's frame), and the golden mean 22,200 -> 22,201, which is the counter's grain,
+/// not more work: TIMER0 ticks every 2.048 instructions of QEMU's virtual clock, and the calibration
+/// of the counter's own cost (two back-to-back reads, subtracted from every image) now falls one tick
+/// lower (17 -> 16 ticks, after different code before the loop), so every image reads 0.49
+/// instructions more. Same golden image and 20 images through QEMU directly: total 934,015 -> 934,032
+/// ticks, min 42,551 both; the 18 instructions between the two counter reads are unchanged
+/// (disassembly compared). The 784-256-256-10 counts are unchanged.
 enum MicrobitPins {
     static let firmwareFlash = 132_544
     static let goldenInstructions = 22201
