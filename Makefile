@@ -9,13 +9,15 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test embedded device fuzz torch jax bench bench-train bench-attack bench-validate clean help
+.PHONY: all deps data build demo test check embedded device fuzz torch jax bench bench-train bench-attack bench-validate clean help
 
 all: build
 
 help:
 	@echo "make demo        install, fetch data, build, train the default model (FCN2, binary, 2-bit input), convert and score it"
-	@echo "make test        install, fetch data, build and run every test"
+	@echo "make test        install, fetch data, build and run every test: both tiers (what CI runs)"
+	@echo "make check       the fast tier for the edit-test loop: Embedded compile, device tests, every test but the slow tier"
+	@echo "                 (accuracy floors, adversarial training, PyTorch parity, full-MNIST parity); under 3 minutes after the build"
 	@echo "make deps        install the Debian packages (zlib1g-dev, libopenblas-dev, dataset-fashion-mnist)"
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
@@ -72,8 +74,16 @@ device: deps
 fuzz:
 	scripts/fuzz.sh
 
+# Two tiers (Tests/ToolSupport/Fixtures.swift): the slow one (BITSHIELD_SLOW=1) trains networks on MNIST
+# and compares with PyTorch; the fast one uses the committed fixture models (Tests/Fixtures,
+# scripts/make-fixture.sh). `make test` runs both, `make check` the fast one.
+TEST_ENV := BITSHIELD_REQUIRE_DATA=1 BITSHIELD_REQUIRE_DEVICE=1
+
 test: data torch embedded device
-	BITSHIELD_REQUIRE_DATA=1 BITSHIELD_REQUIRE_DEVICE=1 $(SWIFT) test --disable-swift-testing
+	$(TEST_ENV) BITSHIELD_SLOW=1 $(SWIFT) test --disable-swift-testing
+
+check: data embedded device
+	$(TEST_ENV) $(SWIFT) test --disable-swift-testing
 
 # Inference speed and footprint beside an int8 peer (ONNX Runtime), single thread.
 bench: data build

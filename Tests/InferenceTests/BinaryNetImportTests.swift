@@ -7,9 +7,10 @@ import XCTest
 
 /// A BinaryNet.pytorch-style MNIST MLP, trained briefly in PyTorch (scripts/binarynet_fixture.py, with
 /// negative BatchNorm scales), imported, exported and run by the runtime predicts what PyTorch predicts.
-/// Skips without the PyTorch interpreter (`make torch`).
+/// Skips without the PyTorch interpreter (`make torch`). Slow tier (BITSHIELD_SLOW=1, `make test`).
 final class BinaryNetImportTests: XCTestCase {
     func testImportedModelPredictsLikePyTorch() throws {
+        try requireSlowTier("PyTorch parity of an imported BinaryNet MLP")
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
         let python = ProcessInfo.processInfo.environment["BITSHIELD_TORCH_PYTHON"] ?? repo + "/.venv-torch/bin/python"

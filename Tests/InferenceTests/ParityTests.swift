@@ -3,11 +3,14 @@ import Foundation
 import ToolSupport
 import XCTest
 @testable import Inference
+import ModelFile
 @testable import ModelFormat
 @testable import Trainer
 
 /// The project's end-to-end proof: a model exported from the trainer predicts, in the runtime, exactly
-/// what the trainer predicts in evaluation mode.
+/// what the trainer predicts in evaluation mode. The fast tier checks the committed fixture model
+/// (`Tests/Fixtures`: its checkpoint, and its `.bsm` in both dense layouts); the slow tier
+/// (BITSHIELD_SLOW=1, `make test`) trains one network of each kind and compares all 10,000 test images.
 final class ParityTests: XCTestCase {
     static func mnist(_ split: Dataset.Split) throws -> ImageSet {
         do { return try Dataset.mnist.load(split, dataDirectory: DataDirectory.resolve()) } catch {
@@ -29,6 +32,32 @@ final class ParityTests: XCTestCase {
         }
     }
 
+    /// The binary fixture network (784-64-64-10, 2-bit input), from its checkpoint.
+    static func fixtureNetwork() throws -> Network {
+        try Checkpoint.read(path: Fixture.binaryCheckpoint).makeNetwork(path: Fixture.binaryCheckpoint)
+    }
+
+    /// The fixture's trainer predictions on the first 500 test images equal the runtime's, bit for
+    /// bit: on the image exported now (optimized and reference kernels) and on the committed `.bsm`
+    /// files of both dense layouts, read through the container (CRC and all).
+    func testFixtureModelZeroMismatchesInBothLayouts() throws {
+        let net = try Self.fixtureNetwork()
+        let test = try Self.mnist(.test).prefix(500)
+        let expected = try Evaluation.predictions(net, on: test)
+        let accuracy = Double(zip(expected, test.labels).filter { $0 == Int($1) }.count) / Double(test.count)
+        XCTAssertGreaterThan(accuracy, 0.85, "the fixture is a trained model (91.05% on 2,000 test images when made)")
+        let exported = try ImageExport.image(of: net)
+        var runs: [(String, [UInt8], KernelSet)] = [("exported now", exported, .optimized), ("exported now", exported, .reference)]
+        for path in [Fixture.binaryBits8, Fixture.binaryColumns32] {
+            runs.append((path, try ModelFile.parse(try Fixture.bytes(path)).image, .optimized))
+        }
+        for (name, image, kernels) in runs {
+            let got = try Self.runtimePredictions(image: image, data: test, kernels: kernels)
+            let mismatches = zip(expected, got).filter { $0 != $1 }.count
+            XCTAssertEqual(mismatches, 0, "\(name), \(kernels): runtime and trainer disagree on \(mismatches) of \(test.count)")
+        }
+    }
+
     func trained(_ model: ModelConfig, data: ImageSet, epochs: Int = 1) throws -> Network {
         let s = try TrainingSession(model: model, training: TrainingConfig(epochs: epochs, batchSize: 50, learningRate: 0.005, seed: 3))
         for _ in 0..<epochs { _ = try s.trainEpoch(on: data) }
@@ -36,7 +65,9 @@ final class ParityTests: XCTestCase {
     }
 
     /// Trains `model` briefly on 2,000 images and compares predictions on the first `testImages` test images.
+    /// Slow tier: trains a network and runs up to the whole test set through both.
     func assertParity(_ model: ModelConfig, exact: Bool, testImages: Int = 10_000, line: UInt = #line) throws {
+        try requireSlowTier("full-MNIST parity of \(model.summary)")
         let train = try Self.mnist(.train).prefix(2000)
         let test = try Self.mnist(.test).prefix(testImages)
         let net = try trained(model, data: train)
@@ -80,7 +111,7 @@ final class ParityTests: XCTestCase {
 
     /// The same adversarial images, scored by the trainer and by the runtime: identical predictions.
     func testAdversarialSetScoredByTrainerAndRuntimeAlike() throws {
-        let net = try trained(small(.binary, bits: 2), data: try Self.mnist(.train).prefix(2000))
+        let net = try Self.fixtureNetwork()
         let test = try Self.mnist(.test).prefix(500)
         let result = try Attacker(network: net, config: AttackConfig(kind: .pgd, epsilon: 0.2, steps: 10)).run(on: test)
         let dir = temporaryDirectory()
@@ -92,7 +123,9 @@ final class ParityTests: XCTestCase {
         XCTAssertEqual(accuracy, result.robustAccuracy)
     }
 
+    /// Slow tier: trains a conv net (the fixture, an FCN, is covered by the fast test above).
     func testReferenceKernelsGiveTheSamePredictions() throws {
+        try requireSlowTier("reference kernels on a trained conv net")
         let train = try Self.mnist(.train).prefix(1000)
         let test = try Self.mnist(.test).prefix(300)
         var m = ModelConfig.conv(precision: .binary, inputBits: 2)

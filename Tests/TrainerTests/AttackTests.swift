@@ -4,19 +4,8 @@ import XCTest
 @testable import Trainer
 
 final class AttackTests: XCTestCase {
-    nonisolated(unsafe) static var model: Network?
-
-    /// A small float FCN trained on 3,000 MNIST images (shared by the tests).
-    func network() throws -> Network {
-        if let m = Self.model { return m }
-        var config = ModelConfig.fcn2(precision: .float, inputBits: 8)
-        config.hidden = [128, 64]
-        let s = try TrainingSession(model: config, training: TrainingConfig(epochs: 2, batchSize: 50, learningRate: 0.002, seed: 1))
-        let train = try TestData.mnist(.train).prefix(3000)
-        for _ in 0..<2 { _ = try s.trainEpoch(on: train) }
-        Self.model = s.network
-        return s.network
-    }
+    /// The undefended float fixture (784-64-10 on raw pixels, `Tests/Fixtures`).
+    func network() throws -> Network { try TestData.floatFixture() }
 
     func testStoredImagesStayInTheBallAndInRange() throws {
         let test = try TestData.mnist(.test).prefix(200)
@@ -47,12 +36,10 @@ final class AttackTests: XCTestCase {
 
     func testTransferFromASeparateModelIsWeakerThanWhiteBox() throws {
         let test = try TestData.mnist(.test).prefix(300)
-        var config = ModelConfig.fcn2(precision: .float, inputBits: 8)
-        config.hidden = [96]
-        let s = try TrainingSession(model: config, training: TrainingConfig(epochs: 2, batchSize: 50, learningRate: 0.002, seed: 7))
-        for _ in 0..<2 { _ = try s.trainEpoch(on: try TestData.mnist(.train).prefix(3000)) }
+        // The separate model: the binary fixture (its own seed, architecture and input bits).
+        let source = try TestData.binaryFixture()
         let target = try network()
-        let transfer = try Attacker(network: target, config: AttackConfig(kind: .transfer, epsilon: 0.15, steps: 10), source: s.network)
+        let transfer = try Attacker(network: target, config: AttackConfig(kind: .transfer, epsilon: 0.15, steps: 10), source: source)
             .run(on: test)
         let whiteBox = try Attacker(network: target, config: AttackConfig(kind: .pgd, epsilon: 0.15, steps: 10)).run(on: test)
         XCTAssertLessThan(transfer.robustAccuracy, transfer.cleanAccuracy, "transferred examples still hurt")
@@ -86,7 +73,9 @@ final class AttackTests: XCTestCase {
 }
 
 final class AdversarialTrainingTests: XCTestCase {
+    /// Slow tier: trains two networks for 3 epochs on 3,000 MNIST images.
     func testAdversarialTrainingRaisesRobustAccuracy() throws {
+        try requireSlowTier("adversarial training on MNIST")
         let train = try TestData.mnist(.train).prefix(3000)
         let test = try TestData.mnist(.test).prefix(300)
         var config = ModelConfig.fcn2(precision: .float, inputBits: 8)

@@ -2,35 +2,13 @@ import Datasets
 import XCTest
 @testable import Trainer
 
-/// The edge attack, the Square attack and the true-gradient mode, on small nets and MNIST slices.
+/// The edge attack, the Square attack and the true-gradient mode, on the fixture models and MNIST slices.
 final class SearchAttackTests: XCTestCase {
-    nonisolated(unsafe) static var twoBit: Network?
-    nonisolated(unsafe) static var eightBit: Network?
+    /// A binary net with 2-bit input: the binary fixture (784-64-64-10).
+    func twoBitNetwork() throws -> Network { try TestData.binaryFixture() }
 
-    /// A small network trained for 2 epochs on 3,000 MNIST images.
-    static func trained(_ precision: ModelConfig.Precision, bits: Int, hidden: [Int]) throws -> Network {
-        var config = ModelConfig.fcn2(precision: precision, inputBits: bits)
-        config.hidden = hidden
-        let lr: Float = precision == .float ? 0.002 : 0.005
-        let s = try TrainingSession(model: config, training: TrainingConfig(epochs: 2, batchSize: 50, learningRate: lr, seed: 1))
-        let train = try TestData.mnist(.train).prefix(3000)
-        for _ in 0..<2 { _ = try s.trainEpoch(on: train) }
-        return s.network
-    }
-
-    /// A binary net with 2-bit input.
-    func twoBitNetwork() throws -> Network {
-        if let m = Self.twoBit { return m }
-        Self.twoBit = try Self.trained(.binary, bits: 2, hidden: [256, 128])
-        return Self.twoBit!
-    }
-
-    /// A float net with 8-bit input.
-    func eightBitNetwork() throws -> Network {
-        if let m = Self.eightBit { return m }
-        Self.eightBit = try Self.trained(.float, bits: 8, hidden: [128, 64])
-        return Self.eightBit!
-    }
+    /// A float net with 8-bit input: the float fixture (784-64-10).
+    func eightBitNetwork() throws -> Network { try TestData.floatFixture() }
 
     func testEdgeAttackStaysInTheBallAndIsAtLeastAsStrongAsPGDOnTwoBitInput() throws {
         let test = try TestData.mnist(.test).prefix(300)

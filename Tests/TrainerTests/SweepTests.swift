@@ -6,14 +6,10 @@ import XCTest
 
 /// `RobustnessSweep` and `SweepReport`: files, resume, worst cases, sanity flags, the runtime cross-check.
 final class SweepTests: XCTestCase {
-    /// A tiny float checkpoint trained on 1,000 MNIST images, written to `dir`.
+    /// The float fixture checkpoint, copied into `dir` as `tiny.safetensors` (the sweep names models by file).
     func checkpoint(in dir: String) throws -> String {
-        var config = ModelConfig.fcn2(precision: .float, inputBits: 8)
-        config.hidden = [64]
-        let s = try TrainingSession(model: config, training: TrainingConfig(epochs: 1, batchSize: 50, learningRate: 0.002, seed: 3))
-        _ = try s.trainEpoch(on: try TestData.mnist(.train).prefix(1000))
         let path = dir + "/tiny.safetensors"
-        try s.checkpoint(testAccuracy: nil, last: nil).write(to: path)
+        try FileManager.default.copyItem(atPath: Fixture.floatCheckpoint, toPath: path)
         return path
     }
 

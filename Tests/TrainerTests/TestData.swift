@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import ToolSupport
 import XCTest
 @testable import Trainer
 
@@ -28,6 +29,16 @@ enum TestData {
         m.classes = 4
         m.dropout = dropout
         return m
+    }
+
+    /// The binary fixture model (784-64-64-10, 2-bit input; `Fixture`), loaded from its checkpoint.
+    static func binaryFixture() throws -> Network {
+        try Checkpoint.read(path: Fixture.binaryCheckpoint).makeNetwork(path: Fixture.binaryCheckpoint)
+    }
+
+    /// The float fixture model (784-64-10 on raw pixels; `Fixture`), loaded from its checkpoint.
+    static func floatFixture() throws -> Network {
+        try Checkpoint.read(path: Fixture.floatCheckpoint).makeNetwork(path: Fixture.floatCheckpoint)
     }
 
     /// MNIST from the data cache; skips the test when it is absent, unless BITSHIELD_REQUIRE_DATA is set

@@ -6,12 +6,16 @@ import XCTest
 /// Each layer's forward and backward, and a whole small FCN (float and BNN, straight-through paths
 /// included), against PyTorch on the same inputs and weights. The reference values come from
 /// `scripts/torch_parity.py`, run with the interpreter in `.venv-torch` (`make torch`) or
-/// `$BITSHIELD_TORCH_PYTHON`; without PyTorch the test skips.
+/// `$BITSHIELD_TORCH_PYTHON`; without PyTorch the test skips. Slow tier (BITSHIELD_SLOW=1, `make test`).
 final class TorchParityTests: XCTestCase {
     nonisolated(unsafe) static var reference: SafeTensorsFile?
     nonisolated(unsafe) static var skipReason: String?
 
     override class func setUp() {
+        if let reason = slowTierSkipReason("PyTorch parity") {
+            skipReason = reason
+            return
+        }
         let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().path
         let python = ProcessInfo.processInfo.environment["BITSHIELD_TORCH_PYTHON"] ?? repo + "/.venv-torch/bin/python"

@@ -1,10 +1,13 @@
 import Datasets
+import ToolSupport
 import XCTest
 @testable import Trainer
 
 final class TrainingTests: XCTestCase {
     /// A short real run: a small binary net with 2-bit input on 3,000 MNIST images, scored on 1,000 test images.
+    /// Slow tier (an accuracy floor).
     func testBinaryNetLearnsMNISTSlice() throws {
+        try requireSlowTier("accuracy floor, binary net on MNIST")
         let train = try TestData.mnist(.train).prefix(3000)
         let test = try TestData.mnist(.test).prefix(1000)
         var model = ModelConfig.fcn2(precision: .binary, inputBits: 2)
@@ -16,7 +19,9 @@ final class TrainingTests: XCTestCase {
         XCTAssertGreaterThan(accuracy, 0.80, "binary 2-bit net on 3k MNIST images")
     }
 
+    /// Slow tier (an accuracy floor).
     func testFloatNetLearnsMNISTSlice() throws {
+        try requireSlowTier("accuracy floor, float net on MNIST")
         let train = try TestData.mnist(.train).prefix(3000)
         let test = try TestData.mnist(.test).prefix(1000)
         var model = ModelConfig.fcn2(precision: .float, inputBits: 8)
