@@ -119,9 +119,14 @@ public enum ImageExport {
                 let (scale, shift) = try affine(of: bn, layer: i)
                 var thresholds: [Int32] = [], flips: [UInt8] = []
                 for ch in 0..<c {
-                    let f = ThresholdFolding.fold(c: outputScale?[ch], scale: scale[ch], shift: shift[ch], range: range)
-                    thresholds.append(f.threshold)
-                    flips.append(f.flip)
+                    switch ThresholdFolding.verifiedFold(c: outputScale?[ch], scale: scale[ch], shift: shift[ch], range: range) {
+                    case let .success(f):
+                        thresholds.append(f.threshold)
+                        flips.append(f.flip)
+                    case let .failure(m):
+                        throw .unfoldableThreshold(layer: i, channel: ch, accumulator: m.accumulator, value: m.value,
+                                                   threshold: m.threshold, flip: m.flip)
+                    }
                 }
                 let t = b.addI32(thresholds, dims: [c]), f = b.addU8(flips, dims: [c])
                 let layout: BitLayout = nextIsConv ? .pixel : .flat

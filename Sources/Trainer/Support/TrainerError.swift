@@ -23,6 +23,9 @@ public enum TrainerError: Error, CustomStringConvertible {
     case badValue(path: String, tensor: String, index: Int, value: Float, rule: String)
     /// Training produced a non-finite loss or weight; nothing from that step on is saved.
     case diverged(epoch: Int, batch: Int, reason: String)
+    /// Export: a BatchNorm + sign that no integer threshold reproduces (the converter's verification of
+    /// the folding, spec/FORMAT.md): at `accumulator` the trainer's float expression is `value`.
+    case unfoldableThreshold(layer: Int, channel: Int, accumulator: Int, value: Float, threshold: Int32, flip: UInt8)
 
     public var description: String {
         switch self {
@@ -39,6 +42,11 @@ public enum TrainerError: Error, CustomStringConvertible {
             return "\(path): tensor '\(tensor)' holds \(value) at index \(index); only finite values are accepted"
         case let .badValue(path, tensor, index, value, rule):
             return "\(path): tensor '\(tensor)' holds \(value) at index \(index): \(rule)"
+        case let .unfoldableThreshold(layer, channel, accumulator, value, threshold, flip):
+            return "layer \(layer) channel \(channel): BatchNorm and sign cannot be folded into a threshold: at accumulator "
+                + "\(accumulator) the trainer's expression is \(value), but threshold \(threshold) with flip \(flip) gives the "
+                + "other sign (an output scale so large that accumulator x scale overflows, times a zero BatchNorm scale, is NaN, "
+                + "so -1, at the range's ends and +1 near 0)"
         case let .diverged(epoch, batch, reason):
             return "training diverged in epoch \(epoch + 1), batch \(batch + 1): \(reason); "
                 + "stopped, the last checkpoint written (if any) is kept unchanged (try a lower --lr)"
