@@ -1,3 +1,4 @@
+import Trainer
 import XCTest
 @testable import Inference
 
@@ -11,7 +12,7 @@ final class CarrySaveTests: XCTestCase {
     }
 
     func testAgreesWithTheReferenceOnEveryLength() {
-        var g = SystemRandomNumberGenerator()
+        var g = SeededRandom(seed: 31)   // seeded: a failure reproduces
         for words in 0...40 {
             for trial in 0..<6 {
                 let a: [UInt64], b: [UInt64]
