@@ -79,6 +79,7 @@ final class DeviceTests: XCTestCase {
         for key in ["ram_bytes", "flash_bytes", "instructions_per_inference", "instructions_total", "stack_high_water_bytes", "accuracy"] {
             XCTAssertEqual(a[key] as? NSNumber, b[key] as? NSNumber, "\(key) differs between two runs")
         }
+        // The v1 golden file's figures: `convert inspect spec/golden/v1-fcn-binary.bsm --json` (image_bytes, arena_bytes_carry_save).
         XCTAssertEqual(a["image_bytes"] as? Int, 1536)
         XCTAssertEqual(a["arena_bytes"] as? Int, 48)
         XCTAssertEqual(a["instructions_per_inference"] as? Int, Pins.goldenInstructions, "pinned (see the class comment)")
@@ -165,7 +166,7 @@ final class DeviceTests: XCTestCase {
         let images = try idxPair(in: dir, count: 10, h: 28, w: 28, classes: 10, seed: 15)
         let r = try device(model, images, board: "microbit")
         XCTAssertEqual(r["host_agreement"] as? Double, 1.0)
-        XCTAssertEqual(r["image_bytes"] as? Int, 38912)
+        XCTAssertEqual(r["image_bytes"] as? Int, 38912, "`convert inspect` of this model (784-256-256-10 bits8, seed 3): image_bytes")
         XCTAssertEqual(r["arena_bytes"] as? Int, 352 + 2 * 256, "the host's 352 B and the first layer's 256 row counts (u16)")
         let ram = try XCTUnwrap(r["ram_bytes"] as? Int), flash = try XCTUnwrap(r["flash_bytes"] as? Int)
         XCTAssertLessThanOrEqual(ram, 16384, "RAM \(ram) B exceeds the microbit's 16 KiB")
@@ -297,6 +298,9 @@ func assertFlash(_ r: [String: Any], image: Int, firmware pinned: Int, file: Sta
 }
 
 /// The pinned device figures (netduinoplus2, firmware built with -O by scripts/build-firmware.sh).
+/// Each is measured, not derived: `infer MODEL --device netduinoplus2 --json` on the model and images the
+/// test builds (keys firmware_flash_bytes, ram_bytes, instructions_per_inference, init_instructions);
+/// `swift test --filter DeviceTests` after `make device` prints the new value of a pin that moved.
 /// Issue 12 (hostile inputs) moved them: validation allocates nothing now (no array literals, no
 /// names formed unless an error is thrown), so the heap and RAM fell by 84-340 B; the firmware grew
 /// by 2.1 KB (the ordered-parts, accumulator-bound, code-bits and finite-f32 checks and their
@@ -334,7 +338,8 @@ enum Pins {
 }
 
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
-/// compiler-rt from ziglang 0.17.1; instructions under -icount shift=7, resolved to one).
+/// compiler-rt from ziglang 0.17.1; instructions under -icount shift=7, resolved to one). Measured as
+/// `Pins` are, with `--device microbit`.
 /// Issue 13 (the shared payload reader, Sources/DevicePayload): firmware +1,584 B (130,960 before),
 /// RAM -16 B (bitshieldMain's frame), and the golden mean 22,200 -> 22,201, which is the counter's grain,
 /// not more work: TIMER0 ticks every 2.048 instructions of QEMU's virtual clock, and the calibration
