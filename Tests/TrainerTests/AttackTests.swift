@@ -23,7 +23,7 @@ final class AttackTests: XCTestCase {
     }
 
     func testAttacksHurtAndPGDIsAtLeastAsStrongAsFGSM() throws {
-        let test = try TestData.mnist(.test).prefix(300)
+        let test = try TestData.mnist(.test).prefix(200)
         let net = try network()
         let fgsm = try Attacker(network: net, config: AttackConfig(kind: .fgsm, epsilon: 0.15)).run(on: test)
         let pgd = try Attacker(network: net, config: AttackConfig(kind: .pgd, epsilon: 0.15, steps: 20)).run(on: test)

@@ -11,12 +11,12 @@ final class SearchAttackTests: XCTestCase {
     func eightBitNetwork() throws -> Network { try TestData.floatFixture() }
 
     func testEdgeAttackStaysInTheBallAndIsAtLeastAsStrongAsPGDOnTwoBitInput() throws {
-        let test = try TestData.mnist(.test).prefix(300)
+        let test = try TestData.mnist(.test).prefix(200)
         let net = try twoBitNetwork()
         let pgd = try Attacker(network: net, config: AttackConfig(kind: .pgd, epsilon: 0.1, steps: 10)).run(on: test)
         let edge = try Attacker(network: net, config: AttackConfig(kind: .edge, epsilon: 0.1, steps: 10, searchRounds: 10))
             .run(on: test)
-        print("2-bit binary net, eps 0.1, 300 images: clean \(edge.cleanAccuracy), PGD-10 \(pgd.robustAccuracy), edge \(edge.robustAccuracy)")
+        print("2-bit binary net, eps 0.1, 200 images: clean \(edge.cleanAccuracy), PGD-10 \(pgd.robustAccuracy), edge \(edge.robustAccuracy)")
         XCTAssertGreaterThan(edge.cleanAccuracy, 0.8, "the binary fixture: 91.05% on 2,000 test images (scripts/make-fixture.sh)")
         XCTAssertLessThanOrEqual(edge.maxPerturbation, 25, "⌊255 × 0.1⌋")
         XCTAssertEqual(edge.images.labels, test.labels)
