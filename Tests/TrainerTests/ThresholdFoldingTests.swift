@@ -1,3 +1,5 @@
+import Foundation
+import ToolSupport
 import XCTest
 @testable import Trainer
 
@@ -111,5 +113,48 @@ final class ThresholdFoldingTests: XCTestCase {
         let message = TrainerError.unfoldableThreshold(layer: 2, channel: 5, accumulator: m.accumulator, value: m.value,
                                                        threshold: m.threshold, flip: m.flip).description
         XCTAssertTrue(message.contains("layer 2 channel 5") && message.contains("at accumulator 0 the trainer's expression is 1.0"), message)
+    }
+
+    /// The same case reached through a model: an XNOR layer on three raw pixels (8-bit) whose weights
+    /// are all Float.greatestFiniteMagnitude / 3 (bits 0x7eaaaaaa): their sum is the largest finite Float,
+    /// α = sum / 3 and c = α/255 are finite, but the largest accumulator, 3 x 255 = 765, times c overflows
+    /// to +inf. Under γ = 0, β = 1 the trainer says +1 at black pixels and -1 (NaN) at white ones. Before
+    /// the verification the exporter wrote a constant -1 for that channel (wrong on a black image); now
+    /// `ImageExport` refuses, naming layer, channel 0 and accumulator 0.
+    func testTheExporterRefusesAModelWhoseFoldCannotBeExact() throws {
+        var config = ModelConfig.fcn(hidden: [2], input: FeatureMap(height: 1, width: 3, channels: 1), precision: .xnor, inputBits: 8)
+        config.classes = 2
+        config.dropout = 0
+        let network = try Network(config: config, seed: 1)
+        func parameter(_ name: String) throws -> Parameter { try XCTUnwrap(network.parameters.first { $0.name == name }, name) }
+        let w = Float.greatestFiniteMagnitude / 3
+        XCTAssertEqual(w.bitPattern, 0x7eaa_aaaa)
+        try parameter("fc0.weight").value = [w, w, w, 0.5, 0.5, 0.5]
+        try parameter("bn0.weight").value = [0, 1]
+        try parameter("bn0.bias").value = [1, 0]
+        // The trainer itself, channel 0 before the sign: +1 on a black image, NaN (sign -1) on a white one.
+        let codes = Matrix(rows: 2, cols: 3, data: [0, 0, 0, 255, 255, 255])
+        let dense = try XCTUnwrap(network.layers.compactMap { $0 as? Dense }.first)
+        let norm = try XCTUnwrap(network.layers.compactMap { $0 as? BatchNorm }.first)
+        var context = ForwardContext(training: false)
+        let normalized = norm.forward(dense.forward(codes, context: &context), context: &context)
+        XCTAssertEqual(normalized.data[0], 1)
+        XCTAssertTrue(normalized.data[2].isNaN, "\(normalized.data)")
+        XCTAssertThrowsError(try ImageExport.image(of: network)) {
+            guard case let .unfoldableThreshold(_, channel, accumulator, value, _, _)? = $0 as? TrainerError else {
+                return XCTFail("\($0)")
+            }
+            XCTAssertEqual([channel, accumulator], [0, 0], "\($0)")
+            XCTAssertEqual(value, 1)
+        }
+        // `convert` of that checkpoint: exit 1 with the message, and no output file.
+        let dir = temporaryDirectory()
+        try Checkpoint(network: network, optimizer: nil, training: TrainingConfig(learningRate: 0.01),
+                       progress: TrainingProgress(epochsCompleted: 0, optimizerStep: 0, testAccuracy: nil, trainLoss: nil,
+                                                  trainAccuracy: nil, seconds: 0)).write(to: dir + "/m.safetensors")
+        let r = try runTool("convert", [dir + "/m.safetensors", "-o", dir + "/m.bsm"])
+        XCTAssertEqual(r.status, 1, r.stdout)
+        XCTAssertTrue(r.stderr.contains("channel 0: BatchNorm and sign cannot be folded into a threshold: at accumulator 0"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.bsm"))
     }
 }
