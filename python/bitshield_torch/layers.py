@@ -1,0 +1,311 @@
+"""BitShield's layers in PyTorch, with the trainer's arithmetic (Sources/Trainer).
+
+Exactness in eval mode, which is what makes the predictions equal `infer`'s (spec/PYTORCH.md):
+- the input quantizer emits the integer codes of Eq. 2 (2q + 1, or the pixel for 8 bits) and the first
+  weight layer multiplies its outputs by the code unit u, as the trainer does;
+- binary and XNOR products of codes or +/-1 values with sign(W) are integers, exact in float32 in any
+  summation order (|A| < 2^24);
+- each layer then computes, per output, ((A * c) * scale) + shift in float32, one rounding per
+  operation, with c = u * alpha (alpha = XNOR's mean |W| summed in index order, as the trainer sums it),
+  scale = gamma / sqrt(var + eps), shift = beta - mean * scale: the expression the converter folds into
+  integer thresholds, so sign() here is the runtime's threshold compare on every accumulator.
+"""
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+F32 = torch.float32
+
+
+def sign(x):
+    """BitShield's sign: +1 for x >= 0 (so sign(0) = +1, unlike torch.sign), -1 otherwise (NaN too)."""
+    return torch.where(x >= 0, torch.ones_like(x), -torch.ones_like(x))
+
+
+class SignSTE(torch.autograd.Function):
+    """sign() with the straight-through estimator of Hubara et al. 2016: gradient 1 for |x| <= 1, else 0
+    (Sources/Trainer/Quantizers/Sign.swift)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (x.abs() <= 1).to(g.dtype)
+
+
+class _WeightSign(torch.autograd.Function):
+    """sign(W) of latent weights; the gradient passes unchanged (BinaryNet.pytorch), the latent weights
+    being clipped to [-1, 1] after each step (clip_)."""
+
+    @staticmethod
+    def forward(ctx, w):
+        return sign(w)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+def pixels_of(x):
+    """The 8-bit pixels the trainer's quantizer sees for inputs x on the [0, 1] scale: x * 255 (float32)
+    rounded half away from zero (Swift's rounded()), clamped to [0, 255]."""
+    y = x.to(F32) * 255
+    f = torch.floor(y)
+    r = torch.where(y - f >= 0.5, f + 1, f)
+    return r.clamp(0, 255)
+
+
+def code_unit(bits):
+    """The value of one code unit (InputQuantizer.scale): 2^(8 - bits) / 510 in float32, 1/255 for 8 bits."""
+    if bits == 8:
+        return float(np.float32(1) / np.float32(255))
+    return float(np.float32(1 << (8 - bits)) / np.float32(510))
+
+
+def code_table(bits):
+    """Pixel -> code (ModelFormat's InputCodes): 2 * (p >> (8 - bits)) + 1, or p for 8 bits."""
+    p = np.arange(256)
+    return torch.tensor(p if bits == 8 else 2 * (p >> (8 - bits)) + 1, dtype=F32)
+
+
+class _Quantize(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, table, inverse):
+        ctx.inverse = inverse
+        return table[pixels_of(x).long()]
+
+    @staticmethod
+    def backward(ctx, g):
+        # Straight through in value space: d value / d input = 1, so dL/dinput = dL/dcode / unit.
+        return g * ctx.inverse, None, None
+
+
+class InputQuantizer(nn.Module):
+    """The paper's Eq. 2 at `bits` bits (1..8), emitting integer codes (value = code * unit); the first
+    weight layer scales by the unit. Backward: straight through (dL/dx = dL/dcode / unit)."""
+
+    def __init__(self, bits):
+        super().__init__()
+        if not 1 <= bits <= 8:
+            raise ValueError("input bits %r outside 1...8" % (bits,))
+        self.bits = bits
+        self.unit = code_unit(bits)
+        self.register_buffer("table", code_table(bits), persistent=False)
+
+    def forward(self, x):
+        inverse = float(np.float32(1) / np.float32(self.unit))
+        return _Quantize.apply(x, self.table, inverse)
+
+    def extra_repr(self):
+        return "bits=%d, unit=%r" % (self.bits, self.unit)
+
+
+def xnor_alpha_exact(w):
+    """XNOR-Net's alpha_o = mean_i |W_oi| as the trainer computes it: a float32 sum in index order, then
+    divided by the fan-in (WeightQuantizer.xnorScales). Returned as a float32 tensor, no gradient."""
+    a = np.abs(w.detach().cpu().numpy().astype(np.float32))
+    s = np.zeros(a.shape[0], dtype=np.float32)
+    for i in range(a.shape[1]):
+        s += a[:, i]
+    return torch.from_numpy(s / np.float32(a.shape[1])).to(w.device)
+
+
+class BitLinear(nn.Module):
+    """A dense layer with float, binary (sign(W)) or XNOR (alpha * sign(W)) weights, `[out, in]` latent
+    weights as PyTorch's nn.Linear, computing y = (x S^T) * c (+ bias) in that order (WeightedProduct.swift),
+    c = input_scale * alpha. Binary and XNOR layers never binarize their input: a SignSTE before them does."""
+
+    def __init__(self, inputs, outputs, kind="binary", bias=False, input_scale=1.0):
+        super().__init__()
+        if kind not in ("float", "binary", "xnor"):
+            raise ValueError("weight kind %r is not float, binary or xnor" % (kind,))
+        if bias and kind != "float":
+            raise ValueError("a binary or XNOR layer has no bias (BatchNorm's shift takes its place)")
+        self.kind = kind
+        self.inputs, self.outputs = inputs, outputs
+        self.input_scale = input_scale
+        bound = 1 / np.sqrt(inputs)
+        self.weight = nn.Parameter(torch.empty(outputs, inputs).uniform_(-bound, bound))
+        self.bias = nn.Parameter(torch.empty(outputs).uniform_(-bound, bound)) if bias else None
+
+    def output_scales(self):
+        """c per output (None when every c is 1): input_scale * alpha, or input_scale."""
+        if self.kind == "xnor":
+            alpha = self.weight.abs().mean(dim=1)
+            if not self.training:   # the trainer's value, with the same gradient
+                alpha = alpha + (xnor_alpha_exact(self.weight) - alpha).detach()
+            return torch.tensor(self.input_scale, dtype=F32) * alpha
+        if self.input_scale != 1:
+            return torch.full((self.outputs,), self.input_scale, dtype=F32)
+        return None
+
+    def forward(self, x):
+        w = self.weight if self.kind == "float" else _WeightSign.apply(self.weight)
+        c = self.output_scales()
+        if self.kind == "float" and not self.training:
+            # infer's order, so float layers give the runtime's scores too (the bias after the whole sum).
+            if c is None:
+                return infer_order_linear(x, w, self.bias)
+            y = infer_order_linear(x, w)
+        else:
+            y = x.matmul(w.t())
+        if c is not None:
+            y = y * c
+        if self.bias is not None:
+            y = y + self.bias
+        return y
+
+    def extra_repr(self):
+        return "%d -> %d, %s, bias=%s, input_scale=%r" % (self.inputs, self.outputs, self.kind,
+                                                         self.bias is not None, self.input_scale)
+
+
+class BatchNorm(nn.Module):
+    """BatchNorm1d as the trainer uses it (BatchNorm.swift): eps 1e-5, momentum 0.1, biased batch variance
+    for normalizing and unbiased for the running estimate; evaluation is x * scale + shift with
+    scale = gamma / sqrt(running_var + eps) and shift = beta - running_mean * scale (two roundings), the
+    form the model file stores. Tensors: weight (gamma), bias (beta), running_mean, running_var."""
+
+    def __init__(self, features, eps=1e-5, momentum=0.1):
+        super().__init__()
+        self.features, self.eps, self.momentum = features, eps, momentum
+        self.weight = nn.Parameter(torch.ones(features))
+        self.bias = nn.Parameter(torch.zeros(features))
+        self.register_buffer("running_mean", torch.zeros(features))
+        self.register_buffer("running_var", torch.ones(features))
+
+    def affine(self):
+        """The evaluation-mode (scale, shift), float32, as BatchNorm.evalAffine computes them."""
+        eps = torch.tensor(self.eps, dtype=F32)
+        scale = self.weight / torch.sqrt(self.running_var + eps)
+        shift = self.bias - self.running_mean * scale
+        return scale, shift
+
+    def forward(self, x):
+        if self.training:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                True, self.momentum, self.eps)
+        scale, shift = self.affine()
+        return x * scale + shift
+
+    def extra_repr(self):
+        return "%d, eps=%g, momentum=%g" % (self.features, self.eps, self.momentum)
+
+
+class _Sign(nn.Module):
+    def forward(self, x):
+        return SignSTE.apply(x)
+
+
+class FCN(nn.Module):
+    """BitShield's fully connected network (Network.swift): the input quantizer, then per hidden width
+    fcI (no bias) -> bnI -> activation (sign for binary and XNOR, hardtanh or relu for float) -> dropout,
+    then fcL -> bnL whose outputs are the scores. With float_last_layer (binary and XNOR only) the last
+    hidden block ends in hardtanh and fcL is a float layer with a bias and no BatchNorm after it.
+    Parameter names are the checkpoint's: fc0.weight, bn0.weight, bn0.bias, bn0.running_mean, ..."""
+
+    def __init__(self, hidden, precision="binary", input_bits=2, input=(28, 28, 1), classes=10,
+                 activation="hardtanh", dropout=0.2, float_last_layer=False):
+        super().__init__()
+        if precision not in ("float", "binary", "xnor"):
+            raise ValueError("precision %r is not float, binary or xnor" % (precision,))
+        if activation not in ("hardtanh", "relu"):
+            raise ValueError("activation %r is not hardtanh or relu" % (activation,))
+        if float_last_layer and precision == "float":
+            raise ValueError("float_last_layer applies to binary and XNOR networks only")
+        if not hidden or any(int(h) <= 0 for h in hidden):
+            raise ValueError("hidden widths %r must be a non-empty list of positive numbers" % (hidden,))
+        self.config = {
+            "architecture": "fcn", "input": {"height": int(input[0]), "width": int(input[1]), "channels": int(input[2])},
+            "conv_channels": [], "kernel": 3, "hidden": [int(h) for h in hidden], "classes": int(classes),
+            "precision": precision, "input_bits": int(input_bits), "activation": activation,
+            "dropout": float(dropout), "float_last_layer": bool(float_last_layer),
+        }
+        self.quant = InputQuantizer(input_bits)
+        binary = precision != "float"
+        widths = [input[0] * input[1] * input[2]] + list(hidden)
+        self.blocks = []
+        for i in range(len(hidden)):
+            fc = BitLinear(widths[i], widths[i + 1], precision, bias=False,
+                           input_scale=self.quant.unit if i == 0 else 1.0)
+            bn = BatchNorm(widths[i + 1])
+            last_hidden = i == len(hidden) - 1
+            if binary and not (float_last_layer and last_hidden):
+                act = _Sign()
+            else:
+                act = nn.ReLU() if activation == "relu" and not binary else nn.Hardtanh()
+            self.add_module("fc%d" % i, fc)
+            self.add_module("bn%d" % i, bn)
+            self.add_module("act%d" % i, act)
+            drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+            self.add_module("drop%d" % i, drop)
+            self.blocks.append((fc, bn, act, drop))
+        last = len(hidden)
+        self.add_module("fc%d" % last, BitLinear(widths[last], classes, "float" if float_last_layer else precision,
+                                                 bias=float_last_layer, input_scale=1.0))
+        if not float_last_layer:
+            self.add_module("bn%d" % last, BatchNorm(classes))
+
+    @property
+    def fc_last(self):
+        return getattr(self, "fc%d" % len(self.blocks))
+
+    @property
+    def bn_last(self):
+        return getattr(self, "bn%d" % len(self.blocks), None)
+
+    def forward(self, x):
+        h = self.quant(x.reshape(x.shape[0], -1))
+        for fc, bn, act, drop in self.blocks:
+            h = drop(act(bn(fc(h))))
+        h = self.fc_last(h)
+        return self.bn_last(h) if self.bn_last is not None else h
+
+    def named_tensors(self):
+        """The checkpoint's tensors, in the trainer's order: per layer the parameters, then the statistics."""
+        out = []
+        for i, (fc, bn, _, _) in enumerate(self.blocks):
+            out += [("fc%d.weight" % i, fc.weight), ("bn%d.weight" % i, bn.weight), ("bn%d.bias" % i, bn.bias)]
+        last = len(self.blocks)
+        out.append(("fc%d.weight" % last, self.fc_last.weight))
+        if self.fc_last.bias is not None:
+            out.append(("fc%d.bias" % last, self.fc_last.bias))
+        if self.bn_last is not None:
+            out += [("bn%d.weight" % last, self.bn_last.weight), ("bn%d.bias" % last, self.bn_last.bias)]
+        for i, (_, bn, _, _) in enumerate(self.blocks):
+            out += [("bn%d.running_mean" % i, bn.running_mean), ("bn%d.running_var" % i, bn.running_var)]
+        if self.bn_last is not None:
+            out += [("bn%d.running_mean" % last, self.bn_last.running_mean), ("bn%d.running_var" % last, self.bn_last.running_var)]
+        return out
+
+
+def clip_(model):
+    """Clips every binary and XNOR layer's latent weights to [-1, 1], as the trainer does after each step
+    (WeightQuantizer.clip); call it after optimizer.step()."""
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, BitLinear) and m.kind != "float":
+                m.weight.clamp_(-1, 1)
+
+
+def infer_order_linear(x, w, bias=None):
+    """x [N, n] times w [m, n]^T (+ bias) summed in `infer`'s order for float `dense` (spec/FORMAT.md,
+    "Float summation order"): eight lane sums s_j over i = j, j+8, ... below 8*floor(n/8), each product
+    rounded first; then -0 + s_0 + ... + s_7 left to right, then the last n mod 8 products in order, then
+    + bias (or + 0). Bit for bit the runtime's scores; differentiable; slower than a matmul."""
+    n = x.shape[1]
+    full = 8 * (n // 8)
+    lanes = torch.zeros(x.shape[0], w.shape[0], 8, dtype=x.dtype, device=x.device)
+    for i in range(0, full, 8):
+        lanes = lanes + x[:, None, i:i + 8] * w[None, :, i:i + 8]
+    s = torch.full((x.shape[0], w.shape[0]), -0.0, dtype=x.dtype, device=x.device)
+    for j in range(8):
+        s = s + lanes[:, :, j]
+    for i in range(full, n):
+        s = s + x[:, i:i + 1] * w[None, :, i]
+    return s + (bias if bias is not None else torch.zeros((), dtype=x.dtype))
