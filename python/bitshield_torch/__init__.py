@@ -16,9 +16,10 @@ from .layers import (InputQuantizer, BitLinear, BatchNorm, SignSTE, FCN, clip_, 
 from .checkpoint import save, load_checkpoint, read_safetensors, write_safetensors
 from .bsm import BsmModel, load_bsm
 from .data import load_idx_images, load_idx_labels, mnist_test, mnist_train
-from .loading import load, predictions, scores_text
+from .loading import load, predictions, scores_text, read_scores, read_predictions
+from .train import fit
 
 __all__ = ["InputQuantizer", "BitLinear", "BatchNorm", "SignSTE", "FCN", "clip_", "pixels_of", "sign",
            "save", "load", "load_checkpoint", "load_bsm", "BsmModel", "read_safetensors", "write_safetensors",
-           "load_idx_images", "load_idx_labels", "mnist_test", "mnist_train", "predictions", "scores_text"]
+           "load_idx_images", "load_idx_labels", "mnist_test", "mnist_train", "predictions", "scores_text", "read_scores", "read_predictions", "fit"]
 __version__ = "0.1.0"

@@ -137,8 +137,8 @@ class BitLinear(nn.Module):
         """c per output (None when every c is 1): input_scale * alpha, or input_scale."""
         if self.kind == "xnor":
             alpha = self.weight.abs().mean(dim=1)
-            if not self.training:   # the trainer's value, with the same gradient
-                alpha = alpha + (xnor_alpha_exact(self.weight) - alpha).detach()
+            if not self.training:   # the trainer's value exactly (exact + 0), with the mean's gradient
+                alpha = xnor_alpha_exact(self.weight) + (alpha - alpha.detach())
             return torch.tensor(self.input_scale, dtype=F32) * alpha
         if self.input_scale != 1:
             return torch.full((self.outputs,), self.input_scale, dtype=F32)
@@ -180,11 +180,18 @@ class BatchNorm(nn.Module):
         self.register_buffer("running_var", torch.ones(features))
 
     def affine(self):
-        """The evaluation-mode (scale, shift), float32, as BatchNorm.evalAffine computes them."""
+        """The evaluation-mode (scale, shift), float32, as BatchNorm.evalAffine computes them. The values
+        come from numpy (correctly rounded sqrt and division, as Swift's; torch's vectorized sqrt may differ
+        by an ulp), the gradient from the same expression in torch."""
         eps = torch.tensor(self.eps, dtype=F32)
         scale = self.weight / torch.sqrt(self.running_var + eps)
         shift = self.bias - self.running_mean * scale
-        return scale, shift
+        g, b = self.weight.detach().cpu().numpy(), self.bias.detach().cpu().numpy()
+        m, v = self.running_mean.cpu().numpy(), self.running_var.cpu().numpy()
+        s = g / np.sqrt(v + np.float32(self.eps))
+        t = b - m * s
+        exact = lambda a, like: torch.from_numpy(np.asarray(a, dtype=np.float32)).to(like.device) + (like - like.detach())
+        return exact(s, scale), exact(t, shift)
 
     def forward(self, x):
         if self.training:

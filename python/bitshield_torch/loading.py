@@ -1,4 +1,5 @@
 """One entry point for both files, and the per-image outputs the tools write."""
+import numpy as np
 import torch
 
 from .bsm import load_bsm
@@ -22,7 +23,8 @@ def predictions(model, images, batch=1000):
     model.eval()
     classes, scores = [], []
     for i in range(0, len(images), batch):
-        x = torch.as_tensor(images[i:i + batch])
+        x = images[i:i + batch]
+        x = torch.from_numpy(np.array(x)) if isinstance(x, np.ndarray) else torch.as_tensor(x)
         x = x.to(torch.float32) / 255 if x.dtype == torch.uint8 else x.to(torch.float32)
         s = model(x)
         scores.append(s)
@@ -31,7 +33,19 @@ def predictions(model, images, batch=1000):
     return torch.cat(classes), torch.cat(scores)
 
 
-def scores_text(classes, scores):
-    """The lines `infer --scores` writes: the class, then each score as %.9g (reads back exactly)."""
-    return "".join("%d %s\n" % (int(c), " ".join("%.9g" % float(v) for v in row))
-                   for c, row in zip(classes.tolist(), scores.tolist()))
+def scores_text(scores):
+    """The lines `infer --scores` and `train eval --scores` write: per image its scores, space-separated,
+    each %.9g (which reads back as the same float32)."""
+    return "".join(" ".join("%.9g" % v for v in row) + "\n" for row in scores.tolist())
+
+
+def read_scores(path):
+    """A `--scores` file as a float32 tensor [N, classes] (exactly the values the tool held)."""
+    with open(path) as f:
+        return torch.tensor([[float(v) for v in line.split()] for line in f if line.strip()], dtype=torch.float32)
+
+
+def read_predictions(path):
+    """A `--predictions` file as an int64 tensor [N]."""
+    with open(path) as f:
+        return torch.tensor([int(line) for line in f if line.strip()], dtype=torch.int64)
