@@ -85,7 +85,8 @@ def main():
                 if args.train_limit:
                     train_x, train_y = train_x[:args.train_limit], train_y[:args.train_limit]
                 torch.manual_seed(1)
-                model = bt.FCN(hidden, precision=precision, input_bits=args.input_bits)
+                geometry = tuple(test_x.shape[1:]) + ((1,) if test_x.ndim == 3 else ())
+                model = bt.FCN(hidden, precision=precision, input_bits=args.input_bits, input=geometry)
                 seconds = bt.fit(model, train_x, train_y, epochs=args.epochs,
                                  lr=0.005 if precision != "float" else 0.001)
                 ck = os.path.join(args.work, tag + ".safetensors")
