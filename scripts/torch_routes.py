@@ -42,6 +42,54 @@ def compare(name, classes, scores, ref_classes, ref_scores):
     return {"side": name, "mismatches": cm, "score_mismatches": sm}
 
 
+def fgsm_torch(model, images, labels, eps, batch=500):
+    """FGSM as `train attack --attack fgsm` runs it (Attacker+FGSM.swift): eps' = floor(255 eps)/255, one
+    step of eps' * sign(dL/dx) (sign(0) = 0: no step), projected to the ball and [0, 1], stored as uint8
+    pixels rounded half away from zero and clamped to the pixel budget."""
+    budget = int(255 * eps + 1e-4)
+    size = torch.tensor(budget / 255, dtype=torch.float32)
+    out = []
+    model.eval()
+    for i in range(0, len(images), batch):
+        p0 = torch.from_numpy(images[i:i + batch].astype("float32")).reshape(len(images[i:i + batch]), -1)
+        x0 = p0 / 255
+        x = x0.clone().requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(model(x), torch.from_numpy(labels[i:i + batch].astype("int64")), reduction="sum")
+        (g,) = torch.autograd.grad(loss, x)
+        xa = x0 + size * torch.sign(g)
+        xa = torch.minimum(torch.maximum(xa, (x0 - size).clamp(min=0)), (x0 + size).clamp(max=1))
+        p = bt.pixels_of(xa)
+        p = torch.minimum(torch.maximum(p, (p0 - budget).clamp(min=0)), (p0 + budget).clamp(max=255))
+        out.append(p.to(torch.uint8))
+    return torch.cat(out).numpy().reshape(images.shape)
+
+
+def fgsm_figures(args, work, tag, ck, bsm, test_x, test_y, limit_args, data_args):
+    """`train attack --attack fgsm` beside FGSM in PyTorch on the loaded checkpoint and on the loaded .bsm:
+    images identical to ours, and robust accuracy of each (scored by the .bsm module, i.e. infer)."""
+    prefix = os.path.join(work, tag + "-fgsm")
+    t0 = time.time()
+    run([os.path.join(args.bin, "train"), "attack", ck, "--attack", "fgsm", "--eps", str(args.fgsm), "--out", prefix,
+         "--quiet"] + limit_args + data_args)
+    ours_seconds = time.time() - t0
+    ours = bt.load_idx_images(prefix + "-images-idx3-ubyte")
+    scorer = bt.load(bsm)
+    labels = torch.from_numpy(test_y.astype("int64"))
+    rows = [{"side": "train attack", "robust_accuracy": float((bt.predictions(scorer, ours)[0] == labels).float().mean()),
+             "identical_to_ours": len(ours), "seconds": round(ours_seconds, 1)}]
+    for name, model in [("torch on checkpoint", bt.load(ck)), ("torch on .bsm (surrogate)", scorer)]:
+        t0 = time.time()
+        adv = fgsm_torch(model, test_x, test_y, args.fgsm)
+        seconds = time.time() - t0
+        same = int((adv.reshape(len(adv), -1) == ours.reshape(len(ours), -1)).all(axis=1).sum())
+        rows.append({"side": name, "robust_accuracy": float((bt.predictions(scorer, adv)[0] == labels).float().mean()),
+                     "identical_to_ours": same, "seconds": round(seconds, 1)})
+    for r in rows:
+        print("%-22s fgsm %-4s %-26s robust %.4f  identical to train attack %d/%d  %.1f s"
+              % (tag, args.fgsm, r["side"], r["robust_accuracy"], r["identical_to_ours"], len(test_y), r["seconds"]))
+    return rows
+
+
 def tool_side(args, work, tag, ck, limit_args, data_args):
     bsm = os.path.join(work, tag + ".bsm")
     run([os.path.join(args.bin, "convert"), ck, "-o", bsm])
@@ -65,6 +113,7 @@ def main():
     ap.add_argument("--test-limit", type=int, default=1000)
     ap.add_argument("--checkpoint", help="a BitShield checkpoint for the bitshield route (else train fit makes one)")
     ap.add_argument("--data-dir")
+    ap.add_argument("--fgsm", type=float, help="also FGSM at this eps: train attack beside PyTorch on both loads")
     args = ap.parse_args()
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     os.makedirs(args.work, exist_ok=True)
@@ -115,6 +164,8 @@ def main():
             accuracy = float((infer_out[0] == torch.from_numpy(test_y.astype("int64"))).float().mean())
             results.append({"route": tag, "images": len(test_y), "infer_accuracy": accuracy, "checkpoint": ck,
                             "sides": rows, "seconds": round(time.time() - t0, 1)})
+            if args.fgsm is not None:
+                results[-1]["fgsm"] = fgsm_figures(args, args.work, tag, ck, bsm, test_x, test_y, limit_args, data_args)
             for r in rows:
                 print("%-22s %-20s %6d images  class mismatches %d  score mismatches %d  (infer accuracy %.4f)"
                       % (tag, r["side"], len(test_y), r["mismatches"], r["score_mismatches"], accuracy))

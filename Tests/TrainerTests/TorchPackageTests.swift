@@ -83,7 +83,9 @@ final class TorchPackageTests: XCTestCase {
     /// The routes of scripts/torch_routes.py on a synthetic 8x8 data set: networks trained in PyTorch with
     /// the package (binary and XNOR, 2-bit input) saved, converted and scored by `infer --scores`, and
     /// `train fit` checkpoints loaded into PyTorch, from the checkpoint and from the .bsm: every side agrees
-    /// with `infer` on every image, class and score bit for bit.
+    /// with `infer` on every image, class and score bit for bit. And the loaded checkpoint's gradients are the
+    /// trainer's: FGSM in PyTorch stores the same images as `train attack --attack fgsm` (all but a few, where
+    /// a gradient entry summed in another order could change sign).
     func testPyTorchRoutesAgreeWithInferImageByImage() throws {
         let python = try torchPython()
         let data = try CLIFixtures.mnistCache(size: 8, count: 200)
@@ -91,7 +93,7 @@ final class TorchPackageTests: XCTestCase {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
         p.arguments = [Self.repo + "/scripts/torch_routes.py", "--bin", Bundle.main.bundleURL.path, "--work", work,
-                       "--data-dir", data, "--hidden", "16,16", "--epochs", "2", "--train-limit", "0", "--test-limit", "0"]
+                       "--data-dir", data, "--hidden", "16,16", "--epochs", "2", "--train-limit", "0", "--test-limit", "0", "--fgsm", "0.1"]
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -111,6 +113,9 @@ final class TorchPackageTests: XCTestCase {
                 XCTAssertEqual(side["mismatches"] as? Int, 0, "\(route["route"]!) \(side["side"]!): classes")
                 XCTAssertEqual(side["score_mismatches"] as? Int, 0, "\(route["route"]!) \(side["side"]!): scores")
             }
+            let fgsm = try XCTUnwrap(route["fgsm"] as? [[String: Any]])
+            let torchOnCheckpoint = try XCTUnwrap(fgsm.first { $0["side"] as? String == "torch on checkpoint" })
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(torchOnCheckpoint["identical_to_ours"] as? Int), 196, "\(route["route"]!): \(fgsm)")
         }
     }
 }
