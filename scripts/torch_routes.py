@@ -90,6 +90,25 @@ def fgsm_figures(args, work, tag, ck, bsm, test_x, test_y, limit_args, data_args
     return rows
 
 
+def golden(directory):
+    """bt.load of every spec/golden/vN-*.bsm on the spec's 16 inputs against vN-expected.json, bit for bit."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from check_golden import golden_inputs
+    import numpy as np
+    x = np.array(golden_inputs(), dtype=np.uint8)
+    results = []
+    for v in (1, 2, 3):
+        with open(os.path.join(directory, "v%d-expected.json" % v)) as f:
+            expected = json.load(f)
+        for name, cases in sorted(expected.items()):
+            classes, scores = bt.predictions(bt.load(os.path.join(directory, name + ".bsm")), x)
+            bits = scores.numpy().view(np.uint32)
+            bad = sum(int(classes[i]) != c["class"] or list(map(int, bits[i])) != c["scores"] for i, c in enumerate(cases))
+            results.append({"model": name, "inputs": len(cases), "mismatches": bad})
+            print("%-16s %d inputs, %d differ from the expected class or scores" % (name, len(cases), bad))
+    print(json.dumps({"golden": results, "mismatches": sum(r["mismatches"] for r in results)}, separators=(",", ":")))
+
+
 def tool_side(args, work, tag, ck, limit_args, data_args):
     bsm = os.path.join(work, tag + ".bsm")
     run([os.path.join(args.bin, "convert"), ck, "-o", bsm])
@@ -113,8 +132,15 @@ def main():
     ap.add_argument("--test-limit", type=int, default=1000)
     ap.add_argument("--checkpoint", help="a BitShield checkpoint for the bitshield route (else train fit makes one)")
     ap.add_argument("--data-dir")
+    ap.add_argument("--arch", default="fcn", choices=["fcn", "conv"],
+                    help="conv: the torch route trains ConvNet(--conv-channels, --hidden); the bitshield route runs "
+                         "train fit --arch conv (conv 32, conv 64, then --hidden's width and depth)")
+    ap.add_argument("--conv-channels", default="32,64")
+    ap.add_argument("--golden", help="only check the package on spec/golden (this directory): every class and score")
     ap.add_argument("--fgsm", type=float, help="also FGSM at this eps: train attack beside PyTorch on both loads")
     args = ap.parse_args()
+    if args.golden:
+        return golden(args.golden)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     os.makedirs(args.work, exist_ok=True)
     hidden = [int(h) for h in args.hidden.split(",")]
@@ -126,7 +152,7 @@ def main():
     results = []
     for route in args.routes.split(","):
         for precision in args.precisions.split(","):
-            tag = "%s-%s-%db" % (route, precision, args.input_bits)
+            tag = "%s-%s%s-%db" % (route, "conv-" if args.arch == "conv" else "", precision, args.input_bits)
             t0 = time.time()
             sides = []
             if route == "torch":
@@ -135,7 +161,11 @@ def main():
                     train_x, train_y = train_x[:args.train_limit], train_y[:args.train_limit]
                 torch.manual_seed(1)
                 geometry = tuple(test_x.shape[1:]) + ((1,) if test_x.ndim == 3 else ())
-                model = bt.FCN(hidden, precision=precision, input_bits=args.input_bits, input=geometry)
+                if args.arch == "conv":
+                    model = bt.ConvNet([int(c) for c in args.conv_channels.split(",")], hidden, precision=precision,
+                                       input_bits=args.input_bits, input=geometry)
+                else:
+                    model = bt.FCN(hidden, precision=precision, input_bits=args.input_bits, input=geometry)
                 seconds = bt.fit(model, train_x, train_y, epochs=args.epochs,
                                  lr=0.005 if precision != "float" else 0.001)
                 ck = os.path.join(args.work, tag + ".safetensors")
@@ -150,7 +180,7 @@ def main():
                     ck = os.path.join(args.work, tag + ".safetensors")
                     if os.path.exists(ck):
                         os.remove(ck)
-                    run([os.path.join(args.bin, "train"), "fit", "--arch", "fcn", "--width", str(hidden[0]),
+                    run([os.path.join(args.bin, "train"), "fit", "--arch", args.arch, "--width", str(hidden[0]),
                          "--depth", str(len(hidden)), "--precision", precision, "--input-bits", str(args.input_bits),
                          "--epochs", str(args.epochs), "--out", ck, "--quiet", "--test-limit", "100"]
                         + (["--train-limit", str(args.train_limit)] if args.train_limit else []) + data_args)

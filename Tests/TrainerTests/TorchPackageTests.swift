@@ -80,20 +80,12 @@ final class TorchPackageTests: XCTestCase {
         }
     }
 
-    /// The routes of scripts/torch_routes.py on a synthetic 8x8 data set: networks trained in PyTorch with
-    /// the package (binary and XNOR, 2-bit input) saved, converted and scored by `infer --scores`, and
-    /// `train fit` checkpoints loaded into PyTorch, from the checkpoint and from the .bsm: every side agrees
-    /// with `infer` on every image, class and score bit for bit. And the loaded checkpoint's gradients are the
-    /// trainer's: FGSM in PyTorch stores the same images as `train attack --attack fgsm` (all but a few, where
-    /// a gradient entry summed in another order could change sign).
-    func testPyTorchRoutesAgreeWithInferImageByImage() throws {
+    /// Runs scripts/torch_routes.py with `arguments` and returns its JSON report (the last line of stdout).
+    func routes(_ arguments: [String], line: UInt = #line) throws -> [String: Any] {
         let python = try torchPython()
-        let data = try CLIFixtures.mnistCache(size: 8, count: 200)
-        let work = temporaryDirectory()
         let p = Process()
         p.executableURL = URL(fileURLWithPath: python)
-        p.arguments = [Self.repo + "/scripts/torch_routes.py", "--bin", Bundle.main.bundleURL.path, "--work", work,
-                       "--data-dir", data, "--hidden", "16,16", "--epochs", "2", "--train-limit", "0", "--test-limit", "0", "--fgsm", "0.1"]
+        p.arguments = [Self.repo + "/scripts/torch_routes.py", "--bin", Bundle.main.bundleURL.path] + arguments
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err
@@ -101,21 +93,59 @@ final class TorchPackageTests: XCTestCase {
         let o = out.fileHandleForReading.readDataToEndOfFile(), e = err.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         let stdout = String(decoding: o, as: UTF8.self)
-        XCTAssertEqual(p.terminationStatus, 0, stdout + String(decoding: e, as: UTF8.self))
-        let report = try lastJSONLine(stdout)
-        let routes = try XCTUnwrap(report["routes"] as? [[String: Any]])
-        XCTAssertEqual(routes.map { $0["route"] as? String }, ["torch-binary-2b", "torch-xnor-2b", "bitshield-binary-2b", "bitshield-xnor-2b"])
+        XCTAssertEqual(p.terminationStatus, 0, stdout + String(decoding: e, as: UTF8.self), line: line)
+        return try lastJSONLine(stdout)
+    }
+
+    /// Every side of every route agrees with `infer` on every image, class and score bit for bit, and FGSM in
+    /// PyTorch on the loaded checkpoint stores (nearly) the images `train attack` stores.
+    func checkRoutes(_ report: [String: Any], names: [String], images: Int, fgsmIdentical: Int, line: UInt = #line) throws {
+        let routes = try XCTUnwrap(report["routes"] as? [[String: Any]], line: line)
+        XCTAssertEqual(routes.map { $0["route"] as? String }, names, line: line)
         for route in routes {
-            XCTAssertEqual(route["images"] as? Int, 200)
-            let sides = try XCTUnwrap(route["sides"] as? [[String: Any]])
-            XCTAssertEqual(sides.count, route["route"] as? String == "torch-binary-2b" || route["route"] as? String == "torch-xnor-2b" ? 4 : 3)
+            let name = route["route"] as? String ?? "?"
+            XCTAssertEqual(route["images"] as? Int, images, line: line)
+            let sides = try XCTUnwrap(route["sides"] as? [[String: Any]], line: line)
+            XCTAssertEqual(sides.count, name.hasPrefix("torch") ? 4 : 3, line: line)
             for side in sides {
-                XCTAssertEqual(side["mismatches"] as? Int, 0, "\(route["route"]!) \(side["side"]!): classes")
-                XCTAssertEqual(side["score_mismatches"] as? Int, 0, "\(route["route"]!) \(side["side"]!): scores")
+                XCTAssertEqual(side["mismatches"] as? Int, 0, "\(name) \(side["side"]!): classes", line: line)
+                XCTAssertEqual(side["score_mismatches"] as? Int, 0, "\(name) \(side["side"]!): scores", line: line)
             }
-            let fgsm = try XCTUnwrap(route["fgsm"] as? [[String: Any]])
-            let torchOnCheckpoint = try XCTUnwrap(fgsm.first { $0["side"] as? String == "torch on checkpoint" })
-            XCTAssertGreaterThanOrEqual(try XCTUnwrap(torchOnCheckpoint["identical_to_ours"] as? Int), 196, "\(route["route"]!): \(fgsm)")
+            let fgsm = try XCTUnwrap(route["fgsm"] as? [[String: Any]], line: line)
+            let torchOnCheckpoint = try XCTUnwrap(fgsm.first { $0["side"] as? String == "torch on checkpoint" }, line: line)
+            XCTAssertGreaterThanOrEqual(try XCTUnwrap(torchOnCheckpoint["identical_to_ours"] as? Int), fgsmIdentical, "\(name): \(fgsm)", line: line)
         }
+    }
+
+    /// The routes of scripts/torch_routes.py on a synthetic 8x8 data set: FCNs trained in PyTorch with the
+    /// package (binary and XNOR, 2-bit input) saved, converted and scored by `infer --scores`, and `train fit`
+    /// checkpoints loaded into PyTorch, from the checkpoint and from the .bsm. The loaded checkpoint's
+    /// gradients are the trainer's: FGSM in PyTorch stores the same images as `train attack --attack fgsm`
+    /// (all but a few, where a gradient entry summed in another order could change sign).
+    func testPyTorchRoutesAgreeWithInferImageByImage() throws {
+        let data = try CLIFixtures.mnistCache(size: 8, count: 200)
+        let report = try routes(["--work", temporaryDirectory(), "--data-dir", data, "--hidden", "16,16", "--epochs", "2",
+                                 "--train-limit", "0", "--test-limit", "0", "--fgsm", "0.1"])
+        try checkRoutes(report, names: ["torch-binary-2b", "torch-xnor-2b", "bitshield-binary-2b", "bitshield-xnor-2b"],
+                        images: 200, fgsmIdentical: 196)
+    }
+
+    /// A conv net (one 3x3 block of 4 channels, max-pool, BatchNorm, sign; dense 16) trained in PyTorch with the
+    /// package, binary and XNOR: its checkpoint converts and scores with 0 mismatches, class and score.
+    func testPyTorchConvNetsAgreeWithInfer() throws {
+        let data = try CLIFixtures.mnistCache(size: 8, count: 120)
+        let report = try routes(["--work", temporaryDirectory(), "--data-dir", data, "--routes", "torch", "--arch", "conv",
+                                 "--conv-channels", "4", "--hidden", "16", "--epochs", "2", "--train-limit", "0",
+                                 "--test-limit", "0", "--fgsm", "0.1"])
+        try checkRoutes(report, names: ["torch-conv-binary-2b", "torch-conv-xnor-2b"], images: 120, fgsmIdentical: 100)
+    }
+
+    /// `bitshield_torch.load` of every spec/golden file (FCN binary, conv XNOR, FCN float; format versions 1-3)
+    /// reproduces every expected class and score bit for bit, the float model's too (infer's summation order).
+    func testPackageReadsEveryGoldenFileExactly() throws {
+        let report = try routes(["--work", "unused", "--golden", Self.repo + "/spec/golden"])
+        let golden = try XCTUnwrap(report["golden"] as? [[String: Any]])
+        XCTAssertEqual(golden.count, 9)
+        for g in golden { XCTAssertEqual(g["mismatches"] as? Int, 0, "\(g)") }
     }
 }

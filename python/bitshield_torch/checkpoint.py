@@ -9,7 +9,7 @@ import struct
 import numpy as np
 import torch
 
-from .layers import FCN
+from .layers import Net
 
 FORMAT = "bitshield.checkpoint"
 TOOL = "bitshield_torch 0.1.0"
@@ -72,8 +72,8 @@ def save(model, path, dataset="mnist", epochs=1, batch_size=100, learning_rate=0
     """Writes `model` (an FCN) as a BitShield checkpoint that `convert` reads (and `train attack`, `train eval`).
     The training settings are recorded for the record (the trainer validates them: epochs >= 1,
     batch size >= 2, an optimizer of adam or sgd); no optimizer state is written."""
-    if not isinstance(model, FCN):
-        raise TypeError("save() takes a bitshield_torch.FCN, not %s" % type(model).__name__)
+    if not isinstance(model, Net):
+        raise TypeError("save() takes a bitshield_torch network (FCN, ConvNet), not %s" % type(model).__name__)
     training = {
         "dataset": dataset, "epochs": int(epochs), "batch_size": int(batch_size), "optimizer": optimizer,
         "learning_rate": float(np.float32(learning_rate)), "momentum": 0.9, "weight_decay": 0.0,
@@ -94,19 +94,20 @@ def save(model, path, dataset="mnist", epochs=1, batch_size=100, learning_rate=0
 
 
 def model_from_config(config):
-    """An FCN built from a checkpoint's `model` JSON (a dict); conv nets are refused (not in this package yet)."""
-    if config.get("architecture") != "fcn":
-        raise ValueError("architecture %r: this package builds fcn networks only (conv nets are not supported yet)"
-                         % config.get("architecture"))
+    """The network a checkpoint's `model` JSON (a dict) describes."""
+    arch = config.get("architecture")
+    if arch not in ("fcn", "conv"):
+        raise ValueError("architecture %r is not fcn or conv" % (arch,))
     i = config["input"]
-    return FCN(config["hidden"], precision=config["precision"], input_bits=config["input_bits"],
+    return Net(config["hidden"], precision=config["precision"], input_bits=config["input_bits"],
                input=(i["height"], i["width"], i["channels"]), classes=config["classes"],
                activation=config.get("activation", "hardtanh"), dropout=config.get("dropout", 0.0),
-               float_last_layer=config.get("float_last_layer", False))
+               float_last_layer=config.get("float_last_layer", False),
+               conv_channels=config.get("conv_channels", []) if arch == "conv" else [], kernel=config.get("kernel", 3))
 
 
 def load_checkpoint(path):
-    """An FCN in eval mode from a BitShield checkpoint: the trainer's forward pass and straight-through
+    """A Net (FCN or conv) in eval mode from a BitShield checkpoint: the trainer's forward pass and straight-through
     gradients. Every tensor the model needs must be there with its shape; `optimizer.*` tensors are
     ignored, any other unknown tensor is refused by name."""
     meta, tensors = read_safetensors(path)

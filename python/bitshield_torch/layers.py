@@ -115,6 +115,27 @@ def xnor_alpha_exact(w):
     return torch.from_numpy(s / np.float32(a.shape[1])).to(w.device)
 
 
+def _output_scales(module):
+    """c per output (None when every c is 1) of a BitLinear or BitConv2d: input_scale * alpha, or input_scale.
+    In eval mode XNOR's alpha takes the trainer's value exactly (exact + 0), with the mean's gradient."""
+    if module.kind == "xnor":
+        w = module.weight.reshape(module.weight.shape[0], -1)
+        alpha = w.abs().mean(dim=1)
+        if not module.training:
+            alpha = xnor_alpha_exact(w) + (alpha - alpha.detach())
+        return torch.tensor(module.input_scale, dtype=F32) * alpha
+    if module.input_scale != 1:
+        return torch.full((module.weight.shape[0],), module.input_scale, dtype=F32)
+    return None
+
+
+def _check_kind(kind, bias):
+    if kind not in ("float", "binary", "xnor"):
+        raise ValueError("weight kind %r is not float, binary or xnor" % (kind,))
+    if bias and kind != "float":
+        raise ValueError("a binary or XNOR layer has no bias (BatchNorm's shift takes its place)")
+
+
 class BitLinear(nn.Module):
     """A dense layer with float, binary (sign(W)) or XNOR (alpha * sign(W)) weights, `[out, in]` latent
     weights as PyTorch's nn.Linear, computing y = (x S^T) * c (+ bias) in that order (WeightedProduct.swift),
@@ -122,10 +143,7 @@ class BitLinear(nn.Module):
 
     def __init__(self, inputs, outputs, kind="binary", bias=False, input_scale=1.0):
         super().__init__()
-        if kind not in ("float", "binary", "xnor"):
-            raise ValueError("weight kind %r is not float, binary or xnor" % (kind,))
-        if bias and kind != "float":
-            raise ValueError("a binary or XNOR layer has no bias (BatchNorm's shift takes its place)")
+        _check_kind(kind, bias)
         self.kind = kind
         self.inputs, self.outputs = inputs, outputs
         self.input_scale = input_scale
@@ -134,15 +152,7 @@ class BitLinear(nn.Module):
         self.bias = nn.Parameter(torch.empty(outputs).uniform_(-bound, bound)) if bias else None
 
     def output_scales(self):
-        """c per output (None when every c is 1): input_scale * alpha, or input_scale."""
-        if self.kind == "xnor":
-            alpha = self.weight.abs().mean(dim=1)
-            if not self.training:   # the trainer's value exactly (exact + 0), with the mean's gradient
-                alpha = xnor_alpha_exact(self.weight) + (alpha - alpha.detach())
-            return torch.tensor(self.input_scale, dtype=F32) * alpha
-        if self.input_scale != 1:
-            return torch.full((self.outputs,), self.input_scale, dtype=F32)
-        return None
+        return _output_scales(self)
 
     def forward(self, x):
         w = self.weight if self.kind == "float" else _WeightSign.apply(self.weight)
@@ -163,6 +173,44 @@ class BitLinear(nn.Module):
     def extra_repr(self):
         return "%d -> %d, %s, bias=%s, input_scale=%r" % (self.inputs, self.outputs, self.kind,
                                                          self.bias is not None, self.input_scale)
+
+
+class BitConv2d(nn.Module):
+    """A valid (unpadded), stride-1 convolution on NHWC maps `[N, H, W, C]` with `[out, k, k, in]` latent
+    weights (the trainer's order; PyTorch's `[out, in, k, k]` permuted), float, binary or XNOR (alpha per
+    output channel), y = (x * S) * c (Conv2D.swift). Binary and XNOR sums are exact integers; a float
+    convolution is summed in PyTorch's order (FORMAT.md's tolerance)."""
+
+    def __init__(self, inputs, outputs, kernel=3, kind="binary", input_scale=1.0):
+        super().__init__()
+        _check_kind(kind, False)
+        self.kind, self.kernel, self.input_scale = kind, kernel, input_scale
+        bound = 1 / np.sqrt(kernel * kernel * inputs)
+        self.weight = nn.Parameter(torch.empty(outputs, kernel, kernel, inputs).uniform_(-bound, bound))
+
+    def output_scales(self):
+        return _output_scales(self)
+
+    def forward(self, x):
+        w = self.weight if self.kind == "float" else _WeightSign.apply(self.weight)
+        y = F.conv2d(x.permute(0, 3, 1, 2), w.permute(0, 3, 1, 2)).permute(0, 2, 3, 1)
+        c = self.output_scales()
+        return y * c if c is not None else y
+
+    def extra_repr(self):
+        return "%d -> %d, %dx%d, %s, input_scale=%r" % (self.weight.shape[3], self.weight.shape[0], self.kernel,
+                                                       self.kernel, self.kind, self.input_scale)
+
+
+class MaxPool(nn.Module):
+    """Max-pooling of NHWC maps over s x s windows, stride s, the last H mod s rows and W mod s columns dropped."""
+
+    def __init__(self, size=2):
+        super().__init__()
+        self.size = size
+
+    def forward(self, x):
+        return F.max_pool2d(x.permute(0, 3, 1, 2), self.size, self.size).permute(0, 2, 3, 1)
 
 
 class BatchNorm(nn.Module):
@@ -194,9 +242,10 @@ class BatchNorm(nn.Module):
         return exact(s, scale), exact(t, shift)
 
     def forward(self, x):
-        if self.training:
-            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                                True, self.momentum, self.eps)
+        if self.training:   # over NHWC maps: per channel, the batch viewed as [N*H*W, C] (BatchNorm2d)
+            y = F.batch_norm(x.reshape(-1, self.features), self.running_mean, self.running_var, self.weight,
+                             self.bias, True, self.momentum, self.eps)
+            return y.reshape(x.shape)
         scale, shift = self.affine()
         return x * scale + shift
 
@@ -209,15 +258,18 @@ class _Sign(nn.Module):
         return SignSTE.apply(x)
 
 
-class FCN(nn.Module):
-    """BitShield's fully connected network (Network.swift): the input quantizer, then per hidden width
-    fcI (no bias) -> bnI -> activation (sign for binary and XNOR, hardtanh or relu for float) -> dropout,
-    then fcL -> bnL whose outputs are the scores. With float_last_layer (binary and XNOR only) the last
-    hidden block ends in hardtanh and fcL is a float layer with a bias and no BatchNorm after it.
-    Parameter names are the checkpoint's: fc0.weight, bn0.weight, bn0.bias, bn0.running_mean, ..."""
+class Net(nn.Module):
+    """BitShield's networks (Network.swift). The input quantizer; for a conv net, per entry of conv_channels
+    convI (k x k, valid) -> max-pool 2 -> convbnI -> activation on NHWC maps; then per hidden width
+    fcI (no bias) -> bnI -> activation -> dropout; then fcL -> bnL whose outputs are the scores. Activations:
+    sign (SignSTE) for binary and XNOR, hardtanh or relu for float. With float_last_layer (binary and XNOR
+    only) the last hidden block ends in hardtanh and fcL is a float layer with a bias and no BatchNorm.
+    The first weight layer scales by the quantizer's code unit. Parameter names are the checkpoint's
+    (conv0.weight, convbn0.*, fc0.weight, bn0.weight, bn0.bias, bn0.running_mean, ...); `config` is the
+    checkpoint's `model` JSON."""
 
     def __init__(self, hidden, precision="binary", input_bits=2, input=(28, 28, 1), classes=10,
-                 activation="hardtanh", dropout=0.2, float_last_layer=False):
+                 activation="hardtanh", dropout=0.2, float_last_layer=False, conv_channels=(), kernel=3):
         super().__init__()
         if precision not in ("float", "binary", "xnor"):
             raise ValueError("precision %r is not float, binary or xnor" % (precision,))
@@ -225,36 +277,57 @@ class FCN(nn.Module):
             raise ValueError("activation %r is not hardtanh or relu" % (activation,))
         if float_last_layer and precision == "float":
             raise ValueError("float_last_layer applies to binary and XNOR networks only")
-        if not hidden or any(int(h) <= 0 for h in hidden):
-            raise ValueError("hidden widths %r must be a non-empty list of positive numbers" % (hidden,))
+        conv_channels = [int(c) for c in conv_channels]
+        if (not hidden and not conv_channels) or any(int(h) <= 0 for h in list(hidden) + conv_channels):
+            raise ValueError("hidden widths %r and conv channels %r must be positive (an FCN needs a hidden layer)"
+                             % (hidden, conv_channels))
         self.config = {
-            "architecture": "fcn", "input": {"height": int(input[0]), "width": int(input[1]), "channels": int(input[2])},
-            "conv_channels": [], "kernel": 3, "hidden": [int(h) for h in hidden], "classes": int(classes),
-            "precision": precision, "input_bits": int(input_bits), "activation": activation,
+            "architecture": "conv" if conv_channels else "fcn",
+            "input": {"height": int(input[0]), "width": int(input[1]), "channels": int(input[2])},
+            "conv_channels": conv_channels, "kernel": int(kernel), "hidden": [int(h) for h in hidden],
+            "classes": int(classes), "precision": precision, "input_bits": int(input_bits), "activation": activation,
             "dropout": float(dropout), "float_last_layer": bool(float_last_layer),
         }
+        self.input_shape = tuple(int(v) for v in input)
         self.quant = InputQuantizer(input_bits)
         binary = precision != "float"
-        widths = [input[0] * input[1] * input[2]] + list(hidden)
+
+        def act():
+            if binary:
+                return _Sign()
+            return nn.ReLU() if activation == "relu" else nn.Hardtanh()
+
+        self.convs = []
+        h, w, c = self.input_shape
+        for i, out in enumerate(conv_channels):
+            conv = BitConv2d(c, out, kernel, precision, input_scale=self.quant.unit if i == 0 else 1.0)
+            h, w, c = (h - kernel + 1) // 2, (w - kernel + 1) // 2, out
+            if h < 1 or w < 1:
+                raise ValueError("%dx%d input is too small for %d conv blocks" % (input[0], input[1], len(conv_channels)))
+            bn, a = BatchNorm(out), act()
+            self.add_module("conv%d" % i, conv)
+            self.add_module("pool%d" % i, MaxPool(2))
+            self.add_module("convbn%d" % i, bn)
+            self.add_module("convact%d" % i, a)
+            self.convs.append((conv, getattr(self, "pool%d" % i), bn, a))
+        widths = [h * w * c] + list(hidden)
         self.blocks = []
         for i in range(len(hidden)):
             fc = BitLinear(widths[i], widths[i + 1], precision, bias=False,
-                           input_scale=self.quant.unit if i == 0 else 1.0)
+                           input_scale=self.quant.unit if i == 0 and not conv_channels else 1.0)
             bn = BatchNorm(widths[i + 1])
             last_hidden = i == len(hidden) - 1
-            if binary and not (float_last_layer and last_hidden):
-                act = _Sign()
-            else:
-                act = nn.ReLU() if activation == "relu" and not binary else nn.Hardtanh()
+            a = nn.Hardtanh() if binary and float_last_layer and last_hidden else act()
+            drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
             self.add_module("fc%d" % i, fc)
             self.add_module("bn%d" % i, bn)
-            self.add_module("act%d" % i, act)
-            drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+            self.add_module("act%d" % i, a)
             self.add_module("drop%d" % i, drop)
-            self.blocks.append((fc, bn, act, drop))
+            self.blocks.append((fc, bn, a, drop))
         last = len(hidden)
         self.add_module("fc%d" % last, BitLinear(widths[last], classes, "float" if float_last_layer else precision,
-                                                 bias=float_last_layer, input_scale=1.0))
+                                                 bias=float_last_layer,
+                                                 input_scale=self.quant.unit if last == 0 and not conv_channels else 1.0))
         if not float_last_layer:
             self.add_module("bn%d" % last, BatchNorm(classes))
 
@@ -267,28 +340,39 @@ class FCN(nn.Module):
         return getattr(self, "bn%d" % len(self.blocks), None)
 
     def forward(self, x):
-        h = self.quant(x.reshape(x.shape[0], -1))
+        n = x.shape[0]
+        h = self.quant(x.reshape((n,) + self.input_shape))     # NHWC
+        for conv, pool, bn, act in self.convs:
+            h = act(bn(pool(conv(h))))
+        h = h.reshape(n, -1)
         for fc, bn, act, drop in self.blocks:
             h = drop(act(bn(fc(h))))
         h = self.fc_last(h)
         return self.bn_last(h) if self.bn_last is not None else h
 
     def named_tensors(self):
-        """The checkpoint's tensors, in the trainer's order: per layer the parameters, then the statistics."""
-        out = []
-        for i, (fc, bn, _, _) in enumerate(self.blocks):
-            out += [("fc%d.weight" % i, fc.weight), ("bn%d.weight" % i, bn.weight), ("bn%d.bias" % i, bn.bias)]
-        last = len(self.blocks)
-        out.append(("fc%d.weight" % last, self.fc_last.weight))
-        if self.fc_last.bias is not None:
-            out.append(("fc%d.bias" % last, self.fc_last.bias))
-        if self.bn_last is not None:
-            out += [("bn%d.weight" % last, self.bn_last.weight), ("bn%d.bias" % last, self.bn_last.bias)]
-        for i, (_, bn, _, _) in enumerate(self.blocks):
-            out += [("bn%d.running_mean" % i, bn.running_mean), ("bn%d.running_var" % i, bn.running_var)]
-        if self.bn_last is not None:
-            out += [("bn%d.running_mean" % last, self.bn_last.running_mean), ("bn%d.running_var" % last, self.bn_last.running_var)]
+        """The checkpoint's tensors: every parameter and BatchNorm statistic under the trainer's name."""
+        wanted = ("weight", "bias", "running_mean", "running_var")
+        out = [(n, t) for n, t in self.named_parameters()]
+        out += [(n, t) for n, t in self.named_buffers() if n.rsplit(".", 1)[-1] in wanted]
         return out
+
+
+class FCN(Net):
+    """BitShield's fully connected network (FCN2 is FCN([600] * 4)); see Net."""
+
+    def __init__(self, hidden, precision="binary", input_bits=2, input=(28, 28, 1), classes=10,
+                 activation="hardtanh", dropout=0.2, float_last_layer=False):
+        super().__init__(hidden, precision, input_bits, input, classes, activation, dropout, float_last_layer)
+
+
+class ConvNet(Net):
+    """BitShield's conv net (`train --arch conv`: conv 32, conv 64, dense 512 by default); see Net."""
+
+    def __init__(self, conv_channels=(32, 64), hidden=(512,), kernel=3, precision="binary", input_bits=2,
+                 input=(28, 28, 1), classes=10, activation="hardtanh", dropout=0.2, float_last_layer=False):
+        super().__init__(list(hidden), precision, input_bits, input, classes, activation, dropout, float_last_layer,
+                         conv_channels=conv_channels, kernel=kernel)
 
 
 def clip_(model):
@@ -296,7 +380,7 @@ def clip_(model):
     (WeightQuantizer.clip); call it after optimizer.step()."""
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, BitLinear) and m.kind != "float":
+            if isinstance(m, (BitLinear, BitConv2d)) and m.kind != "float":
                 m.weight.clamp_(-1, 1)
 
 
