@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes a BinaryNet.pytorch-style MNIST MLP state_dict (safetensors) and PyTorch's predictions on the
-first N MNIST test images, for the `convert --from binarynet` import test.
+first N MNIST test images, for the BinaryNet import test (`convert OUT_DIR/binarynet.safetensors -o M.bsm`: convert recognises the layout by its tensor names; spec/PYTORCH.md).
 
 Usage: binarynet_fixture.py OUT_DIR [--width 64] [--images 500]
 

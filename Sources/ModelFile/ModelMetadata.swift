@@ -31,6 +31,10 @@ public struct ModelMetadata: Equatable {
     public var createdBy: String?
     /// "bits8" or "columns32": the tensor type of every binary dense weight in the image.
     public var denseLayout: String?
+    /// The input normalization mean an import folded into the first BatchNorm (BinaryNet.pytorch; spec/PYTORCH.md).
+    public var inputMean: Double?
+    /// The input normalization std an import folded in.
+    public var inputStd: Double?
 
     /// The value of `format`.
     public static let formatName = "bitshield.model"
@@ -88,10 +92,14 @@ public struct ModelMetadata: Equatable {
                 let value = try next()
                 guard case let .number(n)? = value, let bits = n.integer else { throw wrongType(key, .integer, value) }
                 m.inputBits = bits
-            case "test_accuracy":
+            case "test_accuracy", "input_mean", "input_std":
                 let value = try next()
-                guard case let .number(n)? = value, let accuracy = n.double else { throw wrongType(key, .number, value) }
-                m.testAccuracy = accuracy
+                guard case let .number(n)? = value, let number = n.double else { throw wrongType(key, .number, value) }
+                switch key {
+                case "test_accuracy": m.testAccuracy = number
+                case "input_mean": m.inputMean = number
+                default: m.inputStd = number
+                }
             default:
                 do { try reader.skipValue() } catch { throw .container("metadata is not valid JSON: \(error.description)") }
             }

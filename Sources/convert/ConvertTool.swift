@@ -18,7 +18,7 @@ struct ConvertTool: ParsableCommand {
           convert runs/bnn-2b.safetensors -o device.bsm --layout columns32
           convert inspect model.bsm --json
           convert image model.bsm -o model.img
-        The format is specified in spec/FORMAT.md.
+        The format is specified in spec/FORMAT.md. Besides `train` checkpoints (and bitshield_torch.save's, python/), convert reads BinaryNet.pytorch MNIST MLP state_dicts (spec/PYTORCH.md), whose input normalization --input-mean/--input-std give (recorded in the file's metadata).
         Memory: a checkpoint whose network (weights, gradients, statistics) exceeds 8 GiB is refused with the bytes it needs, before anything is allocated (convert export --memory-budget GiB raises it).
         Exit codes: 0 success, 1 failure, 64 bad usage.
         """,
@@ -71,11 +71,15 @@ struct Export: ToolCommand {
                                valueName: "layout"))
     var layout: DenseLayout = .bits8
 
-    @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md), in \(TrainingConfig.Limits.inputMean.text).")
-    var inputMean: Float = 0.1307
+    @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md), in \(TrainingConfig.Limits.inputMean.text) (default \(Export.defaultInputMean)); recorded in the file's metadata. Refused for BitShield checkpoints, which have no normalization.")
+    var inputMean: Float?
 
-    @Option(help: "Input normalization std of an imported BinaryNet.pytorch MLP, in \(TrainingConfig.Limits.inputStd.text).")
-    var inputStd: Float = 0.3081
+    @Option(help: "Input normalization std of an imported BinaryNet.pytorch MLP, in \(TrainingConfig.Limits.inputStd.text) (default \(Export.defaultInputStd)); recorded in the file's metadata. Refused for BitShield checkpoints.")
+    var inputStd: Float?
+
+    /// BinaryNet.pytorch's MNIST normalization, the import's default.
+    static let defaultInputMean: Float = 0.1307
+    static let defaultInputStd: Float = 0.3081
 
     @Option(help: ArgumentHelp("Memory budget in GiB (1...\(ModelConfig.maxMemoryBudgetGiB)) for the checkpoint's network (weights, gradients, statistics); "
                                + "a larger one is refused, with the bytes it needs, before anything is allocated.", valueName: "GiB"))
@@ -84,7 +88,7 @@ struct Export: ToolCommand {
     func validate() throws {
         for (option, value, limit) in [("--input-mean", inputMean, TrainingConfig.Limits.inputMean),
                                        ("--input-std", inputStd, TrainingConfig.Limits.inputStd)] {
-            if let problem = limit.problem(option, value) { throw ValidationError(problem) }
+            if let value, let problem = limit.problem(option, value) { throw ValidationError(problem) }
         }
         if let problem = ModelConfig.memoryBudgetsGiB.problem("--memory-budget", memoryBudget) { throw ValidationError(problem) }
         try requireWritableFile(output, option: "--output")
@@ -106,10 +110,18 @@ struct Export: ToolCommand {
                 return try SafeTensorsFile.parse(raw, path: checkpoint, include: { !$0.hasPrefix("optimizer.") })
             }
             if BinaryNetImport.matches(file) {
-                network = try BinaryNetImport.network(from: file, mean: inputMean, std: inputStd, path: checkpoint)
+                let (mean, std) = (inputMean ?? Export.defaultInputMean, inputStd ?? Export.defaultInputStd)
+                network = try BinaryNetImport.network(from: file, mean: mean, std: std, path: checkpoint)
                 meta["source_format"] = "binarynet-pytorch"
                 meta["dataset"] = "mnist"
+                // The normalization the import folded into the first BatchNorm, as written (0.1307, not its Float's
+                // binary expansion).
+                meta["input_mean"] = Double("\(mean)") ?? Double(mean)
+                meta["input_std"] = Double("\(std)") ?? Double(std)
             } else {
+                if inputMean != nil || inputStd != nil {
+                    throw ToolError.usage("--input-mean and --input-std apply to BinaryNet.pytorch imports only; \(checkpoint) is a BitShield checkpoint, whose input is the discretized image with no normalization")
+                }
                 let ck = try Checkpoint(file: file, path: checkpoint)
                 network = try ck.makeNetwork(path: checkpoint, memoryBudget: memoryBudget << 30)
                 meta["source_format"] = "bitshield"

@@ -46,6 +46,9 @@ struct InferTool: ToolCommand {
     @Option(help: "Write one predicted label per line to this file.")
     var predictions: String?
 
+    @Option(help: "Write each image's class scores (the argmax op's inputs) to this file, one line per image, space-separated, printed %.9g so they read back exactly.")
+    var scores: String?
+
     @Option(help: "Threads for the throughput figure (each with its own arena); latency is always one image on one thread.")
     var threads: Int = 1
 
@@ -83,7 +86,12 @@ struct InferTool: ToolCommand {
         try requirePositive("--max-arena-bytes", maxArenaBytes)
         try requirePositive("--max-operations", maxOperations)
         if device != nil && kernels != .optimized { throw ValidationError("--device runs the optimized kernels only") }
+        if device != nil && scores != nil { throw ValidationError("--scores is not available with --device (the board reports classes only)") }
         if let predictions { try requireWritableFile(predictions, option: "--predictions") }
+        if let scores { try requireWritableFile(scores, option: "--scores") }
+        if let predictions, let scores, predictions == scores {
+            throw ValidationError("--predictions and --scores name the same file '\(scores)'")
+        }
     }
 
     /// The tool's failure (exit 1) with `message`: `throw fail(...)`.
@@ -140,8 +148,9 @@ struct InferTool: ToolCommand {
     }
 
     func execute() throws {
-        if let predictions {
-            try refuseOverwriting(inputs: inputFiles(), with: [predictions])
+        let outputs = [predictions, scores].compactMap { $0 }
+        if !outputs.isEmpty {
+            try refuseOverwriting(inputs: inputFiles(), with: outputs)
         }
         let fileData = try BoundedFile.contents(of: model, limit: ModelFile.maxFileBytes, what: "model file (.bsm)")
         let file = try parseModelFile(fileData)
@@ -190,11 +199,18 @@ struct InferTool: ToolCommand {
         let interpreter = try makeInterpreter(UnsafeRawBufferPointer(imageBuffer), arena, kernelSet)
         var predicted = [Int](repeating: 0, count: data.count)
         var latencies = [Double](repeating: 0, count: data.count)
+        // With --scores, every image's scores (the interpreter writes them where it is given a place).
+        // (An empty array's buffer may still have a base address: ask the option, not the pointer.)
+        let keepsScores = scores != nil
+        var scoreValues = [Float](repeating: 0, count: keepsScores ? data.count * classes : 0)
         data.pixels.withUnsafeBufferPointer { px in
-            for i in 0..<data.count {
-                let start = DispatchTime.now().uptimeNanoseconds
-                predicted[i] = interpreter.invoke(px.baseAddress! + i * data.imageSize)
-                latencies[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000
+            scoreValues.withUnsafeMutableBufferPointer { sv in
+                for i in 0..<data.count {
+                    let out = keepsScores ? sv.baseAddress.map { $0 + i * classes } : nil
+                    let start = DispatchTime.now().uptimeNanoseconds
+                    predicted[i] = interpreter.invoke(px.baseAddress! + i * data.imageSize, scores: out)
+                    latencies[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000
+                }
             }
         }
         // Throughput: `threads` workers, each with its own interpreter and arena, over the images.
@@ -223,8 +239,10 @@ struct InferTool: ToolCommand {
         let peakRSS = Int(usage.ru_maxrss) * 1024
 
         if let predictions {
-            let text = predicted.map(String.init).joined(separator: "\n") + "\n"
-            try AtomicFile.write(Array(text.utf8), to: predictions)
+            try AtomicFile.write(Array(predictionLines(predicted).utf8), to: predictions)
+        }
+        if let scores {
+            try AtomicFile.write(Array(scoreLines(scoreValues, classes: classes).utf8), to: scores)
         }
 
         let perClass = (0..<classes).map { perClassTotal[$0] == 0 ? 0 : Double(perClassCorrect[$0]) / Double(perClassTotal[$0]) }

@@ -12,7 +12,7 @@ struct AttackCommand: ToolCommand {
         discussion: """
         Example:
           train attack runs/x.safetensors --attack pgd --eps 0.1 --out adv/x-pgd-0.1
-        writes adv/x-pgd-0.1-images-idx3-ubyte (idx4, count x height x width x channels, for colour images) and adv/x-pgd-0.1-labels-idx1-ubyte, which `infer MODEL --images ... --labels ...` scores. eps is on the [0, 1] pixel scale; the stored images stay within floor(255 eps) of the originals, and every accuracy reported is measured on them.
+        writes adv/x-pgd-0.1-images-idx3-ubyte (idx4, count x height x width x channels, for colour images) and adv/x-pgd-0.1-labels-idx1-ubyte, which `infer MODEL --images ... --labels ...` scores. eps is on the [0, 1] pixel scale and is rounded down to whole pixel steps: it acts as floor(255 eps)/255 (0.1 acts as 25/255 = 0.098, 0.3 as 76/255), the printed pixel budget; the stored images stay within floor(255 eps) of the originals, and every accuracy reported is measured on them.
         """)
 
     @Argument(help: "A checkpoint written by `train`.")
@@ -21,7 +21,7 @@ struct AttackCommand: ToolCommand {
     @Option(help: "Attack: fgsm (the paper's Eq. 1), rfgsm (Tramer et al.), pgd (Madry et al., BPDA through the quantizer), transfer (PGD on --source), edge (knows the input quantizer's bin edges; PGD on 8-bit input) or square (Andriushchenko et al., gradient-free).")
     var attack: AttackConfig.Kind = .fgsm
 
-    @Option(help: "L-infinity budget on the [0, 1] scale, in \(TrainingConfig.Limits.epsilon.text) (MNIST: 0.1, 0.2, 0.3).")
+    @Option(help: "L-infinity budget on the [0, 1] scale, in \(TrainingConfig.Limits.epsilon.text) (MNIST: 0.1, 0.2, 0.3); it acts as floor(255 eps)/255.")
     var eps: Float
 
     @Option(help: "Output prefix: PREFIX-images-idx3-ubyte (idx4 for colour images) and PREFIX-labels-idx1-ubyte.")
@@ -70,7 +70,7 @@ struct AttackCommand: ToolCommand {
                      result.maxPerturbation, result.meanPerturbation, result.zeroGradientFraction * 100, result.seconds, files[0]))
         if common.json {
             print(try jsonLine([
-                "attack": attack.rawValue, "eps": Double(eps), "pixel_budget": config.pixelBudget,
+                "attack": attack.rawValue, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": config.pixelBudget,
                 "clean_accuracy": result.cleanAccuracy, "robust_accuracy": result.robustAccuracy,
                 "attack_success_rate": result.successRate, "successes": result.successes, "clean_correct": result.cleanCorrect,
                 "images": test.count, "max_perturbation": result.maxPerturbation, "mean_perturbation": result.meanPerturbation,

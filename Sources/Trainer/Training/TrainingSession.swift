@@ -184,20 +184,26 @@ public final class TrainingSession {
 
 /// Scoring a network on a labelled set in evaluation mode.
 public enum Evaluation {
-    /// Predicted class of every image of `data` (which must fit the model: `ModelConfig.checkFits`).
+    /// Predicted class of every image of `data` (which must fit the model: `ModelConfig.checkFits`): the
+    /// first index of the largest score.
     public static func predictions(_ network: Network, on data: ImageSet, batchSize: Int = 1000) throws(TrainerError) -> [Int] {
+        try scores(network, on: data, batchSize: batchSize).argmaxRows()
+    }
+
+    /// The evaluation-mode scores (logits) of every image of `data`, `[count, classes]`.
+    public static func scores(_ network: Network, on data: ImageSet, batchSize: Int = 1000) throws(TrainerError) -> Matrix {
         try network.checkFits(data, role: "evaluated set")
-        var out: [Int] = []
-        out.reserveCapacity(data.count)
+        var out: [Float] = []
+        out.reserveCapacity(data.count * network.config.classes)
         var start = 0
         while start < data.count {
             let end = min(start + batchSize, data.count)
             let (x, _) = TrainingSession.batch(data, indices: start..<end)
             var context = ForwardContext.evaluation
-            out += network.forward(x, context: &context).argmaxRows()
+            out += network.forward(x, context: &context).data
             start = end
         }
-        return out
+        return Matrix(rows: data.count, cols: network.config.classes, data: out)
     }
 
     /// Fraction of `data` classified correctly.
