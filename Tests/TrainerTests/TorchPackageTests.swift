@@ -10,8 +10,10 @@ final class TorchPackageTests: XCTestCase {
     static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().path
 
-    /// The interpreter with PyTorch (`make torch`, or `$BITSHIELD_TORCH_PYTHON`); skips without it.
+    /// The interpreter with PyTorch (`make torch`, or `$BITSHIELD_TORCH_PYTHON`); skips without it, and in the
+    /// fast tier (`make check` leaves PyTorch out; `make test` runs these).
     func torchPython() throws -> String {
+        try requireSlowTier("PyTorch package routes")
         let python = ProcessInfo.processInfo.environment["BITSHIELD_TORCH_PYTHON"] ?? Self.repo + "/.venv-torch/bin/python"
         guard FileManager.default.isExecutableFile(atPath: python) else { throw XCTSkip("no PyTorch interpreter at \(python) (run 'make torch')") }
         return python
