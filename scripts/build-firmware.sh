@@ -62,7 +62,7 @@ swift_flags=(-target "$target" -enable-experimental-feature Embedded -wmo -parse
              -Xcc -ffreestanding -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${sflags[@]}")
 "$bin/swiftc" "${swift_flags[@]}" -module-name ModelFormat Sources/ModelFormat/*.swift \
     -emit-module -emit-module-path "$out/ModelFormat.swiftmodule" -c -o "$out/ModelFormat.o"
-"$bin/swiftc" "${swift_flags[@]}" -module-name Inference -I "$out" Sources/Inference/*.swift Sources/Inference/Kernels/*.swift \
+"$bin/swiftc" "${swift_flags[@]}" -module-name Inference -I "$out" $(find Sources/Inference -name '*.swift' | sort) \
     -emit-module -emit-module-path "$out/Inference.swiftmodule" -c -o "$out/Inference.o"
 "$bin/swiftc" "${swift_flags[@]}" -module-name Firmware -I "$out" -import-objc-header Firmware/Startup/firmware.h \
     Firmware/Sources/*.swift -c -o "$out/Firmware.o"

@@ -12,7 +12,7 @@ for target in armv7em-none-none-eabi aarch64-none-none-elf; do
   flags=(-target "$target" -enable-experimental-feature Embedded -wmo -parse-as-library -Osize)
   swiftc "${flags[@]}" -module-name ModelFormat Sources/ModelFormat/*.swift \
       -emit-module -emit-module-path "$out/ModelFormat.swiftmodule" -c -o "$out/ModelFormat.o"
-  swiftc "${flags[@]}" -module-name Inference -I "$out" Sources/Inference/*.swift Sources/Inference/Kernels/*.swift \
+  swiftc "${flags[@]}" -module-name Inference -I "$out" $(find Sources/Inference -name '*.swift' | sort) \
       -c -o "$out/Inference.o"
   echo "embedded: ModelFormat $(stat -c %s "$out/ModelFormat.o") B, Inference $(stat -c %s "$out/Inference.o") B of objects for $target"
 done

@@ -149,17 +149,21 @@ public struct Interpreter {
         -> (arena: Int, maxScratch: Int, persistent: Int, result: Int, recorded: Int) {
         var s = WalkState(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, persistent: persistent,
                           pixels: pixels, count: count, classes: classes, scores: scores, entries: entries)
-        let ops = image.opCount
+        // The op table through a local copy of the image: its fields stay in registers across the steps'
+        // calls (which take the state inout), so the loop's dispatch costs what it did as one function.
+        let table = image, ops = image.opCount
+        let recording: Bool   // a constant where `walk` inlines this, so the recording folds away there
+        if case .some = entries { recording = true } else { recording = false }
         var k = 0
         while k < ops {
-            switch image.opKind(k) {
-            case .inputCodes: k = InputCodesStep.step(&s, op: k)
-            case .dense, .conv2d: k = LayerStep.step(&s, op: k)
-            case .maxpool2d: k = MaxPoolStep.step(&s, op: k)
-            case .thresholdSign: k = ThresholdSignStep.step(&s, op: k)
-            case .affine: k = AffineStep.step(&s, op: k)
-            case .hardtanh, .relu: k = ActivationStep.step(&s, op: k)
-            case .argmax: k = ArgmaxStep.step(&s, op: k)
+            switch table.opKind(k) {
+            case .inputCodes: k = InputCodesStep.step(&s, op: k, recording: recording)
+            case .dense, .conv2d: k = LayerStep.step(&s, op: k, recording: recording)
+            case .maxpool2d: k = MaxPoolStep.step(&s, op: k, recording: recording)
+            case .thresholdSign: k = ThresholdSignStep.step(&s, op: k, recording: recording)
+            case .affine: k = AffineStep.step(&s, op: k, recording: recording)
+            case .hardtanh, .relu: k = ActivationStep.step(&s, op: k, recording: recording)
+            case .argmax: k = ArgmaxStep.step(&s, op: k, recording: recording)
             }
         }
         return (s.persistentAt + s.plan.needed, s.plan.maxScratch, s.persistentAt, s.result, s.recorded)

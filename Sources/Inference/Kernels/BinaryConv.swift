@@ -9,7 +9,7 @@ import ModelFormat
 /// Reference convolutions with binary weights.
 public enum BinaryConvKernel {
     /// Reference, bits input: A[oy, ox, o] = sum over ky, kx, c of x * w, one +/-1 value at a time.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func referenceBits(input: UnsafePointer<UInt64>, h: Int, w: Int, c: Int, k: Int,
                                      weights: UnsafePointer<UInt64>, m: Int, output: UnsafeMutablePointer<Int32>) {
         let cw = BitPacking.words(c)
@@ -32,7 +32,7 @@ public enum BinaryConvKernel {
     }
 
     /// Reference, codes input: A = sum over the patch of code * w.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func referenceCodes(codes: UnsafePointer<UInt8>, h: Int, w: Int, c: Int, k: Int,
                                       weights: UnsafePointer<UInt64>, m: Int, output: UnsafeMutablePointer<Int32>) {
         let cw = BitPacking.words(c)

@@ -33,7 +33,7 @@ extension BlockedDenseKernel {
     static let weightedChunk = 40
 
     /// `bits` by carry-save counts: A_o = n - 2 popcount(x XOR w_o).
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func bitsCarrySave(input x: UnsafePointer<UInt64>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                      sink: AccumulatorSink) {
         let halves = (n &+ 31) >> 5
@@ -156,7 +156,7 @@ extension BlockedDenseKernel {
     /// `constantFirstPlane` (codes 2q + 1: plane 0 is all n bits), plane 0 counts popcount(w_o) alone,
     /// read from `rowCounts` (planeRowCounts) when given. Two-bit codes (three planes, the first
     /// constant) take one weighted carry-save pass per row.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func planesCarrySave(_ planes: UnsafePointer<UInt64>, count: Int, constantFirstPlane: Bool, total: Int,
                                        weights: UnsafePointer<UInt64>, n: Int, m: Int, sink: AccumulatorSink,
                                        rowCounts: UnsafePointer<UInt16>? = nil) {

@@ -65,7 +65,7 @@ public enum ColumnDenseKernel {
     static func listBytes(_ n: Int) -> Int { (2 * n + 15) & ~15 }
 
     /// Binary input `x` (n bits): A_o = n - 2 popcount(x XOR w_o), into `sink`.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func bits(input x: UnsafePointer<UInt64>, weights: UnsafeRawPointer, n: Int, m: Int,
                             scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
         let x32 = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
@@ -94,7 +94,7 @@ public enum ColumnDenseKernel {
 
     /// Pixels input (`bits`-bit codes formed here, InputCodesKernel's rule): A_o = sum_i code_i w_oi,
     /// into `sink`.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func pixels(_ px: UnsafePointer<UInt8>, bits: Int, weights: UnsafeRawPointer, n: Int, m: Int,
                               scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
         let constant = bits < 8

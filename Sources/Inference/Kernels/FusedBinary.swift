@@ -37,7 +37,7 @@ public enum AccumulatorSink {
 /// Fused dense layers with binary weights.
 public enum FusedDenseKernel {
     /// Bits input: A_o = n - 2 popcount(x XOR w_o), then into `sink`.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func popcountBits(input: UnsafePointer<UInt64>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                     sink: AccumulatorSink) {
         let words = BitPacking.words(n)
@@ -49,7 +49,7 @@ public enum FusedDenseKernel {
 
     /// Pixels input (codes formed here), by the bit-planes of PixelPlanes; `planes` is scratch of
     /// `PixelPlanes.count(bits:) * words(n)` words.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func bitplanePixels(pixels: UnsafePointer<UInt8>, bits: Int, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                       planes: UnsafeMutablePointer<UInt64>, sink: AccumulatorSink) {
         let words = BitPacking.words(n)
@@ -79,7 +79,7 @@ public enum FusedConvKernel {
     @_noAllocation @inlinable public static func scratchBytes(m: Int) -> Int { 4 * m }
 
     /// Runs the conv (h x w x c -> oh x ow x m), pools by `pool` (1: none), and hands each output to `sink`.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func run(_ input: Input, h: Int, w: Int, c: Int, k: Int, weights: UnsafePointer<UInt64>, m: Int,
                            pool: Int, accumulators: UnsafeMutablePointer<Int32>, sink: AccumulatorSink) {
         let (ch, cw) = (h - k + 1, w - k + 1)

@@ -29,7 +29,7 @@ public enum ThresholdSign {
 /// (A >= threshold[c]) != flip[c]; output packed `flat` or `pixel`.
 public enum ThresholdSignKernel {
     /// Thresholds an h x w x c map of accumulators into packed bits (words zeroed first).
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func run(_ input: UnsafePointer<Int32>, h: Int, w: Int, c: Int, thresholds: UnsafePointer<Int32>,
                            flips: UnsafePointer<UInt8>, layout: BitLayout, output: UnsafeMutablePointer<UInt64>) {
         let pixels = h * w

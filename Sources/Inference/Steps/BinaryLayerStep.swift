@@ -2,11 +2,15 @@ import ModelFormat
 
 /// Runs a dense or conv layer with packed binary weights on `count` images: four images per call of
 /// the batch kernels where the kernel choice has them, then image by image, on the kernel it chose.
+/// The kernel entry points the steps call are `@inline(never)` (as they were out of line in the one big
+/// walk): inlined into these small step functions, their loops compiled differently and cost the
+/// Cortex-M4 up to 773 more instructions per columns32 FCN2 inference (DeviceTests pins the counts).
 enum BinaryLayerStep {
     @_noAllocation @inline(__always)
     static func run(_ kernel: Kernel, _ query: Kernel.Query, _ o: LayerOperands, count: Int, pool: Int, sink: AccumulatorSink,
                     rowCounts: UnsafePointer<UInt16>?) {
         var b = 0
+        #if !_pointerBitWidth(_32)   // no SIMD kernels where pointers are 32 bits (KernelSet.resolve)
         if count >= 4 {
             var byFour = query
             byFour.four = true
@@ -16,6 +20,7 @@ enum BinaryLayerStep {
                 b += 4
             }
         }
+        #endif
         while b < count {
             runOne(kernel, o, image: b, pool: pool, sink: sink.advanced(byBytes: b * o.stride), rowCounts: rowCounts)
             b += 1
@@ -53,14 +58,16 @@ enum BinaryLayerStep {
         let px = x.assumingMemoryBound(to: UInt8.self), xb = x.assumingMemoryBound(to: UInt64.self)
         let planes = scratch.assumingMemoryBound(to: UInt64.self)
         switch kernel {
+        #if !_pointerBitWidth(_32)   // no SIMD kernels where pointers are 32 bits (KernelSet.resolve)
         case .blockedPlanes:
             let total = PixelPlanes.build(pixels: px, n: n, bits: bits, into: planes)
             BlockedDenseKernel.planes(planes, count: PixelPlanes.count(bits: bits), total: total, weights: w64, n: n, m: m, sink: one)
+        case .blockedBits: BlockedDenseKernel.bits(input: xb, weights: w64, n: n, m: m, sink: one)
+        #endif
         case .blockedPlanesCarrySave, .blockedPlanesCarrySave13:
             let total = PixelPlanes.build32(pixels: px, n: n, bits: bits, into: planes)
             BlockedDenseKernel.planesCarrySave(planes, count: PixelPlanes.count(bits: bits), constantFirstPlane: bits < 8, total: total,
                                                weights: w64, n: n, m: m, sink: one, rowCounts: rowCounts)
-        case .blockedBits: BlockedDenseKernel.bits(input: xb, weights: w64, n: n, m: m, sink: one)
         case .blockedBitsCarrySave, .blockedBitsCarrySave19: BlockedDenseKernel.bitsCarrySave(input: xb, weights: w64, n: n, m: m, sink: one)
         case .columnsPixels: ColumnDenseKernel.pixels(px, bits: bits, weights: o.weights, n: n, m: m, scratch: scratch, sink: one)
         case .columnsBits: ColumnDenseKernel.bits(input: xb, weights: o.weights, n: n, m: m, scratch: scratch, sink: one)

@@ -6,7 +6,7 @@ import ModelFormat
 enum InputCodesStep {
     /// Plans, prepares or runs the op at `k` (one path for the three passes); returns the next op.
     @_noAllocation @inline(__always)
-    static func step(_ s: inout WalkState, op k: Int) -> Int {
+    static func step(_ s: inout WalkState, op k: Int, recording: Bool) -> Int {
         let image = s.image, ops = image.opCount
         let next = k + 1 < ops ? image.opKind(k + 1) : .argmax
         let nextReadsCodes = (next == .dense && image.opParameter(k + 1, 3) == Int(InputKind.codes.rawValue))
@@ -24,7 +24,7 @@ enum InputCodesStep {
                 InputCodesKernel.run(pixels: (input + b * inStride).assumingMemoryBound(to: UInt8.self), count: n,
                                      bits: image.opParameter(k, 0), codes: (arena + out + b * s.stride).assumingMemoryBound(to: UInt8.self))
             }
-        } else {
+        } else if recording {
             s.record(.inputCodes, ops: k, k, kernel: .inputCodes, output: out, outputBytes: s.batch * s.stride)
         }
         s.kind = .codes

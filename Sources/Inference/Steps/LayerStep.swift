@@ -8,7 +8,7 @@ import ModelFormat
 enum LayerStep {
     /// Plans, prepares or runs the layer at `k` and what fuses into it; returns the next op.
     @_noAllocation @inline(__always)
-    static func step(_ s: inout WalkState, op k: Int) -> Int {
+    static func step(_ s: inout WalkState, op k: Int, recording: Bool) -> Int {
         let image = s.image
         let isDense = image.opKind(k) == .dense
         let m = isDense ? image.opParameter(k, 1) : image.opParameter(k, 4)
@@ -43,7 +43,7 @@ enum LayerStep {
                     : image.data(image.opParameter(k, 5) - 1).assumingMemoryBound(to: Float.self)
                 FloatLayerStep.run(kernel, operands, count: s.count, bias: bias)
             }
-        } else {
+        } else if recording {
             let keep = kernel.persistentBytes(query, m: m)
             s.record(binary ? .binaryLayer : .floatLayer, ops: s.pendingCodeBits > 0 ? k - 1 : k, thresholdOp >= 0 ? thresholdOp : k,
                      kernel: kernel, output: out, outputBytes: s.batch * s.stride, scratch: scratchStride > 0 ? sc : -1,

@@ -5,7 +5,7 @@ import ModelFormat
 enum MaxPoolStep {
     /// Plans or runs the op at `k`; returns the next op.
     @_noAllocation @inline(__always)
-    static func step(_ s: inout WalkState, op k: Int) -> Int {
+    static func step(_ s: inout WalkState, op k: Int, recording: Bool) -> Int {
         let size = s.image.opParameter(k, 3)
         let (oh, ow) = (s.h / size, s.w / size)
         let input = s.input(), inStride = s.stride
@@ -23,7 +23,7 @@ enum MaxPoolStep {
                                       output: o.assumingMemoryBound(to: Float.self))
                 }
             }
-        } else {
+        } else if recording {
             s.record(.maxPool, ops: k, k, kernel: kernel, output: out, outputBytes: s.batch * s.stride)
         }
         (s.h, s.w) = (oh, ow)

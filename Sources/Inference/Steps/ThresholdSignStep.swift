@@ -5,7 +5,7 @@ import ModelFormat
 enum ThresholdSignStep {
     /// Plans or runs the op at `k`; returns the next op.
     @_noAllocation @inline(__always)
-    static func step(_ s: inout WalkState, op k: Int) -> Int {
+    static func step(_ s: inout WalkState, op k: Int, recording: Bool) -> Int {
         let image = s.image
         let outLayout = BitLayout(rawValue: UInt32(image.opParameter(k, 5)))!
         let input = s.input(), inStride = s.stride
@@ -18,7 +18,7 @@ enum ThresholdSignStep {
                                         flips: image.data(image.opParameter(k, 4)).assumingMemoryBound(to: UInt8.self), layout: outLayout,
                                         output: (arena + out + b * s.stride).assumingMemoryBound(to: UInt64.self))
             }
-        } else {
+        } else if recording {
             s.record(.thresholdSign, ops: k, k, kernel: .thresholdSign, output: out, outputBytes: s.batch * s.stride)
         }
         s.kind = .bits

@@ -94,8 +94,9 @@ struct WalkState {
         }
     }
 
-    /// Records a step of ops `first ... last` into `entries` (planning passes of `Interpreter.plan` only;
-    /// steps call it where the run pass runs their kernel, so running never reaches it).
+    /// Records a step of ops `first ... last` into `entries`. Steps call it, when `recording`
+    /// (`walkSteps`: `entries` given), where the run pass runs their kernel, so neither running nor
+    /// plain planning does any of the recording's work.
     @_noAllocation @inline(__always)
     mutating func record(_ step: PlanEntry.Step, ops first: Int, _ last: Int, kernel: Kernel, output: Int, outputBytes: Int,
                          scratch: Int = -1, scratchBytes: Int = 0, persistent: Int = -1, persistentBytes: Int = 0) {
