@@ -315,11 +315,8 @@ public enum ColumnDenseKernel {
                 if j &+ 16 < lanes { out[first &+ 16 &+ j] = value(first &+ 16 &+ j, high) }
             }
         case let .signs(thresholds, flips, _, _, bits):
-            // ThresholdSign.bit written out: through the call, swiftc's code for this lane loop on the
-            // Cortex-M4 took 3,315 more instructions per FCN2 inference (377,539 -> 380,854), though the
-            // call is inlined. ColumnDenseTests hold the lanes to the rule bit for bit.
             @inline(__always) func sign(_ o: Int, _ s: Int32) -> UInt32 {
-                (value(o, s) < thresholds[o] ? 1 : 0) ^ UInt32(flips[o])
+                ThresholdSign.bit(value(o, s), channel: o, thresholds: thresholds, flips: flips)
             }
             var word: UInt32 = 0
             if lanes == 32 {
