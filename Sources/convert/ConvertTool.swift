@@ -156,6 +156,9 @@ struct Inspect: ToolCommand {
     @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
     var json = false
 
+    @Option(help: "The kernel set whose arena plan and kernels are shown (optimized: this host's fastest).")
+    var kernels: KernelSet = .optimized
+
     func execute() throws {
         let bytes = try readFile(file)
         let model = try parseModelFile(bytes, path: file)
@@ -201,6 +204,7 @@ struct Inspect: ToolCommand {
                     "input": [Int(image.header.inputHeight), Int(image.header.inputWidth), Int(image.header.inputChannels)],
                     "classes": Int(image.header.classes),
                     "arena_bytes": arena, "arena_bytes_carry_save": deviceArena, "arena_bytes_reference": referenceArena, "io_bytes": io,
+                    "plan": planJSON(image, kernels: kernels),
                 ]))
                 return
             }
@@ -217,6 +221,7 @@ struct Inspect: ToolCommand {
                 if let w = l["weights"] { line += "  \(w) weights x \(l["bits_per_weight"]!) bit = \(l["weight_bytes"]!) B (\(l["weight_type"]!))" }
                 print(line)
             }
+            for line in planLines(image, kernels: kernels) { print(line) }
             for (k, v) in metadata.sorted(by: { $0.key < $1.key }) { print("  meta \(k): \(v)") }
         }
     }

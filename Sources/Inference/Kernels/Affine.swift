@@ -4,7 +4,7 @@
 /// an output scale and BatchNorm (spec/FORMAT.md `affine`).
 public enum AffineKernel {
     /// From accumulators.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func run(_ input: UnsafePointer<Int32>, pixels: Int, c: Int, outputScale: UnsafePointer<Float>?,
                            scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         for p in 0..<pixels {
@@ -18,7 +18,7 @@ public enum AffineKernel {
     }
 
     /// From floats.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func run(_ input: UnsafePointer<Float>, pixels: Int, c: Int, outputScale: UnsafePointer<Float>?,
                            scale: UnsafePointer<Float>, shift: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>) {
         for p in 0..<pixels {

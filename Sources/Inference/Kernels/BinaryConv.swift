@@ -1,7 +1,7 @@
 import ModelFormat
 
 // Reference kernels of binary 2-D convolution, stride 1, no padding (spec/FORMAT.md `conv2d` with bits
-// weights), NHWC, one value at a time. The optimized kernel is FusedConvKernel (FusedBinary.swift).
+// weights), NHWC, one value at a time. The optimized kernel is FusedConvKernel (FusedConv.swift).
 // Weights `[m, k, k, words(C)]`: each kernel position's C channels are a packed row. Bits input uses
 // the `pixel` layout (each pixel's channels a packed row), so a kernel position is a word-aligned
 // row against a word-aligned row.
@@ -9,7 +9,7 @@ import ModelFormat
 /// Reference convolutions with binary weights.
 public enum BinaryConvKernel {
     /// Reference, bits input: A[oy, ox, o] = sum over ky, kx, c of x * w, one +/-1 value at a time.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func referenceBits(input: UnsafePointer<UInt64>, h: Int, w: Int, c: Int, k: Int,
                                      weights: UnsafePointer<UInt64>, m: Int, output: UnsafeMutablePointer<Int32>) {
         let cw = BitPacking.words(c)
@@ -32,7 +32,7 @@ public enum BinaryConvKernel {
     }
 
     /// Reference, codes input: A = sum over the patch of code * w.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func referenceCodes(codes: UnsafePointer<UInt8>, h: Int, w: Int, c: Int, k: Int,
                                       weights: UnsafePointer<UInt64>, m: Int, output: UnsafeMutablePointer<Int32>) {
         let cw = BitPacking.words(c)

@@ -9,7 +9,7 @@ import ModelFormat
 /// Reference dense layers with binary weights.
 public enum BinaryDenseKernel {
     /// Reference, bits input: A_o = sum_i x_i w_oi over +/-1 values, one value at a time.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func referenceBits(input: UnsafePointer<UInt64>, weights: PackedRows, n: Int, m: Int,
                                      output: UnsafeMutablePointer<Int32>) {
         for o in 0..<m {
@@ -20,7 +20,7 @@ public enum BinaryDenseKernel {
     }
 
     /// Reference, codes input: A_o = sum_i code_i * w_oi.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func referenceCodes(codes: UnsafePointer<UInt8>, weights: PackedRows, n: Int, m: Int,
                                       output: UnsafeMutablePointer<Int32>) {
         for o in 0..<m {

@@ -11,8 +11,8 @@ import ModelFormat
 // Only the ceil(n / 32) halves that hold columns are read (the padding bits are zero in weights and
 // inputs). Each row is one call of a non-inlined row function (inlined into the row loop, the
 // compiler hoists the input loads out of it and spills them); the hidden rows of FCN2 (19 halves:
-// 577 ... 608 inputs) have their own, fully unrolled function, and a first layer of 13 words (784
-// inputs) reads both planes from one pointer.
+// 577 ... 608 inputs) have their own, fully unrolled function (BlockedDense+Halves19.swift), and a
+// first layer of 13 words (784 inputs) reads both planes from one pointer (BlockedDense+Words13.swift).
 //
 // A first layer on 2-bit input codes (2q + 1: plane 0 is all ones, planes 1 and 2 are q's bits) is
 // counted in one weighted pass per row: P1 AND w enters the tree at weight 1 and P2 AND w at weight 2,
@@ -33,7 +33,7 @@ extension BlockedDenseKernel {
     static let weightedChunk = 40
 
     /// `bits` by carry-save counts: A_o = n - 2 popcount(x XOR w_o).
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func bitsCarrySave(input x: UnsafePointer<UInt64>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                      sink: AccumulatorSink) {
         let halves = (n &+ 31) >> 5
@@ -41,22 +41,9 @@ extension BlockedDenseKernel {
         let x32 = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
         let w32 = UnsafeRawPointer(weights).assumingMemoryBound(to: UInt32.self)
         let fanIn = Int32(truncatingIfNeeded: n)
-        if halves == 19 {
+        if unrollsHalves19(halves: halves) {
             if case let .signs(thresholds, flips, _, _, bits) = sink {
-                // Whole blocks of eight rows: one call each, the signs packed in registers.
-                let bytes = UnsafeMutableRawPointer(bits).assumingMemoryBound(to: UInt8.self)
-                var o = 0
-                var block = w32
-                while o &+ 8 <= m {
-                    bytes[o >> 3] = UInt8(truncatingIfNeeded: signs19(x32, block, thresholds + o, flips + o, fanIn))
-                    block += 16 &* words
-                    o &+= 8
-                }
-                if o < m {
-                    let rest = AccumulatorSink.signs(thresholds: thresholds + o, flips: flips + o, layout: .flat, channels: m &- o,
-                                                     bits: UnsafeMutableRawPointer(bytes + (o >> 3)).assumingMemoryBound(to: UInt64.self))
-                    emitRows(m: m &- o, words: words, weights: block, sink: rest) { _, row in fanIn &- (xorRow19(x32, row) &<< 1) }
-                }
+                signsHalves19(x32, w32, words: words, m: m, fanIn: fanIn, thresholds: thresholds, flips: flips, bits: bits)
                 return
             }
             emitRows(m: m, words: words, weights: w32, sink: sink) { _, row in fanIn &- (xorRow19(x32, row) &<< 1) }
@@ -119,36 +106,10 @@ extension BlockedDenseKernel {
         }
     }
 
-    /// The signs of the eight rows of a block of 19-half rows from `block` (thresholds `t`, flips `f`
-    /// from the block's first row): bit r is 1 (-1) iff (A_r >= t_r) == f_r, as AccumulatorSink.store.
-    @_noAllocation @inline(never)
-    static func signs19(_ x: UnsafePointer<UInt32>, _ block: UnsafePointer<UInt32>, _ t: UnsafePointer<Int32>,
-                        _ f: UnsafePointer<UInt8>, _ fanIn: Int32) -> UInt32 {
-        @inline(__always) func sign(_ r: Int) -> UInt32 {
-            let a = fanIn &- (xorRow19(x, block + 2 &* r) &<< 1)
-            return ThresholdSign.bit(a, threshold: t[r], flip: f[r])
-        }
-        var byte = sign(0)
-        byte |= sign(1) &<< 1
-        byte |= sign(2) &<< 2
-        byte |= sign(3) &<< 3
-        byte |= sign(4) &<< 4
-        byte |= sign(5) &<< 5
-        byte |= sign(6) &<< 6
-        byte |= sign(7) &<< 7
-        return byte
-    }
-
     /// popcount(x XOR row) over `halves` halves.
     @_noAllocation @inline(never)
     static func xorRow(_ x: UnsafePointer<UInt32>, _ row: UnsafePointer<UInt32>, halves: Int) -> Int32 {
         rowCount(x, row, halves: halves, mode: 1)
-    }
-
-    /// popcount(x XOR row) over 19 halves (577 ... 608 inputs: FCN2's hidden layers), unrolled.
-    @_noAllocation @inline(never)
-    static func xorRow19(_ x: UnsafePointer<UInt32>, _ row: UnsafePointer<UInt32>) -> Int32 {
-        rowCount(x, row, halves: 19, mode: 1)
     }
 
     /// popcount(x AND row) over `halves` halves.
@@ -173,101 +134,6 @@ extension BlockedDenseKernel {
         return weightedCount(p1, p2, row, from: start, to: end)
     }
 
-    /// `weightedRow` for 13-word rows (n in 769 ... 832: 784-pixel images), whose P2 is 26 halves
-    /// after P1: one pointer for both planes.
-    @_noAllocation @inline(never)
-    static func weightedRow13(_ p1: UnsafePointer<UInt32>, _ row: UnsafePointer<UInt32>, from start: Int, to end: Int) -> Int32 {
-        let p = p1 + start
-        return weightedChunkCount(p, p + 26, row + 8 &* start, halves: end &- start)
-    }
-
-    /// `weightedRow13` from p = P1 + start and row + 8 start, over `halves` halves.
-    @_noAllocation @inline(never)
-    static func weightedRun13(_ p: UnsafePointer<UInt32>, _ row: UnsafePointer<UInt32>, halves: Int) -> Int32 {
-        weightedShortRun(p, p + 26, row, halves: halves)
-    }
-
-    /// `weightedChunkCount` for at most 26 halves (at most three blocks of eight, at most 78 per
-    /// position): the blocks first (the first into the empty vectors, folded), then at most one run of
-    /// four, one of two and one half; no loops, so fewer spills on the M4.
-    @_noAllocation @inline(__always)
-    static func weightedShortRun(_ a: UnsafePointer<UInt32>, _ b: UnsafePointer<UInt32>, _ w: UnsafePointer<UInt32>,
-                                halves: Int) -> Int32 {
-        var o: UInt32 = 0, t: UInt32 = 0, f: UInt32 = 0, eights: UInt32 = 0
-        if halves >= 8 {
-            weightedBlock(a, b, w, &o, &t, &f, &eights)
-            if halves >= 16 {
-                weightedBlock(a + 8, b + 8, w + 64, &o, &t, &f, &eights)
-                if halves >= 24 { weightedBlock(a + 16, b + 16, w + 128, &o, &t, &f, &eights) }
-            }
-        }
-        let blocks = halves & ~7
-        var x = a + blocks, y = b + blocks, v = w + 8 &* blocks
-        if halves & 4 != 0 {
-            let w0 = v[0], w1 = v[1], w2 = v[16], w3 = v[17]
-            let (t0, o1) = Popcount.carrySave(o, x[0] & w0, x[1] & w1)
-            let (f0, u1) = Popcount.carrySave(t, y[0] & w0, y[1] & w1)
-            let (t1, o2) = Popcount.carrySave(o1, x[2] & w2, x[3] & w3)
-            let (f1, u2) = Popcount.carrySave(u1, y[2] & w2, y[3] & w3)
-            let (f2, u3) = Popcount.carrySave(u2, t0, t1)
-            o = o2; t = u3
-            let (e0, g1) = Popcount.carrySave(f, f0, f1)
-            let e1 = g1 & f2
-            f = g1 ^ f2
-            eights &+= bytes(nibbles(e0) &+ nibbles(e1))
-            x += 4; y += 4; v += 32
-        }
-        if halves & 2 != 0 {
-            let w0 = v[0], w1 = v[1]
-            let (t0, o1) = Popcount.carrySave(o, x[0] & w0, x[1] & w1)
-            let (f0, u1) = Popcount.carrySave(t, y[0] & w0, y[1] & w1)
-            o = o1
-            let f1 = u1 & t0
-            t = u1 ^ t0
-            let (e0, g1) = Popcount.carrySave(f, f0, f1)
-            f = g1
-            eights &+= bytes(nibbles(e0))
-            x += 2; y += 2; v += 16
-        }
-        if halves & 1 != 0 {
-            let w0 = v[0]
-            let a0 = x[0] & w0
-            let t0 = o & a0
-            o ^= a0
-            let (f0, u1) = Popcount.carrySave(t, y[0] & w0, t0)
-            t = u1
-            let e0 = f & f0
-            f ^= f0
-            eights &+= bytes(nibbles(e0))
-        }
-        // o + 2t (<= 3 per position) and 4f: bytes of at most 24 + 4 * 8; eights: bytes of at most 8 * 9.
-        let low = bytes(nibbles(o) &+ (nibbles(t) &<< 1)) &+ (bytes(nibbles(f)) &<< 2)
-        let h = pairs(low) &+ (pairs(eights) &<< 3)
-        return Int32(truncatingIfNeeded: (h &+ (h >> 16)) & 0xFFFF)
-    }
-
-    /// The signs of the eight rows of a block of 13-word first-layer rows on 2-bit codes (`block`: the
-    /// block's first row plus 8 start; p = P1 + start; t, f, counts from the block's first row): bit r
-    /// is 1 (-1) iff (A_r >= t_r) == f_r, A_r = sum - 2 (counts_r + 2 weighted_r).
-    @_noAllocation @inline(never)
-    static func weightedSigns13(_ p: UnsafePointer<UInt32>, _ block: UnsafePointer<UInt32>, _ t: UnsafePointer<Int32>,
-                                _ f: UnsafePointer<UInt8>, _ counts: UnsafePointer<UInt16>, _ sum: Int32, _ halves: Int) -> UInt32 {
-        @inline(__always) func sign(_ r: Int) -> UInt32 {
-            let weighted = weightedRun13(p, block + 2 &* r, halves: halves)
-            let a = sum &- ((Int32(truncatingIfNeeded: counts[r]) &+ (weighted &<< 1)) &<< 1)
-            return ThresholdSign.bit(a, threshold: t[r], flip: f[r])
-        }
-        var byte = sign(0)
-        byte |= sign(1) &<< 1
-        byte |= sign(2) &<< 2
-        byte |= sign(3) &<< 3
-        byte |= sign(4) &<< 4
-        byte |= sign(5) &<< 5
-        byte |= sign(6) &<< 6
-        byte |= sign(7) &<< 7
-        return byte
-    }
-
     /// Whether rows of `n` inputs keep a persistent row count: each count is a u16, so rows of at most
     /// 65,535 inputs. `Interpreter` plans row counts only for those; for longer rows the kernels count
     /// popcount(w_o) as they go (the arena of every model whose rows fit is unchanged).
@@ -290,7 +156,7 @@ extension BlockedDenseKernel {
     /// `constantFirstPlane` (codes 2q + 1: plane 0 is all n bits), plane 0 counts popcount(w_o) alone,
     /// read from `rowCounts` (planeRowCounts) when given. Two-bit codes (three planes, the first
     /// constant) take one weighted carry-save pass per row.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func planesCarrySave(_ planes: UnsafePointer<UInt64>, count: Int, constantFirstPlane: Bool, total: Int,
                                        weights: UnsafePointer<UInt64>, n: Int, m: Int, sink: AccumulatorSink,
                                        rowCounts: UnsafePointer<UInt16>? = nil) {
@@ -306,32 +172,15 @@ extension BlockedDenseKernel {
             while high > low && p1[high &- 1] | p2[high &- 1] == 0 { high &-= 1 }
             low &= ~1
             let sum = Int32(truncatingIfNeeded: total)
-            if words == 13, let counts = rowCounts, case let .signs(thresholds, flips, _, _, bits) = sink {
-                // Whole blocks of eight rows: one call each, the signs packed in registers.
-                let bytes = UnsafeMutableRawPointer(bits).assumingMemoryBound(to: UInt8.self)
-                let p = p1 + low, run = high &- low
-                var o = 0
-                var block = w32 + 8 &* low
-                while o &+ 8 <= m {
-                    bytes[o >> 3] = UInt8(truncatingIfNeeded: weightedSigns13(p, block, thresholds + o, flips + o, counts + o, sum, run))
-                    block += 16 &* words
-                    o &+= 8
-                }
-                if o < m {
-                    var byte: UInt32 = 0, shift: UInt32 = 0
-                    let first = o
-                    while o < m {
-                        let a = sum &- ((Int32(truncatingIfNeeded: counts[o]) &+ (weightedRun13(p, block, halves: run) &<< 1)) &<< 1)
-                        byte |= ThresholdSign.bit(a, threshold: thresholds[o], flip: flips[o]) &<< shift
-                        shift &+= 1; block += 2; o &+= 1
-                    }
-                    bytes[first >> 3] = UInt8(truncatingIfNeeded: byte)
-                }
+            if unrollsWords13(planes: count, constantFirstPlane: constantFirstPlane, words: words), let counts = rowCounts,
+               case let .signs(thresholds, flips, _, _, bits) = sink {
+                signsWords13(p1, w32, low: low, high: high, words: words, m: m, sum: sum, counts: counts,
+                                thresholds: thresholds, flips: flips, bits: bits)
                 return
             }
             emitRows(m: m, words: words, weights: w32, sink: sink) { o, row in
                 let plain = rowCounts.map { Int32(truncatingIfNeeded: $0[o]) } ?? plainRow(row, halves: halves)
-                let weighted = words == 13 ? weightedRow13(p1, row, from: low, to: high) : weightedRow(p1, p2, row, from: low, to: high)
+                let weighted = unrollsWords13(planes: count, constantFirstPlane: constantFirstPlane, words: words) ? weightedRow13(p1, row, from: low, to: high) : weightedRow(p1, p2, row, from: low, to: high)
                 return sum &- ((plain &+ (weighted &<< 1)) &<< 1)
             }
             return

@@ -153,10 +153,7 @@ extension AccumulatorSink {
             } else {
                 for r in 0..<valid { t[r] = thresholds[8 * g + r]; f[r] = Int32(flips[8 * g + r]) }
             }
-            // Bit 1 (-1) iff (A >= threshold) == flip, as AccumulatorSink.store.
-            let ge = SIMD8<Int32>().replacing(with: 1, where: a .>= t)
-            let lanes = unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: ge ^ f ^ 1), to: UInt64.self)
-            var byte = UInt8(truncatingIfNeeded: (lanes &* 0x0102_0408_1020_4080) >> 56)
+            var byte = ThresholdSign.byte(a, thresholds: t, flips: f)
             if valid < 8 { byte &= UInt8(truncatingIfNeeded: (1 << valid) - 1) }
             UnsafeMutableRawPointer(bits).storeBytes(of: byte, toByteOffset: g, as: UInt8.self)
         }

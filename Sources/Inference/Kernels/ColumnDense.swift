@@ -65,7 +65,7 @@ public enum ColumnDenseKernel {
     static func listBytes(_ n: Int) -> Int { (2 * n + 15) & ~15 }
 
     /// Binary input `x` (n bits): A_o = n - 2 popcount(x XOR w_o), into `sink`.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func bits(input x: UnsafePointer<UInt64>, weights: UnsafeRawPointer, n: Int, m: Int,
                             scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
         let x32 = UnsafeRawPointer(x).assumingMemoryBound(to: UInt32.self)
@@ -94,7 +94,7 @@ public enum ColumnDenseKernel {
 
     /// Pixels input (`bits`-bit codes formed here, InputCodesKernel's rule): A_o = sum_i code_i w_oi,
     /// into `sink`.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func pixels(_ px: UnsafePointer<UInt8>, bits: Int, weights: UnsafeRawPointer, n: Int, m: Int,
                               scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
         let constant = bits < 8
@@ -315,11 +315,8 @@ public enum ColumnDenseKernel {
                 if j &+ 16 < lanes { out[first &+ 16 &+ j] = value(first &+ 16 &+ j, high) }
             }
         case let .signs(thresholds, flips, _, _, bits):
-            // ThresholdSign.bit written out: through the call, swiftc's code for this lane loop on the
-            // Cortex-M4 took 3,315 more instructions per FCN2 inference (377,539 -> 380,854), though the
-            // call is inlined. ColumnDenseTests hold the lanes to the rule bit for bit.
             @inline(__always) func sign(_ o: Int, _ s: Int32) -> UInt32 {
-                (value(o, s) < thresholds[o] ? 1 : 0) ^ UInt32(flips[o])
+                ThresholdSign.bit(value(o, s), channel: o, thresholds: thresholds, flips: flips)
             }
             var word: UInt32 = 0
             if lanes == 32 {

@@ -23,7 +23,7 @@ public enum WidenKernel {
 /// Dense layers with float weights `[m, n]`.
 public enum FloatDenseKernel {
     /// Reference: y_o = sum_i x_i w_oi in index order, plus the bias.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func reference(input x: UnsafePointer<Float>, n: Int, weights: UnsafePointer<Float>, m: Int,
                                  bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         for o in 0..<m {
@@ -34,7 +34,7 @@ public enum FloatDenseKernel {
     }
 
     /// Optimized: eight partial sums in SIMD lanes, then the tail.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func simd(input x: UnsafePointer<Float>, n: Int, weights: UnsafePointer<Float>, m: Int,
                             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
         let xr = UnsafeRawPointer(x)
@@ -57,7 +57,7 @@ public enum FloatDenseKernel {
 /// Convolutions with float weights `[m, k, k, C]`, NHWC, stride 1, no padding.
 public enum FloatConvKernel {
     /// Reference: the defining sum in (ky, kx, c) order.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func reference(input x: UnsafePointer<Float>, h: Int, w: Int, c: Int, k: Int,
                                  weights: UnsafePointer<Float>, m: Int, output: UnsafeMutablePointer<Float>) {
         let (oh, ow) = (h - k + 1, w - k + 1)

@@ -6,7 +6,7 @@
 /// concrete copies, not one generic: generic code may allocate metadata, which invoke must not.
 public enum MaxPoolKernel {
     /// Pools `input` (h x w x c accumulators) into (h/s) x (w/s) x c.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func run(_ input: UnsafePointer<Int32>, h: Int, w: Int, c: Int, s: Int, output: UnsafeMutablePointer<Int32>) {
         let (oh, ow) = (h / s, w / s)
         for oy in 0..<oh {
@@ -25,7 +25,7 @@ public enum MaxPoolKernel {
     }
 
     /// Pools `input` (h x w x c floats) into (h/s) x (w/s) x c.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func run(_ input: UnsafePointer<Float>, h: Int, w: Int, c: Int, s: Int, output: UnsafeMutablePointer<Float>) {
         let (oh, ow) = (h / s, w / s)
         for oy in 0..<oh {

@@ -20,7 +20,7 @@ public enum PixelPlanes {
 
     /// Writes the `count(bits:)` planes of the codes of `n` pixels (plane b at `planes + b * words(n)`)
     /// and returns the sum of the codes.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func build(pixels: UnsafePointer<UInt8>, n: Int, bits: Int, into planes: UnsafeMutablePointer<UInt64>) -> Int {
         let words = BitPacking.words(n)
         var total = 0
@@ -59,7 +59,7 @@ public enum PixelPlanes {
     /// `build` in 32-bit operations, for CPUs without 64-bit registers (the device firmware): four
     /// pixels per load, their bit s gathered into a nibble by a 32-bit multiply (byte i's bit lands on
     /// bit 28 + i, with no carries), and the codes' sum from byte counts. Same planes, same sum.
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func build32(pixels: UnsafePointer<UInt8>, n: Int, bits: Int, into planes: UnsafeMutablePointer<UInt64>) -> Int {
         if bits == 2 { return build32TwoBit(pixels: pixels, n: n, into: planes) }
         let words = BitPacking.words(n)

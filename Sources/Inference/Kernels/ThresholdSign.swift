@@ -2,11 +2,10 @@ import ModelFormat
 
 // spec/FORMAT.md `threshold_sign` and "Folding BatchNorm and sign into a threshold": BatchNorm and sign
 // of a binary layer's accumulator A become one integer compare per channel. This file is the one
-// statement of the rule (`ThresholdSign.bit`) and of where a sign bit goes (`ThresholdSign.bitIndex`);
-// every sink that turns accumulators into packed signs (this op's kernel, the fused dense and conv
-// sinks, the carry-save kernels) calls them. Two sinks write it out, for their code generation: the
-// SIMD8 sink of `BlockedDenseKernel` (eight lanes in one vector compare) and the lane loop of
-// `ColumnDenseKernel.emitLanes` (see there); the kernel tests hold both to this rule bit for bit.
+// statement of the rule (`ThresholdSign.bit`, and `ThresholdSign.byte` for eight lanes in one vector
+// compare) and of where a sign bit goes (`ThresholdSign.bitIndex`); every sink that turns accumulators
+// into packed signs (this op's kernel, the fused dense and conv sinks, the SIMD8 and carry-save
+// kernels, the column kernels' lanes) calls them; the kernel tests hold each sink to the rule bit for bit.
 
 /// The threshold-sign rule.
 public enum ThresholdSign {
@@ -15,6 +14,24 @@ public enum ThresholdSign {
     @_noAllocation @inline(__always)
     public static func bit(_ a: Int32, threshold: Int32, flip: UInt8) -> UInt32 {
         (a < threshold ? 1 : 0) ^ UInt32(flip)
+    }
+
+    /// The packed bit of accumulator `a` of channel `o`, its threshold and flip read here: `bit`'s rule
+    /// for sinks that read per channel (ColumnDenseKernel's lanes). The same expression, not a call of
+    /// `bit`: through that call swiftc's code for the column lanes took 3,315 more instructions per
+    /// FCN2 inference on the Cortex-M4; through this one it takes none (DeviceTests pins the count).
+    @_noAllocation @inline(__always)
+    public static func bit(_ a: Int32, channel o: Int, thresholds: UnsafePointer<Int32>, flips: UnsafePointer<UInt8>) -> UInt32 {
+        (a < thresholds[o] ? 1 : 0) ^ UInt32(flips[o])
+    }
+
+    /// The rule for eight lanes: bit r of the byte is `bit(a[r], threshold: t[r], flip: f[r])` (flips
+    /// as 0 or 1 in i32 lanes), by one vector compare and one multiply that gathers the lanes' low bits.
+    @_noAllocation @inline(__always)
+    public static func byte(_ a: SIMD8<Int32>, thresholds t: SIMD8<Int32>, flips f: SIMD8<Int32>) -> UInt8 {
+        let ge = SIMD8<Int32>().replacing(with: 1, where: a .>= t)
+        let lanes = unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: ge ^ f ^ 1), to: UInt64.self)
+        return UInt8(truncatingIfNeeded: (lanes &* 0x0102_0408_1020_4080) >> 56)
     }
 
     /// The bit position of channel `c` of output pixel `p` in a map of `channels` channels: `flat`
@@ -29,7 +46,7 @@ public enum ThresholdSign {
 /// (A >= threshold[c]) != flip[c]; output packed `flat` or `pixel`.
 public enum ThresholdSignKernel {
     /// Thresholds an h x w x c map of accumulators into packed bits (words zeroed first).
-    @_noAllocation
+    @_noAllocation @inline(never)
     public static func run(_ input: UnsafePointer<Int32>, h: Int, w: Int, c: Int, thresholds: UnsafePointer<Int32>,
                            flips: UnsafePointer<UInt8>, layout: BitLayout, output: UnsafeMutablePointer<UInt64>) {
         let pixels = h * w

@@ -1,0 +1,186 @@
+import ModelFormat
+
+// The kernel choice (Larq Compute Engine's `select_kernel.h` is the model): one pure function from what
+// a step is (op, weight layout, kernel set, input kind and code bits, fused sink, batch path, shape) to
+// the kernel entry point that runs it. The steps (Steps/) call it and switch on the answer, the plan
+// sizes each step's scratch and persistent data from it, and `convert inspect` prints it: so what is
+// printed is what runs. KernelChoiceTests hold the table of every case.
+
+/// A kernel entry point: each case names the function a step calls.
+public enum Kernel: Equatable, Sendable, CaseIterable {
+    /// `InputCodesKernel.run`: pixels to Eq. 2 codes (when no binary layer forms them itself).
+    case inputCodes
+    /// `BlockedDenseKernel.bits4`: bits8 weights, binary input, four images per pass over the weights.
+    case blockedBits4
+    /// `BlockedDenseKernel.planes4`: bits8 weights, the codes' bit-planes, four images per pass.
+    case blockedPlanes4
+    /// `BlockedDenseKernel.bits`: bits8 weights, binary input, SIMD8 popcounts.
+    case blockedBits
+    /// `BlockedDenseKernel.planes`: bits8 weights, the codes' bit-planes, SIMD8 popcounts.
+    case blockedPlanes
+    /// `BlockedDenseKernel.bitsCarrySave`: bits8 weights, binary input, Harley-Seal counts on 32-bit words.
+    case blockedBitsCarrySave
+    /// `BlockedDenseKernel.bitsCarrySave` on rows of 19 halves, unrolled (BlockedDense+Halves19.swift).
+    case blockedBitsCarrySave19
+    /// `BlockedDenseKernel.planesCarrySave`: bits8 weights, the codes' bit-planes, carry-save counts.
+    case blockedPlanesCarrySave
+    /// `BlockedDenseKernel.planesCarrySave` on 2-bit codes in rows of 13 words (BlockedDense+Words13.swift).
+    case blockedPlanesCarrySave13
+    /// `ColumnDenseKernel.bits`: columns32 weights, binary input.
+    case columnsBits
+    /// `ColumnDenseKernel.pixels`: columns32 weights, codes formed from the pixels.
+    case columnsPixels
+    /// `FusedDenseKernel.popcountBits`: v1 `bits` weights, binary input, row by row.
+    case fusedDenseBits
+    /// `FusedDenseKernel.bitplanePixels`: v1 `bits` weights, the codes' bit-planes, row by row.
+    case fusedDensePlanes
+    /// `FusedConvKernel.run(.bits)`: binary conv on packed bits, optional max-pool into the sink.
+    case fusedConvBits
+    /// `FusedConvKernel.run(.pixels)`: binary conv forming the codes from the pixels.
+    case fusedConvPixels
+    /// `BinaryDenseKernel.referenceBits`.
+    case referenceDenseBits
+    /// `BinaryDenseKernel.referenceCodes`.
+    case referenceDenseCodes
+    /// `BinaryConvKernel.referenceBits`.
+    case referenceConvBits
+    /// `BinaryConvKernel.referenceCodes`.
+    case referenceConvCodes
+    /// `FloatDenseKernel.simd` (after `WidenKernel` for codes or bits).
+    case floatDenseSIMD
+    /// `FloatDenseKernel.reference` (after `WidenKernel` for codes or bits).
+    case floatDenseReference
+    /// `FloatConvKernel.reference` (after `WidenKernel` for codes or bits).
+    case floatConvReference
+    /// `MaxPoolKernel.run` on i32 accumulators.
+    case maxPoolI32
+    /// `MaxPoolKernel.run` on f32 values.
+    case maxPoolF32
+    /// `ThresholdSignKernel.run`.
+    case thresholdSign
+    /// `AffineKernel.run` on i32 accumulators (in place).
+    case affineI32
+    /// `AffineKernel.run` on f32 values (in place).
+    case affineF32
+    /// `ActivationKernel.hardtanh` (in place).
+    case hardtanh
+    /// `ActivationKernel.relu` (in place).
+    case relu
+    /// `ActivationKernel.argmax` (scores to the caller).
+    case argmax
+
+    /// What a step is, as far as the choice goes.
+    public struct Query: Equatable, Sendable {
+        /// The op (for a fused step, its first weight op).
+        public var op: OpKind
+        /// The weights' tensor type (`f32`, `bits`, `bits8`, `columns32`); ignored for ops without weights.
+        public var weights: TensorType
+        /// The interpreter's kernel set (resolved here for this target).
+        public var kernels: KernelSet
+        /// The kind of the step's input value.
+        public var input: ValueKind
+        /// > 0: the layer forms codes of that many input bits from the pixels itself (input_codes fused in).
+        public var codeBits: Int
+        /// The accumulators go into packed signs (threshold_sign fused in).
+        public var signs: Bool
+        /// Four images per pass over the weights (the batch path); else one image.
+        public var four: Bool
+        /// Inputs per output (dense fan-in; a conv's input elements).
+        public var n: Int
+
+        @_noAllocation
+        public init(op: OpKind, weights: TensorType = .f32, kernels: KernelSet, input: ValueKind, codeBits: Int = 0,
+                    signs: Bool = false, four: Bool = false, n: Int = 0) {
+            (self.op, self.weights, self.kernels, self.input, self.codeBits) = (op, weights, kernels, input, codeBits)
+            (self.signs, self.four, self.n) = (signs, four, n)
+        }
+    }
+
+    /// The kernel that runs `q`. A batch path of four answers a one-image kernel where no four-image
+    /// kernel exists (`imagesPerCall` tells).
+    @_noAllocation @inline(__always)
+    public static func choose(_ q: Query) -> Kernel {
+        switch q.op {
+        case .inputCodes: return .inputCodes
+        case .maxpool2d: if case .i32 = q.input { return .maxPoolI32 }
+            return .maxPoolF32
+        case .thresholdSign: return .thresholdSign
+        case .affine: if case .i32 = q.input { return .affineI32 }
+            return .affineF32
+        case .hardtanh: return .hardtanh
+        case .relu: return .relu
+        case .argmax: return .argmax
+        case .dense, .conv2d:
+            if !q.weights.isPacked {
+                if q.op == .conv2d { return .floatConvReference }
+                if case .reference = KernelSet.resolve(q.kernels) { return .floatDenseReference }
+                return .floatDenseSIMD
+            }
+            return binaryLayer(q, KernelSet.resolve(q.kernels))
+        }
+    }
+
+    /// `choose` for a layer with packed binary weights, `kernels` resolved.
+    @_noAllocation @inline(__always)
+    static func binaryLayer(_ q: Query, _ kernels: KernelSet) -> Kernel {
+        let dense = q.op == .dense, codes = q.codeBits > 0
+        let bitsInput: Bool
+        if case .bits = q.input { bitsInput = true } else { bitsInput = false }
+        if case .reference = kernels {
+            if dense { return bitsInput ? .referenceDenseBits : .referenceDenseCodes }
+            return bitsInput ? .referenceConvBits : .referenceConvCodes
+        }
+        if !dense { return codes ? .fusedConvPixels : .fusedConvBits }
+        switch q.weights {
+        case .columns32: return codes ? .columnsPixels : .columnsBits
+        case .bits8:
+            if case .carrySave = kernels {
+                if codes {
+                    return BlockedDenseKernel.unrollsWords13(planes: PixelPlanes.count(bits: q.codeBits), constantFirstPlane: q.codeBits < 8,
+                                                             words: BitPacking.words(q.n)) ? .blockedPlanesCarrySave13 : .blockedPlanesCarrySave
+                }
+                return BlockedDenseKernel.unrollsHalves19(halves: (q.n &+ 31) >> 5) ? .blockedBitsCarrySave19 : .blockedBitsCarrySave
+            }
+            if q.four { return codes ? .blockedPlanes4 : .blockedBits4 }
+            return codes ? .blockedPlanes : .blockedBits
+        default: return codes ? .fusedDensePlanes : .fusedDenseBits
+        }
+    }
+
+    /// Images one call of the kernel takes (4 for the batch kernels, else 1).
+    @_noAllocation @inline(__always)
+    public func imagesPerCall() -> Int {
+        switch self {
+        case .blockedBits4, .blockedPlanes4: return 4
+        default: return 1
+        }
+    }
+
+    /// Scratch bytes one image of step `q` needs with this kernel (`m` outputs): the codes' bit-planes,
+    /// the column list and counters, a conv's accumulators, or the widened input of a float layer.
+    @_noAllocation @inline(__always)
+    public func scratchBytes(_ q: Query, m: Int) -> Int {
+        switch self {
+        case .columnsBits, .columnsPixels: return ColumnDenseKernel.scratchBytes(n: q.n, m: m, codeBits: q.codeBits)
+        case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes:
+            return 8 &* PixelPlanes.count(bits: q.codeBits) &* BitPacking.words(q.n)
+        case .fusedConvBits, .fusedConvPixels: return FusedConvKernel.scratchBytes(m: m)
+        case .floatDenseSIMD, .floatDenseReference, .floatConvReference: if case .f32 = q.input { return 0 }
+            return 4 &* q.n
+        default: return 0
+        }
+    }
+
+    /// Persistent bytes of step `q` with this kernel (`m` outputs): the bit counts of the weight rows
+    /// (u16 per row) of a carry-save first layer on 2-bit codes, whose plane 0 is constant; only for
+    /// rows that `BlockedDenseKernel.keepsRowCounts` (longer rows are counted as the kernel goes).
+    @_noAllocation @inline(__always)
+    public func persistentBytes(_ q: Query, m: Int) -> Int {
+        switch self {
+        case .blockedPlanesCarrySave, .blockedPlanesCarrySave13: break
+        default: return 0
+        }
+        guard q.codeBits == 2 && BlockedDenseKernel.keepsRowCounts(n: q.n) else { return 0 }
+        return ArenaPlan.align(2 &* BitPacking.blockedRows(m))
+    }
+}

@@ -1,0 +1,117 @@
+import ModelFormat
+
+/// A weight layer (`dense` or `conv2d`) with what fuses into it: with a fused kernel set, a binary
+/// layer takes the input_codes before it (`pendingCodeBits`: it forms the codes from the pixels) and
+/// the [maxpool] + threshold_sign after it (its accumulators go straight into packed signs). Plans the
+/// output, the scratch and the persistent data the chosen kernel needs (KernelChoice.swift), fills the
+/// persistent data in the prepare pass, and runs BinaryLayerStep or FloatLayerStep.
+enum LayerStep {
+    /// Plans, prepares or runs the layer at `k` and what fuses into it; returns the next op.
+    @_noAllocation @inline(__always)
+    static func step(_ s: inout WalkState, op k: Int, recording: Bool) -> Int {
+        let image = s.image
+        let isDense = image.opKind(k) == .dense
+        let m = isDense ? image.opParameter(k, 1) : image.opParameter(k, 4)
+        let size = isDense ? 1 : image.opParameter(k, 3)
+        let weightIndex = isDense ? image.opParameter(k, 2) : image.opParameter(k, 5)
+        let binary = image.isBits(weightIndex)
+        let weightType: TensorType = image.isColumns(weightIndex) ? .columns32 : image.isBlocked(weightIndex) ? .bits8 : binary ? .bits : .f32
+        let (oh, ow) = isDense ? (1, 1) : (s.h - size + 1, s.w - size + 1)
+        let (pool, thresholdOp) = fusion(s, op: k, binary: binary)
+        let (fh, fw) = (oh / pool, ow / pool)
+        let outLayout = thresholdOp >= 0 ? BitLayout(rawValue: UInt32(image.opParameter(thresholdOp, 5)))! : .flat
+        let outKind: ValueKind = thresholdOp >= 0 ? .bits : (binary ? .i32 : .f32)
+        let n = isDense ? image.opParameter(k, 0) : s.h * s.w * s.c
+        let query = Kernel.Query(op: isDense ? .dense : .conv2d, weights: weightType, kernels: s.kernels, input: s.kind,
+                                 codeBits: s.pendingCodeBits, signs: thresholdOp >= 0, n: n)
+        let kernel = Kernel.choose(query)
+        let scratchStride = ArenaPlan.align(kernel.scratchBytes(query, m: m))
+        let rowCountsAt = persist(&s, kernel: kernel, query, weights: weightIndex, m: m)
+        let input = s.input(), inStride = s.stride
+        s.stride = ArenaPlan.align(WalkState.bytes(outKind, fh, fw, m, outLayout))
+        let (out, sc) = s.plan.place(inBytes: s.batch * inStride, outBytes: s.batch * s.stride, scratch: s.batch * scratchStride)
+        if s.run, let input, let arena = s.arena {
+            let operands = LayerOperands(input: input, inStride: inStride, output: arena + out, stride: s.stride, scratch: arena + sc,
+                                         scratchStride: scratchStride, weights: image.data(weightIndex), weightType: weightType,
+                                         n: n, m: m, size: size, h: s.h, w: s.w, c: s.c, codeBits: s.pendingCodeBits, inputKind: s.kind)
+            if binary {
+                let rowCounts = rowCountsAt < 0 ? nil : UnsafePointer((arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
+                BinaryLayerStep.run(kernel, query, operands, count: s.count, pool: pool,
+                                    sink: sink(s, operands, thresholdOp: thresholdOp, layout: outLayout), rowCounts: rowCounts)
+            } else {
+                let bias: UnsafePointer<Float>? = !isDense || image.opParameter(k, 5) == 0 ? nil
+                    : image.data(image.opParameter(k, 5) - 1).assumingMemoryBound(to: Float.self)
+                FloatLayerStep.run(kernel, operands, count: s.count, bias: bias)
+            }
+        } else if recording {
+            let keep = kernel.persistentBytes(query, m: m)
+            s.record(binary ? .binaryLayer : .floatLayer, ops: s.pendingCodeBits > 0 ? k - 1 : k, thresholdOp >= 0 ? thresholdOp : k,
+                     kernel: kernel, output: out, outputBytes: s.batch * s.stride, scratch: scratchStride > 0 ? sc : -1,
+                     scratchBytes: s.batch * scratchStride, persistent: keep > 0 ? rowCountsAt : -1, persistentBytes: keep)
+        }
+        s.kind = outKind
+        (s.h, s.w, s.c) = (fh, fw, m)
+        s.layout = outLayout
+        s.pendingCodeBits = 0
+        return thresholdOp >= 0 ? thresholdOp + 1 : k + 1
+    }
+
+    /// What fuses after a binary layer with a fused kernel set: (pool size, 1 for none; the
+    /// threshold_sign op, -1 for none). A maxpool fuses only when a threshold_sign follows it.
+    @_noAllocation @inline(__always)
+    static func fusion(_ s: WalkState, op k: Int, binary: Bool) -> (pool: Int, thresholdOp: Int) {
+        var pool = 1, thresholdOp = -1
+        if s.fuse() && binary {
+            let image = s.image, ops = image.opCount
+            var j = k + 1
+            if j < ops && image.opKind(j) == .maxpool2d { pool = image.opParameter(j, 3); j += 1 }
+            if j < ops && image.opKind(j) == .thresholdSign { thresholdOp = j } else { pool = 1 }
+        }
+        return (pool, thresholdOp)
+    }
+
+    /// Plans the kernel's persistent data after the steps so far and fills it in the prepare pass;
+    /// returns its offset, or -1 for none.
+    @_noAllocation @inline(__always)
+    static func persist(_ s: inout WalkState, kernel: Kernel, _ query: Kernel.Query, weights: Int, m: Int) -> Int {
+        let keep = kernel.persistentBytes(query, m: m)
+        guard keep > 0 else { return -1 }
+        let at = s.persistentAt
+        s.persistentAt += keep
+        if s.prepare, let arena = s.arena {
+            BlockedDenseKernel.planeRowCounts(weights: s.image.data(weights).assumingMemoryBound(to: UInt64.self), n: query.n, m: m,
+                                              into: (arena + at).assumingMemoryBound(to: UInt16.self))
+        }
+        return at
+    }
+
+    /// Where the layer's accumulators go: packed signs (threshold_sign fused in; the output words of
+    /// every image zeroed first) or i32.
+    @_noAllocation @inline(__always)
+    static func sink(_ s: WalkState, _ o: LayerOperands, thresholdOp: Int, layout: BitLayout) -> AccumulatorSink {
+        guard thresholdOp >= 0 else { return .accumulators(o.output.assumingMemoryBound(to: Int32.self)) }
+        let bitsOut = o.output.assumingMemoryBound(to: UInt64.self)
+        bitsOut.initialize(repeating: 0, count: s.count * o.stride / 8)
+        let image = s.image
+        return .signs(thresholds: image.data(image.opParameter(thresholdOp, 3)).assumingMemoryBound(to: Int32.self),
+                      flips: image.data(image.opParameter(thresholdOp, 4)).assumingMemoryBound(to: UInt8.self),
+                      layout: layout, channels: o.m, bits: bitsOut)
+    }
+}
+
+/// A layer's operands in the run pass: image 0's input, output and scratch, and the bytes from one
+/// image's to the next; the weights; the shapes (input h x w x c, kernel size x size, n inputs per
+/// output, m outputs); input codes to form (`codeBits` > 0) and the input's kind.
+struct LayerOperands {
+    let input: UnsafeRawPointer
+    let inStride: Int
+    let output: UnsafeMutableRawPointer
+    let stride: Int
+    let scratch: UnsafeMutableRawPointer
+    let scratchStride: Int
+    let weights: UnsafeRawPointer
+    let weightType: TensorType
+    let n: Int, m: Int, size: Int, h: Int, w: Int, c: Int
+    let codeBits: Int
+    let inputKind: ValueKind
+}
