@@ -61,7 +61,7 @@ let package = Package(
         // comma-separated list options, one-line JSON.
         .target(
             name: "CLISupport",
-            dependencies: ["Datasets", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Datasets", "Inference", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "train",
             dependencies: [

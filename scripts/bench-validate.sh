@@ -14,11 +14,11 @@ build() {  # build DIR SOURCES...: ModelFormat from the given sources, then the 
       -emit-module-path "$dir/ImageFixtures.swiftmodule" -emit-library -static -o "$dir/libImageFixtures.a"
   swiftc -O -parse-as-library -I "$dir" bench/ValidateBench.swift "$dir/libImageFixtures.a" "$dir/libModelFormat.a" -o "$dir/validate-bench"
 }
-build "$out/current" Sources/ModelFormat/*.swift
+build "$out/current" $(find Sources/ModelFormat -name '*.swift' -type f | LC_ALL=C sort)
 if [ -n "${BASELINE:-}" ]; then
   base="$out/baseline-src"
   rm -rf "$base"; mkdir -p "$base"
-  for f in $(git ls-tree --name-only "$BASELINE" Sources/ModelFormat/); do git show "$BASELINE:$f" > "$base/$(basename "$f")"; done
+  for f in $(git ls-tree -r --name-only "$BASELINE" Sources/ModelFormat/); do git show "$BASELINE:$f" > "$base/$(basename "$f")"; done
   # The fixture needs InputCodes (added by issue 12); an older tree gets the current file.
   [ -f "$base/InputCodes.swift" ] || cp Sources/ModelFormat/InputCodes.swift "$base/"
   build "$out/baseline" "$base"/*.swift

@@ -5,17 +5,6 @@ import ModelFormat
 // `convert inspect`'s arena plan: the runtime's own planning walk (`Interpreter.plan`), step by step,
 // with the kernel the runtime's kernel choice names for each step (Sources/Inference/KernelChoice.swift).
 
-extension KernelSet: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let set = KernelSet.allCases.first(where: { $0.name == argument }) else { return nil }
-        self = set
-    }
-
-    public static var allValueStrings: [String] { allCases.map(\.name) }
-
-    public var defaultValueDescription: String { name }
-}
-
 /// The arena plan of `image` with `kernels` (batch of one), as JSON: the kernel set, its total bytes
 /// and each step with its ops, kernel, output, scratch and persistent region (offsets -1: none).
 func planJSON(_ image: ModelImage, kernels: KernelSet) -> [String: Any] {
@@ -37,7 +26,8 @@ func planLines(_ image: ModelImage, kernels: KernelSet) -> [String] {
     var lines = ["plan with kernels \(kernels.name) (\(kernels.resolved.name) here): arena \(plan["arena_bytes"]!) B"]
     for step in plan["steps"] as? [[String: Any]] ?? [] {
         let ops = (step["ops"] as? [String] ?? []).joined(separator: "+")
-        var line = "  ops \(step["first_op"]!)...\(step["last_op"]!) \(ops): \(step["kernel"]!)"
+        let first = step["first_op"] as? Int ?? 0, last = step["last_op"] as? Int ?? 0
+        var line = (first == last ? "  op \(first) " : "  ops \(first)...\(last) ") + "\(ops): \(step["kernel"]!)"
         line += region("out", step["output_offset"], step["output_bytes"])
         line += region("scratch", step["scratch_offset"], step["scratch_bytes"])
         line += region("persistent", step["persistent_offset"], step["persistent_bytes"])

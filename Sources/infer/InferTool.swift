@@ -64,7 +64,7 @@ struct InferTool: ToolCommand {
     var maxOperations: Int = 1 << 30
 
     @Option(help: "Kernels: optimized (default: the fastest for this CPU), simd, carry-save (the microcontrollers' 32-bit kernels) or reference (plain loops, slow).")
-    var kernels: KernelChoice = .optimized
+    var kernels: KernelSet = .optimized
 
     @Option(help: "Run on a simulated board under QEMU: netduinoplus2 (STM32F405, Cortex-M4) or microbit (nRF51, Cortex-M0).")
     var device: Board?
@@ -186,10 +186,10 @@ struct InferTool: ToolCommand {
             try runOnDevice(board: device.rawValue, file: fileData, image: file.image, data: data, source: source)
             return
         }
-        let kernelSet = kernels.set
+        let kernelSet = kernels
         let arenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet)
         guard arenaBytes <= maxArenaBytes else {
-            throw fail("\(model): the arena needs \(arenaBytes == Int.max ? "more than Int.max" : String(arenaBytes)) bytes for one image with \(kernels.rawValue) kernels, above --max-arena-bytes \(maxArenaBytes)")
+            throw fail("\(model): the arena needs \(arenaBytes == Int.max ? "more than Int.max" : String(arenaBytes)) bytes for one image with \(kernels.name) kernels, above --max-arena-bytes \(maxArenaBytes)")
         }
         let batch = try throughputBatch(image, kernelSet)
 
@@ -250,7 +250,7 @@ struct InferTool: ToolCommand {
         print(String(format: "accuracy %.4f (%d/%d)", accuracy, correct, data.count))
         print("per class: " + perClass.enumerated().map { String(format: "%d:%.3f", $0.offset, $0.element) }.joined(separator: " "))
         print(String(format: "latency %.2f µs/image (median, batch 1, %@ kernels); %.0f images/s (batch %d, %d thread(s))",
-                     latency, kernels.rawValue, imagesPerSecond, batch, workers))
+                     latency, kernels.name, imagesPerSecond, batch, workers))
         let fp = interpreter.footprint
         print("footprint: file \(fileData.count) B, image \(fp.imageBytes) B, arena \(fp.arenaBytes) B "
               + "(with the \(fp.inputBytes) B input and \(fp.outputBytes) B scores: \(fp.arenaBytes + fp.inputBytes + fp.outputBytes) B), "
@@ -261,7 +261,7 @@ struct InferTool: ToolCommand {
                 "latency_us": latency, "images_per_second": imagesPerSecond, "threads": workers, "batch": batch,
                 "arena_bytes": fp.arenaBytes, "arena_bytes_with_io": fp.arenaBytes + fp.inputBytes + fp.outputBytes,
                 "image_bytes": fp.imageBytes, "file_bytes": fileData.count, "peak_rss_bytes": peakRSS,
-                "kernels": kernels.rawValue, "model": model, "source": source,
+                "kernels": kernels.name, "model": model, "source": source,
             ]))
         }
     }
@@ -320,22 +320,6 @@ func throughput(image: UnsafeRawBufferPointer, kernels: KernelSet, batch: Int, a
         rates.append(Double(count) / max(seconds, 1e-9))
     }
     return rates.sorted()[rates.count / 2]
-}
-
-/// `--kernels`: the kernel sets by their command-line names (swift-argument-parser checks the value and
-/// lists the choices in `--help` and in its error, exit 64).
-enum KernelChoice: String, CaseIterable, ExpressibleByArgument {
-    case optimized, simd, carrySave = "carry-save", reference
-
-    /// The runtime's kernel set.
-    var set: KernelSet {
-        switch self {
-        case .optimized: return .optimized
-        case .simd: return .simd
-        case .carrySave: return .carrySave
-        case .reference: return .reference
-        }
-    }
 }
 
 /// `--device`: the simulated boards the firmware is built for.
