@@ -135,7 +135,7 @@ extension AccumulatorSink {
     /// Stores the accumulators of dense outputs 8g ..< 8g + 8 (those below `m`). Dense outputs are one
     /// pixel, so both bit layouts put channel c at bit c, and a block of eight is one byte
     /// (little-endian words, as on every target).
-    @_noAllocation @inline(__always)
+    @_noAllocation @_transparent
     func store8(group g: Int, _ a: SIMD8<Int32>, outputs m: Int) {
         let valid = min(8, m - 8 * g)
         switch self {
@@ -146,12 +146,12 @@ extension AccumulatorSink {
                 for r in 0..<valid { out[8 * g + r] = a[r] }
             }
         case let .signs(thresholds, flips, _, _, bits):
-            var t = SIMD8<Int32>(), f = SIMD8<Int32>()
+            var t = SIMD8<Int32>(), f: UInt64 = 0
             if valid == 8 {
                 t = UnsafeRawPointer(thresholds + 8 * g).loadUnaligned(as: SIMD8<Int32>.self)
-                f = SIMD8<Int32>(truncatingIfNeeded: UnsafeRawPointer(flips + 8 * g).loadUnaligned(as: SIMD8<UInt8>.self))
+                f = UnsafeRawPointer(flips + 8 * g).loadUnaligned(as: UInt64.self)
             } else {
-                for r in 0..<valid { t[r] = thresholds[8 * g + r]; f[r] = Int32(flips[8 * g + r]) }
+                for r in 0..<valid { t[r] = thresholds[8 * g + r]; f |= UInt64(flips[8 * g + r]) << (8 * r) }
             }
             var byte = ThresholdSign.byte(a, thresholds: t, flips: f)
             if valid < 8 { byte &= UInt8(truncatingIfNeeded: (1 << valid) - 1) }

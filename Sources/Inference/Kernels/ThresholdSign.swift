@@ -25,12 +25,19 @@ public enum ThresholdSign {
         (a < thresholds[o] ? 1 : 0) ^ UInt32(flips[o])
     }
 
-    /// The rule for eight lanes: bit r of the byte is `bit(a[r], threshold: t[r], flip: f[r])` (flips
-    /// as 0 or 1 in i32 lanes), by one vector compare and one multiply that gathers the lanes' low bits.
+    /// The rule for eight lanes: bit r of the byte is `bit(a[r], threshold: t[r], flip: flip r)`, where
+    /// `flips` holds the eight flips as bytes of 0 or 1 (lane r in byte r, little-endian): one vector
+    /// compare, the lanes narrowed to bytes, and one multiply that gathers the bytes' low bits.
+    /// The narrowing is a lane loop (LLVM makes it one vpmovdb), not `SIMD8<UInt8>(truncatingIfNeeded:)`:
+    /// swiftc left that generic conversion as a call in the batch kernels, which cost FCN2 a fifth of
+    /// its host throughput (`make bench BASELINE=`).
     @_noAllocation @inline(__always)
-    public static func byte(_ a: SIMD8<Int32>, thresholds t: SIMD8<Int32>, flips f: SIMD8<Int32>) -> UInt8 {
+    public static func byte(_ a: SIMD8<Int32>, thresholds t: SIMD8<Int32>, flips: UInt64) -> UInt8 {
         let ge = SIMD8<Int32>().replacing(with: 1, where: a .>= t)
-        let lanes = unsafeBitCast(SIMD8<UInt8>(truncatingIfNeeded: ge ^ f ^ 1), to: UInt64.self)
+        var narrow = SIMD8<UInt8>()
+        for r in 0..<8 { narrow[r] = UInt8(truncatingIfNeeded: ge[r]) }
+        // Byte r: (a >= t) XOR flip XOR 1, that is 1 iff (a >= t) == flip.
+        let lanes = unsafeBitCast(narrow, to: UInt64.self) ^ flips ^ 0x0101_0101_0101_0101
         return UInt8(truncatingIfNeeded: (lanes &* 0x0102_0408_1020_4080) >> 56)
     }
 
