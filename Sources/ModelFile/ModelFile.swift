@@ -83,14 +83,10 @@ public struct ModelFile {
             throw .container("\(bytes.count - expected) trailing bytes after the image (file has \(bytes.count), header accounts for \(expected))")
         }
         let metadata = Array(bytes[headerBytes..<(headerBytes + metaBytes)])
-        guard Zlib.crc32(metadata) == UInt32(metaCRC) else {
-            throw .container("metadata CRC-32 is \(Zlib.crc32(metadata)), the header says \(metaCRC)")
-        }
+        try checkCRC32(of: metadata, "metadata", header: metaCRC)
         let fields = try ModelMetadata.parse(metadata)
         let stored = Array(bytes[(headerBytes + metaBytes)...])
-        guard Zlib.crc32(stored) == UInt32(storedCRC) else {
-            throw .container("stored image CRC-32 is \(Zlib.crc32(stored)), the header says \(storedCRC)")
-        }
+        try checkCRC32(of: stored, "stored image", header: storedCRC)
         let compressed = flags & 1 == 1
         let image: [UInt8]
         if compressed {
@@ -101,11 +97,9 @@ public struct ModelFile {
             }
             image = stored
         }
-        guard Zlib.crc32(image) == UInt32(imageCRC) else {
-            throw .container("image CRC-32 is \(Zlib.crc32(image)), the header says \(imageCRC)")
-        }
+        try checkCRC32(of: image, "image", header: imageCRC)
         let sha256 = Array(bytes[32..<64])
-        guard SHA256.hash(image) == sha256 else { throw .container("image SHA-256 differs from the header's") }
+        try checkSHA256(of: image, header: sha256)
         // The image must be a valid model image too, and the metadata must not contradict it.
         var imageError: ModelFormatError? = nil
         image.withUnsafeBytes { raw in

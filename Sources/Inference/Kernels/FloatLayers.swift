@@ -2,23 +2,8 @@ import ModelFormat
 
 // Float dense and conv layers (full-precision models, and a binary net's real-valued last layer).
 // Inputs that are codes or packed bits are first widened to f32 (codes as their integer values,
-// bits as +/-1) in scratch. The SIMD dense kernel sums in a different order than the reference, so
+// bits as +/-1) in scratch (Widen.swift). The SIMD dense kernel sums in a different order than the reference, so
 // they agree within a tolerance (tests: relative 1e-5), not bit for bit.
-
-/// Widening inputs to f32.
-public enum WidenKernel {
-    /// f[i] = Float(codes[i]).
-    @_noAllocation
-    public static func codes(_ codes: UnsafePointer<UInt8>, count: Int, into f: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { f[i] = Float(codes[i]) }
-    }
-
-    /// f[i] = +/-1 from a `flat` packed row.
-    @_noAllocation
-    public static func bits(_ bits: UnsafePointer<UInt64>, count: Int, into f: UnsafeMutablePointer<Float>) {
-        for i in 0..<count { f[i] = Float(BitPacking.value(bits, i)) }
-    }
-}
 
 /// Dense layers with float weights `[m, n]`.
 public enum FloatDenseKernel {

@@ -3,7 +3,7 @@ import Foundation
 
 // The attack runner: batches, scoring on the stored pixels, the ball and the rounding every attack shares.
 // Each attack has its own file, with its source: FGSM (`Attacker+FGSM.swift`, the paper's Eq. 1), R-FGSM
-// (`Attacker+RFGSM.swift`), PGD and transfer (`Attacker+PGD.swift`), the edge attack (`EdgeAttack.swift`)
+// (`Attacker+RFGSM.swift`), PGD (`Attacker+PGD.swift`), transfer (`Attacker+Transfer.swift`: PGD crafted on a source model), the edge attack (`EdgeAttack.swift`)
 // and Square (`SquareAttack.swift`). Every result is rounded to 8-bit pixels inside the eps-ball in pixel
 // units (|x_adv - x| <= floor(255 eps)) and [0, 255], and every accuracy is measured on those stored
 // pixels. Deviation: the gradient sign of a zero gradient is 0 (no step).
@@ -47,14 +47,8 @@ public struct Attacker {
     /// An attacker for `network`; a transfer attack needs `source`, the model it crafts on.
     public init(network: Network, config: AttackConfig, source: Network? = nil) throws(TrainerError) {
         try config.validate()
-        if config.kind == .transfer {
-            guard let source else { throw .invalidConfig("a transfer attack needs a source model") }
-            guard source.config.input == network.config.input, source.config.classes == network.config.classes else {
-                throw .invalidConfig("the source model (\(source.config.summary)) does not take the target's inputs (\(network.config.summary))")
-            }
-        }
         self.network = network
-        crafter = config.kind == .transfer ? source! : network
+        crafter = try Attacker.crafter(for: config, target: network, source: source)
         self.config = config
     }
 
