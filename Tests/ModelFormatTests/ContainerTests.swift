@@ -195,7 +195,8 @@ final class ContainerTests: XCTestCase {
         XCTAssertEqual(fields.denseLayout, "columns32")
     }
 
-    /// Random byte edits of a full metadata object never crash the reader (it throws or returns).
+    /// Random byte edits of a full metadata object never crash the reader (it throws or returns), and every
+    /// edit it accepts is a JSON object to Foundation's parser too.
     func testMetadataMutationsNeverCrash() {
         let json = Array((#"{"architecture":"fcn-6-4-3-binary-2b","dense_layout":"bits8","format":"bitshield.model","#
             + #""image_sha256":"\#(imageHex())","input_bits":2,"test_accuracy":0.5,"x":[{"y":["\u00e9",1e5,-0.0]}]}"#).utf8)
@@ -212,8 +213,16 @@ final class ContainerTests: XCTestCase {
                 default: if b.count > 1 { b.remove(at: next() % b.count) }
                 }
             }
-            if (try? ModelMetadata.parse(b)) != nil { accepted += 1 }
+            if (try? ModelMetadata.parse(b)) != nil {
+                accepted += 1
+                // The oracle: what the strict reader accepts is one JSON object to an independent parser
+                // (Foundation's) too; the reverse need not hold (the reader refuses more: duplicate keys,
+                // numbers beyond binary64, non-string format fields).
+                let object = try? JSONSerialization.jsonObject(with: Data(b)) as? [String: Any]
+                XCTAssertNotNil(object, "the reader accepted metadata that is not a JSON object: \(String(decoding: b, as: UTF8.self))")
+            }
         }
+        XCTAssertGreaterThan(accepted, 0, "no edit kept the metadata valid: the oracle above checked nothing")
         XCTAssertLessThan(accepted, 20_000, "some edits must be refused")
     }
 
