@@ -1,0 +1,215 @@
+// Stages (a) and (d) of the method: the free pixels, and a complete branch-and-bound search over them.
+//
+// (a) With δ-bit input a pixel p reaches, within the budget b = floor(255 ε), only the levels
+// (max(p − b, 0) >> (8 − δ)) … (min(p + b, 255) >> (8 − δ)) (`PixelBudget.levels`, the rule the edge attack
+// uses); a pixel whose range is one level cannot change the model's input and is fixed. Only the others,
+// the free pixels, are searched, each over its few codes 2q + 1 (Eq. 2, `InputCodes`).
+//
+// (d) Branch and bound in the manner of Bunel et al. ("Branch and Bound for Piecewise Linear Neural
+// Network Verification", JMLR 2020) over input domains: a node is a box of level ranges; the bounds of
+// BoundPropagation either prove it robust, show that every image in it is misclassified (a
+// counterexample: the box with its unsplit pixels at their clean levels), or leave it open, and an open
+// box is split on one free pixel into its levels. The pixel chosen is the one whose split fixes the most
+// first-layer units in its worse branch (the product rule of strong branching, Achterberg, "Constraint
+// Integer Programming", 2007, on the exact first-layer bounds); levels farthest from the clean one are
+// tried first, so counterexamples come early. The first-layer bounds are updated incrementally: fixing
+// pixel i to code c moves every unit's lo and hi by w_oi times the change of its end (O(units) per node).
+// A box of single levels is one image, always decided, so the search is complete; the time limit makes
+// the answer unknown, never robust.
+
+import ModelFormat
+
+/// What the verifier says about one image.
+public enum Verdict: Equatable, Sendable {
+    /// No image within the budget changes the class from the label (proved).
+    case robust
+    /// These pixels (within the budget) are classified otherwise: the clean image when it is
+    /// misclassified already.
+    case counterexample([UInt8])
+    /// The time limit came first.
+    case unknown
+}
+
+/// One image's verdict and what the search did.
+public struct VerificationResult: Sendable {
+    /// The verdict.
+    public var verdict: Verdict
+    /// The class of the clean image.
+    public var cleanClass: Int
+    /// Pixels that can reach another quantizer level within the budget.
+    public var freePixels: Int
+    /// Nodes of the search examined.
+    public var nodes: Int
+}
+
+extension BinaryNetwork {
+    /// The class of `pixels`, computed by the verifier's own exact arithmetic (the runtime computes it
+    /// independently; the tool checks that they agree).
+    public func classify(_ pixels: [UInt8]) throws(VerificationError) -> Int {
+        guard pixels.count == inputCount else { throw .inputSize(expected: inputCount, found: pixels.count) }
+        var search = Search(network: self, pixels: pixels, label: 0, budget: 0, deadline: nil)
+        return search.cleanClass()
+    }
+
+    /// Decides whether any image within `budget` pixel units of `pixels` (clipped to [0, 255]) gets a class
+    /// other than `label`, searching for at most `timeLimit` (nil: no limit).
+    public func verify(_ pixels: [UInt8], label: Int, budget: Int, timeLimit: Duration?) throws(VerificationError) -> VerificationResult {
+        guard pixels.count == inputCount else { throw .inputSize(expected: inputCount, found: pixels.count) }
+        guard (0..<classes).contains(label) else { throw .label(label, classes: classes) }
+        let clock = ContinuousClock()
+        var search = Search(network: self, pixels: pixels, label: 0, budget: 0, deadline: nil)
+        let clean = search.cleanClass()
+        if clean != label { return VerificationResult(verdict: .counterexample(pixels), cleanClass: clean, freePixels: 0, nodes: 0) }
+        search = Search(network: self, pixels: pixels, label: label, budget: max(budget, 0),
+                        deadline: timeLimit.map { clock.now.advanced(by: $0) })
+        let verdict = search.run()
+        return VerificationResult(verdict: verdict, cleanClass: clean, freePixels: search.free.count, nodes: search.nodes)
+    }
+}
+
+/// The search over one image's free pixels.
+struct Search {
+    let network: BinaryNetwork
+    let pixels: [UInt8]
+    let label: Int
+    let deadline: ContinuousClock.Instant?
+    /// The free pixels' indices, their clean levels and their current level ranges.
+    var free: [Int] = []
+    var clean: [Int] = []
+    var low: [Int] = []
+    var high: [Int] = []
+    /// First-layer accumulator bounds over the current box.
+    var lo: [Int32]
+    var hi: [Int32]
+    var bounds: BoundPropagation
+    var nodes = 0
+    var timedOut = false
+
+    init(network: BinaryNetwork, pixels: [UInt8], label: Int, budget: Int, deadline: ContinuousClock.Instant?) {
+        self.network = network
+        self.pixels = pixels
+        self.label = label
+        self.deadline = deadline
+        let m = network.firstUnits, delta = network.delta
+        var lo = [Int32](repeating: 0, count: m), hi = lo
+        for i in 0..<network.inputs {
+            let reach = PixelBudget.levels(pixel: pixels[i], budget: budget, delta: delta)
+            if reach.count > 1 {
+                free.append(i)
+                clean.append(Int(pixels[i]) >> (8 - delta))
+                low.append(reach.lowerBound)
+                high.append(reach.upperBound)
+            }
+            let cl = Int32(2 * reach.lowerBound + 1), ch = Int32(2 * reach.upperBound + 1)
+            network.firstColumns.withUnsafeBufferPointer { w in
+                let column = w.baseAddress! + i * m
+                for o in 0..<m {
+                    if column[o] > 0 { lo[o] += cl; hi[o] += ch } else { lo[o] -= ch; hi[o] -= cl }
+                }
+            }
+        }
+        self.lo = lo
+        self.hi = hi
+        bounds = BoundPropagation(network: network)
+    }
+
+    /// The class of the image when nothing is free (budget 0).
+    mutating func cleanClass() -> Int {
+        let outcome = lo.withUnsafeBufferPointer { l in hi.withUnsafeBufferPointer { h in bounds.examine(lo: l, hi: h, label: 0) } }
+        if case let .decided(c) = outcome { return c }
+        preconditionFailure("an image with no free pixel is not decided (\(outcome))")
+    }
+
+    /// The verdict over the whole box.
+    mutating func run() -> Verdict {
+        switch visit() {
+        case .robust: return .robust
+        case .decided: return .counterexample(counterexample())
+        case .open: return .unknown
+        }
+    }
+
+    /// The box's image: every split pixel at its level, every other at its clean pixel.
+    func counterexample() -> [UInt8] {
+        var out = pixels
+        for f in 0..<free.count where low[f] == high[f] {
+            out[free[f]] = PixelBudget.nearest(pixels[free[f]], level: low[f], delta: network.delta)
+        }
+        return out
+    }
+
+    /// Searches the current box: `.robust`, `.decided` (a misclassified box, left in place for
+    /// `counterexample()`), or `.open` when the time ran out.
+    mutating func visit() -> NodeOutcome {
+        nodes += 1
+        if let deadline, nodes & 15 == 0, ContinuousClock.now >= deadline { timedOut = true }
+        if timedOut { return .open }
+        let outcome = lo.withUnsafeBufferPointer { l in hi.withUnsafeBufferPointer { h in bounds.examine(lo: l, hi: h, label: label) } }
+        switch outcome {
+        case .robust: return .robust
+        case let .decided(c): return c == label ? .robust : .decided(c)
+        case .open: break
+        }
+        guard let f = branchingPixel() else { preconditionFailure("an open box with no pixel to split") }
+        let (savedLow, savedHigh) = (low[f], high[f])
+        let (savedLo, savedHi) = (lo, hi)
+        let levels = (savedLow...savedHigh).sorted { abs($0 - clean[f]) > abs($1 - clean[f]) }
+        for level in levels {
+            low[f] = level
+            high[f] = level
+            move(free[f], from: (savedLow, savedHigh), to: level, base: (savedLo, savedHi))
+            let r = visit()
+            if r != .robust {
+                if r == .open { low[f] = savedLow; high[f] = savedHigh; lo = savedLo; hi = savedHi }
+                return r
+            }
+        }
+        low[f] = savedLow
+        high[f] = savedHigh
+        lo = savedLo
+        hi = savedHi
+        return .robust
+    }
+
+    /// Sets the first-layer bounds to `base` with pixel `i`'s codes narrowed from `range` to one level.
+    mutating func move(_ i: Int, from range: (Int, Int), to level: Int, base: ([Int32], [Int32])) {
+        let m = network.firstUnits
+        let cl = Int32(2 * range.0 + 1), ch = Int32(2 * range.1 + 1), c = Int32(2 * level + 1)
+        lo = base.0
+        hi = base.1
+        network.firstColumns.withUnsafeBufferPointer { w in
+            let column = w.baseAddress! + i * m
+            for o in 0..<m {
+                if column[o] > 0 { lo[o] += c - cl; hi[o] += c - ch } else { lo[o] += ch - c; hi[o] += cl - c }
+            }
+        }
+    }
+
+    /// The unsplit free pixel whose split fixes the most undecided first-layer units in its worse branch
+    /// (product of the two ends' counts, plus one each), or nil when every free pixel is split.
+    func branchingPixel() -> Int? {
+        let m = network.firstUnits
+        var undecided: [Int] = []
+        if let t = network.firstThreshold {
+            for o in 0..<m where Int(lo[o]) < Int(t.threshold[o]) && Int(hi[o]) >= Int(t.threshold[o]) { undecided.append(o) }
+        } else {
+            for o in 0..<m where lo[o] != hi[o] { undecided.append(o) }
+        }
+        var best: Int? = nil, bestScore = -1
+        network.firstColumns.withUnsafeBufferPointer { w in
+            for f in 0..<free.count where low[f] < high[f] {
+                let column = w.baseAddress! + free[f] * m
+                let width = 2 * (high[f] - low[f])
+                var down = 0, up = 0
+                for o in undecided {
+                    let t = network.firstThreshold.map { Int($0.threshold[o]) } ?? Int(hi[o])
+                    let below = Int(hi[o]) - width < t, above = Int(lo[o]) + width >= t
+                    if column[o] > 0 { down += below ? 1 : 0; up += above ? 1 : 0 } else { down += above ? 1 : 0; up += below ? 1 : 0 }
+                }
+                let score = (1 + down) * (1 + up)
+                if score > bestScore { best = f; bestScore = score }
+            }
+        }
+        return best
+    }
+}
