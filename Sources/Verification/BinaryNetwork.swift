@@ -55,7 +55,7 @@ public struct BinaryNetwork: Sendable {
         width = Int(image.header.inputWidth)
         channels = Int(image.header.inputChannels)
         classes = Int(image.header.classes)
-        guard ops.count >= 4, ops[0].kind == .inputCodes else {
+        guard ops.count >= 3, ops[0].kind == .inputCodes else {
             throw .unsupported(op: 0, what: "a model that is not input_codes, binary dense layers, affine and argmax")
         }
         delta = ops[0].p(0)
