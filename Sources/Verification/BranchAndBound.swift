@@ -43,6 +43,18 @@ public struct VerificationResult: Sendable {
 }
 
 extension BinaryNetwork {
+    /// Adds pixel `i`'s first-layer weights to `acc`: `plus` where w_oi = +1, `minus` where it is −1
+    /// (a code change c → c' is plus c' − c, minus c − c').
+    func addColumn(_ i: Int, plus: Int32, minus: Int32, to acc: inout [Int32]) {
+        let m = firstUnits
+        firstColumns.withUnsafeBufferPointer { w in
+            acc.withUnsafeMutableBufferPointer { a in
+                let column = w.baseAddress! + i * m
+                for o in 0..<m { a[o] &+= column[o] > 0 ? plus : minus }
+            }
+        }
+    }
+
     /// The class of `pixels`, computed by the verifier's own exact arithmetic (the runtime computes it
     /// independently; the tool checks that they agree).
     public func classify(_ pixels: [UInt8]) throws(VerificationError) -> Int {
@@ -52,8 +64,9 @@ extension BinaryNetwork {
     }
 
     /// Decides whether any image within `budget` pixel units of `pixels` (clipped to [0, 255]) gets a class
-    /// other than `label`, searching for at most `timeLimit` (nil: no limit).
-    public func verify(_ pixels: [UInt8], label: Int, budget: Int, timeLimit: Duration?) throws(VerificationError) -> VerificationResult {
+    /// other than `label`, searching for at most `timeLimit` (nil: no limit). `attack` runs the greedy
+    /// attack before the search (the tests turn it off to reach the search's own counterexamples).
+    public func verify(_ pixels: [UInt8], label: Int, budget: Int, timeLimit: Duration?, attack: Bool = true) throws(VerificationError) -> VerificationResult {
         guard pixels.count == inputCount else { throw .inputSize(expected: inputCount, found: pixels.count) }
         guard (0..<classes).contains(label) else { throw .label(label, classes: classes) }
         let clock = ContinuousClock()
@@ -62,7 +75,7 @@ extension BinaryNetwork {
         if clean != label { return VerificationResult(verdict: .counterexample(pixels), cleanClass: clean, freePixels: 0, nodes: 0) }
         search = Search(network: self, pixels: pixels, label: label, budget: max(budget, 0),
                         deadline: timeLimit.map { clock.now.advanced(by: $0) })
-        let verdict = search.run()
+        let verdict = attack && search.attack(rounds: 2 * search.free.count) ? .counterexample(search.counterexample()) : search.run()
         return VerificationResult(verdict: verdict, cleanClass: clean, freePixels: search.free.count, nodes: search.nodes)
     }
 }
@@ -76,6 +89,8 @@ struct Search {
     /// The free pixels' indices, their clean levels and their current level ranges.
     var free: [Int] = []
     var clean: [Int] = []
+    /// The level each free pixel tries first when split (the attack's, else the clean one).
+    var preferred: [Int] = []
     var low: [Int] = []
     var high: [Int] = []
     /// First-layer accumulator bounds over the current box.
@@ -101,13 +116,10 @@ struct Search {
                 high.append(reach.upperBound)
             }
             let cl = Int32(2 * reach.lowerBound + 1), ch = Int32(2 * reach.upperBound + 1)
-            network.firstColumns.withUnsafeBufferPointer { w in
-                let column = w.baseAddress! + i * m
-                for o in 0..<m {
-                    if column[o] > 0 { lo[o] += cl; hi[o] += ch } else { lo[o] -= ch; hi[o] -= cl }
-                }
-            }
+            network.addColumn(i, plus: cl, minus: -ch, to: &lo)
+            network.addColumn(i, plus: ch, minus: -cl, to: &hi)
         }
+        preferred = clean
         self.lo = lo
         self.hi = hi
         bounds = BoundPropagation(network: network)
@@ -153,7 +165,7 @@ struct Search {
         guard let f = branchingPixel() else { preconditionFailure("an open box with no pixel to split") }
         let (savedLow, savedHigh) = (low[f], high[f])
         let (savedLo, savedHi) = (lo, hi)
-        let levels = (savedLow...savedHigh).sorted { abs($0 - clean[f]) > abs($1 - clean[f]) }
+        let levels = [preferred[f]] + (savedLow...savedHigh).filter { $0 != preferred[f] }.sorted { abs($0 - clean[f]) > abs($1 - clean[f]) }
         for level in levels {
             low[f] = level
             high[f] = level
@@ -173,16 +185,11 @@ struct Search {
 
     /// Sets the first-layer bounds to `base` with pixel `i`'s codes narrowed from `range` to one level.
     mutating func move(_ i: Int, from range: (Int, Int), to level: Int, base: ([Int32], [Int32])) {
-        let m = network.firstUnits
         let cl = Int32(2 * range.0 + 1), ch = Int32(2 * range.1 + 1), c = Int32(2 * level + 1)
         lo = base.0
         hi = base.1
-        network.firstColumns.withUnsafeBufferPointer { w in
-            let column = w.baseAddress! + i * m
-            for o in 0..<m {
-                if column[o] > 0 { lo[o] += c - cl; hi[o] += c - ch } else { lo[o] += ch - c; hi[o] += cl - c }
-            }
-        }
+        network.addColumn(i, plus: c - cl, minus: ch - c, to: &lo)
+        network.addColumn(i, plus: c - ch, minus: cl - c, to: &hi)
     }
 
     /// The unsplit free pixel whose split fixes the most undecided first-layer units in its worse branch
