@@ -45,6 +45,10 @@ public struct BinaryNetwork: Sendable {
         let threshold: Threshold?
     }
 
+    /// The most first-layer weights verify takes: it keeps them one byte each, by column (64 MiB; FCN1's
+    /// 784 x 6144 is 4.8 M).
+    public static let maxFirstLayerWeights = 1 << 26
+
     /// The total input values, H·W·C.
     public var inputCount: Int { height * width * channels }
 
@@ -87,6 +91,9 @@ public struct BinaryNetwork: Sendable {
         }
 
         let first = try denseWeights(k, on: .codes)
+        guard first.n * first.m <= Self.maxFirstLayerWeights else {
+            throw .unsupported(op: k, what: "a first layer of \(first.n) x \(first.m) = \(first.n * first.m) weights (verify takes at most \(Self.maxFirstLayerWeights))")
+        }
         inputs = first.n
         firstUnits = first.m
         var columns = [Int8](repeating: 0, count: first.n * first.m)

@@ -98,7 +98,6 @@ struct Search {
     var hi: [Int32]
     var bounds: BoundPropagation
     var nodes = 0
-    var timedOut = false
 
     init(network: BinaryNetwork, pixels: [UInt8], label: Int, budget: Int, deadline: ContinuousClock.Instant?) {
         self.network = network
@@ -132,12 +131,33 @@ struct Search {
         preconditionFailure("an image with no free pixel is not decided (\(outcome))")
     }
 
-    /// The verdict over the whole box.
+    /// The verdict over the whole box: a depth-first search with an explicit stack (one frame per split
+    /// pixel, so a hostile image with many free pixels cannot overflow the thread's stack), undoing each
+    /// split in place (no copies of the bounds per level).
     mutating func run() -> Verdict {
-        switch visit() {
-        case .robust: return .robust
-        case .decided: return .counterexample(counterexample())
-        case .open: return .unknown
+        var stack: [(f: Int, levels: [Int], next: Int, low: Int, high: Int)] = []
+        while true {
+            nodes += 1
+            if let deadline, nodes & 15 == 0, ContinuousClock.now >= deadline { return .unknown }
+            let outcome = lo.withUnsafeBufferPointer { l in hi.withUnsafeBufferPointer { h in bounds.examine(lo: l, hi: h, label: label) } }
+            switch outcome {
+            case let .decided(c) where c != label: return .counterexample(counterexample())
+            case .open:
+                guard let f = branchingPixel() else { preconditionFailure("an open box with no pixel to split") }
+                let levels = [preferred[f]] + (low[f]...high[f]).filter { $0 != preferred[f] }.sorted { abs($0 - clean[f]) > abs($1 - clean[f]) }
+                stack.append((f, levels, 0, low[f], high[f]))
+            case .robust, .decided: break
+            }
+            // The next sibling of the deepest split with one left; every split without one is undone.
+            while let top = stack.last, top.next == top.levels.count {
+                setRange(top.f, top.low, top.high)
+                stack.removeLast()
+            }
+            guard !stack.isEmpty else { return .robust }
+            let top = stack.count - 1
+            let level = stack[top].levels[stack[top].next]
+            stack[top].next += 1
+            setRange(stack[top].f, level, level)
         }
     }
 
@@ -150,46 +170,14 @@ struct Search {
         return out
     }
 
-    /// Searches the current box: `.robust`, `.decided` (a misclassified box, left in place for
-    /// `counterexample()`), or `.open` when the time ran out.
-    mutating func visit() -> NodeOutcome {
-        nodes += 1
-        if let deadline, nodes & 15 == 0, ContinuousClock.now >= deadline { timedOut = true }
-        if timedOut { return .open }
-        let outcome = lo.withUnsafeBufferPointer { l in hi.withUnsafeBufferPointer { h in bounds.examine(lo: l, hi: h, label: label) } }
-        switch outcome {
-        case .robust: return .robust
-        case let .decided(c): return c == label ? .robust : .decided(c)
-        case .open: break
-        }
-        guard let f = branchingPixel() else { preconditionFailure("an open box with no pixel to split") }
-        let (savedLow, savedHigh) = (low[f], high[f])
-        let (savedLo, savedHi) = (lo, hi)
-        let levels = [preferred[f]] + (savedLow...savedHigh).filter { $0 != preferred[f] }.sorted { abs($0 - clean[f]) > abs($1 - clean[f]) }
-        for level in levels {
-            low[f] = level
-            high[f] = level
-            move(free[f], from: (savedLow, savedHigh), to: level, base: (savedLo, savedHi))
-            let r = visit()
-            if r != .robust {
-                if r == .open { low[f] = savedLow; high[f] = savedHigh; lo = savedLo; hi = savedHi }
-                return r
-            }
-        }
-        low[f] = savedLow
-        high[f] = savedHigh
-        lo = savedLo
-        hi = savedHi
-        return .robust
-    }
-
-    /// Sets the first-layer bounds to `base` with pixel `i`'s codes narrowed from `range` to one level.
-    mutating func move(_ i: Int, from range: (Int, Int), to level: Int, base: ([Int32], [Int32])) {
-        let cl = Int32(2 * range.0 + 1), ch = Int32(2 * range.1 + 1), c = Int32(2 * level + 1)
-        lo = base.0
-        hi = base.1
-        network.addColumn(i, plus: c - cl, minus: ch - c, to: &lo)
-        network.addColumn(i, plus: c - ch, minus: cl - c, to: &hi)
+    /// Sets free pixel `f`'s level range to `newLow...newHigh`, moving the first-layer bounds with it: lo
+    /// takes code(low) where w = +1 and −code(high) where w = −1, hi the other ends (codes 2q + 1).
+    mutating func setRange(_ f: Int, _ newLow: Int, _ newHigh: Int) {
+        let dLow = Int32(2 * (newLow - low[f])), dHigh = Int32(2 * (newHigh - high[f]))
+        network.addColumn(free[f], plus: dLow, minus: -dHigh, to: &lo)
+        network.addColumn(free[f], plus: dHigh, minus: -dLow, to: &hi)
+        low[f] = newLow
+        high[f] = newHigh
     }
 
     /// The unsplit free pixel whose split fixes the most undecided first-layer units in its worse branch

@@ -31,6 +31,7 @@ extension Search {
                     network.addColumn(free[f], plus: delta, minus: -delta, to: &trial)
                     let (margin, wrong) = self.margin(trial)
                     nodes += 1
+                    if let deadline, nodes & 63 == 0, ContinuousClock.now >= deadline { preferred = levels; return false }
                     if wrong {
                         levels[f] = level
                         preferred = levels

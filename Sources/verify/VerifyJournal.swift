@@ -39,7 +39,7 @@ struct VerifyJournal {
         self.budget = budget
         lock = try FileLock(guarding: path, holder: "verify run")
         guard FileManager.default.fileExists(atPath: path) else { return }
-        let text = try BoundedFile.contents(of: path, limit: 1 << 30, what: "journal")
+        let text = try BoundedFile.contents(of: path, limit: 1 << 28, what: "journal")
         for (n, raw) in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() where !raw.isEmpty {
             let fields = raw.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
             guard fields.count == 10, fields[0] == Self.tag, let b = Int(fields[2]), let index = Int(fields[3]), index >= 0,

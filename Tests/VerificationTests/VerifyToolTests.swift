@@ -67,7 +67,7 @@ final class VerifyToolTests: XCTestCase {
 
         // Another budget is another problem: nothing resumed.
         var other = args
-        other[2] = "0.2"
+        other[2] = "0.05"
         let third = try runTool("verify", other)
         XCTAssertEqual(try lastJSONLine(third.stdout)["resumed"] as? Int, 0, third.stderr)
     }
