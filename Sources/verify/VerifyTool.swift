@@ -164,8 +164,19 @@ struct VerifyTool: ToolCommand {
         }
 
         if let counterexamples {
-            let set = try ImageSet(height: data.height, width: data.width, channels: data.channels, classes: 256, pixels: cexPixels, labels: cexLabels)
-            try set.writeIDX(prefix: counterexamples)
+            if cexLabels.isEmpty {
+                // An IDX set holds at least one image: none is written, and files of an earlier run under the
+                // prefix are removed so that they are not taken for this run's.
+                for path in cexPaths(counterexamples) where FileManager.default.fileExists(atPath: path) {
+                    do { try FileManager.default.removeItem(atPath: path) } catch {
+                        throw fail("\(path): cannot remove the earlier run's counterexamples: \(error.localizedDescription)")
+                    }
+                }
+                printWarning("no counterexamples: nothing written to \(counterexamples)-*")
+            } else {
+                let set = try ImageSet(height: data.height, width: data.width, channels: data.channels, classes: 256, pixels: cexPixels, labels: cexLabels)
+                try set.writeIDX(prefix: counterexamples)
+            }
         }
         let n = data.count
         let robust = verdicts.filter { $0 == "robust" }.count, notRobust = verdicts.filter { $0 == "counterexample" }.count

@@ -72,6 +72,22 @@ final class VerifyToolTests: XCTestCase {
         XCTAssertEqual(try lastJSONLine(third.stdout)["resumed"] as? Int, 0, third.stderr)
     }
 
+    /// No counterexample: no IDX pair (it cannot hold zero images), and an earlier run's pair is removed.
+    func testNoCounterexampleRemovesAnEarlierRunsFiles() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        let cex = dir + "/cex"
+        for path in [cex + "-images-idx3-ubyte", cex + "-labels-idx1-ubyte"] { try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path)) }
+        // The first three images carry the model's own labels; at eps 0 each is robust.
+        let r = try runTool("verify", [model, "--eps", "0", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte",
+                                       "--limit", "3", "--counterexamples", cex, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try lastJSONLine(r.stdout)["robust"] as? Int, 3)
+        XCTAssertTrue(r.stderr.contains("no counterexamples"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cex + "-images-idx3-ubyte"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cex + "-labels-idx1-ubyte"))
+    }
+
     func testRefusesUnsupportedModels() throws {
         let dir = temporaryDirectory()
         let (_, set) = try fixture(dir)
