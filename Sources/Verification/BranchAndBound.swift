@@ -9,10 +9,12 @@
 // Network Verification", JMLR 2020) over input domains: a node is a box of level ranges; the bounds of
 // BoundPropagation either prove it robust, show that every image in it is misclassified (a
 // counterexample: the box with its unsplit pixels at their clean levels), or leave it open, and an open
-// box is split on one free pixel into its levels. The pixel chosen is the one whose split fixes the most
-// first-layer units in its worse branch (the product rule of strong branching, Achterberg, "Constraint
-// Integer Programming", 2007, on the exact first-layer bounds); levels farthest from the clean one are
-// tried first, so counterexamples come early. The first-layer bounds are updated incrementally: fixing
+// box is split on one free pixel into its levels. In the top `strongDepth` levels of the tree the pixel is
+// chosen by strong branching (every candidate's children examined: the most units fixed over all layers,
+// product rule); deeper, by a cheap estimate, the pixel whose split fixes the most first-layer units in its
+// worse branch (the same product rule on the exact first-layer bounds; Achterberg, "Constraint Integer
+// Programming", 2007). The attack's level is tried first, then the levels farthest from the clean one, so
+// counterexamples come early. The first-layer bounds are updated incrementally: fixing
 // pixel i to code c moves every unit's lo and hi by w_oi times the change of its end (O(units) per node).
 // A box of single levels is one image, always decided, so the search is complete; the time limit makes
 // the answer unknown, never robust.
@@ -143,7 +145,9 @@ struct Search {
             switch outcome {
             case let .decided(c) where c != label: return .counterexample(counterexample())
             case .open:
-                guard let f = branchingPixel() else { preconditionFailure("an open box with no pixel to split") }
+                let strong = stack.count < Self.strongDepth ? strongBranchingPixel() : nil
+                if case let .some(.counterexample(x)) = strong { return .counterexample(x) }
+                guard let f = strong?.pixel ?? branchingPixel() else { preconditionFailure("an open box with no pixel to split") }
                 let levels = [preferred[f]] + (low[f]...high[f]).filter { $0 != preferred[f] }.sorted { abs($0 - clean[f]) > abs($1 - clean[f]) }
                 stack.append((f, levels, 0, low[f], high[f]))
             case .robust, .decided: break
@@ -159,6 +163,45 @@ struct Search {
             stack[top].next += 1
             setRange(stack[top].f, level, level)
         }
+    }
+
+    /// Splits this shallow are chosen by strong branching (each candidate's children examined). Measured on
+    /// FCN2 BNN-2b at 8/255 (20 MNIST images, 10 s): none 9 robust, depth 3 or 6: 12, depth 16: 10.
+    static let strongDepth = 6
+
+    /// What strong branching found: the pixel to split, or a child that is a counterexample.
+    enum StrongChoice { case pixel(Int), counterexample([UInt8])
+        var pixel: Int? { if case let .pixel(f) = self { return f } else { return nil } }
+    }
+
+    /// Strong branching (Achterberg, Koch & Martin, "Branching rules revisited", 2005): every unsplit pixel's
+    /// children are examined, and the pixel whose children fix the most units over all layers (a proved
+    /// child counts as every unit) in their product wins; a child that is misclassified whole is returned.
+    mutating func strongBranchingPixel() -> StrongChoice? {
+        var best: Int? = nil, bestScore = -1.0
+        let all = bounds.fixed.reduce(0) { $0 + $1.count * 64 }
+        for f in free.indices where low[f] < high[f] {
+            let (l, h) = (low[f], high[f])
+            var score = 1.0
+            for level in l...h {
+                setRange(f, level, level)
+                nodes += 1
+                let outcome = lo.withUnsafeBufferPointer { a in hi.withUnsafeBufferPointer { b in bounds.examine(lo: a, hi: b, label: label) } }
+                var count = all
+                switch outcome {
+                case let .decided(c) where c != label:
+                    let x = counterexample()
+                    setRange(f, l, h)
+                    return .counterexample(x)
+                case .robust, .decided: break
+                case .open: count = bounds.fixed.reduce(0) { $0 + BoundPropagation.count($1) }
+                }
+                score *= Double(1 + count)
+            }
+            setRange(f, l, h)
+            if score > bestScore { best = f; bestScore = score }
+        }
+        return best.map { .pixel($0) }
     }
 
     /// The box's image: every split pixel at its level, every other at its clean pixel.
