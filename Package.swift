@@ -15,6 +15,8 @@ let package = Package(
         .executable(name: "train", targets: ["train"]),
         .executable(name: "convert", targets: ["convert"]),
         .executable(name: "infer", targets: ["infer"]),
+        .library(name: "Verification", targets: ["Verification"]),
+        .executable(name: "verify", targets: ["verify"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -83,6 +85,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
+        // Certified robustness of binary models: bound propagation and branch and bound over the free
+        // pixels (docs/VERIFY.md). Reads the image through ModelFormat; never the trainer.
+        .target(name: "Verification", dependencies: ["ModelFormat"]),
+        .executableTarget(
+            name: "verify",
+            dependencies: [
+                "Verification", "Inference", "ModelFile", "ModelFormat", "Datasets", "CLISupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
         // Test support: running the built tools (train, convert, infer) from tests, shared by test targets.
         .target(name: "ToolSupport", path: "Tests/ToolSupport"),
         // Test support: model images at and past the format's limits, shared by two test targets.
@@ -96,6 +108,9 @@ let package = Package(
                            "DevicePayload"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CAllocationCounter"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
+        .testTarget(
+            name: "VerificationTests",
+            dependencies: ["Verification", "Inference", "ModelFormat", "ModelFile", "Datasets", "ToolSupport"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "CAllocationCounter", "ToolSupport"]),
     ]
 )

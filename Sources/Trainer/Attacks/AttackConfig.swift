@@ -1,3 +1,5 @@
+import ModelFormat
+
 /// Which attack, and its settings. Budgets are L-infinity on the [0, 1] pixel scale, applied to the
 /// 8-bit image before the model's own input quantizer.
 public struct AttackConfig: Codable, Equatable, Sendable {
@@ -101,8 +103,9 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         }
     }
 
-    /// The largest per-pixel change in 8-bit units: floor(255 * eps), so stored images stay in the ball.
-    public var pixelBudget: Int { Int((255 * epsilon + 1e-4).rounded(.down)) }
+    /// The largest per-pixel change in 8-bit units: floor(255 * eps), so stored images stay in the ball
+    /// (the rule is `PixelBudget.units`, shared with the verifier).
+    public var pixelBudget: Int { PixelBudget.units(epsilon: epsilon) }
 
     /// Checks the numbers against their ranges (TrainingConfig+Limits.swift).
     public func validate() throws(TrainerError) {

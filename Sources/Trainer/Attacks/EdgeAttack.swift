@@ -20,6 +20,8 @@
 // is never weaker than PGD of the same settings. On 8-bit input every pixel is its own level and the attack
 // is PGD (documented, not a search over 256 levels per pixel).
 
+import ModelFormat
+
 extension Attacker {
     /// One batch of the edge attack: the stored pixels, and the zero-gradient count over the entries seen.
     func edgeBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> ([UInt8], Int, Int) {
@@ -40,12 +42,12 @@ extension Attacker {
         for i in 0..<p0.count {
             let p = Int(p0[i])
             q0[i] = Int16(p >> shift)
-            lo[i] = Int16(max(p - budget, 0) >> shift)
-            hi[i] = Int16(min(p + budget, 255) >> shift)
+            let reach = PixelBudget.levels(pixel: p0[i], budget: budget, delta: bits)
+            lo[i] = Int16(reach.lowerBound)
+            hi[i] = Int16(reach.upperBound)
         }
         @inline(__always) func pixel(_ i: Int, _ level: Int16) -> UInt8 {
-            if level == q0[i] { return p0[i] }
-            return level > q0[i] ? UInt8(Int(level) << shift) : UInt8(((Int(level) + 1) << shift) - 1)
+            PixelBudget.nearest(p0[i], level: Int(level), delta: bits)
         }
         func image(_ levels: [Int16], row r: Int) -> [UInt8] {
             (0..<n).map { k in pixel(r * n + k, levels[r * n + k]) }

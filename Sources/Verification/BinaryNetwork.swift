@@ -1,0 +1,145 @@
+// The models the verifier reasons about, read from the exact image the runtime runs (spec/FORMAT.md):
+//
+//   input_codes (δ < 8) → binary dense on codes → [threshold_sign → binary dense on bits]* → affine → argmax
+//
+// Binary and XNOR networks both have this form: XNOR's α is folded into the thresholds and the affine's
+// output scale by the converter. Everything else (float or 8-bit input layers, conv2d, max-pool, hardtanh,
+// a float last layer) is refused, naming the op. Weights are read through `PackedRows`, so the `bits`,
+// `bits8` and `columns32` layouts give the same network.
+
+import ModelFormat
+
+/// A binary fully connected network in the form the verifier reasons on: integer layers with integer
+/// thresholds, then the last layer's float32 scores.
+public struct BinaryNetwork: Sendable {
+    /// The input's height, width and channels (NHWC pixels).
+    public let height: Int, width: Int, channels: Int
+    /// Bits of the input quantizer, δ (1...7).
+    public let delta: Int
+    /// Output classes.
+    public let classes: Int
+
+    /// The first layer: `inputs` codes to `firstUnits` accumulators, weights by column (`firstColumns[i * firstUnits + o]`
+    /// is w_oi, ±1), so one pixel's weights are contiguous. Its threshold is nil when it is the last layer.
+    let inputs: Int, firstUnits: Int
+    let firstColumns: [Int8]
+    let firstThreshold: Threshold?
+    /// The binary layers on packed ±1 inputs after the first, each with its threshold except the last.
+    let hidden: [PackedLayer]
+    /// The last layer when it reads packed bits (nil: the first layer is the last).
+    let last: PackedLayer?
+    /// The last layer's `affine`, per class.
+    let scores: ScoreMap
+
+    /// Integer thresholds of a `threshold_sign`, one per unit (channels expanded): the unit is +1 iff
+    /// `(A >= threshold) != flip` (spec/FORMAT.md, "Folding BatchNorm and sign into a threshold").
+    struct Threshold: Sendable {
+        let threshold: [Int32]
+        let flip: [Bool]
+    }
+
+    /// A binary dense layer on packed ±1 inputs: `m` rows of `words` 64-bit words (bit 1 = −1, padding 0).
+    struct PackedLayer: Sendable {
+        let n: Int, m: Int, words: Int
+        let weights: [UInt64]
+        let threshold: Threshold?
+    }
+
+    /// The most first-layer weights verify takes: it keeps them one byte each, by column (64 MiB; FCN1's
+    /// 784 x 6144 is 4.8 M).
+    public static let maxFirstLayerWeights = 1 << 26
+
+    /// The total input values, H·W·C.
+    public var inputCount: Int { height * width * channels }
+
+    /// Reads the network from a validated image, or refuses it naming the first op it cannot take.
+    public init(image: ModelImage) throws(VerificationError) {
+        let ops = image.ops
+        height = Int(image.header.inputHeight)
+        width = Int(image.header.inputWidth)
+        channels = Int(image.header.inputChannels)
+        classes = Int(image.header.classes)
+        guard ops.count >= 3, ops[0].kind == .inputCodes else {
+            throw .unsupported(op: 0, what: "a model that is not input_codes, binary dense layers, affine and argmax")
+        }
+        delta = ops[0].p(0)
+        guard delta < 8 else {
+            throw .unsupported(op: 0, what: "8-bit input (δ = 8: every pixel is its own level; verify needs δ < 8)")
+        }
+        var k = 1
+        func denseWeights(_ k: Int, on kind: ActivationKind) throws(VerificationError) -> (n: Int, m: Int, rows: PackedRows) {
+            let op = ops[k]
+            guard op.kind == .dense else { throw .unsupported(op: k, what: Self.describe(op)) }
+            guard image.isBits(op.p(2)) else { throw .unsupported(op: k, what: "a float dense layer (\(op.p(0)) → \(op.p(1)))") }
+            guard op.input.kind == kind else { throw .unsupported(op: k, what: "a binary dense layer on \(op.input.kind) input") }
+            let n = op.p(0), w = op.p(2)
+            let base = image.data(w).assumingMemoryBound(to: UInt64.self)
+            let rows = image.isColumns(w) ? PackedRows(columns: base, n: n)
+                : PackedRows(base, words: BitPacking.words(n), blocked: image.isBlocked(w))
+            return (n, op.p(1), rows)
+        }
+        func threshold(_ k: Int, units: Int) throws(VerificationError) -> Threshold? {
+            guard k < ops.count, ops[k].kind == .thresholdSign else { return nil }
+            let op = ops[k], c = op.p(2)
+            let t = image.data(op.p(3)), f = image.data(op.p(4))
+            var thresholds = [Int32](repeating: 0, count: units), flips = [Bool](repeating: false, count: units)
+            for u in 0..<units {
+                thresholds[u] = Int32(littleEndian: t.loadUnaligned(fromByteOffset: 4 * (u % c), as: Int32.self))
+                flips[u] = f.load(fromByteOffset: u % c, as: UInt8.self) == 1
+            }
+            return Threshold(threshold: thresholds, flip: flips)
+        }
+
+        let first = try denseWeights(k, on: .codes)
+        guard first.n * first.m <= Self.maxFirstLayerWeights else {
+            throw .unsupported(op: k, what: "a first layer of \(first.n) x \(first.m) = \(first.n * first.m) weights (verify takes at most \(Self.maxFirstLayerWeights))")
+        }
+        inputs = first.n
+        firstUnits = first.m
+        var columns = [Int8](repeating: 0, count: first.n * first.m)
+        for o in 0..<first.m { for i in 0..<first.n { columns[i * first.m + o] = Int8(first.rows.value(o, i)) } }
+        firstColumns = columns
+        firstThreshold = try threshold(k + 1, units: first.m)
+        k += firstThreshold == nil ? 1 : 2
+
+        var layers: [PackedLayer] = []
+        var lastLayer: PackedLayer? = nil
+        while firstThreshold != nil {
+            let (n, m, rows) = try denseWeights(k, on: .bits)
+            let words = BitPacking.words(n)
+            var packed = [UInt64](repeating: 0, count: m * words)
+            for o in 0..<m { for j in 0..<words { packed[o * words + j] = rows.word(o, j) } }
+            let t = try threshold(k + 1, units: m)
+            let layer = PackedLayer(n: n, m: m, words: words, weights: packed, threshold: t)
+            if t == nil {
+                lastLayer = layer
+                k += 1
+                break
+            }
+            layers.append(layer)
+            k += 2
+        }
+        hidden = layers
+        last = lastLayer
+
+        guard k + 1 < ops.count, ops[k].kind == .affine, ops[k + 1].kind == .argmax, k + 2 == ops.count else {
+            throw .unsupported(op: k, what: k < ops.count ? Self.describe(ops[k]) + " after the last binary layer (verify needs affine → argmax)"
+                                                          : "a model without affine → argmax")
+        }
+        let fanIn = lastLayer?.n ?? first.n
+        let largest = lastLayer == nil ? InputCodes.largest(delta: delta) : 1
+        scores = try ScoreMap(image: image, op: ops[k], index: k, classes: classes, reach: fanIn * largest)
+    }
+
+    /// A short name of an op for the refusal message.
+    static func describe(_ op: OpView) -> String {
+        switch op.kind {
+        case .conv2d: return "conv2d (\(op.p(3))x\(op.p(3)), \(op.p(4)) channels)"
+        case .maxpool2d: return "maxpool2d"
+        case .hardtanh: return "hardtanh (a float last layer)"
+        case .relu: return "relu"
+        case .dense: return "a dense layer"
+        default: return "\(op.kind)"
+        }
+    }
+}

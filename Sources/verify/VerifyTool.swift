@@ -1,0 +1,220 @@
+import ArgumentParser
+import CLISupport
+import Datasets
+import Foundation
+import Inference
+import ModelFile
+import ModelFormat
+import Verification
+
+/// `verify`: decides, image by image, whether any perturbation within ε changes a binary model's class
+/// (docs/VERIFY.md): robust (proved), a counterexample (checked with the runtime), or unknown.
+struct VerifyTool: ToolCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Certify the robustness of a binary BitShield model (.bsm) image by image within an L-infinity budget.",
+        discussion: """
+        Examples:
+          verify model.bsm --eps 0.1 --dataset mnist --limit 100
+          verify model.bsm --eps 0.2 --images x-images-idx3-ubyte --labels x-labels-idx1-ubyte --counterexamples cex --journal run.journal --json
+        Per image: robust (proved: no image within floor(255 eps) pixel units changes the class), counterexample (an
+        image in the ball that the runtime classifies otherwise; a clean error is its own counterexample) or unknown
+        (the time limit came first; never counted as robust). The certified accuracy is the robust fraction. Takes models
+        of binary or XNOR dense layers on delta < 8 bit input (convert's FCNs); refuses others naming the op.
+        Counterexamples are written as an IDX pair (PREFIX-images-idx3-ubyte, PREFIX-labels-idx1-ubyte, the true labels):
+        infer scores them 0. The method and its sources: docs/VERIFY.md.
+        Exit codes: 0 success, 1 failure, 64 bad usage.
+        """)
+
+    @Argument(help: "A .bsm model file (convert writes them).")
+    var model: String
+
+    @Option(help: "The L-infinity budget on the [0, 1] pixel scale (0...1); images change by at most floor(255 eps) pixel units.")
+    var eps: Float
+
+    @Option(help: "Data set whose test split to verify (default mnist).")
+    var dataset: Dataset?
+
+    @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
+    var dataDir: String?
+
+    @Option(help: "An IDX images file (gzip or raw); needs --labels.")
+    var images: String?
+
+    @Option(help: "The IDX labels file for --images.")
+    var labels: String?
+
+    @Option(help: "Verify only the first N images.")
+    var limit: Int?
+
+    @Option(help: "Seconds of search per image before it is reported unknown.")
+    var timeout: Double = 60
+
+    @Option(help: "Write the counterexamples as an IDX pair PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte.")
+    var counterexamples: String?
+
+    @Option(help: "Journal file: one line per image, appended as it is decided; a rerun with the same model and budget resumes.")
+    var journal: String?
+
+    @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
+    var json = false
+
+    func validate() throws {
+        if images != nil || labels != nil {
+            guard images != nil, labels != nil else { throw ValidationError("--images and --labels go together") }
+            guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
+        }
+        guard eps.isFinite, (0...1).contains(eps) else { throw ValidationError("--eps \(eps) is outside 0...1") }
+        guard timeout.isFinite, timeout > 0, timeout <= 1e6 else { throw ValidationError("--timeout \(timeout) must be in (0, 1000000] seconds") }
+        try requirePositive("--limit", limit)
+        if let counterexamples { try requireFilePrefix(counterexamples, files: cexPaths(counterexamples), option: "--counterexamples") }
+        if let journal { try requireWritableFile(journal, option: "--journal") }
+    }
+
+    func cexPaths(_ prefix: String) -> [String] { [prefix + "-images-idx3-ubyte", prefix + "-labels-idx1-ubyte"] }
+
+    /// Every file this run reads, which no output may overwrite.
+    func inputFiles() -> [String] {
+        if let images, let labels { return [model, images, images + ".gz", labels, labels + ".gz"] }
+        return [model] + (dataset ?? .mnist).files(dataDirectory: DataDirectory.resolve(explicit: dataDir))
+    }
+
+    func fail(_ message: String) -> ToolError { .failure(message) }
+
+    func execute() throws {
+        let outputs = (counterexamples.map(cexPaths) ?? []) + (journal.map { [$0] } ?? [])
+        try refuseOverwriting(inputs: inputFiles(), with: outputs)
+        let fileData = try BoundedFile.contents(of: model, limit: ModelFile.maxFileBytes, what: "model file (.bsm)")
+        let file: ModelFile
+        do throws(ModelFormatError) { file = try ModelFile.parse(fileData) } catch { throw fail("\(model): \(error.message)") }
+
+        let imageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: file.image.count, alignment: 64)
+        defer { imageBuffer.deallocate() }
+        file.image.withUnsafeBytes { imageBuffer.copyMemory(from: $0) }
+        let image: ModelImage
+        do throws(ModelFormatError) { image = try ModelImage(bytes: UnsafeRawBufferPointer(imageBuffer)) } catch { throw fail("\(model): \(error.message)") }
+        let network: BinaryNetwork
+        do throws(VerificationError) { network = try BinaryNetwork(image: image) } catch { throw fail("\(model): \(error)") }
+
+        let data: ImageSet, source: String
+        if let images, let labels {
+            data = try IDXLoader.loadPair(images: images, labels: labels, classes: 256).prefix(limit)
+            source = images
+        } else {
+            let d = dataset ?? .mnist
+            data = try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit)
+            source = "\(d.rawValue) test set"
+        }
+        guard (data.height, data.width, data.channels) == (network.height, network.width, network.channels) else {
+            throw fail("the model takes \(network.height)x\(network.width)x\(network.channels) images, \(source) has \(data.height)x\(data.width)x\(data.channels)")
+        }
+        if let bad = data.labels.firstIndex(where: { Int($0) >= network.classes }) {
+            throw fail("label \(data.labels[bad]) at index \(bad) of \(source) is not below the model's \(network.classes) classes")
+        }
+
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: Interpreter.arenaBytes(for: image, kernels: .optimized), alignment: 16)
+        defer { arena.deallocate() }
+        let runtime: Interpreter
+        do throws(InferenceError) { runtime = try Interpreter(image: UnsafeRawBufferPointer(imageBuffer), arena: arena, kernels: .optimized) }
+        catch { throw fail("\(model): \(error.message)") }
+
+        let budget = PixelBudget.units(epsilon: eps)
+        let sha = SHA256.hex(file.imageSHA256)
+        let log = try journal.map { try VerifyJournal(path: $0, model: sha, budget: budget) }
+        defer { log?.release() }
+
+        var verdicts: [String] = [], seconds: [Double] = [], counterexampleIndices: [Int] = []
+        var cexPixels: [UInt8] = [], cexLabels: [UInt8] = []
+        var resumed = 0, cleanCorrect = 0
+        for i in 0..<data.count {
+            let pixels = Array(data.pixels[(i * data.imageSize)..<((i + 1) * data.imageSize)])
+            let label = Int(data.labels[i])
+            let key = VerifyJournal.key(label: data.labels[i], pixels: pixels[...])
+            var entry: VerifyJournal.Entry
+            if let (k, e) = log?.entries[i], k == key, e.verdict != "unknown" || e.timeout >= timeout,
+               e.pixels.map({ cex in isInBall(cex, pixels, budget) }) ?? true {
+                entry = e
+                resumed += 1
+            } else {
+                let start = ContinuousClock.now
+                let result = try network.verify(pixels, label: label, budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)))
+                let elapsed = ContinuousClock.now - start
+                let runtimeClass = pixels.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) }
+                guard runtimeClass == result.cleanClass else {
+                    throw fail("bug: image \(i): the verifier computes class \(result.cleanClass), the runtime \(runtimeClass)")
+                }
+                let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+                switch result.verdict {
+                case .robust: entry = .init(verdict: "robust", seconds: s, nodes: result.nodes, timeout: timeout, pixels: nil)
+                case let .counterexample(p): entry = .init(verdict: "counterexample", seconds: s, nodes: result.nodes, timeout: timeout, pixels: p)
+                case .unknown: entry = .init(verdict: "unknown", seconds: s, nodes: result.nodes, timeout: timeout, pixels: nil)
+                }
+                try log?.append(index: i, key: key, entry)
+                if !json { print("image \(i): \(entry.verdict) (\(String(format: "%.3f", s)) s, \(result.nodes) nodes, \(result.freePixels) free pixels)") }
+            }
+            if let cex = entry.pixels {
+                try checkCounterexample(cex, clean: pixels, label: label, index: i, budget: budget, runtime: runtime)
+                counterexampleIndices.append(i)
+                cexPixels += cex
+                cexLabels.append(data.labels[i])
+            }
+            if pixels.withUnsafeBufferPointer({ runtime.invoke($0.baseAddress!) }) == label { cleanCorrect += 1 }
+            verdicts.append(entry.verdict)
+            seconds.append(entry.seconds)
+        }
+
+        if let counterexamples {
+            if cexLabels.isEmpty {
+                // An IDX set holds at least one image: none is written, and files of an earlier run under the
+                // prefix are removed so that they are not taken for this run's.
+                for path in cexPaths(counterexamples) where FileManager.default.fileExists(atPath: path) {
+                    do { try FileManager.default.removeItem(atPath: path) } catch {
+                        throw fail("\(path): cannot remove the earlier run's counterexamples: \(error.localizedDescription)")
+                    }
+                }
+                printWarning("no counterexamples: nothing written to \(counterexamples)-*")
+            } else {
+                let set = try ImageSet(height: data.height, width: data.width, channels: data.channels, classes: 256, pixels: cexPixels, labels: cexLabels)
+                try set.writeIDX(prefix: counterexamples)
+            }
+        }
+        let n = data.count
+        let robust = verdicts.filter { $0 == "robust" }.count, notRobust = verdicts.filter { $0 == "counterexample" }.count
+        let unknown = n - robust - notRobust
+        let sorted = seconds.sorted()
+        /// The nearest-rank quantile.
+        func quantile(_ q: Double) -> Double {
+            sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
+        }
+        let certified = Double(robust) / Double(max(n, 1)), clean = Double(cleanCorrect) / Double(max(n, 1))
+        print("\(model) on \(source): \(n) images, eps \(eps) (\(budget) pixel units), timeout \(timeout) s per image")
+        print("robust \(robust), counterexample \(notRobust) (clean errors \(n - cleanCorrect)), unknown \(unknown)\(resumed > 0 ? "; \(resumed) from the journal" : "")")
+        print(String(format: "certified accuracy %.4f (at most %.4f with the unknown), clean accuracy %.4f", certified, Double(robust + unknown) / Double(max(n, 1)), clean))
+        print(String(format: "time per image: median %.3f s, p90 %.3f s, max %.3f s", quantile(0.5), quantile(0.9), sorted.last ?? 0))
+        if json {
+            print(try jsonLine([
+                "model": model, "model_sha256": sha, "source": source, "images": n, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": budget,
+                "timeout_s": timeout, "robust": robust, "counterexample": notRobust, "unknown": unknown,
+                "certified_accuracy": certified, "clean_accuracy": clean, "resumed": resumed,
+                "time_median_s": quantile(0.5), "time_p90_s": quantile(0.9), "time_max_s": sorted.last ?? 0,
+                "counterexample_indices": counterexampleIndices,
+            ]))
+        }
+    }
+
+    func isInBall(_ x: [UInt8], _ clean: [UInt8], _ budget: Int) -> Bool {
+        x.count == clean.count && zip(x, clean).allSatisfy { abs(Int($0) - Int($1)) <= budget }
+    }
+
+    /// A counterexample must lie in the ball and be misclassified by the runtime on the same bytes; anything
+    /// else is a bug in the verifier (exit 1).
+    func checkCounterexample(_ cex: [UInt8], clean: [UInt8], label: Int, index: Int, budget: Int, runtime: Interpreter) throws {
+        guard isInBall(cex, clean, budget) else {
+            throw fail("bug: the counterexample of image \(index) leaves the ball of \(budget) pixel units")
+        }
+        let c = cex.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) }
+        guard c != label else {
+            throw fail("bug: the counterexample of image \(index) is classified \(c), its label, by the runtime")
+        }
+    }
+}

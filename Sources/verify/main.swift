@@ -1,0 +1,1 @@
+VerifyTool.main()

@@ -1,0 +1,80 @@
+import Inference
+import ModelFormat
+import Verification
+import XCTest
+
+/// The verifier against brute force: on small random networks (every layout, thresholds with flips,
+/// scores that tie or fall), every image's verdict agrees with the runtime run over every choice of the
+/// free pixels' levels, and every counterexample is in the ball and misclassified by the runtime.
+final class BruteForceTests: XCTestCase {
+    /// One network's images: returns (robust, counterexamples) counted, failing on any disagreement.
+    func check(_ image: [UInt8], side: Int, delta: Int, budgets: [Int], generator g: inout TinyNetworks,
+               file: StaticString = #filePath, line: UInt = #line) throws -> (robust: Int, attacked: Int) {
+        let runtime = try Runtime(image)
+        let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
+        var robust = 0, attacked = 0
+        // Half the images with the greedy attack first, half by the search alone (its own counterexamples).
+        for _ in 0..<20 {
+            let pixels = (0..<(side * side)).map { _ in UInt8(g.next() % 256) }
+            let budget = budgets[g.int(0...(budgets.count - 1))]
+            // The label the clean image gets, or (one time in five) another one: a clean error.
+            var label = runtime.classify(pixels)
+            XCTAssertEqual(try network.classify(pixels), label, "the verifier's class of a clean image", file: file, line: line)
+            if g.next() % 5 == 0 { label = (label + 1) % network.classes }
+            let oracle = runtime.bruteForce(pixels, label: label, budget: budget, delta: delta, cap: 1 << 14)
+            guard oracle.searched else { continue }
+            let attack = g.next() % 2 == 0
+            let result = try network.verify(pixels, label: label, budget: budget, timeLimit: nil, attack: attack)
+            switch result.verdict {
+            case .robust:
+                XCTAssertNil(oracle.counterexample, "verified robust, but brute force finds a counterexample (budget \(budget))", file: file, line: line)
+                robust += 1
+            case let .counterexample(x):
+                XCTAssertNotNil(oracle.counterexample, "a counterexample where brute force finds none (budget \(budget))", file: file, line: line)
+                XCTAssertNotEqual(runtime.classify(x), label, "the counterexample is classified as its label", file: file, line: line)
+                XCTAssertTrue(zip(x, pixels).allSatisfy { abs(Int($0) - Int($1)) <= budget }, "the counterexample leaves the ball", file: file, line: line)
+                attacked += 1
+            case .unknown:
+                XCTFail("unknown without a time limit", file: file, line: line)
+            }
+        }
+        return (robust, attacked)
+    }
+
+    func testAgreesWithBruteForceOnEveryLayout() throws {
+        var g = TinyNetworks(seed: 16)
+        var robust = 0, attacked = 0
+        for layout in [PackedRows.Layout.rows, .blocked8, .columns32] {
+            for widths in [[16, 12], [16], [24, 16, 8]] {
+                let image = g.image(side: 4, delta: 2, widths: widths, classes: 4, layout: layout)
+                let r = try check(image, side: 4, delta: 2, budgets: [6, 10, 16, 25, 40, 70], generator: &g)
+                robust += r.robust
+                attacked += r.attacked
+            }
+        }
+        // The sample exercises both answers (a test that could only say robust would prove nothing).
+        XCTAssertGreaterThan(robust, 40)
+        XCTAssertGreaterThan(attacked, 40)
+    }
+
+    func testAgreesWithBruteForceOnOtherInputBitsAndOneLayer() throws {
+        var g = TinyNetworks(seed: 7)
+        for delta in [1, 3] {
+            for widths in [[], [12]] {
+                let image = g.image(side: 4, delta: delta, widths: widths, classes: 3, layout: .rows)
+                _ = try check(image, side: 4, delta: delta, budgets: [8, 20, 35], generator: &g)
+            }
+        }
+    }
+
+    /// A time limit makes an undecided image unknown, never robust.
+    func testTimeLimitGivesUnknown() throws {
+        var g = TinyNetworks(seed: 3)
+        let image = g.image(side: 5, delta: 2, widths: [32, 32], classes: 4, layout: .rows)
+        let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
+        let pixels = (0..<25).map { _ in UInt8(g.next() % 256) }
+        let label = try network.classify(pixels)
+        let result = try network.verify(pixels, label: label, budget: 200, timeLimit: .zero)
+        XCTAssertNotEqual(result.verdict, .robust)
+    }
+}

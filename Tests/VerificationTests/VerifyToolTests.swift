@@ -1,0 +1,132 @@
+import Datasets
+import Foundation
+import ModelFormat
+import ToolSupport
+import XCTest
+
+/// The `verify` executable: refusals (1), usage errors (64), the journal's resume, and counterexamples
+/// that `infer` misclassifies on the same files.
+final class VerifyToolTests: XCTestCase {
+    /// A tiny model file and an IDX set of 16 random 4x4 images (labels the model's own classes, every
+    /// fourth one changed: a clean error) in `dir`; returns the model path and the IDX prefix.
+    func fixture(_ dir: String) throws -> (model: String, prefix: String) {
+        var g = TinyNetworks(seed: 11)
+        let image = g.image(side: 4, delta: 2, widths: [16, 12], classes: 4, layout: .blocked8)
+        let model = dir + "/tiny.bsm"
+        try Data(TinyNetworks.file(image)).write(to: URL(fileURLWithPath: model))
+        let runtime = try Runtime(image)
+        var pixels: [UInt8] = [], labels: [UInt8] = []
+        for i in 0..<16 {
+            let x = (0..<16).map { _ in UInt8(g.next() % 256) }
+            pixels += x
+            labels.append(UInt8((runtime.classify(x) + (i % 4 == 3 ? 1 : 0)) % 4))
+        }
+        let prefix = dir + "/set"
+        try ImageSet(height: 4, width: 4, classes: 4, pixels: pixels, labels: labels).writeIDX(prefix: prefix)
+        return (model, prefix)
+    }
+
+    func testJournalResumesAndCounterexamplesFailInInfer() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        let journal = dir + "/run.journal", cex = dir + "/cex"
+        let args = [model, "--eps", "0.1", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte",
+                     "--journal", journal, "--counterexamples", cex, "--json"]
+        let first = try runTool("verify", args)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let a = try lastJSONLine(first.stdout)
+        XCTAssertEqual(a["images"] as? Int, 16)
+        XCTAssertEqual(a["resumed"] as? Int, 0)
+        XCTAssertEqual(a["unknown"] as? Int, 0)
+        let attacked = try XCTUnwrap(a["counterexample"] as? Int)
+        XCTAssertGreaterThanOrEqual(attacked, 4, "the four clean errors are counterexamples")
+        XCTAssertEqual((a["robust"] as? Int ?? 0) + attacked, 16)
+
+        // The counterexamples: in the ball, and every one misclassified by infer on the written files.
+        let written = try IDXLoader.loadPair(images: cex + "-images-idx3-ubyte", labels: cex + "-labels-idx1-ubyte", classes: 256)
+        XCTAssertEqual(written.count, attacked)
+        let inferred = try runTool("infer", [model, "--images", cex + "-images-idx3-ubyte", "--labels", cex + "-labels-idx1-ubyte", "--json"])
+        XCTAssertEqual(inferred.status, 0, inferred.stderr)
+        XCTAssertEqual(try lastJSONLine(inferred.stdout)["accuracy"] as? Double, 0)
+
+        // A rerun reads every image from the journal, even after a line cut short by a crash is added.
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: journal))
+        handle.seekToEndOfFile()
+        handle.write(Data("verify-v1 cut".utf8))
+        try handle.close()
+        let second = try runTool("verify", args)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("is not a journal line"), second.stderr)
+        let b = try lastJSONLine(second.stdout)
+        XCTAssertEqual(b["resumed"] as? Int, 16)
+        for k in ["robust", "counterexample", "unknown", "certified_accuracy"] {
+            XCTAssertEqual(a[k] as? NSNumber, b[k] as? NSNumber, k)
+        }
+        XCTAssertEqual(try IDXLoader.loadPair(images: cex + "-images-idx3-ubyte", labels: cex + "-labels-idx1-ubyte", classes: 256).pixels,
+                       written.pixels)
+
+        // Another budget is another problem: nothing resumed.
+        var other = args
+        other[2] = "0.05"
+        let third = try runTool("verify", other)
+        XCTAssertEqual(try lastJSONLine(third.stdout)["resumed"] as? Int, 0, third.stderr)
+    }
+
+    /// No counterexample: no IDX pair (it cannot hold zero images), and an earlier run's pair is removed.
+    func testNoCounterexampleRemovesAnEarlierRunsFiles() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        let cex = dir + "/cex"
+        for path in [cex + "-images-idx3-ubyte", cex + "-labels-idx1-ubyte"] { try Data([1, 2, 3]).write(to: URL(fileURLWithPath: path)) }
+        // The first three images carry the model's own labels; at eps 0 each is robust.
+        let r = try runTool("verify", [model, "--eps", "0", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte",
+                                       "--limit", "3", "--counterexamples", cex, "--json"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertEqual(try lastJSONLine(r.stdout)["robust"] as? Int, 3)
+        XCTAssertTrue(r.stderr.contains("no counterexamples"), r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cex + "-images-idx3-ubyte"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cex + "-labels-idx1-ubyte"))
+    }
+
+    func testRefusesUnsupportedModels() throws {
+        let dir = temporaryDirectory()
+        let (_, set) = try fixture(dir)
+        // 8-bit input, and a float first layer.
+        var eight = ImageBuilder(inputHeight: 4, inputWidth: 4, inputChannels: 1, classes: 2)
+        let w8 = eight.addBits([UInt64](repeating: 0, count: 2), dims: [2, 16])
+        let s8 = eight.addF32([1, 1], dims: [2]), t8 = eight.addF32([0, 0], dims: [2])
+        eight.addOp(.inputCodes, [8])
+        eight.addOp(.dense, [16, 2, w8, Int(InputKind.codes.rawValue), 8, 0])
+        eight.addOp(.affine, [1, 1, 2, 0, s8, t8])
+        eight.addOp(.argmax, [2])
+        var float = ImageBuilder(inputHeight: 4, inputWidth: 4, inputChannels: 1, classes: 2)
+        let wf = float.addF32([Float](repeating: 0.5, count: 32), dims: [2, 16])
+        float.addOp(.inputCodes, [2])
+        float.addOp(.dense, [16, 2, wf, Int(InputKind.codes.rawValue), 3, 0])
+        float.addOp(.argmax, [2])
+        for (name, image, op, text) in [("eight", eight.build(), "op 0", "8-bit input"), ("float", float.build(), "op 1", "float dense layer")] {
+            let path = dir + "/\(name).bsm"
+            try Data(TinyNetworks.file(image)).write(to: URL(fileURLWithPath: path))
+            let r = try runTool("verify", [path, "--eps", "0.1", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte"])
+            XCTAssertEqual(r.status, 1, name)
+            XCTAssertTrue(r.stderr.contains(text) && r.stderr.contains(op) && r.stderr.contains("not supported"), r.stderr)
+        }
+    }
+
+    func testUsageErrorsExit64() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        let data = ["--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte"]
+        for args in [[model] + data, [model, "--eps", "1.5"] + data, [model, "--eps", "nan"] + data,
+                     [model, "--eps", "0.1", "--images", set + "-images-idx3-ubyte"],
+                     [model, "--eps", "0.1", "--timeout", "0"] + data, [model, "--eps", "0.1", "--limit", "0"] + data,
+                     [model, "--eps", "0.1", "--dataset", "mnist"] + data,
+                     [model, "--eps", "0.1", "--counterexamples", dir + "/"] + data,
+                     [model, "--eps", "0.1", "--journal", dir] + data] {
+            let r = try runTool("verify", args)
+            XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
+        }
+        // The help shows the default time limit.
+        XCTAssertTrue(try runTool("verify", ["--help"]).stdout.contains("default: 60"))
+    }
+}
