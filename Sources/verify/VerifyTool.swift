@@ -17,12 +17,14 @@ struct VerifyTool: ToolCommand {
         Examples:
           verify model.bsm --eps 0.1 --dataset mnist --limit 100
           verify model.bsm --eps 0.2 --images x-images-idx3-ubyte --labels x-labels-idx1-ubyte --counterexamples cex --journal run.journal --json
-        Per image: robust (proved: no image within floor(255 eps) pixel units changes the class), counterexample (an
-        image in the ball that the runtime classifies otherwise; a clean error is its own counterexample) or unknown
-        (the time limit came first; never counted as robust). The certified accuracy is the robust fraction. Takes models
-        of binary or XNOR dense layers on delta < 8 bit input (convert's FCNs); refuses others naming the op.
-        Counterexamples are written as an IDX pair (PREFIX-images-idx3-ubyte, PREFIX-labels-idx1-ubyte, the true labels):
+
+        Per image: robust (proved: no image within floor(255 eps) pixel units changes the class), counterexample (an \
+        image in the ball that the runtime classifies otherwise; a clean error is its own counterexample) or unknown \
+        (the time limit came first; never counted as robust). The certified accuracy is the robust fraction. Takes models \
+        of binary or XNOR dense layers on delta < 8 bit input (convert's FCNs); refuses others naming the op. \
+        Counterexamples are written as an IDX pair (PREFIX-images-idx3-ubyte, PREFIX-labels-idx1-ubyte, the true labels): \
         infer scores them 0. The method and its sources: docs/VERIFY.md.
+
         Exit codes: 0 success, 1 failure, 64 bad usage.
         """)
 

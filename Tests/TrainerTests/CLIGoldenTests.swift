@@ -12,7 +12,7 @@ final class CLIGoldenTests: XCTestCase {
         for (name, tool, args) in [("convert-help", "convert", ["--help"]), ("convert-export-help", "convert", ["export", "--help"]),
                                    ("convert-inspect-help", "convert", ["inspect", "--help"]), ("convert-image-help", "convert", ["image", "--help"]),
                                    ("infer-help", "infer", ["--help"]), ("train-attack-help", "train", ["attack", "--help"]),
-                                   ("train-sweep-help", "train", ["sweep", "--help"])] {
+                                   ("train-sweep-help", "train", ["sweep", "--help"]), ("verify-help", "verify", ["--help"])] {
             try assertGolden(name, tool, args)
         }
     }
@@ -34,6 +34,14 @@ final class CLIGoldenTests: XCTestCase {
                                                         "--labels", dir + "/pgd-labels-idx1-ubyte", "--predictions", dir + "/p.txt", "--json"])
         try assertGolden("train-sweep", "train", ["sweep", ck, "--attacks", "fgsm,pgd", "--eps", "0.1,0.3", "--steps", "5", "--out", dir + "/sweep",
                                                   "--data-dir", data, "--quiet", "--json"])
+    }
+
+    /// `verify` on the committed fixture model (784-64-64-10 binary, 2-bit input) and the first MNIST test
+    /// images at a budget of 5 pixel units: every verdict and node count is deterministic.
+    func testVerifyOutput() throws {
+        let model = temporaryDirectory() + "/fixture.bsm"   // a temporary path: masked in the golden text
+        try FileManager.default.copyItem(atPath: Fixture.binaryBits8, toPath: model)
+        try assertGolden("verify", "verify", [model, "--eps", "0.02", "--dataset", "mnist", "--limit", "8", "--timeout", "20"])
     }
 
     /// The error path: one message, the same exit code for the same mistake in every tool (ToolError).
