@@ -28,20 +28,7 @@ struct InferTool: ToolCommand {
     @Argument(help: "A .bsm model file (convert writes them).")
     var model: String
 
-    @Option(help: "Data set whose test split to score (default mnist).")
-    var dataset: Dataset?
-
-    @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
-    var dataDir: String?
-
-    @Option(help: "An IDX images file (gzip or raw; idx3 grey, or idx4 colour: count x height x width x channels), e.g. an adversarial set; needs --labels.")
-    var images: String?
-
-    @Option(help: "The IDX labels file for --images.")
-    var labels: String?
-
-    @Option(help: "Score only the first N images.")
-    var limit: Int?
+    @OptionGroup var testImages: TestImageOptions
 
     @Option(help: "Write one predicted label per line to this file.")
     var predictions: String?
@@ -76,11 +63,6 @@ struct InferTool: ToolCommand {
     var json = false
 
     func validate() throws {
-        if images != nil || labels != nil {
-            guard images != nil, labels != nil else { throw ValidationError("--images and --labels go together") }
-            guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
-        }
-        try requirePositive("--limit", limit)
         guard (1...64).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...64") }
         if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch \(batch) is outside 1...4096") }
         try requirePositive("--max-arena-bytes", maxArenaBytes)
@@ -122,8 +104,7 @@ struct InferTool: ToolCommand {
     /// Every file this run reads (the model, the IDX pair with its `.gz` spellings, or the data set's
     /// files), which `--predictions` must not overwrite.
     func inputFiles() -> [String] {
-        if let images, let labels { return [model, images, images + ".gz", labels, labels + ".gz"] }
-        return [model] + (dataset ?? .mnist).files(dataDirectory: DataDirectory.resolve(explicit: dataDir))
+        [model] + testImages.files()
     }
 
     /// The throughput batch: `--batch` if its arenas (one per thread) fit `--max-arena-bytes`, else
@@ -155,16 +136,7 @@ struct InferTool: ToolCommand {
         let fileData = try BoundedFile.contents(of: model, limit: ModelFile.maxFileBytes, what: "model file (.bsm)")
         let file = try parseModelFile(fileData)
 
-        let data: ImageSet
-        let source: String
-        if let images, let labels {
-            data = try IDXLoader.loadPair(images: images, labels: labels, classes: 256).prefix(limit)
-            source = images
-        } else {
-            let d = dataset ?? .mnist
-            data = try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit)
-            source = "\(d.rawValue) test set"
-        }
+        let (data, source) = try testImages.load()
 
         // The image must outlive the interpreter: keep it in one aligned allocation.
         let imageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: file.image.count, alignment: 64)

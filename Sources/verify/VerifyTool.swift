@@ -34,20 +34,7 @@ struct VerifyTool: ToolCommand {
     @Option(help: "The L-infinity budget on the [0, 1] pixel scale (0...1); images change by at most floor(255 eps) pixel units.")
     var eps: Float
 
-    @Option(help: "Data set whose test split to verify (default mnist).")
-    var dataset: Dataset?
-
-    @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
-    var dataDir: String?
-
-    @Option(help: "An IDX images file (gzip or raw); needs --labels.")
-    var images: String?
-
-    @Option(help: "The IDX labels file for --images.")
-    var labels: String?
-
-    @Option(help: "Verify only the first N images.")
-    var limit: Int?
+    @OptionGroup var testImages: TestImageOptions
 
     @Option(help: "Seconds of search per image before it is reported unknown.")
     var timeout: Double = 60
@@ -62,13 +49,8 @@ struct VerifyTool: ToolCommand {
     var json = false
 
     func validate() throws {
-        if images != nil || labels != nil {
-            guard images != nil, labels != nil else { throw ValidationError("--images and --labels go together") }
-            guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
-        }
         guard eps.isFinite, (0...1).contains(eps) else { throw ValidationError("--eps \(eps) is outside 0...1") }
         guard timeout.isFinite, timeout > 0, timeout <= 1e6 else { throw ValidationError("--timeout \(timeout) must be in (0, 1000000] seconds") }
-        try requirePositive("--limit", limit)
         if let counterexamples { try requireFilePrefix(counterexamples, files: cexPaths(counterexamples), option: "--counterexamples") }
         if let journal { try requireWritableFile(journal, option: "--journal") }
     }
@@ -77,8 +59,7 @@ struct VerifyTool: ToolCommand {
 
     /// Every file this run reads, which no output may overwrite.
     func inputFiles() -> [String] {
-        if let images, let labels { return [model, images, images + ".gz", labels, labels + ".gz"] }
-        return [model] + (dataset ?? .mnist).files(dataDirectory: DataDirectory.resolve(explicit: dataDir))
+        [model] + testImages.files()
     }
 
     func fail(_ message: String) -> ToolError { .failure(message) }
@@ -98,15 +79,7 @@ struct VerifyTool: ToolCommand {
         let network: BinaryNetwork
         do throws(VerificationError) { network = try BinaryNetwork(image: image) } catch { throw fail("\(model): \(error)") }
 
-        let data: ImageSet, source: String
-        if let images, let labels {
-            data = try IDXLoader.loadPair(images: images, labels: labels, classes: 256).prefix(limit)
-            source = images
-        } else {
-            let d = dataset ?? .mnist
-            data = try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit)
-            source = "\(d.rawValue) test set"
-        }
+        let (data, source) = try testImages.load()
         guard (data.height, data.width, data.channels) == (network.height, network.width, network.channels) else {
             throw fail("the model takes \(network.height)x\(network.width)x\(network.channels) images, \(source) has \(data.height)x\(data.width)x\(data.channels)")
         }

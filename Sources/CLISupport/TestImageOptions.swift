@@ -1,0 +1,51 @@
+import ArgumentParser
+import Datasets
+
+/// The test images a scoring tool reads (`infer`, `verify`): a data set's test split from the data cache,
+/// or an IDX pair such as an adversarial set that `train attack` wrote, and at most `--limit` of them.
+/// One place for the options, their checks (64 on a bad combination), the files they read (which no
+/// output may overwrite) and the loading.
+public struct TestImageOptions: ParsableArguments {
+    @Option(help: "Data set whose test split to use (default mnist).")
+    public var dataset: Dataset?
+
+    @Option(help: "Data cache directory (default: $BITSHIELD_DATA, else ~/.cache/bitshield/data).")
+    public var dataDir: String?
+
+    @Option(help: "An IDX images file (gzip or raw; idx3 grey, or idx4 colour: count x height x width x channels), e.g. an adversarial set; needs --labels.")
+    public var images: String?
+
+    @Option(help: "The IDX labels file for --images.")
+    public var labels: String?
+
+    @Option(help: "Use only the first N images.")
+    public var limit: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        if images != nil || labels != nil {
+            guard images != nil, labels != nil else { throw ValidationError("--images and --labels go together") }
+            guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
+        }
+        try requirePositive("--limit", limit)
+    }
+
+    /// The data set the images come from when no IDX pair is given.
+    public var resolvedDataset: Dataset { dataset ?? .mnist }
+
+    /// Every file loading may open (each IDX file and its .gz twin, or the data set's files).
+    public func files() -> [String] {
+        if let images, let labels { return [images, images + ".gz", labels, labels + ".gz"] }
+        return resolvedDataset.files(dataDirectory: DataDirectory.resolve(explicit: dataDir))
+    }
+
+    /// Loads the images (at most `limit`) and names their source for messages and reports.
+    public func load() throws -> (images: ImageSet, source: String) {
+        if let images, let labels {
+            return (try IDXLoader.loadPair(images: images, labels: labels, classes: 256).prefix(limit), images)
+        }
+        let d = resolvedDataset
+        return (try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit), "\(d.rawValue) test set")
+    }
+}
