@@ -238,15 +238,27 @@ struct RawImage: ToolCommand {
     @Option(name: [.short, .customLong("output")], help: "Where to write the image.")
     var output: String
 
+    @Option(help: ArgumentHelp("Write C source instead: a 64-byte aligned `const uint8_t NAME[]` holding the image and `const size_t NAME_len`, for firmware that links the model (as `xxd -i` does for TensorFlow Lite Micro).",
+                               valueName: "name"))
+    var cArray: String?
+
     func validate() throws {
         try requireWritableFile(output, option: "--output")
+        if let cArray { try CArraySource.checkIdentifier(cArray) }
     }
 
     func execute() throws {
         try refuseOverwriting(inputs: [file], with: [output])
         let model = try parseModelFile(try readFile(file), path: file)
+        let sha = SHA256.hex(model.imageSHA256)
+        if let cArray {
+            let source = CArraySource.render(model.image, name: cArray, sha256: sha, from: PathText.lastComponent(of: file))
+            try AtomicFile.write(Array(source.utf8), to: output)
+            print("wrote \(output): C array \(cArray)[\(model.image.count)], sha256 \(sha)")
+            return
+        }
         try AtomicFile.write(model.image, to: output, validate: modelImageProblem)
-        print("wrote \(output): \(model.image.count) bytes, sha256 \(SHA256.hex(model.imageSHA256))")
+        print("wrote \(output): \(model.image.count) bytes, sha256 \(sha)")
     }
 }
 
