@@ -15,7 +15,7 @@ struct ConvertTool: ParsableCommand {
         discussion: """
         Examples:
           convert runs/bnn-2b.safetensors -o model.bsm
-          convert runs/bnn-2b.safetensors -o device.bsm --layout columns32
+          convert runs/bnn-2b.safetensors -o device.bsm --target mcu
           convert inspect model.bsm --json
           convert image model.bsm -o model.img
         The format is specified in spec/FORMAT.md. Besides `train` checkpoints (and bitshield_torch.save's, python/), convert reads BinaryNet.pytorch MNIST MLP state_dicts (spec/PYTORCH.md), whose input normalization --input-mean/--input-std give (recorded in the file's metadata).
@@ -67,9 +67,15 @@ struct Export: ToolCommand {
     @Flag(help: "Store the image uncompressed instead of zlib-compressed.")
     var stored = false
 
-    @Option(help: ArgumentHelp("How binary dense weights are stored: bits8 (64-bit hosts) or columns32 (32-bit microcontrollers, infer --device).",
+    @Option(help: ArgumentHelp("How binary dense weights are stored: bits8 (64-bit hosts, the default) or columns32 (32-bit microcontrollers, infer --device).",
                                valueName: "layout"))
-    var layout: DenseLayout = .bits8
+    var layout: DenseLayout?
+
+    @Option(help: "Where the model will run, which picks the layout: host (bits8) or mcu (columns32, the Cortex-M kernels). Give --target or --layout, not both.")
+    var target: DeploymentTarget?
+
+    /// The layout written: --layout, else the target's, else bits8.
+    var denseLayout: DenseLayout { layout ?? target?.denseLayout ?? .bits8 }
 
     @Option(help: "Input normalization mean of an imported BinaryNet.pytorch MLP (spec/PYTORCH.md), in \(TrainingConfig.Limits.inputMean.text) (default \(Export.defaultInputMean)); recorded in the file's metadata. Refused for BitShield checkpoints, which have no normalization.")
     var inputMean: Float?
@@ -91,6 +97,7 @@ struct Export: ToolCommand {
             if let value, let problem = limit.problem(option, value) { throw ValidationError(problem) }
         }
         if let problem = ModelConfig.memoryBudgetsGiB.problem("--memory-budget", memoryBudget) { throw ValidationError(problem) }
+        if layout != nil && target != nil { throw ValidationError("give --target or --layout, not both (--target \(target!.rawValue) means --layout \(target!.denseLayout.rawValue))") }
         try requireWritableFile(output, option: "--output")
     }
 
@@ -133,9 +140,9 @@ struct Export: ToolCommand {
         meta["input_bits"] = network.config.inputBits
         meta["architecture"] = network.config.summary
         let image: [UInt8]
-        image = try ImageExport.image(of: network, denseLayout: layout)
+        image = try ImageExport.image(of: network, denseLayout: denseLayout)
         // The layout of binary dense weights, when the image has any.
-        if imageHasBinaryDense(image) { meta["dense_layout"] = layout.rawValue }
+        if imageHasBinaryDense(image) { meta["dense_layout"] = denseLayout.rawValue }
         let imageHash = SHA256.hex(SHA256.hash(image))
         meta["image_sha256"] = imageHash
         let file = ModelFile(metadata: Array(try jsonLine(meta).utf8), image: image, compressed: !stored)

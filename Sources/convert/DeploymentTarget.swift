@@ -1,0 +1,17 @@
+import ArgumentParser
+import Trainer
+
+/// `convert --target`: where a model will run, named instead of its weight layout. The one mapping from
+/// targets to layouts: hosts (64-bit, popcount) run `bits8` on the SIMD kernels; microcontrollers
+/// (32-bit Cortex-M, no popcount) run `columns32` on the column kernels (docs/EMBEDDING.md).
+enum DeploymentTarget: String, CaseIterable, ExpressibleByArgument {
+    case host, mcu
+
+    /// The binary dense layout this target's fastest kernels read.
+    var denseLayout: DenseLayout {
+        switch self {
+        case .host: return .bits8
+        case .mcu: return .columns32
+        }
+    }
+}
