@@ -36,16 +36,28 @@ public struct TestImageOptions: ParsableArguments {
 
     /// Every file loading may open (each IDX file and its .gz twin, or the data set's files).
     public func files() -> [String] {
-        if let images, let labels { return [images, images + ".gz", labels, labels + ".gz"] }
-        return resolvedDataset.files(dataDirectory: DataDirectory.resolve(explicit: dataDir))
+        TestImageOptions.files(images: images, labels: labels, dataset: resolvedDataset, dataDir: dataDir)
     }
 
     /// Loads the images (at most `limit`) and names their source for messages and reports.
     public func load() throws -> (images: ImageSet, source: String) {
+        try TestImageOptions.load(images: images, labels: labels, dataset: resolvedDataset, dataDir: dataDir, limit: limit, classes: 256)
+    }
+
+    /// The rule for a tool whose options differ (`train eval` takes its data set from the checkpoint): the IDX
+    /// pair when given, else `dataset`'s files in the data cache.
+    public static func files(images: String?, labels: String?, dataset: Dataset, dataDir: String?) -> [String] {
+        if let images, let labels { return [images, images + ".gz", labels, labels + ".gz"] }
+        return dataset.files(dataDirectory: DataDirectory.resolve(explicit: dataDir))
+    }
+
+    /// Loads the IDX pair (labels below `classes`) or `dataset`'s test split, at most `limit` images, and
+    /// names the source.
+    public static func load(images: String?, labels: String?, dataset: Dataset, dataDir: String?, limit: Int?,
+                            classes: Int) throws -> (images: ImageSet, source: String) {
         if let images, let labels {
-            return (try IDXLoader.loadPair(images: images, labels: labels, classes: 256).prefix(limit), images)
+            return (try IDXLoader.loadPair(images: images, labels: labels, classes: classes).prefix(limit), images)
         }
-        let d = resolvedDataset
-        return (try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit), "\(d.rawValue) test set")
+        return (try dataset.load(.test, dataDirectory: DataDirectory.resolve(explicit: dataDir)).prefix(limit), "\(dataset.rawValue) test set")
     }
 }

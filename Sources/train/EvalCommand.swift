@@ -53,17 +53,10 @@ struct EvalCommand: ToolCommand {
         if let images, let labels { inputs += [images, images + ".gz", labels, labels + ".gz"] }
         try refuseOverwriting(inputs: inputs, with: outputs)
         let ck = try Checkpoint.read(path: checkpoint)
+        let dataset = try Dataset.named(ck.training.dataset)
         let network = try ck.makeNetwork(path: checkpoint, memoryBudget: common.memoryBudgetBytes)
-        let data: ImageSet
-        let source: String
-        if let images, let labels {
-            data = try IDXLoader.loadPair(images: images, labels: labels, classes: ck.model.classes).prefix(limit)
-            source = images
-        } else {
-            let d = try Dataset.named(ck.training.dataset)
-            data = try d.load(.test, dataDirectory: DataDirectory.resolve(explicit: common.dataDir)).prefix(limit)
-            source = "\(d.rawValue) test set"
-        }
+        let (data, source) = try TestImageOptions.load(images: images, labels: labels, dataset: dataset, dataDir: common.dataDir,
+                                                       limit: limit, classes: ck.model.classes)
         let s = try Evaluation.scores(network, on: data)
         let predicted = s.argmaxRows()
         var correct = 0
