@@ -49,6 +49,10 @@ let package = Package(
         // read by the firmware, which compiles the same files (scripts/build-firmware.sh). Standard library only.
         .target(name: "DevicePayload"),
 
+        // The C API (include/bitshield.h) over Inference: @_cdecl exports, Embedded-clean. `make lib`
+        // (scripts/build-lib.sh) compiles the same files into libbitshield.a per target; here for tests.
+        .target(name: "BitShieldC", dependencies: ["Inference", "ModelFormat"], path: "Embedding/CAPI"),
+
         // IDX (MNIST, Fashion-MNIST) readers and the data cache; shared by the trainer and tools.
         .target(name: "Datasets", dependencies: ["CZlib"]),
 
@@ -105,7 +109,7 @@ let package = Package(
         .testTarget(
             name: "InferenceTests",
             dependencies: ["Inference", "ModelFormat", "ModelFile", "Trainer", "Datasets", "CAllocationCounter", "ImageFixtures", "ToolSupport",
-                           "DevicePayload"]),
+                           "DevicePayload", "BitShieldC"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CAllocationCounter"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
         .testTarget(

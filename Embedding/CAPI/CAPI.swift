@@ -1,0 +1,123 @@
+import Inference
+import ModelFormat
+
+// The C ABI of the runtime (include/bitshield.h: the contract, its codes and structs). Each function is
+// exported with @_cdecl under its C name; pointers arrive raw and are read and written at the offsets
+// bitshield.h gives, so no Swift layout is part of the ABI (the handle's inside is private to this file).
+// Compiled in Embedded Swift into libbitshield.a per target by scripts/build-lib.sh (`make lib`), and as
+// the package target BitShieldC on the host, where tests call the same functions.
+
+/// BITSHIELD_API_VERSION of bitshield.h.
+public let bitshieldAPIVersion: UInt32 = 1
+
+/// Bytes of `bitshield_model` (BITSHIELD_MODEL_BYTES).
+public let bitshieldModelBytes = 256
+
+/// The first word of an initialized handle ("BSHM" and the API version); anything else is refused.
+let handleTag: UInt64 = 0x4253_484D_0000_0000 | UInt64(bitshieldAPIVersion)
+
+/// Where the Interpreter sits in the handle (after the tag, aligned for it).
+let handleOffset = 16
+
+/// Handle bytes this build needs (at most `bitshieldModelBytes`, else init refuses: BITSHIELD_E_MODEL_STORAGE).
+public var handleBytesNeeded: Int { handleOffset + MemoryLayout<Interpreter>.size }
+
+/// The kernel set a C caller names (BITSHIELD_KERNELS_...), or nil for an unknown value.
+func kernelSet(_ value: Int32) -> KernelSet? {
+    switch value {
+    case 0: return .optimized
+    case 1: return .reference
+    case 2: return .carrySave
+    default: return nil
+    }
+}
+
+/// The caller's bytes at `start` as a buffer, or the error naming argument `position` (NULL with a
+/// non-zero count, or a count past Int.max: a negative `ssize_t` passed as `size_t`).
+func buffer(_ start: UnsafeRawPointer?, _ count: UInt, position: Int64) throws(CError) -> UnsafeRawBufferPointer {
+    guard count <= UInt(Int.max) else { throw CError(code: CError.badArgument, position + 1, Int64(bitPattern: UInt64(count))) }
+    guard let start else { throw CError(code: CError.badArgument, position, 0) }
+    return UnsafeRawBufferPointer(start: start, count: Int(count))
+}
+
+/// Runs `body` and reports its error, or success, to the caller's `bitshield_error`; returns the code.
+@inline(__always)
+func reporting(_ out: UnsafeMutableRawPointer?, _ body: () throws(CError) -> Void) -> Int32 {
+    do { try body() } catch { return report(error, to: out) }
+    return report(CError(code: CError.ok), to: out)
+}
+
+/// Stores `error` at the caller's `bitshield_error` (when given) and returns its code.
+func report(_ error: CError, to out: UnsafeMutableRawPointer?) -> Int32 {
+    error.store(to: out)
+    return error.code
+}
+
+/// The prepared interpreter in a handle set up by `bitshield_init`, or nil.
+@inline(__always)
+func interpreter(in model: UnsafeRawPointer?) -> UnsafePointer<Interpreter>? {
+    guard let model, model.load(as: UInt64.self) == handleTag else { return nil }
+    return (model + handleOffset).assumingMemoryBound(to: Interpreter.self)
+}
+
+@_cdecl("bitshield_api_version")
+public func bitshield_api_version() -> UInt32 { bitshieldAPIVersion }
+
+@_cdecl("bitshield_arena_bytes")
+public func bitshield_arena_bytes(_ image: UnsafeRawPointer?, _ imageBytes: UInt, _ kernels: Int32,
+                                  _ arenaBytes: UnsafeMutablePointer<UInt>?, _ errorOut: UnsafeMutableRawPointer?) -> Int32 {
+    reporting(errorOut) { () throws(CError) in
+        guard let set = kernelSet(kernels) else { throw CError(code: CError.badArgument, 3, Int64(kernels)) }
+        guard let arenaBytes else { throw CError(code: CError.badArgument, 4, 0) }
+        let bytes = try buffer(image, imageBytes, position: 1)
+        let model: ModelImage
+        do throws(ModelFormatError) { model = try ModelImage(bytes: bytes) } catch { throw CError(format: error) }
+        let needed = Interpreter.arenaBytes(for: model, kernels: set)
+        guard needed != Int.max else { throw CError(.planOverflow(largestValue: model.largestValue, batch: 1)) }
+        arenaBytes.pointee = UInt(needed)
+    }
+}
+
+@_cdecl("bitshield_init")
+public func bitshield_init(_ model: UnsafeMutableRawPointer?, _ image: UnsafeRawPointer?, _ imageBytes: UInt,
+                           _ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, _ kernels: Int32,
+                           _ errorOut: UnsafeMutableRawPointer?) -> Int32 {
+    reporting(errorOut) { () throws(CError) in
+        guard let model else { throw CError(code: CError.badArgument, 1, 0) }
+        model.storeBytes(of: 0, as: UInt64.self)   // not initialized until everything below succeeds
+        guard handleBytesNeeded <= bitshieldModelBytes else {
+            throw CError(code: CError.modelStorage, Int64(handleBytesNeeded), Int64(bitshieldModelBytes))
+        }
+        guard let set = kernelSet(kernels) else { throw CError(code: CError.badArgument, 6, Int64(kernels)) }
+        let bytes = try buffer(image, imageBytes, position: 2)
+        let area = try buffer(arena, arenaBytes, position: 4)
+        let prepared: Interpreter
+        do throws(InferenceError) {
+            prepared = try Interpreter(image: bytes, arena: UnsafeMutableRawBufferPointer(mutating: area), kernels: set)
+        } catch { throw CError(error) }
+        if isMinimalBuild, let refusal = minimalBuildRefusal(prepared.image) { throw refusal }
+        (model + handleOffset).initializeMemory(as: Interpreter.self, repeating: prepared, count: 1)
+        model.storeBytes(of: handleTag, as: UInt64.self)
+    }
+}
+
+@_cdecl("bitshield_invoke")
+public func bitshield_invoke(_ model: UnsafeRawPointer?, _ pixels: UnsafePointer<UInt8>?,
+                             _ scores: UnsafeMutablePointer<Float>?) -> Int32 {
+    guard let m = interpreter(in: model) else { return -CError.notInitialized }
+    guard let pixels else { return -CError.badArgument }
+    return Int32(truncatingIfNeeded: m.pointee.invoke(pixels, scores: scores))
+}
+
+@_cdecl("bitshield_footprint_of")
+public func bitshield_footprint_of(_ model: UnsafeRawPointer?, _ out: UnsafeMutableRawPointer?) -> Int32 {
+    guard let m = interpreter(in: model) else { return CError.notInitialized }
+    guard let out else { return CError.badArgument }
+    let f = m.pointee.footprint
+    out.storeBytes(of: UInt64(f.imageBytes), toByteOffset: 0, as: UInt64.self)
+    out.storeBytes(of: UInt64(f.arenaBytes), toByteOffset: 8, as: UInt64.self)
+    out.storeBytes(of: UInt64(f.inputBytes), toByteOffset: 16, as: UInt64.self)
+    out.storeBytes(of: UInt64(m.pointee.image.header.classes), toByteOffset: 24, as: UInt64.self)
+    out.storeBytes(of: UInt64(f.maxScratchBytes), toByteOffset: 32, as: UInt64.self)
+    return CError.ok
+}

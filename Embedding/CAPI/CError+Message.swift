@@ -1,0 +1,59 @@
+// The host library's text for a C API failure (`bitshield_error_message`): built only where text may be
+// formatted (hosted targets, and aarch64 Linux built as aarch64-none-none-elf with -D BITSHIELD_HOST_MESSAGES;
+// never on a device, where the caller formats the code and numbers itself).
+#if os(Linux) || os(macOS) || BITSHIELD_HOST_MESSAGES
+import Inference
+import ModelFormat
+
+extension CError {
+    /// The message the tools print for the same failure, with the numbers; the names that the device
+    /// leaves behind are replaced by what the code says ("a part of the image").
+    public var message: String {
+        let (a, b, c) = (Int(values.0), Int(values.1), Int(values.2))
+        let part = "a part of the image"
+        func format(_ e: ModelFormatError) -> String { InferenceError.format(e).message }
+        switch code {
+        case CError.ok: return "no error"
+        case CError.badMagic: return format(.badMagic(expected: "model image"))
+        case CError.unsupportedVersion: return format(.unsupportedVersion(found: a, newest: b))
+        case CError.truncated: return format(.truncated(what: part, needs: a, has: b))
+        case CError.badField: return format(.badField(what: "a field of the image", value: a, rule: "the format forbids this value"))
+        case CError.misaligned: return format(.misaligned(what: part, offset: a))
+        case CError.outOfBounds: return format(.outOfBounds(what: part, end: a, size: b))
+        case CError.overlap: return format(.overlap(first: "a part of the image", second: "another"))
+        case CError.outOfOrder: return format(.outOfOrder(what: part, offset: a, previous: "the part before it", previousEnd: b))
+        case CError.accumulatorOverflow:
+            return format(.accumulatorOverflow(op: a, fanIn: b, largestInput: c, bound: Int(Int32.max)))
+        case CError.nonZeroPadding: return format(.nonZeroPadding(what: part, offset: a))
+        case CError.unknownOp: return format(.unknownOp(index: a, id: b))
+        case CError.unknownTensorType: return format(.unknownTensorType(index: a, id: b))
+        case CError.shapeOverflow: return format(.shapeOverflow(what: "a shape"))
+        case CError.sizeMismatch: return format(.sizeMismatch(what: "a tensor", bytes: a, expected: b))
+        case CError.badTensorReference: return format(.badTensorReference(op: a, reason: "refers to a tensor that is missing or of the wrong type or shape"))
+        case CError.chainMismatch: return format(.chainMismatch(op: a, reason: "its input is not the previous op's output"))
+        case CError.arenaTooSmall: return InferenceError.arenaTooSmall(needs: a, has: b).message
+        case CError.arenaMisaligned: return InferenceError.arenaMisaligned(address: UInt(bitPattern: a)).message
+        case CError.planOverflow: return InferenceError.planOverflow(largestValue: a, batch: b).message
+        case CError.badArgument:
+            return "argument \(a) of the call is " + (b == 0 ? "NULL" : "\(b), outside what bitshield.h allows")
+        case CError.notInitialized: return "the model handle was not set up by a successful bitshield_init"
+        case CError.modelStorage: return "the model handle needs \(a) bytes, bitshield.h gives \(b) (BITSHIELD_MODEL_BYTES): a header from another version"
+        case CError.layoutNotBuilt:
+            return "op \(a): weights of tensor type \(b) are not built into this minimal runtime, which runs columns32 weights only: convert the model for it with `convert MODEL.safetensors --target mcu -o MODEL.bsm`"
+        default: return "unknown error code \(code) (values \(a), \(b), \(c))"
+        }
+    }
+}
+
+@_cdecl("bitshield_error_message")
+public func bitshield_error_message(_ error: UnsafeRawPointer?, _ buffer: UnsafeMutablePointer<CChar>?, _ capacity: UInt) -> UInt {
+    let text = error.map { CError(loading: $0).message } ?? "no error given (NULL)"
+    var length: UInt = 0
+    for byte in text.utf8 {
+        if let buffer, length + 1 < capacity { buffer[Int(length)] = CChar(bitPattern: byte) }
+        length += 1
+    }
+    if let buffer, capacity > 0 { buffer[Int(min(length, capacity - 1))] = 0 }
+    return length
+}
+#endif

@@ -1,0 +1,32 @@
+import Inference
+import ModelFormat
+
+// The minimal build (scripts/build-lib.sh TARGET-minimal: -D BITSHIELD_MINIMAL, -Osize) runs the layout
+// for microcontrollers only: dense layers on `columns32` weights (spec/FORMAT.md). bitshield_init
+// refuses any other weight layer with BITSHIELD_E_LAYOUT_NOT_BUILT, whose host message is the
+// `convert --target mcu` command that writes the model in that layout (issue 14, item 4).
+
+/// Whether this library is the minimal build.
+#if BITSHIELD_MINIMAL
+public let isMinimalBuild = true
+#else
+public let isMinimalBuild = false
+#endif
+
+/// The refusal of the minimal build for `image` (validated): the first weight layer that is not a dense
+/// layer on `columns32` weights, as BITSHIELD_E_LAYOUT_NOT_BUILT with the op and its weights' tensor
+/// type id (a conv2d's too: the minimal build has no conv kernel); nil when every layer runs.
+public func minimalBuildRefusal(_ image: ModelImage) -> CError? {
+    var k = 0
+    while k < image.opCount {
+        let kind = image.opKind(k)
+        if kind == .dense || kind == .conv2d {
+            let weights = kind == .dense ? image.opParameter(k, 2) : image.opParameter(k, 5)
+            if kind == .conv2d || !image.isColumns(weights) {
+                return CError(code: CError.layoutNotBuilt, Int64(k), Int64(image.tensor(weights).type.rawValue))
+            }
+        }
+        k += 1
+    }
+    return nil
+}

@@ -1,0 +1,121 @@
+import BitShieldC
+import Foundation
+import Inference
+import ModelFile
+import ModelFormat
+import ToolSupport
+import XCTest
+
+/// The C API (include/bitshield.h, Embedding/CAPI) called the way C calls it: raw pointers, the
+/// error struct at its C offsets, the handle in caller-owned storage. Every failure is a code and its
+/// numbers, and the host message says what the tools say.
+final class CAPITests: XCTestCase {
+    /// The committed columns32 fixture's image (the bare image inside the .bsm).
+    func fixtureImage() throws -> [UInt8] {
+        try ModelFile.parse(Fixture.bytes(Fixture.binaryColumns32)).image
+    }
+
+    /// Calls `bitshield_init` over `image` with an arena of `arenaBytes` (16-aligned) and returns its
+    /// result, the error struct it wrote, and (on success) the class of an all-zero image.
+    func initialize(_ image: [UInt8], arenaBytes: Int, kernels: Int32 = 0, misalign: Bool = false)
+        -> (status: Int32, error: CError, cls: Int32) {
+        let handle = UnsafeMutableRawPointer.allocate(byteCount: bitshieldModelBytes, alignment: 16)
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: arenaBytes + 16, alignment: 16)
+        let errorStruct = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        defer { handle.deallocate(); arena.deallocate(); errorStruct.deallocate() }
+        errorStruct.initializeMemory(as: UInt8.self, repeating: 0xEE, count: 32)
+        let status = image.withUnsafeBytes { img in
+            bitshield_init(handle, img.baseAddress, UInt(img.count), arena + (misalign ? 8 : 0), UInt(arenaBytes), kernels, errorStruct)
+        }
+        let pixels = [UInt8](repeating: 0, count: 784)
+        let cls = bitshield_invoke(handle, pixels, nil)
+        return (status, CError(loading: errorStruct), cls)
+    }
+
+    func message(_ e: CError) -> String {
+        let errorStruct = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        defer { errorStruct.deallocate() }
+        e.store(to: errorStruct)
+        var buffer = [CChar](repeating: 0, count: 400)
+        let n = bitshield_error_message(errorStruct, &buffer, UInt(buffer.count))
+        XCTAssertLessThan(Int(n), buffer.count)
+        return String(cString: buffer)
+    }
+
+    func testArenaBytesInitAndInvokeAgreeWithTheInterpreter() throws {
+        let image = try fixtureImage()
+        var needed: UInt = 0
+        let status = image.withUnsafeBytes { bitshield_arena_bytes($0.baseAddress, UInt($0.count), 2, &needed, nil) }
+        XCTAssertEqual(status, 0)
+        let expected = try image.withUnsafeBytes { Interpreter.arenaBytes(for: try ModelImage(bytes: $0), kernels: .carrySave) }
+        XCTAssertEqual(Int(needed), expected)
+        let r = initialize(image, arenaBytes: Int(needed), kernels: 2)
+        XCTAssertEqual(r.status, 0)
+        XCTAssertEqual(r.error, CError(code: 0))
+        XCTAssertTrue((0..<10).contains(r.cls), "class \(r.cls)")
+        XCTAssertLessThanOrEqual(handleBytesNeeded, bitshieldModelBytes, "BITSHIELD_MODEL_BYTES is too small for this target")
+        XCTAssertTrue(_isPOD(Interpreter.self), "the handle is copied bytewise: Interpreter must hold no references")
+    }
+
+    /// A one-byte-short arena, a misaligned one, a truncated image, a bad magic, an unknown kernel set,
+    /// NULL pointers: each a code with its numbers, the handle left unusable, and the tools' wording.
+    func testEveryFailureIsACodeWithItsNumbersAndTheHandleStaysUninitialized() throws {
+        let image = try fixtureImage()
+        var needed: UInt = 0
+        _ = image.withUnsafeBytes { bitshield_arena_bytes($0.baseAddress, UInt($0.count), 0, &needed, nil) }
+        let n = Int(needed)
+
+        let small = initialize(image, arenaBytes: n - 1)
+        XCTAssertEqual(small.error, CError(code: CError.arenaTooSmall, Int64(n), Int64(n - 1)))
+        XCTAssertEqual(small.status, CError.arenaTooSmall)
+        XCTAssertEqual(small.cls, -CError.notInitialized)
+        XCTAssertEqual(message(small.error), "arena too small: needs \(n), has \(n - 1)")
+
+        XCTAssertEqual(initialize(image, arenaBytes: n, misalign: true).error.code, CError.arenaMisaligned)
+
+        let cut = Array(image.prefix(100))
+        let truncated = initialize(cut, arenaBytes: n)
+        XCTAssertEqual(truncated.error.code, CError.truncated, message(truncated.error))
+        XCTAssertEqual(truncated.cls, -CError.notInitialized)
+
+        var bad = image
+        bad[0] ^= 0xFF
+        let magic = initialize(bad, arenaBytes: n)
+        XCTAssertEqual(magic.error, CError(code: CError.badMagic))
+        XCTAssertTrue(message(magic.error).hasPrefix("bad magic"), message(magic.error))
+
+        let kernels = initialize(image, arenaBytes: n, kernels: 7)
+        XCTAssertEqual(kernels.error, CError(code: CError.badArgument, 6, 7))
+        XCTAssertEqual(message(kernels.error), "argument 6 of the call is 7, outside what bitshield.h allows")
+
+        XCTAssertEqual(bitshield_init(nil, nil, 0, nil, 0, 0, nil), CError.badArgument)
+        let handle = UnsafeMutableRawPointer.allocate(byteCount: bitshieldModelBytes, alignment: 16)
+        defer { handle.deallocate() }
+        XCTAssertEqual(bitshield_init(handle, nil, 10, nil, 0, 0, nil), CError.badArgument)
+        XCTAssertEqual(bitshield_init(handle, image, UInt.max, nil, 0, 0, nil), CError.badArgument, "a size_t past SIZE_MAX/2")
+        XCTAssertEqual(bitshield_invoke(nil, nil, nil), -CError.notInitialized)
+        XCTAssertEqual(bitshield_footprint_of(handle, handle), CError.notInitialized)
+
+        // The message buffer: cut short and NUL-terminated, the whole length returned.
+        let errorStruct = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        defer { errorStruct.deallocate() }
+        small.error.store(to: errorStruct)
+        var tiny = [CChar](repeating: 0x7F, count: 6)
+        let full = bitshield_error_message(errorStruct, &tiny, UInt(tiny.count))
+        XCTAssertEqual(Int(full), message(small.error).utf8.count)
+        XCTAssertEqual(String(cString: tiny), "arena")
+        XCTAssertEqual(bitshield_error_message(errorStruct, nil, 0), full)
+    }
+
+    /// The minimal build's rule (item 4): a bits8 model is refused at its first dense layer with the
+    /// weights' type id, and the host words it as the command that writes the layout it runs.
+    func testMinimalBuildRefusesANonColumns32ModelWithTheConvertCommand() throws {
+        let bits8 = try ModelFile.parse(Fixture.bytes(Fixture.binaryBits8)).image
+        let columns = try fixtureImage()
+        let refusal = try bits8.withUnsafeBytes { minimalBuildRefusal(try ModelImage(bytes: $0)) }
+        XCTAssertEqual(refusal, CError(code: CError.layoutNotBuilt, 1, Int64(TensorType.bits8.rawValue)))
+        XCTAssertTrue(message(try XCTUnwrap(refusal)).contains("convert MODEL.safetensors --target mcu -o MODEL.bsm"))
+        XCTAssertNil(try columns.withUnsafeBytes { minimalBuildRefusal(try ModelImage(bytes: $0)) })
+        XCTAssertFalse(isMinimalBuild, "the package target is the full build")
+    }
+}

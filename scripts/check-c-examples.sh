@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# Runs the C API's examples on MNIST test images and requires their classes to equal the host Swift
+# runtime's (`infer --predictions`), image for image (the test CExampleTests runs this; `make lib`
+# builds the libraries it links):
+#   host      examples/c-host (gcc + .build-lib/x86_64-linux/libbitshield.a + zlib) on HOST_IMAGES images
+#   firmware  examples/c-firmware (arm-none-eabi-gcc + newlib + .build-lib/armv7em/libbitshield.a + the
+#             model as C source from `convert image --c-array`) under QEMU netduinoplus2 on FIRMWARE_IMAGES
+#   aarch64   when aarch64-linux-gnu-gcc is installed (scripts/install-cross-gcc.sh): links a C program
+#             against .build-lib/aarch64-linux/libbitshield.a (link test only: no aarch64 runner here)
+#
+#   scripts/check-c-examples.sh CONVERT INFER [MODEL.bsm]     (default model: the committed columns32 fixture)
+#   HOST_IMAGES (default 2000), FIRMWARE_IMAGES (default 100), BITSHIELD_DATA or ~/.cache/bitshield/data
+# Prints "c-examples: ..." lines with the agreement counts and the firmware's figures (code bytes the
+# library contributes after --gc-sections, from the linker map; RAM; instructions). Exit 1 on any
+# disagreement or failure.
+set -euo pipefail
+convert="${1:?usage: scripts/check-c-examples.sh CONVERT INFER [MODEL.bsm]}"
+infer="${2:?usage: scripts/check-c-examples.sh CONVERT INFER [MODEL.bsm]}"
+cd "$(dirname "$0")/.."
+model="${3:-Tests/Fixtures/fcn-binary-2b-columns32.bsm}"
+host_images="${HOST_IMAGES:-2000}"
+firmware_images="${FIRMWARE_IMAGES:-100}"
+data="${BITSHIELD_DATA:-$HOME/.cache/bitshield/data}/mnist/t10k-images-idx3-ubyte.gz"
+[ -s "$data" ] || { echo "error: $data not found: run make data" >&2; exit 1; }
+libs=(x86_64-linux armv7em armv7em-minimal)
+command -v aarch64-linux-gnu-gcc >/dev/null && libs+=(aarch64-linux)
+scripts/build-lib.sh "${libs[@]}" | sed 's/^/c-examples: /'
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+count=$(( host_images > firmware_images ? host_images : firmware_images ))
+"$infer" "$model" --dataset mnist --limit "$count" --predictions "$work/swift.txt" >/dev/null
+
+# Agreement of the first N lines of two prediction files (one class per line), or exit 1 with the first difference.
+agree() {
+  local n="$1" what="$2" got="$3"
+  local lines; lines=$(grep -c '^[0-9][0-9]*$' "$got" || true)
+  [ "$lines" -eq "$n" ] || { echo "error: $what printed $lines classes, expected $n" >&2; head -5 "$got" >&2; exit 1; }
+  if ! cmp -s <(grep '^[0-9][0-9]*$' "$got") <(head -n "$n" "$work/swift.txt"); then
+    echo "error: $what disagrees with the Swift runtime: first difference:" >&2
+    diff <(grep '^[0-9][0-9]*$' "$got") <(head -n "$n" "$work/swift.txt") | head -4 >&2
+    exit 1
+  fi
+  echo "c-examples: $what: $n of $n MNIST test images agree with infer (the host Swift runtime)"
+}
+
+# The host example.
+gcc -O2 -Wall -Wextra -Werror -Iinclude examples/c-host/main.c .build-lib/x86_64-linux/libbitshield.a -lz \
+    -Wl,--gc-sections -o "$work/c-host"
+"$work/c-host" "$model" "$data" "$host_images" > "$work/host.txt"
+agree "$host_images" "examples/c-host (x86-64)" "$work/host.txt"
+
+# The firmware example: the model as C source, the images as a loader blob ("BSIM", count, bytes, pixels).
+"$convert" image "$model" --c-array bitshield_model_image -o "$work/model.c" >/dev/null
+python3 - "$data" "$firmware_images" "$work/images.bin" <<'PY'
+import gzip, struct, sys
+src, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+raw = gzip.open(src).read()
+magic, count, rows, cols = struct.unpack(">IIII", raw[:16])
+assert magic == 0x803 and count >= n, (magic, count)
+open(out, "wb").write(b"BSIM" + struct.pack("<II", n, rows * cols) + raw[16:16 + n * rows * cols])
+PY
+cpu=(-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16)
+# Links the firmware example against library $1 with the model source $2 into $work/$3.elf (and .map),
+# runs it under QEMU on the image blob, output in $work/$3.txt; returns the firmware's exit status.
+firmware() {
+  arm-none-eabi-gcc "${cpu[@]}" -O2 -Wall -Wextra -Werror -ffunction-sections -fdata-sections -nostartfiles \
+      -Iinclude -Iexamples/c-firmware -T examples/c-firmware/netduinoplus2.ld \
+      examples/c-firmware/startup.c examples/c-firmware/main.c "$2" ".build-lib/$1/libbitshield.a" \
+      --specs=nano.specs -Wl,--gc-sections -Wl,--no-enum-size-warning -Wl,-z,noexecstack -Wl,-Map="$work/$3.map" \
+      -o "$work/$3.elf"
+  timeout 120 qemu-system-arm -M netduinoplus2 -nographic -monitor none -serial none \
+      -semihosting-config enable=on,target=native -icount shift=0 -kernel "$work/$3.elf" \
+      -device loader,file="$work/images.bin",addr=0x08080000 > "$work/$3.txt"
+}
+# The library's code after --gc-sections: the .text and .rodata input sections from libbitshield.a in a map.
+library_code() {
+  python3 - "$1" <<'PY'
+import re, sys
+total, section = 0, None
+lines = open(sys.argv[1]).read().split("Linker script and memory map", 1)[1].splitlines()
+for line in lines:
+    m = re.match(r"^ (\.[\w.$]+)\s*$", line)          # a long section name alone on its line
+    if m: section = m.group(1); continue
+    m = re.match(r"^ (\.[\w.$]+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S+)", line)
+    if not m: continue
+    name = m.group(1) or section
+    section = None
+    if name and re.match(r"\.(text|rodata)", name) and "libbitshield.a" in m.group(4):
+        total += int(m.group(3), 16)
+print(total)
+PY
+}
+for lib in armv7em armv7em-minimal; do
+  firmware "$lib" "$work/model.c" "$lib" || { echo "error: the firmware example ($lib) failed:" >&2; tail -3 "$work/$lib.txt" >&2; exit 1; }
+  agree "$firmware_images" "examples/c-firmware (QEMU netduinoplus2, $lib)" "$work/$lib.txt"
+  echo "c-examples: firmware figures ($lib): library code $(library_code "$work/$lib.map") B (.text + .rodata after --gc-sections)," \
+       "$(grep '^#' "$work/$lib.txt" | sed 's/^# //')"
+done
+
+# The minimal build refuses a model whose dense weights are not columns32 (the bits8 fixture) at init: a
+# code and numbers on the device, which the host library formats as the convert command to run.
+"$convert" image Tests/Fixtures/fcn-binary-2b.bsm --c-array bitshield_model_image -o "$work/bits8.c" >/dev/null
+if firmware armv7em-minimal "$work/bits8.c" refusal; then
+  echo "error: the minimal firmware ran a bits8 model instead of refusing it:" >&2; tail -2 "$work/refusal.txt" >&2; exit 1
+fi
+refusal=$(grep '^error: code=' "$work/refusal.txt" || true)
+read -r code a b c < <(echo "$refusal" | sed -n 's/^error: code=\([0-9-]*\) values=\([0-9-]*\),\([0-9-]*\),\([0-9-]*\)$/\1 \2 \3 \4/p')
+[ "${code:-}" = 26 ] || { echo "error: the minimal firmware's refusal is '$refusal', not code 26 (BITSHIELD_E_LAYOUT_NOT_BUILT)" >&2; exit 1; }
+cat > "$work/format.c" <<'C'
+#include <stdio.h>
+#include <stdlib.h>
+#include "bitshield.h"
+int main(int argc, char **argv) {   /* formats a code and its numbers as the host library words them */
+    bitshield_error e = {atoi(argv[1]), 0, {atoll(argv[2]), atoll(argv[3]), atoll(argv[4])}};
+    char text[512];
+    (void)argc;
+    bitshield_error_message(&e, text, sizeof text);
+    puts(text);
+    return 0;
+}
+C
+gcc -O1 -Iinclude "$work/format.c" .build-lib/x86_64-linux/libbitshield.a -o "$work/format"
+echo "c-examples: minimal firmware refuses the bits8 fixture: '$refusal' -> $("$work/format" "$code" "$a" "$b" "$c")"
+
+# aarch64 Linux: a link test of every API function.
+if command -v aarch64-linux-gnu-gcc >/dev/null; then
+  cat > "$work/link.c" <<'C'
+#include "bitshield.h"
+int main(void) {
+    static bitshield_model m; bitshield_error e; bitshield_footprint f; size_t n; char text[128]; static unsigned char a[64];
+    bitshield_arena_bytes(a, 0, BITSHIELD_KERNELS_OPTIMIZED, &n, &e);
+    bitshield_init(&m, a, 0, a, sizeof a, BITSHIELD_KERNELS_OPTIMIZED, &e);
+    bitshield_footprint_of(&m, &f);
+    bitshield_error_message(&e, text, sizeof text);
+    return (int)bitshield_api_version() + bitshield_invoke(&m, a, 0);
+}
+C
+  aarch64-linux-gnu-gcc -O2 -Iinclude "$work/link.c" .build-lib/aarch64-linux/libbitshield.a -Wl,--gc-sections -o "$work/link-aarch64"
+  echo "c-examples: aarch64-linux: linked a C program against libbitshield.a with $(aarch64-linux-gnu-gcc --version | head -1) ($(stat -c %s "$work/link-aarch64") B)"
+else
+  echo "c-examples: aarch64-linux: skipped, aarch64-linux-gnu-gcc is not installed (scripts/install-cross-gcc.sh)"
+fi
