@@ -24,7 +24,8 @@ help:
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em and aarch64 (part of make test)"
 	@echo "make device      install qemu-system-arm and Zig (.venv-zig), build the Cortex-M4 and M0 firmware when its sources changed, run a short check under QEMU (part of make test)"
 	@echo "make lib         the C API's static libraries (include/bitshield.h): libbitshield.a for armv7em, armv6m, x86_64 and aarch64 Linux"
-	@echo "                 into .build-lib/TARGET/ (sizes printed); installs arm-none-eabi-gcc and the aarch64 cross gcc (part of make test)"
+	@echo "                 and the minimal armv7em build into .build-lib/TARGET/ (sizes printed); installs arm-none-eabi-gcc and the aarch64"
+	@echo "                 cross gcc (make test installs them; CExampleTests builds the libraries it runs)"
 	@echo "make fuzz        libFuzzer over every reader, FUZZ_SECONDS each (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
@@ -74,11 +75,13 @@ device: deps
 # The C API (include/bitshield.h, Embedding/CAPI): libbitshield.a per target into .build-lib/TARGET/ when its
 # sources changed (scripts/build-lib.sh), and the compilers its examples and link tests use (examples/,
 # scripts/check-c-examples.sh, run by CExampleTests).
-.PHONY: lib
-lib:
+.PHONY: lib lib-tools
+lib: lib-tools
+	@scripts/build-lib.sh
+
+lib-tools:
 	@scripts/install-arm-gcc.sh
 	@scripts/install-cross-gcc.sh
-	@scripts/build-lib.sh
 
 # libFuzzer over every reader (model, safetensors, IDX raw and gzip, CIFAR, BinaryNet import, JSON),
 # FUZZ_SECONDS each (default 60), runs and findings per target; outside the package build.
@@ -90,10 +93,10 @@ fuzz:
 # scripts/make-fixture.sh). `make test` runs both, `make check` the fast one.
 TEST_ENV := BITSHIELD_REQUIRE_DATA=1 BITSHIELD_REQUIRE_DEVICE=1
 
-test: data torch embedded device lib
+test: data torch embedded device lib-tools
 	$(TEST_ENV) BITSHIELD_SLOW=1 $(SWIFT) test --disable-swift-testing
 
-check: data embedded device lib
+check: data embedded device lib-tools
 	$(TEST_ENV) $(SWIFT) test --disable-swift-testing
 
 # Inference speed and footprint beside an int8 peer (ONNX Runtime), single thread.

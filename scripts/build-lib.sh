@@ -5,7 +5,7 @@
 #
 #   scripts/build-lib.sh [TARGET ...]   armv7em armv6m x86_64-linux aarch64-linux, each also as TARGET-minimal
 #                                       (default: the four and armv7em-minimal)
-#   LIB_OPT=-O|-Osize     Swift optimization (default -O, as the firmware)
+#   LIB_OPT=-O|-Osize     Swift optimization (default -O, as the firmware; -Osize for TARGET-minimal)
 #   BITSHIELD_LIB_DIR     output root (default .build-lib): writes ROOT/TARGET/libbitshield.a and lib.txt
 #
 # Targets: armv7em (Cortex-M4F, hard float: -mfloat-abi=hard -mfpu=fpv4-sp-d16), armv6m (Cortex-M0,
@@ -45,9 +45,11 @@ swift_files() { find "$@" -name '*.swift' -type f | LC_ALL=C sort; }
 source_hash="$( { echo "$toolchain"; find Sources/ModelFormat Sources/Inference Embedding/CAPI include scripts/build-lib.sh \
     -type f ! -path '*/.*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum --; } | sha256sum | cut -d' ' -f1)"
 for t in "${targets[@]}"; do
-  # TARGET-minimal: the minimal build (columns32 dense layers only, Embedding/CAPI/MinimalBuild.swift), for size.
+  # TARGET-minimal: the minimal build, for size: -D BITSHIELD_MINIMAL leaves every kernel but the columns32
+  # dense ones out of Inference (KernelChoice.swift) and makes the C API refuse other layers at init
+  # (Embedding/CAPI/MinimalBuild.swift).
   minimal=(); topt="$opt"
-  case "$t" in *-minimal) minimal=(-D BITSHIELD_MINIMAL) ;; esac
+  case "$t" in *-minimal) minimal=(-D BITSHIELD_MINIMAL); topt="${LIB_OPT:--Osize}" ;; esac
   case "${t%-minimal}" in
     armv7em) triple=armv7em-none-none-eabi; extra=(-Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16 -Xcc -ffreestanding) ;;
     armv6m) triple=armv6m-none-none-eabi; extra=(-Xcc -ffreestanding) ;;
@@ -64,18 +66,17 @@ for t in "${targets[@]}"; do
   mkdir -p "$out"
   rm -f "$out/lib.txt" "$out/libbitshield.a"
   flags=(-target "$triple" -enable-experimental-feature Embedded -wmo -parse-as-library "$topt"
-         -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${extra[@]}")
-  # The runtime's modules, shared by a target and its -minimal variant at the same optimization (the
-  # minimal switch only changes Embedding/CAPI); for armv7em at -O the netduinoplus2 firmware's own
-  # objects when its build is current (scripts/build-firmware.sh compiles them with the same flags).
-  rt="$root/runtime-${t%-minimal}$topt"
+         -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${extra[@]}" "${minimal[@]}")
+  # The runtime's modules; for armv7em at -O the netduinoplus2 firmware's own objects when its build is
+  # current (scripts/build-firmware.sh compiles them with the same flags).
+  rt="$root/runtime-$t$topt"
   rt_hash="$( { echo "$toolchain ${flags[*]}"; find Sources/ModelFormat Sources/Inference -type f ! -path '*/.*' -print0 \
       | LC_ALL=C sort -z | xargs -0 sha256sum --; } | sha256sum | cut -d' ' -f1)"
   if [ "$(cat "$rt/hash" 2>/dev/null)" != "$rt_hash" ]; then
     rm -rf "$rt"; mkdir -p "$rt"
     fw="${BITSHIELD_FIRMWARE_DIR:-.build-firmware}/netduinoplus2"
     recorded() { sed -n "s/^$1=//p" "$fw/firmware.txt" 2>/dev/null; }
-    if [ "${t%-minimal}" = armv7em ] && [ "$topt" = -O ] && [ -s "$fw/Inference.o" ] && [ "$(recorded optimization)" = -O ] \
+    if [ "$t" = armv7em ] && [ "$topt" = -O ] && [ -s "$fw/Inference.o" ] && [ "$(recorded optimization)" = -O ] \
        && [ "$(recorded toolchain)" = "$toolchain" ] && [ "$(recorded source_hash)" = "$(scripts/firmware-source-hash.sh netduinoplus2)" ]; then
       cp "$fw"/ModelFormat.{o,swiftmodule} "$fw"/Inference.{o,swiftmodule} "$rt/"
       echo "lib: $t: ModelFormat and Inference objects from the current firmware build ($fw)"
@@ -87,7 +88,7 @@ for t in "${targets[@]}"; do
     fi
     echo "$rt_hash" > "$rt/hash"
   fi
-  "$bin/swiftc" "${flags[@]}" "${minimal[@]}" -module-name BitShieldC -I "$rt" $(swift_files Embedding/CAPI) -c -o "$out/BitShieldC.o"
+  "$bin/swiftc" "${flags[@]}" -module-name BitShieldC -I "$rt" $(swift_files Embedding/CAPI) -c -o "$out/BitShieldC.o"
   # One archive: the three modules and the Embedded standard library's Unicode tables, which String
   # code on error paths refers to (a C linker with --gc-sections keeps only what is reached).
   rm -f "$out/libbitshield.a.part" "$out/objects.a"

@@ -111,12 +111,18 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .relu: return .relu
         case .argmax: return .argmax
         case .dense, .conv2d:
+            #if BITSHIELD_MINIMAL
+            // The minimal build (scripts/build-lib.sh TARGET-minimal) has the columns32 dense kernels only, so
+            // the others are left out at build time; its C API refuses every other layer at init.
+            return q.codeBits > 0 ? .columnsPixels : .columnsBits
+            #else
             if !q.weights.isPacked {
                 if q.op == .conv2d { return .floatConvReference }
                 if case .reference = KernelSet.resolve(q.kernels) { return .floatDenseReference }
                 return .floatDenseSIMD
             }
             return binaryLayer(q, KernelSet.resolve(q.kernels))
+            #endif
         }
     }
 
