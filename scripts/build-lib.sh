@@ -42,7 +42,7 @@ section_sizes() {
   echo "$code B code (.text + .rodata, before --gc-sections), $data B .data, $bss B .bss"
 }
 swift_files() { find "$@" -name '*.swift' -type f | LC_ALL=C sort; }
-source_hash="$( { echo "$toolchain"; find Sources/ModelFormat Sources/Inference Embedding/CAPI include scripts/build-lib.sh \
+source_hash="$( { echo "$toolchain"; find Sources/ModelFormat Sources/Inference Embedding/CAPI Embedding/CSupport include scripts/build-lib.sh \
     -type f ! -path '*/.*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum --; } | sha256sum | cut -d' ' -f1)"
 for t in "${targets[@]}"; do
   # TARGET-minimal: the minimal build, for size: -D BITSHIELD_MINIMAL leaves every kernel but the columns32
@@ -92,7 +92,13 @@ for t in "${targets[@]}"; do
   # One archive: the three modules and the Embedded standard library's Unicode tables, which String
   # code on error paths refers to (a C linker with --gc-sections keeps only what is reached).
   rm -f "$out/libbitshield.a.part" "$out/objects.a"
-  "$bin/llvm-ar" rcs "$out/objects.a" "$out/BitShieldC.o" "$rt/Inference.o" "$rt/ModelFormat.o"
+  objects=("$out/BitShieldC.o" "$rt/Inference.o" "$rt/ModelFormat.o")
+  if [ "${t%-minimal}" = armv6m ]; then   # the atomics the M0 lacks (Embedding/CSupport/atomic-armv6m.c)
+    "$bin/clang" --target=armv6m-none-eabi -mcpu=cortex-m0 -Os -ffreestanding -ffunction-sections -Wall -Werror \
+        -c Embedding/CSupport/atomic-armv6m.c -o "$out/atomic-armv6m.o"
+    objects+=("$out/atomic-armv6m.o")
+  fi
+  "$bin/llvm-ar" rcs "$out/objects.a" "${objects[@]}"
   printf 'create %s\naddlib %s\naddlib %s\nsave\nend\n' "$out/libbitshield.a.part" "$out/objects.a" \
       "$bin/../lib/swift/embedded/$triple/libswiftUnicodeDataTables.a" | "$bin/llvm-ar" -M
   mv "$out/libbitshield.a.part" "$out/libbitshield.a"

@@ -7,17 +7,20 @@ import ModelFormat
 // Compiled in Embedded Swift into libbitshield.a per target by scripts/build-lib.sh (`make lib`), and as
 // the package target BitShieldC on the host, where tests call the same functions.
 
+// The constants are computed properties, not global `let`s: a global with an initializer is set up
+// lazily through swift_once, which needs atomics the Cortex-M0 does not have (__atomic_load_4 ...).
+
 /// BITSHIELD_API_VERSION of bitshield.h.
-public let bitshieldAPIVersion: UInt32 = 1
+public var bitshieldAPIVersion: UInt32 { 1 }
 
 /// Bytes of `bitshield_model` (BITSHIELD_MODEL_BYTES).
-public let bitshieldModelBytes = 256
+public var bitshieldModelBytes: Int { 256 }
 
 /// The first word of an initialized handle ("BSHM" and the API version); anything else is refused.
-let handleTag: UInt64 = 0x4253_484D_0000_0000 | UInt64(bitshieldAPIVersion)
+var handleTag: UInt64 { 0x4253_484D_0000_0000 | UInt64(bitshieldAPIVersion) }
 
 /// Where the Interpreter sits in the handle (after the tag, aligned for it).
-let handleOffset = 16
+var handleOffset: Int { 16 }
 
 /// Handle bytes this build needs (at most `bitshieldModelBytes`, else init refuses: BITSHIELD_E_MODEL_STORAGE).
 public var handleBytesNeeded: Int { handleOffset + MemoryLayout<Interpreter>.size }

@@ -19,16 +19,15 @@ public struct CError: Error, Equatable {
         l.code == r.code && l.values.0 == r.values.0 && l.values.1 == r.values.1 && l.values.2 == r.values.2
     }
 
-    // The codes of bitshield.h.
-    public static let ok: Int32 = 0
-    public static let badMagic: Int32 = 1, unsupportedVersion: Int32 = 2, truncated: Int32 = 3, badField: Int32 = 4
-    public static let misaligned: Int32 = 5, outOfBounds: Int32 = 6, overlap: Int32 = 7, outOfOrder: Int32 = 8
-    public static let accumulatorOverflow: Int32 = 9, nonZeroPadding: Int32 = 10, unknownOp: Int32 = 11
-    public static let unknownTensorType: Int32 = 12, shapeOverflow: Int32 = 13, sizeMismatch: Int32 = 14
-    public static let badTensorReference: Int32 = 15, chainMismatch: Int32 = 16
-    public static let arenaTooSmall: Int32 = 20, arenaMisaligned: Int32 = 21, planOverflow: Int32 = 22
-    public static let badArgument: Int32 = 23, notInitialized: Int32 = 24, modelStorage: Int32 = 25
-    public static let layoutNotBuilt: Int32 = 26
+    // The codes of bitshield.h (computed, not stored: no lazy global initialization, which needs atomics).
+    public static var ok: Int32 { 0 }; public static var badMagic: Int32 { 1 }; public static var unsupportedVersion: Int32 { 2 }
+    public static var truncated: Int32 { 3 }; public static var badField: Int32 { 4 }; public static var misaligned: Int32 { 5 }
+    public static var outOfBounds: Int32 { 6 }; public static var overlap: Int32 { 7 }; public static var outOfOrder: Int32 { 8 }
+    public static var accumulatorOverflow: Int32 { 9 }; public static var nonZeroPadding: Int32 { 10 }; public static var unknownOp: Int32 { 11 }
+    public static var unknownTensorType: Int32 { 12 }; public static var shapeOverflow: Int32 { 13 }; public static var sizeMismatch: Int32 { 14 }
+    public static var badTensorReference: Int32 { 15 }; public static var chainMismatch: Int32 { 16 }; public static var arenaTooSmall: Int32 { 20 }
+    public static var arenaMisaligned: Int32 { 21 }; public static var planOverflow: Int32 { 22 }; public static var badArgument: Int32 { 23 }
+    public static var notInitialized: Int32 { 24 }; public static var modelStorage: Int32 { 25 }; public static var layoutNotBuilt: Int32 { 26 }
 
     /// The runtime's error as a code and its numbers (the names in its text are left behind).
     public init(_ error: InferenceError) {

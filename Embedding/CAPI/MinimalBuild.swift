@@ -8,9 +8,9 @@ import ModelFormat
 
 /// Whether this library is the minimal build.
 #if BITSHIELD_MINIMAL
-public let isMinimalBuild = true
+public var isMinimalBuild: Bool { true }
 #else
-public let isMinimalBuild = false
+public var isMinimalBuild: Bool { false }
 #endif
 
 /// The refusal of the minimal build for `image` (validated): the first weight layer that is not a dense
