@@ -72,11 +72,12 @@ firmware() {
       -semihosting-config enable=on,target=native -icount shift=0 -kernel "$work/$3.elf" \
       -device loader,file="$work/images.bin",addr=0x08080000 > "$work/$3.txt"
 }
-# The library's code after --gc-sections: the .text and .rodata input sections from libbitshield.a in a map.
+# What the library contributes after --gc-sections, from a linker map: "CODE DATA" where CODE is its
+# .text and .rodata input sections and DATA its .data and .bss.
 library_code() {
   python3 - "$1" <<'PY'
 import re, sys
-total, section = 0, None
+code, data, section = 0, 0, None
 lines = open(sys.argv[1]).read().split("Linker script and memory map", 1)[1].splitlines()
 for line in lines:
     m = re.match(r"^ (\.[\w.$]+)\s*$", line)          # a long section name alone on its line
@@ -85,15 +86,17 @@ for line in lines:
     if not m: continue
     name = m.group(1) or section
     section = None
-    if name and re.match(r"\.(text|rodata)", name) and "libbitshield.a" in m.group(4):
-        total += int(m.group(3), 16)
-print(total)
+    if name and "libbitshield.a" in m.group(4):
+        if re.match(r"\.(text|rodata)", name): code += int(m.group(3), 16)
+        elif re.match(r"\.(data|bss)", name): data += int(m.group(3), 16)
+print(code, data)
 PY
 }
 for lib in armv7em armv7em-minimal; do
   firmware "$lib" "$work/model.c" "$lib" || { echo "error: the firmware example ($lib) failed:" >&2; tail -3 "$work/$lib.txt" >&2; exit 1; }
   agree "$firmware_images" "examples/c-firmware (QEMU netduinoplus2, $lib)" "$work/$lib.txt"
-  echo "c-examples: firmware figures ($lib): library code $(library_code "$work/$lib.map") B (.text + .rodata after --gc-sections)," \
+  read -r code data < <(library_code "$work/$lib.map")
+  echo "c-examples: firmware figures ($lib): library code $code B (.text + .rodata after --gc-sections), library .data + .bss $data B," \
        "$(grep '^#' "$work/$lib.txt" | sed 's/^# //')"
 done
 

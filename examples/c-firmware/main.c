@@ -4,7 +4,7 @@
  * test images arrive as a QEMU loader blob at 0x08080000 (IMAGES in netduinoplus2.ld):
  *   u32 magic "BSIM", u32 count, u32 bytes per image, then count x bytes pixels (little-endian).
  * Prints one predicted class per line on the semihosting console, then one summary line:
- *   # arena_bytes=.. init_instructions=.. instructions_mean=.. stack_init=.. stack_invoke=..
+ *   # arena_bytes=.. init_instructions=.. instructions_mean=.. stack_init=.. stack_invoke=.. heap=..
  * and exits 0; on a failure, "error: code=C values=A,B,C" (bitshield.h's codes: the host formats
  * them, `bitshield_error_message`) and exits 1. Built and run by scripts/check-c-examples.sh. */
 #include <stddef.h>
@@ -86,6 +86,7 @@ int main(void) {
     field(" instructions_mean=", count ? (int64_t)(total / count) : 0);
     field(" stack_init=", stack_init);
     field(" stack_invoke=", stack_invoke);
+    field(" heap=", (int64_t)board_heap_used());
     board_write("\n");
     return 0;
 }
