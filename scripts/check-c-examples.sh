@@ -48,6 +48,21 @@ gcc -O2 -Wall -Wextra -Werror -Iinclude examples/c-host/main.c .build-lib/x86_64
     -Wl,--gc-sections -o "$work/c-host"
 "$work/c-host" "$model" "$data" "$host_images" > "$work/host.txt"
 agree "$host_images" "examples/c-host (x86-64)" "$work/host.txt"
+# Hostile inputs to the host example: a .bsm with one image byte flipped, an IDX file cut inside an image,
+# and a model too short to hold a header: each exit 1 with the reason, never a crash.
+expect_failure() {   # WHAT EXPECTED-TEXT ARGS...
+  local what="$1" text="$2" status=0; shift 2
+  "$work/c-host" "$@" > /dev/null 2> "$work/stderr" || status=$?
+  [ "$status" -eq 1 ] && grep -q "$text" "$work/stderr" \
+    || { echo "error: c-host on $what exited $status: $(cat "$work/stderr")" >&2; exit 1; }
+}
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; open(sys.argv[2], "wb").write(b)' "$model" "$work/flipped.bsm"
+expect_failure "a flipped byte" "CRC-32 mismatch" "$work/flipped.bsm" "$data" 1
+{ gzip -dc "$data" || true; } | head -c 1000 > "$work/cut.idx"   # gzip stops on SIGPIPE
+expect_failure "a cut IDX file" "ends inside image 1" "$model" "$work/cut.idx"
+head -c 40 "$model" > "$work/short.bsm"
+expect_failure "a 40-byte model" "not a .bsm model file" "$work/short.bsm" "$data"
+echo "c-examples: examples/c-host refuses a flipped byte, a cut IDX file and a 40-byte model (exit 1, the reason on stderr)"
 
 # The firmware example: the model as C source, the images as a loader blob ("BSIM", count, bytes, pixels).
 "$convert" image "$model" --c-array bitshield_model_image -o "$work/model.c" >/dev/null
