@@ -71,9 +71,10 @@ extern "C" {
 #define BITSHIELD_E_BAD_ARGUMENT 23          /* [0] which argument (1-based), [1] its value (0: NULL)   */
 #define BITSHIELD_E_NOT_INITIALIZED 24       /* the handle was not set up by a successful bitshield_init */
 #define BITSHIELD_E_MODEL_STORAGE 25         /* [0] handle bytes this library needs, [1] BITSHIELD_MODEL_BYTES */
-#define BITSHIELD_E_LAYOUT_NOT_BUILT 26      /* [0] op, [1] its weight tensor type (5 = bits8): this build
-                                                runs only columns32 weights (the minimal build); convert the
-                                                model with `convert --target mcu`                           */
+#define BITSHIELD_E_LAYOUT_NOT_BUILT 26      /* [0] op, [1] its weight tensor type (5 = bits8), [2] its op id
+                                                (2 dense, 3 conv2d): the minimal build runs binary dense layers
+                                                on columns32 weights only; for bits8 or bits dense weights,
+                                                convert the model with `convert --target mcu`              */
 
 /** A failure: `code` (BITSHIELD_E_...) and the numbers it names. Filled by every call that takes one;
  *  all zero on success. */

@@ -14,8 +14,9 @@ public var isMinimalBuild: Bool { false }
 #endif
 
 /// The refusal of the minimal build for `image` (validated): the first weight layer that is not a dense
-/// layer on `columns32` weights, as BITSHIELD_E_LAYOUT_NOT_BUILT with the op and its weights' tensor
-/// type id (a conv2d's too: the minimal build has no conv kernel); nil when every layer runs.
+/// layer on `columns32` weights, as BITSHIELD_E_LAYOUT_NOT_BUILT with the op, its weights' tensor type id
+/// and its op id (a conv2d is refused whatever its weights: the minimal build has no conv kernel); nil
+/// when every layer runs.
 public func minimalBuildRefusal(_ image: ModelImage) -> CError? {
     var k = 0
     while k < image.opCount {
@@ -23,7 +24,7 @@ public func minimalBuildRefusal(_ image: ModelImage) -> CError? {
         if kind == .dense || kind == .conv2d {
             let weights = kind == .dense ? image.opParameter(k, 2) : image.opParameter(k, 5)
             if kind == .conv2d || !image.isColumns(weights) {
-                return CError(code: CError.layoutNotBuilt, Int64(k), Int64(image.tensor(weights).type.rawValue))
+                return CError(code: CError.layoutNotBuilt, Int64(k), Int64(image.tensor(weights).type.rawValue), Int64(kind.rawValue))
             }
         }
         k += 1

@@ -113,9 +113,14 @@ final class CAPITests: XCTestCase {
         let bits8 = try ModelFile.parse(Fixture.bytes(Fixture.binaryBits8)).image
         let columns = try fixtureImage()
         let refusal = try bits8.withUnsafeBytes { minimalBuildRefusal(try ModelImage(bytes: $0)) }
-        XCTAssertEqual(refusal, CError(code: CError.layoutNotBuilt, 1, Int64(TensorType.bits8.rawValue)))
+        XCTAssertEqual(refusal, CError(code: CError.layoutNotBuilt, 1, Int64(TensorType.bits8.rawValue), Int64(OpKind.dense.rawValue)))
         XCTAssertTrue(message(try XCTUnwrap(refusal)).contains("convert MODEL.safetensors --target mcu -o MODEL.bsm"))
         XCTAssertNil(try columns.withUnsafeBytes { minimalBuildRefusal(try ModelImage(bytes: $0)) })
         XCTAssertFalse(isMinimalBuild, "the package target is the full build")
+        // A conv layer, or float dense weights: no convert command helps; the message says to use the full library.
+        let conv = CError(code: CError.layoutNotBuilt, 1, Int64(TensorType.bits.rawValue), Int64(OpKind.conv2d.rawValue))
+        XCTAssertTrue(message(conv).contains("has no kernel in this minimal runtime"), message(conv))
+        let float = CError(code: CError.layoutNotBuilt, 3, Int64(TensorType.f32.rawValue), Int64(OpKind.dense.rawValue))
+        XCTAssertFalse(message(float).contains("--target mcu"), message(float))
     }
 }
