@@ -1,0 +1,124 @@
+import CLISupport
+import Datasets
+import Foundation
+import Trainer
+
+/// Runs a plan's unfinished jobs on this machine, `jobs` at once: each is a `train reproduce job`
+/// process with one BLAS thread (OPENBLAS_NUM_THREADS=1) and its output in `logs/KIND-ID.log`.
+/// Models start first (attacks wait for theirs); a failed model's attacks are skipped, the rest go on.
+/// Progress (one line per finished job) says what is left and an estimate of the time it takes.
+final class GridRunner {
+    let plan: GridPlan
+    let store: GridStore
+    let jobs: Int
+    let tail: [String]
+    let quiet: Bool
+    private let start = Date()
+    /// Seconds the run took so far.
+    var elapsed: Double { Date().timeIntervalSince(start) }
+
+    init(plan: GridPlan, store: GridStore, jobs: Int, tail: [String], quiet: Bool) {
+        self.plan = plan
+        self.store = store
+        self.jobs = jobs
+        self.tail = tail
+        self.quiet = quiet
+    }
+
+    private struct Running {
+        let process: Process
+        let kind: GridStore.Kind
+        let id: String
+        let started: Date
+    }
+
+    /// Runs every unfinished job; returns the ids of those that failed (or could not start because their model failed).
+    func run() throws -> [String] {
+        guard let me = RunningExecutable.path else { throw ToolError.failure("cannot find this executable's path") }
+        var models = plan.models.filter { !store.isDone(.model, $0.id) }
+        var attacks = plan.attacks.filter { !store.isDone(.attack, $0.id) }
+        let total = models.count + attacks.count
+        let skipped = plan.models.count + plan.attacks.count - total
+        say("reproduce: \(plan.cells.count) cells, \(plan.models.count) models, \(plan.attacks.count) attack cells; "
+            + "\(skipped) jobs finished before, \(total) to run, \(jobs) at once")
+        var running: [Running] = []
+        var failed: [String] = []
+        var finished = 0
+        // Measured costs for the estimate: seconds per model epoch and per attack cell.
+        var epochSeconds: [Double] = [], attackSeconds: [Double] = []
+        let done = DispatchSemaphore(value: 0)
+        while true {
+            // Drop the attacks whose model failed.
+            let failedModels = Set(failed)
+            for a in attacks where failedModels.contains(a.model) { failed.append(a.id) }
+            attacks.removeAll { failedModels.contains($0.model) }
+            while running.count < jobs {
+                var next: (GridStore.Kind, String)?
+                if let m = models.first {
+                    models.removeFirst()
+                    next = (.model, m.id)
+                } else if let i = attacks.firstIndex(where: { store.isDone(.model, $0.model) }) {
+                    next = (.attack, attacks.remove(at: i).id)
+                }
+                guard let (kind, id) = next else { break }
+                running.append(Running(process: try launch(me, kind, id, signal: done), kind: kind, id: id, started: Date()))
+            }
+            if running.isEmpty { break }
+            _ = done.wait(timeout: .now() + 1)
+            for (i, r) in running.enumerated().reversed() where !r.process.isRunning {
+                running.remove(at: i)
+                finished += 1
+                let seconds = Date().timeIntervalSince(r.started)
+                let ok = r.process.terminationStatus == 0 && store.isDone(r.kind, r.id)
+                if ok {
+                    if r.kind == .model { epochSeconds.append(seconds / Double(max(plan.model(r.id)?.epochs ?? 1, 1))) } else { attackSeconds.append(seconds) }
+                } else {
+                    failed.append(r.id)
+                }
+                let leftEpochs = (models.map(\.epochs) + running.filter { $0.kind == .model }.compactMap { plan.model($0.id)?.epochs }).reduce(0, +)
+                let leftAttacks = attacks.count + running.filter { $0.kind == .attack }.count
+                let estimate = Self.estimate(epochs: leftEpochs, attacks: leftAttacks, epochSeconds: epochSeconds,
+                                             attackSeconds: attackSeconds, jobs: jobs)
+                let what = r.kind == .model ? "model \(r.id) (\(plan.model(r.id).map { $0.arguments.joined(separator: " ") } ?? ""))"
+                    : "attack \(r.id) (\(plan.attack(r.id).map { "\($0.attack.rawValue) eps \($0.eps.text) on \($0.model)" } ?? ""))"
+                say("[\(finished)/\(total)] " + (ok ? "" : "FAILED (exit \(r.process.terminationStatus), log \(store.log(r.kind, r.id))) ")
+                    + "\(what) in \(formatDuration(seconds)); elapsed \(formatDuration(elapsed)), left \(estimate)")
+            }
+        }
+        return failed
+    }
+
+    /// "about 12m30s" from the mean measured costs, or "unknown" before a job of each kind still to run has finished.
+    static func estimate(epochs: Int, attacks: Int, epochSeconds: [Double], attackSeconds: [Double], jobs: Int) -> String {
+        if epochs == 0 && attacks == 0 { return "0s" }
+        func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
+        guard epochs == 0 || mean(epochSeconds) != nil, attacks == 0 || mean(attackSeconds) != nil else { return "unknown yet" }
+        let seconds = Double(epochs) * (mean(epochSeconds) ?? 0) + Double(attacks) * (mean(attackSeconds) ?? 0)
+        return "about " + formatDuration(seconds / Double(jobs))
+    }
+
+    private func launch(_ me: String, _ kind: GridStore.Kind, _ id: String, signal: DispatchSemaphore) throws -> Process {
+        let log = store.log(kind, id)
+        try FileManager.default.createDirectory(atPath: PathText.directory(of: log), withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
+            throw ToolError.failure("cannot create the log file \(log)")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: me)
+        p.arguments = ["reproduce", "job", store.root, kind.rawValue, id] + tail
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        p.environment = env
+        p.standardOutput = handle
+        p.standardError = handle
+        p.terminationHandler = { _ in signal.signal() }
+        try p.run()
+        try? handle.close()
+        return p
+    }
+
+    private func say(_ s: String) {
+        guard !quiet else { return }
+        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+    }
+}
