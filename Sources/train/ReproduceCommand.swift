@@ -120,9 +120,11 @@ struct ReproduceRun: ToolCommand {
 
     func emitSlurm(_ plan: GridPlan, _ store: GridStore, directory: String, tail: [String]) throws {
         guard let train = trainPath ?? RunningExecutable.path else { throw ToolError.failure("cannot find this executable's path; give --train-path") }
-        let emission = SlurmEmission(plan: plan, store: store, train: train, tail: tail, sbatchOptions: sbatch)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let dir = FileIdentity.canonicalPath(directory)
+        let emission = SlurmEmission(plan: plan, store: store, directory: dir, train: train, tail: tail, sbatchOptions: sbatch)
         for (name, text) in emission.files {
-            let path = directory + "/" + name
+            let path = dir + "/" + name
             try AtomicFile.write(Array(text.utf8), to: path)
             if name.hasSuffix(".sh") || name.hasSuffix(".sbatch") { chmod(path, 0o755) }
         }

@@ -133,8 +133,7 @@ public struct GridPlan: Sendable {
             }
             jobs.append(row)
         }
-        let paperNet = cell.paperNet.lowercased()
-        let standsIn = dataset != (cell.paperDataset ?? t.dataset) || (t.arch == .fcn && net != paperNet)
+        let standsIn = dataset != (cell.paperDataset ?? t.dataset) || net != cell.paperNet.lowercased()
         cells.append(PlannedCell(cell: cell, model: model.id, dataset: dataset, net: net, standsIn: standsIn, attackJobs: jobs))
     }
 

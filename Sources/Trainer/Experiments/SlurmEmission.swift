@@ -26,10 +26,11 @@ public struct SlurmEmission {
     /// `s` in single quotes for the shell.
     static func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
-    /// The arrays for `plan`'s jobs that `store` has not finished. `train` is the executable's absolute path
+    /// The arrays for `plan`'s jobs that `store` has not finished, to be written into `directory` (an
+    /// absolute path: the scripts name their lists by it). `train` is the executable's absolute path
     /// on the cluster; `tail` is appended to every `train reproduce job` command (e.g. `--data-dir`);
     /// `sbatchOptions` become extra `#SBATCH` lines (`--partition=gpu`, `--account=...`).
-    public init(plan: GridPlan, store: GridStore, train: String, tail: [String], sbatchOptions: [String]) {
+    public init(plan: GridPlan, store: GridStore, directory: String, train: String, tail: [String], sbatchOptions: [String]) {
         let models = plan.models.filter { !store.isDone(.model, $0.id) }
         let attacks = plan.attacks.filter { !store.isDone(.attack, $0.id) }
         var classes: [String] = []
@@ -49,7 +50,7 @@ public struct SlurmEmission {
             s += "#SBATCH --output=\(store.root)/logs/\(c)-%A_%a.log\n"
             for o in sbatchOptions { s += "#SBATCH \(o)\n" }
             s += "set -euo pipefail\n# One BLAS thread per task: the same numbers as a local --jobs run.\nexport OPENBLAS_NUM_THREADS=1\n"
-            s += "ID=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \(Self.quoted(c + ".list")))\n"
+            s += "ID=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \(Self.quoted(directory + "/" + c + ".list")))\n"
             let command = [train, "reproduce", "job", store.root, isTrain ? "model" : "attack"].map(Self.quoted).joined(separator: " ")
             s += "exec \(command) \"$ID\"" + tail.map { " " + Self.quoted($0) }.joined() + "\n"
             files.append((c + ".list", ids.joined(separator: "\n") + "\n"))
