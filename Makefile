@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test check embedded device fuzz torch jax bench bench-train bench-attack bench-validate clean help
+.PHONY: all deps data build demo test check embedded device slurm-test fuzz torch jax bench bench-train bench-attack bench-validate clean help
 
 all: build
 
@@ -23,6 +23,8 @@ help:
 	@echo "make build       swift build -c release"
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em and aarch64 (part of make test)"
 	@echo "make device      install qemu-system-arm and Zig (.venv-zig), build the Cortex-M4 and M0 firmware when its sources changed, run a short check under QEMU (part of make test)"
+	@echo "make slurm-test  install slurmctld, slurmd and munge, start a one-node Slurm cluster here, run a tiny grid through sbatch and"
+	@echo "                 require the local run's results byte for byte (part of make test; about 25 s; skipped, exit 3, without root)"
 	@echo "make fuzz        libFuzzer over every reader, FUZZ_SECONDS each (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
@@ -69,6 +71,11 @@ device: deps
 	@scripts/install-device.sh
 	@scripts/device-check.sh
 
+# train reproduce on a real scheduler (issue 18): Debian's slurmctld, slurmd and munge, a single-node cluster on
+# localhost, a three-cell grid submitted as job arrays (scripts/slurm-test.sh); exit 3 (no root, no apt) is a skip.
+slurm-test: data
+	@scripts/slurm-test.sh || [ $$? -eq 3 ]
+
 # libFuzzer over every reader (model, safetensors, IDX raw and gzip, CIFAR, BinaryNet import, JSON),
 # FUZZ_SECONDS each (default 60), runs and findings per target; outside the package build.
 fuzz:
@@ -79,7 +86,7 @@ fuzz:
 # scripts/make-fixture.sh). `make test` runs both, `make check` the fast one.
 TEST_ENV := BITSHIELD_REQUIRE_DATA=1 BITSHIELD_REQUIRE_DEVICE=1
 
-test: data torch embedded device
+test: data torch embedded device slurm-test
 	$(TEST_ENV) BITSHIELD_SLOW=1 $(SWIFT) test --disable-swift-testing
 
 check: data embedded device
