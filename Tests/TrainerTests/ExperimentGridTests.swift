@@ -138,6 +138,19 @@ final class ExperimentGridTests: XCTestCase {
         }
     }
 
+    /// Sizes that would make planning slow or the job list huge are refused while reading.
+    func testGridSizesAreBounded() {
+        let budgets = "[" + (1...65).map { "\"\($0)/255\"" }.joined(separator: ", ") + "]"
+        let nulls = "[" + Array(repeating: "null", count: 65).joined(separator: ", ") + "]"
+        let many = refusal(Self.grid([Self.cell("a", ["eps": budgets, "paper": #"{"robust": \#(nulls)}"#])]))
+        XCTAssertTrue(many.contains("cell 'a', field 'eps': 65 budgets; a cell has at most 64"), many)
+        let eps64 = "[" + (1...64).map { "\"\($0)/255\"" }.joined(separator: ", ") + "]"
+        let nulls64 = "[" + Array(repeating: "null", count: 64).joined(separator: ", ") + "]"
+        let cells = (0..<800).map { Self.cell("c\($0)", ["eps": eps64, "paper": #"{"robust": \#(nulls64)}"#]) }
+        let total = refusal(Self.grid(cells))
+        XCTAssertTrue(total.contains("cell 'c781', field 'eps': the grid declares more than 100000 attack cells"), total)
+    }
+
     func testJobIDsFollowEverySettingThatChangesANumber() throws {
         let grid = try ExperimentGrid.parse(Self.grid([Self.cell("a"), Self.cell("b", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 20, "seed": 2}"#])]), path: "g")
         let plan = GridPlan(grid: grid, options: GridOptions())

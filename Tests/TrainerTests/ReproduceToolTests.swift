@@ -52,7 +52,7 @@ final class ReproduceToolTests: XCTestCase {
         for m in plan.models { XCTAssertTrue(FileManager.default.fileExists(atPath: store.modelFile(m.id)), "converted model") }
         let results = try XCTUnwrap(bytes(out + "/results.json"))
         let markdown = String(decoding: try XCTUnwrap(bytes(out + "/results.md")), as: UTF8.self)
-        XCTAssertTrue(markdown.contains("| BNN-2b | fcn 8x1 mnist* | fgsm | 96.4 / "), markdown)
+        XCTAssertTrue(markdown.contains("| BNN-2b | fcn 8x1 mnist\\* | fgsm | 96.4 / "), markdown)
 
         // Rerun: nothing is redone; a deleted result is the one job run again, to the same bytes.
         let again = try reproduce(out)

@@ -41,10 +41,18 @@ extension ExperimentGrid {
                 throw GridFieldError(cell: nil, field: "cells", problem: "\(items.count) cells; a grid has 1...\(maxCells)")
             }
             var cells: [GridCell] = []
+            var index: [String: Int] = [:]
+            var attackCells = 0
             for (i, item) in items.enumerated() {
                 let cell = try GridCell.parse(item, index: i)
-                if let earlier = cells.firstIndex(where: { $0.id == cell.id }) {
+                if let earlier = index[cell.id] {
                     throw GridFieldError(cell: cell.id, field: "id", problem: "cells \(earlier) and \(i) share this id")
+                }
+                index[cell.id] = i
+                attackCells += cell.attacks.count * cell.epsilons.count
+                guard attackCells <= maxAttackCells else {
+                    throw GridFieldError(cell: cell.id, field: "eps", problem: "the grid declares more than \(maxAttackCells) attack cells "
+                                         + "(attacks x budgets) by this cell")
                 }
                 cells.append(cell)
             }
@@ -89,7 +97,11 @@ extension GridCell {
         if let dup = attacks.enumerated().first(where: { attacks[..<$0.offset].contains($0.element) }) {
             throw GridFieldError(cell: id, field: "attacks[\(dup.offset)]", problem: "\(dup.element.rawValue) is named twice")
         }
-        let eps = try fields.array("eps").enumerated().map { (i, v) throws(GridFieldError) in
+        let epsValues = try fields.array("eps")
+        guard epsValues.count <= ExperimentGrid.maxBudgets else {
+            throw GridFieldError(cell: id, field: "eps", problem: "\(epsValues.count) budgets; a cell has at most \(ExperimentGrid.maxBudgets)")
+        }
+        let eps = try epsValues.enumerated().map { (i, v) throws(GridFieldError) in
             try GridFields.epsilon(v, cell: id, field: "eps[\(i)]")
         }
         guard !eps.isEmpty else { throw GridFieldError(cell: id, field: "eps", problem: "no budget; give at least one") }

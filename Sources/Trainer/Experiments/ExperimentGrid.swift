@@ -18,6 +18,10 @@ public struct ExperimentGrid: Sendable {
     public static let maxFileBytes = 4 << 20
     /// The most cells a grid may declare.
     public static let maxCells = 10_000
+    /// The most budgets one cell may list.
+    public static let maxBudgets = 64
+    /// The most attack cells (cell x attack x budget, before sharing) a grid may declare: the paper's has 603.
+    public static let maxAttackCells = 100_000
 }
 
 /// The attack settings a grid shares; each becomes a `train sweep` option and part of every attack job's hash.

@@ -75,6 +75,7 @@ public struct GridPlan: Sendable {
     public var models: [ModelJob] = []
     public var attacks: [AttackJob] = []
     public var cells: [PlannedCell] = []
+    private var known: Set<String> = []
 
     public init(grid: ExperimentGrid, options: GridOptions) {
         self.grid = grid
@@ -117,7 +118,7 @@ public struct GridPlan: Sendable {
         if let n = options.trainLimit { args += ["--train-limit", String(n)] }
         let modelClass = "train-" + (t.arch == .fcn && t.width != nil ? "fcn" : net)
         let model = ModelJob(id: Self.jobID("bitshield-grid-model/1", args), arguments: args, resourceClass: modelClass, epochs: epochs)
-        if !models.contains(where: { $0.id == model.id }) { models.append(model) }
+        if known.insert(model.id).inserted { models.append(model) }
 
         var jobs: [[String]] = []
         for kind in cell.attacks {
@@ -128,7 +129,7 @@ public struct GridPlan: Sendable {
                 if let n = options.limit { a += ["--limit", String(n)] }
                 let job = AttackJob(id: Self.jobID("bitshield-grid-attack/1", [model.id] + a), model: model.id, attack: kind, eps: e,
                                     arguments: a, resourceClass: "attack-" + modelClass.dropFirst("train-".count))
-                if !attacks.contains(where: { $0.id == job.id }) { attacks.append(job) }
+                if known.insert(job.id).inserted { attacks.append(job) }
                 row.append(job.id)
             }
             jobs.append(row)
