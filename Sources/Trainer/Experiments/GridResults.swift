@@ -67,9 +67,15 @@ public struct GridResults {
         s += "(\(plan.models.count) models; preset \(plan.options.preset.rawValue)"
         if let n = plan.options.limit { s += ", first \(n) test images" }
         if let n = plan.options.trainLimit { s += ", first \(n) training images" }
-        if let n = plan.options.maxEpochs { s += ", at most \(n) epochs" }
+        if let n = plan.options.maxEpochs { s += ", at most \(n) epoch\(n == 1 ? "" : "s") per model" }
         s += "). Each cell is `paper / ours (ours - paper)` in percent; the paper's numbers are under "
         s += "its attack (FGSM); `*` marks a network or data set that stands in for the paper's.\n"
+        // The trainer and the runtime scored every adversarial set; any disagreement is a finding.
+        let disagreeing = plan.attacks.filter { (results[$0.id]?["runtime_disagreements"] as? Int ?? 0) > 0 }
+        if !disagreeing.isEmpty {
+            s += "\n**The runtime disagreed with the trainer** on the adversarial images of attack cells "
+                + disagreeing.map { "`\($0.id)`" }.joined(separator: ", ") + " (see their sweep reports).\n"
+        }
         var tables: [String] = []
         for c in plan.cells where !tables.contains(c.cell.table) { tables.append(c.cell.table) }
         for table in tables {
