@@ -14,6 +14,9 @@ final class GridRunner {
     let tail: [String]
     let quiet: Bool
     private let start = Date()
+    /// The job processes running, for the signal handlers (Foundation starts each in its own process
+    /// group, so a Ctrl-C at the terminal reaches only this process).
+    private let children = ChildProcesses()
     /// Seconds the run took so far.
     var elapsed: Double { Date().timeIntervalSince(start) }
 
@@ -43,6 +46,11 @@ final class GridRunner {
             + "\(skipped) jobs finished before, \(total) to run, \(jobs) at once")
         var running: [Running] = []
         var failed: [String] = []
+        let handlers = children.forwardSignals()
+        defer {
+            handlers.forEach { $0.cancel() }
+            for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, SIG_DFL) }
+        }
         var finished = 0
         // Measured costs for the estimate: seconds per model epoch and per attack cell.
         var epochSeconds: [Double] = [], attackSeconds: [Double] = []
@@ -61,12 +69,17 @@ final class GridRunner {
                     next = (.attack, attacks.remove(at: i).id)
                 }
                 guard let (kind, id) = next else { break }
-                running.append(Running(process: try launch(me, kind, id, signal: done), kind: kind, id: id, started: Date()))
+                let process = try launch(me, kind, id, signal: done)
+                children.add(process)
+                running.append(Running(process: process, kind: kind, id: id, started: Date()))
             }
             if running.isEmpty { break }
             _ = done.wait(timeout: .now() + 1)
+            // A signal handler is stopping the jobs and will end the run.
+            while children.isStopping { sleep(1) }
             for (i, r) in running.enumerated().reversed() where !r.process.isRunning {
                 running.remove(at: i)
+                children.remove(r.process)
                 finished += 1
                 let seconds = Date().timeIntervalSince(r.started)
                 let ok = r.process.terminationStatus == 0 && store.isDone(r.kind, r.id)
@@ -120,5 +133,37 @@ final class GridRunner {
     private func say(_ s: String) {
         guard !quiet else { return }
         FileHandle.standardOutput.write(Data((s + "\n").utf8))
+    }
+}
+
+/// The runner's job processes, shared with its signal handlers: on SIGINT, SIGTERM or SIGHUP each
+/// running job gets the same signal (a model's checkpoint holds its last finished epoch, a sweep's
+/// journal its finished cells, so the next run resumes them) and the runner exits 128 + the signal.
+final class ChildProcesses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var processes: [Process] = []
+    private var stopping = false
+
+    /// Whether a signal arrived (the handler is stopping the jobs and ends the process).
+    var isStopping: Bool { lock.withLock { stopping } }
+
+    func add(_ p: Process) { lock.withLock { processes.append(p) } }
+    func remove(_ p: Process) { lock.withLock { processes.removeAll { $0 === p } } }
+
+    /// Installs the handlers; cancel the sources to remove them.
+    func forwardSignals() -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM, SIGHUP].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                let running = lock.withLock { stopping = true; return processes }
+                for p in running where p.isRunning { kill(p.processIdentifier, sig) }
+                for p in running { p.waitUntilExit() }
+                FileHandle.standardError.write(Data("reproduce: stopped by signal \(sig); \(running.count) running jobs stopped; rerun the command to resume\n".utf8))
+                exit(128 + sig)
+            }
+            source.resume()
+            return source
+        }
     }
 }
