@@ -55,6 +55,7 @@ final class GridRunner {
         // Measured costs for the estimate: seconds per model epoch and per attack cell.
         var epochSeconds: [Double] = [], attackSeconds: [Double] = []
         let done = DispatchSemaphore(value: 0)
+        var lastLine = Date()
         while true {
             // Drop the attacks whose model failed.
             let failedModels = Set(failed)
@@ -77,6 +78,14 @@ final class GridRunner {
             _ = done.wait(timeout: .now() + 1)
             // A signal handler is stopping the jobs and will end the run.
             while children.isStopping { sleep(1) }
+            // A long job (an FCN1 model takes hours) gets a status line every few minutes.
+            if Date().timeIntervalSince(lastLine) >= Self.statusInterval, !running.isEmpty {
+                lastLine = Date()
+                say("[\(finished)/\(total)] running: " + running.map { r in
+                    "\(r.kind.rawValue) \(r.id)" + (r.kind == .model ? Self.lastEpoch(store.log(.model, r.id)).map { " (\($0))" } ?? "" : "")
+                        + " for \(formatDuration(Date().timeIntervalSince(r.started)))"
+                }.joined(separator: ", ") + "; elapsed \(formatDuration(elapsed))")
+            }
             for (i, r) in running.enumerated().reversed() where !r.process.isRunning {
                 running.remove(at: i)
                 children.remove(r.process)
@@ -94,11 +103,25 @@ final class GridRunner {
                                              attackSeconds: attackSeconds, jobs: jobs)
                 let what = r.kind == .model ? "model \(r.id) (\(plan.model(r.id).map { $0.arguments.joined(separator: " ") } ?? ""))"
                     : "attack \(r.id) (\(plan.attack(r.id).map { "\($0.attack.rawValue) eps \($0.eps.text) on \($0.model)" } ?? ""))"
+                lastLine = Date()
                 say("[\(finished)/\(total)] " + (ok ? "" : "FAILED (exit \(r.process.terminationStatus), log \(store.log(r.kind, r.id))) ")
                     + "\(what) in \(formatDuration(seconds)); elapsed \(formatDuration(elapsed)), left \(estimate)")
             }
         }
         return failed
+    }
+
+    /// Seconds between status lines while no job finishes.
+    static let statusInterval = 300.0
+
+    /// The last `epoch N/E` a model job's log shows (train fit's epoch lines), from its last 4 KiB.
+    static func lastEpoch(_ log: String) -> String? {
+        guard let h = FileHandle(forReadingAtPath: log) else { return nil }
+        defer { try? h.close() }
+        let size = (try? h.seekToEnd()) ?? 0
+        try? h.seek(toOffset: size > 4096 ? size - 4096 : 0)
+        let text = String(decoding: (try? h.readToEnd()) ?? Data(), as: UTF8.self)
+        return text.split(separator: "\n").last { $0.hasPrefix("epoch ") }?.split(separator: " ").prefix(2).joined(separator: " ")
     }
 
     /// "about 12m30s" from the mean measured costs, or "unknown" before a job of each kind still to run has finished.
