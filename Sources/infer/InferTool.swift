@@ -61,6 +61,9 @@ struct InferTool: ToolCommand {
     @Option(help: "Firmware folder for --device, holding BOARD/firmware.elf and firmware.txt (default: $BITSHIELD_FIRMWARE_DIR, else .build-firmware in the package this infer was built in; make device builds it).")
     var firmwareDir: String?
 
+    @Flag(help: "Also print where the time goes: ns per image of each step (the plan's steps, one thread) at batch 1 and at --batch.")
+    var profile = false
+
     @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
     var json = false
 
@@ -70,6 +73,7 @@ struct InferTool: ToolCommand {
         try requirePositive("--max-arena-bytes", maxArenaBytes)
         try requirePositive("--max-operations", maxOperations)
         if device != nil && kernels != .optimized { throw ValidationError("--device runs the optimized kernels only") }
+        if device != nil && profile { throw ValidationError("--profile is not available with --device (the board counts instructions per inference)") }
         if device != nil && scores != nil { throw ValidationError("--scores is not available with --device (the board reports classes only)") }
         if let predictions { try requireWritableFile(predictions, option: "--predictions") }
         if let scores { try requireWritableFile(scores, option: "--scores") }
@@ -233,6 +237,12 @@ struct InferTool: ToolCommand {
         print("footprint: file \(fileData.count) B, image \(fp.imageBytes) B, arena \(fp.arenaBytes) B "
               + "(with the \(fp.inputBytes) B input and \(fp.outputBytes) B scores: \(fp.arenaBytes + fp.inputBytes + fp.outputBytes) B), "
               + "peak RSS \(peakRSS) B")
+        if profile {
+            data.pixels.withUnsafeBufferPointer { px in
+                printProfile(batchOne: interpreter, batched: pool[0].interpreter, batch: batch, pixels: px.baseAddress!, count: data.count,
+                             imageSize: data.imageSize)
+            }
+        }
         if json {
             print(try jsonLine([
                 "accuracy": accuracy, "correct": correct, "images": data.count, "per_class_accuracy": perClass,
