@@ -130,9 +130,9 @@ public struct Interpreter {
     @_noAllocation
     static func walk(_ image: ModelImage, kernels: KernelSet, batch: Int, arena: UnsafeMutableRawPointer?, arenaBytes: Int,
                      persistent: Int, pixels: UnsafePointer<UInt8>?, count: Int, classes: UnsafeMutablePointer<Int>?,
-                     scores: UnsafeMutablePointer<Float>?, endOp: Int = Int.max) -> (arena: Int, maxScratch: Int, persistent: Int, result: Int) {
+                     scores: UnsafeMutablePointer<Float>?) -> (arena: Int, maxScratch: Int, persistent: Int, result: Int) {
         let r = walkSteps(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, persistent: persistent,
-                          pixels: pixels, count: count, classes: classes, scores: scores, entries: nil, endOp: endOp)
+                          pixels: pixels, count: count, classes: classes, scores: scores, entries: nil)
         return (r.arena, r.maxScratch, r.persistent, r.result)
     }
 
@@ -142,7 +142,8 @@ public struct Interpreter {
     /// of the arena and writes its output at the other, with its scratch in between (ArenaPlan); affine,
     /// hardtanh and relu work in place. A planning pass given `entries` records each step there
     /// (`Interpreter.plan`); inlined into `walk` with `entries` nil, the recording folds away. Only the
-    /// steps that start before op `endOp` run (`invoke(endOp:…)`, for profiles; every step otherwise).
+    /// steps that start before op `endOp` run (`invoke(endOp:…)`, for profiles; every step where `walk`
+    /// inlines this: the bound folds away).
     @_noAllocation @inline(__always)
     static func walkSteps(_ image: ModelImage, kernels: KernelSet, batch: Int, arena: UnsafeMutableRawPointer?, arenaBytes: Int,
                           persistent: Int, pixels: UnsafePointer<UInt8>?, count: Int, classes: UnsafeMutablePointer<Int>?,

@@ -137,13 +137,23 @@ public enum BlockedDenseKernel {
     /// every call site, so the choice folds away.
     @_noAllocation @inline(__always)
     static func blockCounts(_ x: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, words: Int, xor: Bool) -> SIMD8<Int32> {
-        var acc = SIMD8<UInt64>()
-        for j in 0..<words {
-            let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
+        // Two accumulators over alternate words (two add chains) and a wrapping index, as in bits4.
+        var acc = SIMD8<UInt64>(), odd = acc
+        var j = 0
+        while j &+ 1 < words {
+            let w0 = UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self)
+            let w1 = UnsafeRawPointer(block + 8 &* (j &+ 1)).loadUnaligned(as: SIMD8<UInt64>.self)
+            let v0 = SIMD8(repeating: x[j]), v1 = SIMD8(repeating: x[j &+ 1])
+            acc &+= (xor ? w0 ^ v0 : w0 & v0).nonzeroBitCount
+            odd &+= (xor ? w1 ^ v1 : w1 & v1).nonzeroBitCount
+            j &+= 2
+        }
+        if j < words {
+            let w = UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self)
             let v = SIMD8(repeating: x[j])
             acc &+= (xor ? w ^ v : w & v).nonzeroBitCount
         }
-        return SIMD8<Int32>(truncatingIfNeeded: acc)
+        return SIMD8<Int32>(truncatingIfNeeded: acc &+ odd)
     }
 }
 
