@@ -58,6 +58,16 @@ public enum BlockedDenseKernel {
                 a3 &+= (w ^ SIMD8(repeating: x3[j])).nonzeroBitCount
                 j &+= 1
             }
+            // Signs of a whole block: compared in count space, the bounds and flips read once for the four.
+            if case let .signs(thresholds, flips, _, _, _) = sinks.0, 8 &* g &+ 8 <= m {
+                let k = ThresholdSign.countBounds(UnsafeRawPointer(thresholds + 8 &* g).loadUnaligned(as: SIMD8<Int32>.self), n: n)
+                let f = UnsafeRawPointer(flips + 8 &* g).loadUnaligned(as: UInt64.self)
+                sinks.0.storeByte(group: g, ThresholdSign.byte(counts: a0, bounds: k, flips: f))
+                sinks.1.storeByte(group: g, ThresholdSign.byte(counts: a1, bounds: k, flips: f))
+                sinks.2.storeByte(group: g, ThresholdSign.byte(counts: a2, bounds: k, flips: f))
+                sinks.3.storeByte(group: g, ThresholdSign.byte(counts: a3, bounds: k, flips: f))
+                continue
+            }
             sinks.0.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a0) &<< 1), outputs: m)
             sinks.1.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a1) &<< 1), outputs: m)
             sinks.2.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a2) &<< 1), outputs: m)
@@ -166,6 +176,12 @@ extension AccumulatorSink {
         case let .signs(thresholds, flips, layout, channels, bits):
             return .signs(thresholds: thresholds, flips: flips, layout: layout, channels: channels, bits: bits + bytes / 8)
         }
+    }
+
+    /// Stores the packed signs of dense outputs 8g ..< 8g + 8 (a `.signs` sink; a whole block), as byte g.
+    @_noAllocation @inline(__always)
+    func storeByte(group g: Int, _ byte: UInt8) {
+        if case let .signs(_, _, _, _, bits) = self { UnsafeMutableRawPointer(bits).storeBytes(of: byte, toByteOffset: g, as: UInt8.self) }
     }
 
     /// Stores the accumulators of dense outputs 8g ..< 8g + 8 (those below `m`). Dense outputs are one
