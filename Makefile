@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test check embedded device slurm-test fuzz torch jax bench bench-train bench-attack bench-validate clean help
+.PHONY: all deps data build demo test check embedded device slurm-test fuzz torch jax bench bench-train bench-attack bench-validate bench-roofline clean help
 
 all: build
 
@@ -30,6 +30,7 @@ help:
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
+	@echo "make bench-roofline ns and cycles per 512 binary MACs on this CPU (XOR + vpopcntq + add), and FCN2's time per step (infer --profile)"
 	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"
 	@echo "make bench-device FCN2 on the QEMU Cortex-M4: BitShield beside CMSIS-NN int8 and plain C binary (instructions, RAM, code, model; BENCH_DEVICE_IMAGES=1000, CMSIS_NN=, CMSIS_CORE=)"
 
@@ -115,3 +116,7 @@ bench-device: data build
 
 clean:
 	rm -rf $(BUILD_DIR) runs
+
+# The binary-MAC roofline of this CPU and FCN2's time per step (issue 15).
+bench-roofline: build
+	scripts/bench-roofline.sh
