@@ -111,9 +111,11 @@ let package = Package(
                            "DevicePayload"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CAllocationCounter"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
+        // Test support: Z3's C API, the second solver VerificationTests compare the verifier with.
+        .systemLibrary(name: "CZ3", path: "Tests/CZ3", providers: [.apt(["libz3-dev"])]),
         .testTarget(
             name: "VerificationTests",
-            dependencies: ["Verification", "Inference", "ModelFormat", "ModelFile", "Datasets", "ToolSupport"]),
+            dependencies: ["Verification", "Inference", "ModelFormat", "ModelFile", "Datasets", "ToolSupport", "CZ3"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "CAllocationCounter", "ToolSupport"]),
     ]
 )

@@ -67,6 +67,7 @@ extension Search {
                 }
                 let atLeast = cnf.atLeast(Self.ceilHalf(t - Int(lo[o])), of: inputs)
                 units[o] = flip ? -atLeast : atLeast
+                if tooLarge() { break }
             }
         }
         if tooLarge() { return .unknown }
@@ -86,7 +87,7 @@ extension Search {
                 let inputs = Self.agreeing(layer, row: o, fixed: fixedIn, units: units)
                 let atLeast = cnf.atLeast(Self.ceilHalf(Int(threshold.threshold[o]) - f + inputs.count), of: inputs)
                 next[o] = threshold.flip[o] ? -atLeast : atLeast
-                if o & 31 == 0 && tooLarge() { return .unknown }
+                if tooLarge() { return .unknown }
             }
             units = next
         }
@@ -121,6 +122,7 @@ extension Search {
             if tooLarge() { return .unknown }
         }
 
+        if tooLarge() { return .unknown }
         let solver = CaDiCaL(deadline: deadline)
         solver.add(cnf)
         for act in activation {
@@ -157,3 +159,4 @@ extension Search {
         return out
     }
 }
+
