@@ -27,9 +27,14 @@ final class CaDiCaL {
 
     deinit { ccadical_release(solver) }
 
-    /// Adds a formula's clauses (DIMACS, each ended by 0).
-    func add(_ cnf: CNF) {
-        for l in cnf.literals { ccadical_add(solver, l) }
+    /// Adds a formula's clauses (DIMACS, each ended by 0); false when the deadline passed on the way (checked
+    /// every 2^20 literals: a large formula takes seconds to add).
+    func add(_ cnf: CNF) -> Bool {
+        for (i, l) in cnf.literals.enumerated() {
+            if i & 0xFFFFF == 0 && clock.passed { return false }
+            ccadical_add(solver, l)
+        }
+        return true
     }
 
     /// Adds one clause.

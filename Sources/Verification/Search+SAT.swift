@@ -21,9 +21,9 @@
 //   verifier's exact arithmetic before it is returned. Every class unsatisfiable: robust.
 
 extension Search {
-    /// The most literals (with clause ends) one image's formula may hold (4 bytes each: 512 MiB); past it,
-    /// the image is unknown.
-    static let maxFormulaLiterals = 1 << 27
+    /// The most literals (with clause ends) one image's formula may hold (4 bytes each: 128 MiB, and CaDiCaL's
+    /// copy); past it, the image is unknown.
+    static let maxFormulaLiterals = 1 << 25
 
     /// Decides the current box with the SAT encoding (after the attack, which leaves the box whole when it
     /// fails). Unknown when the deadline passes or the formula would exceed `maxFormulaLiterals`.
@@ -124,7 +124,7 @@ extension Search {
 
         if tooLarge() { return .unknown }
         let solver = CaDiCaL(deadline: deadline)
-        solver.add(cnf)
+        guard solver.add(cnf) else { return .unknown }
         for act in activation {
             nodes += 1
             guard let satisfiable = solver.solve(assuming: [act]) else { return .unknown }
