@@ -126,6 +126,11 @@ struct SweepCommand: ToolCommand {
             print(String(format: "worst case %@ eps %.3g over %@: %.2f%% (%d/%d)", ReportEscaping.terminal(w.model), w.eps, w.attacks.joined(separator: ","),
                          w.robustAccuracy * 100, w.robust, w.images))
         }
+        for g in SweepReport.certifiedGaps(report.cells) {
+            print(String(format: "certified %@ eps %.3g: %.2f%% (%d/%d, %d unknown); strongest attack %@ %.2f%%, gap %.2f points",
+                         ReportEscaping.terminal(g.model), g.eps, g.certifiedAccuracy * 100, g.certifiedRobust, g.images, g.certifiedUnknown,
+                         g.strongestAttack, g.strongestRobustAccuracy * 100, g.gapPoints))
+        }
         for f in report.flags {
             let line = ReportEscaping.terminal("flag \(f.kind): \(f.model)\(f.eps.map { " eps \($0)" } ?? ""): \(f.message)")
             print(line)
