@@ -18,7 +18,7 @@ help:
 	@echo "make test        install, fetch data, build and run every test: both tiers (what CI runs)"
 	@echo "make check       the fast tier for the edit-test loop: Embedded compile, device tests, every test but the slow tier"
 	@echo "                 (accuracy floors, adversarial training, PyTorch parity, full-MNIST parity); under 3 minutes after the build"
-	@echo "make deps        install the Debian packages (zlib1g-dev, libopenblas-dev, dataset-fashion-mnist)"
+	@echo "make deps        install the Debian packages (zlib1g-dev, libopenblas-dev, libcadical-dev, libz3-dev, dataset-fashion-mnist)"
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em and aarch64 (part of make test)"
