@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test check embedded device fuzz torch jax bench bench-train bench-attack bench-validate clean help
+.PHONY: all deps data build demo test check embedded device slurm-test fuzz torch jax bench bench-train bench-attack bench-validate bench-roofline clean help
 
 all: build
 
@@ -18,7 +18,7 @@ help:
 	@echo "make test        install, fetch data, build and run every test: both tiers (what CI runs)"
 	@echo "make check       the fast tier for the edit-test loop: Embedded compile, device tests, every test but the slow tier"
 	@echo "                 (accuracy floors, adversarial training, PyTorch parity, full-MNIST parity); under 3 minutes after the build"
-	@echo "make deps        install the Debian packages (zlib1g-dev, libopenblas-dev, dataset-fashion-mnist)"
+	@echo "make deps        install the Debian packages (zlib1g-dev, libopenblas-dev, libcadical-dev, libz3-dev, dataset-fashion-mnist)"
 	@echo "make data        fill the data cache (\$$BITSHIELD_DATA or ~/.cache/bitshield/data)"
 	@echo "make build       swift build -c release"
 	@echo "make embedded    compile ModelFormat and Inference in Embedded Swift for armv7em and aarch64 (part of make test)"
@@ -26,11 +26,14 @@ help:
 	@echo "make lib         the C API's static libraries (include/bitshield.h): libbitshield.a for armv7em, armv6m, x86_64 and aarch64 Linux"
 	@echo "                 and the minimal armv7em build into .build-lib/TARGET/ (sizes printed); installs arm-none-eabi-gcc and the aarch64"
 	@echo "                 cross gcc (make test installs them; CExampleTests builds the libraries it runs)"
+	@echo "make slurm-test  install slurmctld, slurmd and munge, start a one-node Slurm cluster here, run a tiny grid through sbatch and"
+	@echo "                 require the local run's results byte for byte (part of make test; about 25 s; skipped, exit 3, without root)"
 	@echo "make fuzz        libFuzzer over every reader, FUZZ_SECONDS each (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
+	@echo "make bench-roofline ns and cycles per 512 binary MACs on this CPU (XOR + vpopcntq + add), and FCN2's time per step (infer --profile)"
 	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"
 	@echo "make bench-device FCN2 on the QEMU Cortex-M4: BitShield beside CMSIS-NN int8 and plain C binary (instructions, RAM, code, model; BENCH_DEVICE_IMAGES=1000, CMSIS_NN=, CMSIS_CORE=)"
 
@@ -83,6 +86,11 @@ lib-tools:
 	@scripts/install-arm-gcc.sh
 	@scripts/install-cross-gcc.sh
 
+# train reproduce on a real scheduler (issue 18): Debian's slurmctld, slurmd and munge, a single-node cluster on
+# localhost, a three-cell grid submitted as job arrays (scripts/slurm-test.sh); exit 3 (no root, no apt) is a skip.
+slurm-test: data
+	@scripts/slurm-test.sh || [ $$? -eq 3 ]
+
 # libFuzzer over every reader (model, safetensors, IDX raw and gzip, CIFAR, BinaryNet import, JSON),
 # FUZZ_SECONDS each (default 60), runs and findings per target; outside the package build.
 fuzz:
@@ -93,7 +101,7 @@ fuzz:
 # scripts/make-fixture.sh). `make test` runs both, `make check` the fast one.
 TEST_ENV := BITSHIELD_REQUIRE_DATA=1 BITSHIELD_REQUIRE_DEVICE=1
 
-test: data torch embedded device lib-tools
+test: data torch embedded device slurm-test lib-tools
 	$(TEST_ENV) BITSHIELD_SLOW=1 $(SWIFT) test --disable-swift-testing
 
 check: data embedded device lib-tools
@@ -122,3 +130,7 @@ bench-device: data build
 
 clean:
 	rm -rf $(BUILD_DIR) runs
+
+# The binary-MAC roofline of this CPU and FCN2's time per step (issue 15).
+bench-roofline: build
+	scripts/bench-roofline.sh

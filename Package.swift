@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(
             name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]),
+        // CaDiCaL's C API (a static library without pkg-config; the module map links it and libstdc++).
+        .systemLibrary(name: "CCaDiCaL", path: "Sources/CCaDiCaL", providers: [.apt(["libcadical-dev"])]),
 
         // The model image: ids, layout, bit packing, validating reader and writer (spec/FORMAT.md).
         // Standard library only, so it builds in Embedded Swift.
@@ -90,8 +92,9 @@ let package = Package(
             ]),
 
         // Certified robustness of binary models: bound propagation and branch and bound over the free
-        // pixels (docs/VERIFY.md). Reads the image through ModelFormat; never the trainer.
-        .target(name: "Verification", dependencies: ["ModelFormat"]),
+        // pixels, or a SAT encoding solved by CaDiCaL (docs/VERIFY.md). Reads the image through ModelFormat;
+        // never the trainer.
+        .target(name: "Verification", dependencies: ["ModelFormat", "CCaDiCaL"]),
         .executableTarget(
             name: "verify",
             dependencies: [
@@ -112,9 +115,11 @@ let package = Package(
                            "DevicePayload", "BitShieldC"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "CAllocationCounter"]),
         .testTarget(name: "JSONReaderTests", dependencies: ["JSONReader"]),
+        // Test support: Z3's C API, the second solver VerificationTests compare the verifier with.
+        .systemLibrary(name: "CZ3", path: "Tests/CZ3", providers: [.apt(["libz3-dev"])]),
         .testTarget(
             name: "VerificationTests",
-            dependencies: ["Verification", "Inference", "ModelFormat", "ModelFile", "Datasets", "ToolSupport"]),
+            dependencies: ["Verification", "Inference", "ModelFormat", "ModelFile", "Datasets", "ToolSupport", "CZ3"]),
         .testTarget(name: "TrainerTests", dependencies: ["Trainer", "Datasets", "CAllocationCounter", "ToolSupport"]),
     ]
 )

@@ -46,10 +46,10 @@ public struct Interpreter {
     public let kernels: KernelSet
     /// Images per `invoke(batch:)` call at most (the arena is planned for them).
     public let batch: Int
-    private let arena: UnsafeMutableRawPointer
-    private let arenaBytes: Int
+    let arena: UnsafeMutableRawPointer
+    let arenaBytes: Int
     /// Bytes at the start of the arena that `init` fills and `invoke` reads (32-bit targets).
-    private let persistentBytes: Int
+    let persistentBytes: Int
 
     /// Whether planning `image` for `batch` images stays inside `Int` with room to spare, so no size in
     /// `walk` can overflow (on 32-bit targets too). Per image, a step holds its input and output values
@@ -141,17 +141,19 @@ public struct Interpreter {
     /// reading codes; a binary layer + [maxpool] + threshold_sign. A step reads its input at one end
     /// of the arena and writes its output at the other, with its scratch in between (ArenaPlan); affine,
     /// hardtanh and relu work in place. A planning pass given `entries` records each step there
-    /// (`Interpreter.plan`); inlined into `walk` with `entries` nil, the recording folds away.
+    /// (`Interpreter.plan`); inlined into `walk` with `entries` nil, the recording folds away. Only the
+    /// steps that start before op `endOp` run (`invoke(endOp:…)`, for profiles; every step where `walk`
+    /// inlines this: the bound folds away).
     @_noAllocation @inline(__always)
     static func walkSteps(_ image: ModelImage, kernels: KernelSet, batch: Int, arena: UnsafeMutableRawPointer?, arenaBytes: Int,
                           persistent: Int, pixels: UnsafePointer<UInt8>?, count: Int, classes: UnsafeMutablePointer<Int>?,
-                          scores: UnsafeMutablePointer<Float>?, entries: UnsafeMutableBufferPointer<PlanEntry>?)
+                          scores: UnsafeMutablePointer<Float>?, entries: UnsafeMutableBufferPointer<PlanEntry>?, endOp: Int = Int.max)
         -> (arena: Int, maxScratch: Int, persistent: Int, result: Int, recorded: Int) {
         var s = WalkState(image, kernels: kernels, batch: batch, arena: arena, arenaBytes: arenaBytes, persistent: persistent,
                           pixels: pixels, count: count, classes: classes, scores: scores, entries: entries)
         // The op table through a local copy of the image: its fields stay in registers across the steps'
         // calls (which take the state inout), so the loop's dispatch costs what it did as one function.
-        let table = image, ops = image.opCount
+        let table = image, ops = min(image.opCount, endOp)
         let recording: Bool   // a constant where `walk` inlines this, so the recording folds away there
         if case .some = entries { recording = true } else { recording = false }
         var k = 0

@@ -67,8 +67,10 @@ extension BinaryNetwork {
 
     /// Decides whether any image within `budget` pixel units of `pixels` (clipped to [0, 255]) gets a class
     /// other than `label`, searching for at most `timeLimit` (nil: no limit). `attack` runs the greedy
-    /// attack before the search (the tests turn it off to reach the search's own counterexamples).
-    public func verify(_ pixels: [UInt8], label: Int, budget: Int, timeLimit: Duration?, attack: Bool = true) throws(VerificationError) -> VerificationResult {
+    /// attack before the search (the tests turn it off to reach the search's own counterexamples); `method`
+    /// is the complete search that follows it.
+    public func verify(_ pixels: [UInt8], label: Int, budget: Int, timeLimit: Duration?, attack: Bool = true,
+                       method: VerificationMethod = .branchAndBound) throws(VerificationError) -> VerificationResult {
         guard pixels.count == inputCount else { throw .inputSize(expected: inputCount, found: pixels.count) }
         guard (0..<classes).contains(label) else { throw .label(label, classes: classes) }
         let clock = ContinuousClock()
@@ -77,7 +79,15 @@ extension BinaryNetwork {
         if clean != label { return VerificationResult(verdict: .counterexample(pixels), cleanClass: clean, freePixels: 0, nodes: 0) }
         search = Search(network: self, pixels: pixels, label: label, budget: max(budget, 0),
                         deadline: timeLimit.map { clock.now.advanced(by: $0) })
-        let verdict = attack && search.attack(rounds: 2 * search.free.count) ? .counterexample(search.counterexample()) : search.run()
+        let verdict: Verdict
+        if attack && search.attack(rounds: 2 * search.free.count) {
+            verdict = .counterexample(search.counterexample())
+        } else {
+            switch method {
+            case .branchAndBound: verdict = search.run()
+            case .sat: verdict = try search.runSAT()
+            }
+        }
         return VerificationResult(verdict: verdict, cleanClass: clean, freePixels: search.free.count, nodes: search.nodes)
     }
 }

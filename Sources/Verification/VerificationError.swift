@@ -8,6 +8,8 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
     case inputSize(expected: Int, found: Int)
     /// A label at or past the model's classes.
     case label(Int, classes: Int)
+    /// A verifier bug caught by its own check (a SAT model that is not a counterexample, say).
+    case unsound(String)
     /// The model image itself is invalid (the reader's error).
     case model(ModelFormatError)
 
@@ -16,6 +18,7 @@ public enum VerificationError: Error, Equatable, CustomStringConvertible {
         case let .unsupported(op, what): return "op \(op): \(what) is not supported by verify"
         case let .inputSize(expected, found): return "the model takes \(expected) input values, the image has \(found)"
         case let .label(l, classes): return "label \(l) is not below the model's \(classes) classes"
+        case let .unsound(what): return "bug: \(what)"
         case let .model(e): return e.message
         }
     }

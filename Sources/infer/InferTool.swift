@@ -17,8 +17,10 @@ struct InferTool: ToolCommand {
           infer model.bsm --dataset mnist
           infer model.bsm --images adv/x-pgd-0.1-images-idx3-ubyte --labels adv/x-pgd-0.1-labels-idx1-ubyte --json
           infer model.bsm --device netduinoplus2 --dataset mnist --limit 100
-        Reports accuracy, per-class accuracy, speed (µs per image at batch 1, median over the images; images/s
-        in batches of --batch images over --threads threads, median of repeated passes) and footprint (file,
+        Scores the images in batches of --batch over --threads threads (default: every core); the results do not
+        depend on the thread count. Reports accuracy, per-class accuracy, speed (µs per image at batch 1 on one
+        thread, median over the first 1,000 images; images/s in batches of --batch images over --threads threads,
+        median of repeated passes) and footprint (file,
         image, arena and peak RSS bytes). With --device, runs the model on a microcontroller simulated by
         qemu-system-arm (make device installs it and builds the firmware) and reports accuracy, agreement with
         the host runtime, flash and RAM bytes and retired instructions per inference.
@@ -36,13 +38,13 @@ struct InferTool: ToolCommand {
     @Option(help: "Write each image's class scores (the argmax op's inputs) to this file, one line per image, space-separated, printed %.9g so they read back exactly.")
     var scores: String?
 
-    @Option(help: "Threads for the throughput figure (each with its own arena); latency is always one image on one thread.")
-    var threads: Int = 1
+    @Option(help: "Threads for the scoring pass and the throughput figure, each with its own arena (default: the machine's active cores, at most 64); latency is always one image on one thread.")
+    var threads: Int?
 
-    @Option(help: "Images per invoke for the throughput figure (1...4096; each thread's arena holds a batch). Default: 256, or the largest power of two below it whose arenas fit --max-arena-bytes.")
+    @Option(help: "Images per invoke for the scoring pass and the throughput figure (1...4096; each thread's arena holds a batch). Default: 256, or the largest power of two below it whose arenas fit --max-arena-bytes.")
     var batch: Int?
 
-    @Option(help: ArgumentHelp("The most arena memory infer allocates, in bytes: the batch-1 arena, and the throughput arenas of all threads together (default 1073741824, 1 GiB).",
+    @Option(help: ArgumentHelp("The most arena memory infer allocates, in bytes: the batch-1 arena, and the batch arenas of all threads together (default 1073741824, 1 GiB).",
                                discussion: "A model whose batch-1 arena exceeds it is refused with both numbers; without --batch, the throughput batch shrinks until it fits."))
     var maxArenaBytes: Int = 1 << 30
 
@@ -59,15 +61,19 @@ struct InferTool: ToolCommand {
     @Option(help: "Firmware folder for --device, holding BOARD/firmware.elf and firmware.txt (default: $BITSHIELD_FIRMWARE_DIR, else .build-firmware in the package this infer was built in; make device builds it).")
     var firmwareDir: String?
 
+    @Flag(help: "Also print where the time goes: ns per image of each step (the plan's steps, one thread) at batch 1 and at --batch.")
+    var profile = false
+
     @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
     var json = false
 
     func validate() throws {
-        guard (1...64).contains(threads) else { throw ValidationError("--threads \(threads) is outside 1...64") }
+        if let threads, !(1...64).contains(threads) { throw ValidationError("--threads \(threads) is outside 1...64") }
         if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch \(batch) is outside 1...4096") }
         try requirePositive("--max-arena-bytes", maxArenaBytes)
         try requirePositive("--max-operations", maxOperations)
         if device != nil && kernels != .optimized { throw ValidationError("--device runs the optimized kernels only") }
+        if device != nil && profile { throw ValidationError("--profile is not available with --device (the board counts instructions per inference)") }
         if device != nil && scores != nil { throw ValidationError("--scores is not available with --device (the board reports classes only)") }
         if let predictions { try requireWritableFile(predictions, option: "--predictions") }
         if let scores { try requireWritableFile(scores, option: "--scores") }
@@ -75,6 +81,12 @@ struct InferTool: ToolCommand {
             throw ValidationError("--predictions and --scores name the same file '\(scores)'")
         }
     }
+
+    /// `--threads`, or the machine's active cores (1...64).
+    var workerCount: Int { threads ?? min(64, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
+
+    /// Images whose batch-1 latency is timed (the first ones; all when fewer).
+    static let latencySample = 1_000
 
     /// The tool's failure (exit 1) with `message`: `throw fail(...)`.
     func fail(_ message: String) -> ToolError { .failure(message) }
@@ -111,19 +123,19 @@ struct InferTool: ToolCommand {
     /// refused; without `--batch`, 256 halved until they fit (at least 1: the batch-1 arena fits).
     func throughputBatch(_ image: ModelImage, _ kernels: KernelSet) throws -> Int {
         func total(_ b: Int) -> Int {
-            let (t, o) = Interpreter.arenaBytes(for: image, kernels: kernels, batch: b).multipliedReportingOverflow(by: threads)
+            let (t, o) = Interpreter.arenaBytes(for: image, kernels: kernels, batch: b).multipliedReportingOverflow(by: workerCount)
             return o ? Int.max : t
         }
         if let batch {
             guard total(batch) <= maxArenaBytes else {
-                throw fail("\(model): \(threads) arena(s) for batches of \(batch) need \(total(batch) == Int.max ? "more than Int.max" : String(total(batch))) bytes, above --max-arena-bytes \(maxArenaBytes)")
+                throw fail("\(model): \(workerCount) arena(s) for batches of \(batch) need \(total(batch) == Int.max ? "more than Int.max" : String(total(batch))) bytes, above --max-arena-bytes \(maxArenaBytes)")
             }
             return batch
         }
         var b = 256
         while b > 1 && total(b) > maxArenaBytes { b /= 2 }
         guard total(b) <= maxArenaBytes else {
-            throw fail("\(model): \(threads) arena(s) for batches of 1 need \(total(1) == Int.max ? "more than Int.max" : String(total(1))) bytes, above --max-arena-bytes \(maxArenaBytes) (use fewer --threads or raise the limit)")
+            throw fail("\(model): \(workerCount) arena(s) for batches of 1 need \(total(1) == Int.max ? "more than Int.max" : String(total(1))) bytes, above --max-arena-bytes \(maxArenaBytes) (use fewer --threads or raise the limit)")
         }
         return b
     }
@@ -165,36 +177,34 @@ struct InferTool: ToolCommand {
         }
         let batch = try throughputBatch(image, kernelSet)
 
-        // One pass for the predictions and the batch-1 latency of every image.
-        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)
-        defer { arena.deallocate() }
-        let interpreter = try makeInterpreter(UnsafeRawBufferPointer(imageBuffer), arena, kernelSet)
+        // The workers (each its own arena and batch interpreter) score every image, then give the throughput.
+        let workers = workerCount
+        let batchArenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet, batch: batch)
+        let pool: [InferWorker]
+        do throws(InferenceError) {
+            pool = try InferWorker.pool(workers, image: UnsafeRawBufferPointer(imageBuffer), kernels: kernelSet, batch: batch,
+                                        arenaBytes: batchArenaBytes)
+        } catch {
+            throw fail("\(model): the batch interpreter (batch \(batch)): \(error.message)")
+        }
         var predicted = [Int](repeating: 0, count: data.count)
-        var latencies = [Double](repeating: 0, count: data.count)
         // With --scores, every image's scores (the interpreter writes them where it is given a place).
         // (An empty array's buffer may still have a base address: ask the option, not the pointer.)
         let keepsScores = scores != nil
         var scoreValues = [Float](repeating: 0, count: keepsScores ? data.count * classes : 0)
-        data.pixels.withUnsafeBufferPointer { px in
-            scoreValues.withUnsafeMutableBufferPointer { sv in
-                for i in 0..<data.count {
-                    let out = keepsScores ? sv.baseAddress.map { $0 + i * classes } : nil
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    predicted[i] = interpreter.invoke(px.baseAddress! + i * data.imageSize, scores: out)
-                    latencies[i] = Double(DispatchTime.now().uptimeNanoseconds - start) / 1000
+        // The batch-1 interpreter: latency (one image, one thread) and the footprint.
+        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)
+        defer { arena.deallocate() }
+        let interpreter = try makeInterpreter(UnsafeRawBufferPointer(imageBuffer), arena, kernelSet)
+        let (latencyTimes, imagesPerSecond) = data.pixels.withUnsafeBufferPointer { px in
+            predicted.withUnsafeMutableBufferPointer { pr in
+                scoreValues.withUnsafeMutableBufferPointer { sv in
+                    runChunks(pool, batch: batch, pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize,
+                              classes: pr.baseAddress!, scores: keepsScores ? sv.baseAddress : nil, classCount: classes)
                 }
             }
-        }
-        // Throughput: `threads` workers, each with its own interpreter and arena, over the images.
-        let workers = threads
-        let batchArenaBytes = Interpreter.arenaBytes(for: image, kernels: kernelSet, batch: batch)
-        let imagesPerSecond = try data.pixels.withUnsafeBufferPointer { px throws(ToolError) in
-            do throws(InferenceError) {
-                return try throughput(image: UnsafeRawBufferPointer(imageBuffer), kernels: kernelSet, batch: batch, arenaBytes: batchArenaBytes,
-                                      pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize, workers: workers)
-            } catch {
-                throw fail("\(model): the throughput interpreter (batch \(batch)): \(error.message)")
-            }
+            return (latencies(interpreter, pixels: px.baseAddress!, sample: min(data.count, Self.latencySample), imageSize: data.imageSize),
+                    throughput(pool, batch: batch, pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize))
         }
 
         var correct = 0
@@ -205,7 +215,7 @@ struct InferTool: ToolCommand {
             if predicted[i] == label { correct += 1; perClassCorrect[label] += 1 }
         }
         let accuracy = Double(correct) / Double(max(data.count, 1))
-        let latency = latencies.sorted()[latencies.count / 2]
+        let latency = latencyTimes.sorted()[latencyTimes.count / 2]
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakRSS = Int(usage.ru_maxrss) * 1024
@@ -227,6 +237,12 @@ struct InferTool: ToolCommand {
         print("footprint: file \(fileData.count) B, image \(fp.imageBytes) B, arena \(fp.arenaBytes) B "
               + "(with the \(fp.inputBytes) B input and \(fp.outputBytes) B scores: \(fp.arenaBytes + fp.inputBytes + fp.outputBytes) B), "
               + "peak RSS \(peakRSS) B")
+        if profile {
+            data.pixels.withUnsafeBufferPointer { px in
+                printProfile(batchOne: interpreter, batched: pool[0].interpreter, batch: batch, pixels: px.baseAddress!, count: data.count,
+                             imageSize: data.imageSize)
+            }
+        }
         if json {
             print(try jsonLine([
                 "accuracy": accuracy, "correct": correct, "images": data.count, "per_class_accuracy": perClass,
@@ -237,61 +253,6 @@ struct InferTool: ToolCommand {
             ]))
         }
     }
-}
-
-/// One thread of the throughput figure: its own arena, class buffer and interpreter, all made (and the
-/// image validated) before any pass is timed. Each worker is used by one thread at a time.
-final class ThroughputWorker: @unchecked Sendable {
-    let arena: UnsafeMutableRawBufferPointer
-    let classes: UnsafeMutablePointer<Int>
-    let interpreter: Interpreter
-
-    init(image: UnsafeRawBufferPointer, kernels: KernelSet, batch: Int, arenaBytes: Int) throws(InferenceError) {
-        let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: arenaBytes, alignment: 16)
-        do {
-            interpreter = try Interpreter(image: image, arena: arena, kernels: kernels, batch: batch)
-        } catch {
-            arena.deallocate()
-            throw error
-        }
-        self.arena = arena
-        classes = UnsafeMutablePointer<Int>.allocate(capacity: batch)
-    }
-
-    deinit {
-        arena.deallocate()
-        classes.deallocate()
-    }
-}
-
-/// Images per second in batches of `batch` over `workers` threads, each with its own `ThroughputWorker`
-/// (made before the clock starts; pixel addresses cross threads as integers): the median of at least
-/// three passes over the images, repeated until 0.3 s have passed, so one preempted pass does not decide
-/// the figure. A timed pass only invokes.
-func throughput(image: UnsafeRawBufferPointer, kernels: KernelSet, batch: Int, arenaBytes: Int, pixels: UnsafePointer<UInt8>,
-                count: Int, imageSize: Int, workers: Int) throws(InferenceError) -> Double {
-    var made: [ThroughputWorker] = []
-    for _ in 0..<workers { made.append(try ThroughputWorker(image: image, kernels: kernels, batch: batch, arenaBytes: arenaBytes)) }
-    let pool = made
-    let pixelAddress = UInt(bitPattern: pixels)
-    let chunks = (count + batch - 1) / batch
-    var rates: [Double] = []
-    let begin = DispatchTime.now().uptimeNanoseconds
-    while rates.count < 3 || (DispatchTime.now().uptimeNanoseconds - begin < 300_000_000 && rates.count < 100) {
-        let start = DispatchTime.now().uptimeNanoseconds
-        DispatchQueue.concurrentPerform(iterations: workers) { k in
-            let worker = pool[k], px = UnsafePointer<UInt8>(bitPattern: pixelAddress)!
-            var chunk = k
-            while chunk < chunks {
-                let first = chunk * batch
-                worker.interpreter.invoke(batch: px + first * imageSize, count: min(batch, count - first), classes: worker.classes)
-                chunk += workers
-            }
-        }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        rates.append(Double(count) / max(seconds, 1e-9))
-    }
-    return rates.sorted()[rates.count / 2]
 }
 
 /// `--device`: the simulated boards the firmware is built for.

@@ -122,9 +122,13 @@ struct Fit: ToolCommand {
     @Option(help: "Where to write the checkpoint after each epoch (the model after the last epoch; default runs/MODEL.safetensors, or runs/MODEL-2.safetensors, -3, ... if that holds an earlier run; with --resume, the checkpoint itself). The run holds an flock on .NAME.lock beside it: a second run on the same checkpoint exits 1.")
     var out: String?
 
+    @Option(help: "Stop after N epochs of this run, the checkpoint holding them (--resume continues with the same schedule): a long run in scheduler-sized pieces.")
+    var stopAfter: Int?
+
     @OptionGroup var common: CommonOptions
 
     func validate() throws {
+        try requirePositive("--stop-after", stopAfter)
         guard (1...8).contains(inputBits) else {
             throw ValidationError("--input-bits \(inputBits) is outside 1...8")
         }
@@ -222,7 +226,7 @@ struct Fit: ToolCommand {
         if session.epochsCompleted >= config.epochs {
             progress.line("checkpoint already has \(session.epochsCompleted) epochs; nothing to train")
         }
-        while session.epochsCompleted < config.epochs {
+        while session.epochsCompleted < config.epochs && epochSeconds.count < stopAfter ?? Int.max {
             let report = try session.trainEpoch(on: trainSet) { b in
                 progress.batch(b, totalEpochs: config.epochs)
             }

@@ -18,7 +18,7 @@ struct SweepCommand: ToolCommand {
 
         Sanity flags (Carlini et al. 2019) are listed in the reports and printed on stdout; they are findings, not failures (exit 0).
 
-        Where a .bsm file sits beside a checkpoint (same stem) or is given with --bsm, each adversarial set is also scored by the `infer` executable (beside this one, or --infer) and any disagreement is flagged.
+        Where a .bsm file sits beside a checkpoint (same stem) or is given with --bsm, each adversarial set is also scored by the `infer` executable (beside this one, or --infer) and any disagreement is flagged; and the `verify` executable (beside this one, or --verify) certifies the same clean test images per model and eps (the certified column; n/a without a .bsm, without verify, or for a model verify refuses). An attack that leaves less than the certified accuracy is flagged as a bug; the report gives the gap between the strongest attack and the certified figure.
         """)
 
     @Argument(help: "Checkpoints written by `train`.")
@@ -38,6 +38,12 @@ struct SweepCommand: ToolCommand {
 
     @Option(help: "The infer executable for the runtime cross-check (default: beside this executable).")
     var infer: String?
+
+    @Option(help: "The verify executable for the certified column (default: beside this executable).")
+    var verify: String?
+
+    @Option(help: "verify's time limit per image, seconds (an unknown image is never counted as certified).")
+    var verifyTimeout: Double = 60
 
     @Flag(help: "Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).")
     var keepSets = false
@@ -62,18 +68,24 @@ struct SweepCommand: ToolCommand {
         if let infer, !FileManager.default.isExecutableFile(atPath: infer) {
             throw ValidationError("--infer \(infer) is not an executable file")
         }
+        if let verify, !FileManager.default.isExecutableFile(atPath: verify) {
+            throw ValidationError("--verify \(verify) is not an executable file")
+        }
+        guard verifyTimeout.isFinite, verifyTimeout > 0, verifyTimeout <= 1e6 else {
+            throw ValidationError("--verify-timeout \(verifyTimeout) must be in (0, 1000000] seconds")
+        }
         if !bsm.isEmpty && bsm.count != checkpoints.count {
             throw ValidationError("--bsm given \(bsm.count) times for \(checkpoints.count) checkpoints")
         }
     }
 
-    /// The infer executable: given, or beside the running one (found through /proc/self/exe, never
-    /// through argv[0], which a shell sets to the bare name it found on PATH: resolved against the
+    /// A tool executable (infer, verify): given, or beside the running one (found through /proc/self/exe,
+    /// never through argv[0], which a shell sets to the bare name it found on PATH: resolved against the
     /// working directory, that names the wrong file or none).
-    func inferExecutable() -> String? {
-        if let infer { return infer }
+    func executable(_ name: String, given: String?) -> String? {
+        if let given { return given }
         guard let me = RunningExecutable.path else { return nil }
-        let beside = PathText.directory(of: me) + "/infer"
+        let beside = PathText.directory(of: me) + "/" + name
         return FileManager.default.isExecutableFile(atPath: beside) ? beside : nil
     }
 
@@ -84,8 +96,10 @@ struct SweepCommand: ToolCommand {
         var sweepSettings = SweepSettings(models: checkpoints, attacks: attacks.values, epsilons: eps.values,
                                      template: template, limit: settings.limit, out: out,
                                      dataDirectory: DataDirectory.resolve(explicit: common.dataDir), source: settings.source,
-                                     runtimeModels: runtime, inferExecutable: inferExecutable(), keepSets: keepSets)
+                                     runtimeModels: runtime, inferExecutable: executable("infer", given: infer), keepSets: keepSets)
         sweepSettings.memoryBudget = common.memoryBudgetBytes
+        sweepSettings.verifyExecutable = executable("verify", given: verify)
+        sweepSettings.verifyTimeout = verifyTimeout
         let sweep = try RobustnessSweep(settings: sweepSettings)
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
         let start = Date()
@@ -111,6 +125,11 @@ struct SweepCommand: ToolCommand {
         for w in report.worstCases {
             print(String(format: "worst case %@ eps %.3g over %@: %.2f%% (%d/%d)", ReportEscaping.terminal(w.model), w.eps, w.attacks.joined(separator: ","),
                          w.robustAccuracy * 100, w.robust, w.images))
+        }
+        for g in SweepReport.certifiedGaps(report.cells) {
+            print(String(format: "certified %@ eps %.3g: %.2f%% (%d/%d, %d unknown); strongest attack %@ %.2f%%, gap %.2f points",
+                         ReportEscaping.terminal(g.model), g.eps, g.certifiedAccuracy * 100, g.certifiedRobust, g.images, g.certifiedUnknown,
+                         g.strongestAttack, g.strongestRobustAccuracy * 100, g.gapPoints))
         }
         for f in report.flags {
             let line = ReportEscaping.terminal("flag \(f.kind): \(f.model)\(f.eps.map { " eps \($0)" } ?? ""): \(f.message)")

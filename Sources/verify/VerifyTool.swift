@@ -9,6 +9,8 @@ import Verification
 
 /// `verify`: decides, image by image, whether any perturbation within ε changes a binary model's class
 /// (docs/VERIFY.md): robust (proved), a counterexample (checked with the runtime), or unknown.
+extension VerificationMethod: ExpressibleByArgument {}
+
 struct VerifyTool: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
@@ -38,6 +40,9 @@ struct VerifyTool: ToolCommand {
 
     @Option(help: "Seconds of search per image before it is reported unknown.")
     var timeout: Double = 60
+
+    @Option(help: "The complete search after the bounds and the attack: bab (branch and bound over the free pixels) or sat (one CaDiCaL formula per image).")
+    var method: VerificationMethod = .branchAndBound
 
     @Option(help: "Write the counterexamples as an IDX pair PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte.")
     var counterexamples: String?
@@ -112,7 +117,7 @@ struct VerifyTool: ToolCommand {
                 resumed += 1
             } else {
                 let start = ContinuousClock.now
-                let result = try network.verify(pixels, label: label, budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)))
+                let result = try network.verify(pixels, label: label, budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)), method: method)
                 let elapsed = ContinuousClock.now - start
                 let runtimeClass = pixels.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) }
                 guard runtimeClass == result.cleanClass else {
@@ -169,7 +174,7 @@ struct VerifyTool: ToolCommand {
         if json {
             print(try jsonLine([
                 "model": model, "model_sha256": sha, "source": source, "images": n, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": budget,
-                "timeout_s": timeout, "robust": robust, "counterexample": notRobust, "unknown": unknown,
+                "timeout_s": timeout, "method": method.rawValue, "robust": robust, "counterexample": notRobust, "unknown": unknown,
                 "certified_accuracy": certified, "clean_accuracy": clean, "resumed": resumed,
                 "time_median_s": quantile(0.5), "time_p90_s": quantile(0.9), "time_max_s": sorted.last ?? 0,
                 "counterexample_indices": counterexampleIndices,

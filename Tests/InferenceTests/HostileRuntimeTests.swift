@@ -190,7 +190,8 @@ final class HostileRuntimeTests: XCTestCase {
         try writeModel(tiny, to: dir + "/tiny.bsm")
         try Data(IDXFile(dimensions: [3, 2, 3], bytes: (0..<18).map { UInt8($0 * 13) }).encoded()).write(to: URL(fileURLWithPath: dir + "/t-images"))
         try Data(IDXFile(dimensions: [3], bytes: [0, 1, 0]).encoded()).write(to: URL(fileURLWithPath: dir + "/t-labels"))
-        let args = [dir + "/tiny.bsm", "--images", dir + "/t-images", "--labels", dir + "/t-labels", "--json"]
+        // One thread (the default is every core): the arenas below are one thread's.
+        let args = [dir + "/tiny.bsm", "--images", dir + "/t-images", "--labels", dir + "/t-labels", "--json", "--threads", "1"]
         let shrunk = try runTool("infer", args + ["--max-arena-bytes", String(a[4])])
         XCTAssertEqual(shrunk.status, 0, shrunk.stderr)
         XCTAssertEqual(try lastJSONLine(shrunk.stdout)["batch"] as? Int, 4)
@@ -200,7 +201,7 @@ final class HostileRuntimeTests: XCTestCase {
         let none = try runTool("infer", args + ["--max-arena-bytes", String(a[0] - 1)])
         XCTAssertEqual(none.status, 1)
         // Threads multiply the throughput arenas: four at batch 1 do not fit three arenas' worth.
-        let threads = try runTool("infer", args + ["--max-arena-bytes", String(3 * a[0]), "--threads", "4"])
+        let threads = try runTool("infer", args.dropLast(2) + ["--max-arena-bytes", String(3 * a[0]), "--threads", "4"])
         XCTAssertEqual(threads.status, 1)
         XCTAssertTrue(threads.stderr.contains("4 arena(s) for batches of 1 need \(4 * a[0]) bytes, above --max-arena-bytes \(3 * a[0])"), threads.stderr)
         // The work per image is bounded too (a 32 KB conv model took 7.4 s an image): 6 inputs x 2 rows

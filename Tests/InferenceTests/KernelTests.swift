@@ -51,7 +51,7 @@ final class KernelTests: XCTestCase {
     }
 
     func testPixelPlanesMatchTheReference() {
-        for n in [1, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 100, 600, 784] {
+        for n in [1, 3, 4, 5, 7, 8, 9, 31, 32, 33, 63, 64, 65, 100, 127, 128, 129, 191, 192, 600, 784] {
             for bits in 1...8 {
                 let pixels = (0..<n).map { _ in UInt8(next() % 256) }
                 let count = PixelPlanes.count(bits: bits) * BitPacking.words(n)
@@ -336,7 +336,7 @@ final class BatchKernelTests: XCTestCase {
     func testFourImageKernelsEqualOneImageKernels() {
         var r: UInt64 = 0xBEEF
         func next() -> UInt64 { r = r &* 6364136223846793005 &+ 1442695040888963407; return r >> 11 }
-        for (n, m) in [(1, 1), (63, 7), (64, 9), (65, 16), (600, 600), (784, 10), (100, 23)] {
+        for (n, m) in [(1, 1), (1, 8), (63, 7), (64, 9), (65, 16), (600, 600), (784, 10), (100, 23), (2, 64)] {
             let words = BitPacking.words(n)
             let w = BitPacking.blocked(BitPacking.pack(signs: (0..<(n * m)).map { _ in next() & 1 == 1 ? 1 : -1 }, rows: m, n: n),
                                        rows: m, words: words)
@@ -356,12 +356,43 @@ final class BatchKernelTests: XCTestCase {
                 }
             }
             XCTAssertEqual(one, four, "bits n \(n) m \(m)")
-            for bits in [2, 3, 8] {
+            // Into packed signs (bits4 compares whole blocks in count space): ThresholdSignKernel's signs of
+            // the one-image accumulators, with thresholds at Int32.min and Int32.max among them.
+            let (t, f) = sinkThresholds(m, next)
+            let outWords = BitPacking.words(m)
+            var expected = [UInt64](repeating: 0, count: 4 * outWords), got = [UInt64](repeating: 0, count: 4 * outWords)
+            for i in 0..<4 {
+                expected.withUnsafeMutableBufferPointer { e in
+                    ThresholdSignKernel.run(Array(one[(i * m)..<((i + 1) * m)]), h: 1, w: 1, c: m, thresholds: t, flips: f, layout: .flat,
+                                            output: e.baseAddress! + i * outWords)
+                }
+            }
+            xs.withUnsafeBufferPointer { x in
+                t.withUnsafeBufferPointer { tp in
+                    f.withUnsafeBufferPointer { fp in
+                        got.withUnsafeMutableBufferPointer { g in
+                            let s = AccumulatorSink.signs(thresholds: tp.baseAddress!, flips: fp.baseAddress!, layout: .flat, channels: m,
+                                                          bits: g.baseAddress!)
+                            BlockedDenseKernel.bits4(input: x.baseAddress!, stride: stride, weights: w, n: n, m: m,
+                                                     sinks: (s, s.advanced(byBytes: 8 * outWords), s.advanced(byBytes: 16 * outWords),
+                                                             s.advanced(byBytes: 24 * outWords)))
+                        }
+                    }
+                }
+            }
+            XCTAssertEqual(got, expected, "bits4 signs n \(n) m \(m)")
+            // Random pixels, and sparse ones (as MNIST's): words blank in all four images' planes (which
+            // planes4 skips), words blank in some of them only, and three pixels in four zero.
+            for (bits, sparse) in [(2, false), (3, false), (8, false), (2, true), (3, true), (8, true)] {
                 let count = PixelPlanes.count(bits: bits)
                 let planeStride = count * words
                 var planes = [UInt64](repeating: 0, count: 4 * planeStride)
                 var totals = SIMD4<Int32>()
-                let pixels = (0..<(4 * n)).map { _ in UInt8(next() % 256) }
+                let pixels = (0..<(4 * n)).map { k -> UInt8 in
+                    let (i, at) = (k / n, k % n), v = UInt8(next() % 256)
+                    guard sparse else { return v }
+                    return (at >> 6) % 4 == 1 || ((at >> 6) + i) % 3 == 0 || next() % 4 != 0 ? 0 : v
+                }
                 for i in 0..<4 {
                     planes.withUnsafeMutableBufferPointer { p in
                         totals[i] = Int32(PixelPlanes.build(pixels: pixels.withUnsafeBufferPointer { $0.baseAddress! } + i * n, n: n, bits: bits,
@@ -382,7 +413,19 @@ final class BatchKernelTests: XCTestCase {
                                                    sinks: (s, s.advanced(byBytes: 4 * m), s.advanced(byBytes: 8 * m), s.advanced(byBytes: 12 * m)))
                     }
                 }
-                XCTAssertEqual(one, four, "planes n \(n) m \(m) bits \(bits)")
+                XCTAssertEqual(one, four, "planes n \(n) m \(m) bits \(bits) sparse \(sparse)")
+                // And both against the reference on the codes.
+                var reference = [Int32](repeating: 0, count: 4 * m)
+                w.withUnsafeBufferPointer { wp in
+                    let rows = PackedRows(wp.baseAddress!, words: words, blocked: true)
+                    for i in 0..<4 {
+                        let codes = (0..<n).map { InputCodes.code(pixels[i * n + $0], delta: bits) }
+                        reference.withUnsafeMutableBufferPointer { o in
+                            BinaryDenseKernel.referenceCodes(codes: codes, weights: rows, n: n, m: m, output: o.baseAddress! + i * m)
+                        }
+                    }
+                }
+                XCTAssertEqual(four, reference, "planes4 against the reference, n \(n) m \(m) bits \(bits) sparse \(sparse)")
             }
         }
     }

@@ -24,6 +24,8 @@ enum GoldenText {
         (#"latency \d+(\.\d+)? µs"#, "latency <t> µs"),
         (#"\b\d+ images/s"#, "<n> images/s"),
         (#"peak RSS \d+ B"#, "peak RSS <bytes> B"),
+        (#"\b\d+ thread\(s\)"#, "<n> thread(s)"),                            // infer: every core by default
+        (#""threads":\d+"#, #""threads":"<masked>""#),
         (#""(seconds|attack_seconds|latency_us|images_per_second|peak_rss_bytes)":[0-9.e+-]+"#, #""$1":"<masked>""#),
     ]
 

@@ -115,6 +115,9 @@ final class HostileToolTests: XCTestCase {
                             status: 64, mentioning: [args[0]])
         }
         try assertFails("train", ["sweep", "missing.safetensors", "--out", out + "/s", "--eps", "0.1,nan"], status: 64, mentioning: ["--eps"])
+        for args in [["--verify-timeout", "0"], ["--verify-timeout", "nan"], ["--verify", out + "/no-such-verify"]] {
+            try assertFails("train", ["sweep", "missing.safetensors", "--out", out + "/s", "--eps", "0.1"] + args, status: 64, mentioning: [args[0]])
+        }
         for args in [["--input-std", "0"], ["--input-std", "-1"], ["--input-std", "nan"], ["--input-mean", "nan"], ["--input-mean", "inf"]] {
             try assertFails("convert", ["missing.safetensors", "-o", out + "/m.bsm"] + args, status: 64, mentioning: [args[0]])
         }

@@ -40,19 +40,19 @@ final class SweepHostileTests: XCTestCase {
         XCTAssertFalse(collector.elements.contains("img"), "markup from the name became an element")
         XCTAssertTrue(collector.texts.contains(name), "the name is not a text node: \(collector.texts.prefix(3))")
 
-        // Markdown: the result row has 13 cells (14 unescaped pipes) on one line, and no raw '<'.
+        // Markdown: the result row has 14 cells (15 unescaped pipes) on one line, and no raw '<'.
         let md = try String(contentsOfFile: dir + "/r.md", encoding: .utf8)
         XCTAssertFalse(md.contains("<img"), "raw HTML in the Markdown")
         let row = try XCTUnwrap(md.split(separator: "\n").first { $0.contains("fgsm") && $0.hasPrefix("| a") })
-        XCTAssertEqual(unescapedPipes(row), 14, String(row))
+        XCTAssertEqual(unescapedPipes(row), 15, String(row))
         for line in md.split(separator: "\n", omittingEmptySubsequences: false) where line.hasPrefix("|") {
             XCTAssertTrue(line.hasSuffix("|"), "a table row broke: \(line)")
         }
 
-        // CSV (RFC 4180): header and one row of 22 fields, the first the name.
+        // CSV (RFC 4180): header and one row of 25 fields, the first the name.
         let rows = try parseCSV(String(contentsOfFile: dir + "/r.csv", encoding: .utf8))
         XCTAssertEqual(rows.count, 2)
-        XCTAssertEqual(rows.map(\.count), [22, 22])
+        XCTAssertEqual(rows.map(\.count), [25, 25])
         XCTAssertEqual(rows.last?.first, name)
 
         // JSON: one object holding the name as is.

@@ -157,4 +157,61 @@ final class SweepTests: XCTestCase {
         XCTAssertNil(cell.runtimeAccuracy)
         XCTAssertTrue(cell.runtimeNote?.contains("1e+300") ?? false, cell.runtimeNote ?? "no note")
     }
+
+    /// A stand-in `verify` in `dir` that prints `json` as its last line (and `stderr`, exiting `status`).
+    func fakeVerify(in dir: String, json: String, status: Int = 0, stderr: String = "") throws -> String {
+        let fake = dir + "/fake-verify"
+        try "#!/bin/sh\necho 'image 0: robust'\necho '\(json)'\necho '\(stderr)' >&2\nexit \(status)\n".write(toFile: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        return fake
+    }
+
+    /// Issue 16 item 4: the certified column comes from `verify` on the .bsm beside the checkpoint, once per
+    /// model and eps; an attack below it is flagged as a bug, the gap is reported, and anything verify says
+    /// that does not fit (counts past the images, a refusal, no verify, no .bsm) is n/a with its reason.
+    func testCertifiedColumnFromVerifyFlagsAttacksBelowIt() throws {
+        let dir = temporaryDirectory()
+        let model = try checkpoint(in: dir)
+        let test = try TestData.mnist(.test).prefix(20)
+        func sweep(verify: String?, out: String) throws -> SweepReport {
+            var settings = SweepSettings(models: [model], attacks: [.fgsm], epsilons: [0.1], template: AttackConfig(kind: .fgsm, epsilon: 0),
+                                         out: dir + "/" + out, dataDirectory: dir, testSet: test)
+            settings.verifyExecutable = verify
+            return try RobustnessSweep(settings: settings).run().report
+        }
+        XCTAssertEqual(try sweep(verify: nil, out: "none").cells[0].certifiedNote, "n/a: no .bsm beside the checkpoint")
+        FileManager.default.createFile(atPath: dir + "/tiny.bsm", contents: Data([0]))
+        XCTAssertTrue(try sweep(verify: nil, out: "nov").cells[0].certifiedNote?.hasPrefix("n/a: verify executable not found") ?? false)
+
+        // verify proves all 20: every attack that turns any image is below it, a bug.
+        let all = try fakeVerify(in: dir, json: #"{"images": 20, "robust": 20, "unknown": 0}"#)
+        let report = try sweep(verify: all, out: "all")
+        XCTAssertEqual(report.cells.map(\.certifiedRobust), [20])
+        let below = report.cells.filter { $0.robustAccuracy < 1 }
+        XCTAssertFalse(below.isEmpty, "the float fixture keeps some images under attack")
+        XCTAssertEqual(report.flags.filter { $0.kind == "attack-below-certified" }.count, below.count)
+        let gap = try XCTUnwrap(SweepReport.certifiedGaps(report.cells).first)
+        XCTAssertEqual(gap.certifiedAccuracy, 1)
+        XCTAssertEqual(gap.gapPoints, (report.cells.map(\.robustAccuracy).min()! - 1) * 100, accuracy: 1e-9)
+        XCTAssertTrue(report.markdown().contains("## Certified beside attacked"))
+        XCTAssertTrue(report.csv().split(separator: "\n")[1].hasSuffix(",20,0,"), report.csv())
+
+        // verify proves none: no flag, a positive gap or zero.
+        let none = try fakeVerify(in: dir, json: #"{"images": 20, "robust": 0, "unknown": 3}"#)
+        let zero = try sweep(verify: none, out: "zero")
+        XCTAssertFalse(zero.flags.contains { $0.kind == "attack-below-certified" })
+        XCTAssertGreaterThanOrEqual(SweepReport.certifiedGaps(zero.cells).first?.gapPoints ?? -1, 0)
+
+        // Hostile or failing verify: a note, never a trap or a figure.
+        for (json, status, stderr, note) in [(#"{"images": 20, "robust": 21, "unknown": 0}"#, 0, "", "robust 21"),
+                                              (#"{"images": 20, "robust": 10, "unknown": 11}"#, 0, "", "unknown 11"),
+                                              (#"{"images": 7, "robust": 1, "unknown": 0}"#, 0, "", "of 7 images for 20"),
+                                              (#"{"images": 20}"#, 0, "", "no JSON counts"),
+                                              ("", 1, "error: op 1: a float dense layer is not supported by verify", "status 1: error: op 1")] {
+            let fake = try fakeVerify(in: dir, json: json, status: status, stderr: stderr)
+            let cell = try sweep(verify: fake, out: "bad\(note.count)").cells[0]
+            XCTAssertNil(cell.certifiedRobust, note)
+            XCTAssertTrue(cell.certifiedNote?.contains(note) ?? false, "\(cell.certifiedNote ?? "no note") lacks \(note)")
+        }
+    }
 }

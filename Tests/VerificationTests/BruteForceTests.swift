@@ -9,7 +9,7 @@ import XCTest
 final class BruteForceTests: XCTestCase {
     /// One network's images: returns (robust, counterexamples) counted, failing on any disagreement.
     func check(_ image: [UInt8], side: Int, delta: Int, budgets: [Int], generator g: inout TinyNetworks,
-               file: StaticString = #filePath, line: UInt = #line) throws -> (robust: Int, attacked: Int) {
+               method: VerificationMethod = .branchAndBound, file: StaticString = #filePath, line: UInt = #line) throws -> (robust: Int, attacked: Int) {
         let runtime = try Runtime(image)
         let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
         var robust = 0, attacked = 0
@@ -24,7 +24,7 @@ final class BruteForceTests: XCTestCase {
             let oracle = runtime.bruteForce(pixels, label: label, budget: budget, delta: delta, cap: 1 << 14)
             guard oracle.searched else { continue }
             let attack = g.next() % 2 == 0
-            let result = try network.verify(pixels, label: label, budget: budget, timeLimit: nil, attack: attack)
+            let result = try network.verify(pixels, label: label, budget: budget, timeLimit: nil, attack: attack, method: method)
             switch result.verdict {
             case .robust:
                 XCTAssertNil(oracle.counterexample, "verified robust, but brute force finds a counterexample (budget \(budget))", file: file, line: line)
@@ -65,6 +65,23 @@ final class BruteForceTests: XCTestCase {
                 _ = try check(image, side: 4, delta: delta, budgets: [8, 20, 35], generator: &g)
             }
         }
+    }
+
+    /// The SAT method (CaDiCaL on the totalizer encoding) against brute force, on the same kinds of networks:
+    /// two and three binary layers, every layout, 1-3 input bits.
+    func testSATAgreesWithBruteForce() throws {
+        var g = TinyNetworks(seed: 61)
+        var robust = 0, attacked = 0
+        for (layout, delta) in [(PackedRows.Layout.rows, 2), (.blocked8, 1), (.columns32, 3)] {
+            for widths in [[16, 12], [24, 16, 8], [12]] {
+                let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout)
+                let r = try check(image, side: 4, delta: delta, budgets: [6, 10, 16, 25, 40, 70], generator: &g, method: .sat)
+                robust += r.robust
+                attacked += r.attacked
+            }
+        }
+        XCTAssertGreaterThan(robust, 30)
+        XCTAssertGreaterThan(attacked, 30)
     }
 
     /// A time limit makes an undecided image unknown, never robust.

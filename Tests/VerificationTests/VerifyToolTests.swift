@@ -72,6 +72,23 @@ final class VerifyToolTests: XCTestCase {
         XCTAssertEqual(try lastJSONLine(third.stdout)["resumed"] as? Int, 0, third.stderr)
     }
 
+    /// `--method sat` decides the same images the same way as the default branch and bound, says so in its
+    /// JSON line, and its counterexamples are misclassified by infer on the written files.
+    func testSATMethodAgreesWithBranchAndBound() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        let data = ["--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte", "--eps", "0.15", "--json"]
+        let bab = try runTool("verify", [model] + data)
+        let sat = try runTool("verify", [model, "--method", "sat", "--counterexamples", dir + "/cex"] + data)
+        XCTAssertEqual(sat.status, 0, sat.stderr)
+        let a = try lastJSONLine(bab.stdout), b = try lastJSONLine(sat.stdout)
+        XCTAssertEqual(b["method"] as? String, "sat")
+        XCTAssertEqual(b["unknown"] as? Int, 0)
+        for k in ["robust", "counterexample", "counterexample_indices"] { XCTAssertEqual(a[k] as? NSObject, b[k] as? NSObject, k) }
+        let inferred = try runTool("infer", [model, "--images", dir + "/cex-images-idx3-ubyte", "--labels", dir + "/cex-labels-idx1-ubyte", "--json"])
+        XCTAssertEqual(try lastJSONLine(inferred.stdout)["accuracy"] as? Double, 0, inferred.stderr)
+    }
+
     /// No counterexample: no IDX pair (it cannot hold zero images), and an earlier run's pair is removed.
     func testNoCounterexampleRemovesAnEarlierRunsFiles() throws {
         let dir = temporaryDirectory()
@@ -122,7 +139,7 @@ final class VerifyToolTests: XCTestCase {
                      [model, "--eps", "0.1", "--timeout", "0"] + data, [model, "--eps", "0.1", "--limit", "0"] + data,
                      [model, "--eps", "0.1", "--dataset", "mnist"] + data,
                      [model, "--eps", "0.1", "--counterexamples", dir + "/"] + data,
-                     [model, "--eps", "0.1", "--journal", dir] + data] {
+                     [model, "--eps", "0.1", "--journal", dir] + data, [model, "--eps", "0.1", "--method", "z3"] + data] {
             let r = try runTool("verify", args)
             XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
         }

@@ -43,15 +43,30 @@ public enum BlockedDenseKernel {
                              sinks: (AccumulatorSink, AccumulatorSink, AccumulatorSink, AccumulatorSink)) {
         let words = BitPacking.words(n)
         let fanIn = SIMD8<Int32>(repeating: Int32(n))
+        // One row pointer per image and a wrapping index: the loop carries no overflow checks, whose
+        // scalar adds took issue slots from the vector ports (perf annotate).
+        let (x0, x1, x2, x3) = (x, x + s, x + 2 * s, x + 3 * s)
         for g in 0..<(BitPacking.blockedRows(m) >> 3) {
             let block = weights + g * words * 8
             var a0 = SIMD8<UInt64>(), a1 = a0, a2 = a0, a3 = a0
-            for j in 0..<words {
-                let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
-                a0 &+= (w ^ SIMD8(repeating: x[j])).nonzeroBitCount
-                a1 &+= (w ^ SIMD8(repeating: x[s + j])).nonzeroBitCount
-                a2 &+= (w ^ SIMD8(repeating: x[2 * s + j])).nonzeroBitCount
-                a3 &+= (w ^ SIMD8(repeating: x[3 * s + j])).nonzeroBitCount
+            var j = 0
+            while j < words {
+                let w = UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self)
+                a0 &+= (w ^ SIMD8(repeating: x0[j])).nonzeroBitCount
+                a1 &+= (w ^ SIMD8(repeating: x1[j])).nonzeroBitCount
+                a2 &+= (w ^ SIMD8(repeating: x2[j])).nonzeroBitCount
+                a3 &+= (w ^ SIMD8(repeating: x3[j])).nonzeroBitCount
+                j &+= 1
+            }
+            // Signs of a whole block: compared in count space, the bounds and flips read once for the four.
+            if case let .signs(thresholds, flips, _, _, _) = sinks.0, 8 &* g &+ 8 <= m {
+                let k = ThresholdSign.countBounds(UnsafeRawPointer(thresholds + 8 &* g).loadUnaligned(as: SIMD8<Int32>.self), n: n)
+                let f = UnsafeRawPointer(flips + 8 &* g).loadUnaligned(as: UInt64.self)
+                sinks.0.storeByte(group: g, ThresholdSign.byte(counts: a0, bounds: k, flips: f))
+                sinks.1.storeByte(group: g, ThresholdSign.byte(counts: a1, bounds: k, flips: f))
+                sinks.2.storeByte(group: g, ThresholdSign.byte(counts: a2, bounds: k, flips: f))
+                sinks.3.storeByte(group: g, ThresholdSign.byte(counts: a3, bounds: k, flips: f))
+                continue
             }
             sinks.0.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a0) &<< 1), outputs: m)
             sinks.1.store8(group: g, fanIn &- (SIMD8<Int32>(truncatingIfNeeded: a1) &<< 1), outputs: m)
@@ -68,6 +83,10 @@ public enum BlockedDenseKernel {
                                totals: SIMD4<Int32>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
                                sinks: (AccumulatorSink, AccumulatorSink, AccumulatorSink, AccumulatorSink)) {
         let words = BitPacking.words(n)
+        // Words that are zero in the plane of all four images are skipped (MNIST's blank rows): a mask per
+        // plane, computed once per call, for rows of at most 64 words; longer rows count every word.
+        var masks = SIMD8<UInt64>(repeating: ~0)
+        for b in 0..<count { masks[b] = PixelPlanes.nonzeroWords(p + b * words, stride: s, images: 4, words: words) }
         for g in 0..<(BitPacking.blockedRows(m) >> 3) {
             let block = weights + g * words * 8
             var a0 = SIMD8<UInt64>(), a1 = a0, a2 = a0, a3 = a0
@@ -77,13 +96,18 @@ public enum BlockedDenseKernel {
             }
             for b in (constantFirstPlane ? 1 : 0)..<count {
                 var c0 = SIMD8<UInt64>(), c1 = c0, c2 = c0, c3 = c0
-                let q = p + b * words
-                for j in 0..<words {
-                    let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
-                    c0 &+= (w & SIMD8(repeating: q[j])).nonzeroBitCount
-                    c1 &+= (w & SIMD8(repeating: q[s + j])).nonzeroBitCount
-                    c2 &+= (w & SIMD8(repeating: q[2 * s + j])).nonzeroBitCount
-                    c3 &+= (w & SIMD8(repeating: q[3 * s + j])).nonzeroBitCount
+                let q0 = p + b * words   // as in bits4: a pointer per image, no overflow checks in the loop
+                let (q1, q2, q3) = (q0 + s, q0 + 2 * s, q0 + 3 * s)
+                if words <= 64 {
+                    var left = masks[b]
+                    while left != 0 {
+                        let j = left.trailingZeroBitCount
+                        left &= left &- 1
+                        andStep4(block, j, q0, q1, q2, q3, &c0, &c1, &c2, &c3)
+                    }
+                } else {
+                    var j = 0
+                    while j < words { andStep4(block, j, q0, q1, q2, q3, &c0, &c1, &c2, &c3); j &+= 1 }
                 }
                 let shift = UInt64(b)
                 a0 &+= c0 &<< shift; a1 &+= c1 &<< shift; a2 &+= c2 &<< shift; a3 &+= c3 &<< shift
@@ -93,6 +117,18 @@ public enum BlockedDenseKernel {
             sinks.2.store8(group: g, SIMD8(repeating: totals[2]) &- (SIMD8<Int32>(truncatingIfNeeded: a2) &<< 1), outputs: m)
             sinks.3.store8(group: g, SIMD8(repeating: totals[3]) &- (SIMD8<Int32>(truncatingIfNeeded: a3) &<< 1), outputs: m)
         }
+    }
+
+    /// Word `j` of four images' planes against a block's eight rows: c_i += popcount(w AND q_i[j]).
+    @_noAllocation @inline(__always)
+    static func andStep4(_ block: UnsafePointer<UInt64>, _ j: Int, _ q0: UnsafePointer<UInt64>, _ q1: UnsafePointer<UInt64>,
+                         _ q2: UnsafePointer<UInt64>, _ q3: UnsafePointer<UInt64>, _ c0: inout SIMD8<UInt64>, _ c1: inout SIMD8<UInt64>,
+                         _ c2: inout SIMD8<UInt64>, _ c3: inout SIMD8<UInt64>) {
+        let w = UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self)
+        c0 &+= (w & SIMD8(repeating: q0[j])).nonzeroBitCount
+        c1 &+= (w & SIMD8(repeating: q1[j])).nonzeroBitCount
+        c2 &+= (w & SIMD8(repeating: q2[j])).nonzeroBitCount
+        c3 &+= (w & SIMD8(repeating: q3[j])).nonzeroBitCount
     }
 
     /// Per row of a block: popcount(x XOR row) over `words` words.
@@ -111,13 +147,23 @@ public enum BlockedDenseKernel {
     /// every call site, so the choice folds away.
     @_noAllocation @inline(__always)
     static func blockCounts(_ x: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, words: Int, xor: Bool) -> SIMD8<Int32> {
-        var acc = SIMD8<UInt64>()
-        for j in 0..<words {
-            let w = UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self)
+        // Two accumulators over alternate words (two add chains) and a wrapping index, as in bits4.
+        var acc = SIMD8<UInt64>(), odd = acc
+        var j = 0
+        while j &+ 1 < words {
+            let w0 = UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self)
+            let w1 = UnsafeRawPointer(block + 8 &* (j &+ 1)).loadUnaligned(as: SIMD8<UInt64>.self)
+            let v0 = SIMD8(repeating: x[j]), v1 = SIMD8(repeating: x[j &+ 1])
+            acc &+= (xor ? w0 ^ v0 : w0 & v0).nonzeroBitCount
+            odd &+= (xor ? w1 ^ v1 : w1 & v1).nonzeroBitCount
+            j &+= 2
+        }
+        if j < words {
+            let w = UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self)
             let v = SIMD8(repeating: x[j])
             acc &+= (xor ? w ^ v : w & v).nonzeroBitCount
         }
-        return SIMD8<Int32>(truncatingIfNeeded: acc)
+        return SIMD8<Int32>(truncatingIfNeeded: acc &+ odd)
     }
 }
 
@@ -130,6 +176,12 @@ extension AccumulatorSink {
         case let .signs(thresholds, flips, layout, channels, bits):
             return .signs(thresholds: thresholds, flips: flips, layout: layout, channels: channels, bits: bits + bytes / 8)
         }
+    }
+
+    /// Stores the packed signs of dense outputs 8g ..< 8g + 8 (a `.signs` sink; a whole block), as byte g.
+    @_noAllocation @inline(__always)
+    func storeByte(group g: Int, _ byte: UInt8) {
+        if case let .signs(_, _, _, _, bits) = self { UnsafeMutableRawPointer(bits).storeBytes(of: byte, toByteOffset: g, as: UInt8.self) }
     }
 
     /// Stores the accumulators of dense outputs 8g ..< 8g + 8 (those below `m`). Dense outputs are one

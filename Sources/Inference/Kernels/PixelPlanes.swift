@@ -33,7 +33,25 @@ public enum PixelPlanes {
                 continue
             }
             var ones = 0
-            for j in 0..<words {
+            #if !_pointerBitWidth(_32)
+            // Whole words, 64 pixels in one vector: each 64-bit lane gathers its eight pixels' bit into a
+            // byte by the multiply, and the lanes narrow to the word's eight bytes (about 7 vector ops per
+            // word instead of 8 x 7 scalar ones: the first layer's bit-planes took a quarter of its time).
+            let whole = n >> 6
+            for j in 0..<whole {
+                let v = UnsafeRawPointer(pixels + 64 &* j).loadUnaligned(as: SIMD8<UInt64>.self)
+                let t = (v &>> UInt64(shift)) & SIMD8(repeating: 0x0101_0101_0101_0101)
+                let g = (t &* SIMD8(repeating: 0x0102_0408_1020_4080)) &>> 56
+                var narrow = SIMD8<UInt8>()
+                for r in 0..<8 { narrow[r] = UInt8(truncatingIfNeeded: g[r]) }   // a lane loop, not the generic init
+                let word = UInt64(littleEndian: unsafeBitCast(narrow, to: UInt64.self))
+                plane[j] = word
+                ones &+= word.nonzeroBitCount
+            }
+            #else
+            let whole = 0
+            #endif
+            for j in whole..<words {
                 var word: UInt64 = 0
                 let first = j * 64
                 let chunks = min(8, (n - first + 7) >> 3)
@@ -54,6 +72,22 @@ public enum PixelPlanes {
             total += ones << b
         }
         return total
+    }
+
+    /// Bit j set iff word j (of the first min(words, 64)) is nonzero in the plane of any of `images` images
+    /// whose planes start `stride` words apart: the words a first layer must count (a zero word adds
+    /// nothing to popcount(P AND w)). Rows of more than 64 words get every bit set beyond the mask's reach;
+    /// kernels count every word of such rows.
+    @_noAllocation @inline(__always)
+    static func nonzeroWords(_ plane: UnsafePointer<UInt64>, stride: Int, images: Int, words: Int) -> UInt64 {
+        guard words <= 64 else { return ~0 }
+        var mask: UInt64 = 0
+        for j in 0..<words {
+            var any: UInt64 = 0
+            for i in 0..<images { any |= plane[i &* stride &+ j] }
+            if any != 0 { mask |= 1 << UInt64(j) }
+        }
+        return mask
     }
 
     /// `build` in 32-bit operations, for CPUs without 64-bit registers (the device firmware): four

@@ -3,7 +3,7 @@ import ModelFormat
 // spec/FORMAT.md `threshold_sign` and "Folding BatchNorm and sign into a threshold": BatchNorm and sign
 // of a binary layer's accumulator A become one integer compare per channel. This file is the one
 // statement of the rule (`ThresholdSign.bit`, and `ThresholdSign.byte` for eight lanes in one vector
-// compare) and of where a sign bit goes (`ThresholdSign.bitIndex`); every sink that turns accumulators
+// compare; `byte(counts:bounds:flips:)` the same rule on XOR counts, for the bits8 batch kernel) and of where a sign bit goes (`ThresholdSign.bitIndex`); every sink that turns accumulators
 // into packed signs (this op's kernel, the fused dense and conv sinks, the SIMD8 and carry-save
 // kernels, the column kernels' lanes) calls them; the kernel tests hold each sink to the rule bit for bit.
 
@@ -39,6 +39,28 @@ public enum ThresholdSign {
         // Byte r: (a >= t) XOR flip XOR 1, that is 1 iff (a >= t) == flip.
         let lanes = unsafeBitCast(narrow, to: UInt64.self) ^ flips ^ 0x0101_0101_0101_0101
         return UInt8(truncatingIfNeeded: (lanes &* 0x0102_0408_1020_4080) >> 56)
+    }
+
+    /// `byte`'s rule in count space, for accumulators A = n - 2c of XOR counts c: A < t iff
+    /// c >= (n - t + 2) >> 1 (an arithmetic shift: floor, for negative n - t + 2 too). `bounds` holds
+    /// those bounds of eight lanes (`countBounds`); one 64-bit compare per lane and no conversion of the
+    /// counts, computed once per block of rows for the four images of a batch kernel.
+    @_noAllocation @inline(__always)
+    public static func byte(counts c: SIMD8<UInt64>, bounds k: SIMD8<Int64>, flips: UInt64) -> UInt8 {
+        let lt = SIMD8<Int64>().replacing(with: 1, where: unsafeBitCast(c, to: SIMD8<Int64>.self) .>= k)
+        var narrow = SIMD8<UInt8>()
+        for r in 0..<8 { narrow[r] = UInt8(truncatingIfNeeded: lt[r]) }   // a lane loop (vpmovqb), as in `byte`
+        // Byte r: (A < t) XOR flip, the packed bit.
+        let lanes = unsafeBitCast(narrow, to: UInt64.self) ^ flips
+        return UInt8(truncatingIfNeeded: (lanes &* 0x0102_0408_1020_4080) >> 56)
+    }
+
+    /// The count bounds of eight thresholds for fan-in `n` (`byte(counts:bounds:flips:)`).
+    @_noAllocation @inline(__always)
+    public static func countBounds(_ t: SIMD8<Int32>, n: Int) -> SIMD8<Int64> {
+        var k = SIMD8<Int64>()
+        for r in 0..<8 { k[r] = (Int64(n) &+ 2 &- Int64(t[r])) >> 1 }
+        return k
     }
 
     /// The bit position of channel `c` of output pixel `p` in a map of `channels` channels: `flat`

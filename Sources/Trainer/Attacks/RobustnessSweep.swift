@@ -39,6 +39,10 @@ public struct SweepSettings: Sendable {
     public var inferExecutable: String?
     /// Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).
     public var keepSets: Bool
+    /// The `verify` executable for the certified column; nil: the column says n/a.
+    public var verifyExecutable: String?
+    /// verify's time limit per image, seconds.
+    public var verifyTimeout = 60.0
     /// Most bytes one model's network may take (ModelConfig+Bounds.swift).
     public var memoryBudget = ModelConfig.defaultMemoryBudget
 
@@ -169,6 +173,7 @@ public struct RobustnessSweep {
         var ran = 0, skipped = 0, index = 0
         var testSets = [String: ImageSet]()
         for (path, name) in zip(settings.models, names) {
+            var certified = [Float: CertifiedFigure]()
             let checkpoint = try Checkpoint.read(path: path)
             let network = try checkpoint.makeNetwork(path: path, memoryBudget: settings.memoryBudget)
             let sha = try Self.sha256(path: path)
@@ -221,6 +226,8 @@ public struct RobustnessSweep {
                         zeroGradientFraction: result.zeroGradientFraction, seconds: result.seconds,
                         robustMask: SweepCell.mask(robust))
                     crossCheck(&cell, model: path, images: result.images, robust: robust)
+                    if certified[eps] == nil { certified[eps] = certify(model: path, name: name, test: test, eps: eps) }
+                    certified[eps]!.apply(to: &cell)
                     try append(cell)
                     cells.append(cell)
                     ran += 1
@@ -244,6 +251,7 @@ public struct RobustnessSweep {
         var inputs = settings.models + settings.models.compactMap(runtimeModel(for:))
         if let source = settings.source { inputs.append(source) }
         if let infer = settings.inferExecutable { inputs.append(infer) }
+        if let verify = settings.verifyExecutable { inputs.append(verify) }
         return inputs + Dataset.allCases.flatMap { $0.files(dataDirectory: settings.dataDirectory) }
     }
 

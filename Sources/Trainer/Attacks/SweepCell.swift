@@ -50,6 +50,14 @@ public struct SweepCell: Codable, Equatable, Sendable {
     public var runtimeDisagreements: Int?
     /// Why the runtime did not score the cell, or what it said.
     public var runtimeNote: String?
+    /// Test images `verify` proved robust at this eps on the .bsm (the same for every attack), and those it
+    /// left unknown at its time limit; nil when it did not run (`certifiedNote` says why).
+    public var certifiedRobust: Int?
+    public var certifiedUnknown: Int?
+    public var certifiedNote: String?
+
+    /// The certified accuracy, certifiedRobust / images, when verify ran.
+    public var certifiedAccuracy: Double? { certifiedRobust.map { Double($0) / Double(images) } }
 
     /// What identifies a cell for resuming: the checkpoint's path as given and its bytes (two copies of one
     /// checkpoint are two models of the sweep, each with its own rows), the attack and its settings, eps and
@@ -86,6 +94,10 @@ public struct SweepCell: Codable, Equatable, Sendable {
         }
         if let a = runtimeAccuracy, !(a >= 0 && a <= 1) { return "runtime_accuracy \(a) is not a fraction in [0, 1]" }
         if let d = runtimeDisagreements, !(0...images).contains(d) { return "runtime_disagreements \(d) is outside 0...\(images)" }
+        if let r = certifiedRobust, !(0...images).contains(r) { return "certified_robust \(r) is outside 0...\(images)" }
+        if let u = certifiedUnknown, !(0...(images - (certifiedRobust ?? 0))).contains(u) {
+            return "certified_unknown \(u) does not fit \(images) images with \(certifiedRobust ?? 0) robust"
+        }
         guard (robustAccuracy * Double(images)).rounded() == Double(robust) else {
             return "robust_accuracy \(robustAccuracy) is not the mask's \(robust) of \(images) images"
         }

@@ -67,7 +67,7 @@ public struct SweepReport: Sendable {
         self.name = name
         self.cells = cells
         worstCases = SweepReport.worstCases(cells)
-        flags = SweepReport.flags(cells)
+        flags = SweepReport.flags(cells) + SweepReport.certifiedFlags(cells)
     }
 
     /// Model names in first-seen order.
@@ -174,8 +174,8 @@ public struct SweepReport: Sendable {
         s += "Success rate: clean-correct images the attack turned wrong, over the clean-correct images (n/N). "
         s += "Perturbations in pixel units (of 255): mean over images of the per-image maximum, and the maximum.\n\n"
         s += "## Results\n\n"
-        s += "| model | attack | settings | eps | clean | robust | success (n/N) | mean pert | max pert | zero grad | s | runtime | sha256 |\n"
-        s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        s += "| model | attack | settings | eps | clean | robust | success (n/N) | mean pert | max pert | zero grad | s | runtime | certified | sha256 |\n"
+        s += "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
         for c in cells {
             let runtime: String
             if let a = c.runtimeAccuracy {
@@ -184,12 +184,13 @@ public struct SweepReport: Sendable {
             s += "| \(e(c.modelName)) | \(e(c.attack)) | \(e(c.settings)) | \(c.eps) | \(Self.f(c.cleanAccuracy * 100))% | "
             s += "\(Self.f(c.robustAccuracy * 100))% | \(Self.f(c.successRate * 100))% (\(c.successes)/\(c.cleanCorrect)) | "
             s += "\(Self.f(c.meanPerturbation)) | \(c.maxPerturbation) | \(Self.f(c.zeroGradientFraction * 100, 1))% | "
-            s += "\(Self.f(c.seconds, 1)) | \(runtime) | \(e(String(c.sha256.prefix(12)))) |\n"
+            s += "\(Self.f(c.seconds, 1)) | \(runtime) | \(e(Self.certifiedText(c))) | \(e(String(c.sha256.prefix(12)))) |\n"
         }
         s += "\n## Worst case over all attacks, per example\n\n| model | eps | attacks | robust |\n|---|---|---|---|\n"
         for w in worstCases {
             s += "| \(e(w.model)) | \(w.eps) | \(e(w.attacks.joined(separator: ", "))) | \(Self.f(w.robustAccuracy * 100))% (\(w.robust)/\(w.images)) |\n"
         }
+        s += certifiedMarkdown()
         s += "\n## Sanity flags (Carlini et al. 2019)\n\n"
         if flags.isEmpty { s += "None raised.\n" }
         for fl in flags {
@@ -208,7 +209,7 @@ public struct SweepReport: Sendable {
     public func csv() -> String {
         var s = "model,model_summary,precision,input_bits,attack,settings,eps,pixel_budget,images,clean_accuracy,robust_accuracy,"
         s += "successes,clean_correct,attack_success_rate,mean_perturbation,max_perturbation,zero_gradient_fraction,seconds,"
-        s += "runtime_accuracy,runtime_disagreements,runtime_note,sha256\n"
+        s += "runtime_accuracy,runtime_disagreements,runtime_note,sha256,certified_robust,certified_unknown,certified_note\n"
         for c in cells {
             // Text fields (names, notes) escaped and neutralized against formula injection (csvText);
             // numbers are plain (no comma, quote or line break can occur in them).
@@ -218,6 +219,7 @@ public struct SweepReport: Sendable {
                 "\(c.images)", "\(c.cleanAccuracy)", "\(c.robustAccuracy)", "\(c.successes)", "\(c.cleanCorrect)", "\(c.successRate)",
                 "\(c.meanPerturbation)", "\(c.maxPerturbation)", "\(c.zeroGradientFraction)", Self.f(c.seconds, 3),
                 c.runtimeAccuracy.map { "\($0)" } ?? "", c.runtimeDisagreements.map { "\($0)" } ?? "", t(c.runtimeNote ?? ""), t(c.sha256),
+                c.certifiedRobust.map { "\($0)" } ?? "", c.certifiedUnknown.map { "\($0)" } ?? "", t(c.certifiedNote ?? ""),
             ]
             s += fields.joined(separator: ",") + "\n"
         }
@@ -240,6 +242,7 @@ public struct SweepReport: Sendable {
         }
         var object: [String: Any] = [
             "name": name, "cells_count": cells.count, "flags": plain(flags), "worst_case": plain(worstCases),
+            "certified": plain(Self.certifiedGaps(cells)),
         ]
         if includeCells {
             object["cells"] = cells.map { c -> Any in

@@ -26,6 +26,9 @@ public enum TrainerError: Error, CustomStringConvertible {
     /// Export: a BatchNorm + sign that no integer threshold reproduces (the converter's verification of
     /// the folding, spec/FORMAT.md): at `accumulator` the trainer's float expression is `value`.
     case unfoldableThreshold(layer: Int, channel: Int, accumulator: Int, value: Float, threshold: Int32, flip: UInt8)
+    /// An experiment grid file (`experiments/*.json`) is malformed: `cell` names the cell (nil: the file's
+    /// top level) and `field` the key path inside it.
+    case badGrid(path: String, cell: String?, field: String, problem: String)
 
     public var description: String {
         switch self {
@@ -47,6 +50,8 @@ public enum TrainerError: Error, CustomStringConvertible {
                 + "\(accumulator) the trainer's expression is \(value), but threshold \(threshold) with flip \(flip) gives the "
                 + "other sign (an output scale so large that accumulator x scale overflows, times a zero BatchNorm scale, is NaN, "
                 + "so -1, at the range's ends and +1 near 0)"
+        case let .badGrid(path, cell, field, problem):
+            return "\(path): " + (cell.map { "cell '\($0)', " } ?? "") + "field '\(field)': \(problem)"
         case let .diverged(epoch, batch, reason):
             return "training diverged in epoch \(epoch + 1), batch \(batch + 1): \(reason); "
                 + "stopped, the last checkpoint written (if any) is kept unchanged (try a lower --lr)"

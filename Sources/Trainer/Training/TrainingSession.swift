@@ -190,19 +190,12 @@ public enum Evaluation {
         try scores(network, on: data, batchSize: batchSize).argmaxRows()
     }
 
-    /// The evaluation-mode scores (logits) of every image of `data`, `[count, classes]`.
-    public static func scores(_ network: Network, on data: ImageSet, batchSize: Int = 1000) throws(TrainerError) -> Matrix {
+    /// The evaluation-mode scores (logits) of every image of `data`, `[count, classes]`, its batches split
+    /// over `workers` cores (ParallelEvaluation.swift; the scores do not depend on `workers`).
+    public static func scores(_ network: Network, on data: ImageSet, batchSize: Int = 1000,
+                              workers: Int = ParallelEvaluation.defaultWorkers) throws(TrainerError) -> Matrix {
         try network.checkFits(data, role: "evaluated set")
-        var out: [Float] = []
-        out.reserveCapacity(data.count * network.config.classes)
-        var start = 0
-        while start < data.count {
-            let end = min(start + batchSize, data.count)
-            let (x, _) = TrainingSession.batch(data, indices: start..<end)
-            var context = ForwardContext.evaluation
-            out += network.forward(x, context: &context).data
-            start = end
-        }
+        let out = ParallelEvaluation.forward(network, on: data, batchSize: batchSize, workers: workers)
         return Matrix(rows: data.count, cols: network.config.classes, data: out)
     }
 

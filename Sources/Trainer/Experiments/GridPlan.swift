@@ -1,0 +1,145 @@
+import Datasets
+import ModelFile
+
+/// How a grid is run here: the network size of the fully connected cells and the knobs that make a
+/// small run of the same grid. Every option that changes a number is part of the job hashes, so runs
+/// with different options never mix their results.
+public struct GridOptions: Sendable, Equatable {
+    /// The size the fully connected cells train at (the paper: FCN2 for Fig. 4(b), FCN1 for Tables 3, 5, 6).
+    public enum Preset: String, Sendable, CaseIterable {
+        /// 784-600x4-10: what runs on one machine here.
+        case fcn2
+        /// 784-6144x4-10: what the paper ran (a cluster job: about 12 minutes per epoch here).
+        case fcn1
+    }
+
+    public var preset = Preset.fcn2
+    /// Attack only the first N test images.
+    public var limit: Int?
+    /// Train on the first N training images only.
+    public var trainLimit: Int?
+    /// At most this many epochs per model (a smoke run of the whole grid).
+    public var maxEpochs: Int?
+    /// Run the cells the paper ran on another data set (CIFAR-10) on that set instead of the stand-in.
+    public var paperDatasets = false
+
+    public init() {}
+}
+
+/// A trained model: `train fit` with `arguments` (the canonical option list, which the id hashes).
+public struct ModelJob: Sendable, Equatable {
+    /// 16 hex digits of SHA-256 over the arguments.
+    public var id: String
+    /// `train fit` options, without --out, --resume, --data-dir.
+    public var arguments: [String]
+    /// The resource class (`train-fcn2`, `train-fcn1`, `train-conv`, `train-fcn`): one Slurm array each.
+    public var resourceClass: String
+    /// Epochs, for time estimates.
+    public var epochs: Int
+}
+
+/// An attack cell: `train sweep` of one model under one attack at one budget.
+public struct AttackJob: Sendable, Equatable {
+    /// 16 hex digits of SHA-256 over the model's id and the arguments.
+    public var id: String
+    /// The model job it attacks.
+    public var model: String
+    public var attack: AttackConfig.Kind
+    public var eps: GridEpsilon
+    /// `train sweep` options, without the checkpoint, --out and --data-dir.
+    public var arguments: [String]
+    /// `attack-` and the model's class.
+    public var resourceClass: String
+}
+
+/// A cell with the jobs that answer it.
+public struct PlannedCell: Sendable {
+    public var cell: GridCell
+    /// The model job's id.
+    public var model: String
+    /// The data set trained and attacked here.
+    public var dataset: Dataset
+    /// The network trained here (`fcn2`, `fcn1`, `conv`, `fcn 16x1`).
+    public var net: String
+    /// Whether the network or data set differs from the paper's (FCN2 for FCN1, Fashion-MNIST for CIFAR-10).
+    public var standsIn: Bool
+    /// Attack job ids, by attack then budget (the cell's orders).
+    public var attackJobs: [[String]]
+}
+
+/// A grid turned into jobs: each distinct model once (cells that share training settings share the
+/// model), each distinct attack cell once, in the grid's order.
+public struct GridPlan: Sendable {
+    public var grid: ExperimentGrid
+    public var options: GridOptions
+    public var models: [ModelJob] = []
+    public var attacks: [AttackJob] = []
+    public var cells: [PlannedCell] = []
+    private var known: Set<String> = []
+
+    public init(grid: ExperimentGrid, options: GridOptions) {
+        self.grid = grid
+        self.options = options
+        for cell in grid.cells { add(cell) }
+    }
+
+    /// The first 16 hex digits of SHA-256 over `kind` and `arguments`, one per line.
+    static func jobID(_ kind: String, _ arguments: [String]) -> String {
+        let text = ([kind] + arguments).joined(separator: "\n")
+        return String(SHA256.hex(SHA256.hash(Array(text.utf8))).prefix(16))
+    }
+
+    private mutating func add(_ cell: GridCell) {
+        let t = cell.training
+        let dataset = options.paperDatasets ? (cell.paperDataset ?? t.dataset) : t.dataset
+        var net: String
+        var args = ["--dataset", dataset.rawValue]
+        switch t.arch {
+        case .conv:
+            net = "conv"
+            args += ["--arch", "conv"]
+        case .fcn where t.width != nil:
+            net = "fcn \(t.width!)x\(t.depth ?? 4)"
+            args += ["--arch", "fcn"]
+        case .fcn:
+            net = options.preset.rawValue
+            args += ["--arch", net]
+        }
+        if let w = t.width { args += ["--width", String(w)] }
+        if let d = t.depth { args += ["--depth", String(d)] }
+        let epochs = min(t.epochs, options.maxEpochs ?? t.epochs)
+        args += ["--precision", t.precision.rawValue, "--input-bits", String(t.inputBits), "--epochs", String(epochs),
+                 "--seed", String(t.seed)]
+        if let a = t.adversarial {
+            args += ["--adversarial", a.rawValue]
+            if let e = t.adversarialEps { args += ["--adversarial-eps", e.value.description] }
+        }
+        if let b = t.batchSize { args += ["--batch-size", String(b)] }
+        if let n = options.trainLimit { args += ["--train-limit", String(n)] }
+        let modelClass = "train-" + (t.arch == .fcn && t.width != nil ? "fcn" : net)
+        let model = ModelJob(id: Self.jobID("bitshield-grid-model/1", args), arguments: args, resourceClass: modelClass, epochs: epochs)
+        if known.insert(model.id).inserted { models.append(model) }
+
+        var jobs: [[String]] = []
+        for kind in cell.attacks {
+            var row: [String] = []
+            for e in cell.epsilons {
+                var a = ["--attacks", kind.rawValue, "--eps", e.value.description, "--steps", String(grid.attackSettings.steps),
+                         "--restarts", String(grid.attackSettings.restarts), "--seed", String(grid.attackSettings.seed)]
+                if let n = options.limit { a += ["--limit", String(n)] }
+                let job = AttackJob(id: Self.jobID("bitshield-grid-attack/1", [model.id] + a), model: model.id, attack: kind, eps: e,
+                                    arguments: a, resourceClass: "attack-" + modelClass.dropFirst("train-".count))
+                if known.insert(job.id).inserted { attacks.append(job) }
+                row.append(job.id)
+            }
+            jobs.append(row)
+        }
+        let standsIn = dataset != (cell.paperDataset ?? t.dataset) || net != cell.paperNet.lowercased()
+        cells.append(PlannedCell(cell: cell, model: model.id, dataset: dataset, net: net, standsIn: standsIn, attackJobs: jobs))
+    }
+
+    /// The model job `id`, or nil.
+    public func model(_ id: String) -> ModelJob? { models.first { $0.id == id } }
+    /// The attack job `id`, or nil.
+    public func attack(_ id: String) -> AttackJob? { attacks.first { $0.id == id } }
+}

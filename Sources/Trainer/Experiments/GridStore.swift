@@ -1,0 +1,132 @@
+import Datasets
+import Foundation
+
+/// A grid run's output directory, the one place its layout is written down. Jobs are addressed by id,
+/// so a directory may hold jobs of several runs, and a finished job (its marker written last,
+/// atomically) is never redone:
+///
+///     grid.json, options.json      the grid and options of the last plan (what `collect` reads)
+///     models/ID/job.json           `train fit` arguments
+///     models/ID/model.safetensors  written after every epoch (a stopped job resumes from it)
+///     models/ID/model.bsm          the converted model (the sweep's runtime cross-check)
+///     models/ID/done.json          marker: training and conversion finished
+///     attacks/ID/job.json          the model's id and `train sweep` arguments
+///     attacks/ID/sweep.*           the sweep's reports and journal (a stopped sweep resumes from it)
+///     attacks/ID/result.json       marker and result: the cell's numbers (no times, no paths)
+///     logs/KIND-ID.log             each local job's output (Slurm: logs/CLASS-%A_%a.log)
+///     results.json, .md, .csv      the merged results (`collect`)
+public struct GridStore: Sendable {
+    public let root: String
+
+    public init(root: String) { self.root = root }
+
+    public enum Kind: String, Sendable { case model, attack }
+
+    public func directory(_ kind: Kind, _ id: String) -> String { root + (kind == .model ? "/models/" : "/attacks/") + id }
+    public func jobFile(_ kind: Kind, _ id: String) -> String { directory(kind, id) + "/job.json" }
+    public func checkpoint(_ id: String) -> String { directory(.model, id) + "/model.safetensors" }
+    public func modelFile(_ id: String) -> String { directory(.model, id) + "/model.bsm" }
+    public func sweepPrefix(_ id: String) -> String { directory(.attack, id) + "/sweep" }
+    /// The marker a finished job writes last.
+    public func marker(_ kind: Kind, _ id: String) -> String { directory(kind, id) + (kind == .model ? "/done.json" : "/result.json") }
+    public func log(_ kind: Kind, _ id: String) -> String { root + "/logs/\(kind.rawValue)-\(id).log" }
+    public var gridCopy: String { root + "/grid.json" }
+    public var optionsFile: String { root + "/options.json" }
+
+    public func isDone(_ kind: Kind, _ id: String) -> Bool { FileManager.default.fileExists(atPath: marker(kind, id)) }
+
+    /// Writes the plan: the grid (byte for byte), the options, and each job's file (the same bytes every
+    /// time for the same id, so rewriting one is harmless).
+    public func write(plan: GridPlan, gridBytes: [UInt8]) throws(TrainerError) {
+        try save(gridBytes, gridCopy)
+        try save(Self.json(plan.options.object), optionsFile)
+        for m in plan.models {
+            try save(Self.json(["kind": "model", "id": m.id, "arguments": m.arguments]), jobFile(.model, m.id))
+        }
+        for a in plan.attacks {
+            try save(Self.json(["kind": "attack", "id": a.id, "model": a.model, "arguments": a.arguments]), jobFile(.attack, a.id))
+        }
+    }
+
+    /// The plan of the last `write(plan:)`: the stored grid with the stored options.
+    public func readPlan() throws(TrainerError) -> GridPlan {
+        let grid = try ExperimentGrid.read(path: gridCopy)
+        let object = try Self.readObject(optionsFile, limit: 1 << 16)
+        return GridPlan(grid: grid, options: try GridOptions(object: object, path: optionsFile))
+    }
+
+    /// A job file: its id (checked against the directory), arguments and, for an attack, the model's id.
+    public func readJob(_ kind: Kind, _ id: String) throws(TrainerError) -> (arguments: [String], model: String?) {
+        let path = jobFile(kind, id)
+        let o = try Self.readObject(path, limit: 1 << 16)
+        guard o["kind"] as? String == kind.rawValue, o["id"] as? String == id, let args = o["arguments"] as? [String] else {
+            throw .badGrid(path: path, cell: nil, field: "(job)", problem: "not the \(kind.rawValue) job \(id) (kind, id or arguments missing)")
+        }
+        if kind == .attack {
+            guard let model = o["model"] as? String, GridCell.idProblem(model) == nil else {
+                throw .badGrid(path: path, cell: nil, field: "model", problem: "missing or not an id")
+            }
+            return (args, model)
+        }
+        return (args, nil)
+    }
+
+    /// Writes `object` as the job's marker (sorted keys: the same numbers give the same bytes).
+    public func finish(_ kind: Kind, _ id: String, _ object: [String: Any]) throws(TrainerError) {
+        try save(Self.json(object), marker(kind, id))
+    }
+
+    /// A finished attack job's result, or nil when it has not finished.
+    public func result(_ id: String) throws(TrainerError) -> [String: Any]? {
+        guard isDone(.attack, id) else { return nil }
+        return try Self.readObject(marker(.attack, id), limit: 1 << 16)
+    }
+
+    func save(_ bytes: [UInt8], _ path: String) throws(TrainerError) {
+        do { try AtomicFile.write(bytes, to: path) } catch { throw .dataset(error) }
+    }
+
+    /// `object` as JSON with sorted keys and a final newline.
+    public static func json(_ object: Any) -> [UInt8] {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted])) ?? Data("{}".utf8)
+        return Array(data) + [0x0A]
+    }
+
+    static func readObject(_ path: String, limit: Int) throws(TrainerError) -> [String: Any] {
+        let bytes: [UInt8]
+        do { bytes = try BoundedFile.contents(of: path, limit: limit, what: "grid run file") } catch { throw .dataset(error) }
+        guard let o = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+            throw .badGrid(path: path, cell: nil, field: "(document)", problem: "not a JSON object")
+        }
+        return o
+    }
+}
+
+extension GridOptions {
+    /// The options as `options.json` holds them.
+    var object: [String: Any] {
+        var o: [String: Any] = ["preset": preset.rawValue, "paper_datasets": paperDatasets]
+        if let limit { o["limit"] = limit }
+        if let trainLimit { o["train_limit"] = trainLimit }
+        if let maxEpochs { o["max_epochs"] = maxEpochs }
+        return o
+    }
+
+    init(object o: [String: Any], path: String) throws(TrainerError) {
+        self.init()
+        func bad(_ field: String) -> TrainerError { .badGrid(path: path, cell: nil, field: field, problem: "missing or of the wrong type") }
+        guard let p = (o["preset"] as? String).flatMap(Preset.init(rawValue:)) else { throw bad("preset") }
+        preset = p
+        guard let d = o["paper_datasets"] as? Bool else { throw bad("paper_datasets") }
+        paperDatasets = d
+        for (key, value) in [("limit", o["limit"]), ("train_limit", o["train_limit"]), ("max_epochs", o["max_epochs"])] {
+            guard let value else { continue }
+            guard let n = value as? Int, n > 0 else { throw bad(key) }
+            switch key {
+            case "limit": limit = n
+            case "train_limit": trainLimit = n
+            default: maxEpochs = n
+            }
+        }
+    }
+}

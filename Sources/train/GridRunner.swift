@@ -1,0 +1,192 @@
+import CLISupport
+import Datasets
+import Foundation
+import Trainer
+
+/// Runs a plan's unfinished jobs on this machine, `jobs` at once: each is a `train reproduce job`
+/// process with one BLAS thread (OPENBLAS_NUM_THREADS=1) and its output in `logs/KIND-ID.log`.
+/// Models start first (attacks wait for theirs); a failed model's attacks are skipped, the rest go on.
+/// Progress (one line per finished job) says what is left and an estimate of the time it takes.
+final class GridRunner {
+    let plan: GridPlan
+    let store: GridStore
+    let jobs: Int
+    let tail: [String]
+    let quiet: Bool
+    private let start = Date()
+    /// The job processes running, for the signal handlers (Foundation starts each in its own process
+    /// group, so a Ctrl-C at the terminal reaches only this process).
+    private let children = ChildProcesses()
+    /// Seconds the run took so far.
+    var elapsed: Double { Date().timeIntervalSince(start) }
+
+    init(plan: GridPlan, store: GridStore, jobs: Int, tail: [String], quiet: Bool) {
+        self.plan = plan
+        self.store = store
+        self.jobs = jobs
+        self.tail = tail
+        self.quiet = quiet
+    }
+
+    private struct Running {
+        let process: Process
+        let kind: GridStore.Kind
+        let id: String
+        let started: Date
+    }
+
+    /// Runs every unfinished job; returns the ids of those that failed (or could not start because their model failed).
+    func run() throws -> [String] {
+        guard let me = RunningExecutable.path else { throw ToolError.failure("cannot find this executable's path") }
+        var models = plan.models.filter { !store.isDone(.model, $0.id) }
+        var attacks = plan.attacks.filter { !store.isDone(.attack, $0.id) }
+        let total = models.count + attacks.count
+        let skipped = plan.models.count + plan.attacks.count - total
+        say("reproduce: \(plan.cells.count) cells, \(plan.models.count) models, \(plan.attacks.count) attack cells; "
+            + "\(skipped) jobs finished before, \(total) to run, \(jobs) at once")
+        var running: [Running] = []
+        var failed: [String] = []
+        let handlers = children.forwardSignals()
+        defer {
+            handlers.forEach { $0.cancel() }
+            for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, SIG_DFL) }
+        }
+        var finished = 0
+        // Measured costs for the estimate: seconds per model epoch and per attack cell.
+        var epochSeconds: [Double] = [], attackSeconds: [Double] = []
+        let done = DispatchSemaphore(value: 0)
+        var lastLine = Date()
+        while true {
+            // Drop the attacks whose model failed.
+            let failedModels = Set(failed)
+            for a in attacks where failedModels.contains(a.model) { failed.append(a.id) }
+            attacks.removeAll { failedModels.contains($0.model) }
+            while running.count < jobs {
+                var next: (GridStore.Kind, String)?
+                if let m = models.first {
+                    models.removeFirst()
+                    next = (.model, m.id)
+                } else if let i = attacks.firstIndex(where: { store.isDone(.model, $0.model) }) {
+                    next = (.attack, attacks.remove(at: i).id)
+                }
+                guard let (kind, id) = next else { break }
+                let process = try launch(me, kind, id, signal: done)
+                children.add(process)
+                running.append(Running(process: process, kind: kind, id: id, started: Date()))
+            }
+            if running.isEmpty { break }
+            _ = done.wait(timeout: .now() + 1)
+            // A signal handler is stopping the jobs and will end the run.
+            while children.isStopping { sleep(1) }
+            // A long job (an FCN1 model takes hours) gets a status line every few minutes.
+            if Date().timeIntervalSince(lastLine) >= Self.statusInterval, !running.isEmpty {
+                lastLine = Date()
+                say("[\(finished)/\(total)] running: " + running.map { r in
+                    "\(r.kind.rawValue) \(r.id)" + (r.kind == .model ? Self.lastEpoch(store.log(.model, r.id)).map { " (\($0))" } ?? "" : "")
+                        + " for \(formatDuration(Date().timeIntervalSince(r.started)))"
+                }.joined(separator: ", ") + "; elapsed \(formatDuration(elapsed))")
+            }
+            for (i, r) in running.enumerated().reversed() where !r.process.isRunning {
+                running.remove(at: i)
+                children.remove(r.process)
+                finished += 1
+                let seconds = Date().timeIntervalSince(r.started)
+                let ok = r.process.terminationStatus == 0 && store.isDone(r.kind, r.id)
+                if ok {
+                    if r.kind == .model { epochSeconds.append(seconds / Double(max(plan.model(r.id)?.epochs ?? 1, 1))) } else { attackSeconds.append(seconds) }
+                } else {
+                    failed.append(r.id)
+                }
+                let leftEpochs = (models.map(\.epochs) + running.filter { $0.kind == .model }.compactMap { plan.model($0.id)?.epochs }).reduce(0, +)
+                let leftAttacks = attacks.count + running.filter { $0.kind == .attack }.count
+                let estimate = Self.estimate(epochs: leftEpochs, attacks: leftAttacks, epochSeconds: epochSeconds,
+                                             attackSeconds: attackSeconds, jobs: jobs)
+                let what = r.kind == .model ? "model \(r.id) (\(plan.model(r.id).map { $0.arguments.joined(separator: " ") } ?? ""))"
+                    : "attack \(r.id) (\(plan.attack(r.id).map { "\($0.attack.rawValue) eps \($0.eps.text) on \($0.model)" } ?? ""))"
+                lastLine = Date()
+                say("[\(finished)/\(total)] " + (ok ? "" : "FAILED (exit \(r.process.terminationStatus), log \(store.log(r.kind, r.id))) ")
+                    + "\(what) in \(formatDuration(seconds)); elapsed \(formatDuration(elapsed)), left \(estimate)")
+            }
+        }
+        return failed
+    }
+
+    /// Seconds between status lines while no job finishes.
+    static let statusInterval = 300.0
+
+    /// The last `epoch N/E` a model job's log shows (train fit's epoch lines), from its last 4 KiB.
+    static func lastEpoch(_ log: String) -> String? {
+        guard let h = FileHandle(forReadingAtPath: log) else { return nil }
+        defer { try? h.close() }
+        let size = (try? h.seekToEnd()) ?? 0
+        try? h.seek(toOffset: size > 4096 ? size - 4096 : 0)
+        let text = String(decoding: (try? h.readToEnd()) ?? Data(), as: UTF8.self)
+        return text.split(separator: "\n").last { $0.hasPrefix("epoch ") }?.split(separator: " ").prefix(2).joined(separator: " ")
+    }
+
+    /// "about 12m30s" from the mean measured costs, or "unknown" before a job of each kind still to run has finished.
+    static func estimate(epochs: Int, attacks: Int, epochSeconds: [Double], attackSeconds: [Double], jobs: Int) -> String {
+        if epochs == 0 && attacks == 0 { return "0s" }
+        func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
+        guard epochs == 0 || mean(epochSeconds) != nil, attacks == 0 || mean(attackSeconds) != nil else { return "unknown yet" }
+        let seconds = Double(epochs) * (mean(epochSeconds) ?? 0) + Double(attacks) * (mean(attackSeconds) ?? 0)
+        return "about " + formatDuration(seconds / Double(jobs))
+    }
+
+    private func launch(_ me: String, _ kind: GridStore.Kind, _ id: String, signal: DispatchSemaphore) throws -> Process {
+        let log = store.log(kind, id)
+        try FileManager.default.createDirectory(atPath: PathText.directory(of: log), withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) else {
+            throw ToolError.failure("cannot create the log file \(log)")
+        }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: me)
+        p.arguments = ["reproduce", "job", store.root, kind.rawValue, id] + tail
+        var env = ProcessInfo.processInfo.environment
+        env["OPENBLAS_NUM_THREADS"] = "1"
+        p.environment = env
+        p.standardOutput = handle
+        p.standardError = handle
+        p.terminationHandler = { _ in signal.signal() }
+        try p.run()
+        try? handle.close()
+        return p
+    }
+
+    private func say(_ s: String) {
+        guard !quiet else { return }
+        FileHandle.standardOutput.write(Data((s + "\n").utf8))
+    }
+}
+
+/// The runner's job processes, shared with its signal handlers: on SIGINT, SIGTERM or SIGHUP each
+/// running job gets the same signal (a model's checkpoint holds its last finished epoch, a sweep's
+/// journal its finished cells, so the next run resumes them) and the runner exits 128 + the signal.
+final class ChildProcesses: @unchecked Sendable {
+    private let lock = NSLock()
+    private var processes: [Process] = []
+    private var stopping = false
+
+    /// Whether a signal arrived (the handler is stopping the jobs and ends the process).
+    var isStopping: Bool { lock.withLock { stopping } }
+
+    func add(_ p: Process) { lock.withLock { processes.append(p) } }
+    func remove(_ p: Process) { lock.withLock { processes.removeAll { $0 === p } } }
+
+    /// Installs the handlers; cancel the sources to remove them.
+    func forwardSignals() -> [DispatchSourceSignal] {
+        [SIGINT, SIGTERM, SIGHUP].map { sig in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            source.setEventHandler { [self] in
+                let running = lock.withLock { stopping = true; return processes }
+                for p in running where p.isRunning { kill(p.processIdentifier, sig) }
+                for p in running { p.waitUntilExit() }
+                FileHandle.standardError.write(Data("reproduce: stopped by signal \(sig); \(running.count) running jobs stopped; rerun the command to resume\n".utf8))
+                exit(128 + sig)
+            }
+            source.resume()
+            return source
+        }
+    }
+}

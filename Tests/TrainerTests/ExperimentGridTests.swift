@@ -1,0 +1,166 @@
+import Foundation
+import ToolSupport
+import XCTest
+@testable import Trainer
+
+/// The experiment grid: the committed paper grid reads and plans as the paper's tables need, and a
+/// malformed grid is refused with an error naming the cell and the field (issue 18, item 1).
+final class ExperimentGridTests: XCTestCase {
+    /// `experiments/paper.json` in the source tree.
+    static let paperGrid = URL(fileURLWithPath: Fixture.directory).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("experiments/paper.json").path
+
+    /// A valid cell as JSON text, with `replace` spliced over its members (key -> raw JSON, nil: drop the key).
+    static func cell(_ id: String = "c1", _ replace: [String: String?] = [:]) -> String {
+        var members: [(String, String)] = [
+            ("id", "\"\(id)\""), ("table", "\"Table 5\""), ("row", "\"BNN-2b\""), ("paper_net", "\"fcn1\""),
+            ("training", #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 20}"#),
+            ("attacks", #"["fgsm", "pgd"]"#), ("eps", #"[0.1, "16/255"]"#), ("paper", #"{"clean": 96.4, "robust": [96.4, null]}"#),
+        ]
+        for (k, v) in replace {
+            if let i = members.firstIndex(where: { $0.0 == k }) {
+                if let v { members[i].1 = v } else { members.remove(at: i) }
+            } else if let v {
+                members.append((k, v))
+            }
+        }
+        return "{" + members.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
+    }
+
+    static func grid(_ cells: [String], top: String = "") -> [UInt8] {
+        Array(#"{"format": 1, "name": "t", \#(top)"cells": [\#(cells.joined(separator: ", "))]}"#.utf8)
+    }
+
+    /// The error text for `bytes`, failing when they are accepted.
+    func refusal(_ bytes: [UInt8], file: StaticString = #filePath, line: UInt = #line) -> String {
+        do {
+            _ = try ExperimentGrid.parse(bytes, path: "g.json")
+            XCTFail("accepted: \(String(decoding: bytes, as: UTF8.self))", file: file, line: line)
+            return ""
+        } catch {
+            guard case .badGrid = error else { XCTFail("not a grid error: \(error)", file: file, line: line); return "" }
+            return error.description
+        }
+    }
+
+    func testPaperGridReadsAndSharesModels() throws {
+        let grid = try ExperimentGrid.read(path: Self.paperGrid)
+        let tables = Set(grid.cells.map(\.table))
+        for t in ["Fig. 4(b)", "Table 2 (MNIST)", "Table 3 (MNIST)", "Table 5", "Table 6 (MNIST)", "Table 1 / Fig. 4(a) (CIFAR-10)",
+                  "Table 2 (CIFAR-10)", "Table 3 (CIFAR-10)", "Table 4 (CIFAR-10)", "Table 6 (CIFAR-10)"] {
+            XCTAssertTrue(tables.contains(t), "paper.json lacks \(t)")
+        }
+        // Table 5 as the paper prints it, beside the cells.
+        let bnn2 = try XCTUnwrap(grid.cells.first { $0.id == "t5-bnn-2b" })
+        XCTAssertEqual(bnn2.paper.clean, 96.4)
+        XCTAssertEqual(bnn2.paper.robust, [96.4, 60.7, 62.3])
+        XCTAssertEqual(bnn2.training.epochs, 20)
+        // CIFAR cells run the conv net on Fashion-MNIST at the paper's CIFAR budgets and the MNIST ones.
+        let t4 = try XCTUnwrap(grid.cells.first { $0.id == "t4-cifar-full-8b" })
+        XCTAssertEqual(t4.training.dataset, .fashionMNIST)
+        XCTAssertEqual(t4.paperDataset, .cifar10)
+        XCTAssertEqual(t4.epsilons.map(\.text), ["8/255", "16/255", "32/255", "0.1", "0.2", "0.3"])
+        XCTAssertEqual(t4.epsilons[0].value, Float(8.0 / 255.0))
+
+        let plan = GridPlan(grid: grid, options: GridOptions())
+        // Table 2's cells without adversarial training are Fig. 4(b)'s models: trained once, attacked once.
+        let fig = try XCTUnwrap(plan.cells.first { $0.cell.id == "fig4b-full-2b" })
+        let t2 = try XCTUnwrap(plan.cells.first { $0.cell.id == "t2-mnist-2b" })
+        XCTAssertEqual(fig.model, t2.model)
+        XCTAssertEqual(fig.attackJobs[0][1], t2.attackJobs[0][0], "fgsm at 0.1 on the same model is one job")
+        XCTAssertEqual(plan.models.count, 30, "15 FCN and 15 conv models")
+        XCTAssertEqual(Set(plan.models.map(\.id)).count, plan.models.count)
+        // FCN2 stands in for FCN1 under the default preset, not under --preset fcn1; the conv net always stands in for AlexNet.
+        XCTAssertTrue(try XCTUnwrap(plan.cells.first { $0.cell.id == "t5-bnn-2b" }).standsIn)
+        XCTAssertFalse(fig.standsIn)
+        var fcn1 = GridOptions()
+        fcn1.preset = .fcn1
+        let planFCN1 = GridPlan(grid: grid, options: fcn1)
+        XCTAssertFalse(try XCTUnwrap(planFCN1.cells.first { $0.cell.id == "t5-bnn-2b" }).standsIn)
+        XCTAssertTrue(try XCTUnwrap(planFCN1.model(planFCN1.cells.first { $0.cell.id == "t5-bnn-2b" }!.model)).arguments.contains("fcn1"))
+        // --paper-datasets: the CIFAR cells train on CIFAR-10.
+        var paperData = GridOptions()
+        paperData.paperDatasets = true
+        let cifar = GridPlan(grid: grid, options: paperData)
+        XCTAssertEqual(try XCTUnwrap(cifar.cells.first { $0.cell.id == "t4-cifar-full-8b" }).dataset, .cifar10)
+    }
+
+    func testMalformedGridsAreRefusedNamingCellAndField() {
+        let cases: [([UInt8], [String])] = [
+            (Self.grid([Self.cell("a", ["epochs": "3"])]), ["cell 'a'", "field 'epochs'", "unknown key"]),
+            (Self.grid([Self.cell("a", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epoch": 20}"#])]),
+             ["cell 'a'", "field 'training.epoch'", "unknown key"]),
+            (Self.grid([Self.cell("a", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 9, "epochs": 20}"#])]),
+             ["cell 'a'", "field 'training.input_bits'", "9 is outside 1...8"]),
+            (Self.grid([Self.cell("a", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 0}"#])]),
+             ["cell 'a'", "field 'training.epochs'", "0 is outside"]),
+            (Self.grid([Self.cell("a", ["training": #"{"dataset": "svhn", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 2}"#])]),
+             ["cell 'a'", "field 'training.dataset'", "'svhn'"]),
+            (Self.grid([Self.cell("a", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": "2", "epochs": 2}"#])]),
+             ["cell 'a'", "field 'training.input_bits'", "expected an integer"]),
+            (Self.grid([Self.cell("a", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 2, "adversarial_eps": 0.3}"#])]),
+             ["cell 'a'", "field 'training.adversarial_eps'", "without training.adversarial"]),
+            (Self.grid([Self.cell("a", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 2, "adversarial": "square"}"#])]),
+             ["cell 'a'", "field 'training.adversarial'", "'square'"]),
+            (Self.grid([Self.cell("a", ["eps": "[0.1, 1.5]", "paper": #"{"robust": [1, 2]}"#])]), ["cell 'a'", "field 'eps[1]'", "1.5"]),
+            (Self.grid([Self.cell("a", ["eps": #"[0.1, "8/0"]"#])]), ["cell 'a'", "field 'eps[1]'", "\"8/0\""]),
+            (Self.grid([Self.cell("a", ["eps": #"[0.1, 0.10]"#])]), ["cell 'a'", "field 'eps[1]'", "given twice"]),
+            (Self.grid([Self.cell("a", ["eps": "[]", "paper": #"{"robust": []}"#])]), ["cell 'a'", "field 'eps'", "no budget"]),
+            (Self.grid([Self.cell("a", ["attacks": #"["fgsm", "fgsm"]"#])]), ["cell 'a'", "field 'attacks[1]'", "twice"]),
+            (Self.grid([Self.cell("a", ["attacks": #"["transfer"]"#])]), ["cell 'a'", "field 'attacks[0]'", "'transfer'"]),
+            (Self.grid([Self.cell("a", ["paper": #"{"clean": 96.4, "robust": [96.4]}"#])]), ["cell 'a'", "field 'paper.robust'", "1 numbers for 2 budgets"]),
+            (Self.grid([Self.cell("a", ["paper": #"{"clean": 964, "robust": [1, 2]}"#])]), ["cell 'a'", "field 'paper.clean'", "964"]),
+            (Self.grid([Self.cell("a", ["paper": nil])]), ["cell 'a'", "field 'paper'", "missing"]),
+            (Self.grid([Self.cell("a"), Self.cell("a")]), ["cell 'a'", "field 'id'", "cells 0 and 1"]),
+            (Self.grid([Self.cell("a b")]), ["cell '#0'", "field 'id'", "character"]),
+            (Self.grid([Self.cell("a", ["id": "7"])]), ["cell '#0'", "field 'id'", "expected a non-empty string"]),
+            (Self.grid(["[1]"]), ["cell '#0'", "field '(cell)'", "expected an object"]),
+            (Self.grid([]), ["field 'cells'", "0 cells"]),
+            (Self.grid([Self.cell()], top: #""attack_settings": {"steps": 0}, "#), ["field 'attack_settings.steps'", "0 is outside"]),
+            (Self.grid([Self.cell()], top: #""format": 2, "#), ["field 'format'", "given twice"]),
+            (Array(#"{"format": 2, "name": "t", "cells": []}"#.utf8), ["field 'format'", "2 is outside 1...1"]),
+            (Array(#"{"format": 1, "name": "t", "cells": [}"#.utf8), ["not JSON", "byte"]),
+            (Array("".utf8), ["ends unexpectedly at byte 0"]),
+            (Array(String(repeating: "[", count: 100).utf8), ["not JSON", "deeper"]),
+        ]
+        for (bytes, words) in cases {
+            let message = refusal(bytes)
+            for w in words { XCTAssertTrue(message.contains(w), "'\(w)' not in: \(message)") }
+            XCTAssertTrue(message.hasPrefix("g.json: "), message)
+        }
+    }
+
+    func testOversizedGridFileIsRefusedBeforeReading() throws {
+        let path = temporaryDirectory() + "/big.json"
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(count: ExperimentGrid.maxFileBytes + 1)))
+        XCTAssertThrowsError(try ExperimentGrid.read(path: path)) { error in
+            XCTAssertTrue("\(error)".contains("\(ExperimentGrid.maxFileBytes)"), "\(error)")
+        }
+    }
+
+    /// Sizes that would make planning slow or the job list huge are refused while reading.
+    func testGridSizesAreBounded() {
+        let budgets = "[" + (1...65).map { "\"\($0)/255\"" }.joined(separator: ", ") + "]"
+        let nulls = "[" + Array(repeating: "null", count: 65).joined(separator: ", ") + "]"
+        let many = refusal(Self.grid([Self.cell("a", ["eps": budgets, "paper": #"{"robust": \#(nulls)}"#])]))
+        XCTAssertTrue(many.contains("cell 'a', field 'eps': 65 budgets; a cell has at most 64"), many)
+        let eps64 = "[" + (1...64).map { "\"\($0)/255\"" }.joined(separator: ", ") + "]"
+        let nulls64 = "[" + Array(repeating: "null", count: 64).joined(separator: ", ") + "]"
+        let cells = (0..<800).map { Self.cell("c\($0)", ["eps": eps64, "paper": #"{"robust": \#(nulls64)}"#]) }
+        let total = refusal(Self.grid(cells))
+        XCTAssertTrue(total.contains("cell 'c781', field 'eps': the grid declares more than 100000 attack cells"), total)
+    }
+
+    func testJobIDsFollowEverySettingThatChangesANumber() throws {
+        let grid = try ExperimentGrid.parse(Self.grid([Self.cell("a"), Self.cell("b", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 20, "seed": 2}"#])]), path: "g")
+        let plan = GridPlan(grid: grid, options: GridOptions())
+        XCTAssertEqual(plan.models.count, 2, "another seed is another model")
+        var limited = GridOptions()
+        limited.limit = 10
+        let other = GridPlan(grid: grid, options: limited)
+        XCTAssertEqual(other.models.map(\.id), plan.models.map(\.id), "--limit changes the attacks, not the models")
+        XCTAssertTrue(Set(other.attacks.map(\.id)).isDisjoint(with: plan.attacks.map(\.id)))
+        // Ids depend on nothing but the settings.
+        XCTAssertEqual(GridPlan(grid: grid, options: GridOptions()).attacks.map(\.id), plan.attacks.map(\.id))
+    }
+}

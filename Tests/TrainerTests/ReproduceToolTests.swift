@@ -1,0 +1,136 @@
+import Datasets
+import Foundation
+import ToolSupport
+import XCTest
+@testable import Trainer
+
+/// `train reproduce` end to end on a tiny grid (issue 18, items 2 and 3): three cells over two tiny
+/// models (8 wide, one hidden layer, a 300-image data set) and three attack cells, one of them shared.
+final class ReproduceToolTests: XCTestCase {
+    static let tinyGrid = #"""
+    {"format": 1, "name": "tiny", "attack_settings": {"steps": 2},
+     "cells": [
+      {"id": "a", "table": "T", "row": "BNN-2b", "paper_net": "fcn2",
+       "training": {"dataset": "mnist", "arch": "fcn", "width": 8, "depth": 1, "precision": "binary", "input_bits": 2, "epochs": 2, "batch_size": 50},
+       "attacks": ["fgsm"], "eps": [0.2], "paper": {"clean": 96.4, "robust": [60.7]}},
+      {"id": "b", "table": "T", "row": "BNN-2b again", "paper_net": "fcn2",
+       "training": {"dataset": "mnist", "arch": "fcn", "width": 8, "depth": 1, "precision": "binary", "input_bits": 2, "epochs": 2, "batch_size": 50},
+       "attacks": ["fgsm", "pgd"], "eps": [0.2], "paper": {"robust": [null]}},
+      {"id": "c", "table": "U", "row": "Full-8b", "paper_net": "fcn2",
+       "training": {"dataset": "mnist", "arch": "fcn", "width": 8, "depth": 1, "precision": "float", "input_bits": 8, "epochs": 1, "batch_size": 50},
+       "attacks": ["fgsm"], "eps": ["51/255"], "paper": {"robust": [38.5]}}
+     ]}
+    """#
+
+    var cache = ""
+    var gridPath = ""
+
+    override func setUpWithError() throws {
+        cache = try TestData.tinyMNISTCache()
+        gridPath = temporaryDirectory() + "/tiny.json"
+        XCTAssertTrue(FileManager.default.createFile(atPath: gridPath, contents: Data(Self.tinyGrid.utf8)))
+    }
+
+    func reproduce(_ out: String, _ extra: [String] = [], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let r = try runTool("train", ["reproduce", gridPath, "--out", out, "--data-dir", cache, "--limit", "40"] + extra, file: file, line: line)
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr, file: file, line: line)
+        return r.stdout
+    }
+
+    func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+
+    func testSharedModelTrainedOnceResumeSkipsDoneJobsAndResultsEqualAFreshRun() throws {
+        let out = temporaryDirectory()
+        let first = try reproduce(out, ["--jobs", "2", "--json"])
+        XCTAssertTrue(first.contains("3 cells, 2 models, 3 attack cells; 0 jobs finished before, 5 to run, 2 at once"), first)
+        let json = try lastJSONLine(first)
+        XCTAssertEqual(json["attack_jobs_finished"] as? Int, 3)
+        let store = GridStore(root: FileIdentity.canonicalPath(out))
+        let plan = try store.readPlan()
+        XCTAssertEqual(plan.models.count, 2, "cells a and b share their model")
+        XCTAssertEqual(plan.cells[0].attackJobs[0], plan.cells[1].attackJobs[0], "and their fgsm cell")
+        for m in plan.models { XCTAssertTrue(FileManager.default.fileExists(atPath: store.modelFile(m.id)), "converted model") }
+        let results = try XCTUnwrap(bytes(out + "/results.json"))
+        let markdown = String(decoding: try XCTUnwrap(bytes(out + "/results.md")), as: UTF8.self)
+        XCTAssertTrue(markdown.contains("| BNN-2b | fcn 8x1 mnist\\* | fgsm | 96.4 / "), markdown)
+
+        // Rerun: nothing is redone; a deleted result is the one job run again, to the same bytes.
+        let again = try reproduce(out)
+        XCTAssertTrue(again.contains("5 jobs finished before, 0 to run"), again)
+        let marker = store.marker(.attack, plan.attacks[2].id)
+        let before = try XCTUnwrap(bytes(marker))
+        try FileManager.default.removeItem(atPath: marker)
+        let third = try reproduce(out)
+        XCTAssertTrue(third.contains("4 jobs finished before, 1 to run"), third)
+        XCTAssertEqual(bytes(marker), before)
+        XCTAssertEqual(bytes(out + "/results.json"), results)
+
+        // A fresh directory, one job at a time, where the binary model was stopped after its first epoch:
+        // it resumes from that checkpoint, and every number equals the first run's.
+        let fresh = temporaryDirectory()
+        let emitted = try runTool("train", ["reproduce", gridPath, "--out", fresh, "--data-dir", cache, "--limit", "40",
+                                            "--emit", "slurm", fresh + "/slurm"])
+        XCTAssertEqual(emitted.status, 0, emitted.stderr)
+        let binary = try XCTUnwrap(plan.models.first { $0.arguments.contains("binary") })
+        let args = try GridStore(root: FileIdentity.canonicalPath(fresh)).readJob(.model, binary.id).arguments
+        let partial = try runTool("train", ["fit"] + args + ["--stop-after", "1", "--out", fresh + "/models/\(binary.id)/model.safetensors", "--data-dir", cache, "--quiet"])
+        XCTAssertEqual(partial.status, 0, partial.stderr)
+        _ = try reproduce(fresh, ["--jobs", "1"])
+        let log = String(decoding: try XCTUnwrap(bytes(fresh + "/logs/model-\(binary.id).log")), as: UTF8.self)
+        XCTAssertTrue(log.contains("resuming from") && log.contains("epoch 2/2") && !log.contains("epoch 1/2"), log)
+        XCTAssertEqual(bytes(fresh + "/results.json"), results, "a resumed model and a fresh one give the same numbers")
+    }
+
+    /// `--emit slurm`: an array per resource class, attack arrays depending on the training arrays, a log per
+    /// task; each task's command run by hand (as the scheduler would) and `collect` give a local run's bytes.
+    func testSlurmArraysRunByHandCollectToTheLocalResults() throws {
+        let local = temporaryDirectory()
+        _ = try reproduce(local)
+        let out = temporaryDirectory(), dir = temporaryDirectory() + "/slurm"
+        let r = try runTool("train", ["reproduce", gridPath, "--out", out, "--data-dir", cache, "--limit", "40",
+                                      "--emit", "slurm", dir, "--sbatch=--partition=debug"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(r.stdout.contains("2 Slurm arrays") && r.stdout.contains("train-fcn 2, attack-fcn 3"), r.stdout)
+        let submit = try String(contentsOfFile: dir + "/submit.sh", encoding: .utf8)
+        XCTAssertTrue(submit.contains("sbatch --parsable --dependency=afterok:$JOB_TRAIN_FCN 'attack-fcn.sbatch'"), submit)
+        let sbatch = try String(contentsOfFile: dir + "/attack-fcn.sbatch", encoding: .utf8)
+        for line in ["#SBATCH --array=0-2", "#SBATCH --cpus-per-task=1", "#SBATCH --partition=debug", "export OPENBLAS_NUM_THREADS=1",
+                     "#SBATCH --output=\(FileIdentity.canonicalPath(out))/logs/attack-fcn-%A_%a.log"] {
+            XCTAssertTrue(sbatch.contains(line), "no \(line) in\n\(sbatch)")
+        }
+        for kind in ["train", "attack"] {
+            let ids = try String(contentsOfFile: dir + "/\(kind)-fcn.list", encoding: .utf8).split(separator: "\n")
+            for id in ids {
+                let job = try runTool("train", ["reproduce", "job", out, kind == "train" ? "model" : "attack", String(id), "--data-dir", cache],
+                                      environment: ProcessInfo.processInfo.environment.merging(["OPENBLAS_NUM_THREADS": "1"]) { $1 })
+                XCTAssertEqual(job.status, 0, job.stdout + job.stderr)
+            }
+        }
+        let collect = try runTool("/bin/bash", [dir + "/collect.sh"])
+        XCTAssertEqual(collect.status, 0, collect.stderr)
+        XCTAssertTrue(collect.stdout.contains("3/3 attack cells"), collect.stdout)
+        XCTAssertEqual(bytes(out + "/results.json"), bytes(local + "/results.json"))
+        // Every job finished: a second emission has nothing to submit.
+        let none = try runTool("train", ["reproduce", gridPath, "--out", out, "--data-dir", cache, "--limit", "40", "--emit", "slurm", dir])
+        XCTAssertTrue(none.stdout.contains("wrote 0 Slurm arrays"), none.stdout)
+    }
+
+    func testAttackBeforeItsModelAndBadUsageAreRefused() throws {
+        let out = temporaryDirectory()
+        XCTAssertEqual(try runTool("train", ["reproduce", gridPath, "--out", out, "--emit", "slurm", out + "/s"]).status, 0)
+        let plan = try GridStore(root: FileIdentity.canonicalPath(out)).readPlan()
+        let early = try runTool("train", ["reproduce", "job", out, "attack", plan.attacks[0].id])
+        XCTAssertEqual(early.status, 1)
+        XCTAssertTrue(early.stderr.contains("its model \(plan.attacks[0].model) has not finished"), early.stderr)
+        for (args, words) in [(["--jobs", "0"], "--jobs 0"), (["--emit", "pbs", "x"], "--emit slurm DIR"), (["--sbatch=-p x"], "go with --emit")] {
+            let r = try runTool("train", ["reproduce", gridPath, "--out", out] + args)
+            XCTAssertEqual(r.status, 64, "\(args)")
+            XCTAssertTrue(r.stderr.contains(words), r.stderr)
+        }
+        let bad = temporaryDirectory() + "/bad.json"
+        XCTAssertTrue(FileManager.default.createFile(atPath: bad, contents: Data(#"{"format": 1, "name": "x", "cells": [{"id": "q"}]}"#.utf8)))
+        let r = try runTool("train", ["reproduce", bad, "--out", out])
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("cell 'q', field 'table': missing"), r.stderr)
+    }
+}
