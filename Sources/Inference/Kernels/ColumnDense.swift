@@ -273,7 +273,7 @@ public enum ColumnDenseKernel {
 
     /// Adds the listed columns of one lane group (`column[i]`: column i's word) to the bit-sliced
     /// counter `planes` (plane 0 at the list's weight): sixteen at a time through carry-save adders
-    /// into the lowest four planes, whose carries of weight 16 ripple up; then pairs, then one.
+    /// into the lowest four planes, whose carries of weight 16 ripple up; then eight, pairs, one.
     @_noAllocation @inline(never)
     static func accumulate(_ column: UnsafePointer<UInt32>, _ list: UnsafePointer<UInt16>, _ count: Int,
                            _ planes: UnsafeMutablePointer<UInt32>) {
@@ -287,6 +287,14 @@ public enum ColumnDenseKernel {
             if s != 0 { ripple(s, planes + 4) }
             p += 16
             left &-= 16
+        }
+        if left >= 8 {
+            let e0 = eight(column, p, &o, &t, &f)
+            let s = e & e0
+            e ^= e0
+            if s != 0 { ripple(s, planes + 4) }
+            p += 8
+            left &-= 8
         }
         while left >= 2 {
             let (c, o1) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
