@@ -272,14 +272,28 @@ public enum ColumnDenseKernel {
     }
 
     /// Adds the listed columns of one lane group (`column[i]`: column i's word) to the bit-sliced
-    /// counter `planes` (plane 0 at the list's weight): sixteen at a time through carry-save adders
-    /// into the lowest four planes, whose carries of weight 16 ripple up; then eight, pairs, one.
+    /// counter `planes` (plane 0 at the list's weight): thirty-two, then sixteen at a time through
+    /// carry-save adders into the lowest four planes, whose carries of weight 16 ripple up; then eight, pairs, one.
     @_noAllocation @inline(never)
     static func accumulate(_ column: UnsafePointer<UInt32>, _ list: UnsafePointer<UInt16>, _ count: Int,
                            _ planes: UnsafeMutablePointer<UInt32>) {
         var o = planes[0], t = planes[1], f = planes[2], e = planes[3]
         var p = list
         var left = count
+        // Thirty-two at a time: the two blocks' carries of weight 16 go through one carry-save adder
+        // with plane 4, and only its carries of weight 32 ripple on (about half the ripples).
+        while left >= 32 {
+            let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
+            let (s0, e2) = Popcount.carrySave(e, e0, e1)
+            let e3 = eight(column, p + 16, &o, &t, &f), e4 = eight(column, p + 24, &o, &t, &f)
+            let (s1, e5) = Popcount.carrySave(e2, e3, e4)
+            e = e5
+            let (c, s) = Popcount.carrySave(planes[4], s0, s1)
+            planes[4] = s
+            if c != 0 { ripple(c, planes + 5) }
+            p += 32
+            left &-= 32
+        }
         while left >= 16 {
             let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
             let (s, e2) = Popcount.carrySave(e, e0, e1)
