@@ -414,37 +414,47 @@ public enum ColumnDenseKernel {
     /// The narrow counter's sinks (sums below 2^16, the layers of the device's networks), straight-line:
     /// A_o = k0 + kc c_o + ks s_o for the rows o = 32 g + k (k < 32, o < m) of lane group g, c_o the
     /// row's stored count, s_o lane k's sum in `planes` after `transpose` (plus 6 times its sum in
-    /// `level3`, `levels`' second counter, when given), into `sink`. The signs go into the group's word
-    /// lane 31 first, one shift-or each (`word << 1 | bit`), reading each lane's half word directly:
-    /// the closure-built sink of `emit` took about 25 instructions a row on the Cortex-M4, this about 11.
+    /// `level3`, `levels`' second counter, when given), into `sink`. A whole group's signs come from
+    /// one pass over the counter's 16 words (lanes j and 16 + j from word j), shifted into two half
+    /// words lane 15 and 31 first (one shift-or each); |A| < 2^30 here, so `ThresholdSign.bit(small:)`.
+    /// The closure-built sink of `emit` took about 25 instructions a row on the Cortex-M4, this about 16.
     @_noAllocation @inline(__always)
     static func emitNarrow(group g: Int, m: Int, planes: UnsafePointer<UInt32>, level3: UnsafePointer<UInt32>? = nil,
                            rowCounts: UnsafePointer<UInt16>, k0: Int32, kc: Int32, ks: Int32, sink: AccumulatorSink) {
         let first = g &<< 5
         let lanes = min(32, m &- first)
-        let halves = UnsafeRawPointer(planes).assumingMemoryBound(to: UInt16.self)
-        let halves3 = UnsafeRawPointer(level3 ?? planes).assumingMemoryBound(to: UInt16.self)
-        // Lane k's half word: 2k below 16 (low halves), 2(k - 16) + 1 from 16 (high halves).
-        @inline(__always) func value(_ k: Int, _ h: Int) -> Int32 {
-            var s = Int32(truncatingIfNeeded: halves[h])
-            if level3 != nil { s &+= 6 &* Int32(truncatingIfNeeded: halves3[h]) }
-            return k0 &+ kc &* Int32(truncatingIfNeeded: rowCounts[first &+ k]) &+ ks &* s
+        let counts = rowCounts + first
+        let other = level3 ?? planes
+        // The sum of lane j (< 16, `high` false) or 16 + j (`high`) and its accumulator.
+        @inline(__always) func value(_ j: Int, high: Bool) -> Int32 {
+            let v = planes[j], v3 = other[j]
+            var s = Int32(truncatingIfNeeded: high ? v >> 16 : v & 0xFFFF)
+            if level3 != nil { s &+= 6 &* Int32(truncatingIfNeeded: high ? v3 >> 16 : v3 & 0xFFFF) }
+            return k0 &+ kc &* Int32(truncatingIfNeeded: counts[high ? 16 &+ j : j]) &+ ks &* s
         }
         switch sink {
         case let .accumulators(out):
-            for k in 0..<lanes { out[first &+ k] = value(k, k < 16 ? 2 &* k : 2 &* k &- 31) }
+            for k in 0..<lanes { out[first &+ k] = value(k & 15, high: k >= 16) }
         case let .signs(thresholds, flips, _, _, bits):
-            var word: UInt32 = 0
-            var k = lanes &- 1
-            while k >= 16 {
-                word = word &<< 1 | ThresholdSign.bit(value(k, 2 &* k &- 31), channel: first &+ k, thresholds: thresholds, flips: flips)
-                k &-= 1
+            let t = thresholds + first, f = flips + first
+            var low: UInt32 = 0, high: UInt32 = 0
+            var j = 15
+            if lanes == 32 {
+                while j >= 0 {
+                    low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), channel: j, thresholds: t, flips: f)
+                    high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), channel: 16 &+ j, thresholds: t, flips: f)
+                    j &-= 1
+                }
+            } else {
+                while j >= 0 {
+                    if 16 &+ j < lanes {
+                        high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), channel: 16 &+ j, thresholds: t, flips: f)
+                    }
+                    if j < lanes { low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), channel: j, thresholds: t, flips: f) }
+                    j &-= 1
+                }
             }
-            while k >= 0 {
-                word = word &<< 1 | ThresholdSign.bit(value(k, 2 &* k), channel: first &+ k, thresholds: thresholds, flips: flips)
-                k &-= 1
-            }
-            UnsafeMutableRawPointer(bits).storeBytes(of: word, toByteOffset: 4 &* g, as: UInt32.self)
+            UnsafeMutableRawPointer(bits).storeBytes(of: high &<< 16 | low, toByteOffset: 4 &* g, as: UInt32.self)
         }
     }
 
