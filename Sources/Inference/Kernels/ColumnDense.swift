@@ -273,7 +273,7 @@ public enum ColumnDenseKernel {
 
     /// Adds the listed columns of one lane group (`column[i]`: column i's word) to the bit-sliced
     /// counter `planes` (plane 0 at the list's weight): thirty-two, then sixteen at a time through
-    /// carry-save adders into the lowest four planes, whose carries of weight 16 ripple up; then eight, pairs, one.
+    /// carry-save adders into the lowest four planes, whose carries of weight 16 ripple up; then eight, four, two, one.
     @_noAllocation @inline(never)
     static func accumulate(_ column: UnsafePointer<UInt32>, _ list: UnsafePointer<UInt16>, _ count: Int,
                            _ planes: UnsafeMutablePointer<UInt32>) {
@@ -310,7 +310,20 @@ public enum ColumnDenseKernel {
             p += 8
             left &-= 8
         }
-        while left >= 2 {
+        if left >= 4 {
+            let (c0, o0) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
+            let (c1, o1) = Popcount.carrySave(o0, column[Int(p[2])], column[Int(p[3])])
+            let (c2, t1) = Popcount.carrySave(t, c0, c1)
+            o = o1; t = t1
+            let c3 = f & c2   // c2 has weight 4: half adders into f and e
+            f ^= c2
+            let up = e & c3
+            e ^= c3
+            if up != 0 { ripple(up, planes + 4) }
+            p += 4
+            left &-= 4
+        }
+        if left >= 2 {
             let (c, o1) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
             o = o1
             let up = carry(c, &t, &f, &e)
