@@ -137,12 +137,7 @@ void *memset(void *dst, int value, size_t n) {
     uint8_t *d = dst;
     while (n && ((uintptr_t)d & 3)) { *d++ = (uint8_t)value; n--; }
     uint32_t word = (uint8_t)value * 0x01010101u;
-    uint32_t *w = (uint32_t *)(void *)d;
-    // Eight words a step: the column kernels clear a 64-byte counter per lane group (about 30
-    // instructions here, 100 one word at a time).
-    for (; n >= 32; n -= 32, w += 8) { w[0] = word; w[1] = word; w[2] = word; w[3] = word; w[4] = word; w[5] = word; w[6] = word; w[7] = word; }
-    for (; n >= 4; n -= 4) *w++ = word;
-    d = (uint8_t *)w;
+    for (; n >= 4; n -= 4, d += 4) *(uint32_t *)d = word;
     while (n--) *d++ = (uint8_t)value;
     return dst;
 }
