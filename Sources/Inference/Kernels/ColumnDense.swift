@@ -76,7 +76,7 @@ public enum ColumnDenseKernel {
         let ones = 2 &* set <= n
         let list = scratch.assumingMemoryBound(to: UInt16.self)
         let count = selectBits(x32, n: n, ones: ones, into: list)
-        let stride = counterStride(maxSum: count), wide = Self.wide(count)
+        let stride = counterStride(maxSum: count)   // 16: count <= n / 2 < 2^15 (rows hold at most 65,535 values)
         let planes = (scratch + listBytes(n)).assumingMemoryBound(to: UInt32.self)
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let groups = BitPacking.laneGroups(m)
@@ -85,15 +85,9 @@ public enum ColumnDenseKernel {
         for g in 0..<groups {
             clear(planes, stride)
             accumulate(w32 + g &* n, list, count, planes)
-            transpose(planes, wide: wide)
+            transpose(planes, wide: false)
             // A = n - 2 (|x| + c - 2 S) with S over the set inputs, n - 2 (|x| - c + 2 S) over the clear ones.
-            if !wide {
-                emitNarrow(group: g, m: m, planes: planes, rowCounts: rowCounts, k0: base, kc: side, ks: -2 &* side, sink: sink)
-                continue
-            }
-            emit(group: g, m: m, planes: planes, wide: wide, sink: sink) { o, s in
-                base &+ side &* (Int32(truncatingIfNeeded: rowCounts[o]) &- (s &<< 1))
-            }
+            emitSums(group: g, m: m, planes: planes, rowCounts: rowCounts, k0: base, kc: side, ks: -2 &* side, sink: sink)
         }
     }
 
@@ -127,14 +121,7 @@ public enum ColumnDenseKernel {
         for g in 0..<groups {
             let planes = counters + g &* stride
             transpose(planes, wide: wide)
-            if !wide {
-                emitNarrow(group: g, m: m, planes: planes, rowCounts: rowCounts, k0: sum, kc: constant ? -2 : 0, ks: -2, sink: sink)
-                continue
-            }
-            emit(group: g, m: m, planes: planes, wide: wide, sink: sink) { o, s in
-                let weighted = s &+ (constant ? Int32(truncatingIfNeeded: rowCounts[o]) : 0)
-                return sum &- (weighted &<< 1)
-            }
+            emitSums(group: g, m: m, planes: planes, wide: wide, rowCounts: rowCounts, k0: sum, kc: constant ? -2 : 0, ks: -2, sink: sink)
         }
     }
 
@@ -169,9 +156,9 @@ public enum ColumnDenseKernel {
             accumulate(column, list + c3, c1, twelve + 1)
             accumulate(column, list + (n &- c2), c2, twelve + 2)
             accumulate(column, list, c3, three)
-            transpose16(twelve)
-            transpose16(three)
-            emitNarrow(group: g, m: m, planes: twelve, level3: three, rowCounts: rowCounts, k0: total, kc: -2, ks: -2, sink: sink)
+            transpose(twelve, wide: false)
+            transpose(three, wide: false)
+            emitSums(group: g, m: m, planes: twelve, level3: three, rowCounts: rowCounts, k0: total, kc: -2, ks: -2, sink: sink)
         }
     }
 
@@ -435,24 +422,24 @@ public enum ColumnDenseKernel {
         return (Int32(truncatingIfNeeded: (v & 0xFFFF) | (h &<< 16)), Int32(truncatingIfNeeded: (v >> 16) | (h & 0xFFFF_0000)))
     }
 
-    /// The narrow counter's sinks (sums below 2^16, the layers of the device's networks), straight-line:
-    /// A_o = k0 + kc c_o + ks s_o for the rows o = 32 g + k (k < 32, o < m) of lane group g, c_o the
-    /// row's stored count, s_o lane k's sum in `planes` after `transpose` (plus 6 times its sum in
+    /// The column kernels' sinks, straight-line: A_o = k0 + kc c_o + ks s_o for the rows o = 32 g + k (k < 32, o < m) of lane group g, c_o the
+    /// row's stored count, s_o lane k's sum in `planes` after `transpose` (`wide`: planes 16 ..< 32
+    /// hold its bits 16 and up, `laneSums`' rule; plus 6 times its sum in
     /// `level3`, `levels`' second counter, when given), into `sink`. A whole group's signs come from
     /// one pass over the counter's 16 words (lanes j and 16 + j from word j), shifted into two half
-    /// words lane 15 and 31 first (one shift-or each); |A| < 2^30 here, so `ThresholdSign.bit(small:)`.
+    /// words lane 15 and 31 first (one shift-or each); |A| < 2^30 (|A| <= 255 n, n < 2^16), so `ThresholdSign.bit(small:)`.
     /// The closure-built sink of `emit` took about 25 instructions a row on the Cortex-M4, this about 16.
     @_noAllocation @inline(__always)
-    static func emitNarrow(group g: Int, m: Int, planes: UnsafePointer<UInt32>, level3: UnsafePointer<UInt32>? = nil,
-                           rowCounts: UnsafePointer<UInt16>, k0: Int32, kc: Int32, ks: Int32, sink: AccumulatorSink) {
+    static func emitSums(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool = false, level3: UnsafePointer<UInt32>? = nil,
+                         rowCounts: UnsafePointer<UInt16>, k0: Int32, kc: Int32, ks: Int32, sink: AccumulatorSink) {
         let first = g &<< 5
         let lanes = min(32, m &- first)
         let counts = rowCounts + first
         let other = level3 ?? planes
         // The sum of lane j (< 16, `high` false) or 16 + j (`high`) and its accumulator.
         @inline(__always) func value(_ j: Int, high: Bool) -> Int32 {
-            let v = planes[j], v3 = other[j]
-            var s = Int32(truncatingIfNeeded: high ? v >> 16 : v & 0xFFFF)
+            let v = planes[j], v3 = other[j], h = wide ? planes[16 &+ j] : 0
+            var s = Int32(truncatingIfNeeded: high ? v >> 16 | h & 0xFFFF_0000 : v & 0xFFFF | h &<< 16)
             if level3 != nil { s &+= 6 &* Int32(truncatingIfNeeded: high ? v3 >> 16 : v3 & 0xFFFF) }
             return k0 &+ kc &* Int32(truncatingIfNeeded: counts[high ? 16 &+ j : j]) &+ ks &* s
         }
@@ -479,56 +466,6 @@ public enum ColumnDenseKernel {
                 }
             }
             UnsafeMutableRawPointer(bits).storeBytes(of: high &<< 16 | low, toByteOffset: 4 &* g, as: UInt32.self)
-        }
-    }
-
-    /// Hands `value(o, s)` of the rows o = 32 g + k (k < 32, o < m) of lane group g, s = lane k's sum
-    /// from the counter `transpose` turned, to `sink`: into i32, or thresholded into signs, one 32-bit
-    /// word per group (dense outputs are one pixel: channel c is bit c in both layouts; the bits are
-    /// zeroed by the caller). Word j of the counter holds lanes j and 16 + j, taken together.
-    @_noAllocation @inline(__always)
-    static func emit(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool, sink: AccumulatorSink,
-                     _ value: (Int, Int32) -> Int32) {
-        // Two copies, each with `wide` a constant: the narrow one (nearly every layer) loads one word per lane pair.
-        if wide {
-            emitLanes(group: g, m: m, planes: planes, wide: true, sink: sink, value)
-        } else {
-            emitLanes(group: g, m: m, planes: planes, wide: false, sink: sink, value)
-        }
-    }
-
-    @_noAllocation @inline(__always)
-    static func emitLanes(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool, sink: AccumulatorSink,
-                          _ value: (Int, Int32) -> Int32) {
-        let first = g &<< 5
-        let lanes = min(32, m &- first)
-        @inline(__always) func sums(_ j: Int) -> (Int32, Int32) { laneSums(planes, j, wide: wide) }
-        switch sink {
-        case let .accumulators(out):
-            for j in 0..<min(16, lanes) {
-                let (low, high) = sums(j)
-                out[first &+ j] = value(first &+ j, low)
-                if j &+ 16 < lanes { out[first &+ 16 &+ j] = value(first &+ 16 &+ j, high) }
-            }
-        case let .signs(thresholds, flips, _, _, bits):
-            @inline(__always) func sign(_ o: Int, _ s: Int32) -> UInt32 {
-                ThresholdSign.bit(value(o, s), channel: o, thresholds: thresholds, flips: flips)
-            }
-            var word: UInt32 = 0
-            if lanes == 32 {
-                for j in 0..<16 {
-                    let (low, high) = sums(j)
-                    word |= sign(first &+ j, low) &<< UInt32(truncatingIfNeeded: j)
-                    word |= sign(first &+ 16 &+ j, high) &<< UInt32(truncatingIfNeeded: j &+ 16)
-                }
-            } else {
-                for j in 0..<min(16, lanes) {
-                    let (low, high) = sums(j)
-                    word |= sign(first &+ j, low) &<< UInt32(truncatingIfNeeded: j)
-                    if j &+ 16 < lanes { word |= sign(first &+ 16 &+ j, high) &<< UInt32(truncatingIfNeeded: j &+ 16) }
-                }
-            }
-            UnsafeMutableRawPointer(bits).storeBytes(of: word, toByteOffset: 4 &* g, as: UInt32.self)
         }
     }
 }
