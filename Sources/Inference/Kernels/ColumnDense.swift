@@ -278,6 +278,7 @@ public enum ColumnDenseKernel {
         var o = planes[0], t = planes[1], f = planes[2], e = planes[3]
         var p = list
         var left = count
+        #if !COMPACT_COLUMN_SUMS   // set for the Cortex-M0 firmware (scripts/build-firmware.sh): its 256 KiB of flash
         // Thirty-two at a time: the two blocks' carries of weight 16 go through one carry-save adder
         // with plane 4, and only its carries of weight 32 ripple on (about half the ripples).
         while left >= 32 {
@@ -292,6 +293,7 @@ public enum ColumnDenseKernel {
             p += 32
             left &-= 32
         }
+        #endif
         while left >= 16 {
             let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
             let (s, e2) = Popcount.carrySave(e, e0, e1)
