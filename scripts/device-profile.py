@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Where a device inference spends its instructions: per function and per layer, from QEMU's exec trace.
 
-  scripts/device-profile.py MODEL.bsm [--board netduinoplus2] [--dataset mnist] [--image 0] [--top 12]
+  scripts/device-profile.py MODEL.bsm [--board netduinoplus2] [--dataset mnist] [--top 12] [--kernel ELF]
 
 Runs `infer MODEL --device BOARD --limit 1` (the debug build of this tree, or $INFER) through a
 qemu-system-arm wrapper that adds `-d in_asm,exec,nochain` (every translated block and each time it
 runs), then counts retired instructions per function (the firmware's symbols) and per layer: a layer
 starts where a binary layer's kernel entry point runs (ColumnDenseKernel.levels / pixels / bits,
 BlockedDenseKernel's, FusedDense/FusedConv's), so its count holds its kernel, its column sums, its
-sink and the steps up to the next layer. Validation (init) comes before the first layer and is left
+sink and the steps up to the next layer. --kernel runs another firmware ELF in QEMU instead of this
+tree's (one built from a base commit's sources, to compare; infer still checks this tree's). Validation (init) comes before the first layer and is left
 out; the count after the last layer includes the firmware's reporting. Slow (a log of ~250 MB for
 FCN2 with its 7 M-instruction validation) and for development only: `make bench-device` and
 DeviceTests are the measures of record.
@@ -20,16 +21,17 @@ LAYER_ENTRIES = re.compile(r'ColumnDenseKernelO(6levels|6pixels|4bits)|BlockedDe
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('model'); ap.add_argument('--board', default='netduinoplus2'); ap.add_argument('--dataset', default='mnist')
-    ap.add_argument('--top', type=int, default=12)
+    ap.add_argument('--top', type=int, default=12); ap.add_argument('--kernel')
     a = ap.parse_args()
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     infer = os.environ.get('INFER', os.path.join(root, '.build/debug/infer'))
-    elf = os.path.join(root, '.build-firmware', a.board, 'firmware.elf')
+    elf = a.kernel or os.path.join(root, '.build-firmware', a.board, 'firmware.elf')
     with tempfile.TemporaryDirectory() as d:
         log = os.path.join(d, 'qemu.log')
         real = subprocess.run(['sh', '-c', 'command -v qemu-system-arm'], capture_output=True, text=True).stdout.strip()
         with open(os.path.join(d, 'qemu-system-arm'), 'w') as f:
-            f.write(f'#!/bin/sh\nexec {real} "$@" -d in_asm,exec,nochain -D {log}\n')
+            swap = f'for x in "$@"; do shift; if [ "$prev" = -kernel ]; then x={elf}; fi; set -- "$@" "$x"; prev="$x"; done\n' if a.kernel else ''
+            f.write(f'#!/bin/sh\n{swap}exec {real} "$@" -d in_asm,exec,nochain -D {log}\n')
         os.chmod(os.path.join(d, 'qemu-system-arm'), 0o755)
         env = dict(os.environ, PATH=d + ':' + os.environ['PATH'])
         r = subprocess.run([infer, a.model, '--device', a.board, '--dataset', a.dataset, '--limit', '1'], env=env, capture_output=True, text=True)
@@ -54,7 +56,7 @@ def main():
             elif line.startswith('Trace'):
                 if cur is not None: size[cur], cur = n, None
                 pc = int(re.search(r'\[[0-9a-f]+/([0-9a-f]+)/', line).group(1), 16)
-                if pc in entries: layer += 1
+                if pc in entries and (layer < 0 or layers[layer] > 64): layer += 1   # pixels handing over to levels: one layer
                 if layer >= 0:
                     layers[layer] += size.get(pc, 0)
                     funcs[sym(pc)] += size.get(pc, 0)
