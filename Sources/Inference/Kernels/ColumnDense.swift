@@ -59,7 +59,8 @@ public enum ColumnDenseKernel {
     public static func scratchBytes(n: Int, m: Int, codeBits: Int) -> Int {
         if byLevels(n: n, codeBits: codeBits) { return listBytes(n) + 4 * 32 }   // the two counters of `levels`
         let groups = codeBits > 0 ? BitPacking.laneGroups(m) : 1
-        return listBytes(n) + 4 * groups * counterStride(maxSum: maxSum(n: n, codeBits: codeBits), topLevel: topLevel(codeBits: codeBits))
+        // A binary layer lists the sparser side of its input: at most n / 2 columns.
+        return listBytes(codeBits > 0 ? n : n / 2) + 4 * groups * counterStride(maxSum: maxSum(n: n, codeBits: codeBits), topLevel: topLevel(codeBits: codeBits))
     }
 
     @_noAllocation @inline(__always)
@@ -77,7 +78,7 @@ public enum ColumnDenseKernel {
         let list = scratch.assumingMemoryBound(to: UInt16.self)
         let count = selectBits(x32, n: n, ones: ones, into: list)
         let stride = counterStride(maxSum: count)   // 16: count <= n / 2 < 2^15 (rows hold at most 65,535 values)
-        let planes = (scratch + listBytes(n)).assumingMemoryBound(to: UInt32.self)
+        let planes = (scratch + listBytes(n / 2)).assumingMemoryBound(to: UInt32.self)   // count <= n / 2
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let groups = BitPacking.laneGroups(m)
         let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
