@@ -75,10 +75,11 @@ public enum ColumnDenseKernel {
         var set = 0
         for j in 0..<halves { set &+= x32[j].nonzeroBitCount }   // the padding bits are 0
         let ones = 2 &* set <= n
-        let list = scratch.assumingMemoryBound(to: UInt16.self)
+        // The counter first (16 planes: count <= n / 2 < 2^15, rows hold at most 65,535 values), then
+        // the list of at most n / 2 columns.
+        let planes = scratch.assumingMemoryBound(to: UInt32.self), stride = 16
+        let list = (scratch + 4 &* stride).assumingMemoryBound(to: UInt16.self)
         let count = selectBits(x32, n: n, ones: ones, into: list)
-        let stride = counterStride(maxSum: count)   // 16: count <= n / 2 < 2^15 (rows hold at most 65,535 values)
-        let planes = (scratch + listBytes(n / 2)).assumingMemoryBound(to: UInt32.self)   // count <= n / 2
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let groups = BitPacking.laneGroups(m)
         let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
