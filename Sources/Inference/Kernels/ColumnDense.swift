@@ -8,6 +8,7 @@ import ModelFormat
 //   first layer, codes 2q + 1 = sum_b 2^b P_b:  sum_i code_i w_oi = total - 2 sum_b 2^b C_b(o),
 //       C_b(o) = sum of column i of row o (1 for -1) over the pixels i whose plane-b bit is set; the
 //       constant plane 0 of 2q + 1 is every column, so C_0 is the row's stored count of -1 weights;
+//       2-bit codes go by levels instead (`levels`: each drawn pixel's column added once);
 //   binary input x (n bits, |x| set):  popcount(x XOR w_o) = |x| + c_o - 2 S(o) with S over the set
 //       inputs, or |x| - c_o + 2 Z(o) with Z over the clear inputs (c_o: the stored row count), so
 //       only the sparser side is added: at most n / 2 columns.
@@ -15,8 +16,10 @@ import ModelFormat
 // The columns to add are listed once per image (u16 indices, in the scratch); then, for each group of
 // 32 rows, the listed column words are summed by Harley-Seal carry-save adders (Muła, Kurz and
 // Lemire, 2018) into a bit-sliced counter (plane j = bit j of the 32 rows' sums), and a bit-matrix
-// transposition turns the planes into the 32 lane sums, two lanes per 32-bit word, for the sink. On MNIST, where most pixels
-// are blank, the first layer adds a fifth of the columns the row kernels touch.
+// transposition turns the planes into the 32 lane sums, two lanes per 32-bit word, for the sink
+// (`emitSums`, one for every kernel). On MNIST, where most pixels are blank, the first layer adds a
+// sixth of the columns the row kernels touch. docs/EMBEDDING.md has the Cortex-M4's per-layer counts
+// (scripts/device-profile.py measures them).
 //
 // Bit-exact with BinaryDenseKernel's references (ColumnDenseTests, RandomModelTests); every target runs
 // it, so the host tests check it. Rows hold at most 65,535 values (u16 indices and counts; the reader
