@@ -34,7 +34,8 @@ case "$board" in
                  sflags=(-Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16)
                  flash=1048576; ram=131072; ipt=1; shift=0 ;;
   microbit)      target=armv6m-none-none-eabi; cpu=cortex-m0; define=BOARD_MICROBIT
-                 cflags=(-mcpu=cortex-m0 -mfloat-abi=soft); sflags=(); flash=262144; ram=16384
+                 # COMPACT_COLUMN_SUMS: the column kernels without their 32-column blocks (flash before speed).
+                 cflags=(-mcpu=cortex-m0 -mfloat-abi=soft); sflags=(-D COMPACT_COLUMN_SUMS); flash=262144; ram=16384
                  # TIMER0 counts 16 MHz (62.5 ns a tick); under -icount shift=7 an instruction takes
                  # 128 ns, so a tick is 62.5 / 128 instructions and a count is exact to within one.
                  ipt=0.48828125; shift=7

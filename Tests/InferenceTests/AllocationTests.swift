@@ -77,16 +77,17 @@ final class AllocationTests: XCTestCase {
     }
 
     /// FCN2 in columns32, pinned: the first layer's step is the largest, 1,568 B of column list (784
-    /// u16) + 19 lane groups x 16 counter planes x 4 B + the 600-bit output (80 B); nothing persists,
-    /// so every kernel set but the reference plans the same.
-    func testFCN2ColumnsArenaIs2864Bytes() throws {
+    /// u16) + its two counters of 16 planes x 4 B (2-bit codes go by levels, one lane group after
+    /// another: 2,864 B with a counter per group before issue 14) + the 600-bit output (80 B); nothing
+    /// persists, so every kernel set but the reference plans the same.
+    func testFCN2ColumnsArenaIs1776Bytes() throws {
         let bytes = try ImageExport.image(of: try Network(config: .fcn2(precision: .binary, inputBits: 2), seed: 1), denseLayout: .columns32)
         try bytes.withUnsafeBytes { raw in
             let image = try ModelImage(bytes: raw)
-            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .simd), 1568 + 19 * 16 * 4 + 80)
-            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .carrySave), 2864)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .simd), 1568 + 2 * 16 * 4 + 80)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .carrySave), 1776)
             XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .reference), 784 + 2400)
-            XCTAssertEqual(Interpreter.arenaBytes(for: image, batch: 4), 4 * 2864)
+            XCTAssertEqual(Interpreter.arenaBytes(for: image, batch: 4), 4 * 1776)
         }
     }
 

@@ -61,6 +61,14 @@ final class ColumnDenseTests: XCTestCase {
                       file: file, line: line)
     }
 
+    /// Issue 14: a binary layer lists the sparser side of its input, at most n / 2 columns, so its
+    /// scratch holds n / 2 indices, not n (the conv net's 1,600-input dense layer: 1,664 B, not 3,264).
+    func testABinaryLayersListHoldsHalfItsInputs() {
+        XCTAssertEqual(ColumnDenseKernel.scratchBytes(n: 1600, m: 512, codeBits: 0), 1600 + 16 * 4)
+        XCTAssertEqual(ColumnDenseKernel.scratchBytes(n: 601, m: 600, codeBits: 0), 608 + 16 * 4, "300 u16 rounded to 16 B")
+        XCTAssertEqual(ColumnDenseKernel.scratchBytes(n: 784, m: 600, codeBits: 2), 1568 + 2 * 16 * 4, "codes list every pixel")
+    }
+
     func testBitsMatchTheReference() {
         for (n, m) in shapes {
             let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)

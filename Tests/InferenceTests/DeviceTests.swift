@@ -116,7 +116,7 @@ final class DeviceTests: XCTestCase {
         let r = try device(model, images)
         XCTAssertEqual(r["host_agreement"] as? Double, 1.0)
         XCTAssertEqual(r["image_bytes"] as? Int, Pins.fcn2ColumnsImage)
-        XCTAssertEqual(r["arena_bytes"] as? Int, 2864, "first layer: 1,568 B column list + 19 counters of 16 planes (1,216 B) + 80 B of signs")
+        XCTAssertEqual(r["arena_bytes"] as? Int, 1776, "first layer: 1,568 B column list + its two counters of 16 planes (128 B) + 80 B of signs")
         let ram = try XCTUnwrap(r["ram_bytes"] as? Int)
         XCTAssertLessThanOrEqual(ram, 8192, "RAM \(ram) B exceeds 8 KiB")
         XCTAssertEqual(ram, Pins.fcn2ColumnsRAM, "pinned")
@@ -320,8 +320,14 @@ func assertFlash(_ r: [String: Any], image: Int, firmware pinned: Int, file: Sta
 /// by 1,104 B (M4) and 1,136 B (M0): the step functions and the kernel choice. Reproduce with
 /// `BITSHIELD_REQUIRE_DEVICE=1 swift test --disable-swift-testing --filter DeviceTests`.
 /// Both together (the merge): firmware 131,736 B (M4) and 133,680 B (M0), largest tables' init 3,908,077.
+/// Issue 14, item 6 (the column kernels, Kernels/ColumnDense.swift): 2-bit first layers by levels, one
+/// straight-line sink for every column kernel (the closure-built `emit` and its wide copy gone), blocks
+/// of 32 and tails of 8 and 4 columns, counters cleared by inline stores, a binary layer's list of n / 2
+/// columns after its counter: firmware 131,736 -> 128,872 B
+/// (M4) and 133,680 -> 133,344 B (M0, built with COMPACT_COLUMN_SUMS: no 32-column blocks); the
+/// golden and bits8 counts unchanged.
 enum Pins {
-    static let firmwareFlash = 131_736
+    static let firmwareFlash = 128_872
     static let goldenInstructions = 12117
     static let goldenRAM = 2360
     static let fcn2RAM = 3912
@@ -334,10 +340,12 @@ enum Pins {
     /// and both input planes from one load of four pixels 601,347 (about 538,700 on MNIST): not
     /// the issue's target, which the columns32 layout below reaches.
     static let fcn2InstructionBudget = 602_000
-    /// The same network in columns32: the column-sum kernels (Kernels/ColumnDense.swift).
+    /// The same network in columns32: the column-sum kernels (Kernels/ColumnDense.swift). Issue 14,
+    /// item 6: 377,349 -> 320,034 instructions (MNIST, 1,000 test images: 282,450 -> 246,480) and RAM
+    /// 5,176 -> 4,088 B (the first layer's arena 2,864 -> 1,776 B: two counters, not one per lane group).
     static let fcn2ColumnsImage = 217_536
-    static let fcn2ColumnsRAM = 5176
-    static let fcn2ColumnsInstructions = 377_349
+    static let fcn2ColumnsRAM = 4088
+    static let fcn2ColumnsInstructions = 320_034
     /// Interpreter.init on HostileImages.largestTables (4,096 tensors, 1,024 ops): validation and plan
     /// (`infer tables.bsm --device netduinoplus2 --json`, key init_instructions): about 950
     /// instructions a tensor for the two ordered passes and the tensor records, 3.9 M in all, linear.
@@ -356,7 +364,7 @@ enum Pins {
 /// ticks, min 42,551 both; the 18 instructions between the two counter reads are unchanged
 /// (disassembly compared). The 784-256-256-10 counts are unchanged.
 enum MicrobitPins {
-    static let firmwareFlash = 133_680
+    static let firmwareFlash = 133_344
     static let goldenInstructions = 21409
     static let goldenRAM = 2640
     static let fcn256RAM = 3456
@@ -365,7 +373,8 @@ enum MicrobitPins {
     /// input planes from one load of four pixels 330,618 (330,574 after issue 12's reader changes;
     /// 329,955 with issue 13's steps).
     static let fcn256Instructions = 329_955
-    /// The same network in columns32.
-    static let fcn256ColumnsRAM = 4704
-    static let fcn256ColumnsInstructions = 176_585
+    /// The same network in columns32. Issue 14, item 6 (the column kernels by levels, straight-line
+    /// sinks, tails of 8 and 4; no 32-column blocks on the M0): 176,585 -> 163,894, RAM 4,704 -> 4,320 B.
+    static let fcn256ColumnsRAM = 4320
+    static let fcn256ColumnsInstructions = 163_894
 }

@@ -8,6 +8,7 @@ import ModelFormat
 //   first layer, codes 2q + 1 = sum_b 2^b P_b:  sum_i code_i w_oi = total - 2 sum_b 2^b C_b(o),
 //       C_b(o) = sum of column i of row o (1 for -1) over the pixels i whose plane-b bit is set; the
 //       constant plane 0 of 2q + 1 is every column, so C_0 is the row's stored count of -1 weights;
+//       2-bit codes go by levels instead (`levels`: each drawn pixel's column added once);
 //   binary input x (n bits, |x| set):  popcount(x XOR w_o) = |x| + c_o - 2 S(o) with S over the set
 //       inputs, or |x| - c_o + 2 Z(o) with Z over the clear inputs (c_o: the stored row count), so
 //       only the sparser side is added: at most n / 2 columns.
@@ -15,8 +16,10 @@ import ModelFormat
 // The columns to add are listed once per image (u16 indices, in the scratch); then, for each group of
 // 32 rows, the listed column words are summed by Harley-Seal carry-save adders (Muła, Kurz and
 // Lemire, 2018) into a bit-sliced counter (plane j = bit j of the 32 rows' sums), and a bit-matrix
-// transposition turns the planes into the 32 lane sums, two lanes per 32-bit word, for the sink. On MNIST, where most pixels
-// are blank, the first layer adds a fifth of the columns the row kernels touch.
+// transposition turns the planes into the 32 lane sums, two lanes per 32-bit word, for the sink
+// (`emitSums`, one for every kernel). On MNIST, where most pixels are blank, the first layer adds a
+// sixth of the columns the row kernels touch. docs/EMBEDDING.md has the Cortex-M4's per-layer counts
+// (scripts/device-profile.py measures them).
 //
 // Bit-exact with BinaryDenseKernel's references (ColumnDenseTests, RandomModelTests); every target runs
 // it, so the host tests check it. Rows hold at most 65,535 values (u16 indices and counts; the reader
@@ -57,8 +60,10 @@ public enum ColumnDenseKernel {
     /// whose planes are added one after another; of one group for bits).
     @_noAllocation
     public static func scratchBytes(n: Int, m: Int, codeBits: Int) -> Int {
+        if byLevels(n: n, codeBits: codeBits) { return listBytes(n) + 4 * 32 }   // the two counters of `levels`
         let groups = codeBits > 0 ? BitPacking.laneGroups(m) : 1
-        return listBytes(n) + 4 * groups * counterStride(maxSum: maxSum(n: n, codeBits: codeBits), topLevel: topLevel(codeBits: codeBits))
+        // A binary layer lists the sparser side of its input: at most n / 2 columns.
+        return listBytes(codeBits > 0 ? n : n / 2) + 4 * groups * counterStride(maxSum: maxSum(n: n, codeBits: codeBits), topLevel: topLevel(codeBits: codeBits))
     }
 
     @_noAllocation @inline(__always)
@@ -73,30 +78,33 @@ public enum ColumnDenseKernel {
         var set = 0
         for j in 0..<halves { set &+= x32[j].nonzeroBitCount }   // the padding bits are 0
         let ones = 2 &* set <= n
-        let list = scratch.assumingMemoryBound(to: UInt16.self)
+        // The counter first (16 planes: count <= n / 2 < 2^15, rows hold at most 65,535 values), then
+        // the list of at most n / 2 columns.
+        let planes = scratch.assumingMemoryBound(to: UInt32.self), stride = 16
+        let list = (scratch + 4 &* stride).assumingMemoryBound(to: UInt16.self)
         let count = selectBits(x32, n: n, ones: ones, into: list)
-        let stride = counterStride(maxSum: count), wide = Self.wide(count)
-        let planes = (scratch + listBytes(n)).assumingMemoryBound(to: UInt32.self)
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let groups = BitPacking.laneGroups(m)
         let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
         let base = Int32(truncatingIfNeeded: n &- 2 &* set), side: Int32 = ones ? -2 : 2
         for g in 0..<groups {
-            planes.initialize(repeating: 0, count: stride)
+            clear(planes, stride)
             accumulate(w32 + g &* n, list, count, planes)
-            transpose(planes, wide: wide)
+            transpose(planes, wide: false)
             // A = n - 2 (|x| + c - 2 S) with S over the set inputs, n - 2 (|x| - c + 2 S) over the clear ones.
-            emit(group: g, m: m, planes: planes, wide: wide, sink: sink) { o, s in
-                base &+ side &* (Int32(truncatingIfNeeded: rowCounts[o]) &- (s &<< 1))
-            }
+            emitSums(group: g, m: m, planes: planes, rowCounts: rowCounts, k0: base, kc: side, ks: -2 &* side, sink: sink)
         }
     }
 
     /// Pixels input (`bits`-bit codes formed here, InputCodesKernel's rule): A_o = sum_i code_i w_oi,
-    /// into `sink`.
+    /// into `sink`. 2-bit codes go by levels (`levels`) where `byLevels`; other codes plane by plane.
     @_noAllocation @inline(never)
     public static func pixels(_ px: UnsafePointer<UInt8>, bits: Int, weights: UnsafeRawPointer, n: Int, m: Int,
                               scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
+        if byLevels(n: n, codeBits: bits) {
+            levels(px, weights: weights, n: n, m: m, scratch: scratch, sink: sink)
+            return
+        }
         let constant = bits < 8
         let stride = counterStride(maxSum: maxSum(n: n, codeBits: bits), topLevel: topLevel(codeBits: bits))
         let groups = BitPacking.laneGroups(m)
@@ -118,11 +126,109 @@ public enum ColumnDenseKernel {
         for g in 0..<groups {
             let planes = counters + g &* stride
             transpose(planes, wide: wide)
-            emit(group: g, m: m, planes: planes, wide: wide, sink: sink) { o, s in
-                let weighted = s &+ (constant ? Int32(truncatingIfNeeded: rowCounts[o]) : 0)
-                return sum &- (weighted &<< 1)
-            }
+            emitSums(group: g, m: m, planes: planes, wide: wide, rowCounts: rowCounts, k0: sum, kc: constant ? -2 : 0, ks: -2, sink: sink)
         }
+    }
+
+    /// Whether a first layer on `codeBits`-bit codes of rows of `n` goes by levels (`levels`): 2-bit
+    /// codes of rows short enough (n < 16,384) that the level counter's sums, up to 4n, stay below 2^16.
+    @_noAllocation @inline(__always)
+    static func byLevels(n: Int, codeBits: Int) -> Bool { codeBits == 2 && n < 16384 }
+
+    /// `pixels` for 2-bit codes (code 2q + 1, q = pixel >> 6) by levels rather than planes: a pixel of
+    /// level q adds its column once, to one of two counters, not once per set bit of q:
+    ///   sum_i code_i w_oi = total - 2 (c_o + S_12(o) + 6 S_3(o)),  total = n + sum_i 2 q_i,
+    /// S_12 adding the columns of level 1 at weight 2 and of level 2 at weight 4 (counter levels 1 and
+    /// 2), S_3 those of level 3 at weight 1 (its own counter). On MNIST most drawn pixels are level 3
+    /// (85 of 124 on the test set's mean), so a lane group adds 124 columns where the planes add 209
+    /// (103 + 105). The groups go one after another through the two counters (the lists of the three
+    /// levels are disjoint, together in the list's n entries): two counters of scratch, not one per group.
+    @_noAllocation @inline(never)
+    static func levels(_ px: UnsafePointer<UInt8>, weights: UnsafeRawPointer, n: Int, m: Int,
+                       scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
+        let groups = BitPacking.laneGroups(m)
+        let list = scratch.assumingMemoryBound(to: UInt16.self)
+        let twelve = (scratch + listBytes(n)).assumingMemoryBound(to: UInt32.self), three = twelve + 16
+        let w32 = weights.assumingMemoryBound(to: UInt32.self)
+        let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
+        // Level 3 from the front, level 2 from the back, then level 1 after level 3 (disjoint: n entries in all).
+        let (c3, c2) = selectLevels(px, n: n, front: 3, back: 2, into: list)
+        let c1 = selectLevels(px, n: n, front: 0, back: 1, into: list + c3).back
+        let total = Int32(truncatingIfNeeded: n &+ 2 &* c1 &+ 4 &* c2 &+ 6 &* c3)
+        for g in 0..<groups {
+            let column = w32 + g &* n
+            clear(twelve, 32)   // both counters
+            accumulate(column, list + c3, c1, twelve + 1)
+            accumulate(column, list + (n &- c2), c2, twelve + 2)
+            accumulate(column, list, c3, three)
+            transpose(twelve, wide: false)
+            transpose(three, wide: false)
+            emitSums(group: g, m: m, planes: twelve, level3: three, rowCounts: rowCounts, k0: total, kc: -2, ks: -2, sink: sink)
+        }
+    }
+
+    /// Lists the pixels of level `front` (q = pixel >> 6; 3 or none) from `list` up, and those of level
+    /// `back` (1 or 2) from `list + n - 1` down or, when `front` is 0, from `list` up; returns both
+    /// counts. Four pixels per load, and a group of four blank pixels costs one test. The front list is
+    /// written as `selectPixels` writes (every pixel stored, the count advanced by its bit: no branch),
+    /// which never reaches an entry of the back list; the back list, of the rare levels 1 and 2, one
+    /// set bit at a time.
+    @_noAllocation @inline(__always)
+    static func selectLevels(_ px: UnsafePointer<UInt8>, n: Int, front: UInt32, back: UInt32,
+                             into list: UnsafeMutablePointer<UInt16>) -> (front: Int, back: Int) {
+        var f = 0, b = 0
+        let down = front != 0
+        @inline(__always) func level(_ x: UInt32, _ q: UInt32) -> UInt32 {   // bit 0 of byte k: pixel k is at level q
+            let lo = x >> 6, hi = x >> 7
+            return (q == 3 ? lo & hi : (q == 2 ? hi & ~lo : lo & ~hi)) & 0x0101_0101
+        }
+        var i = 0
+        while i &+ 4 <= n {
+            let x = UnsafeRawPointer(px + i).loadUnaligned(as: UInt32.self)
+            if x & 0xC0C0_C0C0 != 0 {
+                if front != 0 {
+                    let u = level(x, front)
+                    let at = UInt16(truncatingIfNeeded: i)
+                    list[f] = at; f &+= Int(u & 1)
+                    list[f] = at &+ 1; f &+= Int((u >> 8) & 1)
+                    list[f] = at &+ 2; f &+= Int((u >> 16) & 1)
+                    list[f] = at &+ 3; f &+= Int(u >> 24)
+                }
+                listSet(level(x, back), at: i, down: down, list: list, n: n, count: &b)
+            }
+            i &+= 4
+        }
+        while i < n {
+            let x = UInt32(px[i])
+            if front != 0 && level(x, front) != 0 { list[f] = UInt16(truncatingIfNeeded: i); f &+= 1 }
+            listSet(level(x, back), at: i, down: down, list: list, n: n, count: &b)
+            i &+= 1
+        }
+        return (f, b)
+    }
+
+    /// Lists pixel `at + k` for each byte k of `v` whose bit 0 is set, at `list[count]` up or, `down`,
+    /// at `list[n - 1 - count]` down.
+    @_noAllocation @inline(__always)
+    static func listSet(_ v: UInt32, at: Int, down: Bool, list: UnsafeMutablePointer<UInt16>, n: Int, count: inout Int) {
+        var v = v
+        while v != 0 {
+            let i = UInt16(truncatingIfNeeded: at &+ (v.trailingZeroBitCount >> 3))
+            if down { list[n &- 1 &- count] = i } else { list[count] = i }
+            count &+= 1
+            v &= v &- 1
+        }
+    }
+
+    /// Zeroes `count` counter words. By stores of a zero the compiler cannot see (the top bit of the
+    /// address: 0 for the RAM of every target, else the plain clear below makes it right): with a
+    /// literal 0 the loop became a `memset` call, about 100 instructions for a 64-byte counter on the
+    /// Cortex-M4 (the firmware's word loop), these 16 stores about 20.
+    @_noAllocation @inline(__always)
+    static func clear(_ p: UnsafeMutablePointer<UInt32>, _ count: Int) {
+        let zero = UInt32(truncatingIfNeeded: UInt(bitPattern: p) >> (UInt.bitWidth &- 1))
+        for k in 0..<count { p[k] = zero }
+        if zero != 0 { p.initialize(repeating: 0, count: count) }
     }
 
     /// Lists the indices i < n whose input bit is 1 (`ones`) or 0; returns how many.
@@ -169,14 +275,30 @@ public enum ColumnDenseKernel {
     }
 
     /// Adds the listed columns of one lane group (`column[i]`: column i's word) to the bit-sliced
-    /// counter `planes` (plane 0 at the list's weight): sixteen at a time through carry-save adders
-    /// into the lowest four planes, whose carries of weight 16 ripple up; then pairs, then one.
+    /// counter `planes` (plane 0 at the list's weight): thirty-two, then sixteen at a time through
+    /// carry-save adders into the lowest four planes, whose carries of weight 16 ripple up; then eight, four, two, one.
     @_noAllocation @inline(never)
     static func accumulate(_ column: UnsafePointer<UInt32>, _ list: UnsafePointer<UInt16>, _ count: Int,
                            _ planes: UnsafeMutablePointer<UInt32>) {
         var o = planes[0], t = planes[1], f = planes[2], e = planes[3]
         var p = list
         var left = count
+        #if !COMPACT_COLUMN_SUMS   // set for the Cortex-M0 firmware (scripts/build-firmware.sh): its 256 KiB of flash
+        // Thirty-two at a time: the two blocks' carries of weight 16 go through one carry-save adder
+        // with plane 4, and only its carries of weight 32 ripple on (about half the ripples).
+        while left >= 32 {
+            let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
+            let (s0, e2) = Popcount.carrySave(e, e0, e1)
+            let e3 = eight(column, p + 16, &o, &t, &f), e4 = eight(column, p + 24, &o, &t, &f)
+            let (s1, e5) = Popcount.carrySave(e2, e3, e4)
+            e = e5
+            let (c, s) = Popcount.carrySave(planes[4], s0, s1)
+            planes[4] = s
+            if c != 0 { ripple(c, planes + 5) }
+            p += 32
+            left &-= 32
+        }
+        #endif
         while left >= 16 {
             let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
             let (s, e2) = Popcount.carrySave(e, e0, e1)
@@ -185,7 +307,28 @@ public enum ColumnDenseKernel {
             p += 16
             left &-= 16
         }
-        while left >= 2 {
+        if left >= 8 {
+            let e0 = eight(column, p, &o, &t, &f)
+            let s = e & e0
+            e ^= e0
+            if s != 0 { ripple(s, planes + 4) }
+            p += 8
+            left &-= 8
+        }
+        if left >= 4 {
+            let (c0, o0) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
+            let (c1, o1) = Popcount.carrySave(o0, column[Int(p[2])], column[Int(p[3])])
+            let (c2, t1) = Popcount.carrySave(t, c0, c1)
+            o = o1; t = t1
+            let c3 = f & c2   // c2 has weight 4: half adders into f and e
+            f ^= c2
+            let up = e & c3
+            e ^= c3
+            if up != 0 { ripple(up, planes + 4) }
+            p += 4
+            left &-= 4
+        }
+        if left >= 2 {
             let (c, o1) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
             o = o1
             let up = carry(c, &t, &f, &e)
@@ -286,53 +429,50 @@ public enum ColumnDenseKernel {
         return (Int32(truncatingIfNeeded: (v & 0xFFFF) | (h &<< 16)), Int32(truncatingIfNeeded: (v >> 16) | (h & 0xFFFF_0000)))
     }
 
-    /// Hands `value(o, s)` of the rows o = 32 g + k (k < 32, o < m) of lane group g, s = lane k's sum
-    /// from the counter `transpose` turned, to `sink`: into i32, or thresholded into signs, one 32-bit
-    /// word per group (dense outputs are one pixel: channel c is bit c in both layouts; the bits are
-    /// zeroed by the caller). Word j of the counter holds lanes j and 16 + j, taken together.
+    /// The column kernels' sinks, straight-line: A_o = k0 + kc c_o + ks s_o for the rows o = 32 g + k (k < 32, o < m) of lane group g, c_o the
+    /// row's stored count, s_o lane k's sum in `planes` after `transpose` (`wide`: planes 16 ..< 32
+    /// hold its bits 16 and up, `laneSums`' rule; plus 6 times its sum in
+    /// `level3`, `levels`' second counter, when given), into `sink`. A whole group's signs come from
+    /// one pass over the counter's 16 words (lanes j and 16 + j from word j), shifted into two half
+    /// words lane 15 and 31 first (one shift-or each); |A| < 2^30 (|A| <= 255 n, n < 2^16), so `ThresholdSign.bit(small:)`.
+    /// The closure-built sink of `emit` took about 25 instructions a row on the Cortex-M4, this about 16.
     @_noAllocation @inline(__always)
-    static func emit(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool, sink: AccumulatorSink,
-                     _ value: (Int, Int32) -> Int32) {
-        // Two copies, each with `wide` a constant: the narrow one (nearly every layer) loads one word per lane pair.
-        if wide {
-            emitLanes(group: g, m: m, planes: planes, wide: true, sink: sink, value)
-        } else {
-            emitLanes(group: g, m: m, planes: planes, wide: false, sink: sink, value)
-        }
-    }
-
-    @_noAllocation @inline(__always)
-    static func emitLanes(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool, sink: AccumulatorSink,
-                          _ value: (Int, Int32) -> Int32) {
+    static func emitSums(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool = false, level3: UnsafePointer<UInt32>? = nil,
+                         rowCounts: UnsafePointer<UInt16>, k0: Int32, kc: Int32, ks: Int32, sink: AccumulatorSink) {
         let first = g &<< 5
         let lanes = min(32, m &- first)
-        @inline(__always) func sums(_ j: Int) -> (Int32, Int32) { laneSums(planes, j, wide: wide) }
+        let counts = rowCounts + first
+        let other = level3 ?? planes
+        // The sum of lane j (< 16, `high` false) or 16 + j (`high`) and its accumulator.
+        @inline(__always) func value(_ j: Int, high: Bool) -> Int32 {
+            let v = planes[j], v3 = other[j], h = wide ? planes[16 &+ j] : 0
+            var s = Int32(truncatingIfNeeded: high ? v >> 16 | h & 0xFFFF_0000 : v & 0xFFFF | h &<< 16)
+            if level3 != nil { s &+= 6 &* Int32(truncatingIfNeeded: high ? v3 >> 16 : v3 & 0xFFFF) }
+            return k0 &+ kc &* Int32(truncatingIfNeeded: counts[high ? 16 &+ j : j]) &+ ks &* s
+        }
         switch sink {
         case let .accumulators(out):
-            for j in 0..<min(16, lanes) {
-                let (low, high) = sums(j)
-                out[first &+ j] = value(first &+ j, low)
-                if j &+ 16 < lanes { out[first &+ 16 &+ j] = value(first &+ 16 &+ j, high) }
-            }
+            for k in 0..<lanes { out[first &+ k] = value(k & 15, high: k >= 16) }
         case let .signs(thresholds, flips, _, _, bits):
-            @inline(__always) func sign(_ o: Int, _ s: Int32) -> UInt32 {
-                ThresholdSign.bit(value(o, s), channel: o, thresholds: thresholds, flips: flips)
-            }
-            var word: UInt32 = 0
+            let t = thresholds + first, f = flips + first
+            var low: UInt32 = 0, high: UInt32 = 0
+            var j = 15
             if lanes == 32 {
-                for j in 0..<16 {
-                    let (low, high) = sums(j)
-                    word |= sign(first &+ j, low) &<< UInt32(truncatingIfNeeded: j)
-                    word |= sign(first &+ 16 &+ j, high) &<< UInt32(truncatingIfNeeded: j &+ 16)
+                while j >= 0 {
+                    low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), channel: j, thresholds: t, flips: f)
+                    high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), channel: 16 &+ j, thresholds: t, flips: f)
+                    j &-= 1
                 }
             } else {
-                for j in 0..<min(16, lanes) {
-                    let (low, high) = sums(j)
-                    word |= sign(first &+ j, low) &<< UInt32(truncatingIfNeeded: j)
-                    if j &+ 16 < lanes { word |= sign(first &+ 16 &+ j, high) &<< UInt32(truncatingIfNeeded: j &+ 16) }
+                while j >= 0 {
+                    if 16 &+ j < lanes {
+                        high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), channel: 16 &+ j, thresholds: t, flips: f)
+                    }
+                    if j < lanes { low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), channel: j, thresholds: t, flips: f) }
+                    j &-= 1
                 }
             }
-            UnsafeMutableRawPointer(bits).storeBytes(of: word, toByteOffset: 4 &* g, as: UInt32.self)
+            UnsafeMutableRawPointer(bits).storeBytes(of: high &<< 16 | low, toByteOffset: 4 &* g, as: UInt32.self)
         }
     }
 }
