@@ -172,12 +172,14 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     }
 
     /// Persistent bytes of step `q` with this kernel (`m` outputs): the bit counts of the weight rows
-    /// (u16 per row) of a carry-save first layer on 2-bit codes, whose plane 0 is constant; only for
+    /// (u16 per row) of a first layer on the bit-planes of 2-bit codes (carry-save or SIMD8: the step
+    /// plans for the one-image kernel, and the four-image one reads the same counts), whose plane 0 is
+    /// constant, so popcount(P_0 AND w) = popcount(w) is counted once at prepare time; only for
     /// rows that `BlockedDenseKernel.keepsRowCounts` (longer rows are counted as the kernel goes).
     @_noAllocation @inline(__always)
     public func persistentBytes(_ q: Query, m: Int) -> Int {
         switch self {
-        case .blockedPlanesCarrySave, .blockedPlanesCarrySave13: break
+        case .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .blockedPlanes, .blockedPlanes4: break
         default: return 0
         }
         guard q.codeBits == 2 && BlockedDenseKernel.keepsRowCounts(n: q.n) else { return 0 }
