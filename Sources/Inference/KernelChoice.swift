@@ -178,12 +178,19 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     }
 
     /// Persistent bytes of step `q` with this kernel (`m` outputs): the bit counts of the weight rows
-    /// (u16 per row) of a carry-save first layer on 2-bit codes, whose plane 0 is constant; only for
+    /// (u16 per row) of a first layer on the bit-planes of 2-bit codes, whose plane 0 is constant, so
+    /// popcount(P_0 AND w) = popcount(w) is counted once at prepare time: for the carry-save kernels and
+    /// the four-image SIMD8 one (a batch plan; its leftover images' one-image kernel reads them too). The
+    /// one-image SIMD8 kernel alone counts as it goes, so a batch-1 host arena stays small (FCN2: 400 B,
+    /// `make bench`'s arena goal); only for
     /// rows that `BlockedDenseKernel.keepsRowCounts` (longer rows are counted as the kernel goes).
     @_noAllocation @inline(__always)
     public func persistentBytes(_ q: Query, m: Int) -> Int {
         switch self {
         case .blockedPlanesCarrySave, .blockedPlanesCarrySave13: break
+        #if !_pointerBitWidth(_32)   // the device's code as it was: its instruction counts are pinned
+        case .blockedPlanes4: break
+        #endif
         default: return 0
         }
         guard q.codeBits == 2 && BlockedDenseKernel.keepsRowCounts(n: q.n) else { return 0 }

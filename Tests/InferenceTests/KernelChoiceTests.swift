@@ -79,7 +79,9 @@ final class KernelChoiceTests: XCTestCase {
     }
 
     /// The scratch and persistent bytes each kernel plans: FCN2's first layer (784 inputs on 2-bit codes,
-    /// 600 outputs) needs its three bit-planes of 13 words; the carry-save kernels keep 600 u16 row counts.
+    /// 600 outputs) needs its three bit-planes of 13 words; the carry-save kernels and the four-image SIMD8
+    /// kernel keep 600 u16 row counts (popcount of each weight row, for the constant plane 0 of the codes
+    /// 2q + 1); the one-image SIMD8 kernel counts them as it goes (a small batch-1 arena).
     func testScratchAndPersistentBytesFollowTheKernel() {
         let first = Q(op: .dense, weights: .bits8, kernels: .carrySave, input: .codes, codeBits: 2, signs: true, n: 784)
         XCTAssertEqual(Kernel.choose(first).scratchBytes(first, m: 600), 3 * 13 * 8)
@@ -87,6 +89,8 @@ final class KernelChoiceTests: XCTestCase {
         var simd = first
         simd.kernels = .simd
         XCTAssertEqual(Kernel.choose(simd).persistentBytes(simd, m: 600), 0)
+        simd.four = true
+        XCTAssertEqual(Kernel.choose(simd).persistentBytes(simd, m: 600), 1200, "the four-image kernel reads the same counts")
         var eight = first
         eight.codeBits = 8
         XCTAssertEqual(Kernel.choose(eight).persistentBytes(eight, m: 600), 0, "only 2-bit codes have a constant plane counted ahead")
@@ -119,6 +123,8 @@ final class KernelChoiceTests: XCTestCase {
                     }
                 }
                 XCTAssertEqual(plan.map(\.persistentBytes).reduce(0, +), kernels == .carrySave ? 1200 : 0)
+                let batch = Interpreter.plan(image: image, kernels: kernels, batch: 4)
+                XCTAssertEqual(batch.map(\.persistentBytes).reduce(0, +), kernels == .reference ? 0 : 1200, "\(kernels.name), batch 4")
             }
             let device = Interpreter.plan(image: image, kernels: .carrySave)
             XCTAssertEqual(device.first?.kernel, .blockedPlanesCarrySave13)

@@ -92,6 +92,20 @@ final class KernelTests: XCTestCase {
                                                       n: n, m: m, sink: $0)
                         }
                         XCTAssertEqual(a, c, "bits8 n \(n) input bits \(bits) m \(m)")
+                        // Plane 0 of codes 2q + 1 constant: popcount(w) counted as it goes, or read from the row counts.
+                        if bits < 8 {
+                            var rowCounts = [UInt16](repeating: 0xFFFF, count: BitPacking.blockedRows(m))
+                            BlockedDenseKernel.planeRowCounts(weights: blockedWords, n: n, m: m, into: &rowCounts)
+                            for counts in [nil, rowCounts] {
+                                let d = accumulators(m) { sink in
+                                    counts.withOptionalPointer { rc in
+                                        BlockedDenseKernel.planes(planes, count: PixelPlanes.count(bits: bits), total: total, weights: blockedWords,
+                                                                  n: n, m: m, sink: sink, constantFirstPlane: true, rowCounts: rc)
+                                    }
+                                }
+                                XCTAssertEqual(a, d, "bits8 constant plane 0, row counts \(counts != nil), n \(n) input bits \(bits) m \(m)")
+                            }
+                        }
                     }
                 }
             }
@@ -414,6 +428,32 @@ final class BatchKernelTests: XCTestCase {
                     }
                 }
                 XCTAssertEqual(one, four, "planes n \(n) m \(m) bits \(bits) sparse \(sparse)")
+                // Plane 0 constant (bits < 8): popcount(w) from the persistent row counts, one image and four.
+                if bits < 8 {
+                    var rowCounts = [UInt16](repeating: 0xFFFF, count: BitPacking.blockedRows(m))
+                    BlockedDenseKernel.planeRowCounts(weights: w, n: n, m: m, into: &rowCounts)
+                    var oneCounted = [Int32](repeating: 0, count: 4 * m), fourCounted = oneCounted
+                    planes.withUnsafeBufferPointer { p in
+                        rowCounts.withUnsafeBufferPointer { rc in
+                            oneCounted.withUnsafeMutableBufferPointer { o in
+                                for i in 0..<4 {
+                                    BlockedDenseKernel.planes(p.baseAddress! + i * planeStride, count: count, total: Int(totals[i]), weights: w, n: n, m: m,
+                                                              sink: .accumulators(o.baseAddress! + i * m), constantFirstPlane: true,
+                                                              rowCounts: rc.baseAddress!)
+                                }
+                            }
+                            fourCounted.withUnsafeMutableBufferPointer { o in
+                                let s = AccumulatorSink.accumulators(o.baseAddress!)
+                                BlockedDenseKernel.planes4(p.baseAddress!, stride: planeStride, count: count, constantFirstPlane: true,
+                                                           totals: totals, weights: w, n: n, m: m,
+                                                           sinks: (s, s.advanced(byBytes: 4 * m), s.advanced(byBytes: 8 * m), s.advanced(byBytes: 12 * m)),
+                                                           rowCounts: rc.baseAddress!)
+                            }
+                        }
+                    }
+                    XCTAssertEqual(one, oneCounted, "planes with row counts n \(n) m \(m) bits \(bits) sparse \(sparse)")
+                    XCTAssertEqual(one, fourCounted, "planes4 with row counts n \(n) m \(m) bits \(bits) sparse \(sparse)")
+                }
                 // And both against the reference on the codes.
                 var reference = [Int32](repeating: 0, count: 4 * m)
                 w.withUnsafeBufferPointer { wp in
@@ -428,5 +468,13 @@ final class BatchKernelTests: XCTestCase {
                 XCTAssertEqual(four, reference, "planes4 against the reference, n \(n) m \(m) bits \(bits) sparse \(sparse)")
             }
         }
+    }
+}
+
+extension Optional where Wrapped == [UInt16] {
+    /// The array's base address (or nil) for the length of `body`.
+    func withOptionalPointer<R>(_ body: (UnsafePointer<UInt16>?) -> R) -> R {
+        guard let self else { return body(nil) }
+        return self.withUnsafeBufferPointer { body($0.baseAddress) }
     }
 }

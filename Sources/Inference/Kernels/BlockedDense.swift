@@ -23,17 +23,90 @@ public enum BlockedDenseKernel {
 
     /// Input-code planes (PixelPlanes.build, which returned `total`, the sum of the codes):
     /// A_o = total - 2 sum_b 2^b popcount(P_b AND w_o), eight outputs at a time, then into `sink`.
+    /// With `constantFirstPlane` (codes 2q + 1: plane 0 is all n bits) plane 0 adds popcount(w_o), read
+    /// from `rowCounts` (planeRowCounts, the step's persistent data) when given; of the other planes only
+    /// the nonzero words are counted (PixelPlanes.nonzeroWords: the blank pixels of a 2-bit image have
+    /// q = 0, so their codes are plane 0's constant alone).
     @_noAllocation
     public static func planes(_ planes: UnsafePointer<UInt64>, count: Int, total: Int, weights: UnsafePointer<UInt64>,
-                              n: Int, m: Int, sink: AccumulatorSink) {
+                              n: Int, m: Int, sink: AccumulatorSink, constantFirstPlane: Bool = false,
+                              rowCounts: UnsafePointer<UInt16>? = nil) {
         let words = BitPacking.words(n)
         let sum = SIMD8<Int32>(repeating: Int32(total))
+        var masks = SIMD8<UInt64>(repeating: ~0)
+        for b in 0..<count { masks[b] = PixelPlanes.nonzeroWords(planes + b &* words, stride: 0, images: 1, words: words) }
+        let first = constantFirstPlane ? 1 : 0
+        let pair = count == 3 && constantFirstPlane && words <= 64   // 2-bit codes: planes 1 and 2 word by word
+        let either = masks[1] | masks[2]
         for g in 0..<(BitPacking.blockedRows(m) >> 3) {
-            let block = weights + g * words * 8
-            var weighted = SIMD8<Int32>()
-            for b in 0..<count { weighted &+= andCounts(planes + b * words, block, words: words) &<< Int32(b) }
-            sink.store8(group: g, sum &- (weighted &<< 1), outputs: m)
+            let block = weights + g &* words &* 8
+            var weighted = pair ? pairCounts(planes + words, planes + 2 &* words, block, mask: either)
+                : weightedPlanes(planes, block, masks: masks, from: first, count: count, words: words)
+            if constantFirstPlane { weighted &+= plainCounts(block, g, words: words, rowCounts: rowCounts) }
+            sink.store8(group: g, sum &- (SIMD8<Int32>(truncatingIfNeeded: weighted) &<< 1), outputs: m)
         }
+    }
+
+    /// popcount(w_o) of a block's eight rows: read from `rowCounts` (planeRowCounts) when given, else counted.
+    @_noAllocation @inline(__always)
+    static func plainCounts(_ block: UnsafePointer<UInt64>, _ g: Int, words: Int, rowCounts: UnsafePointer<UInt16>?) -> SIMD8<UInt64> {
+        var a = SIMD8<UInt64>()
+        if let rowCounts {
+            let c = UnsafeRawPointer(rowCounts + 8 &* g).loadUnaligned(as: SIMD8<UInt16>.self)
+            for r in 0..<8 { a[r] = UInt64(c[r]) }   // a lane loop, not the generic init
+            return a
+        }
+        var j = 0
+        while j < words { a &+= UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self).nonzeroBitCount; j &+= 1 }
+        return a
+    }
+
+    /// Per row of a block: sum over planes b in first ..< count of 2^b popcount(P_b AND row), plane b's
+    /// words those set in `masks[b]` (maskedAndCounts).
+    @_noAllocation @inline(__always)
+    static func weightedPlanes(_ planes: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, masks: SIMD8<UInt64>, from first: Int,
+                               count: Int, words: Int) -> SIMD8<UInt64> {
+        var weighted = SIMD8<UInt64>()
+        var b = first
+        while b < count {
+            weighted &+= maskedAndCounts(planes + b &* words, block, mask: masks[b], words: words) &<< UInt64(truncatingIfNeeded: b)
+            b &+= 1
+        }
+        return weighted
+    }
+
+    /// Per row of a block: 2 popcount(P_1 AND row) + 4 popcount(P_2 AND row) over the words set in `mask`
+    /// (either plane nonzero; rows of at most 64 words): both planes per weight load and per step of
+    /// the mask, whose scalar bookkeeping shares ports with the vector popcounts.
+    @_noAllocation @inline(__always)
+    static func pairCounts(_ p1: UnsafePointer<UInt64>, _ p2: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, mask: UInt64) -> SIMD8<UInt64> {
+        var c1 = SIMD8<UInt64>(), c2 = c1
+        var left = mask
+        while left != 0 {
+            let j = left.trailingZeroBitCount
+            left &= left &- 1
+            let w = UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self)
+            c1 &+= (w & SIMD8(repeating: p1[j])).nonzeroBitCount
+            c2 &+= (w & SIMD8(repeating: p2[j])).nonzeroBitCount
+        }
+        return (c1 &<< 1) &+ (c2 &<< 2)
+    }
+
+    /// Per row of a block: popcount(x AND row) over the words whose bit is set in `mask` (rows of at
+    /// most 64 words; longer rows count every word).
+    @_noAllocation @inline(__always)
+    static func maskedAndCounts(_ x: UnsafePointer<UInt64>, _ block: UnsafePointer<UInt64>, mask: UInt64, words: Int) -> SIMD8<UInt64> {
+        var acc = SIMD8<UInt64>()
+        if words <= 64 {
+            var left = mask
+            while left != 0 {
+                let j = left.trailingZeroBitCount
+                left &= left &- 1
+                acc &+= (UnsafeRawPointer(block + 8 &* j).loadUnaligned(as: SIMD8<UInt64>.self) & SIMD8(repeating: x[j])).nonzeroBitCount
+            }
+            return acc
+        }
+        return SIMD8<UInt64>(truncatingIfNeeded: andCounts(x, block, words: words))
     }
 
     /// `bits` for four images at once, their inputs `stride` words apart and their outputs in `sinks`:
@@ -77,24 +150,43 @@ public enum BlockedDenseKernel {
 
     /// `planes` for four images at once, their planes `stride` words apart and their code sums in `totals`.
     /// With `constantFirstPlane` (codes 2q + 1, PixelPlanes' plane 0 is all n bits in every image),
-    /// popcount(P_0 AND w) = popcount(w) is counted once for the four.
+    /// popcount(P_0 AND w) = popcount(w) is read from `rowCounts` when given, else counted once for the four.
     @_noAllocation
     public static func planes4(_ p: UnsafePointer<UInt64>, stride s: Int, count: Int, constantFirstPlane: Bool,
                                totals: SIMD4<Int32>, weights: UnsafePointer<UInt64>, n: Int, m: Int,
-                               sinks: (AccumulatorSink, AccumulatorSink, AccumulatorSink, AccumulatorSink)) {
+                               sinks: (AccumulatorSink, AccumulatorSink, AccumulatorSink, AccumulatorSink),
+                               rowCounts: UnsafePointer<UInt16>? = nil) {
         let words = BitPacking.words(n)
         // Words that are zero in the plane of all four images are skipped (MNIST's blank rows): a mask per
         // plane, computed once per call, for rows of at most 64 words; longer rows count every word.
         var masks = SIMD8<UInt64>(repeating: ~0)
         for b in 0..<count { masks[b] = PixelPlanes.nonzeroWords(p + b * words, stride: s, images: 4, words: words) }
+        // 2-bit codes: planes 1 and 2 word by word (pairCounts), over the words nonzero in either.
+        let pair = count == 3 && constantFirstPlane && words <= 64
+        let either = masks[1] | masks[2]
         for g in 0..<(BitPacking.blockedRows(m) >> 3) {
             let block = weights + g * words * 8
             var a0 = SIMD8<UInt64>(), a1 = a0, a2 = a0, a3 = a0
             if constantFirstPlane {
-                for j in 0..<words { a0 &+= UnsafeRawPointer(block + 8 * j).loadUnaligned(as: SIMD8<UInt64>.self).nonzeroBitCount }
+                a0 = plainCounts(block, g, words: words, rowCounts: rowCounts)
                 (a1, a2, a3) = (a0, a0, a0)
             }
-            for b in (constantFirstPlane ? 1 : 0)..<count {
+            if pair {
+                var c = (SIMD8<UInt64>(), SIMD8<UInt64>(), SIMD8<UInt64>(), SIMD8<UInt64>())
+                var d = c
+                let q0 = p + words, r0 = p + 2 &* words
+                let (q1, q2, q3) = (q0 + s, q0 + 2 * s, q0 + 3 * s), (r1, r2, r3) = (r0 + s, r0 + 2 * s, r0 + 3 * s)
+                var left = either
+                while left != 0 {
+                    let j = left.trailingZeroBitCount
+                    left &= left &- 1
+                    andStep4(block, j, q0, q1, q2, q3, &c.0, &c.1, &c.2, &c.3)
+                    andStep4(block, j, r0, r1, r2, r3, &d.0, &d.1, &d.2, &d.3)
+                }
+                a0 &+= (c.0 &<< 1) &+ (d.0 &<< 2); a1 &+= (c.1 &<< 1) &+ (d.1 &<< 2)
+                a2 &+= (c.2 &<< 1) &+ (d.2 &<< 2); a3 &+= (c.3 &<< 1) &+ (d.3 &<< 2)
+            }
+            for b in (constantFirstPlane ? 1 : 0)..<(pair ? 1 : count) {
                 var c0 = SIMD8<UInt64>(), c1 = c0, c2 = c0, c3 = c0
                 let q0 = p + b * words   // as in bits4: a pointer per image, no overflow checks in the loop
                 let (q1, q2, q3) = (q0 + s, q0 + 2 * s, q0 + 3 * s)

@@ -16,7 +16,7 @@ enum BinaryLayerStep {
             byFour.four = true
             let four = Kernel.choose(byFour)
             while four.imagesPerCall() == 4 && b + 4 <= count {
-                runFour(four, o, from: b, sink: sink)
+                runFour(four, o, from: b, sink: sink, rowCounts: rowCounts)
                 b += 4
             }
         }
@@ -29,7 +29,7 @@ enum BinaryLayerStep {
 
     /// Images `b ..< b + 4` on a batch kernel (`blockedBits4`, `blockedPlanes4`).
     @_noAllocation @inline(__always)
-    static func runFour(_ kernel: Kernel, _ o: LayerOperands, from b: Int, sink: AccumulatorSink) {
+    static func runFour(_ kernel: Kernel, _ o: LayerOperands, from b: Int, sink: AccumulatorSink, rowCounts: UnsafePointer<UInt16>?) {
         let sinks = (sink.advanced(byBytes: b * o.stride), sink.advanced(byBytes: (b + 1) * o.stride),
                      sink.advanced(byBytes: (b + 2) * o.stride), sink.advanced(byBytes: (b + 3) * o.stride))
         let w64 = o.weights.assumingMemoryBound(to: UInt64.self)
@@ -41,7 +41,8 @@ enum BinaryLayerStep {
                                                     n: o.n, bits: o.codeBits, into: planes + (b + i) * o.scratchStride / 8))
             }
             BlockedDenseKernel.planes4(planes + b * o.scratchStride / 8, stride: o.scratchStride / 8, count: PixelPlanes.count(bits: o.codeBits),
-                                       constantFirstPlane: o.codeBits < 8, totals: totals, weights: w64, n: o.n, m: o.m, sinks: sinks)
+                                       constantFirstPlane: o.codeBits < 8, totals: totals, weights: w64, n: o.n, m: o.m, sinks: sinks,
+                                       rowCounts: rowCounts)
         } else {
             BlockedDenseKernel.bits4(input: (o.input + b * o.inStride).assumingMemoryBound(to: UInt64.self),
                                      stride: o.inStride / 8, weights: w64, n: o.n, m: o.m, sinks: sinks)
@@ -61,7 +62,8 @@ enum BinaryLayerStep {
         #if !_pointerBitWidth(_32)   // no SIMD kernels where pointers are 32 bits (KernelSet.resolve)
         case .blockedPlanes:
             let total = PixelPlanes.build(pixels: px, n: n, bits: bits, into: planes)
-            BlockedDenseKernel.planes(planes, count: PixelPlanes.count(bits: bits), total: total, weights: w64, n: n, m: m, sink: one)
+            BlockedDenseKernel.planes(planes, count: PixelPlanes.count(bits: bits), total: total, weights: w64, n: n, m: m, sink: one,
+                                      constantFirstPlane: bits < 8, rowCounts: rowCounts)
         case .blockedBits: BlockedDenseKernel.bits(input: xb, weights: w64, n: n, m: m, sink: one)
         #endif
         case .blockedPlanesCarrySave, .blockedPlanesCarrySave13:

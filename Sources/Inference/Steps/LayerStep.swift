@@ -44,7 +44,7 @@ enum LayerStep {
                 FloatLayerStep.run(kernel, operands, count: s.count, bias: bias)
             }
         } else if recording {
-            let keep = kernel.persistentBytes(query, m: m)
+            let keep = keptBytes(s, kernel, query, m: m)
             s.record(binary ? .binaryLayer : .floatLayer, ops: s.pendingCodeBits > 0 ? k - 1 : k, thresholdOp >= 0 ? thresholdOp : k,
                      kernel: kernel, output: out, outputBytes: s.batch * s.stride, scratch: scratchStride > 0 ? sc : -1,
                      scratchBytes: s.batch * scratchStride, persistent: keep > 0 ? rowCountsAt : -1, persistentBytes: keep)
@@ -74,7 +74,7 @@ enum LayerStep {
     /// returns its offset, or -1 for none.
     @_noAllocation @inline(__always)
     static func persist(_ s: inout WalkState, kernel: Kernel, _ query: Kernel.Query, weights: Int, m: Int) -> Int {
-        let keep = kernel.persistentBytes(query, m: m)
+        let keep = keptBytes(s, kernel, query, m: m)
         guard keep > 0 else { return -1 }
         let at = s.persistentAt
         s.persistentAt += keep
@@ -83,6 +83,22 @@ enum LayerStep {
                                               into: (arena + at).assumingMemoryBound(to: UInt16.self))
         }
         return at
+    }
+
+    /// The persistent bytes of the layer (KernelChoice's `persistentBytes`): of `kernel`, or on 64-bit
+    /// targets in a batch plan (batch >= 4) of the four-image kernel the layer runs first, whose row
+    /// counts the leftover images' one-image kernel reads too. On 32-bit targets exactly `kernel`'s (the
+    /// device's code and instruction pins unchanged).
+    @_noAllocation @inline(__always)
+    static func keptBytes(_ s: WalkState, _ kernel: Kernel, _ query: Kernel.Query, m: Int) -> Int {
+        #if _pointerBitWidth(_32)
+        return kernel.persistentBytes(query, m: m)
+        #else
+        guard s.batch >= 4 else { return kernel.persistentBytes(query, m: m) }
+        var four = query
+        four.four = true
+        return Kernel.choose(four).persistentBytes(four, m: m)
+        #endif
     }
 
     /// Where the layer's accumulators go: packed signs (threshold_sign fused in; the output words of
