@@ -151,7 +151,10 @@ def main():
                     seconds = json.loads(out.strip().splitlines()[-1]).get("attack_seconds", time.time() - t0)
                 else:
                     if model is None:
-                        model = Logits(bt.load(bsm if args.via == "bsm" else ck)).eval()
+                        net = bt.load(bsm if args.via == "bsm" else ck)
+                        if args.via == "checkpoint":
+                            bt.fast_(net)   # float layers by matmul: same gradient, scores come from infer
+                        model = Logits(net).eval()
                     x = torch.from_numpy(x_u8.astype(np.float32) / 255).reshape(n, 1, 28, 28)
                     adv = torch_attack(attack, model, x, torch.from_numpy(y.astype(np.int64)), budget / 255, args.seed)
                     seconds = time.time() - t0
