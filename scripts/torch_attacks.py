@@ -193,27 +193,31 @@ def report(args, cells):
         groups.setdefault((c["checkpoint"], c["eps"]), []).append(c)
     for (ck, eps), cs in groups.items():
         n = min(c["images"] for c in cs)
+        n_ours = min([c["images"] for c in cs if c["attack"] in OURS] or [0])
         worst = {}
-        for which, names in (("ours", OURS), ("all", OURS + THEIRS)):
-            masks = [np.array([int(ch) for ch in c["correct"][:n]]) for c in cs if c["attack"] in names]
-            if masks:
+        for which, names, m in (("ours", OURS, n_ours), ("ours_common", OURS, n), ("all", OURS + THEIRS, n)):
+            masks = [np.array([int(ch) for ch in c["correct"][:m]]) for c in cs if c["attack"] in names]
+            if masks and m:
                 worst[which] = float(np.min(masks, axis=0).mean())
         rows.append({"checkpoint": ck, "eps": eps, "pixel_budget": cs[0]["pixel_budget"], "common_images": n,
                      "attacks": {c["attack"]: {"robust_accuracy": c["robust_accuracy"], "images": c["images"],
                                                "seconds": c["seconds"], "via": c["via"]} for c in cs},
-                     "worst_ours": worst.get("ours"), "worst_all": worst.get("all")})
+                     "ours_images": n_ours, "worst_ours": worst.get("ours"), "worst_ours_common": worst.get("ours_common"),
+                     "worst_all": worst.get("all")})
     prefix = args.out or os.path.join(args.work, "attacks")
     names = [a for a in OURS + THEIRS if any(a in r["attacks"] for r in rows)]
-    lines = ["| model | eps (pixels) | " + " | ".join(names) + " | worst ours | worst all (first N) |",
-             "|---|---|" + "---|" * len(names) + "---|---|"]
+    lines = ["| model | eps (pixels) | " + " | ".join(names) + " | worst of ours | worst of ours, first N | worst of all, first N |",
+             "|---|---|" + "---|" * len(names) + "---|---|---|"]
     for r in rows:
         def cell(a):
             c = r["attacks"].get(a)
             return "%.2f%% (%d, %.0f s)" % (100 * c["robust_accuracy"], c["images"], c["seconds"]) if c else "-"
         pct = lambda v: "-" if v is None else "%.2f%%" % (100 * v)
-        lines.append("| %s | %g (%d) | %s | %s | %s (%d) |" % (os.path.basename(r["checkpoint"]), r["eps"], r["pixel_budget"],
-                     " | ".join(cell(a) for a in names), pct(r["worst_ours"]), pct(r["worst_all"]), r["common_images"]))
-    text = "\n".join(lines) + "\n\nCells: robust accuracy scored by `infer` on the stored uint8 images (images attacked, attack seconds).\n"
+        lines.append("| %s | %g (%d) | %s | %s (%d) | %s | %s (N = %d) |" % (
+            os.path.basename(r["checkpoint"]), r["eps"], r["pixel_budget"], " | ".join(cell(a) for a in names),
+            pct(r["worst_ours"]), r["ours_images"], pct(r["worst_ours_common"]), pct(r["worst_all"]), r["common_images"]))
+    text = "\n".join(lines) + ("\n\nCells: robust accuracy scored by `infer` on the stored uint8 images (images attacked, attack seconds); "
+                                "worst: per image, correct under every attack of the set (the first N images, which all attacks saw).\n")
     with open(prefix + ".md", "w") as f:
         f.write(text)
     with open(prefix + ".json", "w") as f:
