@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test check embedded device slurm-test fuzz torch jax bench bench-train bench-attack bench-validate bench-roofline clean help
+.PHONY: all deps data build demo test check embedded device slurm-test fuzz torch torchattacks jax bench bench-train bench-attack bench-validate bench-roofline clean help
 
 all: build
 
@@ -30,6 +30,7 @@ help:
 	@echo "                 require the local run's results byte for byte (part of make test; about 25 s; skipped, exit 3, without root)"
 	@echo "make fuzz        libFuzzer over every reader, FUZZ_SECONDS each (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
+	@echo "make torchattacks install torchattacks 3.5.1 (AutoAttack) into .venv-torch without replacing torch (scripts/torch_attacks.py; not in make test)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
@@ -58,6 +59,10 @@ demo: data build
 # The PyTorch wheel is optional: without it the parity test skips (scripts/install-torch.sh exits 3).
 torch:
 	@scripts/install-torch.sh || [ $$? -eq 3 ]
+
+# The ecosystem's attacks on our models (scripts/torch_attacks.py); --no-deps keeps the CPU torch wheel.
+torchattacks:
+	@scripts/install-torchattacks.sh || [ $$? -eq 3 ]
 
 jax:
 	@scripts/install-jax.sh || [ $$? -eq 3 ]

@@ -18,7 +18,7 @@ struct ConvertTool: ParsableCommand {
           convert runs/bnn-2b.safetensors -o device.bsm --target mcu
           convert inspect model.bsm --json
           convert image model.bsm -o model.img
-        The format is specified in spec/FORMAT.md. Besides `train` checkpoints (and bitshield_torch.save's, python/), convert reads BinaryNet.pytorch MNIST MLP state_dicts (spec/PYTORCH.md), whose input normalization --input-mean/--input-std give (recorded in the file's metadata).
+        The format is specified in spec/FORMAT.md. Besides `train` checkpoints (and bitshield_torch.save's, python/), convert reads BinaryNet.pytorch state dicts saved as safetensors (the MNIST MLP's fc1/bn1 names or an nn.Sequential's features.N/classifier.N, unpadded conv nets included; spec/PYTORCH.md): --input-mean/--input-std give their input normalization, --input-bits their Eq. 2 input quantizer, --last-layer binary|real their last layer, --conv-padding 0 their convolutions, and every choice is recorded in the file's metadata.
         Memory: a checkpoint whose network (weights, gradients, statistics) exceeds 8 GiB is refused with the bytes it needs, before anything is allocated (convert export --memory-budget GiB raises it).
         Exit codes: 0 success, 1 failure, 64 bad usage.
         """,
@@ -56,9 +56,9 @@ struct Export: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
         abstract: "Fold BatchNorm into thresholds, bit-pack binary weights and write a .bsm file (the default subcommand).",
-        discussion: "Reads checkpoints written by `train`, and BinaryNet.pytorch MNIST MLP state_dicts saved as safetensors (spec/PYTORCH.md).")
+        discussion: "Reads checkpoints written by `train` (metadata format 'bitshield.checkpoint'), and BinaryNet.pytorch state dicts saved as safetensors, with no metadata or Hugging Face's {\"format\": \"pt\"} (spec/PYTORCH.md: names, shapes and the import options). Unknown, extra or missing tensors are refused by name.")
 
-    @Argument(help: "A checkpoint written by `train`, or a BinaryNet.pytorch MLP state_dict (.safetensors).")
+    @Argument(help: "A checkpoint written by `train`, or a BinaryNet.pytorch state dict (.safetensors).")
     var checkpoint: String
 
     @Option(name: [.short, .customLong("output")], help: "The .bsm file to write (written atomically).")
@@ -83,6 +83,22 @@ struct Export: ToolCommand {
     @Option(help: "Input normalization std of an imported BinaryNet.pytorch MLP, in \(TrainingConfig.Limits.inputStd.text) (default \(Export.defaultInputStd)); recorded in the file's metadata. Refused for BitShield checkpoints.")
     var inputStd: Float?
 
+    @Option(help: "Imports only: bits of the Eq. 2 input quantizer the imported model applies to the pixels before its normalization, 1-8 (default 8: the raw image); recorded as input_bits.")
+    var inputBits: Int?
+
+    @Option(help: ArgumentHelp("Imports only: the last layer is binary (BinarizeLinear on sign(x), a BatchNorm after it optional) or real (nn.Linear with bias on the hardtanh output, no BatchNorm). Default: binary when a BatchNorm follows it, else real; recorded as import_last_layer.",
+                               valueName: "kind"))
+    var lastLayer: BinaryNetImport.LastLayer?
+
+    @Option(help: "Imports of conv nets: the padding their convolutions were built with, which the state dict does not hold; 0 (valid) imports, a padded conv is refused (the format has no padded conv op).")
+    var convPadding: Int?
+
+    /// The import-only options given, by flag, for the refusal of a BitShield checkpoint.
+    var importOptionsGiven: [String] {
+        [("--input-mean", inputMean != nil), ("--input-std", inputStd != nil), ("--input-bits", inputBits != nil),
+         ("--last-layer", lastLayer != nil), ("--conv-padding", convPadding != nil)].filter(\.1).map(\.0)
+    }
+
     /// BinaryNet.pytorch's MNIST normalization, the import's default.
     static let defaultInputMean: Float = 0.1307
     static let defaultInputStd: Float = 0.3081
@@ -97,6 +113,8 @@ struct Export: ToolCommand {
             if let value, let problem = limit.problem(option, value) { throw ValidationError(problem) }
         }
         if let problem = ModelConfig.memoryBudgetsGiB.problem("--memory-budget", memoryBudget) { throw ValidationError(problem) }
+        if let inputBits, !(1...8).contains(inputBits) { throw ValidationError("--input-bits \(inputBits) is outside 1...8") }
+        if let convPadding, !(0...1024).contains(convPadding) { throw ValidationError("--conv-padding \(convPadding) is outside 0...1024") }
         if layout != nil && target != nil { throw ValidationError("give --target or --layout, not both (--target \(target!.rawValue) means --layout \(target!.denseLayout.rawValue))") }
         try requireWritableFile(output, option: "--output")
     }
@@ -117,17 +135,16 @@ struct Export: ToolCommand {
                 return try SafeTensorsFile.parse(raw, path: checkpoint, include: { !$0.hasPrefix("optimizer.") })
             }
             if BinaryNetImport.matches(file) {
-                let (mean, std) = (inputMean ?? Export.defaultInputMean, inputStd ?? Export.defaultInputStd)
-                network = try BinaryNetImport.network(from: file, mean: mean, std: std, path: checkpoint)
-                meta["source_format"] = "binarynet-pytorch"
-                meta["dataset"] = "mnist"
-                // The normalization the import folded into the first BatchNorm, as written (0.1307, not its Float's
-                // binary expansion).
-                meta["input_mean"] = Double("\(mean)") ?? Double(mean)
-                meta["input_std"] = Double("\(std)") ?? Double(std)
+                let options = BinaryNetImport.Options(mean: inputMean ?? Export.defaultInputMean, std: inputStd ?? Export.defaultInputStd,
+                                                      inputBits: inputBits ?? 8, lastLayer: lastLayer, convPadding: convPadding)
+                let result = try BinaryNetImport.importModel(from: file, options: options, path: checkpoint)
+                network = result.network
+                // Every choice the import made (normalization as written: 0.1307, not its Float's binary expansion).
+                meta.merge(result.metadata) { _, new in new }
             } else {
-                if inputMean != nil || inputStd != nil {
-                    throw ToolError.usage("--input-mean and --input-std apply to BinaryNet.pytorch imports only; \(checkpoint) is a BitShield checkpoint, whose input is the discretized image with no normalization")
+                let given = importOptionsGiven
+                if !given.isEmpty {
+                    throw ToolError.usage("\(given.joined(separator: ", ")): the import options (--input-mean, --input-std, --input-bits, --last-layer, --conv-padding) apply to BinaryNet.pytorch imports only; \(checkpoint) is a BitShield checkpoint (metadata format 'bitshield.checkpoint'), whose input is the discretized image with no normalization and whose layers its metadata names")
                 }
                 let ck = try Checkpoint(file: file, path: checkpoint)
                 network = try ck.makeNetwork(path: checkpoint, memoryBudget: memoryBudget << 30)
@@ -270,6 +287,7 @@ struct RawImage: ToolCommand {
 }
 
 extension DenseLayout: ExpressibleByArgument {}
+extension BinaryNetImport.LastLayer: ExpressibleByArgument {}
 
 /// Whether `image` (just exported, so valid) holds binary dense weights (bits8 or columns32).
 func imageHasBinaryDense(_ image: [UInt8]) -> Bool {

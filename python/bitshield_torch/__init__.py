@@ -12,7 +12,7 @@ any [N, ...] with H*W values per image. In eval mode the predictions (first inde
 equal `infer`'s on every input for binary and XNOR networks; spec/PYTORCH.md says why, and what holds
 for float layers.
 """
-from .layers import (InputQuantizer, BitLinear, BitConv2d, MaxPool, BatchNorm, SignSTE, Net, FCN, ConvNet, clip_,
+from .layers import (InputQuantizer, BitLinear, BitConv2d, MaxPool, BatchNorm, SignSTE, Net, FCN, ConvNet, clip_, fast_,
                      pixels_of, sign)
 from .checkpoint import save, load_checkpoint, read_safetensors, write_safetensors
 from .bsm import BsmModel, load_bsm
@@ -20,7 +20,7 @@ from .data import load_idx_images, load_idx_labels, mnist_test, mnist_train
 from .loading import load, predictions, scores_text, read_scores, read_predictions
 from .train import fit
 
-__all__ = ["InputQuantizer", "BitLinear", "BitConv2d", "MaxPool", "BatchNorm", "SignSTE", "Net", "FCN", "ConvNet", "clip_", "pixels_of", "sign",
+__all__ = ["InputQuantizer", "BitLinear", "BitConv2d", "MaxPool", "BatchNorm", "SignSTE", "Net", "FCN", "ConvNet", "clip_", "fast_", "pixels_of", "sign",
            "save", "load", "load_checkpoint", "load_bsm", "BsmModel", "read_safetensors", "write_safetensors",
            "load_idx_images", "load_idx_labels", "mnist_test", "mnist_train", "predictions", "scores_text", "read_scores", "read_predictions", "fit"]
 __version__ = "0.1.0"

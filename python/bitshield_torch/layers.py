@@ -147,6 +147,8 @@ class BitLinear(nn.Module):
         self.kind = kind
         self.inputs, self.outputs = inputs, outputs
         self.input_scale = input_scale
+        # Eval mode sums float layers in infer's order (exact scores, slow); fast_() turns it off.
+        self.exact_order = True
         bound = 1 / np.sqrt(inputs)
         self.weight = nn.Parameter(torch.empty(outputs, inputs).uniform_(-bound, bound))
         self.bias = nn.Parameter(torch.empty(outputs).uniform_(-bound, bound)) if bias else None
@@ -157,7 +159,7 @@ class BitLinear(nn.Module):
     def forward(self, x):
         w = self.weight if self.kind == "float" else _WeightSign.apply(self.weight)
         c = self.output_scales()
-        if self.kind == "float" and not self.training:
+        if self.kind == "float" and not self.training and self.exact_order:
             # infer's order, so float layers give the runtime's scores too (the bias after the whole sum).
             if c is None:
                 return infer_order_linear(x, w, self.bias)
@@ -382,6 +384,16 @@ def clip_(model):
         for m in model.modules():
             if isinstance(m, (BitLinear, BitConv2d)) and m.kind != "float":
                 m.weight.clamp_(-1, 1)
+
+
+def fast_(model, fast=True):
+    """Float BitLinear layers use a plain matmul in eval mode instead of infer's summation order: the same
+    function in real arithmetic and the same gradient, scores within FORMAT.md's float tolerance, and
+    many times faster (for attacks whose images are scored by `infer` anyway). fast_(model, False) undoes it."""
+    for m in model.modules():
+        if isinstance(m, BitLinear):
+            m.exact_order = not fast
+    return model
 
 
 def infer_order_linear(x, w, bias=None):
