@@ -10,12 +10,11 @@ extension Matrix {
         let kb = transposeB ? b.cols : b.rows
         let n = transposeB ? b.rows : b.cols
         precondition(k == kb, "product: inner dimensions \(k) and \(kb) differ")
-        var c = Matrix(rows: m, cols: n)
-        if m == 0 || n == 0 { return c }
-        if k == 0 { return c }
-        a.data.withUnsafeBufferPointer { pa in
+        if m == 0 || n == 0 || k == 0 { return Matrix(rows: m, cols: n) }
+        // beta 0: the BLAS writes every element of C without reading it, so C is not zeroed first.
+        return a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
-                c.data.withUnsafeMutableBufferPointer { pc in
+                Matrix(rows: m, cols: n) { pc in
                     cblas_sgemm(CblasRowMajor,
                                 transposeA ? CblasTrans : CblasNoTrans,
                                 transposeB ? CblasTrans : CblasNoTrans,
@@ -26,7 +25,6 @@ extension Matrix {
                 }
             }
         }
-        return c
     }
 }
 
