@@ -61,4 +61,25 @@ final class ConvKernelReferenceTests: XCTestCase {
         }
         XCTAssertEqual(Matrix.product(Matrix(rows: 3, cols: 0), Matrix(rows: 0, cols: 2)), Matrix(rows: 3, cols: 2))
     }
+
+    /// The direct short-inner kernel (k <= 16, at least 4,096 rows) against the definition: 37 columns are two
+    /// SIMD groups of 16 and 5 left over; both layouts of b. Tolerance 1e-5 (relative to sums of nine terms
+    /// of size <= 4): the kernel keeps the order of the k terms, so it may differ only by SIMD code generation.
+    func testSmallInnerProductMatchesDefinition() {
+        let (m, k, n) = (Matrix.smallInnerMinimumRows + 3, 9, 37)
+        let a = randomMatrix(m, k, seed: 54)
+        for tb in [false, true] {
+            let b = randomMatrix(tb ? n : k, tb ? k : n, seed: 55)
+            let c = Matrix.product(a, b, transposeB: tb)
+            var worst: Float = 0
+            for i in stride(from: 0, to: m, by: 7) {
+                for j in 0..<n {
+                    var sum: Float = 0
+                    for p in 0..<k { sum += a[i, p] * (tb ? b[j, p] : b[p, j]) }
+                    worst = max(worst, abs(c[i, j] - sum))
+                }
+            }
+            XCTAssertLessThan(worst, 1e-5, "transposeB \(tb)")
+        }
+    }
 }
