@@ -4,11 +4,11 @@
 # JAX peer (bench/peer_jax_fcn.py, float) in the same run, medians over BENCH_EPOCHS epochs, and the
 # ratios. Also peak RSS of our runs (GNU time). Peers that are not installed are reported as n/a.
 # BENCH_WIDE=1 adds FCN1 and the conv net on 6,000-image slices (see the end of this file).
-# Usage: scripts/bench-train.sh   (env: BENCH_EPOCHS, default 3)
+# Usage: scripts/bench-train.sh   (env: BENCH_EPOCHS, default 3; BENCH_WIDE=1|conv, BENCH_REPEATS, BENCH_SLICE)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs="${BENCH_EPOCHS:-3}"
-train=.build/release/train
+train="${BENCH_TRAIN:-.build/release/train}"   # BENCH_TRAIN: another build of train to time
 py=.venv-torch/bin/python
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -22,6 +22,7 @@ have_jax=0
 last_json() { tail -n 1 "$1"; }
 field() { python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['$2'])" "$3"; }
 
+if [ "${BENCH_WIDE:-0}" != conv ]; then
 printf '%-16s %12s %12s %12s %10s %12s %9s %11s\n' "network" "ours s/ep" "pytorch s/ep" "ours/torch" "jax s/ep" "ours/jax" "ours acc" "ours RSS MB"
 for cfg in "float 8" "binary 2"; do
   set -- $cfg
@@ -48,20 +49,52 @@ for cfg in "float 8" "binary 2"; do
   printf '%-16s %12.2f %12s %12s %10s %12s %9s %11s\n' "fcn2 $1 ${2}b" "$o_s" "$t_s" "$ratio" "$j_s" "$jratio" "$o_acc" "$rss"
 done
 echo "($epochs epochs each; median epoch seconds, training only; PyTorch $([ $have_torch = 1 ] && "$py" -c 'import torch; print(torch.__version__)' || echo absent) 2 threads; JAX $([ $have_jax = 1 ] && "$jpy" -c 'import jax; print(jax.__version__)' || echo absent), float only)"
+fi
 
 # The wide FCN1 (784-6144x4-10, 118 M weights) and the conv net, on 6,000-image slices (an FCN1 epoch is
-# minutes): seconds per slice, ours beside PyTorch, when BENCH_WIDE=1.
-if [ "${BENCH_WIDE:-0}" = 1 ] && [ "$have_torch" = 1 ]; then
-  printf '%-24s %12s %12s %12s\n' "network (6,000 images)" "ours s" "pytorch s" "ours/torch"
-  for spec in "fcn1 float 8 mnist" "fcn1 binary 2 mnist" "conv float 8 fashion-mnist" "conv binary 2 fashion-mnist"; do
+# minutes): seconds per slice, ours beside PyTorch, when BENCH_WIDE=1; BENCH_WIDE=conv runs the conv rows
+# only (and skips FCN2). On a shared machine each row runs ours and PyTorch alternately BENCH_REPEATS times
+# (default 1) and reports the medians and their ratio; BENCH_BASELINE=PATH times another train binary (an
+# older build) in the same alternation, as two more columns. BENCH_SLICE sets the slice (default 6000; 60000 is
+# a full epoch).
+
+# Seconds of one epoch over the slice by the train binary $1 (arch, precision, input bits, data set follow).
+slice_seconds() {
+  local o
+  o=$("$1" --arch "$2" --precision "$3" --input-bits "$4" --dataset "$5" --epochs 1 --train-limit "$slice" \
+      --test-limit 100 --out "$out/w.safetensors" --json --quiet | tail -n 1)
+  python3 -c "import json,sys; print(json.loads(sys.argv[1])['epoch_seconds'][0])" "$o"
+}
+wide_rows() {
+  printf '%-24s %12s %12s %12s %8s %12s %12s\n' "network (${slice} images)" "ours s" "pytorch s" "ours/torch" "repeats" \
+    "baseline s" "base/torch"
+  for spec in "$@"; do
     set -- $spec
-    o=$("$train" --arch "$1" --precision "$2" --input-bits "$3" --dataset "$4" --epochs 1 --train-limit 6000 --test-limit 100 \
-        --out "$out/w.safetensors" --json --quiet | tail -n 1)
-    o_s=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['epoch_seconds'][0])" "$o")
     extra=(); [ "$1" = fcn1 ] && extra=(--hidden 6144)
-    t=$("$py" bench/peer_torch_fcn.py --arch "$([ "$1" = conv ] && echo conv || echo fcn)" "${extra[@]}" --precision "$2" \
-        --input-bits "$3" --dataset "$4" --epochs 1 --train-limit 6000 --dropout 0.2 --threads 2 | tail -n 1)
-    t_s=$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['epoch_seconds'][0])" "$t")
-    printf '%-24s %12.2f %12.2f %12.2f\n' "$1 $2 ${3}b" "$o_s" "$t_s" "$(python3 -c "print($o_s/$t_s)")"
+    os=(); ts=(); bs=()
+    for _ in $(seq "${BENCH_REPEATS:-1}"); do
+      os+=("$(slice_seconds "$train" "$@")")
+      [ -z "${BENCH_BASELINE:-}" ] || bs+=("$(slice_seconds "$BENCH_BASELINE" "$@")")
+      t=$("$py" bench/peer_torch_fcn.py --arch "$([ "$1" = conv ] && echo conv || echo fcn)" "${extra[@]}" \
+          --precision "$2" --input-bits "$3" --dataset "$4" --epochs 1 --train-limit "$slice" --dropout 0.2 \
+          --threads 2 | tail -n 1)
+      ts+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['epoch_seconds'][0])" "$t")")
+    done
+    python3 - "$1 $2 ${3}b" "${os[*]}" "${ts[*]}" "${bs[*]}" <<'PY'
+import statistics, sys
+o = statistics.median(map(float, sys.argv[2].split())); t = statistics.median(map(float, sys.argv[3].split()))
+line = f"{sys.argv[1]:<24} {o:12.2f} {t:12.2f} {o / t:12.2f} {len(sys.argv[2].split()):8d}"
+if sys.argv[4]:
+    b = statistics.median(map(float, sys.argv[4].split()))
+    line += f" {b:12.2f} {b / t:12.2f}"
+print(line, "  runs ours", sys.argv[2], "torch", sys.argv[3], "baseline", sys.argv[4] or "-")
+PY
   done
+}
+slice="${BENCH_SLICE:-6000}"
+if [ "${BENCH_WIDE:-0}" = 1 ] && [ "$have_torch" = 1 ]; then
+  wide_rows "fcn1 float 8 mnist" "fcn1 binary 2 mnist" "conv float 8 fashion-mnist" "conv binary 2 fashion-mnist"
+fi
+if [ "${BENCH_WIDE:-0}" = conv ] && [ "$have_torch" = 1 ]; then
+  wide_rows "conv float 8 fashion-mnist" "conv binary 2 fashion-mnist"
 fi

@@ -78,11 +78,11 @@ public final class Conv2D: Layer {
     /// Patches: row (b, oy, ox) holds x[b, oy + ky, ox + kx, c] in (ky, kx, c) order.
     func im2col(_ x: Matrix) -> Matrix {
         let (oh, ow, c, k, w) = (output.height, output.width, input.channels, kernel, input.width)
-        var cols = Matrix(rows: x.rows * oh * ow, cols: fanIn)
         let rowLength = k * c      // one kernel row of one patch is contiguous in NHWC
         let size = input.size, fan = fanIn
-        x.data.withUnsafeBufferPointer { px in
-            cols.data.withUnsafeMutableBufferPointer { pc in
+        // Every patch entry is written below, so the matrix is not zeroed first.
+        return x.data.withUnsafeBufferPointer { px in
+            Matrix(rows: x.rows * oh * ow, cols: fanIn) { pc in
                 // Images are independent: both cores take half the batch each.
                 Parallel.forChunks(count: x.rows, minimum: 8) { lo, hi in
                 for b in lo..<hi {
@@ -101,7 +101,6 @@ public final class Conv2D: Layer {
                 }
             }
         }
-        return cols
     }
 
     /// The adjoint of `im2col`: sums each patch entry back into its input position.

@@ -20,51 +20,92 @@ public final class MaxPool2D: Layer {
 
     public func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix {
         precondition(x.cols == input.size, "MaxPool2D expects \(input.size) values per image, got \(x.cols)")
-        var y = Matrix(rows: x.rows, cols: output.size)
-        argmax = [Int32](repeating: 0, count: x.rows * output.size)
         let (oh, ow, c, w, s) = (output.height, output.width, output.channels, input.width, size)
         let (inSize, outSize) = (input.size, output.size)
-        x.data.withUnsafeBufferPointer { px in
-            y.data.withUnsafeMutableBufferPointer { py in
-                argmax.withUnsafeMutableBufferPointer { pa in
+        var argmax = [Int32](repeating: 0, count: 0)
+        let y = x.data.withUnsafeBufferPointer { px in
+            Matrix(rows: x.rows, cols: outSize) { py in
+                argmax = [Int32](unsafeUninitializedCapacity: x.rows * outSize) { pa, initialized in
                     // Images are independent: both cores, half the batch each.
                     Parallel.forChunks(count: x.rows, minimum: 8) { lo, hi in
-                    for b in lo..<hi {
-                        let image = b * inSize
-                        for oy in 0..<oh {
-                            for ox in 0..<ow {
-                                // Window positions outer, channels inner: contiguous in NHWC, so it vectorizes.
-                                let out = b * outSize + (oy * ow + ox) * c
-                                let first = image + ((oy * s) * w + ox * s) * c
-                                for ch in 0..<c {
-                                    py[out + ch] = px[first + ch]
-                                    pa[out + ch] = Int32(first - image + ch)
-                                }
-                                for dy in 0..<s {
-                                    for dx in 0..<s where dy != 0 || dx != 0 {
-                                        let at = image + ((oy * s + dy) * w + ox * s + dx) * c
-                                        for ch in 0..<c where px[at + ch] > py[out + ch] {
-                                            py[out + ch] = px[at + ch]
-                                            pa[out + ch] = Int32(at - image + ch)
-                                        }
-                                    }
+                        for b in lo..<hi {
+                            for oy in 0..<oh {
+                                for ox in 0..<ow {
+                                    // Every output value and index is written here (window positions outer,
+                                    // channels inner: contiguous in NHWC).
+                                    MaxPool2D.window(px.baseAddress! + b * inSize, width: w, channels: c, side: s,
+                                                     at: (oy * s) * w + ox * s,
+                                                     into: py.baseAddress! + b * outSize + (oy * ow + ox) * c,
+                                                     argmax: pa.baseAddress! + b * outSize + (oy * ow + ox) * c)
                                 }
                             }
                         }
                     }
-                    }
+                    initialized = x.rows * outSize
                 }
             }
         }
+        self.argmax = argmax
         return y
+    }
+
+    /// The maxima of one window for every channel and their offsets in the image (`image` points at the
+    /// image's first value; the window's top-left pixel is `at`). Positions are visited row by row and a
+    /// value replaces the best only when strictly greater, so ties (and a NaN) keep the first position.
+    /// Eight channels at a time as SIMD selects; the remainder one by one, with the same rule.
+    @inline(__always)
+    static func window(_ image: UnsafePointer<Float>, width: Int, channels c: Int, side s: Int, at: Int,
+                       into out: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>) {
+        let lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+        var ch = 0
+        while ch + 8 <= c {
+            let first = at * c + ch
+            var best = UnsafeRawPointer(image + first).loadUnaligned(as: SIMD8<Float>.self)
+            var index = SIMD8<Int32>(repeating: Int32(first)) &+ lanes
+            for dy in 0..<s {
+                for dx in 0..<s where dy != 0 || dx != 0 {
+                    let offset = (at + dy * width + dx) * c + ch
+                    let v = UnsafeRawPointer(image + offset).loadUnaligned(as: SIMD8<Float>.self)
+                    let better = v .> best
+                    best.replace(with: v, where: better)
+                    index.replace(with: SIMD8<Int32>(repeating: Int32(offset)) &+ lanes, where: better)
+                }
+            }
+            UnsafeMutableRawPointer(out + ch).storeBytes(of: best, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(argmax + ch).storeBytes(of: index, as: SIMD8<Int32>.self)
+            ch += 8
+        }
+        while ch < c {
+            var best = image[at * c + ch]
+            var index = at * c + ch
+            for dy in 0..<s {
+                for dx in 0..<s where dy != 0 || dx != 0 {
+                    let offset = (at + dy * width + dx) * c + ch
+                    if image[offset] > best { best = image[offset]; index = offset }
+                }
+            }
+            out[ch] = best
+            argmax[ch] = Int32(index)
+            ch += 1
+        }
     }
 
     public func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
         guard inputGradient else { return nil }
         var dx = Matrix(rows: dy.rows, cols: input.size)
-        for b in 0..<dy.rows {
-            for j in 0..<output.size {
-                dx.data[b * input.size + Int(argmax[b * output.size + j])] += dy.data[b * output.size + j]
+        let (inSize, outSize) = (input.size, output.size)
+        dy.data.withUnsafeBufferPointer { pd in
+            argmax.withUnsafeBufferPointer { pa in
+                dx.data.withUnsafeMutableBufferPointer { px in
+                    // Each image scatters only into its own input gradient: both cores, half the batch each.
+                    Parallel.forChunks(count: dy.rows, minimum: 8) { lo, hi in
+                        for b in lo..<hi {
+                            for j in 0..<outSize {
+                                px[b * inSize + Int(pa[b * outSize + j])] += pd[b * outSize + j]
+                            }
+                        }
+                    }
+                }
             }
         }
         return dx

@@ -1,8 +1,9 @@
 import CBLAS
 
 extension Matrix {
-    /// `op(a) * op(b)` through the BLAS (`op` transposes when asked): the one place the trainer
-    /// multiplies matrices, so a faster backend changes one function.
+    /// `op(a) * op(b)` (`op` transposes when asked): the one place the trainer multiplies matrices, so a
+    /// faster backend changes one function. The BLAS, except a short inner dimension with `a` as given
+    /// and many rows (Matrix+SmallInner.swift: a first conv over one channel).
     public static func product(_ a: Matrix, transposeA: Bool = false,
                                _ b: Matrix, transposeB: Bool = false) -> Matrix {
         let m = transposeA ? a.cols : a.rows
@@ -10,12 +11,12 @@ extension Matrix {
         let kb = transposeB ? b.cols : b.rows
         let n = transposeB ? b.rows : b.cols
         precondition(k == kb, "product: inner dimensions \(k) and \(kb) differ")
-        var c = Matrix(rows: m, cols: n)
-        if m == 0 || n == 0 { return c }
-        if k == 0 { return c }
-        a.data.withUnsafeBufferPointer { pa in
+        if m == 0 || n == 0 || k == 0 { return Matrix(rows: m, cols: n) }
+        if !transposeA && k <= smallInnerLimit && m >= smallInnerMinimumRows { return smallInnerProduct(a, b, transposeB: transposeB) }
+        // beta 0: the BLAS writes every element of C without reading it, so C is not zeroed first.
+        return a.data.withUnsafeBufferPointer { pa in
             b.data.withUnsafeBufferPointer { pb in
-                c.data.withUnsafeMutableBufferPointer { pc in
+                Matrix(rows: m, cols: n) { pc in
                     cblas_sgemm(CblasRowMajor,
                                 transposeA ? CblasTrans : CblasNoTrans,
                                 transposeB ? CblasTrans : CblasNoTrans,
@@ -26,7 +27,6 @@ extension Matrix {
                 }
             }
         }
-        return c
     }
 }
 
