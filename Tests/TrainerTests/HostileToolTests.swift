@@ -118,6 +118,11 @@ final class HostileToolTests: XCTestCase {
         for args in [["--verify-timeout", "0"], ["--verify-timeout", "nan"], ["--verify", out + "/no-such-verify"]] {
             try assertFails("train", ["sweep", "missing.safetensors", "--out", out + "/s", "--eps", "0.1"] + args, status: 64, mentioning: [args[0]])
         }
+        // verify's settings without --certify would be ignored: a usage error naming both.
+        for args in [["--verify-timeout", "5"], ["--verify", "/bin/true"]] {
+            try assertFails("train", ["sweep", "missing.safetensors", "--out", out + "/s", "--eps", "0.1"] + args, status: 64,
+                            mentioning: [args[0], "without --certify"])
+        }
         for args in [["--input-std", "0"], ["--input-std", "-1"], ["--input-std", "nan"], ["--input-mean", "nan"], ["--input-mean", "inf"]] {
             try assertFails("convert", ["missing.safetensors", "-o", out + "/m.bsm"] + args, status: 64, mentioning: [args[0]])
         }
