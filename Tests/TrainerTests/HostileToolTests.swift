@@ -105,7 +105,8 @@ final class HostileToolTests: XCTestCase {
                                ["--momentum", "nan"], ["--dropout", "nan"], ["--adversarial-ratio", "nan"],
                                ["--adversarial-eps", "inf"], ["--epochs", "4611686018427387904"], ["--width", "100000000"],
                                ["--depth", "1000000000"], ["--step-epochs", "0"], ["--batch-size", "4611686018427387904"],
-                               ["--memory-budget", "0"]]
+                               ["--memory-budget", "0"], ["--stable-penalty", "nan"], ["--stable-penalty", "-1"], ["--stable-penalty", "101"],
+                               ["--stable-penalty", "1", "--precision", "float"]]
         for args in fit {
             let option = String(args[0].split(separator: "=")[0])
             try assertFails("train", args + ["--data-dir", none, "--out", out + "/x.safetensors"], status: 64, mentioning: [option])
