@@ -86,6 +86,10 @@ struct Fit: ToolCommand {
     @Option(help: "L2 weight decay on dense weights, in \(TrainingConfig.Limits.weightDecay.text).")
     var weightDecay: Float = 0
 
+    @Option(help: ArgumentHelp("Stable-unit penalty weight W, in \(TrainingConfig.Limits.stablePenalty.text) (default 0: none): a loss term that keeps each sign unit's accumulator away from its folded threshold, so that `verify` decides more images faster (binary and XNOR models).",
+                               discussion: "The penalty is W * mean(exp(-v^2/2)) over the units before a sign, with v = (a - t) / std: the accumulator's distance to the folded threshold in units of its batch standard deviation (a growing BatchNorm gamma cannot meet it). After Xiao et al. 2019 (ReLU stability) and Jia & Rinard 2020 (EEV); see docs/VERIFY.md."))
+    var stablePenalty: Float = 0
+
     @Option(help: "Learning-rate schedule: cosine (to 0 over the run), step, or constant.")
     var schedule: LearningRateSchedule = .cosine
 
@@ -142,6 +146,11 @@ struct Fit: ToolCommand {
         try checkOption("--lr", lr, TrainingConfig.Limits.learningRate)
         try checkOption("--momentum", momentum, TrainingConfig.Limits.momentum)
         try checkOption("--weight-decay", weightDecay, TrainingConfig.Limits.weightDecay)
+        try checkOption("--stable-penalty", stablePenalty, TrainingConfig.Limits.stablePenalty)
+        // Float models have no sign unit for the penalty to act on: the option would be silently ignored.
+        if stablePenalty > 0 && precision == .float {
+            throw ValidationError("--stable-penalty \(stablePenalty) needs sign units: give --precision binary or xnor, not float")
+        }
         try checkOption("--gamma", gamma, TrainingConfig.Limits.gamma)
         try checkOption("--adversarial-eps", adversarialEps, TrainingConfig.Limits.epsilon)
         try checkOption("--adversarial-ratio", adversarialRatio, TrainingConfig.Limits.adversarialRatio)
@@ -184,7 +193,7 @@ struct Fit: ToolCommand {
         if let checkpoint, let resume {
             session = try TrainingSession(resuming: checkpoint, epochs: epochs, path: resume, memoryBudget: common.memoryBudgetBytes)
         } else {
-            let training = TrainingConfig(
+            var training = TrainingConfig(
                 dataset: dataset.rawValue, epochs: epochs, batchSize: batchSize, optimizer: optimizer,
                 learningRate: lr ?? TrainingConfig.defaultLearningRate(precision: precision, optimizer: optimizer),
                 momentum: momentum, weightDecay: weightDecay, schedule: schedule, stepEpochs: stepEpochs,
@@ -194,6 +203,7 @@ struct Fit: ToolCommand {
                     let eps = adversarialEps ?? (data == .cifar10 || data == .cifar100 ? 8 / 255 : 0.3)
                     return .init(attack: $0.kind, epsilon: eps, steps: adversarialSteps, ratio: adversarialRatio)
                 })
+            training.stablePenalty = stablePenalty > 0 ? stablePenalty : nil
             // The model comes from the options here: a model the options make too large is a usage error.
             do { session = try TrainingSession(model: modelConfig(for: fullTrain), training: training, memoryBudget: common.memoryBudgetBytes) }
             catch { throw ToolError.usage(error.description) }

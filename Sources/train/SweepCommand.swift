@@ -18,7 +18,7 @@ struct SweepCommand: ToolCommand {
 
         Sanity flags (Carlini et al. 2019) are listed in the reports and printed on stdout; they are findings, not failures (exit 0).
 
-        Where a .bsm file sits beside a checkpoint (same stem) or is given with --bsm, each adversarial set is also scored by the `infer` executable (beside this one, or --infer) and any disagreement is flagged; and the `verify` executable (beside this one, or --verify) certifies the same clean test images per model and eps (the certified column; n/a without a .bsm, without verify, or for a model verify refuses). An attack that leaves less than the certified accuracy is flagged as a bug; the report gives the gap between the strongest attack and the certified figure.
+        Where a .bsm file sits beside a checkpoint (same stem) or is given with --bsm, each adversarial set is also scored by the `infer` executable (beside this one, or --infer) and any disagreement is flagged; with --certify, the `verify` executable (beside this one, or --verify) also certifies the same clean test images per model and eps (the certified column; n/a without a .bsm, without verify, or for a model verify refuses). Without --certify the column says "not run": at verify's default 60 s per image, 10,000 images can take days per model and eps, so use --limit. An attack that leaves less than the certified accuracy is flagged as a bug; the report gives the gap between the strongest attack and the certified figure.
         """)
 
     @Argument(help: "Checkpoints written by `train`.")
@@ -39,11 +39,14 @@ struct SweepCommand: ToolCommand {
     @Option(help: "The infer executable for the runtime cross-check (default: beside this executable).")
     var infer: String?
 
-    @Option(help: "The verify executable for the certified column (default: beside this executable).")
+    @Flag(help: "Run verify on each model's .bsm per eps for the certified column (slow: up to --verify-timeout per image).")
+    var certify = false
+
+    @Option(help: "With --certify: the verify executable (default: beside this executable).")
     var verify: String?
 
-    @Option(help: "verify's time limit per image, seconds (an unknown image is never counted as certified).")
-    var verifyTimeout: Double = 60
+    @Option(help: "With --certify: verify's time limit per image, seconds (default 60; an unknown image is never counted as certified).")
+    var verifyTimeout: Double?
 
     @Flag(help: "Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).")
     var keepSets = false
@@ -71,8 +74,12 @@ struct SweepCommand: ToolCommand {
         if let verify, !FileManager.default.isExecutableFile(atPath: verify) {
             throw ValidationError("--verify \(verify) is not an executable file")
         }
-        guard verifyTimeout.isFinite, verifyTimeout > 0, verifyTimeout <= 1e6 else {
+        if let verifyTimeout, !(verifyTimeout.isFinite && verifyTimeout > 0 && verifyTimeout <= 1e6) {
             throw ValidationError("--verify-timeout \(verifyTimeout) must be in (0, 1000000] seconds")
+        }
+        // verify's settings without --certify would be silently ignored: a slip of the command line.
+        if !certify, let given = verify != nil ? "--verify" : verifyTimeout != nil ? "--verify-timeout" : nil {
+            throw ValidationError("\(given) is given without --certify (verify runs only with --certify)")
         }
         if !bsm.isEmpty && bsm.count != checkpoints.count {
             throw ValidationError("--bsm given \(bsm.count) times for \(checkpoints.count) checkpoints")
@@ -99,7 +106,8 @@ struct SweepCommand: ToolCommand {
                                      runtimeModels: runtime, inferExecutable: executable("infer", given: infer), keepSets: keepSets)
         sweepSettings.memoryBudget = common.memoryBudgetBytes
         sweepSettings.verifyExecutable = executable("verify", given: verify)
-        sweepSettings.verifyTimeout = verifyTimeout
+        sweepSettings.certify = certify
+        sweepSettings.verifyTimeout = verifyTimeout ?? sweepSettings.verifyTimeout
         let sweep = try RobustnessSweep(settings: sweepSettings)
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
         let start = Date()

@@ -33,7 +33,7 @@ final class CLIGoldenTests: XCTestCase {
         try assertGolden("infer-adversarial", "infer", [stem + ".bsm", "--images", dir + "/pgd-images-idx3-ubyte",
                                                         "--labels", dir + "/pgd-labels-idx1-ubyte", "--predictions", dir + "/p.txt", "--json"])
         try assertGolden("train-sweep", "train", ["sweep", ck, "--attacks", "fgsm,pgd", "--eps", "0.1,0.3", "--steps", "5", "--out", dir + "/sweep",
-                                                  "--data-dir", data, "--quiet", "--json"])
+                                                  "--data-dir", data, "--certify", "--quiet", "--json"])
     }
 
     /// `verify` on the committed fixture model (784-64-64-10 binary, 2-bit input) and the first MNIST test

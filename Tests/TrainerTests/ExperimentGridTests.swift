@@ -111,6 +111,8 @@ final class ExperimentGridTests: XCTestCase {
             (Self.grid([Self.cell("a", ["paper": #"{"clean": 96.4, "robust": [96.4]}"#])]), ["cell 'a'", "field 'paper.robust'", "1 numbers for 2 budgets"]),
             (Self.grid([Self.cell("a", ["paper": #"{"clean": 964, "robust": [1, 2]}"#])]), ["cell 'a'", "field 'paper.clean'", "964"]),
             (Self.grid([Self.cell("a", ["paper": nil])]), ["cell 'a'", "field 'paper'", "missing"]),
+            (Self.grid([Self.cell("a", ["certify": "1"])]), ["cell 'a'", "field 'certify'", "expected true or false, found 1"]),
+            (Self.grid([Self.cell("a", ["certify": "\"true\""])]), ["cell 'a'", "field 'certify'", "expected true or false, found \"true\""]),
             (Self.grid([Self.cell("a"), Self.cell("a")]), ["cell 'a'", "field 'id'", "cells 0 and 1"]),
             (Self.grid([Self.cell("a b")]), ["cell '#0'", "field 'id'", "character"]),
             (Self.grid([Self.cell("a", ["id": "7"])]), ["cell '#0'", "field 'id'", "expected a non-empty string"]),
@@ -162,5 +164,26 @@ final class ExperimentGridTests: XCTestCase {
         XCTAssertTrue(Set(other.attacks.map(\.id)).isDisjoint(with: plan.attacks.map(\.id)))
         // Ids depend on nothing but the settings.
         XCTAssertEqual(GridPlan(grid: grid, options: GridOptions()).attacks.map(\.id), plan.attacks.map(\.id))
+    }
+
+    /// Issue 16: a cell asks for the certified figure with `"certify": true`: its attack jobs run
+    /// `train sweep --certify` (other jobs than without), and results.md gives a certified row under it.
+    func testCertifyCellRunsVerifyAndShowsACertifiedRow() throws {
+        let grid = try ExperimentGrid.parse(Self.grid([Self.cell("a", ["certify": "true"]), Self.cell("b", ["certify": "false"])]), path: "g")
+        XCTAssertEqual(grid.cells.map(\.certify), [true, false])
+        XCTAssertFalse(try ExperimentGrid.parse(Self.grid([Self.cell("a")]), path: "g").cells[0].certify, "off by default")
+        let plan = GridPlan(grid: grid, options: GridOptions())
+        let a = Set(plan.cells[0].attackJobs.joined()), b = Set(plan.cells[1].attackJobs.joined())
+        XCTAssertTrue(a.isDisjoint(with: b), "a certified cell's jobs are other jobs")
+        for job in plan.attacks { XCTAssertEqual(job.arguments.contains("--certify"), a.contains(job.id), job.arguments.joined(separator: " ")) }
+
+        let store = GridStore(root: temporaryDirectory())
+        let jobs = plan.cells[0].attackJobs  // [fgsm, pgd] x [0.1, 16/255]
+        try store.finish(.attack, jobs[1][0], ["images": 20, "clean_accuracy": 0.9, "robust_accuracy": 0.7, "certified_robust": 13, "certified_unknown": 2])
+        try store.finish(.attack, jobs[0][1], ["images": 20, "clean_accuracy": 0.9, "robust_accuracy": 0.5, "certified_note": "n/a: no .bsm beside the checkpoint"])
+        let md = try GridResults(plan: plan, store: store).markdown()
+        let rows = md.split(separator: "\n").filter { $0.contains("certified (verify)") }
+        XCTAssertEqual(rows.count, 1, md)
+        XCTAssertEqual(rows.first.map(String.init), "| BNN-2b | fcn2 mnist\\* | certified (verify) | | 65.0 (2 unknown) | n/a |")
     }
 }

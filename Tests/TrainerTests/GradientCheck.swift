@@ -17,7 +17,8 @@ struct GradientCheck {
         let y = layer.forward(x, context: &context)
         var s = 0.0
         for i in 0..<y.data.count { s += Double(y.data[i]) * Double(r.data[i]) }
-        return s
+        // A BatchNorm's stable-unit penalty is part of the loss its backward pass differentiates.
+        return s + Double((layer as? BatchNorm)?.lastPenalty ?? 0)
     }
 
     /// Checks dL/dx and every parameter gradient of `layer` at `x`.

@@ -105,7 +105,8 @@ final class HostileToolTests: XCTestCase {
                                ["--momentum", "nan"], ["--dropout", "nan"], ["--adversarial-ratio", "nan"],
                                ["--adversarial-eps", "inf"], ["--epochs", "4611686018427387904"], ["--width", "100000000"],
                                ["--depth", "1000000000"], ["--step-epochs", "0"], ["--batch-size", "4611686018427387904"],
-                               ["--memory-budget", "0"]]
+                               ["--memory-budget", "0"], ["--stable-penalty", "nan"], ["--stable-penalty", "-1"], ["--stable-penalty", "101"],
+                               ["--stable-penalty", "1", "--precision", "float"]]
         for args in fit {
             let option = String(args[0].split(separator: "=")[0])
             try assertFails("train", args + ["--data-dir", none, "--out", out + "/x.safetensors"], status: 64, mentioning: [option])
@@ -117,6 +118,11 @@ final class HostileToolTests: XCTestCase {
         try assertFails("train", ["sweep", "missing.safetensors", "--out", out + "/s", "--eps", "0.1,nan"], status: 64, mentioning: ["--eps"])
         for args in [["--verify-timeout", "0"], ["--verify-timeout", "nan"], ["--verify", out + "/no-such-verify"]] {
             try assertFails("train", ["sweep", "missing.safetensors", "--out", out + "/s", "--eps", "0.1"] + args, status: 64, mentioning: [args[0]])
+        }
+        // verify's settings without --certify would be ignored: a usage error naming both.
+        for args in [["--verify-timeout", "5"], ["--verify", "/bin/true"]] {
+            try assertFails("train", ["sweep", "missing.safetensors", "--out", out + "/s", "--eps", "0.1"] + args, status: 64,
+                            mentioning: [args[0], "without --certify"])
         }
         for args in [["--input-std", "0"], ["--input-std", "-1"], ["--input-std", "nan"], ["--input-mean", "nan"], ["--input-mean", "inf"]] {
             try assertFails("convert", ["missing.safetensors", "-o", out + "/m.bsm"] + args, status: 64, mentioning: [args[0]])

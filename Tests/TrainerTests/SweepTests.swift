@@ -177,6 +177,7 @@ final class SweepTests: XCTestCase {
             var settings = SweepSettings(models: [model], attacks: [.fgsm], epsilons: [0.1], template: AttackConfig(kind: .fgsm, epsilon: 0),
                                          out: dir + "/" + out, dataDirectory: dir, testSet: test)
             settings.verifyExecutable = verify
+            settings.certify = true
             return try RobustnessSweep(settings: settings).run().report
         }
         XCTAssertEqual(try sweep(verify: nil, out: "none").cells[0].certifiedNote, "n/a: no .bsm beside the checkpoint")
@@ -213,5 +214,31 @@ final class SweepTests: XCTestCase {
             XCTAssertNil(cell.certifiedRobust, note)
             XCTAssertTrue(cell.certifiedNote?.contains(note) ?? false, "\(cell.certifiedNote ?? "no note") lacks \(note)")
         }
+    }
+
+    /// Issue 16: verify runs only when asked (--certify): without it the column, the CSV and the JSON say
+    /// "not run", even with a .bsm and a verify that would answer; the same journal resumed with it runs
+    /// verify on the finished cells without attacking again.
+    func testVerifyRunsOnlyWithCertify() throws {
+        let dir = temporaryDirectory()
+        let model = try checkpoint(in: dir)
+        let test = try TestData.mnist(.test).prefix(20)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/tiny.bsm", contents: Data([0])))
+        let all = try fakeVerify(in: dir, json: #"{"images": 20, "robust": 20, "unknown": 0}"#)
+        var settings = SweepSettings(models: [model], attacks: [.fgsm], epsilons: [0.1], template: AttackConfig(kind: .fgsm, epsilon: 0),
+                                     out: dir + "/s", dataDirectory: dir, testSet: test)
+        settings.verifyExecutable = all
+        let plain = try RobustnessSweep(settings: settings).run()
+        XCTAssertNil(plain.report.cells[0].certifiedRobust)
+        XCTAssertEqual(plain.report.cells[0].certifiedNote, CertifiedFigure.notRunNote)
+        XCTAssertTrue(plain.report.markdown().contains("verify was not run (`train sweep --certify` runs it)"))
+        XCTAssertTrue(plain.report.markdown().contains("| not run |"))
+        XCTAssertTrue(plain.report.csv().contains(",not run (train sweep --certify runs verify)"), plain.report.csv())
+        XCTAssertTrue(SweepReport.certifiedGaps(plain.report.cells).isEmpty)
+        settings.certify = true
+        let resumed = try RobustnessSweep(settings: settings).run()
+        XCTAssertEqual(resumed.ran, 0, "the attack is not run again")
+        XCTAssertEqual(resumed.report.cells[0].certifiedRobust, 20)
+        XCTAssertEqual(try RobustnessSweep(settings: settings).readJournal().cells.last?.certifiedRobust, 20)
     }
 }

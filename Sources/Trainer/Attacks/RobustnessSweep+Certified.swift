@@ -1,7 +1,7 @@
 import Datasets
 import Foundation
 
-// Certified beside attacked (issue 16, item 4): for each (model, eps) of a sweep, the `verify` executable
+// Certified beside attacked (issue 16, item 4): when asked (--certify), for each (model, eps) of a sweep, the `verify` executable
 // (beside this one, or --verify) runs in a subprocess on the .bsm beside the checkpoint, on the same clean
 // test images the attacks start from, and its robust count goes into every cell of that model and eps. Every
 // attack's stored images are real images in the ball, so its robust accuracy can never be below the
@@ -15,6 +15,11 @@ struct CertifiedFigure {
     var unknown: Int?
     /// Why there is no figure (no .bsm, no verify executable, a model verify refuses), or nil.
     var note: String?
+
+    /// The note of every cell of a sweep run without `--certify`.
+    static let notRunNote = "not run (train sweep --certify runs verify)"
+    /// The figure of a sweep run without `--certify`.
+    static let notRun = CertifiedFigure(note: notRunNote)
 
     /// Copies the figure into a cell.
     func apply(to cell: inout SweepCell) {

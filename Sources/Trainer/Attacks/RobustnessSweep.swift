@@ -39,6 +39,9 @@ public struct SweepSettings: Sendable {
     public var inferExecutable: String?
     /// Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).
     public var keepSets: Bool
+    /// Run `verify` for the certified column (`train sweep --certify`). Off by default: at 60 s per image,
+    /// certifying 10,000 images is days per model and budget; off, every cell's note says so.
+    public var certify = false
     /// The `verify` executable for the certified column; nil: the column says n/a.
     public var verifyExecutable: String?
     /// verify's time limit per image, seconds.
@@ -205,6 +208,12 @@ public struct RobustnessSweep {
                     let label = "\(name) \(kind.rawValue) eps \(eps)"
                     if var done = finished[key], !(done.runtimeAccuracy == nil && canCrossCheck(path)) {
                         done.modelName = name
+                        // A cell journaled without --certify, resumed with it: the attack stands, verify runs now.
+                        if settings.certify && done.certifiedNote == CertifiedFigure.notRunNote {
+                            if certified[eps] == nil { certified[eps] = certify(model: path, name: name, test: test, eps: eps) }
+                            certified[eps]!.apply(to: &done)
+                            try append(done)
+                        }
                         cells.append(done)
                         skipped += 1
                         progress(SweepProgress(cell: index, cells: total, label: label, done: test.count, total: test.count, skipped: true))
@@ -226,7 +235,9 @@ public struct RobustnessSweep {
                         zeroGradientFraction: result.zeroGradientFraction, seconds: result.seconds,
                         robustMask: SweepCell.mask(robust))
                     crossCheck(&cell, model: path, images: result.images, robust: robust)
-                    if certified[eps] == nil { certified[eps] = certify(model: path, name: name, test: test, eps: eps) }
+                    if certified[eps] == nil {
+                        certified[eps] = settings.certify ? certify(model: path, name: name, test: test, eps: eps) : .notRun
+                    }
                     certified[eps]!.apply(to: &cell)
                     try append(cell)
                     cells.append(cell)

@@ -50,7 +50,7 @@ extension SweepReport {
 
     /// The certified column of a cell: the accuracy (and unknowns), or n/a.
     static func certifiedText(_ c: SweepCell) -> String {
-        guard let a = c.certifiedAccuracy else { return "n/a" }
+        guard let a = c.certifiedAccuracy else { return c.certifiedNote == CertifiedFigure.notRunNote ? "not run" : "n/a" }
         return "\(f(a * 100))%" + ((c.certifiedUnknown ?? 0) > 0 ? " (\(c.certifiedUnknown!) unknown)" : "")
     }
 
@@ -59,6 +59,9 @@ extension SweepReport {
         let e = ReportEscaping.markdown
         var s = "\n## Certified beside attacked\n\n"
         let gaps = Self.certifiedGaps(cells)
+        if gaps.isEmpty && cells.allSatisfy({ $0.certifiedNote == CertifiedFigure.notRunNote }) {
+            return s + "verify was not run (`train sweep --certify` runs it).\n"
+        }
         if gaps.isEmpty {
             return s + "verify did not run (n/a in every cell: no .bsm beside a checkpoint, no verify executable, or a model it refuses).\n"
         }

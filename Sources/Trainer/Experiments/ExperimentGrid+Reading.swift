@@ -79,7 +79,7 @@ extension GridCell {
         let id = try fields.string("id")
         if let problem = idProblem(id) { throw GridFieldError(cell: "#\(index)", field: "id", problem: problem) }
         fields.cell = id
-        try fields.allow(["id", "table", "row", "paper_net", "paper_dataset", "training", "attacks", "eps", "paper", "note"])
+        try fields.allow(["id", "table", "row", "paper_net", "paper_dataset", "training", "attacks", "eps", "paper", "note", "certify"])
         let table = try fields.string("table"), row = try fields.string("row")
         let paperNet = try fields.string("paper_net")
         let paperDataset = try fields.optionalString("paper_dataset").map { name throws(GridFieldError) in
@@ -126,7 +126,8 @@ extension GridCell {
             paper.attack = kind
         }
         return GridCell(id: id, table: table, row: row, paperNet: paperNet, paperDataset: paperDataset, training: training,
-                        attacks: attacks, epsilons: eps, paper: paper, note: try fields.optionalString("note"))
+                        attacks: attacks, epsilons: eps, paper: paper, note: try fields.optionalString("note"),
+                        certify: try fields.optionalBool("certify") ?? false)
     }
 }
 
@@ -255,6 +256,15 @@ struct GridFields {
     func optionalInteger(_ key: String, in range: ClosedRange<Int>) throws(GridFieldError) -> Int? {
         guard let v = value(key), !v.isNull else { return nil }
         return try integer(key, in: range)
+    }
+
+    /// true or false (not 1, not "true"), or nil when absent or null.
+    func optionalBool(_ key: String) throws(GridFieldError) -> Bool? {
+        guard let v = value(key), !v.isNull else { return nil }
+        guard case let .bool(b) = v else {
+            throw GridFieldError(cell: cell, field: name(key), problem: "expected true or false, found \(Self.show(v))")
+        }
+        return b
     }
 
     func optionalSeed(_ key: String) throws(GridFieldError) -> UInt64? {

@@ -105,4 +105,7 @@ public struct GridCell: Sendable {
     public var paper: PaperNumbers
     /// A note for the reader (where the paper is silent, what was assumed).
     public var note: String?
+    /// Whether its attack cells also run `verify` (`train sweep --certify`; the grid's `"certify": true`):
+    /// results.md then gives a certified row per cell. Off by default: verify takes up to 60 s per image.
+    public var certify = false
 }

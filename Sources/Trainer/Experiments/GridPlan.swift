@@ -127,6 +127,7 @@ public struct GridPlan: Sendable {
                 var a = ["--attacks", kind.rawValue, "--eps", e.value.description, "--steps", String(grid.attackSettings.steps),
                          "--restarts", String(grid.attackSettings.restarts), "--seed", String(grid.attackSettings.seed)]
                 if let n = options.limit { a += ["--limit", String(n)] }
+                if cell.certify { a.append("--certify") }
                 let job = AttackJob(id: Self.jobID("bitshield-grid-attack/1", [model.id] + a), model: model.id, attack: kind, eps: e,
                                     arguments: a, resourceClass: "attack-" + modelClass.dropFirst("train-".count))
                 if known.insert(job.id).inserted { attacks.append(job) }

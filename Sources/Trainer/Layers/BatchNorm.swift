@@ -22,6 +22,14 @@ public final class BatchNorm: Layer {
     /// Running (unbiased) variance, initialised to 1.
     public let runningVar: StateTensor
 
+    /// Weight of the stable-unit penalty (StableUnitPenalty.swift) on the next training-mode forward pass, 0 for
+    /// none; the training session sets it on layers that feed a sign, for the weight update's pass only.
+    public var stablePenalty: Float = 0
+    /// The penalty's value on the last training-mode forward pass (0 without one).
+    public private(set) var lastPenalty: Float = 0
+    /// dPenalty/dv of that pass, per element (empty without one); used by the next backward pass.
+    private var penaltyGrad: [Float] = []
+
     private var xhat = Matrix(rows: 0, cols: 0)
     private var invStd: [Float] = []
     private var evalScale: [Float] = []
@@ -120,6 +128,11 @@ public final class BatchNorm: Layer {
                 }
             }
         }
+        if stablePenalty > 0 {
+            (lastPenalty, penaltyGrad) = StableUnitPenalty.evaluate(xhat: xhat.data, features: features, gamma: g, beta: b, weight: stablePenalty)
+        } else {
+            (lastPenalty, penaltyGrad) = (0, [])
+        }
         let unbias = n > 1 ? Float(n) / Float(n - 1) : 1
         for c in 0..<features {
             runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
@@ -144,6 +157,10 @@ public final class BatchNorm: Layer {
             return dx
         }
         let n = dy.rows
+        if penaltyGrad.count == dy.data.count {
+            defer { penaltyGrad = [] }
+            return penalizedGradient(dy, inputGradient: inputGradient)
+        }
         var sumDy = [Float](repeating: 0, count: features)
         var sumDyXhat = [Float](repeating: 0, count: features)
         dy.data.withUnsafeBufferPointer { pd in
@@ -174,6 +191,41 @@ public final class BatchNorm: Layer {
                         }
                     }
                 }
+            }
+        }
+        return dx
+    }
+
+    /// The training-mode backward pass with the stable-unit penalty of the forward pass: v = xhat + beta / gamma
+    /// adds dP/dv to dL/dxhat (beside gamma * dy), dP/dv / gamma to beta's gradient and -dP/dv * beta / gamma^2
+    /// to gamma's (0 where |gamma| is below StableUnitPenalty.minGamma, where v uses the clamped gamma).
+    /// Kept apart from `gradient` so that a run without the penalty computes exactly what it did before.
+    private func penalizedGradient(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
+        let n = dy.rows, g = gamma.value, b = beta.value, inv = invStd, dv = penaltyGrad
+        var dxhat = [Float](repeating: 0, count: dy.data.count)
+        var gammaGrad = [Float](repeating: 0, count: features), betaGrad = gammaGrad
+        var sumDxhat = gammaGrad, sumDxhatXhat = gammaGrad
+        for r in 0..<n {
+            for c in 0..<features {
+                let i = r * features + c, h = xhat.data[i], d = dy.data[i]
+                let safe = StableUnitPenalty.safeGamma(g[c])
+                gammaGrad[c] += d * h - (abs(g[c]) >= StableUnitPenalty.minGamma ? dv[i] * b[c] / (safe * safe) : 0)
+                betaGrad[c] += d + dv[i] / safe
+                dxhat[i] = g[c] * d + dv[i]
+                sumDxhat[c] += dxhat[i]
+                sumDxhatXhat[c] += dxhat[i] * h
+            }
+        }
+        gamma.grad = gammaGrad
+        beta.grad = betaGrad
+        guard inputGradient else { return nil }
+        // dx = invstd / N * (N dxhat - sum(dxhat) - xhat * sum(dxhat xhat))
+        var dx = Matrix(rows: n, cols: features)
+        let fn = Float(n)
+        for r in 0..<n {
+            for c in 0..<features {
+                let i = r * features + c
+                dx.data[i] = inv[c] / fn * (fn * dxhat[i] - sumDxhat[c] - xhat.data[i] * sumDxhatXhat[c])
             }
         }
         return dx

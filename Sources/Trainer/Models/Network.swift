@@ -64,6 +64,19 @@ public final class Network {
         self.layers = layers
     }
 
+    /// Sets the stable-unit penalty weight (Loss/StableUnitPenalty.swift) on every BatchNorm that feeds a sign
+    /// (the units a verifier must decide); returns those layers.
+    @discardableResult
+    public func setStablePenalty(_ weight: Float) -> [BatchNorm] {
+        var out: [BatchNorm] = []
+        for (i, layer) in layers.enumerated().dropLast() {
+            guard let bn = layer as? BatchNorm, layers[i + 1] is SignActivation else { continue }
+            bn.stablePenalty = weight
+            out.append(bn)
+        }
+        return out
+    }
+
     /// Every trainable parameter, in layer order.
     public var parameters: [Parameter] { layers.flatMap(\.parameters) }
 

@@ -65,6 +65,8 @@ extension TrainingConfig {
         public static let momentum = FloatLimit(0, 1, upperOpen: true)
         /// L2 weight decay.
         public static let weightDecay = FloatLimit(0, 1)
+        /// Stable-unit penalty weight (0: none); the penalty per unit is at most 1, so 100 already outweighs any loss.
+        public static let stablePenalty = FloatLimit(0, 100)
         /// Step schedule's decay factor.
         public static let gamma = FloatLimit(0, 1, lowerOpen: true)
         /// Dropout probability.

@@ -26,6 +26,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     public var trainLimit: Int?
     /// Adversarial training (nil: clean training).
     public var adversarial: AdversarialTraining?
+    /// Weight of the stable-unit penalty (Loss/StableUnitPenalty.swift; `train fit --stable-penalty`), which keeps
+    /// every sign unit's accumulator away from its folded threshold so exact verification decides more images;
+    /// nil or 0: none (a checkpoint without the key trained without it).
+    public var stablePenalty: Float?
 
     /// Adversarial training as the paper used it: a fraction of every batch replaced by adversarial
     /// examples crafted against the current model (Panda et al. Sec. 3: R-FGSM, eps 0.3 on MNIST;
@@ -95,6 +99,7 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try Limits.weightDecay.check("weight decay", weightDecay)
         try Limits.momentum.check("momentum", momentum)
         try Limits.gamma.check("gamma", gamma)
+        if let w = stablePenalty { try Limits.stablePenalty.check("stable penalty", w) }
         if let a = adversarial {
             try Limits.adversarialRatio.check("adversarial ratio", a.ratio)
             let trainable: [AttackConfig.Kind] = [.fgsm, .rfgsm, .pgd]

@@ -101,10 +101,14 @@ public final class TrainingSession {
             if let adversarial = config.adversarial {
                 try replaceWithAdversarial(&x, labels: labels, settings: adversarial, batch: epoch * batches + b)
             }
+            // The stable-unit penalty acts on this pass only (not on the adversarial examples' passes above).
+            let penalized = network.setStablePenalty(config.stablePenalty ?? 0)
             let logits = network.forward(x, context: &context)
-            let (loss, grad, ok) = try SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+            var (loss, grad, ok) = try SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
+            loss += penalized.reduce(0) { $0 + $1.lastPenalty }
             guard loss.isFinite else { throw .diverged(epoch: epoch, batch: b, reason: "the loss is \(loss)") }
             network.backward(grad)
+            network.setStablePenalty(0)
             let step = epoch * batches + b
             let lr = config.schedule.rate(base: config.learningRate, step: step, totalSteps: totalSteps,
                                           epoch: epoch, stepEpochs: config.stepEpochs, gamma: config.gamma)
