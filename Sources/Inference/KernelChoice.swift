@@ -38,6 +38,10 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case fusedConvBits
     /// `FusedConvKernel.run(.pixels)`: binary conv forming the codes from the pixels.
     case fusedConvPixels
+    /// `XorConv32Kernel.run`: binary conv on packed bits, 32-bit words (32-bit targets' fast set).
+    case xorConv32
+    /// `PlaneConv32Kernel.run`: binary conv on codes by the patch's bit-planes (32-bit targets' fast set).
+    case planeConv32
     /// `BinaryDenseKernel.referenceBits`.
     case referenceDenseBits
     /// `BinaryDenseKernel.referenceCodes`.
@@ -87,12 +91,14 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         public var four: Bool
         /// Inputs per output (dense fan-in; a conv's input elements).
         public var n: Int
+        /// A conv's receptive field, k k c inputs (0 for dense).
+        public var patch: Int
 
         @_noAllocation
         public init(op: OpKind, weights: TensorType = .f32, kernels: KernelSet, input: ValueKind, codeBits: Int = 0,
-                    signs: Bool = false, four: Bool = false, n: Int = 0) {
+                    signs: Bool = false, four: Bool = false, n: Int = 0, patch: Int = 0) {
             (self.op, self.weights, self.kernels, self.input, self.codeBits) = (op, weights, kernels, input, codeBits)
-            (self.signs, self.four, self.n) = (signs, four, n)
+            (self.signs, self.four, self.n, self.patch) = (signs, four, n, patch)
         }
     }
 
@@ -136,7 +142,10 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             if dense { return bitsInput ? .referenceDenseBits : .referenceDenseCodes }
             return bitsInput ? .referenceConvBits : .referenceConvCodes
         }
-        if !dense { return codes ? .fusedConvPixels : .fusedConvBits }
+        if !dense {
+            if case .carrySave = kernels { return codes ? .planeConv32 : .xorConv32 }
+            return codes ? .fusedConvPixels : .fusedConvBits
+        }
         switch q.weights {
         case .columns32: return codes ? .columnsPixels : .columnsBits
         case .bits8:
@@ -171,6 +180,8 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes:
             return 8 &* PixelPlanes.count(bits: q.codeBits) &* BitPacking.words(q.n)
         case .fusedConvBits, .fusedConvPixels: return FusedConvKernel.scratchBytes(m: m)
+        case .xorConv32: return XorConv32Kernel.scratchBytes(m: m)
+        case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: q.patch, bits: q.codeBits)
         case .floatDenseSIMD, .floatDenseReference, .floatConvReference: if case .f32 = q.input { return 0 }
             return 4 &* q.n
         default: return 0

@@ -79,6 +79,11 @@ enum BinaryLayerStep {
             if case .fusedConvPixels = kernel { source = .pixels(px, bits: bits) }
             FusedConvKernel.run(source, h: o.h, w: o.w, c: o.c, k: o.size, weights: w64, m: m, pool: pool,
                                 accumulators: scratch.assumingMemoryBound(to: Int32.self), sink: one)
+        case .xorConv32:
+            XorConv32Kernel.run(xb, h: o.h, w: o.w, c: o.c, k: o.size, weights: w64, m: m, pool: pool,
+                                accumulators: scratch.assumingMemoryBound(to: Int32.self), sink: one)
+        case .planeConv32:
+            PlaneConv32Kernel.run(px, bits: bits, h: o.h, w: o.w, c: o.c, k: o.size, weights: w64, m: m, pool: pool, scratch: scratch, sink: one)
         default: runReference(kernel, o, image: b)
         }
     }
