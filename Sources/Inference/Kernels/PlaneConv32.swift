@@ -26,17 +26,33 @@ public enum PlaneConv32Kernel {
     }
 
     /// Runs the conv (h x w x c pixels, codes of `bits` input bits -> oh x ow x m), pools by `pool`
-    /// (1: none), and hands each output to `sink`.
+    /// (1: none), and hands each output to `sink`. 2-bit codes (the paper's usual δ) run a copy of the
+    /// loops with δ known, whose two planes are counted together (`twoPlanes`).
     @_noAllocation @inline(never)
     public static func run(_ p: UnsafePointer<UInt8>, bits: Int, h: Int, w: Int, c: Int, k: Int, weights: UnsafePointer<UInt64>, m: Int,
                            pool: Int, scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
+        let words = maskWords(patch: k &* k &* c)
+        let accumulators = scratch.assumingMemoryBound(to: Int32.self)
+        let counts = accumulators + m
+        let masks = UnsafeMutableRawPointer(counts + m).assumingMemoryBound(to: UInt32.self)
+        gatherMasks(weights, c: c, k: k, m: m, words: words, masks: masks, counts: counts)
+        if bits == 2 {
+            pooled(p, bits: 2, h: h, w: w, c: c, k: k, m: m, pool: pool, scratch: scratch, sink: sink)
+        } else {
+            pooled(p, bits: bits, h: h, w: w, c: c, k: k, m: m, pool: pool, scratch: scratch, sink: sink)
+        }
+    }
+
+    /// `run`'s loops over the pooled outputs, the masks gathered.
+    @_noAllocation @inline(__always)
+    static func pooled(_ p: UnsafePointer<UInt8>, bits: Int, h: Int, w: Int, c: Int, k: Int, m: Int,
+                       pool: Int, scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
         let (ph, pw) = ((h - k + 1) / pool, (w - k + 1) / pool)
         let words = maskWords(patch: k &* k &* c), planes = PixelPlanes.count(bits: bits), first = bits < 8 ? 1 : 0
         let accumulators = scratch.assumingMemoryBound(to: Int32.self)
         let counts = accumulators + m
         let masks = UnsafeMutableRawPointer(counts + m).assumingMemoryBound(to: UInt32.self)
         let patch = masks + m &* words
-        gatherMasks(weights, c: c, k: k, m: m, words: words, masks: masks, counts: counts)
         for py in 0..<ph {
             for px in 0..<pw {
                 for o in 0..<m { accumulators[o] = Int32.min }
@@ -44,22 +60,41 @@ public enum PlaneConv32Kernel {
                     for dx in 0..<pool {
                         let total = gatherPlanes(p + ((py &* pool &+ dy) &* w &+ px &* pool &+ dx) &* c, bits: bits, w: w, c: c, k: k,
                                                  words: words, planes: patch)
+                        var mask = UnsafePointer(masks)
                         for o in 0..<m {
-                            let mask = masks + o &* words
-                            var s = first == 1 ? Int(counts[o]) : 0
-                            for b in first..<planes {
-                                var n = 0
-                                for t in 0..<words { n &+= (patch[b &* words &+ t] & mask[t]).nonzeroBitCount }
-                                s &+= n << b
+                            var s = Int(counts[o])
+                            if bits == 2 {
+                                s &+= 2 &* twoPlanes(patch + words, mask, words: words)
+                            } else {
+                                if first == 0 { s = 0 }
+                                for b in first..<planes {
+                                    var n = 0
+                                    for t in 0..<words { n &+= (patch[b &* words &+ t] & mask[t]).nonzeroBitCount }
+                                    s &+= n << b
+                                }
                             }
                             let a = Int32(truncatingIfNeeded: total &- 2 &* s)
                             if a > accumulators[o] { accumulators[o] = a }
+                            mask += words
                         }
                     }
                 }
                 for o in 0..<m { sink.store(pixel: py &* pw &+ px, channel: o, channels: m, accumulators[o]) }
             }
         }
+    }
+
+    /// popcount(P_1 & W) + 2 popcount(P_2 & W) over `words` mask words (`planes`: P_1, then P_2 `words`
+    /// on): the second plane's nibble counts doubled (at most 8) added to the first's (at most 4)
+    /// before one byte fold and multiply per word.
+    @_noAllocation @inline(__always)
+    static func twoPlanes(_ planes: UnsafePointer<UInt32>, _ mask: UnsafePointer<UInt32>, words: Int) -> Int {
+        var n = 0
+        for t in 0..<words {
+            let z = Popcount32.nibbles(planes[t] & mask[t]) &+ (Popcount32.nibbles(planes[words &+ t] & mask[t]) << 1)
+            n &+= Popcount32.sumNibbles(z)
+        }
+        return n
     }
 
     /// Each filter's -1 weights as a mask over the patch (`words` words per filter), and their count.
