@@ -60,6 +60,15 @@ public enum PlaneConv32Kernel {
                     for dx in 0..<pool {
                         let total = gatherPlanes(p + ((py &* pool &+ dy) &* w &+ px &* pool &+ dx) &* c, bits: bits, w: w, c: c, k: k,
                                                  words: words, planes: patch)
+                        if bits == 2 && words == 1 {   // k k c <= 32 (3 x 3 or 5 x 5 on grey): the planes in registers
+                            let (p1, p2) = (patch[1], patch[2])
+                            for o in 0..<m {
+                                let z = Popcount32.nibbles(p1 & masks[o]) &+ (Popcount32.nibbles(p2 & masks[o]) << 1)
+                                let a = Int32(truncatingIfNeeded: total &- 2 &* (Int(counts[o]) &+ 2 &* Popcount32.sumNibbles(z)))
+                                if a > accumulators[o] { accumulators[o] = a }
+                            }
+                            continue
+                        }
                         var mask = UnsafePointer(masks)
                         for o in 0..<m {
                             var s = Int(counts[o])

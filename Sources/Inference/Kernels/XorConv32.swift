@@ -46,6 +46,14 @@ public enum XorConv32Kernel {
                             }
                         }
                         var f = w32
+                        if words == 9 && stride == 2 {   // 3 x 3 on c <= 32: the count unrolled, straight-line
+                            for o in 0..<m {
+                                let a = Int32(truncatingIfNeeded: n &- 2 &* Popcount32.xorCount9(field, f))
+                                if a > accumulators[o] { accumulators[o] = a }
+                                f += filterHalves
+                            }
+                            continue
+                        }
                         for o in 0..<m {
                             let a = Int32(truncatingIfNeeded: n &- 2 &* Popcount32.xorCount(field, f, count: words, stride: stride))
                             if a > accumulators[o] { accumulators[o] = a }
@@ -74,6 +82,18 @@ enum Popcount32 {
     static func sumNibbles(_ z: UInt32) -> Int {
         let bytes = (z & 0x0F0F_0F0F) &+ ((z >> 4) & 0x0F0F_0F0F)
         return Int((bytes &* 0x0101_0101) >> 24)
+    }
+
+    /// `xorCount(a, b, count: 9, stride: 2)`, straight-line.
+    @_noAllocation @inline(__always)
+    static func xorCount9(_ a: UnsafePointer<UInt32>, _ b: UnsafePointer<UInt32>) -> Int {
+        let z0 = nibbles(a[0] ^ b[0]) &+ nibbles(a[1] ^ b[2]) &+ nibbles(a[2] ^ b[4])
+        let z1 = nibbles(a[3] ^ b[6]) &+ nibbles(a[4] ^ b[8]) &+ nibbles(a[5] ^ b[10])
+        let z2 = nibbles(a[6] ^ b[12]) &+ nibbles(a[7] ^ b[14]) &+ nibbles(a[8] ^ b[16])
+        // Six words' bytes (at most 192 in all) in one fold, the last three's in another: the multiply's
+        // top byte holds a sum only up to 255.
+        let bytes = (z0 & 0x0F0F_0F0F) &+ ((z0 >> 4) & 0x0F0F_0F0F) &+ (z1 & 0x0F0F_0F0F) &+ ((z1 >> 4) & 0x0F0F_0F0F)
+        return Int((bytes &* 0x0101_0101) >> 24) &+ sumNibbles(z2)
     }
 
     /// popcount(a[t] XOR b[t * stride]) over t < count: three words' nibble counts (at most 12 a
