@@ -91,14 +91,12 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         public var four: Bool
         /// Inputs per output (dense fan-in; a conv's input elements).
         public var n: Int
-        /// A conv's kernel size k and input channels c (0 for dense): its receptive field is k x k x c.
-        public var size: Int, channels: Int
 
         @_noAllocation
         public init(op: OpKind, weights: TensorType = .f32, kernels: KernelSet, input: ValueKind, codeBits: Int = 0,
-                    signs: Bool = false, four: Bool = false, n: Int = 0, size: Int = 0, channels: Int = 0) {
+                    signs: Bool = false, four: Bool = false, n: Int = 0) {
             (self.op, self.weights, self.kernels, self.input, self.codeBits) = (op, weights, kernels, input, codeBits)
-            (self.signs, self.four, self.n, self.size, self.channels) = (signs, four, n, size, channels)
+            (self.signs, self.four, self.n) = (signs, four, n)
         }
     }
 
@@ -174,14 +172,16 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     /// Scratch bytes one image of step `q` needs with this kernel (`m` outputs): the codes' bit-planes,
     /// the column list and counters, a conv's accumulators, or the widened input of a float layer.
     @_noAllocation @inline(__always)
-    public func scratchBytes(_ q: Query, m: Int) -> Int {
+    /// A conv's kernel size and input channels (`size`, `channels`: its k x k x c receptive field) size the
+    /// 32-bit conv kernels' scratch.
+    public func scratchBytes(_ q: Query, m: Int, size: Int = 0, channels: Int = 0) -> Int {
         switch self {
         case .columnsBits, .columnsPixels: return ColumnDenseKernel.scratchBytes(n: q.n, m: m, codeBits: q.codeBits)
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes:
             return 8 &* PixelPlanes.count(bits: q.codeBits) &* BitPacking.words(q.n)
         case .fusedConvBits, .fusedConvPixels: return FusedConvKernel.scratchBytes(m: m)
-        case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: q.size, c: q.channels)
-        case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: q.size &* q.size &* q.channels, bits: q.codeBits)
+        case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: size, c: channels)
+        case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
         case .floatDenseSIMD, .floatDenseReference, .floatConvReference: if case .f32 = q.input { return 0 }
             return 4 &* q.n
         default: return 0

@@ -37,15 +37,23 @@ public enum PlaneConv32Kernel {
         let masks = UnsafeMutableRawPointer(counts + m).assumingMemoryBound(to: UInt32.self)
         gatherMasks(weights, c: c, k: k, m: m, words: words, masks: masks, counts: counts)
         if bits == 2 {
-            pooled(p, bits: 2, h: h, w: w, c: c, k: k, m: m, pool: pool, scratch: scratch, sink: sink)
+            pooled(p, bits: 2, two: true, h: h, w: w, c: c, k: k, m: m, pool: pool, scratch: scratch, sink: sink)
         } else {
-            pooled(p, bits: bits, h: h, w: w, c: c, k: k, m: m, pool: pool, scratch: scratch, sink: sink)
+            anyBits(p, bits: bits, h: h, w: w, c: c, k: k, m: m, pool: pool, scratch: scratch, sink: sink)
         }
     }
 
-    /// `run`'s loops over the pooled outputs, the masks gathered.
+    /// `pooled` for codes of other than 2 bits, plane by plane, compiled for size (first convs on 1-, 3- to
+    /// 8-bit codes are rare; the firmware carries this copy beside the 2-bit one).
+    @_noAllocation @inline(never) @_optimize(size)
+    static func anyBits(_ p: UnsafePointer<UInt8>, bits: Int, h: Int, w: Int, c: Int, k: Int, m: Int,
+                        pool: Int, scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
+        pooled(p, bits: bits, two: false, h: h, w: w, c: c, k: k, m: m, pool: pool, scratch: scratch, sink: sink)
+    }
+
+    /// `run`'s loops over the pooled outputs, the masks gathered; `two`: the codes have 2 input bits.
     @_noAllocation @inline(__always)
-    static func pooled(_ p: UnsafePointer<UInt8>, bits: Int, h: Int, w: Int, c: Int, k: Int, m: Int,
+    static func pooled(_ p: UnsafePointer<UInt8>, bits: Int, two: Bool, h: Int, w: Int, c: Int, k: Int, m: Int,
                        pool: Int, scratch: UnsafeMutableRawPointer, sink: AccumulatorSink) {
         let (ph, pw) = ((h - k + 1) / pool, (w - k + 1) / pool)
         let words = maskWords(patch: k &* k &* c), planes = PixelPlanes.count(bits: bits), first = bits < 8 ? 1 : 0
@@ -60,7 +68,7 @@ public enum PlaneConv32Kernel {
                     for dx in 0..<pool {
                         let total = gatherPlanes(p + ((py &* pool &+ dy) &* w &+ px &* pool &+ dx) &* c, bits: bits, w: w, c: c, k: k,
                                                  words: words, planes: patch)
-                        if bits == 2 && words == 1 {   // k k c <= 32 (3 x 3 or 5 x 5 on grey): the planes in registers
+                        if two && words == 1 {   // k k c <= 32 (3 x 3 or 5 x 5 on grey): the planes in registers
                             let (p1, p2) = (patch[1], patch[2])
                             for o in 0..<m {
                                 let z = Popcount32.nibbles(p1 & masks[o]) &+ (Popcount32.nibbles(p2 & masks[o]) << 1)
@@ -72,7 +80,7 @@ public enum PlaneConv32Kernel {
                         var mask = UnsafePointer(masks)
                         for o in 0..<m {
                             var s = Int(counts[o])
-                            if bits == 2 {
+                            if two {
                                 s &+= 2 &* twoPlanes(patch + words, mask, words: words)
                             } else {
                                 if first == 0 { s = 0 }

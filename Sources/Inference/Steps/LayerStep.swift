@@ -23,9 +23,9 @@ enum LayerStep {
         let outKind: ValueKind = thresholdOp >= 0 ? .bits : (binary ? .i32 : .f32)
         let n = isDense ? image.opParameter(k, 0) : s.h * s.w * s.c
         let query = Kernel.Query(op: isDense ? .dense : .conv2d, weights: weightType, kernels: s.kernels, input: s.kind,
-                                 codeBits: s.pendingCodeBits, signs: thresholdOp >= 0, n: n, size: isDense ? 0 : size, channels: isDense ? 0 : s.c)
+                                 codeBits: s.pendingCodeBits, signs: thresholdOp >= 0, n: n)
         let kernel = Kernel.choose(query)
-        let scratchStride = ArenaPlan.align(kernel.scratchBytes(query, m: m))
+        let scratchStride = ArenaPlan.align(kernel.scratchBytes(query, m: m, size: size, channels: s.c))
         let rowCountsAt = persist(&s, kernel: kernel, query, weights: weightIndex, m: m)
         let input = s.input(), inStride = s.stride
         s.stride = ArenaPlan.align(WalkState.bytes(outKind, fh, fw, m, outLayout))
