@@ -38,6 +38,10 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case fusedConvBits
     /// `FusedConvKernel.run(.pixels)`: binary conv forming the codes from the pixels.
     case fusedConvPixels
+    /// `XorConv32Kernel.run`: binary conv on packed bits, 32-bit words (32-bit targets' fast set).
+    case xorConv32
+    /// `PlaneConv32Kernel.run`: binary conv on codes by the patch's bit-planes (32-bit targets' fast set).
+    case planeConv32
     /// `BinaryDenseKernel.referenceBits`.
     case referenceDenseBits
     /// `BinaryDenseKernel.referenceCodes`.
@@ -136,7 +140,10 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             if dense { return bitsInput ? .referenceDenseBits : .referenceDenseCodes }
             return bitsInput ? .referenceConvBits : .referenceConvCodes
         }
-        if !dense { return codes ? .fusedConvPixels : .fusedConvBits }
+        if !dense {
+            if case .carrySave = kernels { return codes ? .planeConv32 : .xorConv32 }
+            return codes ? .fusedConvPixels : .fusedConvBits
+        }
         switch q.weights {
         case .columns32: return codes ? .columnsPixels : .columnsBits
         case .bits8:
@@ -165,12 +172,16 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     /// Scratch bytes one image of step `q` needs with this kernel (`m` outputs): the codes' bit-planes,
     /// the column list and counters, a conv's accumulators, or the widened input of a float layer.
     @_noAllocation @inline(__always)
-    public func scratchBytes(_ q: Query, m: Int) -> Int {
+    /// A conv's kernel size and input channels (`size`, `channels`: its k x k x c receptive field) size the
+    /// 32-bit conv kernels' scratch.
+    public func scratchBytes(_ q: Query, m: Int, size: Int = 0, channels: Int = 0) -> Int {
         switch self {
         case .columnsBits, .columnsPixels: return ColumnDenseKernel.scratchBytes(n: q.n, m: m, codeBits: q.codeBits)
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes:
             return 8 &* PixelPlanes.count(bits: q.codeBits) &* BitPacking.words(q.n)
         case .fusedConvBits, .fusedConvPixels: return FusedConvKernel.scratchBytes(m: m)
+        case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: size, c: channels)
+        case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
         case .floatDenseSIMD, .floatDenseReference, .floatConvReference: if case .f32 = q.input { return 0 }
             return 4 &* q.n
         default: return 0

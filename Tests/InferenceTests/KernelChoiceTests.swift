@@ -47,7 +47,10 @@ final class KernelChoiceTests: XCTestCase {
         (Q(op: .dense, weights: .bits, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .fusedDensePlanes),
         (Q(op: .dense, weights: .bits, kernels: .carrySave, input: .bits, signs: true, four: true, n: 600), .fusedDenseBits),
         (Q(op: .conv2d, weights: .bits, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .fusedConvPixels),
-        (Q(op: .conv2d, weights: .bits, kernels: .carrySave, input: .bits, signs: true, n: 100), .fusedConvBits),
+        (Q(op: .conv2d, weights: .bits, kernels: .simd, input: .bits, signs: true, n: 100), .fusedConvBits),
+        // Binary conv on 32-bit targets' fast set (`optimized` there): 32-bit XOR-popcounts, the codes' bit-planes.
+        (Q(op: .conv2d, weights: .bits, kernels: .carrySave, input: .bits, signs: true, n: 100), .xorConv32),
+        (Q(op: .conv2d, weights: .bits, kernels: .carrySave, input: .codes, codeBits: 2, signs: true, n: 784), .planeConv32),
         // The reference kernel set: the op alone, by input kind, whatever the layout.
         (Q(op: .dense, weights: .bits8, kernels: .reference, input: .bits, four: true, n: 600), .referenceDenseBits),
         (Q(op: .dense, weights: .columns32, kernels: .reference, input: .codes, n: 784), .referenceDenseCodes),

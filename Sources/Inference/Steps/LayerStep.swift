@@ -25,7 +25,7 @@ enum LayerStep {
         let query = Kernel.Query(op: isDense ? .dense : .conv2d, weights: weightType, kernels: s.kernels, input: s.kind,
                                  codeBits: s.pendingCodeBits, signs: thresholdOp >= 0, n: n)
         let kernel = Kernel.choose(query)
-        let scratchStride = ArenaPlan.align(kernel.scratchBytes(query, m: m))
+        let scratchStride = ArenaPlan.align(kernel.scratchBytes(query, m: m, size: size, channels: s.c))
         let rowCountsAt = persist(&s, kernel: kernel, query, weights: weightIndex, m: m)
         let input = s.input(), inStride = s.stride
         s.stride = ArenaPlan.align(WalkState.bytes(outKind, fh, fw, m, outLayout))
