@@ -139,8 +139,8 @@ extension ModelFormatError.Reason {
     public var text: String {
         switch self {
         case let .missingTensor(role, index, tensors): return "\(role.name) tensor \(index) does not exist (\(tensors) tensors)"
-        case let .wrongTensor(role, expected, shape, found, rank, dims):
-            return "\(role.name) tensor must be \(expected) \(shape.description), is \(found) rank \(rank) (\(dims[0]), \(dims[1]), \(dims[2]), \(dims[3]))"
+        case let .wrongTensor(role, expected, shape, found, rank):
+            return "\(role.name) tensor must be \(expected) \(shape.description), is \(found) rank \(rank)"
         case .binaryNeedsCodesOrBits: return "binary weights need codes or bits input"
         case let .convWeightsBits(found): return "conv2d weights must be bits (\(found) is for dense weights)"
         case .floatConvOnBits: return "a float conv2d takes codes or f32 input, not packed bits"

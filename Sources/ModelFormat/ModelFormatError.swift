@@ -4,6 +4,10 @@
 /// nothing and pulls no string formatting into a firmware. The host formats the message with the numbers
 /// ("tensor 3 ends at 9120, image has 9000 bytes"): `message`, in ModelFormatError+Message.swift, which
 /// only host builds compile. `container` (zlib, CRC, metadata) is thrown only by the host's ModelFile.
+///
+/// The payloads stay small (at most a `Dims` and a few integers): a typed error is returned through a
+/// buffer in every calling frame, so its size is stack on the device (RAM for FCN2 counts the stack
+/// high-water of init).
 public enum ModelFormatError: Error, Equatable {
     /// The first four bytes are not the expected magic.
     case badMagic(expected: Magic)
@@ -18,10 +22,10 @@ public enum ModelFormatError: Error, Equatable {
     /// A table or tensor extends past the end of the image.
     case outOfBounds(what: Field, end: Int, size: Int)
     /// Two regions overlap.
-    case overlap(first: Field, second: Field)
+    case overlap(first: Part, second: Part)
     /// A part (table or tensor) starts before the end of the part the spec puts before it: parts are in
     /// ascending order (header, op table, tensor table, tensors by index) and never overlap.
-    case outOfOrder(what: Field, offset: Int, previous: Field, previousEnd: Int)
+    case outOfOrder(what: Part, offset: Int, previous: Part, previousEnd: Int)
     /// A binary layer whose accumulator could exceed the i32 range (spec/FORMAT.md, "Accumulator bound").
     case accumulatorOverflow(op: Int, fanIn: Int, largestInput: Int, bound: Int)
     /// Bytes that should be zero (padding, reserved fields, padding bits) are not.
@@ -96,7 +100,7 @@ public enum ModelFormatError: Error, Equatable {
     public enum Reason: Equatable, Sendable {
         // Tensor references.
         case missingTensor(Role, index: Int, tensors: Int)
-        case wrongTensor(Role, expected: TensorType, shape: Dims, found: TensorType, rank: Int, dims: Dims)
+        case wrongTensor(Role, expected: TensorType, shape: Dims, found: TensorType, rank: Int)
         case binaryNeedsCodesOrBits, convWeightsBits(found: TensorType), floatConvOnBits
         case weightType(TensorType), biasNeedsFloat
         // The chain of ops.

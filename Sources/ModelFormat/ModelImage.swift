@@ -358,7 +358,7 @@ public struct ModelImage {
             var same = t.type == type && t.rank == d.rank
             if same { for i in 0..<d.rank where t.dim(i) != d[i] { same = false } }
             guard same else {
-                throw .badTensorReference(op: k, reason: .wrongTensor(what, expected: type, shape: d, found: t.type, rank: t.rank, dims: Dims(t.dim(0), t.dim(1), t.dim(2), t.dim(3))))
+                throw .badTensorReference(op: k, reason: .wrongTensor(what, expected: type, shape: d, found: t.type, rank: t.rank))
             }
         }
         func map(_ h: Int, _ w: Int, _ c: Int, codes: Bool = false, bits: Bool = false, i32: Bool = false, f32: Bool = false) throws(ModelFormatError) {
@@ -565,7 +565,7 @@ struct PartWalk {
             let (end, o) = start.addingReportingOverflow(length)
             guard !o, end <= size else { throw .outOfBounds(what: .part(PartWalk.part(part)), end: o ? Int.max : end, size: size) }
             guard start >= cursor else {
-                throw .outOfOrder(what: .part(PartWalk.part(part)), offset: start, previous: .part(PartWalk.part(previous)), previousEnd: cursor)
+                throw .outOfOrder(what: PartWalk.part(part), offset: start, previous: PartWalk.part(previous), previousEnd: cursor)
             }
         }
         // An empty part (a tensor table of no tensors) moves nothing.

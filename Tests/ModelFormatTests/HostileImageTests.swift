@@ -27,13 +27,13 @@ final class HostileImageTests: XCTestCase {
         var b = good
         set32(&b, tensorTable + 20, t1); set32(&b, tensorTable + 32 + 20, t0)
         for i in 0..<32 { b.swapAt(t0 + i, t1 + i) }
-        expect(b, .outOfOrder(what: .part(.tensor(1)), offset: t0, previous: .part(.tensor(0)), previousEnd: t1 + 32))
+        expect(b, .outOfOrder(what: .tensor(1), offset: t0, previous: .tensor(0), previousEnd: t1 + 32))
         // The tensor table before the op table.
         b = good; set32(&b, 32, opTable)
-        expect(b, .outOfOrder(what: .part(.tensorTable), offset: opTable, previous: .part(.opTable), previousEnd: opTable + 6 * 64))
+        expect(b, .outOfOrder(what: .tensorTable, offset: opTable, previous: .opTable, previousEnd: opTable + 6 * 64))
         // A tensor on top of the tensor table.
         b = good; set32(&b, tensorTable + 20, tensorTable)
-        expect(b, .outOfOrder(what: .part(.tensor(0)), offset: tensorTable, previous: .part(.tensorTable), previousEnd: tensorTable + 6 * 32))
+        expect(b, .outOfOrder(what: .tensor(0), offset: tensorTable, previous: .tensorTable, previousEnd: tensorTable + 6 * 32))
     }
 
     /// Item 13: 4,096 tensors and 1,024 ops (the format's caps) validate in one pass. The old all-pairs
@@ -48,7 +48,7 @@ final class HostileImageTests: XCTestCase {
         let table = u32(b, 32)
         let a = u32(b, table + 4000 * 32 + 20), c = u32(b, table + 4001 * 32 + 20)
         set32(&b, table + 4000 * 32 + 20, c); set32(&b, table + 4001 * 32 + 20, a)
-        expect(b, .outOfOrder(what: .part(.tensor(4001)), offset: a, previous: .part(.tensor(4000)), previousEnd: c + 1))
+        expect(b, .outOfOrder(what: .tensor(4001), offset: a, previous: .tensor(4000), previousEnd: c + 1))
     }
 
     /// Item 3: fan-in x the largest input must fit an i32. 8-bit codes reach 255, so a dense layer takes

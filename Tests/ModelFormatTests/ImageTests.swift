@@ -91,10 +91,10 @@ final class ImageTests: XCTestCase {
         let cases: [(ModelFormatError, String)] = [
             (.badField(what: .opCodeBits(op: 1), value: 8, rule: .codeBits(delta: 2, expected: 3)),
              "op 1 code bits is 8: codes of 2-bit input (op 0) need 3 (δ + 1, or 8 when δ = 8)"),
-            (.outOfOrder(what: .part(.tensor(1)), offset: 640, previous: .part(.tensor(0)), previousEnd: 672),
+            (.outOfOrder(what: .tensor(1), offset: 640, previous: .tensor(0), previousEnd: 672),
              "tensor 1 starts at 640, before the end of tensor 0 at 672 (parts must be in ascending order: header, op table, tensor table, tensors by index; none may overlap)"),
-            (.badTensorReference(op: 2, reason: .wrongTensor(.outputScale, expected: .f32, shape: Dims(10), found: .i32, rank: 2, dims: Dims(10, 3, 0, 0))),
-             "op 2: output scale tensor must be f32 [10], is i32 rank 2 (10, 3, 0, 0)"),
+            (.badTensorReference(op: 2, reason: .wrongTensor(.outputScale, expected: .f32, shape: Dims(10), found: .i32, rank: 2)),
+             "op 2: output scale tensor must be f32 [10], is i32 rank 2"),
             (.chainMismatch(op: 3, reason: .inputShape(height: 5, width: 5, channels: 8, given: Dims(4, 4, 8))),
              "op 3: expects a 5x5x8 input, the previous op gives 4x4x8"),
             (.badField(what: .tensorValue(tensor: 1, index: 1), value: 0x7FC0_0000, rule: .finite(nan: true)),
@@ -133,7 +133,7 @@ final class ImageTests: XCTestCase {
         b = good
         let t0 = Int(b[tensorTable + 20]) | Int(b[tensorTable + 21]) << 8
         set32(&b, tensorTable + 32 + 20, UInt32(t0))
-        expect(b, .outOfOrder(what: .part(.tensor(1)), offset: t0, previous: .part(.tensor(0)), previousEnd: t0 + 32))
+        expect(b, .outOfOrder(what: .tensor(1), offset: t0, previous: .tensor(0), previousEnd: t0 + 32))
         // An op pointing at a tensor that does not exist.
         b = good; set32(&b, 64 + 64 + 4 + 8, 99)
         expect(b, .badTensorReference(op: 1, reason: .missingTensor(.weight, index: 99, tensors: 6)))
