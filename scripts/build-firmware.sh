@@ -78,8 +78,11 @@ if [ -n "${runtime:-}" ]; then
   libs+=("$rt")
 fi
 stdlib="$bin/../lib/swift/embedded/$target"
+# BITSHIELD_HOST_MESSAGES: this test firmware prints the tools' error text itself (ModelFormatError+Message.swift,
+# its small error-path allocator); the C library's device builds carry numbers only and format nothing.
 swift_flags=(-target "$target" -enable-experimental-feature Embedded -wmo -parse-as-library "$opt"
-             -Xcc -ffreestanding -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${sflags[@]}")
+             -Xcc -ffreestanding -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${sflags[@]}"
+             -D BITSHIELD_HOST_MESSAGES)
 # Every .swift file under a module's folder, recursively (new files and subfolders are followed).
 swift_files() { find "$1" -name '*.swift' -type f | LC_ALL=C sort; }
 "$bin/swiftc" "${swift_flags[@]}" -module-name ModelFormat $(swift_files Sources/ModelFormat) \

@@ -15,8 +15,8 @@
 # which follow the same AAPCS64 calling convention; link-tested by scripts/check-c-examples.sh with
 # Debian's aarch64-linux-gnu-gcc).
 # What the library needs from the C side: memcpy, memmove, memset (and on hosts posix_memalign and
-# free, for bitshield_error_message's text; the device runtime's error path allocates on a few
-# image errors whose names it builds: see docs/EMBEDDING.md). A build whose source hash (these files,
+# free, for bitshield_error_message's text; the device builds allocate nothing, on success or on a
+# failing init: their errors are codes and integers). A build whose source hash (these files,
 # the sources and this script), optimization and toolchain equal the last one's is skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."

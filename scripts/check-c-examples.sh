@@ -83,6 +83,10 @@ firmware() {
       examples/c-firmware/startup.c examples/c-firmware/main.c "$2" ".build-lib/$1/libbitshield.a" \
       --specs=nano.specs -Wl,--gc-sections -Wl,--no-enum-size-warning -Wl,-z,noexecstack -Wl,-Map="$work/$3.map" \
       -o "$work/$3.elf"
+  # No heap: startup.c defines no allocator, so a library that reached one would not link; and none may
+  # come in from newlib either.
+  local alloc; alloc=$(arm-none-eabi-nm "$work/$3.elf" | grep -E ' (malloc|calloc|realloc|posix_memalign|aligned_alloc|_sbrk|_malloc_r|swift_slowAlloc|swift_allocObject)$' || true)
+  [ -z "$alloc" ] || { echo "error: the firmware example ($1) links an allocator: $alloc" >&2; return 1; }
   timeout 120 qemu-system-arm -M netduinoplus2 -nographic -monitor none -serial none \
       -semihosting-config enable=on,target=native -icount shift=0 -kernel "$work/$3.elf" \
       -device loader,file="$work/images.bin",addr=0x08080000 > "$work/$3.txt"

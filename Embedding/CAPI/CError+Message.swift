@@ -14,23 +14,23 @@ extension CError {
         func format(_ e: ModelFormatError) -> String { InferenceError.format(e).message }
         switch code {
         case CError.ok: return "no error"
-        case CError.badMagic: return format(.badMagic(expected: "model image"))
+        case CError.badMagic: return "bad magic: not a BitShield model image"
         case CError.unsupportedVersion: return format(.unsupportedVersion(found: a, newest: b))
-        case CError.truncated: return format(.truncated(what: part, needs: a, has: b))
-        case CError.badField: return format(.badField(what: "a field of the image", value: a, rule: "the format forbids this value"))
-        case CError.misaligned: return format(.misaligned(what: part, offset: a))
-        case CError.outOfBounds: return format(.outOfBounds(what: part, end: a, size: b))
-        case CError.overlap: return format(.overlap(first: "a part of the image", second: "another"))
-        case CError.outOfOrder: return format(.outOfOrder(what: part, offset: a, previous: "the part before it", previousEnd: b))
+        case CError.truncated: return "\(part) needs \(a) bytes, has \(b)"
+        case CError.badField: return "a field of the image is \(a): the format forbids this value"
+        case CError.misaligned: return "\(part) at offset \(a) is not 64-byte aligned"
+        case CError.outOfBounds: return "\(part) ends at \(a), image has \(b) bytes"
+        case CError.overlap: return "\(part) overlaps another"
+        case CError.outOfOrder: return "\(part) starts at \(a), before the end of the part before it at \(b) (parts must be in ascending order: header, op table, tensor table, tensors by index; none may overlap)"
         case CError.accumulatorOverflow:
             return format(.accumulatorOverflow(op: a, fanIn: b, largestInput: c, bound: Int(Int32.max)))
-        case CError.nonZeroPadding: return format(.nonZeroPadding(what: part, offset: a))
+        case CError.nonZeroPadding: return "\(part) has a non-zero byte or bit at offset \(a)"
         case CError.unknownOp: return format(.unknownOp(index: a, id: b))
         case CError.unknownTensorType: return format(.unknownTensorType(index: a, id: b))
-        case CError.shapeOverflow: return format(.shapeOverflow(what: "a shape"))
-        case CError.sizeMismatch: return format(.sizeMismatch(what: "a tensor", bytes: a, expected: b))
-        case CError.badTensorReference: return format(.badTensorReference(op: a, reason: "refers to a tensor that is missing or of the wrong type or shape"))
-        case CError.chainMismatch: return format(.chainMismatch(op: a, reason: "its input is not the previous op's output"))
+        case CError.shapeOverflow: return "a shape: shape overflows or exceeds the caps"
+        case CError.sizeMismatch: return "a tensor has \(a) bytes, its type and shape need \(b)"
+        case CError.badTensorReference: return "op \(a): refers to a tensor that is missing or of the wrong type or shape"
+        case CError.chainMismatch: return "op \(a): its input is not the previous op's output"
         case CError.arenaTooSmall: return InferenceError.arenaTooSmall(needs: a, has: b).message
         case CError.arenaMisaligned: return InferenceError.arenaMisaligned(address: UInt(bitPattern: a)).message
         case CError.planOverflow: return InferenceError.planOverflow(largestValue: a, batch: b).message

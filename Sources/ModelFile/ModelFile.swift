@@ -63,22 +63,22 @@ public struct ModelFile {
 
     /// Parses and checks a file's bytes: header, sizes, CRCs, decompression, digest, then the image.
     public static func parse(_ bytes: [UInt8]) throws(ModelFormatError) -> ModelFile {
-        guard bytes.count >= headerBytes else { throw .truncated(what: "container header", needs: headerBytes, has: bytes.count) }
-        guard Array(bytes[0..<4]) == magic else { throw .badMagic(expected: "model file (BSM1)") }
+        guard bytes.count >= headerBytes else { throw .truncated(what: .containerHeader, needs: headerBytes, has: bytes.count) }
+        guard Array(bytes[0..<4]) == magic else { throw .badMagic(expected: .file) }
         func u16(_ at: Int) -> Int { Int(bytes[at]) | Int(bytes[at + 1]) << 8 }
         func u32(_ at: Int) -> Int { u16(at) | u16(at + 2) << 16 }
         let version = u16(4)
-        guard version >= 1 else { throw .badField(what: "container version", value: version, rule: "must be at least 1") }
+        guard version >= 1 else { throw .badField(what: .containerVersion, value: version, rule: .atLeast(1)) }
         guard version <= Int(ModelFile.version) else { throw .unsupportedVersion(found: version, newest: Int(ModelFile.version)) }
         let flags = u16(6)
-        guard flags & ~1 == 0 else { throw .badField(what: "container flags", value: flags, rule: "only bit 0 (compressed) is defined") }
+        guard flags & ~1 == 0 else { throw .badField(what: .containerFlags, value: flags, rule: .compressedBitOnly) }
         let (metaBytes, metaCRC, storedBytes, storedCRC, imageBytes, imageCRC) = (u32(8), u32(12), u32(16), u32(20), u32(24), u32(28))
-        guard metaBytes <= maxMetadataBytes else { throw .badField(what: "metadata_bytes", value: metaBytes, rule: "must be at most \(maxMetadataBytes)") }
+        guard metaBytes <= maxMetadataBytes else { throw .badField(what: .metadataBytes, value: metaBytes, rule: .atMost(maxMetadataBytes)) }
         guard imageBytes <= maxImageBytes, storedBytes <= maxStoredBytes else {
-            throw .badField(what: "image_bytes", value: imageBytes, rule: "must be at most \(maxImageBytes)")
+            throw .badField(what: .imageBytes, value: imageBytes, rule: .atMost(maxImageBytes))
         }
         let expected = headerBytes + metaBytes + storedBytes
-        guard bytes.count >= expected else { throw .truncated(what: "model file", needs: expected, has: bytes.count) }
+        guard bytes.count >= expected else { throw .truncated(what: .modelFile, needs: expected, has: bytes.count) }
         guard bytes.count == expected else {
             throw .container("\(bytes.count - expected) trailing bytes after the image (file has \(bytes.count), header accounts for \(expected))")
         }

@@ -1,65 +1,117 @@
-/// Everything a model image can be wrong about. Messages carry the numbers ("tensor 3 ends at 9120,
-/// image has 9000 bytes"). Typed, so it works in Embedded Swift.
+/// Everything a model image (or, on the host, its `.bsm` container) can be wrong about. Typed, so it works
+/// in Embedded Swift, and without text on the device path: the part, field, rule or reason is an enum
+/// case with integer payloads (tensor and op indices, offsets, sizes), so a failing validation allocates
+/// nothing and pulls no string formatting into a firmware. The host formats the message with the numbers
+/// ("tensor 3 ends at 9120, image has 9000 bytes"): `message`, in ModelFormatError+Message.swift, which
+/// only host builds compile. `container` (zlib, CRC, metadata) is thrown only by the host's ModelFile.
+///
+/// The payloads stay small (at most a `Dims` and a few integers): a typed error is returned through a
+/// buffer in every calling frame, so its size is stack on the device (RAM for FCN2 counts the stack
+/// high-water of init).
 public enum ModelFormatError: Error, Equatable {
     /// The first four bytes are not the expected magic.
-    case badMagic(expected: String)
+    case badMagic(expected: Magic)
     /// A version this reader does not know (newer than it).
     case unsupportedVersion(found: Int, newest: Int)
     /// Fewer bytes than a structure needs.
-    case truncated(what: String, needs: Int, has: Int)
+    case truncated(what: Field, needs: Int, has: Int)
     /// A header field holds a value the format forbids.
-    case badField(what: String, value: Int, rule: String)
+    case badField(what: Field, value: Int, rule: Rule)
     /// A table or tensor starts at an offset that is not 64-aligned.
-    case misaligned(what: String, offset: Int)
+    case misaligned(what: Field, offset: Int)
     /// A table or tensor extends past the end of the image.
-    case outOfBounds(what: String, end: Int, size: Int)
+    case outOfBounds(what: Field, end: Int, size: Int)
     /// Two regions overlap.
-    case overlap(first: String, second: String)
+    case overlap(first: Part, second: Part)
     /// A part (table or tensor) starts before the end of the part the spec puts before it: parts are in
     /// ascending order (header, op table, tensor table, tensors by index) and never overlap.
-    case outOfOrder(what: String, offset: Int, previous: String, previousEnd: Int)
+    case outOfOrder(what: Part, offset: Int, previous: Part, previousEnd: Int)
     /// A binary layer whose accumulator could exceed the i32 range (spec/FORMAT.md, "Accumulator bound").
     case accumulatorOverflow(op: Int, fanIn: Int, largestInput: Int, bound: Int)
     /// Bytes that should be zero (padding, reserved fields, padding bits) are not.
-    case nonZeroPadding(what: String, offset: Int)
+    case nonZeroPadding(what: Field, offset: Int)
     /// An op id this reader does not know.
     case unknownOp(index: Int, id: Int)
     /// A tensor type id this reader does not know.
     case unknownTensorType(index: Int, id: Int)
     /// A shape whose size overflows or exceeds the caps.
-    case shapeOverflow(what: String)
+    case shapeOverflow(what: Field)
     /// A tensor's byte count disagrees with its type and shape.
-    case sizeMismatch(what: String, bytes: Int, expected: Int)
+    case sizeMismatch(what: Field, bytes: Int, expected: Int)
     /// An op refers to a tensor that does not exist or has the wrong type or shape.
-    case badTensorReference(op: Int, reason: String)
+    case badTensorReference(op: Int, reason: Reason)
     /// An op's input does not match the previous op's output.
-    case chainMismatch(op: Int, reason: String)
-    /// Container-level checks (CRC, compression, metadata).
+    case chainMismatch(op: Int, reason: Reason)
+    /// Container-level checks (CRC, compression, metadata): host only (ModelFile), never on a device.
     case container(String)
 
-    /// A human-readable message with the numbers.
-    public var message: String {
-        switch self {
-        case let .badMagic(expected): return "bad magic: not a BitShield \(expected)"
-        case let .unsupportedVersion(found, newest):
-            return "version \(found) is newer than this reader's \(newest)"
-        case let .truncated(what, needs, has): return "\(what) needs \(needs) bytes, has \(has)"
-        case let .badField(what, value, rule): return "\(what) is \(value): \(rule)"
-        case let .misaligned(what, offset): return "\(what) at offset \(offset) is not 64-byte aligned"
-        case let .outOfBounds(what, end, size): return "\(what) ends at \(end), image has \(size) bytes"
-        case let .overlap(first, second): return "\(first) overlaps \(second)"
-        case let .outOfOrder(what, offset, previous, previousEnd):
-            return "\(what) starts at \(offset), before the end of \(previous) at \(previousEnd) (parts must be in ascending order: header, op table, tensor table, tensors by index; none may overlap)"
-        case let .accumulatorOverflow(op, fanIn, largestInput, bound):
-            return "op \(op): fan-in \(fanIn) x largest input \(largestInput) exceeds the accumulator bound \(bound) (2^31 - 1): at most \(bound / max(largestInput, 1)) inputs"
-        case let .nonZeroPadding(what, offset): return "\(what) has a non-zero byte or bit at offset \(offset)"
-        case let .unknownOp(index, id): return "op \(index) has unknown op id \(id)"
-        case let .unknownTensorType(index, id): return "tensor \(index) has unknown type id \(id)"
-        case let .shapeOverflow(what): return "\(what): shape overflows or exceeds the caps"
-        case let .sizeMismatch(what, bytes, expected): return "\(what) has \(bytes) bytes, its type and shape need \(expected)"
-        case let .badTensorReference(op, reason): return "op \(op): \(reason)"
-        case let .chainMismatch(op, reason): return "op \(op): \(reason)"
-        case let .container(s): return s
-        }
+    /// Which magic was expected.
+    public enum Magic: Equatable, Sendable {
+        /// "model image (BSMI)".
+        case image
+        /// "model file (BSM1)".
+        case file
+    }
+
+    /// The part of an image in the order the spec requires.
+    public enum Part: Equatable, Sendable {
+        case header, opTable, tensorTable
+        case tensor(Int)
+    }
+
+    /// What a check is about: a part, a header field, a byte or bit of a tensor, an op's parameter.
+    public enum Field: Equatable, Sendable {
+        /// A whole part ("op table", "tensor 3").
+        case part(Part)
+        /// The padding bytes before a part, and after the last one.
+        case paddingBefore(Part), endPadding
+        // The image header.
+        case imageHeader, image, imageVersion, headerBytes, imageBytes, flags, headerReserved, inputGeometry, classes
+        case opCount, tensorCount
+        // The container (host only).
+        case containerHeader, modelFile, containerVersion, containerFlags, metadataBytes
+        // Tensor `tensor`'s record and data.
+        case tensorRank(tensor: Int), tensorDim(tensor: Int, dim: Int, size: Int), tensorUnusedDim(tensor: Int, dim: Int)
+        case tensorRecord(tensor: Int), tensorValue(tensor: Int, index: Int), tensorRowPadding(tensor: Int, row: Int)
+        case tensorValuesPerRow(tensor: Int), tensorLanes(tensor: Int, column: Int, rows: Int)
+        case tensorRowCount(tensor: Int, row: Int), tensorCountsPadding(tensor: Int)
+        // Op `op`'s record.
+        case opFlags(op: Int), opParameter(op: Int, index: Int), opShape(op: Int), opInputBits(op: Int)
+        case opInputKind(op: Int), opKernel(op: Int), opCodeBits(op: Int), opCodeBitsForBits(op: Int)
+        case opCodeBitsForF32(op: Int), opPoolSize(op: Int), opFlip(op: Int, channel: Int), opLayout(op: Int)
+        case opOutput(op: Int)
+    }
+
+    /// The rule a field's value breaks.
+    public enum Rule: Equatable, Sendable {
+        case atLeast(Int), atMost(Int), oneThrough(Int)
+        case headerBytes64, trailingBytes(imageBytes: Int), multipleOf64, noFlags, positiveDimensions
+        case rank2(TensorType), finite(nan: Bool), maxColumns(Int), rowCount(Int), noOpFlags, inputKinds
+        case largerThanInput(height: Int, width: Int), codeBits(delta: Int, expected: Int), zeroOrOne, layouts
+        case compressedBitOnly
+    }
+
+    /// The tensor an op refers to, by its role.
+    public enum Role: Equatable, Sendable {
+        case weight, bias, threshold, flip, outputScale, scale, shift
+    }
+
+    /// Why an op's tensor reference or input is wrong.
+    public enum Reason: Equatable, Sendable {
+        // Tensor references.
+        case missingTensor(Role, index: Int, tensors: Int)
+        case wrongTensor(Role, expected: TensorType, shape: Dims, found: TensorType, rank: Int)
+        case binaryNeedsCodesOrBits, convWeightsBits(found: TensorType), floatConvOnBits
+        case weightType(TensorType), biasNeedsFloat
+        // The chain of ops.
+        case argmaxNotLast, lastNotArgmax, inputCodesFirst
+        case cannotTake(ActivationKind)
+        case inputShape(height: Int, width: Int, channels: Int, given: Dims)
+        case denseInputs(expects: Int, given: Int)
+        case declares(InputKind, given: ActivationKind)
+        case packing(wants: BitLayout, given: BitLayout)
+        case needsF32(given: ActivationKind)
+        case countDiffers(Int, input: Int)
+        case argmaxCount(Int, input: Int, classes: Int)
     }
 }

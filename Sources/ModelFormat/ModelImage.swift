@@ -120,42 +120,42 @@ public struct ModelImage {
 
     static func readHeader(_ b: UnsafeRawBufferPointer) throws(ModelFormatError) -> ImageHeader {
         guard b.count >= ImageLayout.headerBytes, let base = b.baseAddress else {
-            throw .truncated(what: "image header", needs: ImageLayout.headerBytes, has: b.count)
+            throw .truncated(what: .imageHeader, needs: ImageLayout.headerBytes, has: b.count)
         }
         let r = RawBytes(base)
-        for i in 0..<4 where r.u8(i) != ImageLayout.magic[i] { throw .badMagic(expected: "model image (BSMI)") }
+        for i in 0..<4 where r.u8(i) != ImageLayout.magic[i] { throw .badMagic(expected: .image) }
         let version = r.u16(4)
-        guard version >= 1 else { throw .badField(what: "image version", value: Int(version), rule: "must be at least 1") }
+        guard version >= 1 else { throw .badField(what: .imageVersion, value: Int(version), rule: .atLeast(1)) }
         guard version <= ImageLayout.version else {
             throw .unsupportedVersion(found: Int(version), newest: Int(ImageLayout.version))
         }
         let headerBytes = Int(r.u16(6))
         guard headerBytes == ImageLayout.headerBytes else {
-            throw .badField(what: "header_bytes", value: headerBytes, rule: "must be 64 in versions 1 to 3")
+            throw .badField(what: .headerBytes, value: headerBytes, rule: .headerBytes64)
         }
         let h = ImageHeader(version: version, imageBytes: r.u32(8), inputHeight: r.u16(16), inputWidth: r.u16(18),
                             inputChannels: r.u16(20), classes: r.u16(22), opCount: r.u16(24), tensorCount: r.u16(26),
                             opTableOffset: r.u32(28), tensorTableOffset: r.u32(32))
         guard Int(h.imageBytes) == b.count else {
             throw Int(h.imageBytes) > b.count
-                ? .truncated(what: "image", needs: Int(h.imageBytes), has: b.count)
-                : .badField(what: "image_bytes", value: Int(h.imageBytes), rule: "the image has \(b.count) bytes (trailing bytes)")
+                ? .truncated(what: .image, needs: Int(h.imageBytes), has: b.count)
+                : .badField(what: .imageBytes, value: Int(h.imageBytes), rule: .trailingBytes(imageBytes: b.count))
         }
         guard b.count % ImageLayout.alignment == 0 else {
-            throw .badField(what: "image_bytes", value: b.count, rule: "must be a multiple of 64")
+            throw .badField(what: .imageBytes, value: b.count, rule: .multipleOf64)
         }
         let flags = r.u32(12)
-        guard flags == 0 else { throw .badField(what: "flags", value: Int(flags), rule: "no flags are defined in versions 1 to 3") }
-        for i in 36..<64 where r.u8(i) != 0 { throw .nonZeroPadding(what: "header reserved bytes", offset: i) }
+        guard flags == 0 else { throw .badField(what: .flags, value: Int(flags), rule: .noFlags) }
+        for i in 36..<64 where r.u8(i) != 0 { throw .nonZeroPadding(what: .headerReserved, offset: i) }
         guard h.inputHeight > 0, h.inputWidth > 0, h.inputChannels > 0 else {
-            throw .badField(what: "input geometry", value: Int(h.inputHeight) * Int(h.inputWidth) * Int(h.inputChannels), rule: "every dimension must be positive")
+            throw .badField(what: .inputGeometry, value: Int(h.inputHeight) * Int(h.inputWidth) * Int(h.inputChannels), rule: .positiveDimensions)
         }
-        guard h.classes >= 1 else { throw .badField(what: "classes", value: 0, rule: "must be at least 1") }
+        guard h.classes >= 1 else { throw .badField(what: .classes, value: 0, rule: .atLeast(1)) }
         guard h.opCount >= 1, Int(h.opCount) <= ImageLayout.maxOps else {
-            throw .badField(what: "op_count", value: Int(h.opCount), rule: "must be 1...\(ImageLayout.maxOps)")
+            throw .badField(what: .opCount, value: Int(h.opCount), rule: .oneThrough(ImageLayout.maxOps))
         }
         guard Int(h.tensorCount) <= ImageLayout.maxTensors else {
-            throw .badField(what: "tensor_count", value: Int(h.tensorCount), rule: "must be at most \(ImageLayout.maxTensors)")
+            throw .badField(what: .tensorCount, value: Int(h.tensorCount), rule: .atMost(ImageLayout.maxTensors))
         }
         return h
     }
@@ -167,25 +167,25 @@ public struct ModelImage {
         let typeID = r.u16(at)
         guard let type = TensorType(rawValue: typeID) else { throw .unknownTensorType(index: index, id: Int(typeID)) }
         let rank = Int(r.u16(at + 2))
-        guard (1...4).contains(rank) else { throw .badField(what: "tensor \(index) rank", value: rank, rule: "must be 1...4") }
+        guard (1...4).contains(rank) else { throw .badField(what: .tensorRank(tensor: index), value: rank, rule: .oneThrough(4)) }
         var elements = 1
         for i in 0..<4 {
             let d = Int(r.u32(at + 4 + 4 * i))
             if i < rank {
-                guard d >= 1, d <= ImageLayout.maxDimension else { throw .shapeOverflow(what: "tensor \(index) dim \(i) = \(d)") }
+                guard d >= 1, d <= ImageLayout.maxDimension else { throw .shapeOverflow(what: .tensorDim(tensor: index, dim: i, size: d)) }
                 let (p, o) = elements.multipliedReportingOverflow(by: d)
-                guard !o, p <= ImageLayout.maxElements else { throw .shapeOverflow(what: "tensor \(index)") }
+                guard !o, p <= ImageLayout.maxElements else { throw .shapeOverflow(what: .part(.tensor(index))) }
                 elements = p
             } else if d != 0 {
-                throw .nonZeroPadding(what: "tensor \(index) unused dim \(i)", offset: at + 4 + 4 * i)
+                throw .nonZeroPadding(what: .tensorUnusedDim(tensor: index, dim: i), offset: at + 4 + 4 * i)
             }
         }
         let record = TensorRecord(type: type, rank: rank,
                                   dims: (Int(r.u32(at + 4)), Int(r.u32(at + 8)), Int(r.u32(at + 12)), Int(r.u32(at + 16))),
                                   offset: Int(r.u32(at + 20)), bytes: Int(r.u32(at + 24)))
-        if r.u32(at + 28) != 0 { throw .nonZeroPadding(what: "tensor \(index) record", offset: at + 28) }
+        if r.u32(at + 28) != 0 { throw .nonZeroPadding(what: .tensorRecord(tensor: index), offset: at + 28) }
         let expected = ModelImage.expectedBytes(record)
-        guard record.bytes == expected else { throw .sizeMismatch(what: "tensor \(index)", bytes: record.bytes, expected: expected) }
+        guard record.bytes == expected else { throw .sizeMismatch(what: .part(.tensor(index)), bytes: record.bytes, expected: expected) }
         return record
     }
 
@@ -217,7 +217,7 @@ public struct ModelImage {
             }
         }
         let cursor = parts.cursor
-        for i in cursor..<size where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding at the end", offset: i) }
+        for i in cursor..<size where r.u8(i) != 0 { throw .nonZeroPadding(what: .endPadding, offset: i) }
         // Op records: reserved parameters checked per op; bits tensors: padding bits zero; flips 0/1 checked per op.
         for i in 0..<tensorCount {
             let t = tensor(i)
@@ -225,13 +225,13 @@ public struct ModelImage {
                 guard header.version >= ImageLayout.bits8Version else {
                     throw .unknownTensorType(index: i, id: Int(TensorType.bits8.rawValue))
                 }
-                guard t.rank == 2 else { throw .badField(what: "tensor \(i) rank", value: t.rank, rule: "a bits8 tensor has rank 2") }
+                guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(.bits8)) }
             }
             if t.type == .columns32 {
                 guard header.version >= ImageLayout.columns32Version else {
                     throw .unknownTensorType(index: i, id: Int(TensorType.columns32.rawValue))
                 }
-                guard t.rank == 2 else { throw .badField(what: "tensor \(i) rank", value: t.rank, rule: "a columns32 tensor has rank 2") }
+                guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(.columns32)) }
                 try validateColumns(t, index: i)
                 continue
             }
@@ -239,8 +239,7 @@ public struct ModelImage {
                 for j in 0..<t.elements {
                     let v = Float(bitPattern: r.u32(t.offset + 4 * j))
                     guard v.isFinite else {
-                        throw .badField(what: "tensor \(i) value \(j)", value: Int(r.u32(t.offset + 4 * j)),
-                                        rule: "f32 tensors hold finite values only (this is the bit pattern of \(v.isNaN ? "a NaN" : "an infinity"))")
+                        throw .badField(what: .tensorValue(tensor: i, index: j), value: Int(r.u32(t.offset + 4 * j)), rule: .finite(nan: v.isNaN))
                     }
                 }
                 continue
@@ -257,7 +256,7 @@ public struct ModelImage {
                     let at = 8 * (blocked ? BitPacking.blockedIndex(row: row, word: j, words: words) : row * words + j)
                     let w = UInt64(littleEndian: p.loadUnaligned(fromByteOffset: at, as: UInt64.self))
                     let valid = row < t.rows && j == words - 1 ? mask : (row < t.rows ? ~0 : 0)
-                    if w & ~valid != 0 { throw .nonZeroPadding(what: "tensor \(i) row \(row) padding bits", offset: t.offset + at) }
+                    if w & ~valid != 0 { throw .nonZeroPadding(what: .tensorRowPadding(tensor: i, row: row), offset: t.offset + at) }
                 }
             }
         }
@@ -269,15 +268,14 @@ public struct ModelImage {
         let r = RawBytes(bytes.baseAddress!)
         let (m, n) = (t.rows, t.rowLength)
         guard n <= BitPacking.maxColumns else {
-            throw .badField(what: "tensor \(i) values per row", value: n,
-                            rule: "a columns32 row holds at most \(BitPacking.maxColumns) (u16 column indices and counts)")
+            throw .badField(what: .tensorValuesPerRow(tensor: i), value: n, rule: .maxColumns(BitPacking.maxColumns))
         }
         let groups = BitPacking.laneGroups(m)
         let countsAt = t.offset + 4 * groups * n
         for g in 0..<groups {
             let lanes = min(32, m - 32 * g)
             for i2 in 0..<n where lanes < 32 && r.u32(t.offset + 4 * (g * n + i2)) >> UInt32(lanes) != 0 {
-                throw .nonZeroPadding(what: "tensor \(i) column \(i2) lanes past row \(m)", offset: t.offset + 4 * (g * n + i2))
+                throw .nonZeroPadding(what: .tensorLanes(tensor: i, column: i2, rows: m), offset: t.offset + 4 * (g * n + i2))
             }
             // Lanes k, k + 4, ..., k + 28 counted together in the nibbles of one word, emptied every 15 columns.
             for k in 0..<4 {
@@ -294,13 +292,13 @@ public struct ModelImage {
                     let row = 32 * g + 4 * j + k
                     let stored = Int(r.u16(countsAt + 2 * row))
                     guard stored == Int(counts[j]) else {
-                        throw .badField(what: "tensor \(i) row \(row) count of -1 weights", value: stored, rule: "the row has \(counts[j])")
+                        throw .badField(what: .tensorRowCount(tensor: i, row: row), value: stored, rule: .rowCount(Int(counts[j])))
                     }
                 }
             }
         }
         for at in (countsAt + 2 * m)..<(t.offset + t.bytes) where r.u8(at) != 0 {
-            throw .nonZeroPadding(what: "tensor \(i) padding after the row counts", offset: at)
+            throw .nonZeroPadding(what: .tensorCountsPadding(tensor: i), offset: at)
         }
     }
 
@@ -324,11 +322,11 @@ public struct ModelImage {
             default: work = plus(work, max(v.input.count, v.output.count))
             }
             if v.kind == .argmax, k != opCount - 1 {
-                throw .chainMismatch(op: k, reason: "argmax must be the last op")
+                throw .chainMismatch(op: k, reason: .argmaxNotLast)
             }
             current = v.output
         }
-        guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: "the last op must be argmax") }
+        guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: .lastNotArgmax) }
         return (largest, work)
     }
 
@@ -340,27 +338,27 @@ public struct ModelImage {
         let id = r.u16(base)
         guard let kind = OpKind(rawValue: id) else { throw .unknownOp(index: k, id: Int(id)) }
         let flags = r.u16(base + 2)
-        guard flags == 0 else { throw .badField(what: "op \(k) flags", value: Int(flags), rule: "no op flags are defined in versions 1 to 3") }
+        guard flags == 0 else { throw .badField(what: .opFlags(op: k), value: Int(flags), rule: .noOpFlags) }
         func p(_ i: Int) -> Int { Int(r.u32(base + 4 + 4 * i)) }
         func unused(from first: Int) throws(ModelFormatError) {
             for i in first..<ImageLayout.opParameters where p(i) != 0 {
-                throw .nonZeroPadding(what: "op \(k) unused parameter p\(i)", offset: base + 4 + 4 * i)
+                throw .nonZeroPadding(what: .opParameter(op: k, index: i), offset: base + 4 + 4 * i)
             }
         }
-        func fail(_ reason: String) -> ModelFormatError { .chainMismatch(op: k, reason: reason) }
-        func tensorRef(_ index: Int, _ what: String) throws(ModelFormatError) -> TensorRecord {
+        func fail(_ reason: ModelFormatError.Reason) -> ModelFormatError { .chainMismatch(op: k, reason: reason) }
+        func tensorRef(_ index: Int, _ what: ModelFormatError.Role) throws(ModelFormatError) -> TensorRecord {
             guard index < tensorCount else {
-                throw .badTensorReference(op: k, reason: "\(what) tensor \(index) does not exist (\(tensorCount) tensors)")
+                throw .badTensorReference(op: k, reason: .missingTensor(what, index: index, tensors: tensorCount))
             }
             return tensor(index)
         }
         // No arrays here: validation runs on the device, whose heap never frees (every check below works
-        // on fixed-size tuples and flags; strings are formed only for an error).
-        func expect(_ t: TensorRecord, _ what: String, _ type: TensorType, _ d: Dims) throws(ModelFormatError) {
+        // on fixed-size tuples and flags; errors carry numbers, never strings).
+        func expect(_ t: TensorRecord, _ what: ModelFormatError.Role, _ type: TensorType, _ d: Dims) throws(ModelFormatError) {
             var same = t.type == type && t.rank == d.rank
             if same { for i in 0..<d.rank where t.dim(i) != d[i] { same = false } }
             guard same else {
-                throw .badTensorReference(op: k, reason: "\(what) tensor must be \(type) \(d.description), is \(t.type) rank \(t.rank) (\(t.dim(0)), \(t.dim(1)), \(t.dim(2)), \(t.dim(3)))")
+                throw .badTensorReference(op: k, reason: .wrongTensor(what, expected: type, shape: d, found: t.type, rank: t.rank))
             }
         }
         func map(_ h: Int, _ w: Int, _ c: Int, codes: Bool = false, bits: Bool = false, i32: Bool = false, f32: Bool = false) throws(ModelFormatError) {
@@ -372,21 +370,21 @@ public struct ModelImage {
             case .f32: allowed = f32
             default: allowed = false
             }
-            guard allowed else { throw fail("cannot take a \(input.kind) input") }
+            guard allowed else { throw fail(.cannotTake(input.kind)) }
             guard input.height == h, input.width == w, input.channels == c else {
-                throw fail("expects a \(h)x\(w)x\(c) input, the previous op gives \(input.height)x\(input.width)x\(input.channels)")
+                throw fail(.inputShape(height: h, width: w, channels: c, given: Dims(input.height, input.width, input.channels)))
             }
         }
-        func positive(_ d: Dims, _ what: String) throws(ModelFormatError) {
+        func positive(_ d: Dims) throws(ModelFormatError) {
             for i in 0..<d.rank where d[i] < 1 || d[i] > ImageLayout.maxDimension {
-                throw .badField(what: "op \(k) \(what)", value: d[i], rule: "must be 1...\(ImageLayout.maxDimension)")
+                throw .badField(what: .opShape(op: k), value: d[i], rule: .oneThrough(ImageLayout.maxDimension))
             }
         }
         var output = input
         switch kind {
         case .inputCodes:
-            guard input.kind == .pixels else { throw fail("input_codes must read the input image") }
-            guard (1...8).contains(p(0)) else { throw .badField(what: "op \(k) input bits", value: p(0), rule: "must be 1...8") }
+            guard input.kind == .pixels else { throw fail(.inputCodesFirst) }
+            guard (1...8).contains(p(0)) else { throw .badField(what: .opInputBits(op: k), value: p(0), rule: .oneThrough(8)) }
             try unused(from: 1)
             output.kind = .codes
         case .dense, .conv2d:
@@ -394,45 +392,44 @@ public struct ModelImage {
             let (h, w, c) = isDense ? (1, 1, p(0)) : (p(0), p(1), p(2))
             let m = isDense ? p(1) : p(4)
             let kernel = isDense ? 1 : p(3)
-            try positive(isDense ? Dims(p(0), m) : Dims(h, w, c, kernel, m), "shape")
+            try positive(isDense ? Dims(p(0), m) : Dims(h, w, c, kernel, m))
             let inputKind = InputKind(rawValue: UInt32(isDense ? p(3) : p(6)))
             let codeBits = isDense ? p(4) : p(7)
             let weightIndex = isDense ? p(2) : p(5)
-            guard let inputKind else { throw .badField(what: "op \(k) input kind", value: isDense ? p(3) : p(6), rule: "must be 1 (codes), 2 (bits) or 3 (f32)") }
+            guard let inputKind else { throw .badField(what: .opInputKind(op: k), value: isDense ? p(3) : p(6), rule: .inputKinds) }
             if isDense {
-                guard input.count == c else { throw fail("dense expects \(c) inputs, the previous op gives \(input.count)") }
+                guard input.count == c else { throw fail(.denseInputs(expects: c, given: input.count)) }
             } else {
                 try map(h, w, c, codes: true, bits: true, f32: true)
-                guard kernel <= h, kernel <= w else { throw .badField(what: "op \(k) kernel", value: kernel, rule: "larger than the \(h)x\(w) input") }
+                guard kernel <= h, kernel <= w else { throw .badField(what: .opKernel(op: k), value: kernel, rule: .largerThanInput(height: h, width: w)) }
             }
             switch inputKind {
             case .codes:
-                guard input.kind == .codes else { throw fail("declares codes input, the previous op gives \(input.kind)") }
+                guard input.kind == .codes else { throw fail(.declares(.codes, given: input.kind)) }
                 // Codes come only from input_codes, which only op 0 can be (it reads the pixels): its δ.
                 let delta = Int(r.u32(Int(header.opTableOffset) + 4))
                 let expected = InputCodes.codeBits(delta: delta)
                 guard codeBits == expected else {
-                    throw .badField(what: "op \(k) code bits", value: codeBits,
-                                    rule: "codes of \(delta)-bit input (op 0) need \(expected) (δ + 1, or 8 when δ = 8)")
+                    throw .badField(what: .opCodeBits(op: k), value: codeBits, rule: .codeBits(delta: delta, expected: expected))
                 }
             case .bits:
-                guard input.kind == .bits else { throw fail("declares bits input, the previous op gives \(input.kind)") }
+                guard input.kind == .bits else { throw fail(.declares(.bits, given: input.kind)) }
                 let want: BitLayout = isDense ? .flat : .pixel
-                guard input.layout == want else { throw fail("reads \(want) packed bits, the previous op packs \(input.layout)") }
-                guard codeBits == 0 else { throw .nonZeroPadding(what: "op \(k) code bits for a bits input", offset: base) }
+                guard input.layout == want else { throw fail(.packing(wants: want, given: input.layout)) }
+                guard codeBits == 0 else { throw .nonZeroPadding(what: .opCodeBitsForBits(op: k), offset: base) }
             case .f32:
-                guard input.kind == .f32 else { throw fail("declares f32 input, the previous op gives \(input.kind)") }
-                guard codeBits == 0 else { throw .nonZeroPadding(what: "op \(k) code bits for an f32 input", offset: base) }
+                guard input.kind == .f32 else { throw fail(.declares(.f32, given: input.kind)) }
+                guard codeBits == 0 else { throw .nonZeroPadding(what: .opCodeBitsForF32(op: k), offset: base) }
             }
-            let weight = try tensorRef(weightIndex, "weight")
+            let weight = try tensorRef(weightIndex, .weight)
             let dims = isDense ? Dims(m, c) : Dims(m, kernel, kernel, c)
             switch weight.type {
             case .bits, .bits8, .columns32:
-                guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: "binary weights need codes or bits input") }
+                guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: .binaryNeedsCodesOrBits) }
                 guard isDense || weight.type == .bits else {
-                    throw .badTensorReference(op: k, reason: "conv2d weights must be bits (\(weight.type) is for dense weights)")
+                    throw .badTensorReference(op: k, reason: .convWeightsBits(found: weight.type))
                 }
-                try expect(weight, "weight", weight.type, dims)
+                try expect(weight, .weight, weight.type, dims)
                 // Accumulator bound: |A| <= fan-in x the largest input must fit an i32 (every kernel sums
                 // exactly in 32 bits up to it). Dimensions are at most 2^24, so the product cannot overflow.
                 let fanIn = isDense ? c : kernel * kernel * c
@@ -446,89 +443,86 @@ public struct ModelImage {
                 // A float conv2d reads codes or f32: its packed-bits input would be pixel-packed, which the
                 // float kernels do not read (no writer produces it; refused rather than misread).
                 guard isDense || inputKind != .bits else {
-                    throw .badTensorReference(op: k, reason: "a float conv2d takes codes or f32 input, not packed bits")
+                    throw .badTensorReference(op: k, reason: .floatConvOnBits)
                 }
-                try expect(weight, "weight", .f32, dims)
+                try expect(weight, .weight, .f32, dims)
                 output = isDense ? Activation(kind: .f32, height: 1, width: 1, channels: m)
                     : Activation(kind: .f32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
             default:
-                throw .badTensorReference(op: k, reason: "weight tensor has type \(weight.type), must be bits or f32")
+                throw .badTensorReference(op: k, reason: .weightType(weight.type))
             }
             if isDense {
                 if p(5) != 0 {
-                    guard weight.type == .f32 else { throw .badTensorReference(op: k, reason: "a bias needs float weights") }
-                    try expect(try tensorRef(p(5) - 1, "bias"), "bias", .f32, Dims(m))
+                    guard weight.type == .f32 else { throw .badTensorReference(op: k, reason: .biasNeedsFloat) }
+                    try expect(try tensorRef(p(5) - 1, .bias), .bias, .f32, Dims(m))
                 }
                 try unused(from: 6)
             } else {
                 try unused(from: 8)
             }
         case .maxpool2d:
-            try positive(Dims(p(0), p(1), p(2), p(3)), "shape")
+            try positive(Dims(p(0), p(1), p(2), p(3)))
             try map(p(0), p(1), p(2), i32: true, f32: true)
-            guard p(0) / p(3) >= 1, p(1) / p(3) >= 1 else { throw .badField(what: "op \(k) pool size", value: p(3), rule: "larger than the \(p(0))x\(p(1)) input") }
+            guard p(0) / p(3) >= 1, p(1) / p(3) >= 1 else { throw .badField(what: .opPoolSize(op: k), value: p(3), rule: .largerThanInput(height: p(0), width: p(1))) }
             try unused(from: 4)
             output.height = p(0) / p(3)
             output.width = p(1) / p(3)
         case .thresholdSign:
-            try positive(Dims(p(0), p(1), p(2)), "shape")
+            try positive(Dims(p(0), p(1), p(2)))
             try map(p(0), p(1), p(2), i32: true)
-            try expect(try tensorRef(p(3), "threshold"), "threshold", .i32, Dims(p(2)))
-            let flips = try tensorRef(p(4), "flip")
-            try expect(flips, "flip", .u8, Dims(p(2)))
+            try expect(try tensorRef(p(3), .threshold), .threshold, .i32, Dims(p(2)))
+            let flips = try tensorRef(p(4), .flip)
+            try expect(flips, .flip, .u8, Dims(p(2)))
             for c in 0..<p(2) where r.u8(flips.offset + c) > 1 {
-                throw .badField(what: "op \(k) flip[\(c)]", value: Int(r.u8(flips.offset + c)), rule: "must be 0 or 1")
+                throw .badField(what: .opFlip(op: k, channel: c), value: Int(r.u8(flips.offset + c)), rule: .zeroOrOne)
             }
             guard let layout = BitLayout(rawValue: UInt32(p(5))) else {
-                throw .badField(what: "op \(k) layout", value: p(5), rule: "must be 0 (flat) or 1 (pixel)")
+                throw .badField(what: .opLayout(op: k), value: p(5), rule: .layouts)
             }
             try unused(from: 6)
             output.kind = .bits
             output.layout = layout
         case .affine:
-            try positive(Dims(p(0), p(1), p(2)), "shape")
+            try positive(Dims(p(0), p(1), p(2)))
             try map(p(0), p(1), p(2), i32: true, f32: true)
-            if p(3) != 0 { try expect(try tensorRef(p(3) - 1, "output scale"), "output scale", .f32, Dims(p(2))) }
-            try expect(try tensorRef(p(4), "scale"), "scale", .f32, Dims(p(2)))
-            try expect(try tensorRef(p(5), "shift"), "shift", .f32, Dims(p(2)))
+            if p(3) != 0 { try expect(try tensorRef(p(3) - 1, .outputScale), .outputScale, .f32, Dims(p(2))) }
+            try expect(try tensorRef(p(4), .scale), .scale, .f32, Dims(p(2)))
+            try expect(try tensorRef(p(5), .shift), .shift, .f32, Dims(p(2)))
             try unused(from: 6)
             output.kind = .f32
         case .hardtanh, .relu:
-            guard input.kind == .f32 else { throw fail("needs an f32 input, the previous op gives \(input.kind)") }
-            guard p(0) == input.count else { throw fail("count \(p(0)) differs from the input's \(input.count)") }
+            guard input.kind == .f32 else { throw fail(.needsF32(given: input.kind)) }
+            guard p(0) == input.count else { throw fail(.countDiffers(p(0), input: input.count)) }
             try unused(from: 1)
         case .argmax:
-            guard input.kind == .f32 else { throw fail("needs an f32 input, the previous op gives \(input.kind)") }
+            guard input.kind == .f32 else { throw fail(.needsF32(given: input.kind)) }
             guard p(0) == input.count, p(0) == Int(header.classes) else {
-                throw fail("argmax over \(p(0)) values; the input has \(input.count) and the header says \(header.classes) classes")
+                throw fail(.argmaxCount(p(0), input: input.count, classes: Int(header.classes)))
             }
             try unused(from: 1)
             output = Activation(kind: .classIndex, height: 1, width: 1, channels: 1)
         }
-        guard output.count <= ImageLayout.maxElements else { throw .shapeOverflow(what: "op \(k) output") }
+        guard output.count <= ImageLayout.maxElements else { throw .shapeOverflow(what: .opOutput(op: k)) }
         return OpView(kind: kind, flags: flags, input: input, output: output, base: base, raw: raw)
     }
 }
 
-/// Up to five dimensions without an array (validation allocates nothing).
-struct Dims {
-    let rank: Int
+/// Up to five dimensions without an array (validation allocates nothing); an error's shapes.
+public struct Dims: Equatable, Sendable {
+    public let rank: Int
     let d: (Int, Int, Int, Int, Int)
 
-    init(_ a: Int, _ b: Int = -1, _ c: Int = -1, _ e: Int = -1, _ f: Int = -1) {
+    public static func == (l: Dims, r: Dims) -> Bool {
+        l.rank == r.rank && l.d.0 == r.d.0 && l.d.1 == r.d.1 && l.d.2 == r.d.2 && l.d.3 == r.d.3 && l.d.4 == r.d.4
+    }
+
+    public init(_ a: Int, _ b: Int = -1, _ c: Int = -1, _ e: Int = -1, _ f: Int = -1) {
         rank = b < 0 ? 1 : c < 0 ? 2 : e < 0 ? 3 : f < 0 ? 4 : 5
         d = (a, b, c, e, f)
     }
 
-    subscript(_ i: Int) -> Int {
+    public subscript(_ i: Int) -> Int {
         switch i { case 0: return d.0; case 1: return d.1; case 2: return d.2; case 3: return d.3; default: return d.4 }
-    }
-
-    /// "[a, b, ...]", for error messages.
-    var description: String {
-        var s = "["
-        for i in 0..<rank { s += (i > 0 ? ", " : "") + "\(self[i])" }
-        return s + "]"
     }
 }
 
@@ -538,7 +532,7 @@ struct Dims {
 /// rather than closures over local variables, which a debug build boxes on the heap): the first refuses a
 /// part out of bounds, misaligned, out of order or overlapping its predecessor; the second, with the
 /// order known, that the bytes between parts (padding) are zero. Parts by number: -2 the op table, -1
-/// the tensor table, i >= 0 tensor i (-3: the header). Names are formed only for an error.
+/// the tensor table, i >= 0 tensor i (-3: the header). Errors name parts by number (ModelFormatError.Part).
 struct PartWalk {
     let r: RawBytes
     let size: Int
@@ -553,8 +547,8 @@ struct PartWalk {
         self.size = size
     }
 
-    static func name(_ part: Int) -> String {
-        part == -3 ? "header" : part == -2 ? "op table" : part == -1 ? "tensor table" : "tensor \(part)"
+    static func part(_ part: Int) -> ModelFormatError.Part {
+        part == -3 ? .header : part == -2 ? .opTable : part == -1 ? .tensorTable : .tensor(part)
     }
 
     mutating func start(padding: Bool) {
@@ -565,13 +559,13 @@ struct PartWalk {
 
     mutating func place(_ part: Int, _ start: Int, _ length: Int) throws(ModelFormatError) {
         if padding {
-            for i in cursor..<start where r.u8(i) != 0 { throw .nonZeroPadding(what: "padding before \(PartWalk.name(part))", offset: i) }
+            for i in cursor..<start where r.u8(i) != 0 { throw .nonZeroPadding(what: .paddingBefore(PartWalk.part(part)), offset: i) }
         } else {
-            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: PartWalk.name(part), offset: start) }
+            guard start % ImageLayout.alignment == 0 else { throw .misaligned(what: .part(PartWalk.part(part)), offset: start) }
             let (end, o) = start.addingReportingOverflow(length)
-            guard !o, end <= size else { throw .outOfBounds(what: PartWalk.name(part), end: o ? Int.max : end, size: size) }
+            guard !o, end <= size else { throw .outOfBounds(what: .part(PartWalk.part(part)), end: o ? Int.max : end, size: size) }
             guard start >= cursor else {
-                throw .outOfOrder(what: PartWalk.name(part), offset: start, previous: PartWalk.name(previous), previousEnd: cursor)
+                throw .outOfOrder(what: PartWalk.part(part), offset: start, previous: PartWalk.part(previous), previousEnd: cursor)
             }
         }
         // An empty part (a tensor table of no tensors) moves nothing.

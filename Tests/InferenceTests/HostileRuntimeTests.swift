@@ -96,6 +96,44 @@ final class HostileRuntimeTests: XCTestCase {
         }
     }
 
+    /// Issue 14 item 5: a failing validation allocates nothing either (the C firmware links with no heap).
+    /// Each defect below used to build its error's text on the device (interpolated part names and rules:
+    /// "tensor 0 rank", "weight tensor 999 does not exist (n tensors)"), which allocated; the errors now
+    /// carry enums and integers, and the host formats them (ModelFormatError+Message.swift).
+    func testFailingValidationAllocatesNothing() throws {
+        var fcn = ModelConfig.fcn(hidden: [40, 20], precision: .binary, inputBits: 2)
+        fcn.floatLastLayer = true
+        let good = try ImageExport.image(of: try Network(config: fcn, seed: 2), denseLayout: .columns32)
+        func u32(_ b: [UInt8], _ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(b[at + $1]) << (8 * $1) } }
+        func set32(_ b: inout [UInt8], _ at: Int, _ v: Int) { for i in 0..<4 { b[at + i] = UInt8((v >> (8 * i)) & 0xff) } }
+        let ops = u32(good, 28), tensors = u32(good, 32)
+        var cases: [(String, [UInt8], ModelFormatError)] = []
+        var b = good; b[0] = 0x58
+        cases.append(("magic", b, .badMagic(expected: .image)))
+        cases.append(("truncated", Array(good.dropLast(64)), .truncated(what: .image, needs: good.count, has: good.count - 64)))
+        b = good; b[40] = 1
+        cases.append(("reserved", b, .nonZeroPadding(what: .headerReserved, offset: 40)))
+        b = good; b[tensors + 2] = 5
+        cases.append(("rank", b, .badField(what: .tensorRank(tensor: 0), value: 5, rule: .oneThrough(4))))
+        b = good; set32(&b, tensors + 16, 1)
+        cases.append(("unused dim", b, .nonZeroPadding(what: .tensorUnusedDim(tensor: 0, dim: 3), offset: tensors + 16)))
+        b = good; set32(&b, tensors + 20, u32(good, tensors + 20) + 4)
+        cases.append(("misaligned", b, .misaligned(what: .part(.tensor(0)), offset: u32(good, tensors + 20) + 4)))
+        b = good; set32(&b, ops + 64 + 4 + 8, 999)
+        cases.append(("missing tensor", b, .badTensorReference(op: 1, reason: .missingTensor(.weight, index: 999, tensors: u32(good, 26) & 0xFFFF))))
+        b = good; set32(&b, ops + 64 + 4, 785)
+        cases.append(("chain", b, .chainMismatch(op: 1, reason: .denseInputs(expects: 785, given: 784))))
+        for (name, bytes, expected) in cases {
+            var caught: ModelFormatError? = nil
+            bytes.withUnsafeBytes { raw in
+                bitshield_allocations_start()
+                do throws(ModelFormatError) { _ = try ModelImage(bytes: raw) } catch { caught = error }
+                XCTAssertEqual(bitshield_allocations_stop(), 0, name)
+            }
+            XCTAssertEqual(caught, expected, "\(name): \(caught?.message ?? "accepted")")
+        }
+    }
+
     /// Item 3 on the writer's side: a binary network whose first layer passes the accumulator bound
     /// (2,902 x 2,902 8-bit pixels: 8,421,604 x 255) is refused by the exporter with the numbers; its
     /// threshold folding would otherwise trap converting the range to i32.

@@ -27,13 +27,13 @@ final class HostileImageTests: XCTestCase {
         var b = good
         set32(&b, tensorTable + 20, t1); set32(&b, tensorTable + 32 + 20, t0)
         for i in 0..<32 { b.swapAt(t0 + i, t1 + i) }
-        expect(b, .outOfOrder(what: "tensor 1", offset: t0, previous: "tensor 0", previousEnd: t1 + 32))
+        expect(b, .outOfOrder(what: .tensor(1), offset: t0, previous: .tensor(0), previousEnd: t1 + 32))
         // The tensor table before the op table.
         b = good; set32(&b, 32, opTable)
-        expect(b, .outOfOrder(what: "tensor table", offset: opTable, previous: "op table", previousEnd: opTable + 6 * 64))
+        expect(b, .outOfOrder(what: .tensorTable, offset: opTable, previous: .opTable, previousEnd: opTable + 6 * 64))
         // A tensor on top of the tensor table.
         b = good; set32(&b, tensorTable + 20, tensorTable)
-        expect(b, .outOfOrder(what: "tensor 0", offset: tensorTable, previous: "tensor table", previousEnd: tensorTable + 6 * 32))
+        expect(b, .outOfOrder(what: .tensor(0), offset: tensorTable, previous: .tensorTable, previousEnd: tensorTable + 6 * 32))
     }
 
     /// Item 13: 4,096 tensors and 1,024 ops (the format's caps) validate in one pass. The old all-pairs
@@ -48,7 +48,7 @@ final class HostileImageTests: XCTestCase {
         let table = u32(b, 32)
         let a = u32(b, table + 4000 * 32 + 20), c = u32(b, table + 4001 * 32 + 20)
         set32(&b, table + 4000 * 32 + 20, c); set32(&b, table + 4001 * 32 + 20, a)
-        expect(b, .outOfOrder(what: "tensor 4001", offset: a, previous: "tensor 4000", previousEnd: c + 1))
+        expect(b, .outOfOrder(what: .tensor(4001), offset: a, previous: .tensor(4000), previousEnd: c + 1))
     }
 
     /// Item 3: fan-in x the largest input must fit an i32. 8-bit codes reach 255, so a dense layer takes
@@ -79,9 +79,9 @@ final class HostileImageTests: XCTestCase {
     func testCodeBitsMustMatchDelta() throws {
         XCTAssertNoThrow(try Fixtures.read(HostileImages.wideDense(h: 2, w: 3, delta: 2)))
         expect(HostileImages.wideDense(h: 2, w: 3, delta: 2, codeBits: 8),
-               .badField(what: "op 1 code bits", value: 8, rule: "codes of 2-bit input (op 0) need 3 (δ + 1, or 8 when δ = 8)"))
+               .badField(what: .opCodeBits(op: 1), value: 8, rule: .codeBits(delta: 2, expected: 3)))
         expect(HostileImages.wideDense(h: 2, w: 3, delta: 8, codeBits: 9),
-               .badField(what: "op 1 code bits", value: 9, rule: "codes of 8-bit input (op 0) need 8 (δ + 1, or 8 when δ = 8)"))
+               .badField(what: .opCodeBits(op: 1), value: 9, rule: .codeBits(delta: 8, expected: 8)))
     }
 
     /// f32 tensors hold finite values: a NaN or an infinity in a scale, shift or weight is refused with
@@ -93,8 +93,7 @@ final class HostileImageTests: XCTestCase {
         for (pattern, name) in [(0x7FC0_0000, "a NaN"), (0x7F80_0000, "an infinity"), (0xFF80_0000, "an infinity")] {
             var b = good
             set32(&b, scale + 4, pattern)
-            expect(b, .badField(what: "tensor 1 value 1", value: pattern,
-                                rule: "f32 tensors hold finite values only (this is the bit pattern of \(name))"))
+            expect(b, .badField(what: .tensorValue(tensor: 1, index: 1), value: pattern, rule: .finite(nan: name == "a NaN")))
         }
     }
 
@@ -110,6 +109,6 @@ final class HostileImageTests: XCTestCase {
         b.addOp(.thresholdSign, [2, 2, 2, t, f, Int(BitLayout.pixel.rawValue)])
         b.addOp(.conv2d, [2, 2, 2, 2, 3, w1, Int(InputKind.bits.rawValue), 0])
         b.addOp(.argmax, [3])
-        expect(b.build(), .badTensorReference(op: 3, reason: "a float conv2d takes codes or f32 input, not packed bits"))
+        expect(b.build(), .badTensorReference(op: 3, reason: .floatConvOnBits))
     }
 }

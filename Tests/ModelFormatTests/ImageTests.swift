@@ -85,48 +85,69 @@ final class ImageTests: XCTestCase {
     func set16(_ b: inout [UInt8], _ at: Int, _ v: UInt16) { b[at] = UInt8(v & 0xff); b[at + 1] = UInt8(v >> 8) }
     func set32(_ b: inout [UInt8], _ at: Int, _ v: UInt32) { for i in 0..<4 { b[at + i] = UInt8((v >> (8 * UInt32(i))) & 0xff) } }
 
+    /// Issue 14 item 5: the errors carry enums and integers (nothing is formatted on a device); the host's
+    /// messages, formed from them, still name the part and the numbers as they did.
+    func testHostMessagesNameThePartAndTheNumbers() {
+        let cases: [(ModelFormatError, String)] = [
+            (.badField(what: .opCodeBits(op: 1), value: 8, rule: .codeBits(delta: 2, expected: 3)),
+             "op 1 code bits is 8: codes of 2-bit input (op 0) need 3 (δ + 1, or 8 when δ = 8)"),
+            (.outOfOrder(what: .tensor(1), offset: 640, previous: .tensor(0), previousEnd: 672),
+             "tensor 1 starts at 640, before the end of tensor 0 at 672 (parts must be in ascending order: header, op table, tensor table, tensors by index; none may overlap)"),
+            (.badTensorReference(op: 2, reason: .wrongTensor(.outputScale, expected: .f32, shape: Dims(10), found: .i32, rank: 2)),
+             "op 2: output scale tensor must be f32 [10], is i32 rank 2"),
+            (.chainMismatch(op: 3, reason: .inputShape(height: 5, width: 5, channels: 8, given: Dims(4, 4, 8))),
+             "op 3: expects a 5x5x8 input, the previous op gives 4x4x8"),
+            (.badField(what: .tensorValue(tensor: 1, index: 1), value: 0x7FC0_0000, rule: .finite(nan: true)),
+             "tensor 1 value 1 is 2143289344: f32 tensors hold finite values only (this is the bit pattern of a NaN)"),
+            (.nonZeroPadding(what: .paddingBefore(.tensorTable), offset: 70), "padding before tensor table has a non-zero byte or bit at offset 70"),
+            (.chainMismatch(op: 4, reason: .declares(.bits, given: .f32)), "op 4: declares bits input, the previous op gives f32"),
+            (.badMagic(expected: .file), "bad magic: not a BitShield model file (BSM1)"),
+        ]
+        for (error, text) in cases { XCTAssertEqual(error.message, text) }
+    }
+
     func testEachDefectGivesItsError() throws {
         let good = Fixtures.tinyBinary()
         let tensorTable = 64 + 6 * 64   // header + op table
         var b = good
         b[0] = 0x58
-        expect(b, .badMagic(expected: "model image (BSMI)"))
+        expect(b, .badMagic(expected: .image))
         b = good; set16(&b, 4, 4)
         expect(b, .unsupportedVersion(found: 4, newest: 3))
-        expect(Array(good.dropLast(64)), .truncated(what: "image", needs: good.count, has: good.count - 64))
+        expect(Array(good.dropLast(64)), .truncated(what: .image, needs: good.count, has: good.count - 64))
         expect(good + [UInt8](repeating: 0, count: 64),
-               .badField(what: "image_bytes", value: good.count, rule: "the image has \(good.count + 64) bytes (trailing bytes)"))
+               .badField(what: .imageBytes, value: good.count, rule: .trailingBytes(imageBytes: good.count + 64)))
         b = good; set16(&b, 64, 77)
         expect(b, .unknownOp(index: 0, id: 77))
         b = good; set16(&b, tensorTable, 9)
         expect(b, .unknownTensorType(index: 0, id: 9))
         b = good; set32(&b, tensorTable + 4, 1 << 25)
-        expect(b, .shapeOverflow(what: "tensor 0 dim 0 = 33554432"))
+        expect(b, .shapeOverflow(what: .tensorDim(tensor: 0, dim: 0, size: 33554432)))
         b = good; set32(&b, tensorTable + 24, 40)
-        expect(b, .sizeMismatch(what: "tensor 0", bytes: 40, expected: 32))
+        expect(b, .sizeMismatch(what: .part(.tensor(0)), bytes: 40, expected: 32))
         b = good; set32(&b, tensorTable + 20, UInt32(good.count))
-        expect(b, .outOfBounds(what: "tensor 0", end: good.count + 32, size: good.count))
+        expect(b, .outOfBounds(what: .part(.tensor(0)), end: good.count + 32, size: good.count))
         b = good; set32(&b, tensorTable + 20, 100)
-        expect(b, .misaligned(what: "tensor 0", offset: 100))
+        expect(b, .misaligned(what: .part(.tensor(0)), offset: 100))
         // Tensor 1 placed on top of tensor 0.
         b = good
         let t0 = Int(b[tensorTable + 20]) | Int(b[tensorTable + 21]) << 8
         set32(&b, tensorTable + 32 + 20, UInt32(t0))
-        expect(b, .outOfOrder(what: "tensor 1", offset: t0, previous: "tensor 0", previousEnd: t0 + 32))
+        expect(b, .outOfOrder(what: .tensor(1), offset: t0, previous: .tensor(0), previousEnd: t0 + 32))
         // An op pointing at a tensor that does not exist.
         b = good; set32(&b, 64 + 64 + 4 + 8, 99)
-        expect(b, .badTensorReference(op: 1, reason: "weight tensor 99 does not exist (6 tensors)"))
+        expect(b, .badTensorReference(op: 1, reason: .missingTensor(.weight, index: 99, tensors: 6)))
         // A flip value that is not 0 or 1.
         b = good
         let f0 = Int(b[tensorTable + 64 + 20]) | Int(b[tensorTable + 64 + 21]) << 8
         b[f0 + 2] = 7
-        expect(b, .badField(what: "op 2 flip[2]", value: 7, rule: "must be 0 or 1"))
+        expect(b, .badField(what: .opFlip(op: 2, channel: 2), value: 7, rule: .zeroOrOne))
         // A padding bit set in a packed row.
         b = good; b[t0 + 7] = 0x80
         XCTAssertThrowsError(try Fixtures.read(b)) { XCTAssertTrue(($0 as! ModelFormatError).message.contains("padding bits"), "\($0)") }
         // A chain mismatch: the second dense says it reads 5 values.
         b = good; set32(&b, 64 + 3 * 64 + 4, 5)
-        expect(b, .chainMismatch(op: 3, reason: "dense expects 5 inputs, the previous op gives 4"))
+        expect(b, .chainMismatch(op: 3, reason: .denseInputs(expects: 5, given: 4)))
         // bits8 (version 2): a set bit in a padding row, the type in a version 1 image, the size rule.
         let blocked = Fixtures.tinyBinary(blocked: true)
         XCTAssertNoThrow(try Fixtures.read(blocked))
@@ -139,7 +160,7 @@ final class ImageTests: XCTestCase {
         b = blocked; set16(&b, 4, 1)
         expect(b, .unknownTensorType(index: 0, id: 5))
         b = blocked; set32(&b, tensorTable + 24, 32)
-        expect(b, .sizeMismatch(what: "tensor 0", bytes: 32, expected: 64))
+        expect(b, .sizeMismatch(what: .part(.tensor(0)), bytes: 32, expected: 64))
         // columns32 (version 3): rows 0...3 are bits 0...3 of six column words, then the counts of -1
         // (3, 2, 3, 3: the signs above), then 0 bytes; a set lane past the last row, a wrong count, a set
         // padding byte, the type in a version 2 image and the size rule are all refused.
@@ -154,26 +175,26 @@ final class ImageTests: XCTestCase {
         b = columns; b[c0 + 4 * 2] |= 0x10
         XCTAssertThrowsError(try Fixtures.read(b)) { XCTAssertTrue(($0 as! ModelFormatError).message.contains("column 2 lanes past row 4"), "\($0)") }
         b = columns; b[c0 + 24 + 4] = 4
-        expect(b, .badField(what: "tensor 0 row 2 count of -1 weights", value: 4, rule: "the row has 3"))
+        expect(b, .badField(what: .tensorRowCount(tensor: 0, row: 2), value: 4, rule: .rowCount(3)))
         b = columns; b[c0 + 24 + 7] = 1
-        expect(b, .badField(what: "tensor 0 row 3 count of -1 weights", value: 259, rule: "the row has 3"))
+        expect(b, .badField(what: .tensorRowCount(tensor: 0, row: 3), value: 259, rule: .rowCount(3)))
         let c3 = Int(columns[tensorTable + 3 * 32 + 20]) | Int(columns[tensorTable + 3 * 32 + 21]) << 8
         XCTAssertEqual(Int(columns[tensorTable + 3 * 32 + 24]), 4 * 4 + 8, "3 row counts and 2 padding bytes")
         b = columns; b[c3 + 4 * 4 + 7] = 1
-        expect(b, .nonZeroPadding(what: "tensor 3 padding after the row counts", offset: c3 + 23))
+        expect(b, .nonZeroPadding(what: .tensorCountsPadding(tensor: 3), offset: c3 + 23))
         b = columns; set16(&b, 4, 2)
         expect(b, .unknownTensorType(index: 0, id: 6))
         // Rank 3 with the same rows and row length (so the size rule holds): refused by its rank.
         b = columns; set16(&b, tensorTable + 2, 3); set32(&b, tensorTable + 8, 1); set32(&b, tensorTable + 12, 6)
-        expect(b, .badField(what: "tensor 0 rank", value: 3, rule: "a columns32 tensor has rank 2"))
+        expect(b, .badField(what: .tensorRank(tensor: 0), value: 3, rule: .rank2(.columns32)))
         XCTAssertEqual(Int(columns[4]), 3, "a columns32 image is version 3")
         XCTAssertEqual(Int(Fixtures.tinyBinary(blocked: true)[4]), 2, "a bits8 image is written as version 2")
         XCTAssertEqual(Int(good[4]), 1, "an image of version 1 types is written as version 1")
         b = columns; set32(&b, tensorTable + 24, 28)
-        expect(b, .sizeMismatch(what: "tensor 0", bytes: 28, expected: 32))
+        expect(b, .sizeMismatch(what: .part(.tensor(0)), bytes: 28, expected: 32))
         // Reserved header bytes.
         b = good; b[40] = 1
-        expect(b, .nonZeroPadding(what: "header reserved bytes", offset: 40))
+        expect(b, .nonZeroPadding(what: .headerReserved, offset: 40))
     }
 
     /// columns32 rows past 65,535 values (the kernels' u16 indices and counts), and columns32 weights
@@ -184,14 +205,13 @@ final class ImageTests: XCTestCase {
         b.addOp(.inputCodes, [2])
         b.addOp(.conv2d, [2, 2, 1, 1, 1, w, Int(InputKind.codes.rawValue), 3])
         XCTAssertThrowsError(try Fixtures.read(b.build())) {
-            XCTAssertEqual($0 as? ModelFormatError, .badTensorReference(op: 1, reason: "conv2d weights must be bits (columns32 is for dense weights)"))
+            XCTAssertEqual($0 as? ModelFormatError, .badTensorReference(op: 1, reason: .convWeightsBits(found: .columns32)))
         }
         var wide = ImageBuilder(inputHeight: 1, inputWidth: 1, inputChannels: 1, classes: 1)
         _ = wide.addTensor(.columns32, dims: [1, 65536], bytes: [UInt8](repeating: 0, count: BitPacking.columnsBytes(rows: 1, n: 65536)))
         wide.addOp(.argmax, [1])
         XCTAssertThrowsError(try Fixtures.read(wide.build())) {
-            XCTAssertEqual($0 as? ModelFormatError, .badField(what: "tensor 0 values per row", value: 65536,
-                                                             rule: "a columns32 row holds at most 65535 (u16 column indices and counts)"))
+            XCTAssertEqual($0 as? ModelFormatError, .badField(what: .tensorValuesPerRow(tensor: 0), value: 65536, rule: .maxColumns(65535)))
         }
     }
 

@@ -57,20 +57,10 @@ uint32_t board_stack_used_below(const void *mark) {
     return (uint32_t)((uintptr_t)mark - (uintptr_t)p);
 }
 
-/* The runtime allocates only on a failing bitshield_init, to name what is wrong in a few of the
- * reader's errors (the C API then returns the code); a bump pool of 2 KiB serves it, free does nothing.
- * newlib-nano's malloc would need _sbrk and has no posix_memalign. */
-static uint8_t pool[2048] __attribute__((aligned(8)));
-static size_t pool_used;
-int posix_memalign(void **out, size_t alignment, size_t size) {
-    size_t at = (pool_used + alignment - 1) & ~(alignment - 1);
-    if (alignment == 0 || at + size > sizeof pool || at + size < at) return 12;   /* ENOMEM */
-    pool_used = at + size;
-    *out = pool + at;
-    return 0;
-}
-void free(void *p) { (void)p; }
-size_t board_heap_used(void) { return pool_used; }
+/* No heap: the runtime allocates nothing, on success or on a failing bitshield_init (its errors are a
+ * code and integers). There is no malloc, posix_memalign or free here, so a library that reached one
+ * would not link (scripts/check-c-examples.sh also refuses an image that holds an allocator). */
+size_t board_heap_used(void) { return 0; }
 
 void reset_handler(void) {
     for (uint32_t *s = __data_load, *d = __data_start; d < __data_end;) *d++ = *s++;
