@@ -146,6 +146,17 @@ final class BinaryNetLayoutTests: XCTestCase {
         try expectTool("convert", [unpooled, "-o", dir + "/u.bsm", "--conv-padding", "0"], status: 1, mentioning: ["'features.1'", "MaxPool2d(2)"])
     }
 
+    /// `--conv-padding` for a state dict without a Conv2d was silently ignored; it is refused, naming the
+    /// option and what the file holds, and nothing is written.
+    func testConvPaddingForAnMLPIsRefused() throws {
+        let dir = temporaryDirectory()
+        let sd = try write(mlp(lastNorm: false), in: dir)
+        try expectTool("convert", [sd, "-o", dir + "/m.bsm", "--conv-padding", "0"], status: 1,
+                       mentioning: ["--conv-padding 0", "no Conv2d", "2 Linear blocks", "'fc1'"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.bsm"))
+        try expectTool("convert", [sd, "-o", dir + "/m.bsm"], status: 0)
+    }
+
     /// The conv import permutes PyTorch's [out, in, kh, kw] weights and its NCHW flattening into BitShield's
     /// order: the imported network's trainer evaluation equals a direct evaluation of the PyTorch model (in
     /// Double, torch's layouts) on random images, class by class.

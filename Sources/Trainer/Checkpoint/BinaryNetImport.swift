@@ -93,6 +93,10 @@ public enum BinaryNetImport {
                        + "'\(last.layer.prefix)' is a BinarizeLinear")
         }
         let convs = blocks.filter { $0.layer.kind == .conv }
+        if convs.isEmpty, let padding = options.convPadding {
+            throw fail("--conv-padding \(padding) was given, but the state dict has no Conv2d (\(blocks.count) Linear blocks, "
+                       + "'\(blocks[0].layer.prefix)' first): the option describes conv nets only; leave it out for an MLP")
+        }
         if !convs.isEmpty {
             guard let padding = options.convPadding else {
                 throw fail("'\(convs[0].layer.prefix)' is a Conv2d, whose padding is not in the state dict: give the padding the model "
