@@ -30,7 +30,7 @@ help:
 	@echo "                 require the local run's results byte for byte (part of make test; about 25 s; skipped, exit 3, without root)"
 	@echo "make fuzz        libFuzzer over every reader, FUZZ_SECONDS each (default 60)"
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
-	@echo "make torchattacks install torchattacks 3.5.1 (AutoAttack) into .venv-torch without replacing torch (scripts/torch_attacks.py; not in make test)"
+	@echo "make torchattacks install torchattacks 3.5.1 (AutoAttack) into .venv-torch without replacing torch (scripts/torch_attacks.py; make test installs it for TorchAttacksTests, about 20 s once)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
@@ -106,7 +106,7 @@ fuzz:
 # scripts/make-fixture.sh). `make test` runs both, `make check` the fast one.
 TEST_ENV := BITSHIELD_REQUIRE_DATA=1 BITSHIELD_REQUIRE_DEVICE=1
 
-test: data torch embedded device slurm-test lib-tools
+test: data torch torchattacks embedded device slurm-test lib-tools
 	$(TEST_ENV) BITSHIELD_SLOW=1 $(SWIFT) test --disable-swift-testing
 
 check: data embedded device lib-tools
