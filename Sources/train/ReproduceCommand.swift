@@ -141,22 +141,32 @@ struct ReproduceRun: ToolCommand {
 struct ReproduceCollect: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "collect",
-        abstract: "Merge a grid run's finished jobs (wherever they ran) into results.json, .md and .csv.")
+        abstract: "Merge a grid run's finished jobs (wherever they ran) into the paper's tables, plots, a README and results.json, .md, .csv.")
 
     @Argument(help: "The grid run's output directory (its --out).")
     var out: String
 
+    @Option(help: ArgumentHelp("Write the reports into DIR instead of the run's directory (e.g. --to results, from a full run).", valueName: "DIR"))
+    var to: String?
+
     @Flag(help: "Print a one-line JSON summary as the last line of stdout.")
     var json = false
+
+    func validate() throws {
+        // A DIR that is a file, or under one, is refused before anything is read.
+        if let to { try requireWritableFile(to + "/plots/README.md", option: "--to") }
+    }
 
     func execute() throws {
         let store = GridStore(root: FileIdentity.canonicalPath(out))
         let plan = try store.readPlan()
         let results = try GridResults(plan: plan, store: store)
-        try results.write(to: store)
+        let target = to.map { FileIdentity.canonicalPath($0) } ?? store.root
+        try results.write(into: target)
         let (done, total) = results.finished
-        print("collect: \(done)/\(total) attack cells finished; wrote \(store.root)/results.md, .json, .csv")
-        if json { print(try jsonLine(["attack_jobs": total, "attack_jobs_finished": done, "results": store.root + "/results.json"])) }
+        print("collect: \(done)/\(total) attack cells finished; wrote \(target)/README.md, tables.md, tables.csv, "
+              + "results.md, .json, .csv and \(plan.paperTables.count) plots in \(target)/plots")
+        if json { print(try jsonLine(["attack_jobs": total, "attack_jobs_finished": done, "results": target + "/results.json"])) }
     }
 }
 
@@ -191,5 +201,8 @@ struct ReproduceJob: ToolCommand {
         case .model: try GridJobs.trainModel(id, store: store, tail: tail)
         case .attack: try GridJobs.attack(id, store: store, tail: tail)
         }
+        // The job's CPU time, for the grid's cost table (`collect --costs`): in the log only, never in a
+        // marker (markers hold numbers that do not depend on the machine).
+        print(JobCPU.line(JobCPU.now()))
     }
 }
