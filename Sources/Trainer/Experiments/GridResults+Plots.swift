@@ -76,6 +76,7 @@ extension GridResults {
     /// A polyline through `points` (ε, percent) with a point marker each, titled for a hover; nothing for no points.
     static func line(_ points: [(Double, Double)], color: String, dashed: Bool, px: (Double) -> Double, py: (Double) -> Double, label: String) -> String {
         guard !points.isEmpty else { return "" }
+        let points = points.sorted { $0.0 < $1.0 }  // budgets in the grid's order need not ascend (0.1, 16/255)
         let f = { (x: Double) in String(format: "%.1f", x) }
         var s = ""
         if points.count > 1 {

@@ -8,6 +8,12 @@ public struct GridResults {
     /// Each finished attack job's result by id.
     public let results: [String: [String: Any]]
 
+    /// Results given by job id (tests, and a merge that read them elsewhere).
+    init(plan: GridPlan, results: [String: [String: Any]]) {
+        self.plan = plan
+        self.results = results
+    }
+
     public init(plan: GridPlan, store: GridStore) throws(TrainerError) {
         self.plan = plan
         var r: [String: [String: Any]] = [:]
