@@ -53,6 +53,12 @@ struct ReproduceRun: ToolCommand {
     @Flag(help: "Run the cells the paper ran on CIFAR-10 on CIFAR-10 (your own copy, in the data cache) instead of the conv net on Fashion-MNIST.")
     var paperDatasets = false
 
+    @Option(help: ArgumentHelp("Run only the cells whose id or table matches a shell glob (t5-*, 'Table 5', fig4b-*); comma-separated, repeatable. The reports show the rest as pending.", valueName: "glob"))
+    var cells: [CommaSeparated<String>] = []
+
+    @Option(help: "Run only the models (train and convert) or only the attack cells (of models already trained).")
+    var only: JobSelection?
+
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Write the unfinished jobs as Slurm job arrays into DIR (submit.sh, collect.sh) instead of running them.", valueName: "slurm DIR"))
     var emit: [String] = []
 
@@ -82,6 +88,9 @@ struct ReproduceRun: ToolCommand {
         }
     }
 
+    /// The `--cells` globs, each list flattened.
+    var cellPatterns: [String] { cells.flatMap(\.values) }
+
     var options: GridOptions {
         var o = GridOptions()
         o.preset = preset
@@ -95,6 +104,10 @@ struct ReproduceRun: ToolCommand {
     func execute() throws {
         let bytes = try BoundedFile.contents(of: grid, limit: ExperimentGrid.maxFileBytes, what: "experiment grid")
         let plan = GridPlan(grid: try ExperimentGrid.parse(bytes, path: grid), options: options)
+        for p in cellPatterns where !plan.cells.contains(where: { $0.matches(p) }) {
+            throw ToolError.usage("--cells \(p) matches no cell id or table of \(grid) (\(plan.cells.count) cells, e.g. \(plan.cells.first?.cell.id ?? "none"))")
+        }
+        let selected = plan.selecting(cells: cellPatterns, only: only)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let store = GridStore(root: FileIdentity.canonicalPath(out))
         // One planner or runner per output directory at a time (jobs take their own locks too).
@@ -103,10 +116,10 @@ struct ReproduceRun: ToolCommand {
         try store.write(plan: plan, gridBytes: bytes)
         let tail = dataDir.map { ["--data-dir", FileIdentity.canonicalPath($0)] } ?? []
         if emit.count == 2 {
-            try emitSlurm(plan, store, directory: emit[1], tail: tail)
+            try emitSlurm(selected, store, directory: emit[1], tail: tail)
             return
         }
-        let runner = GridRunner(plan: plan, store: store, jobs: jobs, tail: tail, quiet: false)
+        let runner = GridRunner(plan: selected, store: store, jobs: jobs, tail: tail, quiet: false)
         let failed = try runner.run()
         let results = try GridResults(plan: plan, store: store)
         try results.write(to: store)
@@ -149,6 +162,9 @@ struct ReproduceCollect: ToolCommand {
     @Option(help: ArgumentHelp("Write the reports into DIR instead of the run's directory (e.g. --to results, from a full run).", valueName: "DIR"))
     var to: String?
 
+    @Flag(help: "Also write costs.md: each kind of job's CPU seconds from the job logs (per epoch, per image) and the plan's total at those rates; machine figures, never in results.*.")
+    var costs = false
+
     @Flag(help: "Print a one-line JSON summary as the last line of stdout.")
     var json = false
 
@@ -163,6 +179,11 @@ struct ReproduceCollect: ToolCommand {
         let results = try GridResults(plan: plan, store: store)
         let target = to.map { FileIdentity.canonicalPath($0) } ?? store.root
         try results.write(into: target)
+        if costs {
+            let table = GridCosts.markdown(plan: plan, store: store, results: results)
+            try AtomicFile.write(Array(("# CPU cost of \(store.root)\n\n" + table).utf8), to: target + "/costs.md")
+            print(table)
+        }
         let (done, total) = results.finished
         print("collect: \(done)/\(total) attack cells finished; wrote \(target)/README.md, tables.md, tables.csv, "
               + "results.md, .json, .csv and \(plan.paperTables.count) plots in \(target)/plots")
