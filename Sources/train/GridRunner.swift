@@ -68,6 +68,8 @@ final class GridRunner {
                 guard let i = queue.firstIndex(where: { $0.kind == .model || store.isDone(.model, $0.model) }) else { break }
                 let (kind, id) = (queue[i].kind, queue[i].id)
                 queue.remove(at: i)
+                // Finished meanwhile by another runner or by hand: starting it would truncate its log.
+                if store.isDone(kind, id) { finished += 1; continue }
                 let process = try launch(me, kind, id, signal: done)
                 children.add(process)
                 running.append(Running(process: process, kind: kind, id: id, started: Date()))

@@ -218,12 +218,13 @@ struct ReproduceJob: ToolCommand {
     func execute() throws {
         let store = GridStore(root: FileIdentity.canonicalPath(out))
         let tail = dataDir.map { ["--data-dir", $0] } ?? []
+        let ran: Bool
         switch GridStore.Kind(rawValue: kind)! {
-        case .model: try GridJobs.trainModel(id, store: store, tail: tail)
-        case .attack: try GridJobs.attack(id, store: store, tail: tail)
+        case .model: ran = try GridJobs.trainModel(id, store: store, tail: tail)
+        case .attack: ran = try GridJobs.attack(id, store: store, tail: tail)
         }
         // The job's CPU time, for the grid's cost table (`collect --costs`): in the log only, never in a
-        // marker (markers hold numbers that do not depend on the machine).
-        print(JobCPU.line(JobCPU.now()))
+        // marker (markers hold numbers that do not depend on the machine); none for a job done before.
+        if ran { print(JobCPU.line(JobCPU.now())) }
     }
 }
