@@ -110,7 +110,10 @@ final class GridReportTests: XCTestCase {
         var smoke = GridOptions()
         smoke.limit = 200
         let small = GridResults(plan: GridPlan(grid: r.plan.grid, options: smoke), results: [:])
-        XCTAssertTrue(small.readme().contains("**A smoke run (preset fcn2, first 200 test images): its numbers test the pipeline and are not results.**"))
+        let smokeReadme = small.readme(claims: [PaperClaim("Table 5", ["BNN-2b", "Full-2b"], .beats(better: "a", worse: "b", eps: "0.1"))])
+        XCTAssertTrue(smokeReadme.contains("**A smoke run (preset fcn2, first 200 test images): its numbers test the pipeline and are not results.**"), smokeReadme)
+        XCTAssertTrue(smokeReadme.contains("(paper: 96.4 against 97.4, -1.0 points).\n  - pending under every attack\n"), smokeReadme)
+        XCTAssertTrue(smokeReadme.contains("under FGSM 0 of 1 claims hold, 0 do not, 1 pending"), smokeReadme)
         XCTAssertTrue(small.tablesMarkdown().contains("| BNN-2b\\* | fcn2 mnist | 96.4 · pending | 96.4 · pending | - · pending |"))
     }
 

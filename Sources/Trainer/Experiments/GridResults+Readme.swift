@@ -105,16 +105,20 @@ extension GridResults {
         var tally: [AttackConfig.Kind: (holds: Int, fails: Int, pending: Int)] = [:]
         for claim in used {
             s += "- **\(ReportEscaping.markdown(claim.source))**: \(claimText(claim)).\n"
-            for k in attacks {
-                guard let v = verdict(claim, k) else { continue }
+            let verdicts = attacks.compactMap { k in verdict(claim, k).map { (k, $0) } }
+            for (k, v) in verdicts {
                 var t = tally[k] ?? (0, 0, 0)
                 switch v {
                 case .pending: t.pending += 1
                 case .measured(_, _, _, let holds, _): if holds { t.holds += 1 } else { t.fails += 1 }
                 }
                 tally[k] = t
-                s += "  - \(Self.attackName(k)): \(Self.verdictText(v, claim))\n"
             }
+            if verdicts.allSatisfy({ $0.1 == .pending }) {
+                s += "  - pending under every attack\n"
+                continue
+            }
+            for (k, v) in verdicts { s += "  - \(Self.attackName(k)): \(Self.verdictText(v, claim))\n" }
         }
         if !used.isEmpty {
             s += "\nIn sum: " + attacks.compactMap { k in
