@@ -137,12 +137,7 @@ final class GridRunner {
 
     /// The last `epoch N/E` a model job's log shows (train fit's epoch lines), from its last 4 KiB.
     static func lastEpoch(_ log: String) -> String? {
-        guard let h = FileHandle(forReadingAtPath: log) else { return nil }
-        defer { try? h.close() }
-        let size = (try? h.seekToEnd()) ?? 0
-        try? h.seek(toOffset: size > 4096 ? size - 4096 : 0)
-        let text = String(decoding: (try? h.readToEnd()) ?? Data(), as: UTF8.self)
-        return text.split(separator: "\n").last { $0.hasPrefix("epoch ") }?.split(separator: " ").prefix(2).joined(separator: " ")
+        GridCosts.logTail(log)?.split(separator: "\n").last { $0.hasPrefix("epoch ") }?.split(separator: " ").prefix(2).joined(separator: " ")
     }
 
     /// "about 12m30s" from the mean measured costs, or "unknown" before a job of each kind still to run has finished.

@@ -10,14 +10,18 @@ public enum GridCosts {
 
     /// The CPU seconds a job's log reports (its last such line), or nil when it has none.
     public static func cpuSeconds(log path: String) -> Double? {
+        guard let text = logTail(path), let line = text.split(separator: "\n").last(where: { $0.hasPrefix(logPrefix) }),
+              let v = Double(line.dropFirst(logPrefix.count)), v.isFinite, v >= 0 else { return nil }
+        return v
+    }
+
+    /// The last 4 KiB of a job's log (its last lines: epoch lines, the CPU line), or nil when it cannot be read.
+    public static func logTail(_ path: String) -> String? {
         guard let h = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? h.close() }
         let size = (try? h.seekToEnd()) ?? 0
         try? h.seek(toOffset: size > 4096 ? size - 4096 : 0)
-        let text = String(decoding: (try? h.readToEnd()) ?? Data(), as: UTF8.self)
-        guard let line = text.split(separator: "\n").last(where: { $0.hasPrefix(logPrefix) }),
-              let v = Double(line.dropFirst(logPrefix.count)), v.isFinite, v >= 0 else { return nil }
-        return v
+        return String(decoding: (try? h.readToEnd()) ?? Data(), as: UTF8.self)
     }
 }
 
