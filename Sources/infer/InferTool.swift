@@ -64,6 +64,9 @@ struct InferTool: ToolCommand {
     @Flag(help: "Also print where the time goes: ns per image of each step (the plan's steps, one thread) at batch 1 and at --batch.")
     var profile = false
 
+    @Flag(help: "Score only: skip the latency and throughput passes (two more runs over the images; train sweep's cross-check needs only the predictions). --json then has no latency_us or images_per_second.")
+    var noTiming = false
+
     @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
     var json = false
 
@@ -203,8 +206,9 @@ struct InferTool: ToolCommand {
                               classes: pr.baseAddress!, scores: keepsScores ? sv.baseAddress : nil, classCount: classes)
                 }
             }
+            if noTiming { return ([Double](), Double?.none) }
             return (latencies(interpreter, pixels: px.baseAddress!, sample: min(data.count, Self.latencySample), imageSize: data.imageSize),
-                    throughput(pool, batch: batch, pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize))
+                    Optional(throughput(pool, batch: batch, pixels: px.baseAddress!, count: data.count, imageSize: data.imageSize)))
         }
 
         var correct = 0
@@ -215,7 +219,7 @@ struct InferTool: ToolCommand {
             if predicted[i] == label { correct += 1; perClassCorrect[label] += 1 }
         }
         let accuracy = Double(correct) / Double(max(data.count, 1))
-        let latency = latencyTimes.sorted()[latencyTimes.count / 2]
+        let latency = latencyTimes.isEmpty ? nil : latencyTimes.sorted()[latencyTimes.count / 2]
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let peakRSS = Int(usage.ru_maxrss) * 1024
@@ -231,8 +235,12 @@ struct InferTool: ToolCommand {
         print("\(model) on \(source): \(data.count) images")
         print(String(format: "accuracy %.4f (%d/%d)", accuracy, correct, data.count))
         print("per class: " + perClass.enumerated().map { String(format: "%d:%.3f", $0.offset, $0.element) }.joined(separator: " "))
-        print(String(format: "latency %.2f µs/image (median, batch 1, %@ kernels); %.0f images/s (batch %d, %d thread(s))",
-                     latency, kernels.name, imagesPerSecond, batch, workers))
+        if let latency, let imagesPerSecond {
+            print(String(format: "latency %.2f µs/image (median, batch 1, %@ kernels); %.0f images/s (batch %d, %d thread(s))",
+                         latency, kernels.name, imagesPerSecond, batch, workers))
+        } else {
+            print("latency and throughput not measured (--no-timing); scored at batch \(batch) on \(workers) thread(s), \(kernels.name) kernels")
+        }
         let fp = interpreter.footprint
         print("footprint: file \(fileData.count) B, image \(fp.imageBytes) B, arena \(fp.arenaBytes) B "
               + "(with the \(fp.inputBytes) B input and \(fp.outputBytes) B scores: \(fp.arenaBytes + fp.inputBytes + fp.outputBytes) B), "
@@ -244,13 +252,15 @@ struct InferTool: ToolCommand {
             }
         }
         if json {
-            print(try jsonLine([
+            var timing: [String: Any] = [:]
+            if let latency, let imagesPerSecond { timing = ["latency_us": latency, "images_per_second": imagesPerSecond] }
+            print(try jsonLine(timing.merging([
                 "accuracy": accuracy, "correct": correct, "images": data.count, "per_class_accuracy": perClass,
-                "latency_us": latency, "images_per_second": imagesPerSecond, "threads": workers, "batch": batch,
+                "threads": workers, "batch": batch,
                 "arena_bytes": fp.arenaBytes, "arena_bytes_with_io": fp.arenaBytes + fp.inputBytes + fp.outputBytes,
                 "image_bytes": fp.imageBytes, "file_bytes": fileData.count, "peak_rss_bytes": peakRSS,
                 "kernels": kernels.name, "model": model, "source": source,
-            ]))
+            ]) { $1 }))
         }
     }
 }

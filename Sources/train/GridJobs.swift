@@ -9,9 +9,10 @@ import Trainer
 /// `train sweep` on that model (with the runtime cross-check on its .bsm). A job whose marker exists
 /// has finished and is not redone.
 enum GridJobs {
-    /// Trains and converts model `id`; writes its marker last.
-    static func trainModel(_ id: String, store: GridStore, tail: [String]) throws {
-        if store.isDone(.model, id) { print("model \(id): finished before"); return }
+    /// Trains and converts model `id`; writes its marker last. Returns false when it had finished before.
+    @discardableResult
+    static func trainModel(_ id: String, store: GridStore, tail: [String]) throws -> Bool {
+        if store.isDone(.model, id) { print("model \(id): finished before"); return false }
         let (arguments, _) = try store.readJob(.model, id)
         let checkpoint = store.checkpoint(id)
         // A checkpoint written after an earlier epoch: continue that run (train fit --resume; --epochs is the total).
@@ -28,6 +29,7 @@ enum GridJobs {
         if let a = ck.progress.testAccuracy { marker["test_accuracy"] = a }
         try store.finish(.model, id, marker)
         print("model \(id): finished")
+        return true
     }
 
     /// The sweep cell's fields a result keeps: numbers only (no times, paths or hashes of files that
@@ -36,9 +38,10 @@ enum GridJobs {
                              "max_perturbation", "mean_perturbation", "pixel_budget", "zero_gradient_fraction",
                              "runtime_accuracy", "runtime_disagreements"]
 
-    /// Runs attack cell `id` on its finished model; writes its result last.
-    static func attack(_ id: String, store: GridStore, tail: [String]) throws {
-        if store.isDone(.attack, id) { print("attack \(id): finished before"); return }
+    /// Runs attack cell `id` on its finished model; writes its result last. Returns false when it had finished before.
+    @discardableResult
+    static func attack(_ id: String, store: GridStore, tail: [String]) throws -> Bool {
+        if store.isDone(.attack, id) { print("attack \(id): finished before"); return false }
         let (arguments, model) = try store.readJob(.attack, id)
         guard let model, store.isDone(.model, model) else {
             throw ToolError.failure("attack \(id): its model \(model ?? "?") has not finished (run its model job first)")
@@ -54,6 +57,7 @@ enum GridJobs {
         for (key, value) in cells[0] where resultKeys.contains(key) || key.hasPrefix("certified") { result[key] = value }
         try store.finish(.attack, id, result)
         print("attack \(id): finished")
+        return true
     }
 
     /// A tool installed beside this executable (`convert`, `infer`).

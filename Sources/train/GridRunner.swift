@@ -5,7 +5,8 @@ import Trainer
 
 /// Runs a plan's unfinished jobs on this machine, `jobs` at once: each is a `train reproduce job`
 /// process with one BLAS thread (OPENBLAS_NUM_THREADS=1) and its output in `logs/KIND-ID.log`.
-/// Models start first (attacks wait for theirs); a failed model's attacks are skipped, the rest go on.
+/// Jobs start cell by cell in the grid's order (an attack waits for its model; meanwhile the next model
+/// starts), so the first tables complete early; a failed model's attacks are skipped, the rest go on.
 /// Progress (one line per finished job) says what is left and an estimate of the time it takes.
 final class GridRunner {
     let plan: GridPlan
@@ -38,9 +39,10 @@ final class GridRunner {
     /// Runs every unfinished job; returns the ids of those that failed (or could not start because their model failed).
     func run() throws -> [String] {
         guard let me = RunningExecutable.path else { throw ToolError.failure("cannot find this executable's path") }
-        var models = plan.models.filter { !store.isDone(.model, $0.id) }
-        var attacks = plan.attacks.filter { !store.isDone(.attack, $0.id) }
-        let total = models.count + attacks.count
+        // Cell by cell in the grid's order (a cell's model, then its attack cells), so the first tables
+        // complete early instead of every model training before any attack runs.
+        var queue = Self.order(plan).filter { !store.isDone($0.kind, $0.id) }
+        let total = queue.count
         let skipped = plan.models.count + plan.attacks.count - total
         say("reproduce: \(plan.cells.count) cells, \(plan.models.count) models, \(plan.attacks.count) attack cells; "
             + "\(skipped) jobs finished before, \(total) to run, \(jobs) at once")
@@ -59,17 +61,15 @@ final class GridRunner {
         while true {
             // Drop the attacks whose model failed.
             let failedModels = Set(failed)
-            for a in attacks where failedModels.contains(a.model) { failed.append(a.id) }
-            attacks.removeAll { failedModels.contains($0.model) }
+            for q in queue where q.kind == .attack && failedModels.contains(q.model) { failed.append(q.id) }
+            queue.removeAll { $0.kind == .attack && failedModels.contains($0.model) }
             while running.count < jobs {
-                var next: (GridStore.Kind, String)?
-                if let m = models.first {
-                    models.removeFirst()
-                    next = (.model, m.id)
-                } else if let i = attacks.firstIndex(where: { store.isDone(.model, $0.model) }) {
-                    next = (.attack, attacks.remove(at: i).id)
-                }
-                guard let (kind, id) = next else { break }
+                // The first job in order that can start: a model, or an attack whose model has finished.
+                guard let i = queue.firstIndex(where: { $0.kind == .model || store.isDone(.model, $0.model) }) else { break }
+                let (kind, id) = (queue[i].kind, queue[i].id)
+                queue.remove(at: i)
+                // Finished meanwhile by another runner or by hand: starting it would truncate its log.
+                if store.isDone(kind, id) { finished += 1; continue }
                 let process = try launch(me, kind, id, signal: done)
                 children.add(process)
                 running.append(Running(process: process, kind: kind, id: id, started: Date()))
@@ -97,8 +97,9 @@ final class GridRunner {
                 } else {
                     failed.append(r.id)
                 }
-                let leftEpochs = (models.map(\.epochs) + running.filter { $0.kind == .model }.compactMap { plan.model($0.id)?.epochs }).reduce(0, +)
-                let leftAttacks = attacks.count + running.filter { $0.kind == .attack }.count
+                let leftEpochs = (queue.filter { $0.kind == .model }.map(\.id) + running.filter { $0.kind == .model }.map(\.id))
+                    .compactMap { plan.model($0)?.epochs }.reduce(0, +)
+                let leftAttacks = queue.filter { $0.kind == .attack }.count + running.filter { $0.kind == .attack }.count
                 let estimate = Self.estimate(epochs: leftEpochs, attacks: leftAttacks, epochSeconds: epochSeconds,
                                              attackSeconds: attackSeconds, jobs: jobs)
                 let what = r.kind == .model ? "model \(r.id) (\(plan.model(r.id).map { $0.arguments.joined(separator: " ") } ?? ""))"
@@ -111,17 +112,32 @@ final class GridRunner {
         return failed
     }
 
+    /// A job waiting to run; `model` is its model's id (a model job's own).
+    struct Queued: Equatable {
+        let kind: GridStore.Kind
+        let id: String
+        let model: String
+    }
+
+    /// Every job of `plan` in the order they run: cell by cell in the grid's order, a cell's model
+    /// before its attack cells, each job once.
+    static func order(_ plan: GridPlan) -> [Queued] {
+        var seen: Set<String> = [], out: [Queued] = []
+        for c in plan.cells {
+            if plan.model(c.model) != nil, seen.insert(c.model).inserted { out.append(Queued(kind: .model, id: c.model, model: c.model)) }
+            for id in c.attackJobs.joined() where plan.attack(id) != nil && seen.insert(id).inserted {
+                out.append(Queued(kind: .attack, id: id, model: c.model))
+            }
+        }
+        return out
+    }
+
     /// Seconds between status lines while no job finishes.
     static let statusInterval = 300.0
 
     /// The last `epoch N/E` a model job's log shows (train fit's epoch lines), from its last 4 KiB.
     static func lastEpoch(_ log: String) -> String? {
-        guard let h = FileHandle(forReadingAtPath: log) else { return nil }
-        defer { try? h.close() }
-        let size = (try? h.seekToEnd()) ?? 0
-        try? h.seek(toOffset: size > 4096 ? size - 4096 : 0)
-        let text = String(decoding: (try? h.readToEnd()) ?? Data(), as: UTF8.self)
-        return text.split(separator: "\n").last { $0.hasPrefix("epoch ") }?.split(separator: " ").prefix(2).joined(separator: " ")
+        GridCosts.logTail(log)?.split(separator: "\n").last { $0.hasPrefix("epoch ") }?.split(separator: " ").prefix(2).joined(separator: " ")
     }
 
     /// "about 12m30s" from the mean measured costs, or "unknown" before a job of each kind still to run has finished.

@@ -53,6 +53,12 @@ struct ReproduceRun: ToolCommand {
     @Flag(help: "Run the cells the paper ran on CIFAR-10 on CIFAR-10 (your own copy, in the data cache) instead of the conv net on Fashion-MNIST.")
     var paperDatasets = false
 
+    @Option(help: ArgumentHelp("Run only the cells whose id or table matches a shell glob (t5-*, 'Table 5', fig4b-*); comma-separated, repeatable. The reports show the rest as pending.", valueName: "glob"))
+    var cells: [CommaSeparated<String>] = []
+
+    @Option(help: "Run only the models (train and convert) or only the attack cells (of models already trained).")
+    var only: JobSelection?
+
     @Option(parsing: .upToNextOption, help: ArgumentHelp("Write the unfinished jobs as Slurm job arrays into DIR (submit.sh, collect.sh) instead of running them.", valueName: "slurm DIR"))
     var emit: [String] = []
 
@@ -82,6 +88,9 @@ struct ReproduceRun: ToolCommand {
         }
     }
 
+    /// The `--cells` globs, each list flattened.
+    var cellPatterns: [String] { cells.flatMap(\.values) }
+
     var options: GridOptions {
         var o = GridOptions()
         o.preset = preset
@@ -95,6 +104,10 @@ struct ReproduceRun: ToolCommand {
     func execute() throws {
         let bytes = try BoundedFile.contents(of: grid, limit: ExperimentGrid.maxFileBytes, what: "experiment grid")
         let plan = GridPlan(grid: try ExperimentGrid.parse(bytes, path: grid), options: options)
+        for p in cellPatterns where !plan.cells.contains(where: { $0.matches(p) }) {
+            throw ToolError.usage("--cells \(p) matches no cell id or table of \(grid) (\(plan.cells.count) cells, e.g. \(plan.cells.first?.cell.id ?? "none"))")
+        }
+        let selected = plan.selecting(cells: cellPatterns, only: only)
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let store = GridStore(root: FileIdentity.canonicalPath(out))
         // One planner or runner per output directory at a time (jobs take their own locks too).
@@ -103,10 +116,10 @@ struct ReproduceRun: ToolCommand {
         try store.write(plan: plan, gridBytes: bytes)
         let tail = dataDir.map { ["--data-dir", FileIdentity.canonicalPath($0)] } ?? []
         if emit.count == 2 {
-            try emitSlurm(plan, store, directory: emit[1], tail: tail)
+            try emitSlurm(selected, store, directory: emit[1], tail: tail)
             return
         }
-        let runner = GridRunner(plan: plan, store: store, jobs: jobs, tail: tail, quiet: false)
+        let runner = GridRunner(plan: selected, store: store, jobs: jobs, tail: tail, quiet: false)
         let failed = try runner.run()
         let results = try GridResults(plan: plan, store: store)
         try results.write(to: store)
@@ -141,22 +154,40 @@ struct ReproduceRun: ToolCommand {
 struct ReproduceCollect: ToolCommand {
     static let configuration = CommandConfiguration(
         commandName: "collect",
-        abstract: "Merge a grid run's finished jobs (wherever they ran) into results.json, .md and .csv.")
+        abstract: "Merge a grid run's finished jobs (wherever they ran) into the paper's tables, plots, a README and results.json, .md, .csv.")
 
     @Argument(help: "The grid run's output directory (its --out).")
     var out: String
 
+    @Option(help: ArgumentHelp("Write the reports into DIR instead of the run's directory (e.g. --to results, from a full run).", valueName: "DIR"))
+    var to: String?
+
+    @Flag(help: "Also write costs.md: each kind of job's CPU seconds from the job logs (per epoch, per image) and the plan's total at those rates; machine figures, never in results.*.")
+    var costs = false
+
     @Flag(help: "Print a one-line JSON summary as the last line of stdout.")
     var json = false
+
+    func validate() throws {
+        // A DIR that is a file, or under one, is refused before anything is read.
+        if let to { try requireWritableFile(to + "/plots/README.md", option: "--to") }
+    }
 
     func execute() throws {
         let store = GridStore(root: FileIdentity.canonicalPath(out))
         let plan = try store.readPlan()
         let results = try GridResults(plan: plan, store: store)
-        try results.write(to: store)
+        let target = to.map { FileIdentity.canonicalPath($0) } ?? store.root
+        try results.write(into: target)
+        if costs {
+            let table = GridCosts.markdown(plan: plan, store: store, results: results)
+            try AtomicFile.write(Array(("# CPU cost of \(store.root)\n\n" + table).utf8), to: target + "/costs.md")
+            print(table)
+        }
         let (done, total) = results.finished
-        print("collect: \(done)/\(total) attack cells finished; wrote \(store.root)/results.md, .json, .csv")
-        if json { print(try jsonLine(["attack_jobs": total, "attack_jobs_finished": done, "results": store.root + "/results.json"])) }
+        print("collect: \(done)/\(total) attack cells finished; wrote \(target)/README.md, tables.md, tables.csv, "
+              + "results.md, .json, .csv and \(plan.paperTables.count) plots in \(target)/plots")
+        if json { print(try jsonLine(["attack_jobs": total, "attack_jobs_finished": done, "results": target + "/results.json"])) }
     }
 }
 
@@ -187,9 +218,13 @@ struct ReproduceJob: ToolCommand {
     func execute() throws {
         let store = GridStore(root: FileIdentity.canonicalPath(out))
         let tail = dataDir.map { ["--data-dir", $0] } ?? []
+        let ran: Bool
         switch GridStore.Kind(rawValue: kind)! {
-        case .model: try GridJobs.trainModel(id, store: store, tail: tail)
-        case .attack: try GridJobs.attack(id, store: store, tail: tail)
+        case .model: ran = try GridJobs.trainModel(id, store: store, tail: tail)
+        case .attack: ran = try GridJobs.attack(id, store: store, tail: tail)
         }
+        // The job's CPU time, for the grid's cost table (`collect --costs`): in the log only, never in a
+        // marker (markers hold numbers that do not depend on the machine); none for a job done before.
+        if ran { print(JobCPU.line(JobCPU.now())) }
     }
 }

@@ -68,6 +68,16 @@ final class ToolTests: XCTestCase {
         XCTAssertEqual(result["file_bytes"] as? Int, bytesA.count)
         let predictions = try String(contentsOfFile: dir + "/p.txt", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(predictions.count, 20)
+        // --no-timing (train sweep's cross-check): the same predictions and accuracy, no timing passes or keys.
+        let scoreOnly = try run("infer", [dir + "/a.bsm", "--images", dir + "/x-images.gz", "--labels", dir + "/x-labels",
+                                          "--json", "--no-timing", "--predictions", dir + "/n.txt"])
+        XCTAssertEqual(scoreOnly.status, 0, scoreOnly.stderr)
+        let quick = try lastJSON(scoreOnly.stdout)
+        XCTAssertEqual(quick["accuracy"] as? Double, result["accuracy"] as? Double)
+        XCTAssertNil(quick["latency_us"])
+        XCTAssertNil(quick["images_per_second"])
+        XCTAssertTrue(scoreOnly.stdout.contains("not measured (--no-timing)"), scoreOnly.stdout)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/n.txt", encoding: .utf8).split(separator: "\n"), predictions)
         // The microcontrollers' carry-save kernels, run on the host, predict the same.
         for kernels in ["carry-save", "simd", "reference"] {
             let other = try run("infer", [dir + "/a.bsm", "--images", dir + "/x-images.gz", "--labels", dir + "/x-labels",

@@ -81,6 +81,47 @@ final class ReproduceToolTests: XCTestCase {
         XCTAssertEqual(bytes(fresh + "/results.json"), results, "a resumed model and a fresh one give the same numbers")
     }
 
+    /// Issue 18, item 4: part of a grid by cell glob and job kind (`--cells U --only models`, then
+    /// `--only attacks`), each job's CPU seconds in its log; `collect --to DIR --costs` writes the paper's
+    /// tables there with the unrun cells pending, and the cost table; bad globs and a file as DIR are usage errors.
+    func testPartialRunsByCellAndKindCollectElsewhereWithCosts() throws {
+        let out = temporaryDirectory()
+        let models = try reproduce(out, ["--cells", "U", "--only", "models"])
+        XCTAssertTrue(models.contains("0 jobs finished before, 1 to run"), models)
+        let store = GridStore(root: FileIdentity.canonicalPath(out))
+        let plan = try store.readPlan()
+        let c = try XCTUnwrap(plan.cells.first { $0.cell.id == "c" })
+        XCTAssertTrue(store.isDone(.model, c.model))
+        XCTAssertEqual(plan.models.filter { store.isDone(.model, $0.id) }.count, 1, "only cell c's model")
+        XCTAssertEqual(plan.attacks.filter { store.isDone(.attack, $0.id) }.count, 0, "no attack cell")
+        let attacks = try reproduce(out, ["--cells", "U", "--only", "attacks"])
+        XCTAssertTrue(attacks.contains("1 to run"), attacks)
+        let log = String(decoding: try XCTUnwrap(bytes(store.log(.attack, c.attackJobs[0][0]))), as: UTF8.self)
+        XCTAssertNotNil(GridCosts.cpuSeconds(log: store.log(.attack, c.attackJobs[0][0])), log)
+
+        let to = temporaryDirectory() + "/report"
+        let r = try runTool("train", ["reproduce", "collect", out, "--to", to, "--costs"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let tables = String(decoding: try XCTUnwrap(bytes(to + "/tables.md")), as: UTF8.self)
+        XCTAssertTrue(tables.contains("| BNN-2b\\* | fcn 8x1 mnist | 96.4 · pending | 60.7 · pending / - |"), tables)
+        XCTAssertTrue(tables.contains("| Full-8b\\* | fcn 8x1 mnist | - · "), tables)
+        XCTAssertFalse(tables.contains("| Full-8b\\* | fcn 8x1 mnist | - · pending"), "cell c finished: a number")
+        for f in ["README.md", "tables.csv", "results.md", "plots/t.svg", "plots/u.svg"] {
+            XCTAssertNotNil(bytes(to + "/" + f), f)
+        }
+        let costs = String(decoding: try XCTUnwrap(bytes(to + "/costs.md")), as: UTF8.self)
+        XCTAssertTrue(costs.contains("| model train-fcn float | 1 / 1 |") && costs.contains("| attack fcn fgsm | 1 / 2 |"), costs)
+        XCTAssertNil(bytes(out + "/costs.md"), "--to writes nothing into the run's directory")
+
+        let bad = try runTool("train", ["reproduce", gridPath, "--out", out, "--cells", "zz*"])
+        XCTAssertEqual(bad.status, 64)
+        XCTAssertTrue(bad.stderr.contains("--cells zz* matches no cell id or table"), bad.stderr)
+        let file = temporaryDirectory() + "/f"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let under = try runTool("train", ["reproduce", "collect", out, "--to", file])
+        XCTAssertEqual(under.status, 64, under.stderr)
+    }
+
     /// `--emit slurm`: an array per resource class, attack arrays depending on the training arrays, a log per
     /// task; each task's command run by hand (as the scheduler would) and `collect` give a local run's bytes.
     func testSlurmArraysRunByHandCollectToTheLocalResults() throws {

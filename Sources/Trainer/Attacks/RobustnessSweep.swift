@@ -360,7 +360,7 @@ public struct RobustnessSweep {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: infer)
         process.arguments = [bsm, "--images", imageFile, "--labels", prefix + "-labels-idx1-ubyte",
-                             "--predictions", predictionsFile, "--json"]
+                             "--predictions", predictionsFile, "--json", "--no-timing"]  // predictions only: no timing passes
         let stdout = Pipe()
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice

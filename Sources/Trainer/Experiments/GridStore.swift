@@ -14,7 +14,9 @@ import Foundation
 ///     attacks/ID/sweep.*           the sweep's reports and journal (a stopped sweep resumes from it)
 ///     attacks/ID/result.json       marker and result: the cell's numbers (no times, no paths)
 ///     logs/KIND-ID.log             each local job's output (Slurm: logs/CLASS-%A_%a.log)
-///     results.json, .md, .csv      the merged results (`collect`)
+///     results.json, .md, .csv      the merged results (`collect`; `collect --to DIR` writes them there)
+///     tables.md, .csv, README.md   the paper's tables, ours beside them; the claims in words
+///     plots/STEM.svg               accuracy against eps, one plot per table
 public struct GridStore: Sendable {
     public let root: String
 
@@ -82,7 +84,10 @@ public struct GridStore: Sendable {
         return try Self.readObject(marker(.attack, id), limit: 1 << 16)
     }
 
-    func save(_ bytes: [UInt8], _ path: String) throws(TrainerError) {
+    func save(_ bytes: [UInt8], _ path: String) throws(TrainerError) { try Self.save(bytes, path) }
+
+    /// Writes `bytes` to `path` atomically (AtomicFile).
+    static func save(_ bytes: [UInt8], _ path: String) throws(TrainerError) {
         do { try AtomicFile.write(bytes, to: path) } catch { throw .dataset(error) }
     }
 
