@@ -22,7 +22,8 @@
 // attack's stop rule"): on the demo BNN-2b at 4/255, where `verify` decided 187 of the first 200 images,
 // the attack leaves exactly the certified accuracy on those 187; at eps 0.1 and 0.2, where verify decides few
 // images, a fixed 20 rounds stopped while the search was still breaking images (new successes at rounds
-// 33-69 of 200 images at 0.1, and up to round 220 at 0.2), so the search now runs until it stops finding.
+// 33-69 of 200 images at 0.1, and up to round 220 at 0.2), so the search now runs until it stops finding:
+// on the first 1,000 test images 84.8% at 0.1 and 57.2% at 0.2, against 86.5% and 63.6% after 20 rounds.
 // Deviations: the search is our design (the paper attacks with FGSM and PGD only); it is seeded by PGD so it
 // is never weaker than PGD of the same settings. On 8-bit input every pixel is its own level and the attack
 // is PGD (documented, not a search over 256 levels per pixel).
