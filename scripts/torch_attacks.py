@@ -6,8 +6,9 @@ Usage:
                    [--attacks fgsm,pgd,edge,ta-pgd,autoattack] [--via checkpoint|bsm] [--out PREFIX]
 
 For each checkpoint (written by `train`) and each eps it runs, on the first --limit MNIST test images:
-  ours:  `train attack --attack fgsm|pgd|edge` (PGD-40, CE, one random start; edge: PGD start + 20 rounds);
-  torch: torchattacks 3.5.1 PGD (40 steps, step 2.5 eps'/40, random start, as ours) and AutoAttack
+  ours:  `train attack --attack fgsm|pgd|edge` (PGD-40, CE, one random start, the FGSM point scored beside it;
+         edge: that PGD start, then the search until 30 rounds break no new image, at most 300);
+  torch: torchattacks 3.5.1 PGD (40 steps, step 2.5 eps'/40, random start, as ours without the FGSM point) and AutoAttack
          (standard version: APGD-CE, APGD-T, FAB-T, Square; on the first --aa-limit images, its cost),
          on the model loaded with bitshield_torch (`--via checkpoint`: the trainer's straight-through
          gradients, the default; `--via bsm`: the .bsm with its surrogate gradient),

@@ -68,6 +68,9 @@ struct AttackCommand: ToolCommand {
         }
         print(String(format: "perturbation: max %d/255, mean of per-image max %.2f/255; zero gradients %.2f%%; %.1f s; wrote %@",
                      result.maxPerturbation, result.meanPerturbation, result.zeroGradientFraction * 100, result.seconds, files[0]))
+        if let rounds = result.searchRounds {
+            print("search: the longest batch ran \(rounds) rounds (stop rule: \(config.patience) rounds without a new success, cap \(config.searchRounds))")
+        }
         if common.json {
             print(try jsonLine([
                 "attack": attack.rawValue, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": config.pixelBudget,
@@ -79,6 +82,7 @@ struct AttackCommand: ToolCommand {
                 "source": settings.source ?? NSNull(), "loss": settings.loss.rawValue, "model": ck.model.summary,
                 "gradient": settings.gradient.rawValue, "settings": config.settingsSummary,
                 "queries": attack == .square ? settings.queries : NSNull(),
+                "search_rounds": result.searchRounds.map { $0 as Any } ?? NSNull(),
                 "images_file": files[0], "labels_file": files[1],
             ]))
         }

@@ -12,13 +12,13 @@ extension AttackConfig.Gradient: ExpressibleByArgument {}
 /// Every problem is a usage error (exit 64) naming the option.
 struct AttackOptions: ParsableArguments {
     @Option(help: "PGD steps (also the edge attack's PGD start), in \(rangeText(TrainingConfig.Limits.steps)).")
-    var steps: Int = 40
+    var steps: Int = AttackConfig.Defaults.steps
 
     @Option(help: "PGD step size on the [0, 1] scale, in \(TrainingConfig.Limits.stepSize.text) (default 2.5 * eps / steps).")
     var stepSize: Float?
 
     @Option(help: "PGD restarts (the worst case per image is kept), in \(rangeText(TrainingConfig.Limits.restarts)).")
-    var restarts: Int = 1
+    var restarts: Int = AttackConfig.Defaults.restarts
 
     @Flag(help: "PGD: start at the clean image instead of a random point of the ball.")
     var noRandomStart = false
@@ -30,16 +30,19 @@ struct AttackOptions: ParsableArguments {
     var gradient: AttackConfig.Gradient = .straightThrough
 
     @Option(help: "Square attack: query budget (forward passes) per image, in \(rangeText(TrainingConfig.Limits.queries)).")
-    var queries: Int = 1000
+    var queries: Int = AttackConfig.Defaults.queries
 
     @Option(help: "Square attack: initial fraction of the image a square covers, in \(TrainingConfig.Limits.squareFraction.text).")
-    var pInit: Float = 0.3
+    var pInit: Float = AttackConfig.Defaults.squareFraction
 
-    @Option(help: "Edge attack: local-search rounds after the PGD start, in \(rangeText(TrainingConfig.Limits.rounds)).")
-    var rounds: Int = 20
+    @Option(help: "Edge attack: the most local-search rounds after the PGD start (the hard cap of the stop rule; see --patience), in \(rangeText(TrainingConfig.Limits.rounds)).")
+    var rounds: Int = AttackConfig.Defaults.searchRounds
 
     @Option(help: "Edge attack: single flips scored exactly per image and round, in \(rangeText(TrainingConfig.Limits.candidates)).")
-    var candidates: Int = 8
+    var candidates: Int = AttackConfig.Defaults.candidates
+
+    @Option(help: "Edge attack: the stop rule. The search of a batch of 500 images ends once this many consecutive rounds broke no new image (or at --rounds); 0 runs every round. Set from certified figures (README, \"The edge attack's stop rule\"), in \(rangeText(TrainingConfig.Limits.patience)).")
+    var patience: Int = AttackConfig.Defaults.patience
 
     @Option(help: "Transfer attack: the separately trained checkpoint the examples are crafted on.")
     var source: String?
@@ -59,6 +62,7 @@ struct AttackOptions: ParsableArguments {
         try checkOption("--p-init", pInit, l.squareFraction)
         try checkOption("--rounds", rounds, l.rounds)
         try checkOption("--candidates", candidates, l.candidates)
+        try checkOption("--patience", patience, l.patience)
         try requirePositive("--limit", limit)
     }
 
@@ -72,6 +76,6 @@ struct AttackOptions: ParsableArguments {
     func config(_ kind: AttackConfig.Kind, eps: Float) -> AttackConfig {
         AttackConfig(kind: kind, epsilon: eps, steps: steps, stepSize: stepSize, restarts: restarts,
                      randomStart: !noRandomStart, loss: loss, seed: seed, gradient: gradient, queries: queries,
-                     squareFraction: pInit, searchRounds: rounds, candidates: candidates)
+                     squareFraction: pInit, searchRounds: rounds, candidates: candidates, patience: patience)
     }
 }

@@ -166,6 +166,44 @@ final class ExperimentGridTests: XCTestCase {
         XCTAssertEqual(GridPlan(grid: grid, options: GridOptions()).attacks.map(\.id), plan.attacks.map(\.id))
     }
 
+    /// Issue 16 item 4: an attack job's id hashes what `train sweep` resolves for it (every default, and the
+    /// attack's revision), so new edge defaults re-run a grid's edge cells instead of keeping stale results.
+    func testAttackJobIDsChangeWhenAnAttacksResolvedDefaultsChange() throws {
+        let grid = try ExperimentGrid.parse(Self.grid([Self.cell("a", ["attacks": #"["fgsm", "pgd", "edge"]"#])]), path: "g")
+        let plan = GridPlan(grid: grid, options: GridOptions())
+        let edge = try XCTUnwrap(plan.attacks.first { $0.attack == .edge })
+        // What a grid planned before this change: the arguments alone, which name no edge setting.
+        XCTAssertNotEqual(edge.id, GridPlan.jobID("bitshield-grid-attack/1", [edge.model] + edge.arguments),
+                          "a grid run before the edge defaults changed must re-run its edge cells")
+        XCTAssertFalse(edge.arguments.contains("--patience"), "the defaults are resolved, not passed: \(edge.arguments)")
+        // Each edge default alone changes the edge ids and no other attack's.
+        var changes: [(String, AttackConfig)] = []
+        for (name, change) in [("rounds", { (c: inout AttackConfig) in c.searchRounds += 1 }),
+                               ("candidates", { $0.candidates += 1 }), ("patience", { $0.patience += 1 })] {
+            var d = AttackConfig(kind: .fgsm, epsilon: 0)
+            change(&d)
+            changes.append((name, d))
+        }
+        var square = AttackConfig(kind: .fgsm, epsilon: 0)
+        square.queries += 1
+        changes.append(("queries (Square only)", square))
+        for (name, defaults) in changes {
+            let other = GridPlan(grid: grid, options: GridOptions(), attackDefaults: defaults)
+            XCTAssertEqual(other.models.map(\.id), plan.models.map(\.id), name)
+            for (a, b) in zip(plan.attacks, other.attacks) {
+                if a.attack == .edge && name != "queries (Square only)" {
+                    XCTAssertNotEqual(a.id, b.id, "\(name) changes the edge job \(a.eps.text)")
+                } else {
+                    XCTAssertEqual(a.id, b.id, "\(name) leaves \(a.attack) \(a.eps.text) alone")
+                }
+            }
+        }
+        // The same defaults give the same ids (the sweep's defaults are the plan's).
+        XCTAssertEqual(GridPlan(grid: grid, options: GridOptions(), attackDefaults: AttackConfig(kind: .edge, epsilon: 0.3)).attacks.map(\.id),
+                       plan.attacks.map(\.id))
+        XCTAssertTrue(plan.resolvedSettings(.edge, 0.1).contains("patience=\(AttackConfig.Defaults.patience)"), plan.resolvedSettings(.edge, 0.1))
+    }
+
     /// Issue 16: a cell asks for the certified figure with `"certify": true`: its attack jobs run
     /// `train sweep --certify` (other jobs than without), and results.md gives a certified row under it.
     func testCertifyCellRunsVerifyAndShowsACertifiedRow() throws {

@@ -31,6 +31,75 @@ final class SearchAttackTests: XCTestCase {
         }
     }
 
+    /// Issue 16 item 4: the edge attack's search runs until `patience` rounds break no new image (capped),
+    /// not a fixed 20 rounds. On a tiny random 2-bit BNN (8x8 input, 16 hidden units, 20 synthetic images
+    /// labelled by the net itself) the old default stops at round 20 with an image standing that the
+    /// search breaks later; the defaults run past round 20, break it, and stop by the rule before the cap.
+    func testEdgeStopRuleRunsPastTheOldDefaultAndBreaksAnImageItLeftStanding() throws {
+        let config = ModelConfig.fcn(hidden: [16], input: FeatureMap(height: 8, width: 8, channels: 1), precision: .binary, inputBits: 2)
+        let net = try Network(config: config, seed: 37)
+        var random = SeededRandom(seed: 37, stream: 5)
+        let count = 20
+        let pixels = (0..<(count * 64)).map { _ in UInt8(random.next() % 256) }
+        let unlabelled = try ImageSet(height: 8, width: 8, channels: 1, classes: 10, pixels: pixels, labels: [UInt8](repeating: 0, count: count))
+        let data = try ImageSet(height: 8, width: 8, channels: 1, classes: 10, pixels: pixels,
+                                labels: try Evaluation.predictions(net, on: unlabelled).map { UInt8($0) })
+        let oldDefault = AttackConfig(kind: .edge, epsilon: 0.1, steps: 5, searchRounds: 20, candidates: 8, patience: 0)
+        let old = try Attacker(network: net, config: oldDefault).run(on: data)
+        let new = try Attacker(network: net, config: AttackConfig(kind: .edge, epsilon: 0.1, steps: 5)).run(on: data)
+        XCTAssertEqual(old.searchRounds, 20)
+        let rounds = try XCTUnwrap(new.searchRounds)
+        XCTAssertGreaterThan(rounds, 20, "the search is still breaking images after round 20")
+        XCTAssertLessThan(rounds, AttackConfig.Defaults.searchRounds, "the stop rule, not the cap, ended it")
+        XCTAssertEqual(new.cleanCorrect, count)
+        XCTAssertGreaterThan(new.successes, old.successes)
+        // The images the old default left standing and the new one broke: real counterexamples in the ball.
+        let before = try Evaluation.predictions(net, on: old.images), after = try Evaluation.predictions(net, on: new.images)
+        let gained = (0..<count).filter { before[$0] == Int(data.labels[$0]) && after[$0] != Int(data.labels[$0]) }
+        XCTAssertFalse(gained.isEmpty)
+        for i in gained {
+            let x = Array(new.images.pixels[(i * 64)..<((i + 1) * 64)]), x0 = Array(pixels[(i * 64)..<((i + 1) * 64)])
+            XCTAssertLessThanOrEqual(zip(x, x0).map { abs(Int($0) - Int($1)) }.max()!, 25, "image \(i) leaves the ball")
+            let single = try ImageSet(height: 8, width: 8, channels: 1, classes: 10, pixels: x, labels: [data.labels[i]])
+            XCTAssertNotEqual(try Evaluation.predictions(net, on: single)[0], Int(data.labels[i]), "image \(i) alone")
+        }
+        // Without the stop rule (patience 0) the search runs to the cap it is given.
+        let capped = AttackConfig(kind: .edge, epsilon: 0.1, steps: 5, searchRounds: rounds + 7, patience: 0)
+        XCTAssertEqual(try Attacker(network: net, config: capped).run(on: data).searchRounds, rounds + 7)
+    }
+
+    func testEdgeStopRuleCountsRoundsWithoutANewSuccess() {
+        var rule = EdgeStopRule(patience: 3, broken: 2)
+        XCTAssertFalse(rule.ends(afterRoundBreaking: 2))
+        XCTAssertFalse(rule.ends(afterRoundBreaking: 2))
+        XCTAssertFalse(rule.ends(afterRoundBreaking: 3), "a new success starts the count again")
+        XCTAssertFalse(rule.ends(afterRoundBreaking: 3))
+        XCTAssertFalse(rule.ends(afterRoundBreaking: 3))
+        XCTAssertTrue(rule.ends(afterRoundBreaking: 3), "three rounds without one")
+        var never = EdgeStopRule(patience: 0, broken: 0)
+        for _ in 0..<1000 { XCTAssertFalse(never.ends(afterRoundBreaking: 0)) }
+    }
+
+    /// Issue 16 item 4: PGD scores the FGSM point beside its restarts, so it breaks every image FGSM breaks
+    /// (same loss and gradient). Madry's PGD alone (a random start, steps of 2.5 eps / steps) does not, on
+    /// the 2-bit binary fixture: its steps keep pixels inside their input bins.
+    func testPGDBreaksEveryImageFGSMBreaks() throws {
+        let test = try TestData.mnist(.test).prefix(200)
+        let net = try twoBitNetwork()
+        let labels = test.labels.map { Int($0) }
+        func broken(_ config: AttackConfig) throws -> Set<Int> {
+            let p = try Evaluation.predictions(net, on: try Attacker(network: net, config: config).run(on: test).images)
+            return Set((0..<test.count).filter { p[$0] != labels[$0] })
+        }
+        let fgsm = try broken(AttackConfig(kind: .fgsm, epsilon: 0.1))
+        let pgd = AttackConfig(kind: .pgd, epsilon: 0.1, steps: 10)
+        XCTAssertTrue(pgd.fgsmCandidate, "on by default")
+        XCTAssertEqual(fgsm.subtracting(try broken(pgd)).sorted(), [], "images FGSM breaks and PGD leaves right")
+        var madry = pgd
+        madry.fgsmCandidate = false
+        XCTAssertFalse(fgsm.subtracting(try broken(madry)).isEmpty, "the case the candidate is for")
+    }
+
     func testEdgeAttackOnEightBitInputIsPGD() throws {
         let test = try TestData.mnist(.test).prefix(100)
         let net = try eightBitNetwork()

@@ -31,7 +31,7 @@ final class SweepTests: XCTestCase {
         let csv = try String(contentsOfFile: dir + "/reports/s.csv", encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 5, "header and four cells")
         let md = try String(contentsOfFile: dir + "/reports/s.md", encoding: .utf8)
-        XCTAssertTrue(md.contains("| tiny | pgd | steps=3 restarts=1 loss=ce | 0.2 |"), md)
+        XCTAssertTrue(md.contains("| tiny | pgd | steps=3 restarts=1 +fgsm loss=ce | 0.2 |"), md)
         XCTAssertTrue(md.contains("large-eps-not-run"))
         let svg = try String(contentsOfFile: dir + "/reports/s.svg", encoding: .utf8)
         XCTAssertTrue(svg.hasPrefix("<svg") && svg.contains("polyline"))

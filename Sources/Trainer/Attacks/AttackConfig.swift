@@ -21,6 +21,16 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         /// Andriushchenko et al. 2020, Square Attack: gradient-free random search over square patches of
         /// the ball's vertices, forward passes of the exact model only (SquareAttack.swift).
         case square
+
+        /// The algorithm's revision: raised whenever what the attack does for the same settings changes,
+        /// so that results keyed by it (a grid's attack job ids, GridPlan.swift) are not reused. 2 (issue 16
+        /// item 4): the edge attack's stop rule, and PGD's FGSM candidate (PGD, transfer, the edge start).
+        public var revision: Int {
+            switch self {
+            case .fgsm, .rfgsm, .square: return 1
+            case .pgd, .transfer, .edge: return 2
+            }
+        }
     }
 
     /// Which gradient the gradient attacks follow.
@@ -66,12 +76,34 @@ public struct AttackConfig: Codable, Equatable, Sendable {
     public var searchRounds: Int
     /// Edge attack: single flips scored exactly per image and round.
     public var candidates: Int
+    /// Edge attack: stop after this many consecutive rounds broke no new image (0: run every round).
+    public var patience: Int
+    /// PGD (and transfer, and the edge attack's PGD start): score the FGSM point beside the restarts and keep
+    /// it where it is worse for the model (Attacker+PGD.swift). Off for adversarial training.
+    public var fgsmCandidate = true
 
-    /// An attack with the defaults of `train attack`.
-    public init(kind: Kind, epsilon: Float, steps: Int = 40, stepSize: Float? = nil, restarts: Int = 1,
-                randomStart: Bool = true, loss: Loss = .crossEntropy, seed: UInt64 = 1,
-                gradient: Gradient = .straightThrough, queries: Int = 1000, squareFraction: Float = 0.3,
-                searchRounds: Int = 20, candidates: Int = 8) {
+    /// The defaults of `train attack` and `train sweep` (AttackOptions reads them here, and a grid's attack
+    /// job ids hash the settings they resolve to, GridPlan.swift): one place, so a changed default changes
+    /// every id and journal key that depends on it.
+    public enum Defaults {
+        public static let steps = 40
+        public static let restarts = 1
+        public static let queries = 1000
+        public static let squareFraction: Float = 0.3
+        /// Edge attack: the hard cap on search rounds (EdgeAttack.swift, "Stop rule").
+        public static let searchRounds = 300
+        /// Edge attack: single moves scored exactly per image and round.
+        public static let candidates = 8
+        /// Edge attack: consecutive rounds without a new success that end the search.
+        public static let patience = 30
+    }
+
+    /// An attack with the defaults of `train attack` (`Defaults`).
+    public init(kind: Kind, epsilon: Float, steps: Int = Defaults.steps, stepSize: Float? = nil,
+                restarts: Int = Defaults.restarts, randomStart: Bool = true, loss: Loss = .crossEntropy, seed: UInt64 = 1,
+                gradient: Gradient = .straightThrough, queries: Int = Defaults.queries,
+                squareFraction: Float = Defaults.squareFraction, searchRounds: Int = Defaults.searchRounds,
+                candidates: Int = Defaults.candidates, patience: Int = Defaults.patience) {
         self.kind = kind
         self.epsilon = epsilon
         self.steps = steps
@@ -85,6 +117,7 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         self.squareFraction = squareFraction
         self.searchRounds = searchRounds
         self.candidates = candidates
+        self.patience = patience
     }
 
     /// Whether the attack follows gradients of the model under attack (white-box gradient attacks).
@@ -97,8 +130,9 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         case .fgsm: return "loss=\(loss.rawValue)\(g)"
         case .rfgsm: return "alpha=eps/2 loss=\(loss.rawValue)\(g)"
         case .pgd, .transfer:
-            return "steps=\(steps) restarts=\(restarts)\(randomStart ? "" : " no-random-start") loss=\(loss.rawValue)\(g)"
-        case .edge: return "pgd-start steps=\(steps) rounds=\(searchRounds) candidates=\(candidates) loss=\(loss.rawValue)"
+            return "steps=\(steps) restarts=\(restarts)\(randomStart ? "" : " no-random-start")\(fgsmCandidate ? " +fgsm" : "") loss=\(loss.rawValue)\(g)"
+        case .edge:
+            return "pgd\(fgsmCandidate ? "+fgsm" : "")-start steps=\(steps) rounds=\(searchRounds) patience=\(patience) candidates=\(candidates) loss=\(loss.rawValue)"
         case .square: return "queries=\(queries) p_init=\(squareFraction)"
         }
     }
@@ -118,5 +152,6 @@ public struct AttackConfig: Codable, Equatable, Sendable {
         try limits.squareFraction.check("square fraction", squareFraction)
         try limits.rounds.check("search rounds", searchRounds)
         try limits.candidates.check("candidates", candidates)
+        try limits.patience.check("patience", patience)
     }
 }

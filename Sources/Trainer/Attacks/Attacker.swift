@@ -30,6 +30,8 @@ public struct AttackResult: Sendable {
     public var seconds: Double
     /// Wall-clock seconds of crafting the examples alone (what an attack benchmark compares).
     public var attackSeconds: Double = 0
+    /// Edge attack: the most search rounds any batch ran before its stop rule ended it (nil for the others).
+    public var searchRounds: Int?
 
     /// Successes over clean-correct images.
     public var successRate: Double { cleanCorrect == 0 ? 0 : Double(successes) / Double(cleanCorrect) }
@@ -59,15 +61,16 @@ public struct Attacker {
         if crafter !== network { try crafter.checkFits(data, role: "attacked set (transfer source)") }
         let start = Date()
         var adversarial = data.pixels
-        var zeros = 0, entries = 0
+        var zeros = 0, entries = 0, rounds: Int?
         var begin = 0
         while begin < data.count {
             let end = min(begin + batchSize, data.count)
             let (x, labels) = TrainingSession.batch(data, indices: begin..<end)
-            let (pixels, z, n) = try attackBatch(x, labels: labels, batch: begin / batchSize)
-            zeros += z
-            entries += n
-            for i in 0..<pixels.count { adversarial[begin * data.imageSize + i] = pixels[i] }
+            let outcome = try attackBatch(x, labels: labels, batch: begin / batchSize)
+            zeros += outcome.zeros
+            entries += outcome.entries
+            if let r = outcome.searchRounds { rounds = max(rounds ?? 0, r) }
+            for i in 0..<outcome.pixels.count { adversarial[begin * data.imageSize + i] = outcome.pixels[i] }
             begin = end
             onBatch(end, data.count)
         }
@@ -92,7 +95,7 @@ public struct Attacker {
         return AttackResult(images: adv, cleanAccuracy: Double(cleanCorrect) / n, robustAccuracy: Double(robust) / n,
                             successes: successes, cleanCorrect: cleanCorrect, maxPerturbation: maxP,
                             meanPerturbation: Double(sumP) / n, zeroGradientFraction: entries == 0 ? 0 : Double(zeros) / Double(entries),
-                            seconds: Date().timeIntervalSince(start), attackSeconds: attackSeconds)
+                            seconds: Date().timeIntervalSince(start), attackSeconds: attackSeconds, searchRounds: rounds)
     }
 
     /// Rounds `x` to 8-bit pixels inside the ball around the clean pixels `x0` (both on [0, 1]).
@@ -116,7 +119,7 @@ public struct Attacker {
     /// One batch: the stored adversarial pixels, and the zero-gradient count over the entries seen.
     /// Each attack is in its own file: `Attacker+FGSM`, `Attacker+RFGSM`, `Attacker+PGD` (PGD, and
     /// transfer, which is PGD on the source model), `EdgeAttack`, `SquareAttack`.
-    func attackBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> ([UInt8], Int, Int) {
+    func attackBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> BatchOutcome {
         var random = SeededRandom(seed: config.seed, stream: 7000 + UInt64(batch))
         var steps = SignedSteps()
         let pixels: [UInt8]
@@ -127,8 +130,18 @@ public struct Attacker {
         case .edge: return try edgeBatch(x0, labels: labels, batch: batch)
         case .square: return try squareBatch(x0, labels: labels, batch: batch)
         }
-        return (pixels, steps.zeros, steps.entries)
+        return BatchOutcome(pixels: pixels, zeros: steps.zeros, entries: steps.entries)
     }
+}
+
+/// What an attack made of one batch.
+struct BatchOutcome {
+    /// The stored adversarial pixels.
+    var pixels: [UInt8]
+    /// Gradient entries that were exactly zero, and all entries seen.
+    var zeros = 0, entries = 0
+    /// Edge attack: the search rounds run (nil for the others).
+    var searchRounds: Int?
 }
 
 /// Signed-gradient steps on the crafting model, projected onto the ball, counting the zero gradients

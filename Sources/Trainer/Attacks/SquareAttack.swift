@@ -9,13 +9,13 @@
 
 extension Attacker {
     /// One batch of the Square attack: the stored pixels (no gradients: zero entries seen).
-    func squareBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> ([UInt8], Int, Int) {
+    func squareBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> BatchOutcome {
         let map = network.config.input
         let h = map.height, w = map.width, ch = map.channels
         let rows = x0.rows, n = x0.cols
         let budget = config.pixelBudget
         let p0 = pixels8(x0)
-        guard budget > 0 else { return (p0, 0, 0) }
+        guard budget > 0 else { return BatchOutcome(pixels: p0) }
         var random = SeededRandom(seed: config.seed, stream: 9000 + UInt64(batch))
         let low = p0.map { UInt8(max(Int($0) - budget, 0)) }
         let high = p0.map { UInt8(min(Int($0) + budget, 255)) }
@@ -69,7 +69,7 @@ extension Attacker {
                 for j in 0..<n { x[r * n + j] = candidates[a * n + j] }
             }
         }
-        return (x, 0, 0)
+        return BatchOutcome(pixels: x)
     }
 
     /// The p_init schedule of the authors' code: halved at queries 10, 50, 200, 500, 1000, 2000, 4000, 6000

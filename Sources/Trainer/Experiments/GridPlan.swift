@@ -77,9 +77,19 @@ public struct GridPlan: Sendable {
     public var cells: [PlannedCell] = []
     private var known: Set<String> = []
 
+    /// The settings `train sweep` resolves for what a job's arguments leave out (every `AttackConfig`
+    /// default); the attack job ids hash them.
+    let attackDefaults: AttackConfig
+
+    /// The plan of `grid`; `attackDefaults` (tests) stands for `train sweep`'s defaults.
     public init(grid: ExperimentGrid, options: GridOptions) {
+        self.init(grid: grid, options: options, attackDefaults: AttackConfig(kind: .fgsm, epsilon: 0))
+    }
+
+    init(grid: ExperimentGrid, options: GridOptions, attackDefaults: AttackConfig) {
         self.grid = grid
         self.options = options
+        self.attackDefaults = attackDefaults
         for cell in grid.cells { add(cell) }
     }
 
@@ -128,7 +138,8 @@ public struct GridPlan: Sendable {
                          "--restarts", String(grid.attackSettings.restarts), "--seed", String(grid.attackSettings.seed)]
                 if let n = options.limit { a += ["--limit", String(n)] }
                 if cell.certify { a.append("--certify") }
-                let job = AttackJob(id: Self.jobID("bitshield-grid-attack/1", [model.id] + a), model: model.id, attack: kind, eps: e,
+                let job = AttackJob(id: Self.jobID("bitshield-grid-attack/2", [model.id] + a + [resolvedSettings(kind, e.value)]),
+                                    model: model.id, attack: kind, eps: e,
                                     arguments: a, resourceClass: "attack-" + modelClass.dropFirst("train-".count))
                 if known.insert(job.id).inserted { attacks.append(job) }
                 row.append(job.id)
@@ -137,6 +148,21 @@ public struct GridPlan: Sendable {
         }
         let standsIn = dataset != (cell.paperDataset ?? t.dataset) || net != cell.paperNet.lowercased()
         cells.append(PlannedCell(cell: cell, model: model.id, dataset: dataset, net: net, standsIn: standsIn, attackJobs: jobs))
+    }
+
+    /// What `train sweep` runs for `kind` at `eps` with the grid's settings, every default resolved, and the
+    /// attack's revision: `kind r<revision> <settingsSummary>`. An attack job's id hashes it, so a changed
+    /// default (the edge attack's rounds, candidates or stop rule, PGD's steps) or a changed algorithm (a new
+    /// `AttackConfig.Kind.revision`) gives new ids, and a grid run before the change re-runs those cells
+    /// instead of keeping their stale results.
+    func resolvedSettings(_ kind: AttackConfig.Kind, _ eps: Float) -> String {
+        var c = attackDefaults
+        c.kind = kind
+        c.epsilon = eps
+        c.steps = grid.attackSettings.steps
+        c.restarts = grid.attackSettings.restarts
+        c.seed = grid.attackSettings.seed
+        return "\(kind.rawValue) r\(kind.revision) \(c.settingsSummary)"
     }
 
     /// The model job `id`, or nil.

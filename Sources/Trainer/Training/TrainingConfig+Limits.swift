@@ -99,5 +99,7 @@ extension TrainingConfig {
         public static let rounds = 0...100_000
         /// Edge attack: single flips scored exactly per image and round.
         public static let candidates = 1...100_000
+        /// Edge attack: consecutive rounds without a new success that end the search (0: never).
+        public static let patience = 0...100_000
     }
 }

@@ -152,10 +152,12 @@ public final class TrainingSession {
                                 batch: Int) throws(TrainerError) {
         let rows = max(1, Int((Float(x.rows) * settings.ratio).rounded()))
         let head = Matrix(rows: rows, cols: x.cols, data: Array(x.data[0..<(rows * x.cols)]))
-        let attack = AttackConfig(kind: settings.attack, epsilon: settings.epsilon, steps: settings.steps,
+        var attack = AttackConfig(kind: settings.attack, epsilon: settings.epsilon, steps: settings.steps,
                                   seed: config.seed &+ 0xAD7)
+        attack.fgsmCandidate = false   // Madry's PGD, as checkpoints trained before issue 16 item 4 were
+
         let attacker = try Attacker(network: network, config: attack)
-        let (pixels, _, _) = try attacker.attackBatch(head, labels: Array(labels[0..<rows]), batch: batch)
+        let pixels = try attacker.attackBatch(head, labels: Array(labels[0..<rows]), batch: batch).pixels
         for i in 0..<pixels.count { x.data[i] = Float(pixels[i]) / 255 }
     }
 
