@@ -12,7 +12,13 @@ enum MaxPoolStep {
         s.stride = ArenaPlan.align(WalkState.bytes(s.kind, oh, ow, s.c, s.layout))
         let (out, _) = s.plan.place(inBytes: s.batch * inStride, outBytes: s.batch * s.stride, scratch: 0)
         let kernel = Kernel.choose(Kernel.Query(op: .maxpool2d, kernels: s.kernels, input: s.kind))
-        if s.run, let input, let arena = s.arena {
+        #if BITSHIELD_MINIMAL
+        // The minimal build has no max-pool kernel (its C API refuses a maxpool2d at init, MinimalBuild.swift).
+        let runs = false
+        #else
+        let runs = s.run
+        #endif
+        if runs, let input, let arena = s.arena {
             for b in 0..<s.count {
                 let x = input + b * inStride, o = arena + out + b * s.stride
                 if case .maxPoolI32 = kernel {
