@@ -387,6 +387,17 @@ public struct ModelImage {
                 throw .badField(what: .opShape(op: k), value: value, rule: .oneThrough(ImageLayout.maxDimension))
             }
         }
+        #if BITSHIELD_MINIMAL
+        // The minimal build (scripts/build-lib.sh TARGET-minimal) has kernels for binary dense layers on
+        // columns32 weights only: it refuses any other weight layer, and maxpool2d, here, before their
+        // checks, which it leaves out (the file is refused either way; the C API reports the first such
+        // op as BITSHIELD_E_LAYOUT_NOT_BUILT with its weights' type, -1 for none).
+        let weights = kind == .dense ? p(2) : kind == .conv2d ? p(5) : -1
+        let weightType = weights >= 0 && weights < tensorCount ? Int(r.u16(table + weights * ImageLayout.tensorBytes)) : -1
+        if kind == .conv2d || kind == .maxpool2d || kind == .dense && weightType != Int(TensorType.columns32.rawValue) {
+            throw .notBuilt(op: k, tensorType: weightType, opKind: Int(id))
+        }
+        #endif
         var output = input
         switch kind {
         case .inputCodes:
@@ -395,7 +406,11 @@ public struct ModelImage {
             try unused(from: 1)
             output.kind = .codes
         case .dense, .conv2d:
+            #if BITSHIELD_MINIMAL
+            let isDense = true   // conv2d refused above
+            #else
             let isDense = kind == .dense
+            #endif
             let (h, w, c) = isDense ? (1, 1, p(0)) : (p(0), p(1), p(2))
             let m = isDense ? p(1) : p(4)
             let kernel = isDense ? 1 : p(3)
@@ -446,6 +461,7 @@ public struct ModelImage {
                 }
                 output = isDense ? Activation(kind: .i32, height: 1, width: 1, channels: m)
                     : Activation(kind: .i32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
+            #if !BITSHIELD_MINIMAL   // float weights refused above
             case .f32:
                 // A float conv2d reads codes or f32: its packed-bits input would be pixel-packed, which the
                 // float kernels do not read (no writer produces it; refused rather than misread).
@@ -455,6 +471,7 @@ public struct ModelImage {
                 try expect(weightIndex, .weight, .f32, m, d1, d2, d3)
                 output = isDense ? Activation(kind: .f32, height: 1, width: 1, channels: m)
                     : Activation(kind: .f32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
+            #endif
             default:
                 throw .badTensorReference(op: k, reason: .weightType(weightType))
             }
@@ -467,6 +484,9 @@ public struct ModelImage {
             } else {
                 try unused(from: 8)
             }
+        #if BITSHIELD_MINIMAL
+        case .maxpool2d: break   // refused above
+        #else
         case .maxpool2d:
             try positive(p(0), p(1), p(2), p(3))
             try map(p(0), p(1), p(2), i32: true, f32: true)
@@ -474,6 +494,7 @@ public struct ModelImage {
             try unused(from: 4)
             output.height = p(0) / p(3)
             output.width = p(1) / p(3)
+        #endif
         case .thresholdSign:
             try positive(p(0), p(1), p(2))
             try map(p(0), p(1), p(2), i32: true)
