@@ -275,8 +275,8 @@ public struct ModelImage {
     ///
     /// Start-up cost on a device: each lane group's words are read once and counted lane by lane in
     /// widening sums (nibbles for 15 columns, bytes for 255, halfwords for the rest: a row holds at most
-    /// 65,535 values), about a dozen instructions a word on a Cortex-M4: FCN2's 49,696 words take about
-    /// 0.7 M instructions (the per-lane nibble passes before took 9.0 M).
+    /// 65,535 values), about 20 instructions a word on a Cortex-M4: FCN2's 49,696 words take about
+    /// 1.0 M instructions (the four per-lane nibble passes before took 9.0 M).
     private func validateColumns(_ t: TensorRecord, index i: Int) throws(ModelFormatError) {
         let r = RawBytes(bytes.baseAddress!)
         let (m, n) = (t.rows, t.rowLength)
