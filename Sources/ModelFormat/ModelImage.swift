@@ -45,6 +45,8 @@ public struct ModelImage {
     }
 
     // MARK: accessors (valid after init)
+    // After validation every u32 they read is below 2^31 (an offset or size within the image, a checked
+    // parameter), so they convert with Int(_:), which costs nothing on a device; validation clamps.
 
     /// Number of ops.
     @inlinable public var opCount: Int { Int(header.opCount) }
@@ -137,10 +139,10 @@ public struct ModelImage {
         let h = ImageHeader(version: version, imageBytes: r.u32(8), inputHeight: r.u16(16), inputWidth: r.u16(18),
                             inputChannels: r.u16(20), classes: r.u16(22), opCount: r.u16(24), tensorCount: r.u16(26),
                             opTableOffset: r.u32(28), tensorTableOffset: r.u32(32))
-        guard Int(h.imageBytes) == b.count else {
-            throw Int(h.imageBytes) > b.count
-                ? .truncated(what: .image, needs: Int(h.imageBytes), has: b.count)
-                : .badField(what: .imageBytes, value: Int(h.imageBytes), rule: .trailingBytes(imageBytes: b.count))
+        guard Int(clamping: h.imageBytes) == b.count else {
+            throw Int(clamping: h.imageBytes) > b.count
+                ? .truncated(what: .image, needs: Int(clamping: h.imageBytes), has: b.count)
+                : .badField(what: .imageBytes, value: Int(clamping: h.imageBytes), rule: .trailingBytes(imageBytes: b.count))
         }
         guard b.count % ImageLayout.alignment == 0 else {
             throw .badField(what: .imageBytes, value: b.count, rule: .multipleOf64)
@@ -171,7 +173,7 @@ public struct ModelImage {
         guard (1...4).contains(rank) else { throw .badField(what: .tensorRank(tensor: index), value: rank, rule: .oneThrough(4)) }
         var elements = 1
         for i in 0..<4 {
-            let d = Int(r.u32(at + 4 + 4 * i))
+            let d = Int(clamping: r.u32(at + 4 + 4 * i))
             if i < rank {
                 guard d >= 1, d <= ImageLayout.maxDimension else { throw .shapeOverflow(what: .tensorDim(tensor: index, dim: i, size: d)) }
                 let (p, o) = elements.multipliedReportingOverflow(by: d)
@@ -193,8 +195,8 @@ public struct ModelImage {
     @inline(__always)
     static func record(_ r: RawBytes, at: Int, type: TensorType) -> TensorRecord {
         TensorRecord(type: type, rank: Int(r.u16(at + 2)),
-                     dims: (Int(r.u32(at + 4)), Int(r.u32(at + 8)), Int(r.u32(at + 12)), Int(r.u32(at + 16))),
-                     offset: Int(r.u32(at + 20)), bytes: Int(r.u32(at + 24)))
+                     dims: (Int(clamping: r.u32(at + 4)), Int(clamping: r.u32(at + 8)), Int(clamping: r.u32(at + 12)), Int(clamping: r.u32(at + 16))),
+                     offset: Int(clamping: r.u32(at + 20)), bytes: Int(clamping: r.u32(at + 24)))
     }
 
     /// The byte size a record's type and shape give.
@@ -215,11 +217,11 @@ public struct ModelImage {
         var parts = PartWalk(r, size: size)
         for pass in 0..<2 {
             parts.start(padding: pass == 1)
-            try parts.place(-2, Int(header.opTableOffset), opCount * ImageLayout.opBytes)
-            try parts.place(-1, Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
+            try parts.place(-2, Int(clamping: header.opTableOffset), opCount * ImageLayout.opBytes)
+            try parts.place(-1, Int(clamping: header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
             // The tables are in bounds: the records can be read (and are checked in the first pass).
             for i in 0..<tensorCount {
-                let at = Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes
+                let at = Int(clamping: header.tensorTableOffset) + i * ImageLayout.tensorBytes
                 let t = parts.padding ? tensor(i) : try ModelImage.readTensor(bytes, offset: at, index: i)
                 try parts.place(i, t.offset, t.bytes)
             }
@@ -247,7 +249,7 @@ public struct ModelImage {
                 for j in 0..<t.elements {
                     let v = Float(bitPattern: r.u32(t.offset + 4 * j))
                     guard v.isFinite else {
-                        throw .badField(what: .tensorValue(tensor: i, index: j), value: Int(r.u32(t.offset + 4 * j)), rule: .finite(nan: v.isNaN))
+                        throw .badField(what: .tensorValue(tensor: i, index: j), value: Int(clamping: r.u32(t.offset + 4 * j)), rule: .finite(nan: v.isNaN))
                     }
                 }
                 continue
@@ -329,16 +331,22 @@ public struct ModelImage {
         return (largest, work)
     }
 
+    #if BITSHIELD_MINIMAL
+    /// True: the minimal build's weight layers are dense (a constant the optimizer folds, so the conv
+    /// checks drop out, but not a literal, which would draw "will never be executed" warnings).
+    static var denseOnly: Bool { true }
+    #endif
+
     /// Decodes and checks op `k` given what it consumes.
     func opView(_ k: Int, input: Activation) throws(ModelFormatError) -> OpView {
-        let base = Int(header.opTableOffset) + k * ImageLayout.opBytes
+        let base = Int(clamping: header.opTableOffset) + k * ImageLayout.opBytes
         let raw = bytes.baseAddress!
         let r = RawBytes(raw)
         let id = r.u16(base)
         guard let kind = OpKind(rawValue: id) else { throw .unknownOp(index: k, id: Int(id)) }
         let flags = r.u16(base + 2)
         guard flags == 0 else { throw .badField(what: .opFlags(op: k), value: Int(flags), rule: .noOpFlags) }
-        func p(_ i: Int) -> Int { Int(r.u32(base + 4 + 4 * i)) }
+        func p(_ i: Int) -> Int { Int(clamping: r.u32(base + 4 + 4 * i)) }
         func unused(from first: Int) throws(ModelFormatError) {
             for i in first..<ImageLayout.opParameters where p(i) != 0 {
                 throw .nonZeroPadding(what: .opParameter(op: k, index: i), offset: base + 4 + 4 * i)
@@ -348,7 +356,7 @@ public struct ModelImage {
         // Records are read field by field from the table (validated in validateTables) and shapes passed as
         // integers: a TensorRecord or Dims argument is a stack copy at every inlined call site (init's
         // stack is RAM on a device).
-        let table = Int(header.tensorTableOffset)
+        let table = Int(clamping: header.tensorTableOffset)
         func tensorRef(_ index: Int, _ what: ModelFormatError.Role) throws(ModelFormatError) -> TensorType {
             guard index < tensorCount else {
                 throw .badTensorReference(op: k, reason: .missingTensor(what, index: index, tensors: tensorCount))
@@ -360,7 +368,7 @@ public struct ModelImage {
             let found = try tensorRef(index, what)
             let at = table + index * ImageLayout.tensorBytes
             let rank = Int(r.u16(at + 2)), d = Dims(d0, d1, d2, d3)
-            func dim(_ i: Int) -> Int { Int(r.u32(at + 4 + 4 * i)) }
+            func dim(_ i: Int) -> Int { Int(clamping: r.u32(at + 4 + 4 * i)) }
             guard found == type, rank == d.rank, dim(0) == d0, rank < 2 || dim(1) == d1, rank < 3 || dim(2) == d2,
                   rank < 4 || dim(3) == d3 else {
                 throw .badTensorReference(op: k, reason: .wrongTensor(what, expected: type, shape: d, found: found, rank: rank))
@@ -407,7 +415,7 @@ public struct ModelImage {
             output.kind = .codes
         case .dense, .conv2d:
             #if BITSHIELD_MINIMAL
-            let isDense = true   // conv2d refused above
+            let isDense = ModelImage.denseOnly   // conv2d refused above
             #else
             let isDense = kind == .dense
             #endif
@@ -429,7 +437,7 @@ public struct ModelImage {
             case .codes:
                 guard input.kind == .codes else { throw fail(.declares(.codes, given: input.kind)) }
                 // Codes come only from input_codes, which only op 0 can be (it reads the pixels): its δ.
-                let delta = Int(r.u32(Int(header.opTableOffset) + 4))
+                let delta = Int(clamping: r.u32(Int(clamping: header.opTableOffset) + 4))
                 let expected = InputCodes.codeBits(delta: delta)
                 guard codeBits == expected else {
                     throw .badField(what: .opCodeBits(op: k), value: codeBits, rule: .codeBits(delta: delta, expected: expected))
@@ -455,7 +463,7 @@ public struct ModelImage {
                 // Accumulator bound: |A| <= fan-in x the largest input must fit an i32 (every kernel sums
                 // exactly in 32 bits up to it). Dimensions are at most 2^24, so the product cannot overflow.
                 let fanIn = isDense ? c : kernel * kernel * c
-                let largest = inputKind == .bits ? 1 : InputCodes.largest(delta: Int(r.u32(Int(header.opTableOffset) + 4)))
+                let largest = inputKind == .bits ? 1 : InputCodes.largest(delta: Int(clamping: r.u32(Int(clamping: header.opTableOffset) + 4)))
                 guard fanIn <= InputCodes.accumulatorBound / largest else {
                     throw .accumulatorOverflow(op: k, fanIn: fanIn, largestInput: largest, bound: InputCodes.accumulatorBound)
                 }

@@ -12,13 +12,11 @@ enum MaxPoolStep {
         s.stride = ArenaPlan.align(WalkState.bytes(s.kind, oh, ow, s.c, s.layout))
         let (out, _) = s.plan.place(inBytes: s.batch * inStride, outBytes: s.batch * s.stride, scratch: 0)
         let kernel = Kernel.choose(Kernel.Query(op: .maxpool2d, kernels: s.kernels, input: s.kind))
-        #if BITSHIELD_MINIMAL
-        // The minimal build has no max-pool kernel (its C API refuses a maxpool2d at init, MinimalBuild.swift).
-        let runs = false
-        #else
-        let runs = s.run
-        #endif
-        if runs, let input, let arena = s.arena {
+        if s.run, let input, let arena = s.arena {
+            #if BITSHIELD_MINIMAL
+            // No max-pool kernel in the minimal build: its reader refuses a maxpool2d (ModelImage.opView).
+            _ = (input, arena)
+            #else
             for b in 0..<s.count {
                 let x = input + b * inStride, o = arena + out + b * s.stride
                 if case .maxPoolI32 = kernel {
@@ -29,6 +27,7 @@ enum MaxPoolStep {
                                       output: o.assumingMemoryBound(to: Float.self))
                 }
             }
+            #endif
         } else if recording {
             s.record(.maxPool, ops: k, k, kernel: kernel, output: out, outputBytes: s.batch * s.stride)
         }
