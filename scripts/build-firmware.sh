@@ -3,8 +3,12 @@
 # (swiftc, clang, ld.lld): ModelFormat and Inference in Embedded Swift, the firmware's Swift main,
 # the C startup file and the board's linker script.
 #
-#   scripts/build-firmware.sh [netduinoplus2|microbit]     (default netduinoplus2)
-#   FIRMWARE_OPT=-O|-Osize   Swift optimization (default -O: fewer instructions per inference)
+#   scripts/build-firmware.sh [netduinoplus2|microbit][-minimal]     (default netduinoplus2)
+#   FIRMWARE_OPT=-O|-Osize   Swift optimization (default -O: fewer instructions per inference; -Osize for BOARD-minimal)
+#
+# BOARD-minimal (`infer --device BOARD --minimal`) is the minimal runtime of issue 14 item 5 on the same
+# board: -D BITSHIELD_MINIMAL (binary dense layers on columns32 weights only, everything else refused at
+# init), -Osize, and no error text (the host formats it); into $BITSHIELD_FIRMWARE_DIR/BOARD-minimal/.
 #   BITSHIELD_FIRMWARE_DIR   output root (default .build-firmware; infer --device reads the same variable)
 #
 # The Cortex-M0 (microbit) also needs compiler-rt's soft-float, division and 64-bit multiplication
@@ -28,7 +32,10 @@ root="${BITSHIELD_FIRMWARE_DIR:-.build-firmware}"
 # A relative BITSHIELD_FIRMWARE_DIR is relative to where the script was run from, as for infer.
 [ -z "${BITSHIELD_FIRMWARE_DIR:-}" ] || [ "${root#/}" != "$root" ] || root="$caller/$root"
 out="$root/$board"
-case "$board" in
+base="${board%-minimal}"
+minimal=(-D BITSHIELD_HOST_MESSAGES)
+if [ "$base" != "$board" ]; then minimal=(-D BITSHIELD_MINIMAL); opt="${FIRMWARE_OPT:--Osize}"; fi
+case "$base" in
   netduinoplus2) target=armv7em-none-none-eabi; cpu=cortex-m4; define=BOARD_NETDUINOPLUS2
                  cflags=(-mcpu=cortex-m4 -mfloat-abi=hard -mfpu=fpv4-sp-d16)
                  sflags=(-Xcc -mfloat-abi=hard -Xcc -mfpu=fpv4-sp-d16)
@@ -40,7 +47,7 @@ case "$board" in
                  # 128 ns, so a tick is 62.5 / 128 instructions and a count is exact to within one.
                  ipt=0.48828125; shift=7
                  runtime=thumbv6m ;;
-  *) echo "error: unknown board '$board' (netduinoplus2, microbit)" >&2; exit 64 ;;
+  *) echo "error: unknown board '$board' (netduinoplus2, microbit, each optionally with -minimal)" >&2; exit 64 ;;
 esac
 bin="$(dirname "$(command -v swiftc)")"
 for tool in swiftc clang ld.lld llvm-nm llvm-objcopy; do
@@ -82,7 +89,7 @@ stdlib="$bin/../lib/swift/embedded/$target"
 # its small error-path allocator); the C library's device builds carry numbers only and format nothing.
 swift_flags=(-target "$target" -enable-experimental-feature Embedded -wmo -parse-as-library "$opt"
              -Xcc -ffreestanding -Xfrontend -disable-stack-protector -Xfrontend -function-sections "${sflags[@]}"
-             -D BITSHIELD_HOST_MESSAGES)
+             "${minimal[@]}")
 # Every .swift file under a module's folder, recursively (new files and subfolders are followed).
 swift_files() { find "$1" -name '*.swift' -type f | LC_ALL=C sort; }
 "$bin/swiftc" "${swift_flags[@]}" -module-name ModelFormat $(swift_files Sources/ModelFormat) \
@@ -98,7 +105,7 @@ swift_files() { find "$1" -name '*.swift' -type f | LC_ALL=C sort; }
     -IFirmware/Startup -c Firmware/Startup/startup.c -o "$out/startup.o"
 "$bin/clang" --target="$target" "${cflags[@]}" -O2 -ffreestanding -fno-builtin -nostdlib -ffunction-sections -Wall -Werror \
     -c Firmware/Startup/aeabi.c -o "$out/aeabi.o"
-"$bin/ld.lld" -T "Firmware/$board.ld" -L Firmware --gc-sections -o "$out/firmware.elf.part" \
+"$bin/ld.lld" -T "Firmware/$base.ld" -L Firmware --gc-sections -o "$out/firmware.elf.part" \
     "$out/startup.o" "$out/aeabi.o" "$out/Firmware.o" "$out/Inference.o" "$out/DevicePayload.o" "$out/ModelFormat.o" \
     -Map "$out/firmware.map" "$stdlib/libswiftUnicodeDataTables.a" "${libs[@]}"
 # The source hash inside the elf too, in a section that is not loaded (no flash).
@@ -113,6 +120,13 @@ vectors=$(sym __vectors_start); flash_end=$(sym __flash_end)
 data=$(( $(sym __data_end) - $(sym __data_start) )); bss=$(( $(sym __bss_end) - $(sym __bss_start) ))
 arena=$(( $(sym __arena_end) - $(sym __arena_start) ))
 stack=$(( $(sym __stack_top) - $(sym __stack_limit) )); heap=$(( $(sym __heap_end) - $(sym __heap_start) ))
+# The runtime's code, counted as for the C library (issue 14 item 5): the .text and .rodata input sections
+# of ModelFormat and Inference after --gc-sections, from the linker map: their objects, and their
+# functions that Embedded Swift specialized into the firmware's own object; not startup, the firmware's
+# main, the payload reader or compiler-rt.
+runtime_code=0
+while read -r _ _ size _; do runtime_code=$(( runtime_code + 16#$size )); done < <(grep -E \
+    '/(ModelFormat|Inference)\.o:\(\.(text|rodata)|\.o:\(\.(text|rodata)\.\$e(11ModelFormat|9Inference)' "$out/firmware.map")
 {
   echo "board=$board"
   echo "target=$target"
@@ -123,6 +137,7 @@ stack=$(( $(sym __stack_top) - $(sym __stack_limit) )); heap=$(( $(sym __heap_en
   echo "payload_address=$payload"
   echo "payload_capacity=$(( payload_end - payload ))"
   echo "firmware_flash_bytes=$(( flash_end - vectors ))"
+  echo "runtime_code_bytes=$runtime_code"
   echo "data_bytes=$data"
   echo "bss_bytes=$bss"
   echo "arena_capacity=$arena"
@@ -135,4 +150,4 @@ stack=$(( $(sym __stack_top) - $(sym __stack_limit) )); heap=$(( $(sym __heap_en
   echo "elf_sha256=$(sha256sum "$out/firmware.elf" | cut -d' ' -f1)"
 } > "$out/firmware.txt.part"
 mv "$out/firmware.txt.part" "$out/firmware.txt"
-echo "firmware: $out/firmware.elf ($board, $opt): $(( flash_end - vectors )) B flash, .data $data B, .bss $bss B, arena up to $arena B"
+echo "firmware: $out/firmware.elf ($board, $opt): $(( flash_end - vectors )) B flash (runtime code $runtime_code B), .data $data B, .bss $bss B, arena up to $arena B"

@@ -144,6 +144,33 @@ C
 gcc -O1 -Iinclude "$work/format.c" .build-lib/x86_64-linux/libbitshield.a -o "$work/format"
 echo "c-examples: minimal firmware refuses the bits8 fixture: '$refusal' -> $("$work/format" "$code" "$a" "$b" "$c")"
 
+# Hostile images on the device (the minimal firmware): 32-bit fields past Int32.max, which a 32-bit Int
+# conversion would trap on, refused with a code: a tensor dimension of 0xFFFFFFFF (shape overflow, 13) and
+# an f32 tensor value that is a NaN pattern above 2^31 (bad field, 4). The host cannot write such an image
+# (convert validates it), so its bytes are patched and written as C source here.
+"$convert" image "$model" -o "$work/model.img" >/dev/null
+hostile() {   # NAME EXPECTED-CODE PYTHON-PATCH (b: the image bytes, tt: the tensor table offset)
+  python3 - "$work/model.img" "$work/$1.c" "$3" <<'PY'
+import struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+tt = struct.unpack_from("<I", b, 32)[0]
+exec(sys.argv[3])
+with open(sys.argv[2], "w") as f:
+    f.write("#include <stddef.h>\n#include <stdint.h>\n__attribute__((aligned(64))) const uint8_t bitshield_model_image[] = {"
+            + ",".join(map(str, b)) + "};\nconst size_t bitshield_model_image_len = %d;\n" % len(b))
+PY
+  if firmware armv7em-minimal "$work/$1.c" "$1"; then echo "error: the minimal firmware ran the $1 image" >&2; exit 1; fi
+  grep -q "^error: code=$2 " "$work/$1.txt" \
+    || { echo "error: the minimal firmware on the $1 image printed '$(head -c 300 "$work/$1.txt")', not code $2" >&2; exit 1; }
+}
+hostile huge-dim 13 'struct.pack_into("<I", b, tt + 4, 0xFFFFFFFF)'
+# The first f32 tensor's first value.
+hostile nan-value 4 '
+n = struct.unpack_from("<H", b, 26)[0]
+at = next(tt + 32 * i for i in range(n) if struct.unpack_from("<H", b, tt + 32 * i)[0] == 3)
+struct.pack_into("<I", b, struct.unpack_from("<I", b, at + 20)[0], 0xFFC00000)'
+echo "c-examples: minimal firmware refuses a tensor dimension of 0xFFFFFFFF (code 13) and a NaN f32 value above 2^31 (code 4), no trap"
+
 # aarch64 Linux: a link test of every API function.
 if command -v aarch64-linux-gnu-gcc >/dev/null; then
   cat > "$work/link.c" <<'C'

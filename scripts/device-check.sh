@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The short device check of `make device` (and so of `make check` and `make test`): builds the
-# netduinoplus2 (Cortex-M4) and microbit (Cortex-M0) firmware when their sources changed
+# netduinoplus2 (Cortex-M4), microbit (Cortex-M0) and netduinoplus2-minimal firmware when their sources changed
 # (scripts/build-firmware.sh decides by the source hash; infer never builds firmware), runs the golden
 # FCN through both under QEMU on 20 fixed images, requiring every prediction to equal the host
 # runtime's (infer exits 1 otherwise), and checks the Cortex-M0's soft-float helpers against the host
 # (scripts/check-softfloat.sh). Needs qemu-system-arm and Zig (scripts/install-device.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for board in netduinoplus2 microbit; do
+# netduinoplus2-minimal: the minimal runtime (issue 14 item 5) that `infer --device netduinoplus2 --minimal` runs.
+for board in netduinoplus2 microbit netduinoplus2-minimal; do
   scripts/build-firmware.sh "$board" | sed 's/^/device: /'
 done
 # The infer of this tree (swift build is a no-op when it is current), unless INFER names one.

@@ -44,7 +44,7 @@ extension CError {
             if binaryDense {
                 return "op \(a): dense weights of tensor type \(b) are not built into this minimal runtime, which runs columns32 weights only: convert the model for it with `convert MODEL.safetensors --target mcu -o MODEL.bsm`"
             }
-            return "op \(a) (op id \(c), weights of tensor type \(b)) has no kernel in this minimal runtime, which runs binary dense layers on columns32 weights only: use the full library (`make lib`: .build-lib/TARGET/libbitshield.a)"
+            return "op \(a) (op id \(c)\(b >= 0 ? ", weights of tensor type \(b)" : "")) has no kernel in this minimal runtime, which runs binary dense layers on columns32 weights only: use the full library (`make lib`: .build-lib/TARGET/libbitshield.a)"
         default: return "unknown error code \(code) (values \(a), \(b), \(c))"
         }
     }

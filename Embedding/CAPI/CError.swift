@@ -60,6 +60,7 @@ public struct CError: Error, Equatable {
         case let .sizeMismatch(_, bytes, expected): self.init(code: CError.sizeMismatch, Int64(bytes), Int64(expected))
         case let .badTensorReference(op, _): self.init(code: CError.badTensorReference, Int64(op))
         case let .chainMismatch(op, _): self.init(code: CError.chainMismatch, Int64(op))
+        case let .notBuilt(op, type, kind): self.init(code: CError.layoutNotBuilt, Int64(op), Int64(type), Int64(kind))
         case .container: self.init(code: CError.badMagic)   // not an image error: a .bsm file was given as an image
         }
     }

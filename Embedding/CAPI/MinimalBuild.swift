@@ -15,12 +15,16 @@ public var isMinimalBuild: Bool { false }
 
 /// The refusal of the minimal build for `image` (validated): the first weight layer that is not a dense
 /// layer on `columns32` weights, as BITSHIELD_E_LAYOUT_NOT_BUILT with the op, its weights' tensor type id
-/// and its op id (a conv2d is refused whatever its weights: the minimal build has no conv kernel); nil
+/// and its op id (a conv2d is refused whatever its weights: the minimal build has no conv kernel; a
+/// maxpool2d, which has no weights, with type -1: nor a max-pool kernel); nil
 /// when every layer runs.
 public func minimalBuildRefusal(_ image: ModelImage) -> CError? {
     var k = 0
     while k < image.opCount {
         let kind = image.opKind(k)
+        if kind == .maxpool2d {   // no max-pool kernel either (a dense model may hold a 1x1 one)
+            return CError(code: CError.layoutNotBuilt, Int64(k), -1, Int64(kind.rawValue))
+        }
         if kind == .dense || kind == .conv2d {
             let weights = kind == .dense ? image.opParameter(k, 2) : image.opParameter(k, 5)
             if kind == .conv2d || !image.isColumns(weights) {

@@ -57,7 +57,12 @@ public func bitshieldMain() -> Int32 {
         interpreter = try Interpreter(image: model, arena: arena)
     } catch {
         console.put("error: ")
+        #if BITSHIELD_HOST_MESSAGES
         console.put(string: error.message)
+        #else
+        // The minimal firmware (BOARD-minimal) carries no error text: infer checks the model on the host first.
+        console.put("the model image was refused at init (this minimal firmware carries no error text: run infer MODEL on the host)")
+        #endif
         console.line()
         return 1
     }

@@ -25,6 +25,8 @@ extension ModelFormatError {
         case let .sizeMismatch(what, bytes, expected): return "\(what.name) has \(bytes) bytes, its type and shape need \(expected)"
         case let .badTensorReference(op, reason): return "op \(op): \(reason.text)"
         case let .chainMismatch(op, reason): return "op \(op): \(reason.text)"
+        case let .notBuilt(op, type, kind):
+            return "op \(op) (op id \(kind)\(type >= 0 ? ", weights of tensor type \(type)" : "")) has no kernel in this minimal build, which runs binary dense layers on columns32 weights only"
         case let .container(s): return s
         }
     }

@@ -42,6 +42,11 @@ public enum ModelFormatError: Error, Equatable {
     case badTensorReference(op: Int, reason: Reason)
     /// An op's input does not match the previous op's output.
     case chainMismatch(op: Int, reason: Reason)
+    /// A layer this build of the reader has no kernel for: only the minimal device build
+    /// (`-D BITSHIELD_MINIMAL`, binary dense layers on columns32 weights) throws it, for the first conv2d,
+    /// maxpool2d or dense layer on other weights, with the weights' tensor type id (-1 for none) and the
+    /// op id. The C API reports it as BITSHIELD_E_LAYOUT_NOT_BUILT.
+    case notBuilt(op: Int, tensorType: Int, opKind: Int)
     /// Container-level checks (CRC, compression, metadata): host only (ModelFile), never on a device.
     case container(String)
 

@@ -45,6 +45,8 @@ public struct ModelImage {
     }
 
     // MARK: accessors (valid after init)
+    // After validation every u32 they read is below 2^31 (an offset or size within the image, a checked
+    // parameter), so they convert with Int(_:), which costs nothing on a device; validation clamps.
 
     /// Number of ops.
     @inlinable public var opCount: Int { Int(header.opCount) }
@@ -84,7 +86,8 @@ public struct ModelImage {
     /// Tensor record `i`.
     public func tensor(_ i: Int) -> TensorRecord {
         // Validated in validateTables, so the force-unwrap cannot fail.
-        try! ModelImage.readTensor(bytes, offset: Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes, index: i)
+        let r = RawBytes(bytes.baseAddress!), at = Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes
+        return ModelImage.record(r, at: at, type: TensorType(rawValue: r.u16(at))!)
     }
 
     /// A pointer to tensor `i`'s data (a direct read of the validated offset; no allocation).
@@ -136,10 +139,10 @@ public struct ModelImage {
         let h = ImageHeader(version: version, imageBytes: r.u32(8), inputHeight: r.u16(16), inputWidth: r.u16(18),
                             inputChannels: r.u16(20), classes: r.u16(22), opCount: r.u16(24), tensorCount: r.u16(26),
                             opTableOffset: r.u32(28), tensorTableOffset: r.u32(32))
-        guard Int(h.imageBytes) == b.count else {
-            throw Int(h.imageBytes) > b.count
-                ? .truncated(what: .image, needs: Int(h.imageBytes), has: b.count)
-                : .badField(what: .imageBytes, value: Int(h.imageBytes), rule: .trailingBytes(imageBytes: b.count))
+        guard Int(clamping: h.imageBytes) == b.count else {
+            throw Int(clamping: h.imageBytes) > b.count
+                ? .truncated(what: .image, needs: Int(clamping: h.imageBytes), has: b.count)
+                : .badField(what: .imageBytes, value: Int(clamping: h.imageBytes), rule: .trailingBytes(imageBytes: b.count))
         }
         guard b.count % ImageLayout.alignment == 0 else {
             throw .badField(what: .imageBytes, value: b.count, rule: .multipleOf64)
@@ -170,7 +173,7 @@ public struct ModelImage {
         guard (1...4).contains(rank) else { throw .badField(what: .tensorRank(tensor: index), value: rank, rule: .oneThrough(4)) }
         var elements = 1
         for i in 0..<4 {
-            let d = Int(r.u32(at + 4 + 4 * i))
+            let d = Int(clamping: r.u32(at + 4 + 4 * i))
             if i < rank {
                 guard d >= 1, d <= ImageLayout.maxDimension else { throw .shapeOverflow(what: .tensorDim(tensor: index, dim: i, size: d)) }
                 let (p, o) = elements.multipliedReportingOverflow(by: d)
@@ -180,13 +183,20 @@ public struct ModelImage {
                 throw .nonZeroPadding(what: .tensorUnusedDim(tensor: index, dim: i), offset: at + 4 + 4 * i)
             }
         }
-        let record = TensorRecord(type: type, rank: rank,
-                                  dims: (Int(r.u32(at + 4)), Int(r.u32(at + 8)), Int(r.u32(at + 12)), Int(r.u32(at + 16))),
-                                  offset: Int(r.u32(at + 20)), bytes: Int(r.u32(at + 24)))
+        let record = ModelImage.record(r, at: at, type: type)
         if r.u32(at + 28) != 0 { throw .nonZeroPadding(what: .tensorRecord(tensor: index), offset: at + 28) }
         let expected = ModelImage.expectedBytes(record)
         guard record.bytes == expected else { throw .sizeMismatch(what: .part(.tensor(index)), bytes: record.bytes, expected: expected) }
         return record
+    }
+
+    /// The tensor record at byte `at` of the tensor table, read without checks (`readTensor` checks a
+    /// record first; `tensor(_:)` reads validated ones, with no error buffer in its frame).
+    @inline(__always)
+    static func record(_ r: RawBytes, at: Int, type: TensorType) -> TensorRecord {
+        TensorRecord(type: type, rank: Int(r.u16(at + 2)),
+                     dims: (Int(clamping: r.u32(at + 4)), Int(clamping: r.u32(at + 8)), Int(clamping: r.u32(at + 12)), Int(clamping: r.u32(at + 16))),
+                     offset: Int(clamping: r.u32(at + 20)), bytes: Int(clamping: r.u32(at + 24)))
     }
 
     /// The byte size a record's type and shape give.
@@ -207,11 +217,11 @@ public struct ModelImage {
         var parts = PartWalk(r, size: size)
         for pass in 0..<2 {
             parts.start(padding: pass == 1)
-            try parts.place(-2, Int(header.opTableOffset), opCount * ImageLayout.opBytes)
-            try parts.place(-1, Int(header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
+            try parts.place(-2, Int(clamping: header.opTableOffset), opCount * ImageLayout.opBytes)
+            try parts.place(-1, Int(clamping: header.tensorTableOffset), tensorCount * ImageLayout.tensorBytes)
             // The tables are in bounds: the records can be read (and are checked in the first pass).
             for i in 0..<tensorCount {
-                let at = Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes
+                let at = Int(clamping: header.tensorTableOffset) + i * ImageLayout.tensorBytes
                 let t = parts.padding ? tensor(i) : try ModelImage.readTensor(bytes, offset: at, index: i)
                 try parts.place(i, t.offset, t.bytes)
             }
@@ -239,7 +249,7 @@ public struct ModelImage {
                 for j in 0..<t.elements {
                     let v = Float(bitPattern: r.u32(t.offset + 4 * j))
                     guard v.isFinite else {
-                        throw .badField(what: .tensorValue(tensor: i, index: j), value: Int(r.u32(t.offset + 4 * j)), rule: .finite(nan: v.isNaN))
+                        throw .badField(what: .tensorValue(tensor: i, index: j), value: Int(clamping: r.u32(t.offset + 4 * j)), rule: .finite(nan: v.isNaN))
                     }
                 }
                 continue
@@ -264,6 +274,11 @@ public struct ModelImage {
 
     /// A `columns32` tensor: the lanes past the last row are 0, each stored count is its row's count
     /// of -1 weights, and the bytes after the counts are 0.
+    ///
+    /// Start-up cost on a device: each lane group's words are read once and counted lane by lane in
+    /// widening sums (nibbles for 15 columns, bytes for 255, halfwords for the rest: a row holds at most
+    /// 65,535 values), about 20 instructions a word on a Cortex-M4: FCN2's 49,696 words take about
+    /// 1.0 M instructions (the four per-lane nibble passes before took 9.0 M).
     private func validateColumns(_ t: TensorRecord, index i: Int) throws(ModelFormatError) {
         let r = RawBytes(bytes.baseAddress!)
         let (m, n) = (t.rows, t.rowLength)
@@ -274,27 +289,13 @@ public struct ModelImage {
         let countsAt = t.offset + 4 * groups * n
         for g in 0..<groups {
             let lanes = min(32, m - 32 * g)
-            for i2 in 0..<n where lanes < 32 && r.u32(t.offset + 4 * (g * n + i2)) >> UInt32(lanes) != 0 {
-                throw .nonZeroPadding(what: .tensorLanes(tensor: i, column: i2, rows: m), offset: t.offset + 4 * (g * n + i2))
+            let first = t.offset + 4 * g * n
+            let fault = ColumnCounts.check(r, at: first, n: n, lanes: lanes, countsAt: countsAt + 64 * g)
+            if fault.column >= 0 {
+                throw .nonZeroPadding(what: .tensorLanes(tensor: i, column: fault.column, rows: m), offset: first + 4 * fault.column)
             }
-            // Lanes k, k + 4, ..., k + 28 counted together in the nibbles of one word, emptied every 15 columns.
-            for k in 0..<4 {
-                var counts = SIMD8<UInt32>()
-                var nibbles: UInt32 = 0
-                for i2 in 0..<n {
-                    nibbles &+= (r.u32(t.offset + 4 * (g * n + i2)) >> UInt32(k)) & 0x1111_1111
-                    if i2 % 15 == 14 || i2 == n - 1 {
-                        for j in 0..<8 { counts[j] &+= (nibbles >> UInt32(4 * j)) & 0xF }
-                        nibbles = 0
-                    }
-                }
-                for j in 0..<8 where 4 * j + k < lanes {
-                    let row = 32 * g + 4 * j + k
-                    let stored = Int(r.u16(countsAt + 2 * row))
-                    guard stored == Int(counts[j]) else {
-                        throw .badField(what: .tensorRowCount(tensor: i, row: row), value: stored, rule: .rowCount(Int(counts[j])))
-                    }
-                }
+            if fault.lane >= 0 {
+                throw .badField(what: .tensorRowCount(tensor: i, row: 32 * g + fault.lane), value: fault.stored, rule: .rowCount(fault.counted))
             }
         }
         for at in (countsAt + 2 * m)..<(t.offset + t.bytes) where r.u8(at) != 0 {
@@ -330,35 +331,47 @@ public struct ModelImage {
         return (largest, work)
     }
 
+    #if BITSHIELD_MINIMAL
+    /// True: the minimal build's weight layers are dense (a constant the optimizer folds, so the conv
+    /// checks drop out, but not a literal, which would draw "will never be executed" warnings).
+    static var denseOnly: Bool { true }
+    #endif
+
     /// Decodes and checks op `k` given what it consumes.
     func opView(_ k: Int, input: Activation) throws(ModelFormatError) -> OpView {
-        let base = Int(header.opTableOffset) + k * ImageLayout.opBytes
+        let base = Int(clamping: header.opTableOffset) + k * ImageLayout.opBytes
         let raw = bytes.baseAddress!
         let r = RawBytes(raw)
         let id = r.u16(base)
         guard let kind = OpKind(rawValue: id) else { throw .unknownOp(index: k, id: Int(id)) }
         let flags = r.u16(base + 2)
         guard flags == 0 else { throw .badField(what: .opFlags(op: k), value: Int(flags), rule: .noOpFlags) }
-        func p(_ i: Int) -> Int { Int(r.u32(base + 4 + 4 * i)) }
+        func p(_ i: Int) -> Int { Int(clamping: r.u32(base + 4 + 4 * i)) }
         func unused(from first: Int) throws(ModelFormatError) {
             for i in first..<ImageLayout.opParameters where p(i) != 0 {
                 throw .nonZeroPadding(what: .opParameter(op: k, index: i), offset: base + 4 + 4 * i)
             }
         }
         func fail(_ reason: ModelFormatError.Reason) -> ModelFormatError { .chainMismatch(op: k, reason: reason) }
-        func tensorRef(_ index: Int, _ what: ModelFormatError.Role) throws(ModelFormatError) -> TensorRecord {
+        // Records are read field by field from the table (validated in validateTables) and shapes passed as
+        // integers: a TensorRecord or Dims argument is a stack copy at every inlined call site (init's
+        // stack is RAM on a device).
+        let table = Int(clamping: header.tensorTableOffset)
+        func tensorRef(_ index: Int, _ what: ModelFormatError.Role) throws(ModelFormatError) -> TensorType {
             guard index < tensorCount else {
                 throw .badTensorReference(op: k, reason: .missingTensor(what, index: index, tensors: tensorCount))
             }
-            return tensor(index)
+            return TensorType(rawValue: r.u16(table + index * ImageLayout.tensorBytes))!
         }
-        // No arrays here: validation runs on the device, whose heap never frees (every check below works
-        // on fixed-size tuples and flags; errors carry numbers, never strings).
-        func expect(_ t: TensorRecord, _ what: ModelFormatError.Role, _ type: TensorType, _ d: Dims) throws(ModelFormatError) {
-            var same = t.type == type && t.rank == d.rank
-            if same { for i in 0..<d.rank where t.dim(i) != d[i] { same = false } }
-            guard same else {
-                throw .badTensorReference(op: k, reason: .wrongTensor(what, expected: type, shape: d, found: t.type, rank: t.rank))
+        @inline(never) func expect(_ index: Int, _ what: ModelFormatError.Role, _ type: TensorType,
+                    _ d0: Int, _ d1: Int = -1, _ d2: Int = -1, _ d3: Int = -1) throws(ModelFormatError) {
+            let found = try tensorRef(index, what)
+            let at = table + index * ImageLayout.tensorBytes
+            let rank = Int(r.u16(at + 2)), d = Dims(d0, d1, d2, d3)
+            func dim(_ i: Int) -> Int { Int(clamping: r.u32(at + 4 + 4 * i)) }
+            guard found == type, rank == d.rank, dim(0) == d0, rank < 2 || dim(1) == d1, rank < 3 || dim(2) == d2,
+                  rank < 4 || dim(3) == d3 else {
+                throw .badTensorReference(op: k, reason: .wrongTensor(what, expected: type, shape: d, found: found, rank: rank))
             }
         }
         func map(_ h: Int, _ w: Int, _ c: Int, codes: Bool = false, bits: Bool = false, i32: Bool = false, f32: Bool = false) throws(ModelFormatError) {
@@ -375,11 +388,24 @@ public struct ModelImage {
                 throw fail(.inputShape(height: h, width: w, channels: c, given: Dims(input.height, input.width, input.channels)))
             }
         }
-        func positive(_ d: Dims) throws(ModelFormatError) {
-            for i in 0..<d.rank where d[i] < 1 || d[i] > ImageLayout.maxDimension {
-                throw .badField(what: .opShape(op: k), value: d[i], rule: .oneThrough(ImageLayout.maxDimension))
+        func positive(_ a: Int, _ b: Int, _ c: Int, _ e: Int = -1, _ f: Int = -1) throws(ModelFormatError) {
+            let i = Dims(a, b, c, e, f).firstOutside(1, ImageLayout.maxDimension)
+            guard i < 0 else {
+                let value = i == 0 ? a : i == 1 ? b : i == 2 ? c : i == 3 ? e : f
+                throw .badField(what: .opShape(op: k), value: value, rule: .oneThrough(ImageLayout.maxDimension))
             }
         }
+        #if BITSHIELD_MINIMAL
+        // The minimal build (scripts/build-lib.sh TARGET-minimal) has kernels for binary dense layers on
+        // columns32 weights only: it refuses any other weight layer, and maxpool2d, here, before their
+        // checks, which it leaves out (the file is refused either way; the C API reports the first such
+        // op as BITSHIELD_E_LAYOUT_NOT_BUILT with its weights' type, -1 for none).
+        let weights = kind == .dense ? p(2) : kind == .conv2d ? p(5) : -1
+        let weightType = weights >= 0 && weights < tensorCount ? Int(r.u16(table + weights * ImageLayout.tensorBytes)) : -1
+        if kind == .conv2d || kind == .maxpool2d || kind == .dense && weightType != Int(TensorType.columns32.rawValue) {
+            throw .notBuilt(op: k, tensorType: weightType, opKind: Int(id))
+        }
+        #endif
         var output = input
         switch kind {
         case .inputCodes:
@@ -388,11 +414,15 @@ public struct ModelImage {
             try unused(from: 1)
             output.kind = .codes
         case .dense, .conv2d:
+            #if BITSHIELD_MINIMAL
+            let isDense = ModelImage.denseOnly   // conv2d refused above
+            #else
             let isDense = kind == .dense
+            #endif
             let (h, w, c) = isDense ? (1, 1, p(0)) : (p(0), p(1), p(2))
             let m = isDense ? p(1) : p(4)
             let kernel = isDense ? 1 : p(3)
-            try positive(isDense ? Dims(p(0), m) : Dims(h, w, c, kernel, m))
+            try isDense ? positive(p(0), m, -1) : positive(h, w, c, kernel, m)
             let inputKind = InputKind(rawValue: UInt32(isDense ? p(3) : p(6)))
             let codeBits = isDense ? p(4) : p(7)
             let weightIndex = isDense ? p(2) : p(5)
@@ -407,7 +437,7 @@ public struct ModelImage {
             case .codes:
                 guard input.kind == .codes else { throw fail(.declares(.codes, given: input.kind)) }
                 // Codes come only from input_codes, which only op 0 can be (it reads the pixels): its δ.
-                let delta = Int(r.u32(Int(header.opTableOffset) + 4))
+                let delta = Int(clamping: r.u32(Int(clamping: header.opTableOffset) + 4))
                 let expected = InputCodes.codeBits(delta: delta)
                 guard codeBits == expected else {
                     throw .badField(what: .opCodeBits(op: k), value: codeBits, rule: .codeBits(delta: delta, expected: expected))
@@ -421,60 +451,66 @@ public struct ModelImage {
                 guard input.kind == .f32 else { throw fail(.declares(.f32, given: input.kind)) }
                 guard codeBits == 0 else { throw .nonZeroPadding(what: .opCodeBitsForF32(op: k), offset: base) }
             }
-            let weight = try tensorRef(weightIndex, .weight)
-            let dims = isDense ? Dims(m, c) : Dims(m, kernel, kernel, c)
-            switch weight.type {
+            let weightType = try tensorRef(weightIndex, .weight)
+            let (d1, d2, d3) = isDense ? (c, -1, -1) : (kernel, kernel, c)
+            switch weightType {
             case .bits, .bits8, .columns32:
                 guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: .binaryNeedsCodesOrBits) }
-                guard isDense || weight.type == .bits else {
-                    throw .badTensorReference(op: k, reason: .convWeightsBits(found: weight.type))
+                guard isDense || weightType == .bits else {
+                    throw .badTensorReference(op: k, reason: .convWeightsBits(found: weightType))
                 }
-                try expect(weight, .weight, weight.type, dims)
+                try expect(weightIndex, .weight, weightType, m, d1, d2, d3)
                 // Accumulator bound: |A| <= fan-in x the largest input must fit an i32 (every kernel sums
                 // exactly in 32 bits up to it). Dimensions are at most 2^24, so the product cannot overflow.
                 let fanIn = isDense ? c : kernel * kernel * c
-                let largest = inputKind == .bits ? 1 : InputCodes.largest(delta: Int(r.u32(Int(header.opTableOffset) + 4)))
+                let largest = inputKind == .bits ? 1 : InputCodes.largest(delta: Int(clamping: r.u32(Int(clamping: header.opTableOffset) + 4)))
                 guard fanIn <= InputCodes.accumulatorBound / largest else {
                     throw .accumulatorOverflow(op: k, fanIn: fanIn, largestInput: largest, bound: InputCodes.accumulatorBound)
                 }
                 output = isDense ? Activation(kind: .i32, height: 1, width: 1, channels: m)
                     : Activation(kind: .i32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
+            #if !BITSHIELD_MINIMAL   // float weights refused above
             case .f32:
                 // A float conv2d reads codes or f32: its packed-bits input would be pixel-packed, which the
                 // float kernels do not read (no writer produces it; refused rather than misread).
                 guard isDense || inputKind != .bits else {
                     throw .badTensorReference(op: k, reason: .floatConvOnBits)
                 }
-                try expect(weight, .weight, .f32, dims)
+                try expect(weightIndex, .weight, .f32, m, d1, d2, d3)
                 output = isDense ? Activation(kind: .f32, height: 1, width: 1, channels: m)
                     : Activation(kind: .f32, height: h - kernel + 1, width: w - kernel + 1, channels: m)
+            #endif
             default:
-                throw .badTensorReference(op: k, reason: .weightType(weight.type))
+                throw .badTensorReference(op: k, reason: .weightType(weightType))
             }
             if isDense {
                 if p(5) != 0 {
-                    guard weight.type == .f32 else { throw .badTensorReference(op: k, reason: .biasNeedsFloat) }
-                    try expect(try tensorRef(p(5) - 1, .bias), .bias, .f32, Dims(m))
+                    guard weightType == .f32 else { throw .badTensorReference(op: k, reason: .biasNeedsFloat) }
+                    try expect(p(5) - 1, .bias, .f32, m)
                 }
                 try unused(from: 6)
             } else {
                 try unused(from: 8)
             }
+        #if BITSHIELD_MINIMAL
+        case .maxpool2d: break   // refused above
+        #else
         case .maxpool2d:
-            try positive(Dims(p(0), p(1), p(2), p(3)))
+            try positive(p(0), p(1), p(2), p(3))
             try map(p(0), p(1), p(2), i32: true, f32: true)
             guard p(0) / p(3) >= 1, p(1) / p(3) >= 1 else { throw .badField(what: .opPoolSize(op: k), value: p(3), rule: .largerThanInput(height: p(0), width: p(1))) }
             try unused(from: 4)
             output.height = p(0) / p(3)
             output.width = p(1) / p(3)
+        #endif
         case .thresholdSign:
-            try positive(Dims(p(0), p(1), p(2)))
+            try positive(p(0), p(1), p(2))
             try map(p(0), p(1), p(2), i32: true)
-            try expect(try tensorRef(p(3), .threshold), .threshold, .i32, Dims(p(2)))
-            let flips = try tensorRef(p(4), .flip)
-            try expect(flips, .flip, .u8, Dims(p(2)))
-            for c in 0..<p(2) where r.u8(flips.offset + c) > 1 {
-                throw .badField(what: .opFlip(op: k, channel: c), value: Int(r.u8(flips.offset + c)), rule: .zeroOrOne)
+            try expect(p(3), .threshold, .i32, p(2))
+            try expect(p(4), .flip, .u8, p(2))
+            let flips = data(p(4)) - UnsafeRawPointer(raw)
+            for c in 0..<p(2) where r.u8(flips + c) > 1 {
+                throw .badField(what: .opFlip(op: k, channel: c), value: Int(r.u8(flips + c)), rule: .zeroOrOne)
             }
             guard let layout = BitLayout(rawValue: UInt32(p(5))) else {
                 throw .badField(what: .opLayout(op: k), value: p(5), rule: .layouts)
@@ -483,11 +519,11 @@ public struct ModelImage {
             output.kind = .bits
             output.layout = layout
         case .affine:
-            try positive(Dims(p(0), p(1), p(2)))
+            try positive(p(0), p(1), p(2))
             try map(p(0), p(1), p(2), i32: true, f32: true)
-            if p(3) != 0 { try expect(try tensorRef(p(3) - 1, .outputScale), .outputScale, .f32, Dims(p(2))) }
-            try expect(try tensorRef(p(4), .scale), .scale, .f32, Dims(p(2)))
-            try expect(try tensorRef(p(5), .shift), .shift, .f32, Dims(p(2)))
+            if p(3) != 0 { try expect(p(3) - 1, .outputScale, .f32, p(2)) }
+            try expect(p(4), .scale, .f32, p(2))
+            try expect(p(5), .shift, .f32, p(2))
             try unused(from: 6)
             output.kind = .f32
         case .hardtanh, .relu:
@@ -519,6 +555,26 @@ public struct Dims: Equatable, Sendable {
     public init(_ a: Int, _ b: Int = -1, _ c: Int = -1, _ e: Int = -1, _ f: Int = -1) {
         rank = b < 0 ? 1 : c < 0 ? 2 : e < 0 ? 3 : f < 0 ? 4 : 5
         d = (a, b, c, e, f)
+    }
+
+    /// Whether `t` has this rank and these dimensions. Straight-line, without indexing: validation's
+    /// frames stay small (a loop over `self[i]` puts a copy of both in memory at every inlined use).
+    @inline(__always)
+    func holds(_ t: TensorRecord) -> Bool {
+        t.rank == rank && t.dims.0 == d.0 && (rank < 2 || t.dims.1 == d.1) && (rank < 3 || t.dims.2 == d.2)
+            && (rank < 4 || t.dims.3 == d.3)
+    }
+
+    /// The first dimension outside `lo...hi`, or -1 (straight-line, as `holds`).
+    @inline(__always)
+    func firstOutside(_ lo: Int, _ hi: Int) -> Int {
+        func out(_ v: Int) -> Bool { v < lo || v > hi }
+        if out(d.0) { return 0 }
+        if rank > 1 && out(d.1) { return 1 }
+        if rank > 2 && out(d.2) { return 2 }
+        if rank > 3 && out(d.3) { return 3 }
+        if rank > 4 && out(d.4) { return 4 }
+        return -1
     }
 
     public subscript(_ i: Int) -> Int {

@@ -1,5 +1,7 @@
 /// Little-endian reads from raw image bytes. Callers check bounds first (ModelImage validates every
-/// offset before it reads).
+/// offset before it reads). A u32 becomes an Int by `Int(clamping:)`, never `Int(_:)`: on a 32-bit device
+/// a value past Int32.max (a hostile dimension, offset or NaN pattern) would trap; clamped to Int.max it
+/// fails the check it meets instead (exact on 64-bit hosts).
 @usableFromInline
 struct RawBytes {
     @usableFromInline let base: UnsafeRawPointer

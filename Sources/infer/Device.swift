@@ -24,14 +24,17 @@ extension InferTool {
     }
 
     /// Runs the model on `board` under QEMU over `data`, compares with the host runtime and reports.
-    func runOnDevice(board name: String, file: [UInt8], image bytes: [UInt8], data: ImageSet, source: String) throws {
+    /// With `minimal`, the BOARD-minimal firmware (issue 14 item 5), which runs binary dense layers on
+    /// columns32 weights only: any other model is refused first, naming the convert command.
+    func runOnDevice(board name: String, minimal: Bool, file: [UInt8], image bytes: [UInt8], data: ImageSet, source: String) throws {
         let qemu = try locateQEMU()
         let elf: String, board: DeviceBoard
-        do { (elf, board) = try locateFirmware(board: name) } catch { throw fail(error.message) }
+        do { (elf, board) = try locateFirmware(board: minimal ? name + "-minimal" : name) } catch { throw fail(error.message) }
         let imageBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
         defer { imageBuffer.deallocate() }
         bytes.withUnsafeBytes { imageBuffer.copyMemory(from: $0) }
         let image = try openImage(UnsafeRawBufferPointer(imageBuffer))
+        if minimal, let refusal = MinimalRuntime.refusal(image) { throw fail("\(model): \(refusal)") }
         let classes = Int(image.header.classes)
 
         // Does it fit? Flash: firmware + model image, in the payload area with at least one test image.
@@ -123,20 +126,25 @@ extension InferTool {
               + "qemu -icount shift=\(board.icountShift)\(perTick == 1 ? "" : ", counter tick = \(perTick) instructions"))")
         let initInstructions = Int((Double(last.initTicks) * perTick).rounded())
         print("init (validate the image, plan the arena) \(initInstructions) instructions")
+        if let code = board.runtimeCodeBytes {
+            print("runtime code \(code) B (ModelFormat and Inference .text + .rodata after --gc-sections; \(minimal ? "minimal" : "full") runtime)")
+        }
         print("flash \(flash) B = firmware \(board.firmwareFlashBytes) + model image \(bytes.count) (board: \(board.flashBytes))")
         print("RAM \(ram) B = .data \(last.dataBytes) + .bss \(last.bssBytes) + arena \(last.arenaBytes) + stack high-water "
               + "\(last.stackHighWater) + heap \(last.heapBytes) (board: \(board.ramBytes); the model image and test images stay in flash)")
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "accuracy": accuracy, "correct": correct, "images": data.count, "host_agreement": agreement, "agreeing": agreeing,
                 "instructions_per_inference": instructions, "instructions_min": leastInstructions,
                 "instructions_max": mostInstructions, "init_instructions": initInstructions, "instructions_total": Int((Double(ticks) * perTick).rounded()),
+                "minimal": minimal,
                 "flash_bytes": flash, "firmware_flash_bytes": board.firmwareFlashBytes, "image_bytes": bytes.count,
                 "ram_bytes": ram, "data_bytes": last.dataBytes, "bss_bytes": last.bssBytes, "arena_bytes": last.arenaBytes,
                 "stack_high_water_bytes": last.stackHighWater, "heap_bytes": last.heapBytes,
                 "board": name, "cpu": board.cpu, "firmware_optimization": board.optimization, "qemu_runs": runs,
                 "file_bytes": file.count, "model": model, "source": source,
             ]
+            if let code = board.runtimeCodeBytes { object["code_bytes"] = code }
             let d = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
             print(String(decoding: d, as: UTF8.self))
         }

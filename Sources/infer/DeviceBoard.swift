@@ -6,6 +6,9 @@ import Datasets
 struct DeviceBoard {
     var name: String, target: String, cpu: String, optimization: String
     var flashBytes: Int, ramBytes: Int, payloadAddress: Int, payloadCapacity: Int, firmwareFlashBytes: Int
+    /// The runtime's code (ModelFormat and Inference .text + .rodata from the linker map, scripts/build-firmware.sh).
+    /// Absent from a firmware.txt written by an older build-firmware.sh (nil; such a firmware is stale anyway).
+    var runtimeCodeBytes: Int?
     var dataBytes: Int, bssBytes: Int, arenaCapacity: Int, stackReserved: Int, heapReserved: Int
     /// Retired instructions per tick of the firmware's counter (1 on netduinoplus2's 1 GHz TIM2;
     /// 62.5 / 2^7 on the microbit's 16 MHz TIMER0 under -icount shift=7).
@@ -41,7 +44,7 @@ struct DeviceBoard {
         optimization = try string("optimization")
         flashBytes = try int("flash_bytes"); ramBytes = try int("ram_bytes")
         payloadAddress = try int("payload_address"); payloadCapacity = try int("payload_capacity")
-        firmwareFlashBytes = try int("firmware_flash_bytes"); dataBytes = try int("data_bytes"); bssBytes = try int("bss_bytes")
+        firmwareFlashBytes = try int("firmware_flash_bytes"); runtimeCodeBytes = v["runtime_code_bytes"] == nil ? nil : try int("runtime_code_bytes"); dataBytes = try int("data_bytes"); bssBytes = try int("bss_bytes")
         arenaCapacity = try int("arena_capacity"); stackReserved = try int("stack_reserved"); heapReserved = try int("heap_reserved")
         icountShift = try int("icount_shift")
         let perTick = try string("instructions_per_tick")

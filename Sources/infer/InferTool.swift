@@ -58,6 +58,9 @@ struct InferTool: ToolCommand {
     @Option(help: "Run on a simulated board under QEMU: netduinoplus2 (STM32F405, Cortex-M4) or microbit (nRF51, Cortex-M0).")
     var device: Board?
 
+    @Flag(help: "With --device: run the minimal runtime (BOARD-minimal firmware: binary dense layers on columns32 weights only, built for size; scripts/build-firmware.sh BOARD-minimal) instead of the full one.")
+    var minimal = false
+
     @Option(help: "Firmware folder for --device, holding BOARD/firmware.elf and firmware.txt (default: $BITSHIELD_FIRMWARE_DIR, else .build-firmware in the package this infer was built in; make device builds it).")
     var firmwareDir: String?
 
@@ -75,6 +78,7 @@ struct InferTool: ToolCommand {
         if let batch, !(1...4096).contains(batch) { throw ValidationError("--batch \(batch) is outside 1...4096") }
         try requirePositive("--max-arena-bytes", maxArenaBytes)
         try requirePositive("--max-operations", maxOperations)
+        if minimal && device == nil { throw ValidationError("--minimal selects the minimal firmware for --device: give --device BOARD too") }
         if device != nil && kernels != .optimized { throw ValidationError("--device runs the optimized kernels only") }
         if device != nil && profile { throw ValidationError("--profile is not available with --device (the board counts instructions per inference)") }
         if device != nil && scores != nil { throw ValidationError("--scores is not available with --device (the board reports classes only)") }
@@ -170,7 +174,7 @@ struct InferTool: ToolCommand {
             throw fail("label \(data.labels[bad]) at index \(bad) of \(source) is not below the model's \(classes) classes")
         }
         if let device {
-            try runOnDevice(board: device.rawValue, file: fileData, image: file.image, data: data, source: source)
+            try runOnDevice(board: device.rawValue, minimal: minimal, file: fileData, image: file.image, data: data, source: source)
             return
         }
         let kernelSet = kernels

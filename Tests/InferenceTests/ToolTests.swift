@@ -112,6 +112,9 @@ final class ToolTests: XCTestCase {
         XCTAssertTrue(count.stderr.contains("image/label count mismatch: 2 images, 3 labels"), count.stderr)
         // Bad usage.
         XCTAssertEqual(try run("infer", [dir + "/a.bsm", "--images", "x"]).status, 64)
+        let minimal = try run("infer", [dir + "/a.bsm", "--minimal"])
+        XCTAssertEqual(minimal.status, 64, "--minimal without --device")
+        XCTAssertTrue(minimal.stderr.contains("--minimal selects the minimal firmware for --device"), minimal.stderr)
         XCTAssertEqual(try run("convert", [ck]).status, 64, "missing -o")
         // A checkpoint that is not one.
         try Data([1, 2, 3]).write(to: URL(fileURLWithPath: dir + "/junk.safetensors"))

@@ -39,9 +39,11 @@ enum LayerStep {
                 BinaryLayerStep.run(kernel, query, operands, count: s.count, pool: pool,
                                     sink: sink(s, operands, thresholdOp: thresholdOp, layout: outLayout), rowCounts: rowCounts)
             } else {
+                #if !BITSHIELD_MINIMAL   // no float kernels in the minimal build: its C API refuses float layers at init
                 let bias: UnsafePointer<Float>? = !isDense || image.opParameter(k, 5) == 0 ? nil
                     : image.data(image.opParameter(k, 5) - 1).assumingMemoryBound(to: Float.self)
                 FloatLayerStep.run(kernel, operands, count: s.count, bias: bias)
+                #endif
             }
         } else if recording {
             let keep = keptBytes(s, kernel, query, m: m)

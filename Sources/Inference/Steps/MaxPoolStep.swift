@@ -13,6 +13,10 @@ enum MaxPoolStep {
         let (out, _) = s.plan.place(inBytes: s.batch * inStride, outBytes: s.batch * s.stride, scratch: 0)
         let kernel = Kernel.choose(Kernel.Query(op: .maxpool2d, kernels: s.kernels, input: s.kind))
         if s.run, let input, let arena = s.arena {
+            #if BITSHIELD_MINIMAL
+            // No max-pool kernel in the minimal build: its reader refuses a maxpool2d (ModelImage.opView).
+            _ = (input, arena)
+            #else
             for b in 0..<s.count {
                 let x = input + b * inStride, o = arena + out + b * s.stride
                 if case .maxPoolI32 = kernel {
@@ -23,6 +27,7 @@ enum MaxPoolStep {
                                       output: o.assumingMemoryBound(to: Float.self))
                 }
             }
+            #endif
         } else if recording {
             s.record(.maxPool, ops: k, k, kernel: kernel, output: out, outputBytes: s.batch * s.stride)
         }
