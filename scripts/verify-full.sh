@@ -4,7 +4,7 @@
 #   Cortex-M0 net:  train --arch fcn --width 256 --depth 2 --precision binary --input-bits 2 --epochs 10 --seed 1
 #                   (784-256-256-10, converted with --layout columns32 as docs/EMBEDDING.md says),
 # then runs `verify` on the first VERIFY_LIMIT MNIST test images (default all 10,000) at eps 0.1 and 0.2 with
-# the default 60 s limit, one thread, and writes the table to VERIFY_REPORT (default reports/verify-full.md).
+# the default 60 s limit (CPU seconds of the one search thread, verify's default --clock cpu), and writes the table to VERIFY_REPORT (default reports/verify-full.md).
 #
 # Resumable: every verify run keeps a journal (one line per decided image) in VERIFY_DIR, and a rerun picks up
 # where it stopped; an interrupted training run resumes from its checkpoint (a model counts as trained once
