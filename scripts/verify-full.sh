@@ -67,8 +67,9 @@ import json, sys
 report, limit, timeout, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 names = {"fcn2": "FCN2 BNN-2b", "m0": "Cortex-M0 784-256-256-10"}
 lines = ["# Certified robustness, full runs (`make verify-full`, issue 16)", "",
-         f"`verify MODEL.bsm --eps E --dataset mnist --limit {limit} --timeout {timeout} --journal ...`, one thread, "
-         "branch and bound (docs/VERIFY.md). Models trained by scripts/verify-full.sh (10 epochs, seed 1).", "",
+         f"`verify MODEL.bsm --eps E --dataset mnist --limit {limit} --timeout {timeout} --journal ...`: one thread, "
+         "branch and bound, times in CPU seconds of the search thread (`--clock cpu`; docs/VERIFY.md). "
+         "Models trained by scripts/verify-full.sh (10 epochs, seed 1); images resumed from a journal keep their first run's time.", "",
          "| model | eps | images | proved | counterexample | unknown | certified | clean | median s | p90 s | max s |",
          "|---|---|---|---|---|---|---|---|---|---|---|"]
 for row in rows:
