@@ -166,6 +166,10 @@ struct Fit: ToolCommand {
         }
         // The term acts on a binary first layer's exact interval: a float or XNOR model, 8-bit input or a conv first
         // layer would be refused by the session; say so as a usage error before any data is read.
+        // A resumed run keeps its checkpoint's settings: the options would be silently ignored.
+        if resume != nil, let given = certifyEps != nil ? "--certify-eps" : (certifyWeight != nil ? "--certify-weight" : nil) {
+            throw ValidationError("\(given) with --resume: a resumed run keeps the certified-interval setting its checkpoint records")
+        }
         if certifyEps != nil {
             if precision != .binary { throw ValidationError("--certify-eps needs --precision binary (the first layer's +/-1 weights), not \(precision.rawValue)") }
             if inputBits == 8 { throw ValidationError("--certify-eps needs --input-bits 1...7 (8-bit input has no levels)") }

@@ -113,7 +113,8 @@ final class HostileToolTests: XCTestCase {
                                ["--certify-eps", "0.1", "--certify-weight", "1", "--precision", "float"],
                                ["--certify-eps", "0.1", "--certify-weight", "1", "--precision", "xnor"],
                                ["--certify-eps", "0.1", "--certify-weight", "1", "--input-bits", "8"],
-                               ["--certify-eps", "0.1", "--certify-weight", "1", "--arch", "conv"]]
+                               ["--certify-eps", "0.1", "--certify-weight", "1", "--arch", "conv"],
+                               ["--resume", out + "/old.safetensors", "--certify-eps", "0.1", "--certify-weight", "1"]]
         for args in fit {
             let option = String(args[0].split(separator: "=")[0])
             try assertFails("train", args + ["--data-dir", none, "--out", out + "/x.safetensors"], status: 64, mentioning: [option])
