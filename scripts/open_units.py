@@ -25,3 +25,15 @@ t_y = rm - b * np.sqrt(rv + 1e-5) / g
 open_ = ((scale * (a - dn) < t_y) & (scale * (a + up) >= t_y)).sum(1)
 free = (hi_c != lo_c).sum(1)
 print(f"{ck} eps {eps}: free pixels median {np.median(free):.0f}; open first-layer units per image: median {np.median(open_):.0f}, mean {open_.mean():.1f}, max {open_.max()}, of {W.shape[0]}")
+# The second layer as verify bounds it at the root: fixed inputs summed exactly, each open input +/-1.
+if 'fc1.weight' in h and 'bn1.weight' in h:
+    lo_on = scale * (a - dn) >= t_y; hi_on = scale * (a + up) >= t_y          # unit's y >= threshold at the ends
+    pos = (g > 0)
+    fixed = lo_on == hi_on
+    hval = np.where(pos, np.where(lo_on, 1, -1), np.where(lo_on, -1, 1))
+    W2 = np.where(t('fc1.weight') >= 0, 1, -1).astype(np.int64)
+    g2, b2, rm2, rv2 = t('bn1.weight'), t('bn1.bias'), t('bn1.running_mean'), t('bn1.running_var')
+    f2 = (hval * fixed) @ W2.T; n2 = (~fixed).sum(1)[:, None]
+    t2 = rm2 - b2 * np.sqrt(rv2 + 1e-5) / g2
+    open2 = ((f2 - n2 < t2) & (f2 + n2 >= t2)).sum(1)
+    print(f"  open second-layer units per image: median {np.median(open2):.0f}, of {W2.shape[0]}")
