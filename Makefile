@@ -9,7 +9,7 @@ CONVERT    := $(RELEASE)/convert
 INFER      := $(RELEASE)/infer
 DEMO_EPOCHS ?= 3
 
-.PHONY: all deps data build demo test check embedded device slurm-test fuzz torch torchattacks jax bench bench-train bench-attack bench-validate bench-roofline clean help
+.PHONY: all deps data build demo test check embedded device slurm-test fuzz torch torchattacks jax bench bench-train bench-attack bench-validate bench-roofline verify-full clean help
 
 all: build
 
@@ -36,6 +36,9 @@ help:
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
 	@echo "make bench-roofline ns and cycles per 512 binary MACs on this CPU (XOR + vpopcntq + add), and FCN2's time per step (infer --profile)"
 	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"
+	@echo "make verify-full issue 16's full certified runs: trains FCN2 BNN-2b and the Cortex-M0 net (10 epochs, seed 1) once, verifies"
+	@echo "                 VERIFY_LIMIT MNIST test images (default 10000) at eps 0.1 and 0.2 at VERIFY_TIMEOUT s (default 60), resumable"
+	@echo "                 (journals in runs/verify-full), writes reports/verify-full.md; days of CPU, not part of make test"
 	@echo "make bench-device FCN2 on the QEMU Cortex-M4: BitShield beside CMSIS-NN int8 and plain C binary (instructions, RAM, code, model; BENCH_DEVICE_IMAGES=1000, CMSIS_NN=, CMSIS_CORE=)"
 
 deps:
@@ -49,6 +52,10 @@ build: deps
 
 # The main job: train the default model, convert it to a .bsm file, score it with the runtime (built
 # for this CPU when it has popcnt: scripts/build-native.sh).
+# Issue 16's full runs (scripts/verify-full.sh): resumable; VERIFY_LIMIT=20 VERIFY_TIMEOUT=5 for a short check.
+verify-full: data build
+	scripts/verify-full.sh
+
 demo: data build
 	$(TRAIN) --dataset mnist --arch fcn2 --precision binary --input-bits 2 \
 	    --epochs $(DEMO_EPOCHS) --out runs/demo-fcn2-binary-2b.safetensors

@@ -66,19 +66,18 @@ extension BinaryNetwork {
     }
 
     /// Decides whether any image within `budget` pixel units of `pixels` (clipped to [0, 255]) gets a class
-    /// other than `label`, searching for at most `timeLimit` (nil: no limit). `attack` runs the greedy
+    /// other than `label`, searching for at most `timeLimit` on `clock` (nil: no limit). `attack` runs the greedy
     /// attack before the search (the tests turn it off to reach the search's own counterexamples); `method`
     /// is the complete search that follows it.
     public func verify(_ pixels: [UInt8], label: Int, budget: Int, timeLimit: Duration?, attack: Bool = true,
-                       method: VerificationMethod = .branchAndBound) throws(VerificationError) -> VerificationResult {
+                       method: VerificationMethod = .branchAndBound, clock: SearchClock = .cpu) throws(VerificationError) -> VerificationResult {
         guard pixels.count == inputCount else { throw .inputSize(expected: inputCount, found: pixels.count) }
         guard (0..<classes).contains(label) else { throw .label(label, classes: classes) }
-        let clock = ContinuousClock()
         var search = Search(network: self, pixels: pixels, label: 0, budget: 0, deadline: nil)
         let clean = search.cleanClass()
         if clean != label { return VerificationResult(verdict: .counterexample(pixels), cleanClass: clean, freePixels: 0, nodes: 0) }
         search = Search(network: self, pixels: pixels, label: label, budget: max(budget, 0),
-                        deadline: timeLimit.map { clock.now.advanced(by: $0) })
+                        deadline: timeLimit.map { SearchDeadline(clock: clock, after: $0) })
         let verdict: Verdict
         if attack && search.attack(rounds: 2 * search.free.count) {
             verdict = .counterexample(search.counterexample())
@@ -97,7 +96,7 @@ struct Search {
     let network: BinaryNetwork
     let pixels: [UInt8]
     let label: Int
-    let deadline: ContinuousClock.Instant?
+    let deadline: SearchDeadline?
     /// The free pixels' indices, their clean levels and their current level ranges.
     var free: [Int] = []
     var clean: [Int] = []
@@ -111,7 +110,7 @@ struct Search {
     var bounds: BoundPropagation
     var nodes = 0
 
-    init(network: BinaryNetwork, pixels: [UInt8], label: Int, budget: Int, deadline: ContinuousClock.Instant?) {
+    init(network: BinaryNetwork, pixels: [UInt8], label: Int, budget: Int, deadline: SearchDeadline?) {
         self.network = network
         self.pixels = pixels
         self.label = label
@@ -150,7 +149,7 @@ struct Search {
         var stack: [(f: Int, levels: [Int], next: Int, low: Int, high: Int)] = []
         while true {
             nodes += 1
-            if let deadline, nodes & 15 == 0, ContinuousClock.now >= deadline { return .unknown }
+            if let deadline, nodes & 15 == 0, deadline.passed { return .unknown }
             let outcome = lo.withUnsafeBufferPointer { l in hi.withUnsafeBufferPointer { h in bounds.examine(lo: l, hi: h, label: label) } }
             switch outcome {
             case let .decided(c) where c != label: return .counterexample(counterexample())

@@ -10,12 +10,12 @@ final class CaDiCaL {
 
     /// When the solver must stop (nil: never); read by CaDiCaL's terminate callback.
     final class Deadline {
-        let instant: ContinuousClock.Instant?
-        init(_ instant: ContinuousClock.Instant?) { self.instant = instant }
-        var passed: Bool { instant.map { ContinuousClock.now >= $0 } ?? false }
+        let deadline: SearchDeadline?
+        init(_ deadline: SearchDeadline?) { self.deadline = deadline }
+        var passed: Bool { deadline?.passed ?? false }
     }
 
-    init(deadline: ContinuousClock.Instant?) {
+    init(deadline: SearchDeadline?) {
         solver = ccadical_init()
         clock = Deadline(deadline)
         if deadline != nil {

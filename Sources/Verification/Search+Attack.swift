@@ -22,7 +22,7 @@ extension Search {
         var frozenUntil = [Int](repeating: 0, count: free.count)
         var trial = exact
         for round in 1...max(rounds, 1) {
-            if let deadline, ContinuousClock.now >= deadline { break }
+            if let deadline, deadline.passed { break }
             var best: (f: Int, level: Int, margin: Float)? = nil
             for f in free.indices where frozenUntil[f] <= round {
                 for level in low[f]...high[f] where level != levels[f] {
@@ -31,7 +31,7 @@ extension Search {
                     network.addColumn(free[f], plus: delta, minus: -delta, to: &trial)
                     let (margin, wrong) = self.margin(trial)
                     nodes += 1
-                    if let deadline, nodes & 63 == 0, ContinuousClock.now >= deadline { preferred = levels; return false }
+                    if let deadline, nodes & 63 == 0, deadline.passed { preferred = levels; return false }
                     if wrong {
                         levels[f] = level
                         preferred = levels

@@ -41,7 +41,7 @@ extension Search {
         }
         var cnf = CNF()
         func tooLarge() -> Bool {
-            cnf.literals.count > Self.maxFormulaLiterals || (deadline.map { ContinuousClock.now >= $0 } ?? false)
+            cnf.literals.count > Self.maxFormulaLiterals || (deadline?.passed ?? false)
         }
 
         // The free pixels' order variables.

@@ -90,6 +90,13 @@ struct Fit: ToolCommand {
                                discussion: "The penalty is W * mean(exp(-v^2/2)) over the units before a sign, with v = (a - t) / std: the accumulator's distance to the folded threshold in units of its batch standard deviation (a growing BatchNorm gamma cannot meet it). After Xiao et al. 2019 (ReLU stability) and Jia & Rinard 2020 (EEV); see docs/VERIFY.md."))
     var stablePenalty: Float = 0
 
+    @Option(help: ArgumentHelp("Certified-interval penalty: the L-infinity budget E on the [0, 1] scale, in \(TrainingConfig.Limits.certifyEpsilon.text), at which `verify` is to decide images (needs --certify-weight; binary first layer of an fcn net, delta-bit input).",
+                               discussion: "Over the exact eps-ball of each training image (the pixels that reach another input level within floor(255 E) pixel units), the first layer's accumulator range is exact; a unit whose range straddles its folded threshold is open for `verify`. The term W * mean(softplus(m)), m = min(v + u, l - v) in BatchNorm-normalised units, pushes units out of that state. After Gowal et al. 2018 (IBP) and Jia & Rinard 2020 (EEV); see docs/VERIFY.md.", valueName: "E"))
+    var certifyEps: Float?
+
+    @Option(help: ArgumentHelp("Certified-interval penalty weight W, in \(TrainingConfig.Limits.certifyWeight.text) (needs --certify-eps).", valueName: "W"))
+    var certifyWeight: Float?
+
     @Option(help: "Learning-rate schedule: cosine (to 0 over the run), step, or constant.")
     var schedule: LearningRateSchedule = .cosine
 
@@ -151,6 +158,23 @@ struct Fit: ToolCommand {
         if stablePenalty > 0 && precision == .float {
             throw ValidationError("--stable-penalty \(stablePenalty) needs sign units: give --precision binary or xnor, not float")
         }
+        try checkOption("--certify-eps", certifyEps, TrainingConfig.Limits.certifyEpsilon)
+        try checkOption("--certify-weight", certifyWeight, TrainingConfig.Limits.certifyWeight)
+        if (certifyEps == nil) != (certifyWeight == nil) {
+            throw ValidationError(certifyEps == nil ? "--certify-weight needs --certify-eps (the budget the penalty is for)"
+                                                    : "--certify-eps needs --certify-weight (the penalty's weight)")
+        }
+        // The term acts on a binary first layer's exact interval: a float or XNOR model, 8-bit input or a conv first
+        // layer would be refused by the session; say so as a usage error before any data is read.
+        // A resumed run keeps its checkpoint's settings: the options would be silently ignored.
+        if resume != nil, let given = certifyEps != nil ? "--certify-eps" : (certifyWeight != nil ? "--certify-weight" : nil) {
+            throw ValidationError("\(given) with --resume: a resumed run keeps the certified-interval setting its checkpoint records")
+        }
+        if certifyEps != nil {
+            if precision != .binary { throw ValidationError("--certify-eps needs --precision binary (the first layer's +/-1 weights), not \(precision.rawValue)") }
+            if inputBits == 8 { throw ValidationError("--certify-eps needs --input-bits 1...7 (8-bit input has no levels)") }
+            if arch == .conv { throw ValidationError("--certify-eps needs a fully connected first layer (--arch fcn, fcn1 or fcn2), not conv") }
+        }
         try checkOption("--gamma", gamma, TrainingConfig.Limits.gamma)
         try checkOption("--adversarial-eps", adversarialEps, TrainingConfig.Limits.epsilon)
         try checkOption("--adversarial-ratio", adversarialRatio, TrainingConfig.Limits.adversarialRatio)
@@ -204,6 +228,7 @@ struct Fit: ToolCommand {
                     return .init(attack: $0.kind, epsilon: eps, steps: adversarialSteps, ratio: adversarialRatio)
                 })
             training.stablePenalty = stablePenalty > 0 ? stablePenalty : nil
+            if let certifyEps, let certifyWeight { training.certify = .init(epsilon: certifyEps, weight: certifyWeight) }
             // The model comes from the options here: a model the options make too large is a usage error.
             do { session = try TrainingSession(model: modelConfig(for: fullTrain), training: training, memoryBudget: common.memoryBudgetBytes) }
             catch { throw ToolError.usage(error.description) }

@@ -10,6 +10,7 @@ import Verification
 /// `verify`: decides, image by image, whether any perturbation within ε changes a binary model's class
 /// (docs/VERIFY.md): robust (proved), a counterexample (checked with the runtime), or unknown.
 extension VerificationMethod: ExpressibleByArgument {}
+extension SearchClock: ExpressibleByArgument {}
 
 struct VerifyTool: ToolCommand {
     static let configuration = CommandConfiguration(
@@ -38,8 +39,11 @@ struct VerifyTool: ToolCommand {
 
     @OptionGroup var testImages: TestImageOptions
 
-    @Option(help: "Seconds of search per image before it is reported unknown.")
+    @Option(help: "Seconds of search per image before it is reported unknown, on --clock.")
     var timeout: Double = 60
+
+    @Option(help: "What --timeout and the reported times measure: cpu (the search thread's CPU time: one thread's work, unchanged by other load on the machine) or wall (elapsed time).")
+    var clock: SearchClock = .cpu
 
     @Option(help: "The complete search after the bounds and the attack: bab (branch and bound over the free pixels) or sat (one CaDiCaL formula per image).")
     var method: VerificationMethod = .branchAndBound
@@ -116,14 +120,14 @@ struct VerifyTool: ToolCommand {
                 entry = e
                 resumed += 1
             } else {
-                let start = ContinuousClock.now
-                let result = try network.verify(pixels, label: label, budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)), method: method)
-                let elapsed = ContinuousClock.now - start
+                let start = clock.now()
+                let result = try network.verify(pixels, label: label, budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)),
+                                                method: method, clock: clock)
+                let s = clock.now() - start
                 let runtimeClass = pixels.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) }
                 guard runtimeClass == result.cleanClass else {
                     throw fail("bug: image \(i): the verifier computes class \(result.cleanClass), the runtime \(runtimeClass)")
                 }
-                let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
                 switch result.verdict {
                 case .robust: entry = .init(verdict: "robust", seconds: s, nodes: result.nodes, timeout: timeout, pixels: nil)
                 case let .counterexample(p): entry = .init(verdict: "counterexample", seconds: s, nodes: result.nodes, timeout: timeout, pixels: p)
@@ -167,14 +171,14 @@ struct VerifyTool: ToolCommand {
             sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
         }
         let certified = Double(robust) / Double(max(n, 1)), clean = Double(cleanCorrect) / Double(max(n, 1))
-        print("\(model) on \(source): \(n) images, eps \(eps) (\(budget) pixel units), timeout \(timeout) s per image")
+        print("\(model) on \(source): \(n) images, eps \(eps) (\(budget) pixel units), timeout \(timeout) s (\(clock.rawValue)) per image")
         print("robust \(robust), counterexample \(notRobust) (clean errors \(n - cleanCorrect)), unknown \(unknown)\(resumed > 0 ? "; \(resumed) from the journal" : "")")
         print(String(format: "certified accuracy %.4f (at most %.4f with the unknown), clean accuracy %.4f", certified, Double(robust + unknown) / Double(max(n, 1)), clean))
         print(String(format: "time per image: median %.3f s, p90 %.3f s, max %.3f s", quantile(0.5), quantile(0.9), sorted.last ?? 0))
         if json {
             print(try jsonLine([
                 "model": model, "model_sha256": sha, "source": source, "images": n, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": budget,
-                "timeout_s": timeout, "method": method.rawValue, "robust": robust, "counterexample": notRobust, "unknown": unknown,
+                "timeout_s": timeout, "clock": clock.rawValue, "method": method.rawValue, "robust": robust, "counterexample": notRobust, "unknown": unknown,
                 "certified_accuracy": certified, "clean_accuracy": clean, "resumed": resumed,
                 "time_median_s": quantile(0.5), "time_p90_s": quantile(0.9), "time_max_s": sorted.last ?? 0,
                 "counterexample_indices": counterexampleIndices,

@@ -106,7 +106,15 @@ final class HostileToolTests: XCTestCase {
                                ["--adversarial-eps", "inf"], ["--epochs", "4611686018427387904"], ["--width", "100000000"],
                                ["--depth", "1000000000"], ["--step-epochs", "0"], ["--batch-size", "4611686018427387904"],
                                ["--memory-budget", "0"], ["--stable-penalty", "nan"], ["--stable-penalty", "-1"], ["--stable-penalty", "101"],
-                               ["--stable-penalty", "1", "--precision", "float"]]
+                               ["--stable-penalty", "1", "--precision", "float"],
+                               ["--certify-eps", "0"], ["--certify-eps", "nan"], ["--certify-eps", "1.5"], ["--certify-eps", "0.1"],
+                               ["--certify-weight", "0", "--certify-eps", "0.1"], ["--certify-weight", "inf", "--certify-eps", "0.1"],
+                               ["--certify-weight", "1"],
+                               ["--certify-eps", "0.1", "--certify-weight", "1", "--precision", "float"],
+                               ["--certify-eps", "0.1", "--certify-weight", "1", "--precision", "xnor"],
+                               ["--certify-eps", "0.1", "--certify-weight", "1", "--input-bits", "8"],
+                               ["--certify-eps", "0.1", "--certify-weight", "1", "--arch", "conv"],
+                               ["--resume", out + "/old.safetensors", "--certify-eps", "0.1", "--certify-weight", "1"]]
         for args in fit {
             let option = String(args[0].split(separator: "=")[0])
             try assertFails("train", args + ["--data-dir", none, "--out", out + "/x.safetensors"], status: 64, mentioning: [option])

@@ -139,11 +139,13 @@ final class VerifyToolTests: XCTestCase {
                      [model, "--eps", "0.1", "--timeout", "0"] + data, [model, "--eps", "0.1", "--limit", "0"] + data,
                      [model, "--eps", "0.1", "--dataset", "mnist"] + data,
                      [model, "--eps", "0.1", "--counterexamples", dir + "/"] + data,
-                     [model, "--eps", "0.1", "--journal", dir] + data, [model, "--eps", "0.1", "--method", "z3"] + data] {
+                     [model, "--eps", "0.1", "--journal", dir] + data, [model, "--eps", "0.1", "--method", "z3"] + data,
+                     [model, "--eps", "0.1", "--clock", "sundial"] + data] {
             let r = try runTool("verify", args)
             XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
         }
         // The help shows the default time limit.
-        XCTAssertTrue(try runTool("verify", ["--help"]).stdout.contains("default: 60"))
+        let help = try runTool("verify", ["--help"]).stdout
+        XCTAssertTrue(help.contains("default: 60") && help.contains("default: cpu"), help)
     }
 }

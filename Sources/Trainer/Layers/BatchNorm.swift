@@ -29,6 +29,14 @@ public final class BatchNorm: Layer {
     public private(set) var lastPenalty: Float = 0
     /// dPenalty/dv of that pass, per element (empty without one); used by the next backward pass.
     private var penaltyGrad: [Float] = []
+    /// The first layer's reachable interval for the certified-interval penalty (CertifiedIntervalPenalty.swift)
+    /// on the next training-mode forward pass, nil for none; set by the training session on the first block.
+    public var certifiedInterval: CertifiedIntervalPenalty.Interval?
+    /// dPenalty/d(up) and d(down) of the certified-interval term on the last training pass (empty without one),
+    /// for the first layer's weight gradient (Network+CertifiedInterval.swift).
+    public private(set) var intervalGradient: (up: [Float], down: [Float]) = ([], [])
+    /// dPenalty/dσ per feature of that term (empty without one): reaches the input through dσ/dx = x̂ / N.
+    private var stdGrad: [Float] = []
 
     private var xhat = Matrix(rows: 0, cols: 0)
     private var invStd: [Float] = []
@@ -133,6 +141,14 @@ public final class BatchNorm: Layer {
         } else {
             (lastPenalty, penaltyGrad) = (0, [])
         }
+        (intervalGradient, stdGrad) = (([], []), [])
+        if let interval = certifiedInterval {
+            precondition(interval.up.count == xhat.data.count, "certified interval of \(interval.up.count) values for \(xhat.data.count)")
+            let e = CertifiedIntervalPenalty.evaluate(xhat: xhat.data, features: features, invStd: inv, gamma: g, beta: b, interval: interval)
+            lastPenalty += e.value
+            penaltyGrad = penaltyGrad.isEmpty ? e.dv : zip(penaltyGrad, e.dv).map { $0 + $1 }
+            (intervalGradient, stdGrad) = ((e.dUp, e.dDown), e.dStd)
+        }
         let unbias = n > 1 ? Float(n) / Float(n - 1) : 1
         for c in 0..<features {
             runningMean.value[c] = (1 - momentum) * runningMean.value[c] + momentum * mean[c]
@@ -198,7 +214,8 @@ public final class BatchNorm: Layer {
 
     /// The training-mode backward pass with the stable-unit penalty of the forward pass: v = xhat + beta / gamma
     /// adds dP/dv to dL/dxhat (beside gamma * dy), dP/dv / gamma to beta's gradient and -dP/dv * beta / gamma^2
-    /// to gamma's (0 where |gamma| is below StableUnitPenalty.minGamma, where v uses the clamped gamma).
+    /// to gamma's (0 where |gamma| is below StableUnitPenalty.minGamma, where v uses the clamped gamma). The
+    /// certified-interval term's dPenalty/dσ adds dPenalty/dσ · x̂ / N to dx (σ² is the batch's biased variance).
     /// Kept apart from `gradient` so that a run without the penalty computes exactly what it did before.
     private func penalizedGradient(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
         let n = dy.rows, g = gamma.value, b = beta.value, inv = invStd, dv = penaltyGrad
@@ -226,6 +243,7 @@ public final class BatchNorm: Layer {
             for c in 0..<features {
                 let i = r * features + c
                 dx.data[i] = inv[c] / fn * (fn * dxhat[i] - sumDxhat[c] - xhat.data[i] * sumDxhatXhat[c])
+                if !stdGrad.isEmpty { dx.data[i] += stdGrad[c] * xhat.data[i] / fn }
             }
         }
         return dx

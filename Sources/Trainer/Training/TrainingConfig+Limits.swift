@@ -67,6 +67,10 @@ extension TrainingConfig {
         public static let weightDecay = FloatLimit(0, 1)
         /// Stable-unit penalty weight (0: none); the penalty per unit is at most 1, so 100 already outweighs any loss.
         public static let stablePenalty = FloatLimit(0, 100)
+        /// The certified-interval penalty's ε: at least one pixel unit (1/255), at most the whole range.
+        public static let certifyEpsilon = FloatLimit(1 / 255, 1)
+        /// The certified-interval penalty's weight (its per-unit value is about the open margin in σ, a few at most).
+        public static let certifyWeight = FloatLimit(0, 100, lowerOpen: true)
         /// Step schedule's decay factor.
         public static let gamma = FloatLimit(0, 1, lowerOpen: true)
         /// Dropout probability.

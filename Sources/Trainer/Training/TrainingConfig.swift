@@ -30,6 +30,24 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// every sign unit's accumulator away from its folded threshold so exact verification decides more images;
     /// nil or 0: none (a checkpoint without the key trained without it).
     public var stablePenalty: Float?
+    /// The certified-interval penalty (Loss/CertifiedIntervalPenalty.swift; `train fit --certify-eps E
+    /// --certify-weight W`), which keeps the first layer's units from straddling their thresholds over the ε-ball
+    /// so exact verification at that ε has few open units; nil: none (a checkpoint without the key trained without it).
+    public var certify: CertifiedTraining?
+
+    /// The certified-interval penalty's settings.
+    public struct CertifiedTraining: Codable, Equatable, Sendable {
+        /// The ε-ball on the [0, 1] scale (floor(255 ε) pixel units, `PixelBudget`), at least one pixel unit.
+        public var epsilon: Float
+        /// The term's weight W.
+        public var weight: Float
+
+        /// Settings for `epsilon` and `weight`.
+        public init(epsilon: Float, weight: Float) {
+            self.epsilon = epsilon
+            self.weight = weight
+        }
+    }
 
     /// Adversarial training as the paper used it: a fraction of every batch replaced by adversarial
     /// examples crafted against the current model (Panda et al. Sec. 3: R-FGSM, eps 0.3 on MNIST;
@@ -100,6 +118,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         try Limits.momentum.check("momentum", momentum)
         try Limits.gamma.check("gamma", gamma)
         if let w = stablePenalty { try Limits.stablePenalty.check("stable penalty", w) }
+        if let c = certify {
+            try Limits.certifyEpsilon.check("certify epsilon", c.epsilon)
+            try Limits.certifyWeight.check("certify weight", c.weight)
+        }
         if let a = adversarial {
             try Limits.adversarialRatio.check("adversarial ratio", a.ratio)
             let trainable: [AttackConfig.Kind] = [.fgsm, .rfgsm, .pgd]

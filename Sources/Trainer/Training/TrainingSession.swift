@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import ModelFormat
 
 /// What a training run reports after each batch (for progress lines).
 public struct BatchReport: Sendable {
@@ -55,6 +56,7 @@ public final class TrainingSession {
                 memoryBudget: Int = ModelConfig.defaultMemoryBudget) throws(TrainerError) {
         try training.validate()
         network = try Network(config: model, seed: training.seed, optimizer: training.optimizer, memoryBudget: memoryBudget)
+        if training.certify != nil { _ = try network.certifiedFirstBlock() }
         optimizer = Optimizer(kind: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay)
         config = training
         epochsCompleted = 0
@@ -68,6 +70,7 @@ public final class TrainingSession {
         training.epochs = epochs
         try training.validate()
         network = try Network(config: checkpoint.model, seed: training.seed, optimizer: training.optimizer, memoryBudget: memoryBudget)
+        if training.certify != nil { _ = try network.certifiedFirstBlock() }
         optimizer = Optimizer(kind: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay)
         try checkpoint.load(into: network, optimizer: optimizer, path: path)
         config = training
@@ -101,13 +104,18 @@ public final class TrainingSession {
             if let adversarial = config.adversarial {
                 try replaceWithAdversarial(&x, labels: labels, settings: adversarial, batch: epoch * batches + b)
             }
-            // The stable-unit penalty acts on this pass only (not on the adversarial examples' passes above).
-            let penalized = network.setStablePenalty(config.stablePenalty ?? 0)
+            // The stable-unit and certified-interval penalties act on this pass only (not on the adversarial
+            // examples' passes above); the certified interval is that of the images this pass sees.
+            network.setStablePenalty(config.stablePenalty ?? 0)
+            let slack = try config.certify.flatMap { c throws(TrainerError) in
+                try network.setCertifiedInterval(batch: x, budget: PixelBudget.units(epsilon: c.epsilon), weight: c.weight)
+            }
             let logits = network.forward(x, context: &context)
             var (loss, grad, ok) = try SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
-            loss += penalized.reduce(0) { $0 + $1.lastPenalty }
+            loss += network.layers.reduce(0) { $0 + (($1 as? BatchNorm)?.lastPenalty ?? 0) }
             guard loss.isFinite else { throw .diverged(epoch: epoch, batch: b, reason: "the loss is \(loss)") }
             network.backward(grad)
+            if let slack { try network.finishCertifiedInterval(slack) }
             network.setStablePenalty(0)
             let step = epoch * batches + b
             let lr = config.schedule.rate(base: config.learningRate, step: step, totalSteps: totalSteps,

@@ -1,0 +1,136 @@
+import Foundation
+import ModelFormat
+
+// A training term aimed at what `verify` needs at a given ε (issue 16, item 3): few first-layer units that the
+// ε-ball leaves OPEN (able to take either sign), because every open first-layer unit widens the bounds of every
+// later layer and costs the search a branch. It follows the interval bound propagation training of Gowal et al.
+// 2018 ("On the effectiveness of interval bound propagation for training verifiably robust models", IBP) and
+// the cardinality-bound decay of Jia & Rinard 2020 ("Efficient exact verification of binarized neural
+// networks", NeurIPS, EEV), which penalise how far a unit's reachable interval crosses its threshold.
+//
+// With δ-bit input the ball is exact per image (ModelFormat's `PixelBudget`, the rule of the verifier and the
+// attacks): pixel i reaches codes 2q + 1 from c_i − d⁻_i to c_i + d⁺_i, so a binary first-layer unit with
+// weights s_oi = ±1 has the exact accumulator range
+//     a_o − l_o ... a_o + u_o,  u_o = Σ_i (s_oi > 0 ? d⁺_i : d⁻_i) = (T + Σ_i s_oi D_i) / 2,
+//                              l_o = Σ_i (s_oi > 0 ? d⁻_i : d⁺_i) = (T − Σ_i s_oi D_i) / 2,
+// with T = Σ_i (d⁺_i + d⁻_i) and D_i = d⁺_i − d⁻_i (one matrix product per batch). In the BatchNorm's
+// normalised units, with v = x̂ + β/γ = (y − t)/σ the distance of the unit's input y = scale · a to its folded
+// threshold t (as in StableUnitPenalty.swift), the unit is open iff the interval [v − l', v + u'] holds 0,
+// u' = scale · u / σ and l' = scale · l / σ, that is iff the margin
+//     m = min(v + u', l' − v)
+// is positive (m ≤ 0: the sign is fixed over the whole ball). The term is W · mean over the batch and units
+// of softplus(m) = log(1 + e^m): about m for an open unit, about 0 for a stable one; and the gradient flows
+// into v (through x̂ and BatchNorm's backward pass, β and γ), into σ (u' and l' shrink as σ grows; the exact
+// derivative dσ/dy = x̂ / N is used) and, straight through the sign, into the first layer's weights by
+// du/ds_oi = D_i / 2 = −dl/ds_oi.
+//
+// Deviations: EEV bounds the cardinality of the whole ball, IBP propagates intervals through every layer;
+// this term acts on the first layer only (where the interval is exact), measures it in the batch's σ (not the
+// running statistics the model file folds), and uses softplus rather than a hinge so stable units near the
+// edge still feel a small push. Binary first layers on a fully connected net only (XNOR's α would add a path).
+
+/// The certified-interval penalty on a binary network's first layer under an ε-ball.
+public enum CertifiedIntervalPenalty {
+    /// Per image of a batch, the codes its pixels can move by inside the ball: `total[b]` = Σ_i (d⁺ + d⁻) and
+    /// `diff` = D = d⁺ − d⁻, `[rows, pixels]` (code units).
+    public struct Slack {
+        public let total: [Float]
+        public let diff: Matrix
+    }
+
+    /// The first layer's reachable ranges for one batch in its BatchNorm's input units, per element
+    /// `[rows * units]`: y − down ... y + up; and the term's weight.
+    public struct Interval {
+        public let up: [Float]
+        public let down: [Float]
+        public let weight: Float
+    }
+
+    /// The slack of a batch `x` of pixels on the [0, 1] scale (rounded to 8-bit pixels as the input quantizer
+    /// rounds them), for a δ = `bits` quantizer and a budget of `budget` pixel units.
+    public static func slack(_ x: Matrix, bits: Int, budget: Int) -> Slack {
+        var diff = Matrix(rows: x.rows, cols: x.cols)
+        var total = [Float](repeating: 0, count: x.rows)
+        for r in 0..<x.rows {
+            var sum: Float = 0
+            for i in 0..<x.cols {
+                let k = r * x.cols + i
+                let pixel = UInt8(min(max((x.data[k] * 255).rounded(), 0), 255))
+                let reach = PixelBudget.levels(pixel: pixel, budget: budget, delta: bits)
+                let own = Int(pixel) >> (8 - bits)
+                // Codes 2q + 1: one level is two code units (8-bit input has no levels; the option refuses it).
+                let up = Float(2 * (reach.upperBound - own)), down = Float(2 * (own - reach.lowerBound))
+                diff.data[k] = up - down
+                sum += up + down
+            }
+            total[r] = sum
+        }
+        return Slack(total: total, diff: diff)
+    }
+
+    /// The interval of a first layer with forward weights `weights` (`[units, pixels]`, ±1; any real values for
+    /// the gradient check) whose output is `scale` times the code sum.
+    public static func interval(_ slack: Slack, weights: Matrix, scale: Float, weight: Float) -> Interval {
+        let p = Matrix.product(slack.diff, weights, transposeB: true)      // [rows, units]: Σ_i s_oi D_i
+        let units = weights.rows
+        var up = [Float](repeating: 0, count: p.data.count), down = up
+        for r in 0..<p.rows {
+            for o in 0..<units {
+                let k = r * units + o
+                up[k] = scale * (slack.total[r] + p.data[k]) / 2
+                down[k] = scale * (slack.total[r] - p.data[k]) / 2
+            }
+        }
+        return Interval(up: up, down: down, weight: weight)
+    }
+
+    /// dPenalty/d(forward weights), `[units, pixels]`, from dPenalty/d(up) and d(down) per element.
+    public static func weightGradient(_ slack: Slack, dUp: [Float], dDown: [Float], units: Int, scale: Float) -> [Float] {
+        var g = Matrix(rows: slack.diff.rows, cols: units)
+        for k in 0..<g.data.count { g.data[k] = scale * (dUp[k] - dDown[k]) / 2 }
+        return Matrix.product(g, transposeA: true, slack.diff).data
+    }
+
+    /// What one evaluation gives: the term, and its derivatives by v (per element, as StableUnitPenalty's),
+    /// by up and down (per element) and by each feature's batch σ.
+    public struct Evaluation {
+        public var value: Float
+        public var dv: [Float]
+        public var dUp: [Float]
+        public var dDown: [Float]
+        public var dStd: [Float]
+    }
+
+    /// The term over `xhat` (`[rows, features]` data) with the batch's 1/σ per feature `invStd`.
+    public static func evaluate(xhat: [Float], features: Int, invStd: [Float], gamma: [Float], beta: [Float],
+                                interval: Interval) -> Evaluation {
+        let count = xhat.count
+        var out = Evaluation(value: 0, dv: [Float](repeating: 0, count: count), dUp: [Float](repeating: 0, count: count),
+                             dDown: [Float](repeating: 0, count: count), dStd: [Float](repeating: 0, count: features))
+        guard count > 0 else { return out }
+        let offset = (0..<features).map { beta[$0] / StableUnitPenalty.safeGamma(gamma[$0]) }
+        let scale = interval.weight / Float(count)
+        var total = 0.0
+        for i in 0..<count {
+            let c = i % features, inv = invStd[c]
+            let v = xhat[i] + offset[c]
+            let upper = v + interval.up[i] * inv, lower = interval.down[i] * inv - v
+            let m = min(upper, lower)
+            // softplus(m) and its derivative sigmoid(m), computed without overflow.
+            let e = Foundation.exp(-abs(m))
+            total += Double(max(m, 0) + Foundation.log1p(e))
+            let d = scale * (m >= 0 ? 1 / (1 + e) : e / (1 + e))
+            if upper <= lower {
+                out.dv[i] = d
+                out.dUp[i] = d * inv
+                out.dStd[c] -= d * interval.up[i] * inv * inv
+            } else {
+                out.dv[i] = -d
+                out.dDown[i] = d * inv
+                out.dStd[c] -= d * interval.down[i] * inv * inv
+            }
+        }
+        out.value = Float(total) * scale
+        return out
+    }
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# make verify-full: issue 16's full certified-robustness runs. Trains (once) the two models the issue names,
+#   FCN2 BNN-2b:    train --arch fcn2 --precision binary --input-bits 2 --epochs 10 --seed 1
+#   Cortex-M0 net:  train --arch fcn --width 256 --depth 2 --precision binary --input-bits 2 --epochs 10 --seed 1
+#                   (784-256-256-10, converted with --layout columns32 as docs/EMBEDDING.md says),
+# then runs `verify` on the first VERIFY_LIMIT MNIST test images (default all 10,000) at eps 0.1 and 0.2 with
+# the default 60 s limit (CPU seconds of the one search thread, verify's default --clock cpu), and writes the table to VERIFY_REPORT (default reports/verify-full.md).
+#
+# Resumable: every verify run keeps a journal (one line per decided image) in VERIFY_DIR, and a rerun picks up
+# where it stopped; an interrupted training run resumes from its checkpoint (a model counts as trained once
+# its .bsm exists). Days of CPU at 60 s per undecided image: run it on its own machine, not in `make test`.
+# Settings (environment): VERIFY_LIMIT, VERIFY_TIMEOUT (s, default 60), VERIFY_EPS (default "0.1 0.2"),
+# VERIFY_MODELS (default "fcn2 m0"), VERIFY_DIR (default runs/verify-full), VERIFY_REPORT, RELEASE (binaries).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+release=${RELEASE:-.build/release}
+limit=${VERIFY_LIMIT:-10000}
+timeout=${VERIFY_TIMEOUT:-60}
+epsilons=${VERIFY_EPS:-0.1 0.2}
+models=${VERIFY_MODELS:-fcn2 m0}
+dir=${VERIFY_DIR:-runs/verify-full}
+report=${VERIFY_REPORT:-reports/verify-full.md}
+case $limit in ''|*[!0-9]*) echo "verify-full: VERIFY_LIMIT '$limit' is not a whole number of images" >&2; exit 64;; esac
+[ "$limit" -ge 1 ] && [ "$limit" -le 10000 ] || { echo "verify-full: VERIFY_LIMIT $limit is outside 1...10000" >&2; exit 64; }
+for tool in train convert verify; do
+    [ -x "$release/$tool" ] || { echo "verify-full: $release/$tool is missing (make build)" >&2; exit 1; }
+done
+mkdir -p "$dir" "$(dirname "$report")"
+
+# train_model NAME LAYOUT ARGS...: trains runs/verify-full/NAME.safetensors (resuming a checkpoint an earlier
+# run left) and converts it to NAME.bsm, unless the .bsm exists.
+train_model() {
+    local name=$1 layout=$2; shift 2
+    local ck="$dir/$name.safetensors" bsm="$dir/$name.bsm"
+    [ -f "$bsm" ] && return 0
+    if [ -f "$ck" ]; then
+        "$release/train" --resume "$ck" --epochs 10
+    else
+        "$release/train" --dataset mnist --precision binary --input-bits 2 --epochs 10 --seed 1 "$@" --out "$ck"
+    fi
+    "$release/convert" "$ck" --layout "$layout" -o "$bsm"      # written atomically
+}
+
+for m in $models; do
+    case $m in
+        fcn2) train_model fcn2 bits8 --arch fcn2 ;;
+        m0) train_model m0 columns32 --arch fcn --width 256 --depth 2 ;;
+        *) echo "verify-full: unknown model '$m' in VERIFY_MODELS (fcn2, m0)" >&2; exit 64 ;;
+    esac
+done
+
+rows=()
+for m in $models; do
+    for eps in $epsilons; do
+        out="$dir/$m-eps$eps-n$limit.json"
+        # The journal is per model and budget; a longer rerun (a larger VERIFY_LIMIT) reuses the decided images.
+        "$release/verify" "$dir/$m.bsm" --eps "$eps" --dataset mnist --limit "$limit" --timeout "$timeout" \
+            --journal "$dir/$m-eps$eps.journal" --json | tail -n 1 > "$out.part"
+        mv "$out.part" "$out"
+        rows+=("$m|$out")
+    done
+done
+
+python3 - "$report" "$limit" "$timeout" "${rows[@]}" <<'EOF'
+import json, sys
+report, limit, timeout, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+names = {"fcn2": "FCN2 BNN-2b", "m0": "Cortex-M0 784-256-256-10"}
+lines = ["# Certified robustness, full runs (`make verify-full`, issue 16)", "",
+         f"`verify MODEL.bsm --eps E --dataset mnist --limit {limit} --timeout {timeout} --journal ...`: one thread, "
+         "branch and bound, times in CPU seconds of the search thread (`--clock cpu`; docs/VERIFY.md). "
+         "Models trained by scripts/verify-full.sh (10 epochs, seed 1); images resumed from a journal keep their first run's time.", "",
+         "| model | eps | images | proved | counterexample | unknown | certified | clean | median s | p90 s | max s |",
+         "|---|---|---|---|---|---|---|---|---|---|---|"]
+for row in rows:
+    model, path = row.split("|", 1)
+    r = json.load(open(path))
+    lines.append(f"| {names.get(model, model)} | {r['eps']} | {r['images']} | {r['robust']} | {r['counterexample']} | {r['unknown']} | "
+                 f"{100 * r['certified_accuracy']:.2f}% | {100 * r['clean_accuracy']:.2f}% | {r['time_median_s']:.3f} | "
+                 f"{r['time_p90_s']:.3f} | {r['time_max_s']:.3f} |")
+open(report + ".part", "w").write("\n".join(lines) + "\n")
+EOF
+mv "$report.part" "$report"
+echo "verify-full: wrote $report"
+cat "$report"
