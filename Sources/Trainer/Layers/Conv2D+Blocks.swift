@@ -56,6 +56,7 @@ extension Conv2D {
                 for ox in 0..<ow {
                     for ky in 0..<k {
                         let src = image + ((oy + ky) * w + ox) * c
+                        // A loop, not memmove: a call per 3 x 32-channel row measured no faster (perf).
                         for i in 0..<rowLength { dst[i] = src[i] }
                         dst += rowLength
                     }

@@ -11,9 +11,9 @@ extension WeightedProduct {
     func forwardBlock(_ a: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>) {
         let (n, k) = (outputs, fanIn)
         cachedWeights.data.withUnsafeBufferPointer { s in
-            Matrix.gemm(transposeB: true, m: rows, n: n, k: k, a: a, lda: k, b: s.baseAddress!, ldb: k, c: y, ldc: n)
+            Matrix.gemm(transposeB: true, m: rows, n: n, k: k, a: a, lda: k, b: s.baseAddress!, ldb: k, c: y, ldc: n,
+                        scales: cachedScales)
         }
-        if let c = cachedScales { WeightedProduct.scaleRows(y, rows: rows, by: c) }
     }
 
     /// `h[out, fanIn] = dy^T a` (`+=` when `accumulate`) for `rows` rows of `dy` (`[rows, out]`) and `a`.
@@ -31,22 +31,15 @@ extension WeightedProduct {
         let (n, k) = (fanIn, outputs)
         var g = dy
         if let c = cachedScales {
-            scratch.update(from: dy, count: rows * k)
-            WeightedProduct.scaleRows(scratch, rows: rows, by: c)
+            c.withUnsafeBufferPointer { c in
+                for r in 0..<rows {
+                    for j in 0..<k { scratch[r * k + j] = dy[r * k + j] * c[j] }
+                }
+            }
             g = UnsafePointer(scratch)
         }
         cachedWeights.data.withUnsafeBufferPointer { s in
             Matrix.gemm(m: rows, n: n, k: k, a: g, lda: k, b: s.baseAddress!, ldb: n, c: da, ldc: n)
-        }
-    }
-
-    /// Multiplies column j of `rows` rows of `c.count` values by `c[j]` (what `Matrix.scaleColumns` does).
-    static func scaleRows(_ p: UnsafeMutablePointer<Float>, rows: Int, by c: [Float]) {
-        let n = c.count
-        c.withUnsafeBufferPointer { c in
-            for r in 0..<rows {
-                for j in 0..<n { p[r * n + j] *= c[j] }
-            }
         }
     }
 }

@@ -40,20 +40,29 @@ extension Matrix {
     /// Products with fewer multiply-adds than this run as one call, on one core.
     static let splitMinimumWork = 1 << 18
 
-    /// `C = op(A) op(B)` (or `C += ...` when `accumulate`) on one thread, row-major with leading dimensions:
-    /// the direct short-inner kernel for `A` as given with `k <= smallInnerLimit` and at least
-    /// `smallInnerMinimumRows` rows (Matrix+SmallInner.swift), else the BLAS. With `accumulate` false, C is
-    /// written without being read (beta 0), so it need not be zeroed first.
+    /// `C = op(A) op(B)` (or `C += ...` when `accumulate`), then column j of C times `scales[j]` when given, on
+    /// one thread, row-major with leading dimensions: the direct short-inner kernel for `A` as given with
+    /// `k <= smallInnerLimit` and at least `smallInnerMinimumRows` rows (Matrix+SmallInner.swift; it scales
+    /// as it stores), else the BLAS. With `accumulate` false, C is written without being read (beta 0), so
+    /// it need not be zeroed first.
     static func gemm(transposeA: Bool = false, transposeB: Bool = false, m: Int, n: Int, k: Int,
                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false) {
+                     c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool = false, scales: [Float]? = nil) {
         if m == 0 || n == 0 { return }
         _ = Parallel.workers      // sets OpenBLAS to one thread before its first product
         if !transposeA && !accumulate && k <= smallInnerLimit && m >= smallInnerMinimumRows {
-            return smallInnerProduct(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB, c: c, ldc: ldc)
+            return smallInnerProduct(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, transposeB: transposeB,
+                                     c: c, ldc: ldc, scales: scales)
         }
         cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), 1, a, Int32(lda), b, Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+        guard let scales else { return }
+        precondition(scales.count == n, "gemm: \(scales.count) column scales for \(n) columns")
+        scales.withUnsafeBufferPointer { s in
+            for i in 0..<m {
+                for j in 0..<n { c[i * ldc + j] *= s[j] }
+            }
+        }
     }
 }
 
@@ -65,9 +74,6 @@ public enum BLASInfo {
         return String(cString: p)
     }
 
-    /// The number of threads OpenBLAS uses.
-    public static var threads: Int { Int(openblas_get_num_threads()) }
-
-    /// Sets the number of threads OpenBLAS uses.
-    public static func setThreads(_ n: Int) { openblas_set_num_threads(Int32(n)) }
+    /// Threads the trainer's products run on (`Parallel.workers`; OpenBLAS itself runs one per call).
+    public static var threads: Int { Parallel.workers }
 }

@@ -17,15 +17,21 @@ extension Matrix {
 
     /// `C = A op(B)` for `A` `[m, k]` with `k <= smallInnerLimit`, `B` `[k, n]` (or `[n, k]` when
     /// `transposeB`), on one thread: sixteen output columns at a time as SIMD multiply-adds over the k terms.
+    /// With `scales`, each sum is multiplied by its column's scale as it is stored (the same single rounding
+    /// as scaling C afterwards, without a second pass over C).
     static func smallInnerProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
                                   b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
-                                  c: UnsafeMutablePointer<Float>, ldc: Int) {
+                                  c: UnsafeMutablePointer<Float>, ldc: Int, scales: [Float]? = nil) {
         // bt[p, j] = op(B)[p, j], padded to whole SIMD groups of 16 columns with zeros.
         let groups = (n + 15) / 16
         var bt = [SIMD16<Float>](repeating: .zero, count: k * groups)
         for p in 0..<k {
             for j in 0..<n { bt[p * groups + j / 16][j % 16] = transposeB ? b[j * ldb + p] : b[p * ldb + j] }
         }
+        // The scales by SIMD group, 1 past n (unused lanes).
+        var sc = [SIMD16<Float>](repeating: SIMD16(repeating: 1), count: groups)
+        if let scales { for j in 0..<n { sc[j / 16][j % 16] = scales[j] } }
+        let scaled = scales != nil
         bt.withUnsafeBufferPointer { pb in
             for i in 0..<m {
                 for g in 0..<groups {
@@ -35,6 +41,7 @@ extension Matrix {
                         // where a fused multiply-add is a libm call per lane.
                         acc += SIMD16(repeating: a[i * lda + p]) * pb[p * groups + g]
                     }
+                    if scaled { acc *= sc[g] }
                     let j0 = g * 16
                     if j0 + 16 <= n {
                         UnsafeMutableRawPointer(c + i * ldc + j0).storeBytes(of: acc, as: SIMD16<Float>.self)
