@@ -40,7 +40,7 @@ extension Conv2D {
     /// Which half of the batch the block starting at image `lo` belongs to, and whether it is that half's first.
     func halfOf(block lo: Int, batch: Int) -> (half: Int, first: Bool) {
         guard batch >= 2 else { return (0, lo == 0) }
-        let size = (batch + 1) / 2            // Parallel.forChunks's split into 2
+        let size = Parallel.chunkSize(count: batch)
         return lo < size ? (0, lo == 0) : (1, lo == size)
     }
 

@@ -15,6 +15,11 @@ public enum Parallel {
         return n
     }()
 
+    /// Length of every piece but the last when `forChunks` splits `count` into `chunks` (piece k starts at
+    /// k times this).
+    @inlinable
+    public static func chunkSize(count: Int, chunks: Int = 2) -> Int { (count + chunks - 1) / chunks }
+
     /// Calls `body(lo, hi)` on `chunks` contiguous pieces of `0..<count`, concurrently when `count` is at
     /// least `minimum` and there is more than one worker (one after the other otherwise, the same pieces);
     /// each piece is handled by exactly one call. Below `minimum`, one call covers `0..<count`.
@@ -24,7 +29,7 @@ public enum Parallel {
             body(0, count)
             return
         }
-        let size = (count + chunks - 1) / chunks
+        let size = chunkSize(count: count, chunks: chunks)
         guard workers > 1 else {
             for lo in stride(from: 0, to: count, by: size) { body(lo, min(lo + size, count)) }
             return
