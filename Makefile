@@ -32,7 +32,7 @@ help:
 	@echo "make torch       install the CPU PyTorch wheel into .venv-torch (for parity tests and peers)"
 	@echo "make torchattacks install torchattacks 3.5.1 (AutoAttack) into .venv-torch without replacing torch (scripts/torch_attacks.py; make test installs it for TorchAttacksTests, about 20 s once)"
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
-	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2"
+	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2 and conv net"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
 	@echo "make bench-roofline ns and cycles per 512 binary MACs on this CPU (XOR + vpopcntq + add), and FCN2's time per step (infer --profile)"
 	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"

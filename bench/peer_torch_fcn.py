@@ -211,10 +211,10 @@ def main():
              if args.schedule == "cosine" else None)
     gen = torch.Generator().manual_seed(args.seed)
 
-    epoch_seconds, accs = [], []
+    epoch_seconds, epoch_cpu, accs = [], [], []
     for epoch in range(1, args.epochs + 1):
         model.train()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         perm = torch.randperm(n, generator=gen)
         loss_sum = torch.zeros(())
         for s in range(steps_per_epoch):
@@ -232,6 +232,7 @@ def main():
                 sched.step()
             loss_sum += loss.detach()
         dt = time.perf_counter() - t0
+        epoch_cpu.append(time.process_time() - c0)  # user + system CPU of every thread of the process
         acc = evaluate(model, x_test, y_test)
         epoch_seconds.append(dt)
         accs.append(acc)
@@ -245,6 +246,7 @@ def main():
         "epochs": args.epochs,
         "epoch_seconds": [round(s, 4) for s in epoch_seconds],
         "median_epoch_seconds": round(statistics.median(epoch_seconds), 4),
+        "epoch_cpu_seconds": [round(s, 4) for s in epoch_cpu],
         "test_accuracy": accs[-1],
         "torch_version": torch.__version__,
         "threads": args.threads,

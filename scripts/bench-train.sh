@@ -3,8 +3,9 @@
 # and binary 2-bit input: ours beside the PyTorch peer (bench/peer_torch_fcn.py, 2 threads) and the
 # JAX peer (bench/peer_jax_fcn.py, float) in the same run, medians over BENCH_EPOCHS epochs, and the
 # ratios. Also peak RSS of our runs (GNU time). Peers that are not installed are reported as n/a.
-# BENCH_WIDE=1 adds FCN1 and the conv net on 6,000-image slices (see the end of this file).
-# Usage: scripts/bench-train.sh   (env: BENCH_EPOCHS, default 3; BENCH_WIDE=1|conv, BENCH_REPEATS, BENCH_SLICE)
+# Then the conv net on 6,000-image slices, wall and CPU seconds; BENCH_WIDE=1 adds FCN1 (see the end of this file).
+# Usage: scripts/bench-train.sh   (env: BENCH_EPOCHS, default 3; BENCH_WIDE=1|conv, BENCH_REPEATS, BENCH_SLICE,
+#        BENCH_THREADS, BENCH_BASELINE)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 epochs="${BENCH_EPOCHS:-3}"
@@ -51,23 +52,29 @@ done
 echo "($epochs epochs each; median epoch seconds, training only; PyTorch $([ $have_torch = 1 ] && "$py" -c 'import torch; print(torch.__version__)' || echo absent) 2 threads; JAX $([ $have_jax = 1 ] && "$jpy" -c 'import jax; print(jax.__version__)' || echo absent), float only)"
 fi
 
-# The wide FCN1 (784-6144x4-10, 118 M weights) and the conv net, on 6,000-image slices (an FCN1 epoch is
-# minutes): seconds per slice, ours beside PyTorch, when BENCH_WIDE=1; BENCH_WIDE=conv runs the conv rows
-# only (and skips FCN2). On a shared machine each row runs ours and PyTorch alternately BENCH_REPEATS times
-# (default 1) and reports the medians and their ratio; BENCH_BASELINE=PATH times another train binary (an
-# older build) in the same alternation, as two more columns. BENCH_SLICE sets the slice (default 6000; 60000 is
-# a full epoch).
+# The conv net (in every run) and, with BENCH_WIDE=1, the wide FCN1 (784-6144x4-10, 118 M weights), on
+# 6,000-image slices (an FCN1 epoch is minutes; BENCH_SLICE=60000 is a full epoch): ours beside PyTorch, wall
+# and CPU seconds (user + system of every thread, measured inside each process around the epoch: ours
+# epoch_cpu_seconds, PyTorch's time.process_time()). BENCH_WIDE=conv runs the conv rows only (and skips FCN2).
+# Both sides run BENCH_THREADS threads (default 2: OPENBLAS_NUM_THREADS for ours, which sets our workers too,
+# torch.set_num_threads for PyTorch). On a shared machine wall seconds mean little and two threads' spin-waits
+# inflate CPU seconds with the load (PyTorch's OpenMP threads most: 3.3 s of CPU at one thread, 25 s at two
+# with load 15), so compare CPU seconds with BENCH_THREADS=1 there. Each row runs ours and PyTorch
+# alternately BENCH_REPEATS times (default 1) and reports the medians and their ratios; BENCH_BASELINE=PATH
+# times another train binary (an older build) in the same alternation, as two more columns.
 
-# Seconds of one epoch over the slice by the train binary $1 (arch, precision, input bits, data set follow).
+threads="${BENCH_THREADS:-2}"
+# "wall cpu" seconds of one epoch over the slice by the train binary $1 (arch, precision, input bits, data set follow).
 slice_seconds() {
   local o
-  o=$("$1" --arch "$2" --precision "$3" --input-bits "$4" --dataset "$5" --epochs 1 --train-limit "$slice" \
-      --test-limit 100 --out "$out/w.safetensors" --json --quiet | tail -n 1)
-  python3 -c "import json,sys; print(json.loads(sys.argv[1])['epoch_seconds'][0])" "$o"
+  o=$(OPENBLAS_NUM_THREADS="$threads" "$1" --arch "$2" --precision "$3" --input-bits "$4" --dataset "$5" --epochs 1 \
+      --train-limit "$slice" --test-limit 100 --out "$out/w.safetensors" --json --quiet | tail -n 1)
+  # A build from before epoch_cpu_seconds (a BENCH_BASELINE) reports nan there.
+  python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['epoch_seconds'][0], d.get('epoch_cpu_seconds', ['nan'])[0])" "$o"
 }
 wide_rows() {
-  printf '%-24s %12s %12s %12s %8s %12s %12s\n' "network (${slice} images)" "ours s" "pytorch s" "ours/torch" "repeats" \
-    "baseline s" "base/torch"
+  printf '%-24s %9s %9s %9s %9s %11s %11s %7s %11s\n' "network (${slice} images)" "ours s" "torch s" "ours cpu" \
+    "torch cpu" "wall ratio" "cpu ratio" "repeats" "base cpu/t"
   for spec in "$@"; do
     set -- $spec
     extra=(); [ "$1" = fcn1 ] && extra=(--hidden 6144)
@@ -77,24 +84,27 @@ wide_rows() {
       [ -z "${BENCH_BASELINE:-}" ] || bs+=("$(slice_seconds "$BENCH_BASELINE" "$@")")
       t=$("$py" bench/peer_torch_fcn.py --arch "$([ "$1" = conv ] && echo conv || echo fcn)" "${extra[@]}" \
           --precision "$2" --input-bits "$3" --dataset "$4" --epochs 1 --train-limit "$slice" --dropout 0.2 \
-          --threads 2 | tail -n 1)
-      ts+=("$(python3 -c "import json,sys; print(json.loads(sys.argv[1])['epoch_seconds'][0])" "$t")")
+          --threads "$threads" | tail -n 1)
+      ts+=("$(python3 -c "import json,sys; d=json.loads(sys.argv[1]); print(d['epoch_seconds'][0], d['epoch_cpu_seconds'][0])" "$t")")
     done
-    python3 - "$1 $2 ${3}b" "${os[*]}" "${ts[*]}" "${bs[*]}" <<'PY'
+    python3 - "$1 $2 ${3}b" "$(IFS=,; echo "${os[*]}")" "$(IFS=,; echo "${ts[*]}")" "$(IFS=,; echo "${bs[*]}")" <<'PY'
 import statistics, sys
-o = statistics.median(map(float, sys.argv[2].split())); t = statistics.median(map(float, sys.argv[3].split()))
-line = f"{sys.argv[1]:<24} {o:12.2f} {t:12.2f} {o / t:12.2f} {len(sys.argv[2].split()):8d}"
-if sys.argv[4]:
-    b = statistics.median(map(float, sys.argv[4].split()))
-    line += f" {b:12.2f} {b / t:12.2f}"
-print(line, "  runs ours", sys.argv[2], "torch", sys.argv[3], "baseline", sys.argv[4] or "-")
+def runs(text):
+    return [tuple(map(float, r.split())) for r in text.split(",") if r]
+def med(rs, i):
+    return statistics.median(r[i] for r in rs)
+o, t, b = runs(sys.argv[2]), runs(sys.argv[3]), runs(sys.argv[4])
+line = (f"{sys.argv[1]:<24} {med(o, 0):9.2f} {med(t, 0):9.2f} {med(o, 1):9.2f} {med(t, 1):9.2f} "
+        f"{med(o, 0) / med(t, 0):11.2f} {med(o, 1) / med(t, 1):11.2f} {len(o):7d}")
+line += f" {med(b, 1) / med(t, 1):11.2f}" if b else f" {'-':>11}"
+print(line, "  runs (wall cpu) ours", sys.argv[2], "torch", sys.argv[3], "baseline", sys.argv[4] or "-")
 PY
   done
+  echo "(medians; $threads thread(s) each side; PyTorch $("$py" -c 'import torch; print(torch.__version__)'))"
 }
 slice="${BENCH_SLICE:-6000}"
-if [ "${BENCH_WIDE:-0}" = 1 ] && [ "$have_torch" = 1 ]; then
-  wide_rows "fcn1 float 8 mnist" "fcn1 binary 2 mnist" "conv float 8 fashion-mnist" "conv binary 2 fashion-mnist"
-fi
-if [ "${BENCH_WIDE:-0}" = conv ] && [ "$have_torch" = 1 ]; then
-  wide_rows "conv float 8 fashion-mnist" "conv binary 2 fashion-mnist"
+if [ "$have_torch" = 1 ]; then
+  rows=("conv float 8 fashion-mnist" "conv binary 2 fashion-mnist")
+  [ "${BENCH_WIDE:-0}" = 1 ] && rows=("fcn1 float 8 mnist" "fcn1 binary 2 mnist" "${rows[@]}")
+  wide_rows "${rows[@]}"
 fi

@@ -255,7 +255,7 @@ struct Fit: ToolCommand {
         progress.line("train: \(model.summary) on \(config.dataset) (\(trainSet.count) train, \(testSet.count) test), "
                       + "\(config.optimizer.rawValue) lr \(config.learningRate) \(config.schedule.rawValue), batch \(config.batchSize), "
                       + "seed \(config.seed); BLAS \(BLASInfo.coreName) x\(BLASInfo.threads)")
-        var epochSeconds: [Double] = []
+        var epochSeconds: [Double] = [], epochCPUSeconds: [Double] = []
         var last: EpochReport?
         var testAccuracy: Double?
         if session.epochsCompleted >= config.epochs {
@@ -267,6 +267,7 @@ struct Fit: ToolCommand {
             }
             last = report
             epochSeconds.append(report.seconds)
+            epochCPUSeconds.append(report.cpuSeconds)
             testAccuracy = try Evaluation.accuracy(session.network, on: testSet)
             progress.epoch(report, totalEpochs: config.epochs, testAccuracy: testAccuracy!)
             try session.checkpoint(testAccuracy: testAccuracy, last: report).write(to: outPath)
@@ -286,6 +287,7 @@ struct Fit: ToolCommand {
                 "seconds": trained,
                 "epoch_seconds": epochSeconds,
                 "median_epoch_seconds": median(epochSeconds),
+                "epoch_cpu_seconds": epochCPUSeconds,
                 "images_per_second": trained > 0 ? images / trained : 0,
                 "model": model.summary,
                 "precision": model.precision.rawValue,

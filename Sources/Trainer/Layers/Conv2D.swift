@@ -1,5 +1,6 @@
-// 2-D convolution, stride 1, no padding ("valid"), by im2col and one matrix product per batch (the
-// approach of Caffe and of llm.c's matmul-centred layers). Activations are NHWC: an image is
+// 2-D convolution, stride 1, no padding ("valid"), by im2col and matrix products (the approach of Caffe and
+// of llm.c's matmul-centred layers), a few images at a time so the patches stay in cache
+// (Conv2D+Blocks.swift). Activations are NHWC: an image is
 // `[height, width, channels]` flattened, so a batch `[B, H*W*C]` viewed as `[B*H*W, C]` is what
 // BatchNorm normalizes per channel. Weights are `[out, kh, kw, in]` flattened to `[out, kh*kw*in]`
 // (PyTorch stores `[out, in, kh, kw]`; an importer must permute). The product, its output scales and
@@ -37,6 +38,10 @@ public final class Conv2D: Layer {
     public let kernel: Int
     /// The weights (`[out, kernel, kernel, in]`) and their scaled product over im2col patches.
     public let product: WeightedProduct
+    /// The last forward pass's input, whose patches the backward pass forms again block by block.
+    var cachedInput = Matrix(rows: 0, cols: 0)
+    /// Patch values a block of images holds at most (Conv2D+Blocks.swift; tests set it small).
+    var patchBlockFloats = Conv2D.defaultPatchBlockFloats
 
     /// Float, binary or XNOR weights.
     public var kind: WeightQuantizer { product.kind }
@@ -64,71 +69,59 @@ public final class Conv2D: Layer {
 
     public func forward(_ x: Matrix, context: inout ForwardContext) -> Matrix {
         precondition(x.cols == input.size, "Conv2D expects \(input.size) values per image, got \(x.cols)")
-        let y = product.forward(im2col(x))        // [B*P, k*k*C] x [O, k*k*C]^T = [B*P, O] = [B, P*O]
-        return Matrix(rows: x.rows, cols: output.size, data: y.data)
+        cachedInput = x
+        product.prepareForward()
+        let (inSize, outSize, patchRows) = (input.size, output.size, output.height * output.width)
+        // y [B, P*O] is [B*P, O] = patches [B*P, k*k*C] x S^T, block by block; every value is written.
+        return Matrix(rows: x.rows, cols: outSize) { py in
+            x.data.withUnsafeBufferPointer { px in
+                forEachBlock(images: x.rows) { lo, hi, patches, _ in
+                    im2col(px.baseAddress! + lo * inSize, images: hi - lo, into: patches)
+                    product.forwardBlock(patches, rows: (hi - lo) * patchRows, into: py.baseAddress! + lo * outSize)
+                }
+            }
+        }
     }
 
+    /// dL/dW = sum over blocks of dy^T patches (each half of the batch summed block by block, then the two
+    /// halves added: a fixed order), and dL/dx = col2im(dy S), both a block of images at a time.
     public func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
         let batch = dy.rows
-        let g = Matrix(rows: batch * output.height * output.width, cols: output.channels, data: dy.data)
-        // dcolumns [B*P, k*k*C], scattered back to the input positions.
-        return product.backward(g, inputGradient: inputGradient).map { col2im($0, batch: batch) }
-    }
-
-    /// Patches: row (b, oy, ox) holds x[b, oy + ky, ox + kx, c] in (ky, kx, c) order.
-    func im2col(_ x: Matrix) -> Matrix {
-        let (oh, ow, c, k, w) = (output.height, output.width, input.channels, kernel, input.width)
-        let rowLength = k * c      // one kernel row of one patch is contiguous in NHWC
-        let size = input.size, fan = fanIn
-        // Every patch entry is written below, so the matrix is not zeroed first.
-        return x.data.withUnsafeBufferPointer { px in
-            Matrix(rows: x.rows * oh * ow, cols: fanIn) { pc in
-                // Images are independent: both cores take half the batch each.
-                Parallel.forChunks(count: x.rows, minimum: 8) { lo, hi in
-                for b in lo..<hi {
-                    let image = b * size
-                    for oy in 0..<oh {
-                        for ox in 0..<ow {
-                            var dst = ((b * oh + oy) * ow + ox) * fan
-                            for ky in 0..<k {
-                                let src = image + ((oy + ky) * w + ox) * c
-                                for i in 0..<rowLength { pc[dst + i] = px[src + i] }
-                                dst += rowLength
+        precondition(batch == cachedInput.rows && dy.cols == output.size, "Conv2D backward: dy \(dy.rows)x\(dy.cols) after a forward of \(cachedInput.rows) images")
+        let weights = product.computesWeightGradient
+        let (inSize, outSize, patchRows, fan) = (input.size, output.size, output.height * output.width, fanIn)
+        let hSize = product.outputs * fan
+        // One H per half of the batch (the chunks of forEachBlock), summed after.
+        var halves = [Float](repeating: 0, count: weights ? 2 * hSize : 0)
+        // Every value is written: col2im zeroes a block's images before summing into them.
+        var dx = Matrix(rows: inputGradient ? batch : 0, cols: inSize) { _ in }
+        cachedInput.data.withUnsafeBufferPointer { px in
+            dy.data.withUnsafeBufferPointer { pd in
+                halves.withUnsafeMutableBufferPointer { ph in
+                    dx.data.withUnsafeMutableBufferPointer { pdx in
+                        forEachBlock(images: batch, inputGradient: inputGradient) { lo, hi, patches, dPatches in
+                            let rows = (hi - lo) * patchRows
+                            let g = pd.baseAddress! + lo * outSize
+                            if weights {
+                                let (half, first) = halfOf(block: lo, batch: batch)
+                                im2col(px.baseAddress! + lo * inSize, images: hi - lo, into: patches)
+                                product.weightGradientBlock(dy: g, patches, rows: rows, into: ph.baseAddress! + half * hSize,
+                                                            accumulate: !first)
+                            }
+                            if inputGradient {
+                                product.inputGradientBlock(dy: g, rows: rows, into: dPatches, scratch: patches)
+                                col2im(dPatches, images: hi - lo, into: pdx.baseAddress! + lo * inSize)
                             }
                         }
                     }
                 }
-                }
             }
         }
-    }
-
-    /// The adjoint of `im2col`: sums each patch entry back into its input position.
-    func col2im(_ cols: Matrix, batch: Int) -> Matrix {
-        let (oh, ow, c, k, w) = (output.height, output.width, input.channels, kernel, input.width)
-        var dx = Matrix(rows: batch, cols: input.size)
-        let rowLength = k * c
-        let size = input.size, fan = fanIn
-        cols.data.withUnsafeBufferPointer { pc in
-            dx.data.withUnsafeMutableBufferPointer { px in
-                // Each image writes only its own input gradient: both cores, half the batch each.
-                Parallel.forChunks(count: batch, minimum: 8) { lo, hi in
-                for b in lo..<hi {
-                    let image = b * size
-                    for oy in 0..<oh {
-                        for ox in 0..<ow {
-                            var src = ((b * oh + oy) * ow + ox) * fan
-                            for ky in 0..<k {
-                                let dst = image + ((oy + ky) * w + ox) * c
-                                for i in 0..<rowLength { px[dst + i] += pc[src + i] }
-                                src += rowLength
-                            }
-                        }
-                    }
-                }
-                }
-            }
+        if weights {
+            var h = Array(halves[0..<hSize])
+            for i in 0..<hSize { h[i] += halves[hSize + i] }
+            product.setWeightGradient(h)
         }
-        return dx
+        return inputGradient ? dx : nil
     }
 }

@@ -21,8 +21,9 @@ public final class WeightedProduct {
     public var computesWeightGradient = true
 
     private var cachedInput = Matrix(rows: 0, cols: 0)
-    private var cachedWeights = Matrix(rows: 0, cols: 0)
-    private var cachedScales: [Float]? = nil
+    /// S and c of the last forward pass (`prepareForward`), read by the block products (WeightedProduct+Blocks.swift).
+    private(set) var cachedWeights = Matrix(rows: 0, cols: 0)
+    private(set) var cachedScales: [Float]? = nil
 
     /// Output rows of the weight matrix.
     public var outputs: Int { weight.shape[0] }
@@ -50,24 +51,34 @@ public final class WeightedProduct {
     /// y = (X S^T) * c, caching what `backward` needs.
     public func forward(_ x: Matrix) -> Matrix {
         cachedInput = x
-        cachedWeights = forwardWeights()
-        cachedScales = outputScales()
+        prepareForward()
         var y = Matrix.product(x, cachedWeights, transposeB: true)
         if let c = cachedScales { y.scaleColumns(c) }
         return y
     }
 
+    /// Caches S and c for this forward pass: `forward` does, and so does a layer that computes its product
+    /// block by block (`forwardBlock`) before its first block.
+    func prepareForward() {
+        cachedWeights = forwardWeights()
+        cachedScales = outputScales()
+    }
+
     /// Fills the latent weight gradient and returns dL/dX when asked.
     public func backward(_ dy: Matrix, inputGradient: Bool) -> Matrix? {
         if computesWeightGradient {
-            let h = Matrix.product(dy, transposeA: true, cachedInput).data      // [out, fanIn]
-            var g = kind.latentGradient(h, latent: weight.value, rows: outputs, cols: fanIn)
-            if inputScale != 1 { for i in 0..<g.count { g[i] *= inputScale } }
-            weight.grad = g
+            setWeightGradient(Matrix.product(dy, transposeA: true, cachedInput).data)      // [out, fanIn]
         }
         guard inputGradient else { return nil }
         var scaled = dy
         if let c = cachedScales { scaled.scaleColumns(c) }
         return Matrix.product(scaled, cachedWeights)
+    }
+
+    /// Sets the latent weight gradient from H = dy^T X (`[out, fanIn]`, however it was summed).
+    func setWeightGradient(_ h: [Float]) {
+        var g = kind.latentGradient(h, latent: weight.value, rows: outputs, cols: fanIn)
+        if inputScale != 1 { for i in 0..<g.count { g[i] *= inputScale } }
+        weight.grad = g
     }
 }

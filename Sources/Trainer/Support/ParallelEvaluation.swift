@@ -6,9 +6,9 @@ import Foundation
 /// batch k to worker k mod workers, each worker with its own copy of the network (layers cache their
 /// inputs in `forward`, so one network cannot run two batches at once). A copy shares the original's
 /// weight and statistics arrays (copy-on-write: nothing is copied while nobody writes) and drops its
-/// gradients. OpenBLAS runs one thread per worker for the whole evaluation, whatever the worker count,
-/// so each batch is multiplied the same way and the scores do not depend on the number of workers
-/// (`ParallelEvaluationTests`).
+/// gradients. OpenBLAS always runs one thread per call (`Parallel.workers`) and a product is split into the
+/// same fixed halves however many threads run them, so each batch is multiplied the same way and the scores
+/// do not depend on the number of workers (`ParallelEvaluationTests`).
 public enum ParallelEvaluation {
     /// Workers by default: the machine's active cores, at most 8.
     public static var defaultWorkers: Int { min(8, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
@@ -24,9 +24,6 @@ public enum ParallelEvaluation {
         while copies.count < min(workers, batches), let copy = try? network.evaluationCopy() { copies.append(copy) }
         let used = copies.count
         var out = [Float](repeating: 0, count: data.count * classes)
-        let threads = BLASInfo.threads
-        BLASInfo.setThreads(1)
-        defer { BLASInfo.setThreads(threads) }
         out.withUnsafeMutableBufferPointer { o in
             // Worker w writes only the rows of its own batches.
             nonisolated(unsafe) let (nets, set, base) = (copies, data, o.baseAddress!)

@@ -5,8 +5,8 @@
 //
 // Each output is one sum over p = 0..<k in order, each product rounded then added; the BLAS
 // re-associates (blocks of k, FMA), so results differ from it within float rounding (ConvKernelReferenceTests
-// states the tolerance). Rows are split between the cores by `Parallel`'s fixed chunks and every output
-// is written by one sum, so the result does not depend on the split.
+// states the tolerance). Every output is written by one sum, so how the rows are split between calls
+// does not change the result.
 
 extension Matrix {
     /// Inner dimensions at most this long take the direct kernel.
@@ -15,38 +15,38 @@ extension Matrix {
     /// products, batch-sized, stay with the BLAS).
     static let smallInnerMinimumRows = 4_096
 
-    /// `a * op(b)` for `a` `[m, k]` with `k <= smallInnerLimit`, `b` `[k, n]` (or `[n, k]` when
-    /// `transposeB`): sixteen output columns at a time as SIMD multiply-adds over the k terms.
-    static func smallInnerProduct(_ a: Matrix, _ b: Matrix, transposeB: Bool) -> Matrix {
-        let (m, k) = (a.rows, a.cols)
-        let n = transposeB ? b.rows : b.cols
-        // bt[p, j] = op(b)[p, j], padded to whole SIMD groups of 16 columns with zeros.
+    /// `C = A op(B)` for `A` `[m, k]` with `k <= smallInnerLimit`, `B` `[k, n]` (or `[n, k]` when
+    /// `transposeB`), on one thread: sixteen output columns at a time as SIMD multiply-adds over the k terms.
+    /// With `scales`, each sum is multiplied by its column's scale as it is stored (the same single rounding
+    /// as scaling C afterwards, without a second pass over C).
+    static func smallInnerProduct(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                  b: UnsafePointer<Float>, ldb: Int, transposeB: Bool,
+                                  c: UnsafeMutablePointer<Float>, ldc: Int, scales: [Float]? = nil) {
+        // bt[p, j] = op(B)[p, j], padded to whole SIMD groups of 16 columns with zeros.
         let groups = (n + 15) / 16
         var bt = [SIMD16<Float>](repeating: .zero, count: k * groups)
         for p in 0..<k {
-            for j in 0..<n { bt[p * groups + j / 16][j % 16] = transposeB ? b[j, p] : b[p, j] }
+            for j in 0..<n { bt[p * groups + j / 16][j % 16] = transposeB ? b[j * ldb + p] : b[p * ldb + j] }
         }
-        return a.data.withUnsafeBufferPointer { pa in
-            bt.withUnsafeBufferPointer { pb in
-                Matrix(rows: m, cols: n) { pc in
-                    Parallel.forChunks(count: m, minimum: 4_096) { lo, hi in
-                        for i in lo..<hi {
-                            for g in 0..<groups {
-                                var acc = SIMD16<Float>.zero
-                                for p in 0..<k {
-                                    // Multiply, then add (two roundings): the package builds for generic x86-64,
-                                    // where a fused multiply-add is a libm call per lane.
-                                    acc += SIMD16(repeating: pa[i * k + p]) * pb[p * groups + g]
-                                }
-                                let j0 = g * 16
-                                if j0 + 16 <= n {
-                                    UnsafeMutableRawPointer(pc.baseAddress! + i * n + j0)
-                                        .storeBytes(of: acc, as: SIMD16<Float>.self)
-                                } else {
-                                    for j in j0..<n { pc[i * n + j] = acc[j - j0] }
-                                }
-                            }
-                        }
+        // The scales by SIMD group, 1 past n (unused lanes).
+        var sc = [SIMD16<Float>](repeating: SIMD16(repeating: 1), count: groups)
+        if let scales { for j in 0..<n { sc[j / 16][j % 16] = scales[j] } }
+        let scaled = scales != nil
+        bt.withUnsafeBufferPointer { pb in
+            for i in 0..<m {
+                for g in 0..<groups {
+                    var acc = SIMD16<Float>.zero
+                    for p in 0..<k {
+                        // Multiply, then add (two roundings): the package builds for generic x86-64,
+                        // where a fused multiply-add is a libm call per lane.
+                        acc += SIMD16(repeating: a[i * lda + p]) * pb[p * groups + g]
+                    }
+                    if scaled { acc *= sc[g] }
+                    let j0 = g * 16
+                    if j0 + 16 <= n {
+                        UnsafeMutableRawPointer(c + i * ldc + j0).storeBytes(of: acc, as: SIMD16<Float>.self)
+                    } else {
+                        for j in j0..<n { c[i * ldc + j] = acc[j - j0] }
                     }
                 }
             }

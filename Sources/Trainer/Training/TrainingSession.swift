@@ -32,6 +32,9 @@ public struct EpochReport: Sendable {
     public var seconds: Double
     /// Images per second of training.
     public var imagesPerSecond: Double
+    /// CPU seconds (user + system, every thread of the process) spent training this epoch: the figure that
+    /// stays comparable on a shared machine, where wall seconds depend on the other processes.
+    public var cpuSeconds: Double = 0
 }
 
 /// Trains a `Network` with an `Optimizer` under a `TrainingConfig`, one epoch at a time.
@@ -96,7 +99,7 @@ public final class TrainingSession {
         var context = ForwardContext(training: true, random: SeededRandom(seed: config.seed, stream: 2000 + UInt64(epoch)))
         let parameters = network.parameters
         var lossSum = 0.0, correct = 0, seen = 0
-        let start = Date()
+        let start = Date(), cpuStart = ProcessCPUTime.seconds()
         for b in 0..<batches {
             let lo = b * config.batchSize
             let hi = min(lo + config.batchSize, data.count)
@@ -139,7 +142,8 @@ public final class TrainingSession {
         epochsCompleted += 1
         seconds += elapsed
         return EpochReport(epoch: epoch, trainLoss: lossSum / Double(seen), trainAccuracy: Double(correct) / Double(seen),
-                           seconds: elapsed, imagesPerSecond: Double(seen) / max(elapsed, 1e-9))
+                           seconds: elapsed, imagesPerSecond: Double(seen) / max(elapsed, 1e-9),
+                           cpuSeconds: ProcessCPUTime.seconds() - cpuStart)
     }
 
     /// Refuses, before a step is taken, a run whose optimizer step count would pass what a checkpoint may
