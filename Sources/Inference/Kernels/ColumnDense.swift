@@ -92,7 +92,7 @@ public enum ColumnDenseKernel {
             accumulate(w32 + g &* n, list, count, planes)
             transpose(planes, wide: false)
             // A = n - 2 (|x| + c - 2 S) with S over the set inputs, n - 2 (|x| - c + 2 S) over the clear ones.
-            #if COMPACT_COLUMN_SUMS   // one sink for both sides: the Cortex-M0's flash
+            #if COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL   // one sink for both sides: the Cortex-M0's flash, the minimal library's code
             emitSums(group: g, m: m, planes: planes, rowCounts: rowCounts, k0: base, kc: side, ks: -2 &* side, sink: sink)
             #else
             // A sink per side, its factors constants: two registers fewer in the row loop, which
@@ -439,9 +439,10 @@ public enum ColumnDenseKernel {
         return (Int32(truncatingIfNeeded: (v & 0xFFFF) | (h &<< 16)), Int32(truncatingIfNeeded: (v >> 16) | (h & 0xFFFF_0000)))
     }
 
-    #if COMPACT_COLUMN_SUMS
-    /// A whole lane group's flips as one word (`ThresholdSign.flipWord`), out of line on the Cortex-M0:
-    /// its unaligned loads are four byte loads each, and one copy serves the three sinks.
+    #if COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL
+    /// A whole lane group's flips as one word (`ThresholdSign.flipWord`), out of line on the Cortex-M0
+    /// (its unaligned loads are four byte loads each) and in the minimal library: one copy serves the
+    /// three sinks.
     @_noAllocation @inline(never)
     static func groupFlips(_ flips: UnsafePointer<UInt8>) -> UInt32 { ThresholdSign.flipWord(flips) }
     #else
