@@ -439,10 +439,17 @@ public enum ColumnDenseKernel {
         return (Int32(truncatingIfNeeded: (v & 0xFFFF) | (h &<< 16)), Int32(truncatingIfNeeded: (v >> 16) | (h & 0xFFFF_0000)))
     }
 
-    #if COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL
+    #if BITSHIELD_MINIMAL
+    /// Whether a whole lane group's flips are taken as one word (`groupFlips`): not in the minimal
+    /// library, whose goal is code size (every group then runs the last group's loop, flips row by row).
+    static var flipsByWord: Bool { false }
+    #else
+    static var flipsByWord: Bool { true }
+    #endif
+
+    #if COMPACT_COLUMN_SUMS
     /// A whole lane group's flips as one word (`ThresholdSign.flipWord`), out of line on the Cortex-M0
-    /// (its unaligned loads are four byte loads each) and in the minimal library: one copy serves the
-    /// three sinks.
+    /// (its unaligned loads are four byte loads each): one copy serves the three sinks.
     @_noAllocation @inline(never)
     static func groupFlips(_ flips: UnsafePointer<UInt8>) -> UInt32 { ThresholdSign.flipWord(flips) }
     #else
@@ -483,7 +490,7 @@ public enum ColumnDenseKernel {
             var low: UInt32 = 0, high: UInt32 = 0
             var j = 15
             let flipped: UInt32
-            if lanes == 32 {
+            if lanes == 32 && flipsByWord {
                 while j >= 0 {
                     low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), threshold: t[j])
                     high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), threshold: t[16 &+ j])
