@@ -142,6 +142,33 @@ final class ColumnDenseTests: XCTestCase {
         }
     }
 
+    /// The column sinks' threshold rule: `bit(small:)`, and for a whole group its 32 unflipped bits, then one word of
+    /// flips (`flipWord`: four flip bytes per multiply), is `ThresholdSign.bit` lane by lane, with
+    /// flips from misaligned addresses, accumulators and thresholds at
+    /// the extremes (a in [-2^30, 2^30 - 1), the rule's range; thresholds to Int32.min and Int32.max).
+    func testSmallBitAndFlipWordAreTheThresholdRule() {
+        let limit: Int32 = 0x3FFF_FFFF
+        let accumulators: [Int32] = [0, 1, -1, 7, -7, limit - 1, limit - 2, -limit, -limit - 1, -limit + 1]
+        let thresholds: [Int32] = [0, 1, -1, 7, -8, limit, limit + 1, -limit, -limit - 1, -limit - 2, .max, .min, .max - 1, .min + 1]
+        for a in accumulators {
+            for t in thresholds {
+                for f: UInt8 in [0, 1] {
+                    XCTAssertEqual(ThresholdSign.bit(small: a, threshold: t, flip: f), ThresholdSign.bit(a, threshold: t, flip: f), "a \(a) t \(t) flip \(f)")
+                }
+            }
+        }
+        for offset in 0..<4 {
+            for _ in 0..<8 {
+                let bytes = (0..<(offset + 32)).map { _ in UInt8(next() % 2) }
+                bytes.withUnsafeBufferPointer { p in
+                    let flips = p.baseAddress! + offset
+                    let expected = (0..<32).reduce(UInt32(0)) { $0 | UInt32(flips[$1]) << UInt32($1) }
+                    XCTAssertEqual(ThresholdSign.flipWord(flips), expected, "flips at offset \(offset)")
+                }
+            }
+        }
+    }
+
     /// The lane sums of bit-sliced counters of up to 32 planes (past 16: `wide`), by transposition.
     func testTransposeGivesTheLaneSums() {
         for count in [0, 1, 9, 16, 17, 24, 32] {

@@ -92,7 +92,17 @@ public enum ColumnDenseKernel {
             accumulate(w32 + g &* n, list, count, planes)
             transpose(planes, wide: false)
             // A = n - 2 (|x| + c - 2 S) with S over the set inputs, n - 2 (|x| - c + 2 S) over the clear ones.
+            #if COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL   // one sink for both sides: the Cortex-M0's flash, the minimal library's code
             emitSums(group: g, m: m, planes: planes, rowCounts: rowCounts, k0: base, kc: side, ks: -2 &* side, sink: sink)
+            #else
+            // A sink per side, its factors constants: two registers fewer in the row loop, which
+            // then keeps its values out of the stack.
+            if ones {
+                emitSums(group: g, m: m, planes: planes, rowCounts: rowCounts, k0: base, kc: -2, ks: 4, sink: sink)
+            } else {
+                emitSums(group: g, m: m, planes: planes, rowCounts: rowCounts, k0: base, kc: 2, ks: -4, sink: sink)
+            }
+            #endif
         }
     }
 
@@ -429,13 +439,33 @@ public enum ColumnDenseKernel {
         return (Int32(truncatingIfNeeded: (v & 0xFFFF) | (h &<< 16)), Int32(truncatingIfNeeded: (v >> 16) | (h & 0xFFFF_0000)))
     }
 
+    #if BITSHIELD_MINIMAL
+    /// Whether a whole lane group's flips are taken as one word (`groupFlips`): not in the minimal
+    /// library, whose goal is code size (every group then runs the last group's loop, flips row by row).
+    static var flipsByWord: Bool { false }
+    #else
+    static var flipsByWord: Bool { true }
+    #endif
+
+    #if COMPACT_COLUMN_SUMS
+    /// A whole lane group's flips as one word (`ThresholdSign.flipWord`), out of line on the Cortex-M0
+    /// (its unaligned loads are four byte loads each): one copy serves the three sinks.
+    @_noAllocation @inline(never)
+    static func groupFlips(_ flips: UnsafePointer<UInt8>) -> UInt32 { ThresholdSign.flipWord(flips) }
+    #else
+    /// A whole lane group's flips as one word (`ThresholdSign.flipWord`), inline in each sink.
+    @_noAllocation @inline(__always)
+    static func groupFlips(_ flips: UnsafePointer<UInt8>) -> UInt32 { ThresholdSign.flipWord(flips) }
+    #endif
+
     /// The column kernels' sinks, straight-line: A_o = k0 + kc c_o + ks s_o for the rows o = 32 g + k (k < 32, o < m) of lane group g, c_o the
     /// row's stored count, s_o lane k's sum in `planes` after `transpose` (`wide`: planes 16 ..< 32
     /// hold its bits 16 and up, `laneSums`' rule; plus 6 times its sum in
     /// `level3`, `levels`' second counter, when given), into `sink`. A whole group's signs come from
     /// one pass over the counter's 16 words (lanes j and 16 + j from word j), shifted into two half
-    /// words lane 15 and 31 first (one shift-or each); |A| < 2^30 (|A| <= 255 n, n < 2^16), so `ThresholdSign.bit(small:)`.
-    /// The closure-built sink of `emit` took about 25 instructions a row on the Cortex-M4, this about 16.
+    /// words lane 15 and 31 first (one shift-or each), then flipped by one word of the group's flips;
+    /// |A| <= 255 n < 2^24 (n < 2^16), so `ThresholdSign.bit(small:threshold:flip:)`.
+    /// The closure-built sink of `emit` took about 25 instructions a row on the Cortex-M4, about 16 as one loop over the rows, and with its factors constant and the flips taken a word at once about 9.5 (item 6).
     @_noAllocation @inline(__always)
     static func emitSums(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool = false, level3: UnsafePointer<UInt32>? = nil,
                          rowCounts: UnsafePointer<UInt16>, k0: Int32, kc: Int32, ks: Int32, sink: AccumulatorSink) {
@@ -455,24 +485,29 @@ public enum ColumnDenseKernel {
             for k in 0..<lanes { out[first &+ k] = value(k & 15, high: k >= 16) }
         case let .signs(thresholds, flips, _, _, bits):
             let t = thresholds + first, f = flips + first
+            // Bit j of `low` (of `high`): lane j (16 + j) below its threshold, flipped: a whole group's
+            // flips after, a word at once; a last group's row by row.
             var low: UInt32 = 0, high: UInt32 = 0
             var j = 15
-            if lanes == 32 {
+            let flipped: UInt32
+            if lanes == 32 && flipsByWord {
                 while j >= 0 {
-                    low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), channel: j, thresholds: t, flips: f)
-                    high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), channel: 16 &+ j, thresholds: t, flips: f)
+                    low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), threshold: t[j])
+                    high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), threshold: t[16 &+ j])
                     j &-= 1
                 }
+                flipped = groupFlips(f)
             } else {
                 while j >= 0 {
                     if 16 &+ j < lanes {
-                        high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), channel: 16 &+ j, thresholds: t, flips: f)
+                        high = high &<< 1 | ThresholdSign.bit(small: value(j, high: true), threshold: t[16 &+ j], flip: f[16 &+ j])
                     }
-                    if j < lanes { low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), channel: j, thresholds: t, flips: f) }
+                    if j < lanes { low = low &<< 1 | ThresholdSign.bit(small: value(j, high: false), threshold: t[j], flip: f[j]) }
                     j &-= 1
                 }
+                flipped = 0
             }
-            UnsafeMutableRawPointer(bits).storeBytes(of: high &<< 16 | low, toByteOffset: 4 &* g, as: UInt32.self)
+            UnsafeMutableRawPointer(bits).storeBytes(of: (high &<< 16 | low) ^ flipped, toByteOffset: 4 &* g, as: UInt32.self)
         }
     }
 }

@@ -25,14 +25,29 @@ public enum ThresholdSign {
         (a < thresholds[o] ? 1 : 0) ^ UInt32(flips[o])
     }
 
-    /// `bit(a, channel:...)` for accumulators |a| < 2^30 (the column kernels' narrow sinks): the sign
-    /// of a - t', t' the threshold saturated to [-2^30, 2^30) (where a < t iff a < t'; one `ssat`),
-    /// flipped by the flip. Subtract, shift-xor, shift instead of compare, conditional move, xor: on
-    /// the Cortex-M4 two instructions a row fewer.
+    /// `bit`'s rule for accumulators -2^30 <= a < 2^30 - 1 (the column kernels' sinks, |a| <= 255 n <
+    /// 2^24): the sign of a - t', t' the threshold saturated to [-2^30, 2^30 - 1] (where a < t iff
+    /// a < t'; one `ssat`), flipped by `flip`: subtract, exclusive or, shift; no compare. With `flip`
+    /// left at 0 it is 1 iff a < threshold: a column sink takes a whole lane group's 32 of these,
+    /// then its 32 flips at once (`flipWord`), a load and an exclusive or a row fewer.
     @_noAllocation @inline(__always)
-    public static func bit(small a: Int32, channel o: Int, thresholds: UnsafePointer<Int32>, flips: UnsafePointer<UInt8>) -> UInt32 {
-        let t = min(max(thresholds[o], -0x4000_0000), 0x3FFF_FFFF)
-        return (UInt32(bitPattern: a &- t) ^ (UInt32(flips[o]) &<< 31)) >> 31
+    public static func bit(small a: Int32, threshold: Int32, flip: UInt8 = 0) -> UInt32 {
+        (UInt32(bitPattern: a &- min(max(threshold, -0x4000_0000), 0x3FFF_FFFF)) ^ (UInt32(flip) &<< 31)) >> 31
+    }
+
+    /// The flips of 32 channels from `flips` (bytes of 0 or 1, as the reader checks) as a word, bit k
+    /// the flip of channel k: `bit(small:)` for a lane group of 32 in one exclusive or. Four
+    /// flips per load, gathered by one multiply: byte k (0 or 1) times 0x0102_0408 lands at bit 24 + k,
+    /// and the other partial products at bits 3, 10, 11, 17, 18, 19 or past 31, so no two meet and
+    /// nothing carries.
+    @_noAllocation @inline(__always)
+    public static func flipWord(_ flips: UnsafePointer<UInt8>) -> UInt32 {
+        var word: UInt32 = 0
+        for q in 0..<8 {
+            let four = UnsafeRawPointer(flips + 4 &* q).loadUnaligned(as: UInt32.self)
+            word |= ((four &* 0x0102_0408) >> 24) &<< UInt32(truncatingIfNeeded: 4 &* q)
+        }
+        return word
     }
 
     /// The rule for eight lanes: bit r of the byte is `bit(a[r], threshold: t[r], flip: flip r)`, where
