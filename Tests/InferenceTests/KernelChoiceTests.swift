@@ -46,11 +46,13 @@ final class KernelChoiceTests: XCTestCase {
         // v1 `bits` dense and binary conv.
         (Q(op: .dense, weights: .bits, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .fusedDensePlanes),
         (Q(op: .dense, weights: .bits, kernels: .carrySave, input: .bits, signs: true, four: true, n: 600), .fusedDenseBits),
-        (Q(op: .conv2d, weights: .bits, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .fusedConvPixels),
         (Q(op: .conv2d, weights: .bits, kernels: .simd, input: .bits, signs: true, n: 100), .fusedConvBits),
-        // Binary conv on 32-bit targets' fast set (`optimized` there): 32-bit XOR-popcounts, the codes' bit-planes.
+        // Binary conv on 32-bit targets' fast set (`optimized` there): 32-bit XOR-popcounts.
         (Q(op: .conv2d, weights: .bits, kernels: .carrySave, input: .bits, signs: true, n: 100), .xorConv32),
+        // The first conv on codes: the patch's bit-planes on every non-reference set, 64-bit hosts included.
         (Q(op: .conv2d, weights: .bits, kernels: .carrySave, input: .codes, codeBits: 2, signs: true, n: 784), .planeConv32),
+        (Q(op: .conv2d, weights: .bits, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .planeConv32),
+        (Q(op: .conv2d, weights: .bits, kernels: .optimized, input: .codes, codeBits: 8, four: true, n: 784), .planeConv32),
         // The reference kernel set: the op alone, by input kind, whatever the layout.
         (Q(op: .dense, weights: .bits8, kernels: .reference, input: .bits, four: true, n: 600), .referenceDenseBits),
         (Q(op: .dense, weights: .columns32, kernels: .reference, input: .codes, n: 784), .referenceDenseCodes),

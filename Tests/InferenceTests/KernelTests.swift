@@ -267,7 +267,7 @@ final class KernelTests: XCTestCase {
                 BinaryConvKernel.referenceBits(input: x, h: h, w: w, c: c, k: k, weights: wt, m: m, output: &a)
                 var b = accumulators(outCount) { sink in
                     x.withUnsafeBufferPointer { xp in
-                        FusedConvKernel.run(.bits(xp.baseAddress!), h: h, w: w, c: c, k: k, weights: wt, m: m, pool: 1,
+                        FusedConvKernel.run(xp.baseAddress!, h: h, w: w, c: c, k: k, weights: wt, m: m, pool: 1,
                                             accumulators: &scratch, sink: sink)
                     }
                 }
@@ -276,10 +276,11 @@ final class KernelTests: XCTestCase {
                 var codes = [UInt8](repeating: 0, count: h * w * c)
                 InputCodesKernel.run(pixels: pixels, count: h * w * c, bits: 3, codes: &codes)
                 BinaryConvKernel.referenceCodes(codes: codes, h: h, w: w, c: c, k: k, weights: wt, m: m, output: &a)
+                var planeScratch = [UInt8](repeating: 0xA5, count: PlaneConv32Kernel.scratchBytes(m: m, patch: k * k * c, bits: 3))
                 b = accumulators(outCount) { sink in
-                    pixels.withUnsafeBufferPointer { pp in
-                        FusedConvKernel.run(.pixels(pp.baseAddress!, bits: 3), h: h, w: w, c: c, k: k, weights: wt, m: m, pool: 1,
-                                            accumulators: &scratch, sink: sink)
+                    planeScratch.withUnsafeMutableBytes { s in
+                        PlaneConv32Kernel.run(pixels, bits: 3, h: h, w: w, c: c, k: k, weights: wt, m: m, pool: 1,
+                                              scratch: s.baseAddress!, sink: sink)
                     }
                 }
                 XCTAssertEqual(a, b, "codes c \(c) k \(k)")
@@ -308,7 +309,7 @@ final class KernelTests: XCTestCase {
                 flips.withUnsafeBufferPointer { f in
                     got.withUnsafeMutableBufferPointer { g in
                         x.withUnsafeBufferPointer { xp in
-                            FusedConvKernel.run(.bits(xp.baseAddress!), h: h, w: w, c: c, k: k, weights: wt, m: m, pool: s,
+                            FusedConvKernel.run(xp.baseAddress!, h: h, w: w, c: c, k: k, weights: wt, m: m, pool: s,
                                                 accumulators: &scratch,
                                                 sink: .signs(thresholds: t.baseAddress!, flips: f.baseAddress!, layout: layout,
                                                              channels: m, bits: g.baseAddress!))

@@ -77,10 +77,8 @@ enum BinaryLayerStep {
             FusedDenseKernel.bitplanePixels(pixels: px, bits: bits, weights: w64, n: n, m: m, planes: planes, sink: one)
         case .fusedDenseBits: FusedDenseKernel.popcountBits(input: xb, weights: w64, n: n, m: m, sink: one)
         #if !_pointerBitWidth(_32)   // 32-bit targets run every binary conv on XorConv32 / PlaneConv32 (Kernel.choose)
-        case .fusedConvPixels, .fusedConvBits:
-            var source = FusedConvKernel.Input.bits(xb)
-            if case .fusedConvPixels = kernel { source = .pixels(px, bits: bits) }
-            FusedConvKernel.run(source, h: o.h, w: o.w, c: o.c, k: o.size, weights: w64, m: m, pool: pool,
+        case .fusedConvBits:
+            FusedConvKernel.run(xb, h: o.h, w: o.w, c: o.c, k: o.size, weights: w64, m: m, pool: pool,
                                 accumulators: scratch.assumingMemoryBound(to: Int32.self), sink: one)
         #endif
         case .xorConv32:
