@@ -23,13 +23,14 @@ public enum AccumulatorSink {
             out[p * m + c] = a
         case let .signs(thresholds, flips, layout, channels, bits):
             let sign = ThresholdSign.bit(a, threshold: thresholds[c], flip: flips[c])
-            let bit = ThresholdSign.bitIndex(pixel: p, channel: c, channels: channels, layout: layout)
             #if _pointerBitWidth(_32)
             // The device's code as it was (a branch, then a constant bit): its instruction counts are
             // pinned (DeviceTests); the OR of the sign below cost the golden conv model 988 more.
             if sign == 0 { return }
+            let bit = ThresholdSign.bitIndex(pixel: p, channel: c, channels: channels, layout: layout)
             bits[bit >> 6] |= 1 << UInt64(bit & 63)
             #else
+            let bit = ThresholdSign.bitIndex(pixel: p, channel: c, channels: channels, layout: layout)
             // 64-bit hosts: no branch on the sign (a setcc and an OR of 0 or 1 into the word), which
             // mispredicts about half the time on a trained layer's signs.
             bits[bit >> 6] |= UInt64(sign) << UInt64(bit & 63)
