@@ -391,8 +391,9 @@ enum Pins {
     /// instead of being refused): 133,048 -> 133,608 B, the largest tables' init 3,160,204 -> 3,646,588.
     /// Issue 14 item 6, second round (the column sinks: a binary layer's sink once per side with its
     /// factors constant, a whole lane group's flips gathered as one word): +1,088 B on main's 133,320.
-    /// Both rounds merged: MEASURED_M4.
-    static let firmwareFlash = 134_696
+    /// Both rounds merged (and the host's first conv on PlaneConv32, which changes no 32-bit code):
+    /// 134,680 B, as firmware.txt's firmware_flash_bytes says.
+    static let firmwareFlash = 134_680
     static let goldenInstructions = 12093
     static let goldenRAM = 1856
     static let fcn2RAM = 3432
@@ -429,11 +430,13 @@ enum Pins {
     /// Issue 14 item 5, the minimal firmware (netduinoplus2-minimal, -Osize) on the columns32 FCN2 above:
     /// runtime code 22,292 B (the C library's minimal build, with its C API layer, is 24,402 B in
     /// examples/c-firmware); RAM = .data + .bss + arena 1,776 + init's stack; init (validation and plan).
-    static let minimalCode = 22292
+    /// With item 6's second round merged (the minimal build's column sink takes no flip word): 22,292 -> 21,848 B.
+    static let minimalCode = 21848
     static let minimalFCN2RAM = 3720
     static let minimalFCN2Init = 1_120_743
-    /// The full firmware's runtime code by the same rule (ModelFormat and Inference .text + .rodata).
-    static let fullCode = 90704
+    /// The full firmware's runtime code by the same rule (ModelFormat and Inference .text + .rodata):
+    /// 90,704 B, then 91,780 with item 6's second round (a binary layer's column sink once per side, +1,076 B).
+    static let fullCode = 91780
 }
 
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
@@ -458,8 +461,8 @@ enum MicrobitPins {
     /// 3,472 -> 2,932 and 4,336 -> 3,804 B (init's stack high-water), instructions unchanged; with the
     /// minimal build's refusal case (as on the M4): 135,936 -> 136,368 B; with Int(clamping:) in validation 137,200 B.
     /// Issue 14 item 6, second round: +112 B (the sinks' flip word out of line, one copy: the M0 has no
-    /// unaligned loads; COMPACT_COLUMN_SUMS keeps one binary sink for both sides). Both merged: MEASURED_M0.
-    static let firmwareFlash = 137_312
+    /// unaligned loads; COMPACT_COLUMN_SUMS keeps one binary sink for both sides). Both merged: 137,296 B.
+    static let firmwareFlash = 137_296
     static let goldenInstructions = 21395
     static let goldenRAM = 2040
     static let fcn256RAM = 2932
@@ -470,7 +473,8 @@ enum MicrobitPins {
     static let fcn256Instructions = 329_945
     /// The same network in columns32. Issue 14, item 6 (the column kernels by levels, straight-line
     /// sinks, tails of 8 and 4; no 32-column blocks on the M0): 176,585 -> 163,894, RAM 4,704 -> 4,320 B.
-    static let fcn256ColumnsRAM = 3804
-    /// Item 6, second round (the column sinks' flips a word per lane group): 163,882 -> 161,546.
-    static let fcn256ColumnsInstructions = 161_546
+    /// Item 6, second round (the column sinks' flips a word per lane group): 163,882 -> 161,546; merged with
+    /// item 5's reader (init's stack, RAM 3,804 -> 3,788 B) it measures 161,549 (+3: the sinks' code placement).
+    static let fcn256ColumnsRAM = 3788
+    static let fcn256ColumnsInstructions = 161_549
 }
