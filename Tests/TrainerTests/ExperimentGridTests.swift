@@ -70,6 +70,9 @@ final class ExperimentGridTests: XCTestCase {
         XCTAssertEqual(fig.attackJobs[0][1], t2.attackJobs[0][0], "fgsm at 0.1 on the same model is one job")
         XCTAssertEqual(plan.models.count, 30, "15 FCN and 15 conv models")
         XCTAssertEqual(Set(plan.models.map(\.id)).count, plan.models.count)
+        // 417 attack cells, of which the PGD jobs answer the 55 edge cells on 8-bit input (issue 18 item 4).
+        XCTAssertEqual(plan.attacks.count, 362)
+        XCTAssertEqual(plan.attacks.filter { $0.attack == .edge }.count, 84)
         // FCN2 stands in for FCN1 under the default preset, not under --preset fcn1; the conv net always stands in for AlexNet.
         XCTAssertTrue(try XCTUnwrap(plan.cells.first { $0.cell.id == "t5-bnn-2b" }).standsIn)
         XCTAssertFalse(fig.standsIn)
@@ -202,6 +205,50 @@ final class ExperimentGridTests: XCTestCase {
         XCTAssertEqual(GridPlan(grid: grid, options: GridOptions(), attackDefaults: AttackConfig(kind: .edge, epsilon: 0.3)).attacks.map(\.id),
                        plan.attacks.map(\.id))
         XCTAssertTrue(plan.resolvedSettings(.edge, 0.1).contains("patience=\(AttackConfig.Defaults.patience)"), plan.resolvedSettings(.edge, 0.1))
+    }
+
+    /// Issue 18 item 4: on 8-bit input the edge attack is PGD with the same settings and seed (and so under a
+    /// budget below one pixel unit), so the PGD job answers the edge row: no edge job, every other id as
+    /// before, the PGD figure under edge in every report and a note that says so. A 2-bit edge cell is its own job.
+    func testEightBitEdgeCellIsAnsweredByThePGDJob() throws {
+        let eight = #"{"dataset": "mnist", "arch": "fcn", "precision": "float", "input_bits": 8, "epochs": 20}"#
+        func plan(_ eightBitAttacks: String) throws -> GridPlan {
+            let grid = try ExperimentGrid.parse(Self.grid([
+                Self.cell("a8", ["row": "\"Full-8b\"", "training": eight, "attacks": eightBitAttacks]),
+                Self.cell("b2", ["attacks": #"["fgsm", "pgd", "edge"]"#, "eps": #"[0.1, 0.002]"#]),
+            ]), path: "g")
+            return GridPlan(grid: grid, options: GridOptions())
+        }
+        // Edge listed before PGD, and a cell with edge but no PGD row: the PGD job is planned all the same.
+        let p = try plan(#"["edge", "pgd"]"#)
+        let a8 = p.cells[0], b2 = p.cells[1]
+        XCTAssertEqual(a8.attackJobs[0], a8.attackJobs[1], "the 8-bit edge row is the PGD jobs")
+        XCTAssertEqual(b2.attackJobs[2][1], b2.attackJobs[1][1], "under 1/255 the 2-bit edge row is the PGD job too")
+        XCTAssertEqual(p.attacks.filter { $0.attack == .edge }.map(\.id), [b2.attackJobs[2][0]], "one edge job: 2-bit at 0.1")
+        XCTAssertNotEqual(b2.attackJobs[2][0], b2.attackJobs[1][0])
+        // The same jobs, with the same ids, as a grid that asks for no 8-bit edge cell at all.
+        XCTAssertEqual(p.attacks.map(\.id), try plan(#"["pgd"]"#).attacks.map(\.id))
+        XCTAssertEqual(try plan(#"["edge"]"#).attacks.map(\.id), p.attacks.map(\.id))
+
+        let pgd = a8.attackJobs[1]
+        let results = GridResults(plan: p, results: [
+            pgd[0]: ["images": 100, "clean_accuracy": 0.98, "robust_accuracy": 0.41],
+            pgd[1]: ["images": 100, "clean_accuracy": 0.98, "robust_accuracy": 0.07],
+        ])
+        let tables = results.tablesMarkdown()
+        XCTAssertTrue(tables.contains("Budget cells: paper · FGSM / PGD-BPDA / edge (Δ)"), tables)
+        XCTAssertTrue(tables.contains("| Full-8b\\* | fcn2 mnist | 96.4 · 98.0 (+1.6) | 96.4 · - / 41.0 / 41.0 | - · - / 7.0 / 7.0 |"), tables)
+        XCTAssertTrue(results.tablesCSV().contains("Table 5,Full-8b,a8,fcn2,mnist,true,eps 0.1,96.40,,41.00,41.00,\n"), results.tablesCSV())
+        XCTAssertTrue(results.markdown().contains("| Full-8b | fcn2 mnist\\* | edge | - / 98.0 | - / 41.0 | - / 7.0 | |"), results.markdown())
+        for text in [tables, results.markdown(), results.readme()] {
+            XCTAssertTrue(text.contains("edge = PGD on 8-bit input"), text)
+            XCTAssertTrue(text.contains("(2 cells: `a8`, `b2`)"), text)
+        }
+        // A grid without such a cell says nothing of it.
+        let twoBit = GridResults(plan: GridPlan(grid: try ExperimentGrid.parse(Self.grid([Self.cell("c", ["attacks": #"["pgd", "edge"]"#])]), path: "g"),
+                                                options: GridOptions()), results: [:])
+        XCTAssertFalse(twoBit.tablesMarkdown().contains("edge = PGD"))
+        XCTAssertEqual(twoBit.plan.attacks.filter { $0.attack == .edge }.count, 2)
     }
 
     /// Issue 16: a cell asks for the certified figure with `"certify": true`: its attack jobs run

@@ -106,6 +106,17 @@ final class SearchAttackTests: XCTestCase {
         let pgd = try Attacker(network: net, config: AttackConfig(kind: .pgd, epsilon: 0.1, steps: 5)).run(on: test)
         let edge = try Attacker(network: net, config: AttackConfig(kind: .edge, epsilon: 0.1, steps: 5)).run(on: test)
         XCTAssertEqual(edge.images.pixels, pgd.images.pixels)
+        // Every number a grid keeps (GridJobs.resultKeys), so the grid's PGD job can answer the edge cell (issue 18 item 4).
+        XCTAssertEqual(edge.zeroGradientFraction, pgd.zeroGradientFraction)
+        XCTAssertEqual(edge.robustAccuracy, pgd.robustAccuracy)
+        // Under one pixel unit of budget no pixel can change level: the edge attack is PGD on fewer bits too.
+        let small = AttackConfig(kind: .edge, epsilon: 0.003, steps: 5)
+        XCTAssertTrue(small.edgeIsItsStart(inputBits: 2))
+        let twoBit = try twoBitNetwork(), few = test.prefix(20)
+        let edgeSmall = try Attacker(network: twoBit, config: small).run(on: few)
+        let pgdSmall = try Attacker(network: twoBit, config: small.edgeStart).run(on: few)
+        XCTAssertEqual(edgeSmall.images.pixels, pgdSmall.images.pixels)
+        XCTAssertEqual(edgeSmall.zeroGradientFraction, pgdSmall.zeroGradientFraction)
     }
 
     func testSquareStaysInTheBallAndLowersAccuracy() throws {

@@ -33,14 +33,11 @@ import ModelFormat
 extension Attacker {
     /// One batch of the edge attack: the stored pixels, and the zero-gradient count over the entries seen.
     func edgeBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> BatchOutcome {
-        var pgdConfig = config
-        pgdConfig.kind = .pgd
-        pgdConfig.gradient = .straightThrough
         // The settings were validated with this attacker's.
-        let pgd = try! Attacker(network: network, config: pgdConfig)
+        let pgd = try! Attacker(network: network, config: config.edgeStart)
         let start = try pgd.attackBatch(x0, labels: labels, batch: batch)
         let bits = network.inputBits
-        guard bits < 8, config.pixelBudget > 0 else { return start }
+        guard !config.edgeIsItsStart(inputBits: bits) else { return start }
 
         let rows = x0.rows, n = x0.cols
         let shift = 8 - bits, budget = config.pixelBudget

@@ -63,7 +63,8 @@ public struct PlannedCell: Sendable {
     public var net: String
     /// Whether the network or data set differs from the paper's (FCN2 for FCN1, Fashion-MNIST for CIFAR-10).
     public var standsIn: Bool
-    /// Attack job ids, by attack then budget (the cell's orders).
+    /// Attack job ids, by attack then budget (the cell's orders). An edge row on 8-bit input holds the PGD
+    /// jobs' ids: there the edge attack is PGD with the same settings and seed (`GridPlan.answeringKind`).
     public var attackJobs: [[String]]
 }
 
@@ -134,12 +135,13 @@ public struct GridPlan: Sendable {
         for kind in cell.attacks {
             var row: [String] = []
             for e in cell.epsilons {
-                var a = ["--attacks", kind.rawValue, "--eps", e.value.description, "--steps", String(grid.attackSettings.steps),
+                let runs = answeringKind(kind, e.value, inputBits: t.inputBits)
+                var a = ["--attacks", runs.rawValue, "--eps", e.value.description, "--steps", String(grid.attackSettings.steps),
                          "--restarts", String(grid.attackSettings.restarts), "--seed", String(grid.attackSettings.seed)]
                 if let n = options.limit { a += ["--limit", String(n)] }
                 if cell.certify { a.append("--certify") }
-                let job = AttackJob(id: Self.jobID("bitshield-grid-attack/2", [model.id] + a + [resolvedSettings(kind, e.value)]),
-                                    model: model.id, attack: kind, eps: e,
+                let job = AttackJob(id: Self.jobID("bitshield-grid-attack/2", [model.id] + a + [resolvedSettings(runs, e.value)]),
+                                    model: model.id, attack: runs, eps: e,
                                     arguments: a, resourceClass: "attack-" + modelClass.dropFirst("train-".count))
                 if known.insert(job.id).inserted { attacks.append(job) }
                 row.append(job.id)
@@ -156,13 +158,29 @@ public struct GridPlan: Sendable {
     /// `AttackConfig.Kind.revision`) gives new ids, and a grid run before the change re-runs those cells
     /// instead of keeping their stale results.
     func resolvedSettings(_ kind: AttackConfig.Kind, _ eps: Float) -> String {
+        "\(kind.rawValue) r\(kind.revision) \(resolvedConfig(kind, eps).settingsSummary)"
+    }
+
+    /// The settings `train sweep` runs `kind` at `eps` with under this grid: `attackDefaults` with the grid's
+    /// steps, restarts and seed.
+    func resolvedConfig(_ kind: AttackConfig.Kind, _ eps: Float) -> AttackConfig {
         var c = attackDefaults
         c.kind = kind
         c.epsilon = eps
         c.steps = grid.attackSettings.steps
         c.restarts = grid.attackSettings.restarts
         c.seed = grid.attackSettings.seed
-        return "\(kind.rawValue) r\(kind.revision) \(c.settingsSummary)"
+        return c
+    }
+
+    /// The attack whose job answers `kind` at `eps` on `inputBits`-bit input: `kind` itself, except an edge
+    /// attack that is exactly the grid's PGD of the same settings and seed (8-bit input, or a budget under one
+    /// pixel unit: `AttackConfig.edgeIsItsStart`), which the PGD job answers: the same numbers, run once.
+    /// Every other job keeps its id.
+    func answeringKind(_ kind: AttackConfig.Kind, _ eps: Float, inputBits: Int) -> AttackConfig.Kind {
+        let edge = resolvedConfig(.edge, eps)
+        guard kind == .edge, edge.edgeIsItsStart(inputBits: inputBits), edge.edgeStart == resolvedConfig(.pgd, eps) else { return kind }
+        return .pgd
     }
 
     /// The model job `id`, or nil.

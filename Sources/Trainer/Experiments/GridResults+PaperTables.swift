@@ -110,7 +110,7 @@ extension GridResults {
         s += " the attacks are named in each table's header, the paper's attack (FGSM) first. The clean column is"
         s += " `paper · ours (ours - paper)`. `-`: no number (the paper prints none, or the row does not run that budget);"
         s += " `pending`: the job has not finished. `*`: a network or data set that stands in for the paper's"
-        s += " (FCN2 for FCN1, the conv net on Fashion-MNIST for AlexNet on CIFAR-10).\n"
+        s += " (FCN2 for FCN1, the conv net on Fashion-MNIST for AlexNet on CIFAR-10).\n" + edgeNote
         for t in plan.paperTables {
             let names = t.attacks.map(Self.attackName).joined(separator: " / ")
             s += "\n## \(ReportEscaping.markdown(t.name))\n\n"

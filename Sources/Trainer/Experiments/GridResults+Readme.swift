@@ -128,6 +128,7 @@ extension GridResults {
             s += " straight-through gradient) and edge (which knows the quantizer's bins) are the honest ones: a claim"
             s += " that holds under FGSM only is a claim about FGSM, not about robustness.\n"
         }
+        s += edgeNote
         s += certifiedSection()
         s += "\n## The largest difference from the paper in each table (clean or under its attack)\n\n"
         for t in plan.paperTables {
