@@ -119,6 +119,39 @@ final class SearchAttackTests: XCTestCase {
         XCTAssertEqual(edgeSmall.zeroGradientFraction, pgdSmall.zeroGradientFraction)
     }
 
+    /// Issue 18 item 4: an edge attack handed the finished PGD run of its own start settings (the grid's PGD
+    /// cell) gives bit-for-bit today's edge result, over several batches; a start that cannot be that run is refused.
+    func testEdgeAttackFromAGivenPGDRunIsBitIdentical() throws {
+        let test = try TestData.mnist(.test).prefix(30)
+        let net = try twoBitNetwork()
+        let edge = AttackConfig(kind: .edge, epsilon: 0.1, steps: 3, searchRounds: 6, patience: 3)
+        let pgd = try Attacker(network: net, config: edge.edgeStart).run(on: test, batchSize: 12)
+        let today = try Attacker(network: net, config: edge).run(on: test, batchSize: 12)
+        let reused = try Attacker(network: net, config: edge).run(on: test, batchSize: 12, start: EdgeStart(pgd: pgd))
+        XCTAssertEqual(reused.images.pixels, today.images.pixels)
+        XCTAssertEqual(reused.gradientZeros, today.gradientZeros)
+        XCTAssertEqual(reused.gradientEntries, today.gradientEntries)
+        XCTAssertEqual(reused.zeroGradientFraction, today.zeroGradientFraction)
+        XCTAssertEqual(reused.robustAccuracy, today.robustAccuracy)
+        XCTAssertEqual(reused.searchRounds, today.searchRounds)
+        XCTAssertNotEqual(today.images.pixels, pgd.images.pixels, "the search moved something: the test can fail")
+
+        func refusal(_ start: EdgeStart, _ config: AttackConfig = edge) -> String {
+            do {
+                _ = try Attacker(network: net, config: config).run(on: test, batchSize: 12, start: start)
+                return "accepted"
+            } catch { return error.description }
+        }
+        var far = pgd.images.pixels
+        far[784 * 2 + 100] = test.pixels[784 * 2 + 100] < 128 ? 255 : 0
+        let farSet = try ImageSet(height: 28, width: 28, channels: 1, classes: 10, pixels: far, labels: test.labels)
+        XCTAssertTrue(refusal(EdgeStart(images: farSet, gradientZeros: 0, gradientEntries: 1)).contains("pixel 100 of image 2"),
+                      refusal(EdgeStart(images: farSet, gradientZeros: 0, gradientEntries: 1)))
+        XCTAssertTrue(refusal(EdgeStart(images: pgd.images.prefix(29), gradientZeros: 0, gradientEntries: 1)).contains("29 images"))
+        XCTAssertTrue(refusal(EdgeStart(images: pgd.images, gradientZeros: 5, gradientEntries: 4)).contains("5 zeros of 4 entries"))
+        XCTAssertTrue(refusal(EdgeStart(pgd: pgd), edge.edgeStart).contains("not pgd"))
+    }
+
     func testSquareStaysInTheBallAndLowersAccuracy() throws {
         let test = try TestData.mnist(.test).prefix(200)
         let net = try eightBitNetwork()

@@ -32,6 +32,8 @@ public struct AttackResult: Sendable {
     public var attackSeconds: Double = 0
     /// Edge attack: the most search rounds any batch ran before its stop rule ended it (nil for the others).
     public var searchRounds: Int?
+    /// Gradient entries that were exactly zero, and all entries seen (`zeroGradientFraction`'s parts).
+    public var gradientZeros = 0, gradientEntries = 0
 
     /// Successes over clean-correct images.
     public var successRate: Double { cleanCorrect == 0 ? 0 : Double(successes) / Double(cleanCorrect) }
@@ -55,10 +57,13 @@ public struct Attacker {
     }
 
     /// Attacks every image of `data`, in batches; first checks that `data` fits the attacked model and
-    /// the crafting one (`ModelConfig.checkFits`).
-    public func run(on data: ImageSet, batchSize: Int = 500, onBatch: (Int, Int) -> Void = { _, _ in }) throws(TrainerError) -> AttackResult {
+    /// the crafting one (`ModelConfig.checkFits`). An edge attack given `start` (a finished PGD run of its
+    /// `edgeStart` settings, EdgeAttack+GivenStart.swift) starts from it instead of re-running PGD.
+    public func run(on data: ImageSet, batchSize: Int = 500, start given: EdgeStart? = nil,
+                    onBatch: (Int, Int) -> Void = { _, _ in }) throws(TrainerError) -> AttackResult {
         try network.checkFits(data, role: "attacked set")
         if crafter !== network { try crafter.checkFits(data, role: "attacked set (transfer source)") }
+        if let given { try check(given, against: data) }
         let start = Date()
         var adversarial = data.pixels
         var zeros = 0, entries = 0, rounds: Int?
@@ -66,13 +71,18 @@ public struct Attacker {
         while begin < data.count {
             let end = min(begin + batchSize, data.count)
             let (x, labels) = TrainingSession.batch(data, indices: begin..<end)
-            let outcome = try attackBatch(x, labels: labels, batch: begin / batchSize)
+            let givenPixels = given.map { Array($0.images.pixels[begin * data.imageSize..<end * data.imageSize]) }
+            let outcome = try attackBatch(x, labels: labels, batch: begin / batchSize, start: givenPixels)
             zeros += outcome.zeros
             entries += outcome.entries
             if let r = outcome.searchRounds { rounds = max(rounds ?? 0, r) }
             for i in 0..<outcome.pixels.count { adversarial[begin * data.imageSize + i] = outcome.pixels[i] }
             begin = end
             onBatch(end, data.count)
+        }
+        if let given {
+            zeros += given.gradientZeros
+            entries += given.gradientEntries
         }
         let attackSeconds = Date().timeIntervalSince(start)
         let adv = try! ImageSet(height: data.height, width: data.width, channels: data.channels, classes: data.classes,
@@ -95,7 +105,8 @@ public struct Attacker {
         return AttackResult(images: adv, cleanAccuracy: Double(cleanCorrect) / n, robustAccuracy: Double(robust) / n,
                             successes: successes, cleanCorrect: cleanCorrect, maxPerturbation: maxP,
                             meanPerturbation: Double(sumP) / n, zeroGradientFraction: entries == 0 ? 0 : Double(zeros) / Double(entries),
-                            seconds: Date().timeIntervalSince(start), attackSeconds: attackSeconds, searchRounds: rounds)
+                            seconds: Date().timeIntervalSince(start), attackSeconds: attackSeconds, searchRounds: rounds,
+                            gradientZeros: zeros, gradientEntries: entries)
     }
 
     /// Rounds `x` to 8-bit pixels inside the ball around the clean pixels `x0` (both on [0, 1]).
@@ -119,7 +130,8 @@ public struct Attacker {
     /// One batch: the stored adversarial pixels, and the zero-gradient count over the entries seen.
     /// Each attack is in its own file: `Attacker+FGSM`, `Attacker+RFGSM`, `Attacker+PGD` (PGD, and
     /// transfer, which is PGD on the source model), `EdgeAttack`, `SquareAttack`.
-    func attackBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> BatchOutcome {
+    /// `start`: an edge attack's PGD start for this batch, already run (its counts are the caller's).
+    func attackBatch(_ x0: Matrix, labels: [Int], batch: Int, start: [UInt8]? = nil) throws(TrainerError) -> BatchOutcome {
         var random = SeededRandom(seed: config.seed, stream: 7000 + UInt64(batch))
         var steps = SignedSteps()
         let pixels: [UInt8]
@@ -127,7 +139,7 @@ public struct Attacker {
         case .fgsm: pixels = try fgsm(x0, labels: labels, steps: &steps)
         case .rfgsm: pixels = try rfgsm(x0, labels: labels, random: &random, steps: &steps)
         case .pgd, .transfer: pixels = try pgd(x0, labels: labels, random: &random, steps: &steps)
-        case .edge: return try edgeBatch(x0, labels: labels, batch: batch)
+        case .edge: return try edgeBatch(x0, labels: labels, batch: batch, start: start)
         case .square: return try squareBatch(x0, labels: labels, batch: batch)
         }
         return BatchOutcome(pixels: pixels, zeros: steps.zeros, entries: steps.entries)

@@ -32,10 +32,16 @@ import ModelFormat
 
 extension Attacker {
     /// One batch of the edge attack: the stored pixels, and the zero-gradient count over the entries seen.
-    func edgeBatch(_ x0: Matrix, labels: [Int], batch: Int) throws(TrainerError) -> BatchOutcome {
-        // The settings were validated with this attacker's.
-        let pgd = try! Attacker(network: network, config: config.edgeStart)
-        let start = try pgd.attackBatch(x0, labels: labels, batch: batch)
+    /// `given`: the batch's PGD start, already run (EdgeAttack+GivenStart.swift; its counts are the caller's).
+    func edgeBatch(_ x0: Matrix, labels: [Int], batch: Int, start given: [UInt8]? = nil) throws(TrainerError) -> BatchOutcome {
+        let start: BatchOutcome
+        if let given {
+            start = BatchOutcome(pixels: given)
+        } else {
+            // The settings were validated with this attacker's.
+            let pgd = try! Attacker(network: network, config: config.edgeStart)
+            start = try pgd.attackBatch(x0, labels: labels, batch: batch)
+        }
         let bits = network.inputBits
         guard !config.edgeIsItsStart(inputBits: bits) else { return start }
 
