@@ -34,10 +34,6 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case fusedDenseBits
     /// `FusedDenseKernel.bitplanePixels`: v1 `bits` weights, the codes' bit-planes, row by row.
     case fusedDensePlanes
-    /// Never chosen where pointers are 64 bits: the retired 64-bit row kernel's case (FusedConvKernel,
-    /// deleted in issue 15), kept, with its branch in `choose` and its scratch, so that the firmware's code,
-    /// whose instruction counts DeviceTests pin, stays as it was (the cases' numbers and the switches on them).
-    case fusedConvBits
     /// `XorConv32Kernel.run`: binary conv on packed bits, 32-bit words, optional max-pool into the sink
     /// (every non-reference kernel set's hidden binary convs, 64-bit hosts too).
     case xorConv32
@@ -149,12 +145,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             // the 64-bit row kernel it replaced, which re-read each field per filter and counted the zero
             // top halves of c <= 32 channel words).
             if codes { return .planeConv32 }
-            #if _pointerBitWidth(_32)   // the device's code as it was (see `fusedConvBits`)
-            if case .carrySave = kernels { return .xorConv32 }
-            return .fusedConvBits
-            #else
             return .xorConv32
-            #endif
         }
         switch q.weights {
         case .columns32: return codes ? .columnsPixels : .columnsBits
@@ -191,7 +182,6 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .columnsBits, .columnsPixels: return ColumnDenseKernel.scratchBytes(n: q.n, m: m, codeBits: q.codeBits)
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes:
             return 8 &* PixelPlanes.count(bits: q.codeBits) &* BitPacking.words(q.n)
-        case .fusedConvBits: return 4 * m   // the device's code as it was (see `fusedConvBits`)
         case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: size, c: channels)
         case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
         case .floatDenseSIMD, .floatDenseReference, .floatConvReference: if case .f32 = q.input { return 0 }

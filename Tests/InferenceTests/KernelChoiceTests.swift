@@ -80,8 +80,7 @@ final class KernelChoiceTests: XCTestCase {
             XCTAssertEqual(Kernel.choose(query), expected, "row \(i): \(query)")
         }
         let covered = Set(Self.table.map { "\($0.1)" }), all = Set(Kernel.allCases.map { "\($0)" })
-        // fusedConvBits is never chosen on a 64-bit host: the retired row kernel's case, kept for the firmware's pinned code.
-        XCTAssertEqual(all.subtracting(covered), ["fusedConvBits"], "every kernel has a row")
+        XCTAssertEqual(all.subtracting(covered), [], "every kernel has a row")
         XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4])
     }
 
