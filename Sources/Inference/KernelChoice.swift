@@ -34,9 +34,8 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case fusedDenseBits
     /// `FusedDenseKernel.bitplanePixels`: v1 `bits` weights, the codes' bit-planes, row by row.
     case fusedDensePlanes
-    /// `FusedConvKernel.run`: binary conv on packed bits, optional max-pool into the sink.
-    case fusedConvBits
-    /// `XorConv32Kernel.run`: binary conv on packed bits, 32-bit words (32-bit targets' fast set).
+    /// `XorConv32Kernel.run`: binary conv on packed bits, 32-bit words, optional max-pool into the sink
+    /// (every non-reference kernel set's hidden binary convs, 64-bit hosts too).
     case xorConv32
     /// `PlaneConv32Kernel.run`: binary conv on codes formed from the pixels, by the patch's bit-planes
     /// (every non-reference kernel set, 64-bit hosts too).
@@ -142,9 +141,11 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         if !dense {
             // The first conv on codes: PlaneConv32 on every target (on the x86-64 host 8x fewer ns than the
             // per-filter, per-code row loop it replaced, which formed each code m times).
+            // A hidden conv on packed bits: XorConv32 on every target (on the x86-64 host about half the ns of
+            // the 64-bit row kernel it replaced, which re-read each field per filter and counted the zero
+            // top halves of c <= 32 channel words).
             if codes { return .planeConv32 }
-            if case .carrySave = kernels { return .xorConv32 }
-            return .fusedConvBits
+            return .xorConv32
         }
         switch q.weights {
         case .columns32: return codes ? .columnsPixels : .columnsBits
@@ -181,7 +182,6 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .columnsBits, .columnsPixels: return ColumnDenseKernel.scratchBytes(n: q.n, m: m, codeBits: q.codeBits)
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes:
             return 8 &* PixelPlanes.count(bits: q.codeBits) &* BitPacking.words(q.n)
-        case .fusedConvBits: return FusedConvKernel.scratchBytes(m: m)
         case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: size, c: channels)
         case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
         case .floatDenseSIMD, .floatDenseReference, .floatConvReference: if case .f32 = q.input { return 0 }

@@ -46,8 +46,9 @@ final class KernelChoiceTests: XCTestCase {
         // v1 `bits` dense and binary conv.
         (Q(op: .dense, weights: .bits, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .fusedDensePlanes),
         (Q(op: .dense, weights: .bits, kernels: .carrySave, input: .bits, signs: true, four: true, n: 600), .fusedDenseBits),
-        (Q(op: .conv2d, weights: .bits, kernels: .simd, input: .bits, signs: true, n: 100), .fusedConvBits),
-        // Binary conv on 32-bit targets' fast set (`optimized` there): 32-bit XOR-popcounts.
+        // A hidden binary conv (packed bits in): 32-bit XOR-popcounts on every non-reference set, 64-bit hosts too.
+        (Q(op: .conv2d, weights: .bits, kernels: .simd, input: .bits, signs: true, n: 100), .xorConv32),
+        (Q(op: .conv2d, weights: .bits, kernels: .optimized, input: .bits, n: 1152), .xorConv32),
         (Q(op: .conv2d, weights: .bits, kernels: .carrySave, input: .bits, signs: true, n: 100), .xorConv32),
         // The first conv on codes: the patch's bit-planes on every non-reference set, 64-bit hosts included.
         (Q(op: .conv2d, weights: .bits, kernels: .carrySave, input: .codes, codeBits: 2, signs: true, n: 784), .planeConv32),

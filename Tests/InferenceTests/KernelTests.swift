@@ -263,12 +263,11 @@ final class KernelTests: XCTestCase {
                 let wt = BitPacking.pack(signs: signs(m * k * k * c), rows: m * k * k, n: c)
                 let outCount = (h - k + 1) * (w - k + 1) * m
                 var a = [Int32](repeating: 0, count: outCount)
-                var scratch = [Int32](repeating: 0, count: m)
+                var scratch = [UInt32](repeating: 0xA5A5_A5A5, count: XorConv32Kernel.scratchBytes(m: m, k: k, c: c) / 4)
                 BinaryConvKernel.referenceBits(input: x, h: h, w: w, c: c, k: k, weights: wt, m: m, output: &a)
                 var b = accumulators(outCount) { sink in
-                    x.withUnsafeBufferPointer { xp in
-                        FusedConvKernel.run(xp.baseAddress!, h: h, w: w, c: c, k: k, weights: wt, m: m, pool: 1,
-                                            accumulators: &scratch, sink: sink)
+                    scratch.withUnsafeMutableBytes { s in
+                        XorConv32Kernel.run(x, h: h, w: w, c: c, k: k, weights: wt, m: m, pool: 1, scratch: s.baseAddress!, sink: sink)
                     }
                 }
                 XCTAssertEqual(a, b, "bits c \(c) k \(k)")
@@ -304,13 +303,12 @@ final class KernelTests: XCTestCase {
             let words = layout == .flat ? BitPacking.words((oh / s) * (ow / s) * m) : (oh / s) * (ow / s) * BitPacking.words(m)
             var expected = [UInt64](repeating: 0, count: words), got = [UInt64](repeating: 0, count: words)
             ThresholdSignKernel.run(pooled, h: oh / s, w: ow / s, c: m, thresholds: thresholds, flips: flips, layout: layout, output: &expected)
-            var scratch = [Int32](repeating: 0, count: m)
+            var scratch = [UInt32](repeating: 0xA5A5_A5A5, count: XorConv32Kernel.scratchBytes(m: m, k: k, c: c) / 4)
             thresholds.withUnsafeBufferPointer { t in
                 flips.withUnsafeBufferPointer { f in
                     got.withUnsafeMutableBufferPointer { g in
-                        x.withUnsafeBufferPointer { xp in
-                            FusedConvKernel.run(xp.baseAddress!, h: h, w: w, c: c, k: k, weights: wt, m: m, pool: s,
-                                                accumulators: &scratch,
+                        scratch.withUnsafeMutableBytes { sp in
+                            XorConv32Kernel.run(x, h: h, w: w, c: c, k: k, weights: wt, m: m, pool: s, scratch: sp.baseAddress!,
                                                 sink: .signs(thresholds: t.baseAddress!, flips: f.baseAddress!, layout: layout,
                                                              channels: m, bits: g.baseAddress!))
                         }

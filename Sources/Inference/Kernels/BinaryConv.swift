@@ -1,7 +1,8 @@
 import ModelFormat
 
 // Reference kernels of binary 2-D convolution, stride 1, no padding (spec/FORMAT.md `conv2d` with bits
-// weights), NHWC, one value at a time. The optimized kernel is FusedConvKernel (FusedConv.swift).
+// weights), NHWC, one value at a time. The optimized kernels are XorConv32Kernel
+// (XorConv32.swift: bits input) and PlaneConv32Kernel (PlaneConv32.swift: codes formed from the pixels).
 // Weights `[m, k, k, words(C)]`: each kernel position's C channels are a packed row. Bits input uses
 // the `pixel` layout (each pixel's channels a packed row), so a kernel position is a word-aligned
 // row against a word-aligned row.

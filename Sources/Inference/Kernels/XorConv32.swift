@@ -1,7 +1,8 @@
 import ModelFormat
 
-// The hidden binary conv for 32-bit targets (the `carrySave` kernel set: the Cortex-M firmware).
-// Reference: BinaryConvKernel.referenceBits (BinaryConv.swift); the 64-bit kernel is FusedConvKernel.
+// The hidden binary conv of every non-reference kernel set: the Cortex-M firmware's and 64-bit hosts'
+// (on the x86-64 host about half the ns of the 64-bit row kernel it replaced there, FusedConvKernel).
+// Reference: BinaryConvKernel.referenceBits (BinaryConv.swift).
 
 /// A binary conv on packed ±1 input (`pixel` layout, stride 1, no padding, NHWC), with optional max
 /// pooling into the sink, counted 32 bits at a time. Each output pixel's receptive field is gathered
@@ -9,7 +10,7 @@ import ModelFormat
 /// time (`Popcount32.xorCount`: nibble sums, one multiply per three words). The bits layout pads
 /// each pixel's channels to whole 64-bit words with 0 bits in input and weights alike, so for c <= 32
 /// only the low word of each pixel's two counts (the filter read with a stride of 2): the zero
-/// halves that FusedConvKernel's 64-bit popcounts count are skipped. For larger c the field keeps all
+/// halves that 64-bit popcounts would count are skipped. For larger c the field keeps all
 /// of a pixel's words (a zero top half counts 0). A = k k c - 2 popcount, max over the pool window.
 public enum XorConv32Kernel {
     /// 32-bit words a pixel's channels take in the gathered field (1 for c <= 32, else all of them).

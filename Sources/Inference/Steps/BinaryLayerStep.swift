@@ -76,11 +76,6 @@ enum BinaryLayerStep {
         case .fusedDensePlanes:
             FusedDenseKernel.bitplanePixels(pixels: px, bits: bits, weights: w64, n: n, m: m, planes: planes, sink: one)
         case .fusedDenseBits: FusedDenseKernel.popcountBits(input: xb, weights: w64, n: n, m: m, sink: one)
-        #if !_pointerBitWidth(_32)   // 32-bit targets run every binary conv on XorConv32 / PlaneConv32 (Kernel.choose)
-        case .fusedConvBits:
-            FusedConvKernel.run(xb, h: o.h, w: o.w, c: o.c, k: o.size, weights: w64, m: m, pool: pool,
-                                accumulators: scratch.assumingMemoryBound(to: Int32.self), sink: one)
-        #endif
         case .xorConv32:
             XorConv32Kernel.run(xb, h: o.h, w: o.w, c: o.c, k: o.size, weights: w64, m: m, pool: pool, scratch: scratch, sink: one)
         case .planeConv32:
