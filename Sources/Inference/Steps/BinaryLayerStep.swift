@@ -65,6 +65,11 @@ enum BinaryLayerStep {
             BlockedDenseKernel.planes(planes, count: PixelPlanes.count(bits: bits), total: total, weights: w64, n: n, m: m, sink: one,
                                       constantFirstPlane: bits < 8, rowCounts: rowCounts)
         case .blockedBits: BlockedDenseKernel.bits(input: xb, weights: w64, n: n, m: m, sink: one)
+        case .blockedPlanesRows16:
+            let total = PixelPlanes.build(pixels: px, n: n, bits: bits, into: planes)
+            BlockedDenseKernel.planesRows16(planes, count: PixelPlanes.count(bits: bits), total: total, weights: w64, n: n, m: m, sink: one,
+                                            constantFirstPlane: bits < 8, rowCounts: rowCounts)
+        case .blockedBitsRows16: BlockedDenseKernel.bitsRows16(input: xb, weights: w64, n: n, m: m, sink: one)
         #endif
         case .blockedPlanesCarrySave, .blockedPlanesCarrySave13:
             let total = PixelPlanes.build32(pixels: px, n: n, bits: bits, into: planes)
