@@ -92,6 +92,8 @@ struct SweepCommand: ToolCommand {
         starts.saveStart = saveStart
         starts.edgeStart = edgeStart
         if let problem = starts.startProblem { throw ValidationError(problem) }
+        // A DIR that is a file, or under one, is refused before the PGD cell runs.
+        if let saveStart { try requireWritableFile(EdgeStart.startFile(saveStart), option: "--save-start") }
         if !bsm.isEmpty && bsm.count != checkpoints.count {
             throw ValidationError("--bsm given \(bsm.count) times for \(checkpoints.count) checkpoints")
         }

@@ -224,6 +224,12 @@ final class ReproduceToolTests: XCTestCase {
         let two = try runTool("train", ["sweep", checkpoint, "--attacks", "edge", "--eps", "0.1,0.2", "--edge-start", start, "--out", temporaryDirectory() + "/z"])
         XCTAssertEqual(two.status, 64, two.stderr)
         XCTAssertTrue(two.stderr.contains("--edge-start keeps one PGD run: give one checkpoint and one eps (got 1 and 2)"), two.stderr)
+        // A file where the run is to be kept: refused before the PGD cell runs.
+        let file = temporaryDirectory() + "/f"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let under = try runTool("train", ["sweep", checkpoint, "--attacks", "pgd", "--eps", "0.2", "--save-start", file, "--out", temporaryDirectory() + "/w"])
+        XCTAssertEqual(under.status, 64, under.stderr)
+        XCTAssertTrue(under.stderr.contains("--save-start"), under.stderr)
     }
 
     func testAttackBeforeItsModelAndBadUsageAreRefused() throws {
