@@ -224,6 +224,11 @@ final class ReproduceToolTests: XCTestCase {
         let two = try runTool("train", ["sweep", checkpoint, "--attacks", "edge", "--eps", "0.1,0.2", "--edge-start", start, "--out", temporaryDirectory() + "/z"])
         XCTAssertEqual(two.status, 64, two.stderr)
         XCTAssertTrue(two.stderr.contains("--edge-start keeps one PGD run: give one checkpoint and one eps (got 1 and 2)"), two.stderr)
+        // The edge job before its PGD job has finished: refused, naming it.
+        for id in [edge.id, pgd.id] { try FileManager.default.removeItem(atPath: store.marker(.attack, id)) }
+        let early = try runTool("train", ["reproduce", "job", out, "attack", edge.id, "--data-dir", cache])
+        XCTAssertEqual(early.status, 1, early.stdout + early.stderr)
+        XCTAssertTrue(early.stderr.contains("its PGD start, attack \(pgd.id), has not finished"), early.stderr)
         // A file where the run is to be kept: refused before the PGD cell runs.
         let file = temporaryDirectory() + "/f"
         XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
