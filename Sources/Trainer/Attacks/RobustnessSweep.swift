@@ -229,8 +229,9 @@ public struct RobustnessSweep {
                     let key = SweepCell.key(model: path, sha256: sha, attack: kind.rawValue, settings: described, eps: epsValue, images: test.count)
                     let label = "\(name) \(kind.rawValue) eps \(eps)"
                     // A PGD cell whose run is to be kept runs again when the kept run is not there.
-                    let origin = EdgeStart.Origin(config: config, modelSHA256: sha, data: test)
-                    let unsaved = kind == .pgd && settings.saveStart.map { !EdgeStart.isStored(in: $0, origin: origin) } ?? false
+                    // (Hashing the attacked images: only for a cell that keeps or takes a stored run.)
+                    let origin = { EdgeStart.Origin(config: config, modelSHA256: sha, data: test) }
+                    let unsaved = kind == .pgd && settings.saveStart.map { !EdgeStart.isStored(in: $0, origin: origin()) } ?? false
                     if var done = finished[key], !(done.runtimeAccuracy == nil && canCrossCheck(path)), !unsaved {
                         done.modelName = name
                         // A cell journaled without --certify, resumed with it: the attack stands, verify runs now.
@@ -247,7 +248,7 @@ public struct RobustnessSweep {
                     let attacker = try Attacker(network: network, config: config, source: kind == .transfer ? source : nil)
                     var start: EdgeStart?
                     if kind == .edge, let dir = settings.edgeStart {
-                        start = try EdgeStart.load(from: dir, origin: origin, shape: (test.height, test.width, test.channels), classes: test.classes)
+                        start = try EdgeStart.load(from: dir, origin: origin(), shape: (test.height, test.width, test.channels), classes: test.classes)
                     } else if kind == .edge, let pgd = pgdRuns[eps], pgd.config == config.edgeStart {
                         start = EdgeStart(pgd: pgd.result)
                     }
@@ -256,7 +257,7 @@ public struct RobustnessSweep {
                     }
                     if kind == .pgd {
                         pgdRuns[eps] = (config, result)
-                        if let dir = settings.saveStart { try EdgeStart.save(result, origin: origin, to: dir) }
+                        if let dir = settings.saveStart { try EdgeStart.save(result, origin: origin(), to: dir) }
                     }
                     let predictions = try Evaluation.predictions(network, on: result.images)
                     let robust = (0..<test.count).map { predictions[$0] == Int(test.labels[$0]) }
