@@ -41,7 +41,8 @@ public struct GridStore: Sendable {
     public func isDone(_ kind: Kind, _ id: String) -> Bool { FileManager.default.fileExists(atPath: marker(kind, id)) }
 
     /// Writes the plan: the grid (byte for byte), the options, and each job's file (the same bytes every
-    /// time for the same id, so rewriting one is harmless).
+    /// time for the same id and grid, so rewriting one is harmless; an attack job's links, `start` and
+    /// `keeps_start`, follow the grid's other cells).
     public func write(plan: GridPlan, gridBytes: [UInt8]) throws(TrainerError) {
         try save(gridBytes, gridCopy)
         try save(Self.json(plan.options.object), optionsFile)
