@@ -71,11 +71,19 @@ public struct ModelImage {
     @inlinable public func isBits(_ i: Int) -> Bool {
         let id = RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes)
         return id == TensorType.bits.rawValue || id == TensorType.bits8.rawValue || id == TensorType.columns32.rawValue
+            || id == TensorType.columns32s.rawValue
     }
 
-    /// Whether tensor `i` is in the `columns32` layout (columns in lanes of 32 rows), without validation.
+    /// Whether tensor `i` is in the `columns32` layout (columns in lanes of 32 rows), or `columns32s`
+    /// (the same bytes, then bounds), without validation.
     @inlinable public func isColumns(_ i: Int) -> Bool {
-        RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes) == TensorType.columns32.rawValue
+        let id = RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes)
+        return id == TensorType.columns32.rawValue || id == TensorType.columns32s.rawValue
+    }
+
+    /// Whether tensor `i` is `columns32s` (columns with threshold bounds), without validation.
+    @inlinable public func hasBounds(_ i: Int) -> Bool {
+        RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes) == TensorType.columns32s.rawValue
     }
 
     /// Whether tensor `i` is in the `bits8` layout (rows interleaved in blocks of eight), without validation.
@@ -207,6 +215,7 @@ public struct ModelImage {
         case .bits: return 8 * t.rows * BitPacking.words(t.rowLength)
         case .bits8: return 8 * BitPacking.blockedRows(t.rows) * BitPacking.words(t.rowLength)
         case .columns32: return BitPacking.columnsBytes(rows: t.rows, n: t.rowLength)
+        case .columns32s: return BitPacking.columnsBytes(rows: t.rows, n: t.rowLength) + ColumnBounds.bytes(rows: t.rows, n: t.rowLength)
         }
     }
 
@@ -237,11 +246,11 @@ public struct ModelImage {
                 }
                 guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(.bits8)) }
             }
-            if t.type == .columns32 {
-                guard header.version >= ImageLayout.columns32Version else {
-                    throw .unknownTensorType(index: i, id: Int(TensorType.columns32.rawValue))
+            if t.type.isColumns {
+                guard header.version >= (t.type == .columns32 ? ImageLayout.columns32Version : ImageLayout.columns32sVersion) else {
+                    throw .unknownTensorType(index: i, id: Int(t.type.rawValue))
                 }
-                guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(.columns32)) }
+                guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(t.type)) }
                 try validateColumns(t, index: i)
                 continue
             }
@@ -298,7 +307,8 @@ public struct ModelImage {
                 throw .badField(what: .tensorRowCount(tensor: i, row: 32 * g + fault.lane), value: fault.stored, rule: .rowCount(fault.counted))
             }
         }
-        for at in (countsAt + 2 * m)..<(t.offset + t.bytes) where r.u8(at) != 0 {
+        // The bounds of a columns32s tensor follow (checked against its thresholds: validateBounds).
+        for at in (countsAt + 2 * m)..<(t.offset + BitPacking.columnsBytes(rows: m, n: n)) where r.u8(at) != 0 {
             throw .nonZeroPadding(what: .tensorCountsPadding(tensor: i), offset: at)
         }
     }
@@ -313,8 +323,28 @@ public struct ModelImage {
         // Saturating products and sums (dimensions are at most 2^24, values at most 2^28 elements).
         func times(_ a: Int, _ b: Int) -> Int { let (p, o) = a.multipliedReportingOverflow(by: b); return o ? Int.max : p }
         func plus(_ a: Int, _ b: Int) -> Int { let (p, o) = a.addingReportingOverflow(b); return o ? Int.max : p }
+        #if !BITSHIELD_MINIMAL   // the minimal build refuses columns32s weights (opView: notBuilt)
+        var bounded = -1        // the op whose columns32s weights wait for the threshold_sign after it
+        var boundsCursor = 0    // the columns32s tensors before it are the weights of earlier ops
+        #endif
         for k in 0..<opCount {
             let v = try opView(k, input: current)
+            #if !BITSHIELD_MINIMAL
+            // A columns32s tensor's bounds are checked against the thresholds of the op after its dense
+            // op; each such tensor is the weights of exactly one dense op, in tensor order (so every one
+            // is checked, in one pass).
+            if bounded >= 0 {
+                guard v.kind == .thresholdSign else { throw .chainMismatch(op: bounded, reason: .boundsNeedThreshold(next: k)) }
+                try validateBounds(weights: opParameter(bounded, 2), thresholds: v.p(3), op: k)
+                bounded = -1
+            }
+            if v.kind == .dense && hasBounds(v.p(2)) {
+                let next = nextBounds(from: boundsCursor)
+                guard v.p(2) == next else { throw .badTensorReference(op: k, reason: .boundsOrder(tensor: v.p(2), expected: next)) }
+                boundsCursor = next + 1
+                bounded = k
+            }
+            #endif
             largest = max(largest, v.output.count)
             switch v.kind {
             case .dense: work = plus(work, times(v.p(0), v.p(1)))
@@ -328,8 +358,60 @@ public struct ModelImage {
             current = v.output
         }
         guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: .lastNotArgmax) }
+        #if !BITSHIELD_MINIMAL
+        let unused = nextBounds(from: boundsCursor)
+        guard unused == tensorCount else {
+            throw .badField(what: .part(.tensor(unused)), value: Int(TensorType.columns32s.rawValue), rule: .boundsWithoutDense)
+        }
+        #endif
         return (largest, work)
     }
+
+    #if !BITSHIELD_MINIMAL
+    /// The first `columns32s` tensor at or after `from` (`tensorCount` if none).
+    private func nextBounds(from: Int) -> Int {
+        var j = from
+        while j < tensorCount && !hasBounds(j) { j += 1 }
+        return j
+    }
+
+    /// The bounds of `columns32s` tensor `weights` (validated as `columns32` already: lanes, row counts)
+    /// against the thresholds (tensor `thresholds`, one per row) of threshold_sign op `op`: every word
+    /// recomputed by ColumnBounds' rule, lanes past the last row 0. About 8 instructions a lane and plane
+    /// on a Cortex-M4 (FCN2's three hidden layers: 57 groups x 2 sides x 11 planes x 32 lanes).
+    @inline(never)
+    private func validateBounds(weights i: Int, thresholds: Int, op: Int) throws(ModelFormatError) {
+        let r = RawBytes(bytes.baseAddress!)
+        let t = tensor(i)
+        let (m, n) = (t.rows, t.rowLength)
+        let planes = ColumnBounds.planes(n: n), groups = BitPacking.laneGroups(m)
+        let countsAt = t.offset + 4 * groups * n
+        let boundsAt = t.offset + BitPacking.columnsBytes(rows: m, n: n)
+        let thresholdsAt = data(thresholds) - UnsafeRawPointer(bytes.baseAddress!)
+        var expected = InlineArray<36, UInt32>(repeating: 0)   // 2 sides x at most 18 planes (n <= 65,535)
+        for g in 0..<groups {
+            for j in 0..<2 * planes { expected[j] = 0 }
+            for k in 0..<min(32, m - 32 * g) {
+                let row = 32 * g + k
+                let threshold = Int32(bitPattern: r.u32(thresholdsAt + 4 * row)), count = Int(r.u16(countsAt + 2 * row))
+                let set = ColumnBounds.start(threshold: threshold, count: count, n: n, side: 0)
+                let clear = ColumnBounds.start(threshold: threshold, count: count, n: n, side: 1)
+                for j in 0..<planes {
+                    expected[j] |= UInt32((set >> j) & 1) << UInt32(k)
+                    expected[planes + j] |= UInt32((clear >> j) & 1) << UInt32(k)
+                }
+            }
+            for j in 0..<2 * planes {
+                let at = boundsAt + 4 * (2 * planes * g + j)
+                let stored = r.u32(at)
+                guard stored == expected[j] else {
+                    throw .badField(what: .tensorBounds(tensor: i, group: g, side: j / planes, plane: j % planes),
+                                    value: Int(stored), rule: .bounds(expected: Int(expected[j]), op: op))
+                }
+            }
+        }
+    }
+    #endif
 
     #if BITSHIELD_MINIMAL
     /// True: the minimal build's weight layers are dense (a constant the optimizer folds, so the conv
@@ -454,8 +536,10 @@ public struct ModelImage {
             let weightType = try tensorRef(weightIndex, .weight)
             let (d1, d2, d3) = isDense ? (c, -1, -1) : (kernel, kernel, c)
             switch weightType {
-            case .bits, .bits8, .columns32:
+            case .bits, .bits8, .columns32, .columns32s:
                 guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: .binaryNeedsCodesOrBits) }
+                // Its bounds count packed inputs (ColumnBounds.swift).
+                guard weightType != .columns32s || inputKind == .bits else { throw .badTensorReference(op: k, reason: .boundsNeedBits) }
                 guard isDense || weightType == .bits else {
                     throw .badTensorReference(op: k, reason: .convWeightsBits(found: weightType))
                 }

@@ -15,7 +15,8 @@ enum LayerStep {
         let size = isDense ? 1 : image.opParameter(k, 3)
         let weightIndex = isDense ? image.opParameter(k, 2) : image.opParameter(k, 5)
         let binary = image.isBits(weightIndex)
-        let weightType: TensorType = image.isColumns(weightIndex) ? .columns32 : image.isBlocked(weightIndex) ? .bits8 : binary ? .bits : .f32
+        let weightType: TensorType = image.hasBounds(weightIndex) ? .columns32s : image.isColumns(weightIndex) ? .columns32
+            : image.isBlocked(weightIndex) ? .bits8 : binary ? .bits : .f32
         let (oh, ow) = isDense ? (1, 1) : (s.h - size + 1, s.w - size + 1)
         let (pool, thresholdOp) = fusion(s, op: k, binary: binary)
         let (fh, fw) = (oh / pool, ow / pool)
