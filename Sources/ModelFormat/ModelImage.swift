@@ -67,18 +67,18 @@ public struct ModelImage {
         Int(RawBytes(bytes.baseAddress!).u32(Int(header.opTableOffset) + k * ImageLayout.opBytes + 4 + 4 * i))
     }
 
-    /// Whether tensor `i` holds packed bits, `bits`, `bits8` or `columns32` (else f32, for weights), without validation.
+    /// Whether tensor `i` holds packed bits, `bits`, `bits8`, `columns32` or `columns32s` (ids 4...7; else
+    /// f32, for weights), without validation. One unsigned range compare.
     @inlinable public func isBits(_ i: Int) -> Bool {
         let id = RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes)
-        return id == TensorType.bits.rawValue || id == TensorType.bits8.rawValue || id == TensorType.columns32.rawValue
-            || id == TensorType.columns32s.rawValue
+        return id &- TensorType.bits.rawValue <= TensorType.columns32s.rawValue &- TensorType.bits.rawValue
     }
 
     /// Whether tensor `i` is in the `columns32` layout (columns in lanes of 32 rows), or `columns32s`
-    /// (the same bytes, then bounds), without validation.
+    /// (the same bytes, then bounds; ids 6 and 7), without validation.
     @inlinable public func isColumns(_ i: Int) -> Bool {
         let id = RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes)
-        return id == TensorType.columns32.rawValue || id == TensorType.columns32s.rawValue
+        return id &- TensorType.columns32.rawValue <= TensorType.columns32s.rawValue &- TensorType.columns32.rawValue
     }
 
     /// Whether tensor `i` is `columns32s` (columns with threshold bounds), without validation.
@@ -177,6 +177,12 @@ public struct ModelImage {
         let r = RawBytes(b.baseAddress!)
         let typeID = r.u16(at)
         guard let type = TensorType(rawValue: typeID) else { throw .unknownTensorType(index: index, id: Int(typeID)) }
+        #if BITSHIELD_MINIMAL
+        // The minimal build leaves columns32s out (its kernel and the check of its bounds: code size), so it
+        // refuses the tensor here, before its size rule, as a dense layout it was not built with (op -1: found
+        // in the tensor table; the C API words it as the `convert --layout columns32` command).
+        if type == .columns32s { throw .notBuilt(op: -1, tensorType: Int(typeID), opKind: Int(OpKind.dense.rawValue)) }
+        #endif
         let rank = Int(r.u16(at + 2))
         guard (1...4).contains(rank) else { throw .badField(what: .tensorRank(tensor: index), value: rank, rule: .oneThrough(4)) }
         var elements = 1
@@ -215,7 +221,11 @@ public struct ModelImage {
         case .bits: return 8 * t.rows * BitPacking.words(t.rowLength)
         case .bits8: return 8 * BitPacking.blockedRows(t.rows) * BitPacking.words(t.rowLength)
         case .columns32: return BitPacking.columnsBytes(rows: t.rows, n: t.rowLength)
+        #if BITSHIELD_MINIMAL
+        case .columns32s: return 0   // refused before (readTensor)
+        #else
         case .columns32s: return BitPacking.columnsBytes(rows: t.rows, n: t.rowLength) + ColumnBounds.bytes(rows: t.rows, n: t.rowLength)
+        #endif
         }
     }
 
@@ -246,8 +256,13 @@ public struct ModelImage {
                 }
                 guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(.bits8)) }
             }
-            if t.type.isColumns {
-                guard header.version >= (t.type == .columns32 ? ImageLayout.columns32Version : ImageLayout.columns32sVersion) else {
+            #if BITSHIELD_MINIMAL
+            let columns = t.type == .columns32, first = ImageLayout.columns32Version   // columns32s refused in readTensor
+            #else
+            let columns = t.type.isColumns, first = t.type == .columns32 ? ImageLayout.columns32Version : ImageLayout.columns32sVersion
+            #endif
+            if columns {
+                guard header.version >= first else {
                     throw .unknownTensorType(index: i, id: Int(t.type.rawValue))
                 }
                 guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(t.type)) }

@@ -140,6 +140,24 @@ final class DeviceTests: XCTestCase {
         XCTAssertLessThanOrEqual(r["instructions_per_inference"] as? Int ?? .max, 500_000, "issue #7's target")
     }
 
+    /// The same FCN2 in columns32s (`convert --target mcu`, format version 4: the hidden layers' signs read
+    /// off the column counter started at the stored bounds, ColumnDense+Bounds.swift): agreement, and the
+    /// image, RAM and instructions pinned.
+    func testFCN2BoundsOnTheCortexM4() throws {
+        try requireQEMU()
+        let dir = temporaryDirectory()
+        let model = try fcnModel(in: dir, hidden: [600, 600, 600, 600], seed: 1, layout: "columns32s")
+        let images = try idxPair(in: dir, count: 10, h: 28, w: 28, classes: 10, seed: 12)
+        let r = try device(model, images)
+        XCTAssertEqual(r["host_agreement"] as? Double, 1.0)
+        XCTAssertEqual(r["image_bytes"] as? Int, Pins.fcn2BoundsImage, "columns32's 217,536 B + 3 layers x 19 groups x 88 B of bounds, 64-aligned")
+        XCTAssertEqual(r["arena_bytes"] as? Int, 1776, "the first layer's, as in columns32 (a hidden layer's scratch is 16 counter words + 304 B of list)")
+        XCTAssertEqual(r["ram_bytes"] as? Int, Pins.fcn2BoundsRAM, "pinned")
+        try assertFlash(r, image: Pins.fcn2BoundsImage, firmware: Pins.firmwareFlash)
+        XCTAssertEqual(r["instructions_per_inference"] as? Int, Pins.fcn2BoundsInstructions, "pinned")
+        XCTAssertLessThan(r["instructions_per_inference"] as? Int ?? .max, Pins.fcn2ColumnsInstructions, "below columns32's")
+    }
+
     /// Issue 14 item 5: the minimal runtime (`--device netduinoplus2 --minimal`, the netduinoplus2-minimal
     /// firmware: -D BITSHIELD_MINIMAL, -Osize, no error text) on the same columns32 FCN2: agreement, and its
     /// runtime code (ModelFormat and Inference .text + .rodata from the linker map, the C library's
@@ -166,7 +184,7 @@ final class DeviceTests: XCTestCase {
         let bits8 = try fcnModel(in: dir, hidden: [16], seed: 2, layout: "bits8")
         let refused = try run("infer", [bits8, "--device", "netduinoplus2", "--minimal", "--images", images.0, "--labels", images.1])
         XCTAssertEqual(refused.status, 1, refused.stderr)
-        XCTAssertTrue(refused.stderr.contains("op 1 is a dense layer on bits8 weights") && refused.stderr.contains("convert MODEL.safetensors --target mcu"),
+        XCTAssertTrue(refused.stderr.contains("op 1 is a dense layer on bits8 weights") && refused.stderr.contains("convert MODEL.safetensors --layout columns32"),
                       refused.stderr)
     }
 

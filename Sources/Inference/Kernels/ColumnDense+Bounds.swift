@@ -65,9 +65,10 @@ extension ColumnDenseKernel {
     /// a ripple-carry adder with one constant operand, modulo 2^planes) and zeroes planes ..< `words`.
     @_noAllocation @inline(__always)
     static func start(_ counter: UnsafeMutablePointer<UInt32>, _ stored: UnsafePointer<UInt32>, planes: Int, add: UInt32, words: Int) {
-        var carry: UInt32 = 0
+        var carry: UInt32 = 0, rest = add
         for j in 0..<planes {
-            let a = stored[j], b = 0 &- ((add >> UInt32(truncatingIfNeeded: j)) & 1)
+            let a = stored[j], b = 0 &- (rest & 1)   // bit j of `add`, in every lane
+            rest >>= 1
             let t = a ^ b
             counter[j] = t ^ carry
             carry = (a & b) | (carry & t)

@@ -73,7 +73,7 @@ enum BinaryLayerStep {
         case .blockedBitsCarrySave, .blockedBitsCarrySave19: BlockedDenseKernel.bitsCarrySave(input: xb, weights: w64, n: n, m: m, sink: one)
         case .columnsPixels: ColumnDenseKernel.pixels(px, bits: bits, weights: o.weights, n: n, m: m, scratch: scratch, sink: one)
         case .columnsBits: ColumnDenseKernel.bits(input: xb, weights: o.weights, n: n, m: m, scratch: scratch, sink: one)
-        #if !BITSHIELD_MINIMAL   // the minimal build reads columns32 weights only
+        #if !BITSHIELD_MINIMAL && !COMPACT_COLUMN_SUMS   // the minimal build reads columns32 only; the M0 runs columns32s on `bits`
         case .columnsBitsBounds:
             guard case let .signs(_, flips, _, _, out) = one else { break }   // the choice fuses the signs
             ColumnDenseKernel.bitsBounds(input: xb, weights: o.weights, n: n, m: m, scratch: scratch, flips: flips, bits: out)
