@@ -43,8 +43,9 @@ public enum TensorType: UInt16, Sendable, CaseIterable {
     /// binary `dense` weights on packed bits followed by `threshold_sign`).
     case columns32s = 7
 
-    /// Whether the type holds packed +/-1 values (`bits`, `bits8`, `columns32` or `columns32s`).
-    @inlinable public var isPacked: Bool { self == .bits || self == .bits8 || isColumns }
+    /// Whether the type holds packed +/-1 values (`bits`, `bits8`, `columns32` or `columns32s`: ids 4...7,
+    /// one unsigned range compare).
+    @inlinable public var isPacked: Bool { rawValue &- TensorType.bits.rawValue <= TensorType.columns32s.rawValue &- TensorType.bits.rawValue }
     /// Whether the type stores columns in lanes of 32 rows with row counts (`columns32`, or `columns32s`,
     /// whose first bytes are a `columns32` tensor's).
     @inlinable public var isColumns: Bool { self == .columns32 || self == .columns32s }

@@ -40,8 +40,8 @@ public struct ModelImage {
     public init(bytes: UnsafeRawBufferPointer) throws(ModelFormatError) {
         self.bytes = bytes
         header = try ModelImage.readHeader(bytes)
-        try validateTables()
-        (largestValue, operations) = try validateGraph()
+        let bounded = try validateTables()
+        (largestValue, operations) = try validateGraph(bounded: bounded)
     }
 
     // MARK: accessors (valid after init)
@@ -229,7 +229,9 @@ public struct ModelImage {
         }
     }
 
-    private func validateTables() throws(ModelFormatError) {
+    /// Returns the number of `columns32s` tensors (validateGraph checks their bounds when there are any).
+    private func validateTables() throws(ModelFormatError) -> Int {
+        var bounded = 0
         let size = bytes.count
         let r = RawBytes(bytes.baseAddress!)
         // The parts in the order the spec requires, in two passes (PartWalk).
@@ -267,6 +269,7 @@ public struct ModelImage {
                 }
                 guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(t.type)) }
                 try validateColumns(t, index: i)
+                if t.type != .columns32 { bounded += 1 }
                 continue
             }
             if t.type == .f32 {
@@ -294,6 +297,7 @@ public struct ModelImage {
                 }
             }
         }
+        return bounded
     }
 
     /// A `columns32` tensor: the lanes past the last row are 0, each stored count is its row's count
@@ -331,35 +335,15 @@ public struct ModelImage {
     // MARK: graph
 
     /// Checks the chain of ops; returns the largest element count of any value along it and the work.
-    private func validateGraph() throws(ModelFormatError) -> (largest: Int, operations: Int) {
+    private func validateGraph(bounded: Int) throws(ModelFormatError) -> (largest: Int, operations: Int) {
         var current = input
         var largest = current.count
         var work = 0
         // Saturating products and sums (dimensions are at most 2^24, values at most 2^28 elements).
         func times(_ a: Int, _ b: Int) -> Int { let (p, o) = a.multipliedReportingOverflow(by: b); return o ? Int.max : p }
         func plus(_ a: Int, _ b: Int) -> Int { let (p, o) = a.addingReportingOverflow(b); return o ? Int.max : p }
-        #if !BITSHIELD_MINIMAL   // the minimal build refuses columns32s weights (opView: notBuilt)
-        var bounded = -1        // the op whose columns32s weights wait for the threshold_sign after it
-        var boundsCursor = 0    // the columns32s tensors before it are the weights of earlier ops
-        #endif
         for k in 0..<opCount {
             let v = try opView(k, input: current)
-            #if !BITSHIELD_MINIMAL
-            // A columns32s tensor's bounds are checked against the thresholds of the op after its dense
-            // op; each such tensor is the weights of exactly one dense op, in tensor order (so every one
-            // is checked, in one pass).
-            if bounded >= 0 {
-                guard v.kind == .thresholdSign else { throw .chainMismatch(op: bounded, reason: .boundsNeedThreshold(next: k)) }
-                try validateBounds(weights: opParameter(bounded, 2), thresholds: v.p(3), op: k)
-                bounded = -1
-            }
-            if v.kind == .dense && hasBounds(v.p(2)) {
-                let next = nextBounds(from: boundsCursor)
-                guard v.p(2) == next else { throw .badTensorReference(op: k, reason: .boundsOrder(tensor: v.p(2), expected: next)) }
-                boundsCursor = next + 1
-                bounded = k
-            }
-            #endif
             largest = max(largest, v.output.count)
             switch v.kind {
             case .dense: work = plus(work, times(v.p(0), v.p(1)))
@@ -373,16 +357,35 @@ public struct ModelImage {
             current = v.output
         }
         guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: .lastNotArgmax) }
-        #if !BITSHIELD_MINIMAL
-        let unused = nextBounds(from: boundsCursor)
-        guard unused == tensorCount else {
-            throw .badField(what: .part(.tensor(unused)), value: Int(TensorType.columns32s.rawValue), rule: .boundsWithoutDense)
-        }
+        #if !BITSHIELD_MINIMAL   // the minimal build refuses columns32s weights (readTensor: notBuilt)
+        if bounded > 0 { try validateBoundsTensors() }   // no pass over the ops for images without them
         #endif
         return (largest, work)
     }
 
     #if !BITSHIELD_MINIMAL
+    /// The `columns32s` tensors, after the chain of ops is validated (in a pass of its own, so its frame is
+    /// never on the stack with opView's): each is the weights of exactly one dense op, in tensor order,
+    /// whose input is packed bits (opView) and whose next op is threshold_sign, and its bounds agree with
+    /// that op's thresholds. One pass over the ops and the tensors.
+    @inline(never)
+    private func validateBoundsTensors() throws(ModelFormatError) {
+        var cursor = 0   // the columns32s tensors before it are the weights of earlier ops
+        for k in 0..<opCount where opKind(k) == .dense && hasBounds(opParameter(k, 2)) {
+            let weights = opParameter(k, 2), next = nextBounds(from: cursor)
+            guard weights == next else { throw .badTensorReference(op: k, reason: .boundsOrder(tensor: weights, expected: next)) }
+            cursor = next + 1
+            guard k + 1 < opCount, opKind(k + 1) == .thresholdSign else {
+                throw .chainMismatch(op: k, reason: .boundsNeedThreshold(next: k + 1))
+            }
+            try validateBounds(weights: weights, thresholds: opParameter(k + 1, 3), op: k + 1)
+        }
+        let unused = nextBounds(from: cursor)
+        guard unused == tensorCount else {
+            throw .badField(what: .part(.tensor(unused)), value: Int(TensorType.columns32s.rawValue), rule: .boundsWithoutDense)
+        }
+    }
+
     /// The first `columns32s` tensor at or after `from` (`tensorCount` if none).
     private func nextBounds(from: Int) -> Int {
         var j = from

@@ -434,6 +434,10 @@ enum Pins {
     /// Item 6, second round (sink rows of about 9.5 instructions instead of 14.5; docs/EMBEDDING.md):
     /// 319,987 -> 310,104 (MNIST, 1,000 test images: 246,433 -> 236,742), RAM unchanged.
     static let fcn2ColumnsImage = 217_536
+    /// FCN2 in columns32s (`convert --target mcu`, format version 4; ColumnDense+Bounds.swift).
+    static let fcn2BoundsImage = 222_528
+    static let fcn2BoundsRAM = 0
+    static let fcn2BoundsInstructions = 0
     static let fcn2ColumnsRAM = 3584
     /// 310,104 -> 310,130 (+26) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).

@@ -6,7 +6,10 @@ import ModelFormat
 // -|x| (set side) or +|x| (clear side) broadcast to the 32 lanes, the listed columns are added at weight 2
 // (`accumulate` from plane 1), and the group's 32 signs are the counter's top plane (inverted on the
 // clear side), flipped by the group's flip word. No transposition and no per-row sink: on the
-// Cortex-M4 about 100 instructions a group besides the column sums, where `bits` took about 480.
+// Cortex-M4 about 190 instructions a group besides the column sums (the list, the start, the flips),
+// where `bits` took about 480. The lanes' starts make the column sums' carries ripple further (about 79
+// instructions a group on FCN2); adding the start's high planes after the sums instead cost more (about
+// 98 a group: a carry chain over six planes and six more words to clear), 218,086 against 216,189.
 // Bit-exact with `referenceBits` below and with BinaryDenseKernel's references (ColumnBoundsTests).
 
 extension ColumnDenseKernel {
