@@ -269,7 +269,9 @@ public struct ModelImage {
                 }
                 guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(t.type)) }
                 try validateColumns(t, index: i)
+                #if !BITSHIELD_MINIMAL
                 if t.type != .columns32 { bounded += 1 }
+                #endif
                 continue
             }
             if t.type == .f32 {
