@@ -225,7 +225,7 @@ final class ImageTests: XCTestCase {
     /// Seeded mutations of a valid image (bit flips, byte overwrites, truncations, splices): the reader
     /// must return or throw, never crash or hang. Runs 20,000 cases; `make fuzz` runs libFuzzer longer.
     func testMutantsThatLoadChangedNoFixedByte() {
-        for good in [Fixtures.tinyBinary(), Fixtures.tinyBinary(blocked: true), Fixtures.tinyBinary(columns: true)] {
+        for good in [Fixtures.tinyBinary(), Fixtures.tinyBinary(blocked: true), Fixtures.tinyBinary(columns: true), ColumnBoundsImageTests.tiny()] {
             mutate(good)
         }
     }
