@@ -36,6 +36,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case blockedPlanesCarrySave13
     /// `ColumnDenseKernel.bits`: columns32 weights, binary input.
     case columnsBits
+    /// `ColumnDenseKernel.bitsBounds`: columns32s weights, binary input, threshold_sign fused: the signs
+    /// read off the counter started at the stored bounds (format version 4).
+    case columnsBitsBounds
     /// `ColumnDenseKernel.pixels`: columns32 weights, codes formed from the pixels.
     case columnsPixels
     /// `FusedDenseKernel.popcountBits`: v1 `bits` weights, binary input, row by row.
@@ -83,7 +86,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     public struct Query: Equatable, Sendable {
         /// The op (for a fused step, its first weight op).
         public var op: OpKind
-        /// The weights' tensor type (`f32`, `bits`, `bits8`, `columns32`); ignored for ops without weights.
+        /// The weights' tensor type (`f32`, `bits`, `bits8`, `columns32`, `columns32s`); ignored for ops without weights.
         public var weights: TensorType
         /// The interpreter's kernel set (resolved here for this target).
         public var kernels: KernelSet
@@ -157,6 +160,14 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         }
         switch q.weights {
         case .columns32: return codes ? .columnsPixels : .columnsBits
+        case .columns32s:
+            // Its first bytes are a columns32 tensor's, so the columns32 kernels read it too: where the
+            // signs are not fused, and on the Cortex-M0 (COMPACT_COLUMN_SUMS: its flash).
+            #if COMPACT_COLUMN_SUMS
+            return codes ? .columnsPixels : .columnsBits
+            #else
+            return codes ? .columnsPixels : q.signs ? .columnsBitsBounds : .columnsBits
+            #endif
         case .bits8:
             if case .carrySave = kernels {
                 if codes {
@@ -196,6 +207,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     public func scratchBytes(_ q: Query, m: Int, size: Int = 0, channels: Int = 0) -> Int {
         switch self {
         case .columnsBits, .columnsPixels: return ColumnDenseKernel.scratchBytes(n: q.n, m: m, codeBits: q.codeBits)
+        case .columnsBitsBounds: return ColumnDenseKernel.boundsScratchBytes(n: q.n)
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes: return Self.planeBytes(q)
         #if !_pointerBitWidth(_32)
         case .blockedPlanesRows16: return Self.planeBytes(q)

@@ -50,6 +50,11 @@ final class KernelChoiceTests: XCTestCase {
         (Q(op: .dense, weights: .columns32, kernels: .simd, input: .codes, codeBits: 8, signs: true, four: true, n: 784), .columnsPixels),
         (Q(op: .dense, weights: .columns32, kernels: .carrySave, input: .bits, signs: true, n: 600), .columnsBits),
         (Q(op: .dense, weights: .columns32, kernels: .simd, input: .bits, n: 600), .columnsBits),
+        // columns32s dense (format version 4): the bounds kernel where the signs fuse, else its columns32 part.
+        (Q(op: .dense, weights: .columns32s, kernels: .carrySave, input: .bits, signs: true, n: 600), .columnsBitsBounds),
+        (Q(op: .dense, weights: .columns32s, kernels: .simd, input: .bits, signs: true, four: true, n: 600), .columnsBitsBounds),
+        (Q(op: .dense, weights: .columns32s, kernels: .simd, input: .bits, n: 600), .columnsBits),
+        (Q(op: .dense, weights: .columns32s, kernels: .reference, input: .bits, signs: true, n: 600), .referenceDenseBits),
         // v1 `bits` dense and binary conv.
         (Q(op: .dense, weights: .bits, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .fusedDensePlanes),
         (Q(op: .dense, weights: .bits, kernels: .carrySave, input: .bits, signs: true, four: true, n: 600), .fusedDenseBits),
