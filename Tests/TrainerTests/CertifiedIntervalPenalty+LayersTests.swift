@@ -51,8 +51,20 @@ final class CertifiedIntervalPenaltyLayersTests: XCTestCase {
     }
 
     /// The weight gradient of a deeper layer's term (through u = (T + s·D)/2 with the hidden slack) matches
-    /// finite differences on real-valued weights, with dropout's scaled and zeroed inputs.
+    /// finite differences on real-valued weights, with dropout's scaled and zeroed inputs, in both forms (the
+    /// bounded one deeper layers use, and softplus).
     func testHiddenWeightGradientMatchesFiniteDifferences() {
+        for bounded in [true, false] { checkHiddenWeightGradient(bounded: bounded) }
+    }
+
+    /// The bounded form's backward pass through BatchNorm (x̂, the batch σ, γ, β) matches finite differences.
+    func testBoundedBackwardMatchesFiniteDifferences() {
+        let layer = CertifiedIntervalPenaltyTests.penalized(rows: 8, bounded: true)
+        GradientCheck(step: 1e-2, tolerance: 3e-2, samples: 48).run(layer, input: randomMatrix(8, 6, seed: 4), outputs: 6)
+        XCTAssertGreaterThan(layer.lastPenalty, 0)
+    }
+
+    func checkHiddenWeightGradient(bounded: Bool) {
         var random = SeededRandom(seed: 17)
         let x = Matrix(rows: 6, cols: 8, data: (0..<48).map { _ in [1.25, -1.25, 0][Int(random.next() % 3)] })
         let open = (0..<48).map { _ in Float(random.next() % 2) }
@@ -62,7 +74,7 @@ final class CertifiedIntervalPenaltyLayersTests: XCTestCase {
         let y = randomMatrix(6, 6, seed: 6)
         func penalty(_ s: Matrix) -> (Double, BatchNorm) {
             let layer = CertifiedIntervalPenaltyTests.penalized(rows: 6)
-            layer.certifiedInterval = CertifiedIntervalPenalty.interval(slack, weights: s, scale: 1, weight: 3)
+            layer.certifiedInterval = CertifiedIntervalPenalty.interval(slack, weights: s, scale: 1, weight: 3, bounded: bounded)
             var context = ForwardContext(training: true)
             _ = layer.forward(y, context: &context)
             return (Double(layer.lastPenalty), layer)
@@ -75,7 +87,7 @@ final class CertifiedIntervalPenaltyLayersTests: XCTestCase {
             plus.data[k] += 1e-2
             minus.data[k] -= 1e-2
             let numeric = (penalty(plus).0 - penalty(minus).0) / 2e-2
-            XCTAssertEqual(numeric, Double(g[k]), accuracy: 2e-3 + 2e-2 * abs(numeric), "dP/ds[\(k)]")
+            XCTAssertEqual(numeric, Double(g[k]), accuracy: 2e-3 + 2e-2 * abs(numeric), "dP/ds[\(k)], bounded \(bounded)")
         }
     }
 

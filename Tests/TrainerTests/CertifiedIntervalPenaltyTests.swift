@@ -52,14 +52,14 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
     }
 
     /// A BatchNorm with the term on a fixed interval, half the units' intervals wide enough to be open.
-    static func penalized(rows: Int, weight: Float = 3) -> BatchNorm {
+    static func penalized(rows: Int, weight: Float = 3, bounded: Bool = false) -> BatchNorm {
         let layer = BatchNorm(name: "bn", features: 6)
         var random = SeededRandom(seed: 8)
         layer.gamma.value = (0..<6).map { _ in random.uniform(0.5, 1.5) }
         layer.gamma.value[1] = -0.8
         layer.beta.value = (0..<6).map { _ in random.uniform(-0.8, 0.8) }
         let up = (0..<(rows * 6)).map { _ in random.uniform(0, 2) }, down = (0..<(rows * 6)).map { _ in random.uniform(0, 2) }
-        layer.certifiedInterval = .init(up: up, down: down, weight: weight)
+        layer.certifiedInterval = .init(up: up, down: down, weight: weight, bounded: bounded)
         return layer
     }
 

@@ -71,7 +71,8 @@ extension Network {
                 let slack = blocks.isEmpty ? CertifiedIntervalPenalty.slack(x, bits: config.inputBits, budget: budget)
                                            : CertifiedIntervalPenalty.hiddenSlack(denseInput, open: open)
                 norm.certifiedInterval = CertifiedIntervalPenalty.interval(slack, weights: dense.product.forwardWeights(),
-                                                                           scale: dense.product.inputScale, weight: weight)
+                                                                           scale: dense.product.inputScale, weight: weight,
+                                                                           bounded: !blocks.isEmpty)
                 blocks.append(CertifiedBlock(dense: dense, norm: norm, slack: slack))
                 h = layer.forward(h, context: &context)
                 open = norm.lastOpen
