@@ -25,15 +25,17 @@ t_y = rm - b * np.sqrt(rv + 1e-5) / g
 open_ = ((scale * (a - dn) < t_y) & (scale * (a + up) >= t_y)).sum(1)
 free = (hi_c != lo_c).sum(1)
 print(f"{ck} eps {eps}: free pixels median {np.median(free):.0f}; open first-layer units per image: median {np.median(open_):.0f}, mean {open_.mean():.1f}, max {open_.max()}, of {W.shape[0]}")
-# The second layer as verify bounds it at the root: fixed inputs summed exactly, each open input +/-1.
-if 'fc1.weight' in h and 'bn1.weight' in h:
-    lo_on = scale * (a - dn) >= t_y; hi_on = scale * (a + up) >= t_y          # unit's y >= threshold at the ends
-    pos = (g > 0)
+# Each later layer as verify bounds it at the root: fixed inputs summed exactly, each open input +/-1.
+lo_on = scale * (a - dn) >= t_y; hi_on = scale * (a + up) >= t_y          # unit's y >= threshold at the ends
+g_prev = g; k = 1
+while f'fc{k}.weight' in h and f'bn{k}.weight' in h and f'fc{k + 1}.weight' in h:
     fixed = lo_on == hi_on
-    hval = np.where(pos, np.where(lo_on, 1, -1), np.where(lo_on, -1, 1))
-    W2 = np.where(t('fc1.weight') >= 0, 1, -1).astype(np.int64)
-    g2, b2, rm2, rv2 = t('bn1.weight'), t('bn1.bias'), t('bn1.running_mean'), t('bn1.running_var')
-    f2 = (hval * fixed) @ W2.T; n2 = (~fixed).sum(1)[:, None]
-    t2 = rm2 - b2 * np.sqrt(rv2 + 1e-5) / g2
-    open2 = ((f2 - n2 < t2) & (f2 + n2 >= t2)).sum(1)
-    print(f"  open second-layer units per image: median {np.median(open2):.0f}, of {W2.shape[0]}")
+    hval = np.where(g_prev > 0, np.where(lo_on, 1, -1), np.where(lo_on, -1, 1))
+    Wk = np.where(t(f'fc{k}.weight') >= 0, 1, -1).astype(np.int64)
+    gk, bk, rmk, rvk = t(f'bn{k}.weight'), t(f'bn{k}.bias'), t(f'bn{k}.running_mean'), t(f'bn{k}.running_var')
+    fk = (hval * fixed) @ Wk.T; nk = (~fixed).sum(1)[:, None]
+    tk = rmk - bk * np.sqrt(rvk + 1e-5) / gk
+    lo_on, hi_on = fk - nk >= tk, fk + nk >= tk
+    openk = (lo_on != hi_on).sum(1)
+    print(f"  open layer-{k + 1} units per image: median {np.median(openk):.0f}, mean {openk.mean():.1f}, max {openk.max()}, of {Wk.shape[0]}")
+    g_prev = gk; k += 1

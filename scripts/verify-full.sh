@@ -3,6 +3,8 @@
 #   FCN2 BNN-2b:    train --arch fcn2 --precision binary --input-bits 2 --epochs 10 --seed 1
 #   Cortex-M0 net:  train --arch fcn --width 256 --depth 2 --precision binary --input-bits 2 --epochs 10 --seed 1
 #                   (784-256-256-10, converted with --layout columns32 as docs/EMBEDDING.md says),
+#   and, when VERIFY_MODELS names it, the verification-friendly FCN2 (docs/VERIFY.md, fifth slice):
+#   fcn2-cert:      the FCN2 command with --input-bits 1 --certify-eps 0.1 --certify-weight 0.5 --certify-layers 4,
 # then runs `verify` on the first VERIFY_LIMIT MNIST test images (default all 10,000) at eps 0.1 and 0.2 with
 # the default 60 s limit (CPU seconds of the one search thread, verify's default --clock cpu), and writes the table to VERIFY_REPORT (default reports/verify-full.md).
 #
@@ -10,7 +12,7 @@
 # where it stopped; an interrupted training run resumes from its checkpoint (a model counts as trained once
 # its .bsm exists). Days of CPU at 60 s per undecided image: run it on its own machine, not in `make test`.
 # Settings (environment): VERIFY_LIMIT, VERIFY_TIMEOUT (s, default 60), VERIFY_EPS (default "0.1 0.2"),
-# VERIFY_MODELS (default "fcn2 m0"), VERIFY_DIR (default runs/verify-full), VERIFY_REPORT, RELEASE (binaries).
+# VERIFY_MODELS (default "fcn2 m0"; "fcn2-cert" adds the verification-friendly FCN2), VERIFY_DIR (default runs/verify-full), VERIFY_REPORT, RELEASE (binaries).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -37,16 +39,17 @@ train_model() {
     if [ -f "$ck" ]; then
         "$release/train" --resume "$ck" --epochs 10
     else
-        "$release/train" --dataset mnist --precision binary --input-bits 2 --epochs 10 --seed 1 "$@" --out "$ck"
+        "$release/train" --dataset mnist --precision binary --epochs 10 --seed 1 "$@" --out "$ck"
     fi
     "$release/convert" "$ck" --layout "$layout" -o "$bsm"      # written atomically
 }
 
 for m in $models; do
     case $m in
-        fcn2) train_model fcn2 bits8 --arch fcn2 ;;
-        m0) train_model m0 columns32 --arch fcn --width 256 --depth 2 ;;
-        *) echo "verify-full: unknown model '$m' in VERIFY_MODELS (fcn2, m0)" >&2; exit 64 ;;
+        fcn2) train_model fcn2 bits8 --arch fcn2 --input-bits 2 ;;
+        m0) train_model m0 columns32 --arch fcn --width 256 --depth 2 --input-bits 2 ;;
+        fcn2-cert) train_model fcn2-cert bits8 --arch fcn2 --input-bits 1 --certify-eps 0.1 --certify-weight 0.5 --certify-layers 4 ;;
+        *) echo "verify-full: unknown model '$m' in VERIFY_MODELS (fcn2, m0, fcn2-cert)" >&2; exit 64 ;;
     esac
 done
 
@@ -65,7 +68,7 @@ done
 python3 - "$report" "$limit" "$timeout" "${rows[@]}" <<'EOF'
 import json, sys
 report, limit, timeout, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-names = {"fcn2": "FCN2 BNN-2b", "m0": "Cortex-M0 784-256-256-10"}
+names = {"fcn2": "FCN2 BNN-2b", "m0": "Cortex-M0 784-256-256-10", "fcn2-cert": "FCN2 BNN-1b, certify-layers 4"}
 lines = ["# Certified robustness, full runs (`make verify-full`, issue 16)", "",
          f"`verify MODEL.bsm --eps E --dataset mnist --limit {limit} --timeout {timeout} --journal ...`: one thread, "
          "branch and bound, times in CPU seconds of the search thread (`--clock cpu`; docs/VERIFY.md). "

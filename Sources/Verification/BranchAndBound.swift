@@ -85,6 +85,7 @@ extension BinaryNetwork {
             switch method {
             case .branchAndBound: verdict = search.run()
             case .sat: verdict = try search.runSAT()
+            case .units: verdict = search.runUnits()
             }
         }
         return VerificationResult(verdict: verdict, cleanClass: clean, freePixels: search.free.count, nodes: search.nodes)
@@ -232,12 +233,14 @@ struct Search {
         high[f] = newHigh
     }
 
-    /// The unsplit free pixel whose split fixes the most undecided first-layer units in its worse branch
-    /// (product of the two ends' counts, plus one each), or nil when every free pixel is split.
-    func branchingPixel() -> Int? {
+    /// The unsplit free pixel whose split fixes the most undecided first-layer units (or of `given` units, all
+    /// undecided) in its worse branch (product of the two ends' counts, plus one each), or nil when every free
+    /// pixel is split.
+    func branchingPixel(among given: [Int]? = nil) -> Int? {
         let m = network.firstUnits
-        var undecided: [Int] = []
-        if let t = network.firstThreshold {
+        var undecided: [Int] = given ?? []
+        if given != nil {
+        } else if let t = network.firstThreshold {
             for o in 0..<m where Int(lo[o]) < Int(t.threshold[o]) && Int(hi[o]) >= Int(t.threshold[o]) { undecided.append(o) }
         } else {
             for o in 0..<m where lo[o] != hi[o] { undecided.append(o) }

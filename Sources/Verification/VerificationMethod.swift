@@ -4,4 +4,7 @@ public enum VerificationMethod: String, CaseIterable, Sendable {
     case branchAndBound = "bab"
     /// One SAT formula per image, solved by CaDiCaL across the wrong classes (Search+SAT.swift).
     case sat
+    /// Branch and bound over the first-layer units the root bounds leave open, pixels only to show a wrong class
+    /// reachable (Search+Units.swift).
+    case units
 }

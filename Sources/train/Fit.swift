@@ -97,6 +97,9 @@ struct Fit: ToolCommand {
     @Option(help: ArgumentHelp("Certified-interval penalty weight W, in \(TrainingConfig.Limits.certifyWeight.text) (needs --certify-eps).", valueName: "W"))
     var certifyWeight: Float?
 
+    @Option(help: ArgumentHelp("How many hidden layers, from the first, the certified-interval penalty acts on (default 1; needs --certify-eps). A deeper layer's interval counts the previous layer's open units as its open inputs (interval bound propagation).", valueName: "N"))
+    var certifyLayers: Int?
+
     @Option(help: "Learning-rate schedule: cosine (to 0 over the run), step, or constant.")
     var schedule: LearningRateSchedule = .cosine
 
@@ -160,6 +163,13 @@ struct Fit: ToolCommand {
         }
         try checkOption("--certify-eps", certifyEps, TrainingConfig.Limits.certifyEpsilon)
         try checkOption("--certify-weight", certifyWeight, TrainingConfig.Limits.certifyWeight)
+        try checkOption("--certify-layers", certifyLayers, TrainingConfig.Limits.certifyLayers)
+        if certifyLayers != nil && certifyEps == nil {
+            throw ValidationError("--certify-layers needs --certify-eps and --certify-weight (the term it extends)")
+        }
+        if let certifyLayers, arch != .conv, certifyLayers > depth ?? 4 {
+            throw ValidationError("--certify-layers \(certifyLayers) is more than the net's \(depth ?? 4) hidden layers (--depth)")
+        }
         if (certifyEps == nil) != (certifyWeight == nil) {
             throw ValidationError(certifyEps == nil ? "--certify-weight needs --certify-eps (the budget the penalty is for)"
                                                     : "--certify-eps needs --certify-weight (the penalty's weight)")
@@ -167,7 +177,7 @@ struct Fit: ToolCommand {
         // The term acts on a binary first layer's exact interval: a float or XNOR model, 8-bit input or a conv first
         // layer would be refused by the session; say so as a usage error before any data is read.
         // A resumed run keeps its checkpoint's settings: the options would be silently ignored.
-        if resume != nil, let given = certifyEps != nil ? "--certify-eps" : (certifyWeight != nil ? "--certify-weight" : nil) {
+        if resume != nil, let given = certifyEps != nil ? "--certify-eps" : (certifyWeight != nil ? "--certify-weight" : (certifyLayers != nil ? "--certify-layers" : nil)) {
             throw ValidationError("\(given) with --resume: a resumed run keeps the certified-interval setting its checkpoint records")
         }
         if certifyEps != nil {
@@ -228,7 +238,7 @@ struct Fit: ToolCommand {
                     return .init(attack: $0.kind, epsilon: eps, steps: adversarialSteps, ratio: adversarialRatio)
                 })
             training.stablePenalty = stablePenalty > 0 ? stablePenalty : nil
-            if let certifyEps, let certifyWeight { training.certify = .init(epsilon: certifyEps, weight: certifyWeight) }
+            if let certifyEps, let certifyWeight { training.certify = .init(epsilon: certifyEps, weight: certifyWeight, layers: certifyLayers) }
             // The model comes from the options here: a model the options make too large is a usage error.
             do { session = try TrainingSession(model: modelConfig(for: fullTrain), training: training, memoryBudget: common.memoryBudgetBytes) }
             catch { throw ToolError.usage(error.description) }

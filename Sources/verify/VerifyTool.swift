@@ -45,7 +45,7 @@ struct VerifyTool: ToolCommand {
     @Option(help: "What --timeout and the reported times measure: cpu (the search thread's CPU time: one thread's work, unchanged by other load on the machine) or wall (elapsed time).")
     var clock: SearchClock = .cpu
 
-    @Option(help: "The complete search after the bounds and the attack: bab (branch and bound over the free pixels) or sat (one CaDiCaL formula per image).")
+    @Option(help: "The complete search after the bounds and the attack: bab (branch and bound over the free pixels), sat (one CaDiCaL formula per image) or units (branch and bound over the first-layer units the bounds leave open, each forced sign propagated to the pixels).")
     var method: VerificationMethod = .branchAndBound
 
     @Option(help: "Write the counterexamples as an IDX pair PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte.")

@@ -16,7 +16,7 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
     }
 
     /// Pixels on the [0, 1] scale, some at level edges (63, 64, 191, 192) where the ball crosses a level.
-    func pixels(rows: Int, seed: UInt64) -> Matrix {
+    static func pixels(rows: Int, seed: UInt64) -> Matrix {
         var random = SeededRandom(seed: seed)
         let edges: [Float] = [0, 63, 64, 100, 191, 192, 255]
         return Matrix(rows: rows, cols: 16, data: (0..<(rows * 16)).map { _ in
@@ -28,7 +28,7 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
     /// one pixel at a time (a sum of per-pixel terms is extreme where each term is).
     func testIntervalIsTheExactRangeOverTheBall() throws {
         let network = try tinyNetwork()
-        let x = pixels(rows: 5, seed: 9)
+        let x = Self.pixels(rows: 5, seed: 9)
         for budget in [3, 25, 51] {
             _ = try network.setCertifiedInterval(batch: x, budget: budget, weight: 1)
             let (dense, norm) = try network.certifiedFirstBlock()
@@ -52,20 +52,20 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
     }
 
     /// A BatchNorm with the term on a fixed interval, half the units' intervals wide enough to be open.
-    func penalized(rows: Int, weight: Float = 3) -> BatchNorm {
+    static func penalized(rows: Int, weight: Float = 3, bounded: Bool = false) -> BatchNorm {
         let layer = BatchNorm(name: "bn", features: 6)
         var random = SeededRandom(seed: 8)
         layer.gamma.value = (0..<6).map { _ in random.uniform(0.5, 1.5) }
         layer.gamma.value[1] = -0.8
         layer.beta.value = (0..<6).map { _ in random.uniform(-0.8, 0.8) }
         let up = (0..<(rows * 6)).map { _ in random.uniform(0, 2) }, down = (0..<(rows * 6)).map { _ in random.uniform(0, 2) }
-        layer.certifiedInterval = .init(up: up, down: down, weight: weight)
+        layer.certifiedInterval = .init(up: up, down: down, weight: weight, bounded: bounded)
         return layer
     }
 
     func testBackwardMatchesFiniteDifferences() {
         // dL/dx (through x̂ and the batch σ), dL/dgamma and dL/dbeta, with an upstream gradient beside the term.
-        let layer = penalized(rows: 8)
+        let layer = Self.penalized(rows: 8)
         GradientCheck(step: 1e-2, tolerance: 3e-2, samples: 48).run(layer, input: randomMatrix(8, 6, seed: 4), outputs: 6)
         XCTAssertGreaterThan(layer.lastPenalty, 0)
         // dL/d(up) and d(down), the term alone.
@@ -75,7 +75,7 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
             _ = layer.forward(x, context: &context)
             return Double(layer.lastPenalty)
         }
-        let base = penalized(rows: 8)
+        let base = Self.penalized(rows: 8)
         _ = value(base)
         let (dUp, dDown) = base.intervalGradient
         XCTAssertTrue(dUp.contains { $0 != 0 } && dDown.contains { $0 != 0 })
@@ -83,7 +83,7 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
         for i in stride(from: 0, to: 48, by: 5) {
             for side in 0..<2 {
                 func shifted(_ d: Float) -> Double {
-                    let l = penalized(rows: 8), c = l.certifiedInterval!
+                    let l = Self.penalized(rows: 8), c = l.certifiedInterval!
                     var up = c.up, down = c.down
                     if side == 0 { up[i] += d } else { down[i] += d }
                     l.certifiedInterval = .init(up: up, down: down, weight: c.weight)
@@ -98,14 +98,14 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
     /// The weight gradient the session adds is the derivative of the term through u = (T + s·D) / 2 and
     /// l = (T − s·D) / 2, checked on real-valued weights s.
     func testWeightGradientMatchesFiniteDifferences() throws {
-        let x = pixels(rows: 6, seed: 21)
+        let x = Self.pixels(rows: 6, seed: 21)
         let slack = CertifiedIntervalPenalty.slack(x, bits: 2, budget: 25)
         XCTAssertTrue(slack.total.allSatisfy { $0 > 0 }, "every image has a free pixel")
         var random = SeededRandom(seed: 5)
         let s = Matrix(rows: 6, cols: 16, data: (0..<96).map { _ in random.uniform(-1, 1) })
         let y = randomMatrix(6, 6, seed: 6), scale = InputQuantizer.scale(bits: 2)
         func penalty(_ s: Matrix) -> (Double, BatchNorm) {
-            let layer = penalized(rows: 6)
+            let layer = Self.penalized(rows: 6)
             layer.certifiedInterval = CertifiedIntervalPenalty.interval(slack, weights: s, scale: scale, weight: 3)
             var context = ForwardContext(training: true)
             _ = layer.forward(y, context: &context)

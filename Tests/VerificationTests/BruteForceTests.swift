@@ -84,6 +84,24 @@ final class BruteForceTests: XCTestCase {
         XCTAssertGreaterThan(attacked, 30)
     }
 
+    /// The unit search (`--method units`: branching on open first-layer units, pixels only to show a wrong class
+    /// reachable) against brute force: one to three hidden layers, every layout, 1-3 input bits, budgets from a few
+    /// pixel units to most of the range (so forced sign patterns that no image gives are common).
+    func testUnitSearchAgreesWithBruteForce() throws {
+        var g = TinyNetworks(seed: 83)
+        var robust = 0, attacked = 0
+        for (layout, delta) in [(PackedRows.Layout.rows, 2), (.blocked8, 1), (.columns32, 3), (.rows, 2)] {
+            for widths in [[16, 12], [24, 16, 8], [12], [32, 24]] {
+                let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout)
+                let r = try check(image, side: 4, delta: delta, budgets: [6, 10, 16, 25, 40, 70], generator: &g, method: .units)
+                robust += r.robust
+                attacked += r.attacked
+            }
+        }
+        XCTAssertGreaterThan(robust, 40)
+        XCTAssertGreaterThan(attacked, 40)
+    }
+
     /// A time limit makes an undecided image unknown, never robust.
     func testTimeLimitGivesUnknown() throws {
         var g = TinyNetworks(seed: 3)

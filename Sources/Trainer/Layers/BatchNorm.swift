@@ -35,6 +35,8 @@ public final class BatchNorm: Layer {
     /// dPenalty/d(up) and d(down) of the certified-interval term on the last training pass (empty without one),
     /// for the first layer's weight gradient (Network+CertifiedInterval.swift).
     public private(set) var intervalGradient: (up: [Float], down: [Float]) = ([], [])
+    /// Per element of that pass, 1 where the term found the unit open, else 0 (empty without one).
+    public private(set) var lastOpen: [Float] = []
     /// dPenalty/dσ per feature of that term (empty without one): reaches the input through dσ/dx = x̂ / N.
     private var stdGrad: [Float] = []
 
@@ -141,13 +143,13 @@ public final class BatchNorm: Layer {
         } else {
             (lastPenalty, penaltyGrad) = (0, [])
         }
-        (intervalGradient, stdGrad) = (([], []), [])
+        (intervalGradient, stdGrad, lastOpen) = (([], []), [], [])
         if let interval = certifiedInterval {
             precondition(interval.up.count == xhat.data.count, "certified interval of \(interval.up.count) values for \(xhat.data.count)")
             let e = CertifiedIntervalPenalty.evaluate(xhat: xhat.data, features: features, invStd: inv, gamma: g, beta: b, interval: interval)
             lastPenalty += e.value
             penaltyGrad = penaltyGrad.isEmpty ? e.dv : zip(penaltyGrad, e.dv).map { $0 + $1 }
-            (intervalGradient, stdGrad) = ((e.dUp, e.dDown), e.dStd)
+            (intervalGradient, stdGrad, lastOpen) = ((e.dUp, e.dDown), e.dStd, e.open)
         }
         let unbias = n > 1 ? Float(n) / Float(n - 1) : 1
         for c in 0..<features {

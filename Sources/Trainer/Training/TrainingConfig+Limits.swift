@@ -71,6 +71,8 @@ extension TrainingConfig {
         public static let certifyEpsilon = FloatLimit(1 / 255, 1)
         /// The certified-interval penalty's weight (its per-unit value is about the open margin in σ, a few at most).
         public static let certifyWeight = FloatLimit(0, 100, lowerOpen: true)
+        /// How many hidden layers the certified-interval penalty acts on, from the first.
+        public static let certifyLayers = 1...ModelConfig.maxLayers
         /// Step schedule's decay factor.
         public static let gamma = FloatLimit(0, 1, lowerOpen: true)
         /// Dropout probability.

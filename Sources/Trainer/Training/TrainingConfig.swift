@@ -41,12 +41,19 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         public var epsilon: Float
         /// The term's weight W.
         public var weight: Float
+        /// How many hidden layers, from the first, the term acts on (`--certify-layers`); nil: the first only (a
+        /// checkpoint without the key trained so).
+        public var layers: Int?
 
-        /// Settings for `epsilon` and `weight`.
-        public init(epsilon: Float, weight: Float) {
+        /// Settings for `epsilon` and `weight` on the first `layers` hidden layers (nil or 1: the first only).
+        public init(epsilon: Float, weight: Float, layers: Int? = nil) {
             self.epsilon = epsilon
             self.weight = weight
+            self.layers = layers == 1 ? nil : layers
         }
+
+        /// The hidden layers the term acts on.
+        public var layerCount: Int { layers ?? 1 }
     }
 
     /// Adversarial training as the paper used it: a fraction of every batch replaced by adversarial
@@ -121,6 +128,9 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         if let c = certify {
             try Limits.certifyEpsilon.check("certify epsilon", c.epsilon)
             try Limits.certifyWeight.check("certify weight", c.weight)
+            guard Limits.certifyLayers.contains(c.layerCount) else {
+                throw .invalidConfig("certify layers \(c.layerCount) outside \(Limits.certifyLayers.lowerBound)...\(Limits.certifyLayers.upperBound)")
+            }
         }
         if let a = adversarial {
             try Limits.adversarialRatio.check("adversarial ratio", a.ratio)

@@ -59,7 +59,7 @@ public final class TrainingSession {
                 memoryBudget: Int = ModelConfig.defaultMemoryBudget) throws(TrainerError) {
         try training.validate()
         network = try Network(config: model, seed: training.seed, optimizer: training.optimizer, memoryBudget: memoryBudget)
-        if training.certify != nil { _ = try network.certifiedFirstBlock() }
+        if let c = training.certify { _ = try network.certifiedBlocks(c.layerCount) }
         optimizer = Optimizer(kind: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay)
         config = training
         epochsCompleted = 0
@@ -73,7 +73,7 @@ public final class TrainingSession {
         training.epochs = epochs
         try training.validate()
         network = try Network(config: checkpoint.model, seed: training.seed, optimizer: training.optimizer, memoryBudget: memoryBudget)
-        if training.certify != nil { _ = try network.certifiedFirstBlock() }
+        if let c = training.certify { _ = try network.certifiedBlocks(c.layerCount) }
         optimizer = Optimizer(kind: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay)
         try checkpoint.load(into: network, optimizer: optimizer, path: path)
         config = training
@@ -110,15 +110,19 @@ public final class TrainingSession {
             // The stable-unit and certified-interval penalties act on this pass only (not on the adversarial
             // examples' passes above); the certified interval is that of the images this pass sees.
             network.setStablePenalty(config.stablePenalty ?? 0)
-            let slack = try config.certify.flatMap { c throws(TrainerError) in
-                try network.setCertifiedInterval(batch: x, budget: PixelBudget.units(epsilon: c.epsilon), weight: c.weight)
+            var certified: [Network.CertifiedBlock] = []
+            let logits: Matrix
+            if let c = config.certify {
+                (logits, certified) = try network.forwardCertified(x, budget: PixelBudget.units(epsilon: c.epsilon), weight: c.weight,
+                                                                   count: c.layerCount, context: &context)
+            } else {
+                logits = network.forward(x, context: &context)
             }
-            let logits = network.forward(x, context: &context)
             var (loss, grad, ok) = try SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels)
             loss += network.layers.reduce(0) { $0 + (($1 as? BatchNorm)?.lastPenalty ?? 0) }
             guard loss.isFinite else { throw .diverged(epoch: epoch, batch: b, reason: "the loss is \(loss)") }
             network.backward(grad)
-            if let slack { try network.finishCertifiedInterval(slack) }
+            network.finishCertified(certified)
             network.setStablePenalty(0)
             let step = epoch * batches + b
             let lr = config.schedule.rate(base: config.learningRate, step: step, totalSteps: totalSteps,
