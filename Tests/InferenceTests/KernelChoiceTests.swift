@@ -63,7 +63,10 @@ final class KernelChoiceTests: XCTestCase {
         (Q(op: .dense, weights: .f32, kernels: .simd, input: .bits, n: 600), .floatDenseSIMD),
         (Q(op: .dense, weights: .f32, kernels: .carrySave, input: .f32, n: 600), .floatDenseSIMD),
         (Q(op: .dense, weights: .f32, kernels: .reference, input: .codes, n: 784), .floatDenseReference),
-        (Q(op: .conv2d, weights: .f32, kernels: .simd, input: .codes, n: 784), .floatConvReference),
+        (Q(op: .conv2d, weights: .f32, kernels: .simd, input: .codes, n: 784), .floatConvSIMD),
+        (Q(op: .conv2d, weights: .f32, kernels: .optimized, input: .f32, n: 5408), .floatConvSIMD),
+        (Q(op: .conv2d, weights: .f32, kernels: .carrySave, input: .f32, n: 5408), .floatConvReference),
+        (Q(op: .conv2d, weights: .f32, kernels: .reference, input: .codes, n: 784), .floatConvReference),
         // Ops without weights.
         (Q(op: .maxpool2d, kernels: .simd, input: .i32), .maxPoolI32),
         (Q(op: .maxpool2d, kernels: .reference, input: .f32), .maxPoolF32),
@@ -102,6 +105,8 @@ final class KernelChoiceTests: XCTestCase {
         XCTAssertEqual(Kernel.choose(eight).persistentBytes(eight, m: 600), 0, "only 2-bit codes have a constant plane counted ahead")
         let float = Q(op: .dense, weights: .f32, kernels: .simd, input: .bits, n: 600)
         XCTAssertEqual(Kernel.choose(float).scratchBytes(float, m: 10), 2400, "the widened input")
+        let conv = Q(op: .conv2d, weights: .f32, kernels: .simd, input: .f32, n: 13 * 13 * 32)
+        XCTAssertEqual(Kernel.choose(conv).scratchBytes(conv, m: 64), 4 * (5408 + 8), "the input's channel planes and one lane group")
         let hidden = Q(op: .dense, weights: .bits8, kernels: .carrySave, input: .bits, signs: true, n: 600)
         XCTAssertEqual(Kernel.choose(hidden).scratchBytes(hidden, m: 600), 0)
     }
