@@ -52,6 +52,11 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case floatDenseSIMD
     /// `FloatDenseKernel.reference` (after `WidenKernel` for codes or bits).
     case floatDenseReference
+    #if !_pointerBitWidth(_32)   // the firmware's choice as it was
+    /// `FloatDenseKernel.simd4`: `floatDenseSIMD` on four images per pass over the weights, bit for bit
+    /// (the `simd` set's batch path).
+    case floatDenseSIMD4
+    #endif
     /// `FloatConvKernel.reference` (after `WidenKernel` for codes or bits).
     case floatConvReference
     #if !_pointerBitWidth(_32)   // the firmware keeps the reference: its code and instruction counts are pinned
@@ -126,6 +131,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             if !q.weights.isPacked {
                 if q.op == .conv2d { return floatConv(KernelSet.resolve(q.kernels)) }
                 if case .reference = KernelSet.resolve(q.kernels) { return .floatDenseReference }
+                #if !_pointerBitWidth(_32)
+                if q.four, case .simd = KernelSet.resolve(q.kernels) { return .floatDenseSIMD4 }
+                #endif
                 return .floatDenseSIMD
             }
             return binaryLayer(q, KernelSet.resolve(q.kernels))
@@ -183,6 +191,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     public func imagesPerCall() -> Int {
         switch self {
         case .blockedBits4, .blockedPlanes4: return 4
+        #if !_pointerBitWidth(_32)
+        case .floatDenseSIMD4: return 4
+        #endif
         default: return 1
         }
     }
@@ -203,6 +214,8 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             return 4 &* q.n
         #if !_pointerBitWidth(_32)
         case .floatConvSIMD: return FloatConvKernel.scratchBytes(n: q.n)
+        case .floatDenseSIMD4: if case .f32 = q.input { return 0 }
+            return 4 &* q.n
         #endif
         default: return 0
         }

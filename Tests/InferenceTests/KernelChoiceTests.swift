@@ -63,6 +63,9 @@ final class KernelChoiceTests: XCTestCase {
         (Q(op: .dense, weights: .f32, kernels: .simd, input: .bits, n: 600), .floatDenseSIMD),
         (Q(op: .dense, weights: .f32, kernels: .carrySave, input: .f32, n: 600), .floatDenseSIMD),
         (Q(op: .dense, weights: .f32, kernels: .reference, input: .codes, n: 784), .floatDenseReference),
+        (Q(op: .dense, weights: .f32, kernels: .optimized, input: .f32, four: true, n: 1600), .floatDenseSIMD4),
+        (Q(op: .dense, weights: .f32, kernels: .carrySave, input: .f32, four: true, n: 1600), .floatDenseSIMD),
+        (Q(op: .dense, weights: .f32, kernels: .reference, input: .f32, four: true, n: 1600), .floatDenseReference),
         (Q(op: .conv2d, weights: .f32, kernels: .simd, input: .codes, n: 784), .floatConvSIMD),
         (Q(op: .conv2d, weights: .f32, kernels: .optimized, input: .f32, n: 5408), .floatConvSIMD),
         (Q(op: .conv2d, weights: .f32, kernels: .carrySave, input: .f32, n: 5408), .floatConvReference),
@@ -84,7 +87,7 @@ final class KernelChoiceTests: XCTestCase {
         }
         let covered = Set(Self.table.map { "\($0.1)" }), all = Set(Kernel.allCases.map { "\($0)" })
         XCTAssertEqual(all.subtracting(covered), [], "every kernel has a row")
-        XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4])
+        XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4, .floatDenseSIMD4])
     }
 
     /// The scratch and persistent bytes each kernel plans: FCN2's first layer (784 inputs on 2-bit codes,

@@ -2,13 +2,15 @@ import XCTest
 @testable import Inference
 @testable import ModelFormat
 
-/// The host's float conv (`FloatConvKernel.simd` after `planes`) against `FloatConvKernel.reference`, bit
+/// The host's float kernels bit for bit. The four-image dense kernel (`FloatDenseKernel.simd4`) against the
+/// one-image `simd` on each image, over fan-ins either side of the 8-lane group, with and without a bias, on
+/// strided inputs and outputs. The float conv (`FloatConvKernel.simd` after `planes`) against `FloatConvKernel.reference`, bit
 /// for bit, over random shapes: kernels 1x1 to 5x5 (the format's convs are stride 1, no padding), channels
 /// and filter counts either side of the 4-filter block and the 8-lane group, widths whose rows end inside
 /// a lane group, single-output maps; f32 inputs of magnitudes 2^-12 to 2^12 (any change of summation
 /// order shows in the last bits) with signed zeros, and codes. Nothing is written outside the output, and
 /// the scratch is exactly what the kernel plans.
-final class FloatConvKernelTests: XCTestCase {
+final class FloatKernelTests: XCTestCase {
     var state: UInt64 = 0x5DEE_CE66
 
     func next() -> Int {
@@ -59,5 +61,27 @@ final class FloatConvKernelTests: XCTestCase {
         check((0..<784).map { _ in UInt8(next() % 4) }, kind: .codes, h: 28, w: 28, c: 1, k: 3, m: 32, weights: first, "conv 1")
         let second = (0..<(64 * 3 * 3 * 32)).map { _ in value() }, x = (0..<(13 * 13 * 32)).map { _ in value() }
         check(x.withUnsafeBytes { Array($0) }, kind: .f32, h: 13, w: 13, c: 32, k: 3, m: 64, weights: second, "conv 2")
+    }
+
+    func testDenseFourImagesEqualOneImageBitForBit() {
+        for n in [1, 7, 8, 9, 15, 16, 17, 63, 600, 1600] {
+            for (m, biased) in [(1, true), (5, false), (9, true)] {
+                let (stride, outStride) = (n + 3, m + 2)   // floats from one image to the next
+                let x = (0..<(4 * stride)).map { _ in value() }, w = (0..<(n * m)).map { _ in value() }
+                let bias: [Float]? = biased ? (0..<m).map { _ in value() } : nil
+                var expected = [Float](repeating: 7, count: 4 * outStride), got = expected
+                x.withUnsafeBufferPointer { xp in
+                    for b in 0..<4 {
+                        expected.withUnsafeMutableBufferPointer { e in
+                            FloatDenseKernel.simd(input: xp.baseAddress! + b * stride, n: n, weights: w, m: m, bias: bias,
+                                                  output: e.baseAddress! + b * outStride)
+                        }
+                    }
+                    FloatDenseKernel.simd4(input: xp.baseAddress!, stride: stride, n: n, weights: w, m: m, bias: bias, output: &got,
+                                           outStride: outStride)
+                }
+                XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "n \(n) m \(m) bias \(biased)")
+            }
+        }
     }
 }
