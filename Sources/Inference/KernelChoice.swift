@@ -68,6 +68,10 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case maxPoolI32
     /// `MaxPoolKernel.run` on f32 values.
     case maxPoolF32
+    #if !_pointerBitWidth(_32)   // the firmware's choice as it was
+    /// `MaxPoolKernel.simd` on f32 values: eight channels per SIMD8 lane group (the `simd` set).
+    case maxPoolF32SIMD
+    #endif
     /// `ThresholdSignKernel.run`.
     case thresholdSign
     /// `AffineKernel.run` on i32 accumulators (in place).
@@ -115,6 +119,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         switch q.op {
         case .inputCodes: return .inputCodes
         case .maxpool2d: if case .i32 = q.input { return .maxPoolI32 }
+            #if !_pointerBitWidth(_32)
+            if case .simd = KernelSet.resolve(q.kernels) { return .maxPoolF32SIMD }
+            #endif
             return .maxPoolF32
         case .thresholdSign: return .thresholdSign
         case .affine: if case .i32 = q.input { return .affineI32 }
@@ -129,7 +136,14 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             return q.codeBits > 0 ? .columnsPixels : .columnsBits
             #else
             if !q.weights.isPacked {
-                if q.op == .conv2d { return floatConv(KernelSet.resolve(q.kernels)) }
+                if q.op == .conv2d {
+                    // The SIMD8 conv on 64-bit hosts: on the Fashion-MNIST conv net's convs 8.7x and 14x fewer
+                    // ns than the reference (`infer --profile`); the firmware keeps the reference.
+                    #if !_pointerBitWidth(_32)
+                    if case .simd = KernelSet.resolve(q.kernels) { return .floatConvSIMD }
+                    #endif
+                    return .floatConvReference
+                }
                 if case .reference = KernelSet.resolve(q.kernels) { return .floatDenseReference }
                 #if !_pointerBitWidth(_32)
                 if q.four, case .simd = KernelSet.resolve(q.kernels) { return .floatDenseSIMD4 }
@@ -139,16 +153,6 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             return binaryLayer(q, KernelSet.resolve(q.kernels))
             #endif
         }
-    }
-
-    /// `choose` for a float conv, `kernels` resolved: the SIMD8 kernel with the `simd` set (64-bit hosts:
-    /// 7.6x fewer ns than the reference on the Fashion-MNIST conv net's second conv), else the reference.
-    @_noAllocation @inline(__always)
-    static func floatConv(_ kernels: KernelSet) -> Kernel {
-        #if !_pointerBitWidth(_32)
-        if case .simd = kernels { return .floatConvSIMD }
-        #endif
-        return .floatConvReference
     }
 
     /// `choose` for a layer with packed binary weights, `kernels` resolved.

@@ -4,7 +4,8 @@ import XCTest
 
 /// The host's float kernels bit for bit. The four-image dense kernel (`FloatDenseKernel.simd4`) against the
 /// one-image `simd` on each image, over fan-ins either side of the 8-lane group, with and without a bias, on
-/// strided inputs and outputs. The float conv (`FloatConvKernel.simd` after `planes`) against `FloatConvKernel.reference`, bit
+/// strided inputs and outputs. The f32 max-pool (`MaxPoolKernel.simd`) against `run` with NaNs and signed
+/// zeros in the windows, channels either side of the 8-lane group. The float conv (`FloatConvKernel.simd` after `planes`) against `FloatConvKernel.reference`, bit
 /// for bit, over random shapes: kernels 1x1 to 5x5 (the format's convs are stride 1, no padding), channels
 /// and filter counts either side of the 4-filter block and the 8-lane group, widths whose rows end inside
 /// a lane group, single-output maps; f32 inputs of magnitudes 2^-12 to 2^12 (any change of summation
@@ -82,6 +83,19 @@ final class FloatKernelTests: XCTestCase {
                 }
                 XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "n \(n) m \(m) bias \(biased)")
             }
+        }
+    }
+
+    func testMaxPoolSIMDEqualsTheScanBitForBit() {
+        for trial in 0..<120 {
+            let s = 1 + next() % 3, c = [1, 7, 8, 9, 15, 16, 17, 32, 33, 64][next() % 10]
+            let h = s * (1 + next() % 4) + next() % s, w = s * (1 + next() % 4) + next() % s
+            let x: [Float] = (0..<(h * w * c)).map { _ in next() % 10 == 0 ? .nan : next() % 3 == 0 ? Float(next() % 3) - 1 : value() }
+            let count = (h / s) * (w / s) * c
+            var expected = [Float](repeating: 7, count: count + 8), got = expected
+            MaxPoolKernel.run(x, h: h, w: w, c: c, s: s, output: &expected)
+            MaxPoolKernel.simd(x, h: h, w: w, c: c, s: s, output: &got)
+            XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "trial \(trial): h \(h) w \(w) c \(c) s \(s)")
         }
     }
 }

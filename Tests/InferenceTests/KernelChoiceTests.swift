@@ -73,6 +73,8 @@ final class KernelChoiceTests: XCTestCase {
         // Ops without weights.
         (Q(op: .maxpool2d, kernels: .simd, input: .i32), .maxPoolI32),
         (Q(op: .maxpool2d, kernels: .reference, input: .f32), .maxPoolF32),
+        (Q(op: .maxpool2d, kernels: .carrySave, input: .f32), .maxPoolF32),
+        (Q(op: .maxpool2d, kernels: .optimized, input: .f32), .maxPoolF32SIMD),
         (Q(op: .thresholdSign, kernels: .reference, input: .i32), .thresholdSign),
         (Q(op: .affine, kernels: .simd, input: .i32), .affineI32),
         (Q(op: .affine, kernels: .carrySave, input: .f32), .affineF32),
