@@ -54,7 +54,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case floatDenseReference
     #if !_pointerBitWidth(_32)   // the firmware's choice as it was
     /// `FloatDenseKernel.simd4`: `floatDenseSIMD` on four images per pass over the weights, bit for bit
-    /// (the `simd` set's batch path).
+    /// (the `simd` set's batch path, on f32 input read in place: no scratch).
     case floatDenseSIMD4
     #endif
     /// `FloatConvKernel.reference` (after `WidenKernel` for codes or bits).
@@ -146,7 +146,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
                 }
                 if case .reference = KernelSet.resolve(q.kernels) { return .floatDenseReference }
                 #if !_pointerBitWidth(_32)
-                if q.four, case .simd = KernelSet.resolve(q.kernels) { return .floatDenseSIMD4 }
+                if q.four, case .f32 = q.input, case .simd = KernelSet.resolve(q.kernels) { return .floatDenseSIMD4 }
                 #endif
                 return .floatDenseSIMD
             }
@@ -218,8 +218,6 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             return 4 &* q.n
         #if !_pointerBitWidth(_32)
         case .floatConvSIMD: return FloatConvKernel.scratchBytes(n: q.n)
-        case .floatDenseSIMD4: if case .f32 = q.input { return 0 }
-            return 4 &* q.n
         #endif
         default: return 0
         }

@@ -65,6 +65,7 @@ final class KernelChoiceTests: XCTestCase {
         (Q(op: .dense, weights: .f32, kernels: .reference, input: .codes, n: 784), .floatDenseReference),
         (Q(op: .dense, weights: .f32, kernels: .optimized, input: .f32, four: true, n: 1600), .floatDenseSIMD4),
         (Q(op: .dense, weights: .f32, kernels: .carrySave, input: .f32, four: true, n: 1600), .floatDenseSIMD),
+        (Q(op: .dense, weights: .f32, kernels: .simd, input: .bits, four: true, n: 600), .floatDenseSIMD),
         (Q(op: .dense, weights: .f32, kernels: .reference, input: .f32, four: true, n: 1600), .floatDenseReference),
         (Q(op: .conv2d, weights: .f32, kernels: .simd, input: .codes, n: 784), .floatConvSIMD),
         (Q(op: .conv2d, weights: .f32, kernels: .optimized, input: .f32, n: 5408), .floatConvSIMD),

@@ -33,12 +33,16 @@ public enum FloatDenseKernel {
                     * wr.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
                 i += 8
             }
-            output[o] = finish(acc, x, weights + o * n, from: i, n: n, bias: bias, o)
+            var sum = acc.sum()
+            while i < n { sum += x[i] * weights[o * n + i]; i += 1 }
+            output[o] = sum + (bias?[o] ?? 0)
         }
     }
 
+    #if !_pointerBitWidth(_32)
     /// Output `o` from its eight partial sums: their `sum()`, then the last n mod 8 terms from `i` in
-    /// order, then the bias (or + 0). One rule for `simd` and `simd4`.
+    /// order, then the bias (or + 0): `simd`'s last three lines, which stay written out in `simd` so the
+    /// firmware's code is as pinned (DeviceTests); FloatKernelTests holds `simd4` to `simd` bit for bit.
     @_noAllocation @inline(__always)
     static func finish(_ acc: SIMD8<Float>, _ x: UnsafePointer<Float>, _ row: UnsafePointer<Float>, from i: Int, n: Int,
                        bias: UnsafePointer<Float>?, _ o: Int) -> Float {
@@ -46,6 +50,7 @@ public enum FloatDenseKernel {
         while i < n { sum += x[i] * row[i]; i += 1 }
         return sum + (bias?[o] ?? 0)
     }
+    #endif
 }
 
 /// Convolutions with float weights `[m, k, k, C]`, NHWC, stride 1, no padding.
