@@ -1,6 +1,7 @@
 import XCTest
 @testable import Inference
 @testable import ModelFormat
+@testable import Trainer
 
 /// The host's float kernels bit for bit. The four-image dense kernel (`FloatDenseKernel.simd4`) against the
 /// one-image `simd` on each image, over fan-ins either side of the 8-lane group, with and without a bias, on
@@ -96,6 +97,24 @@ final class FloatKernelTests: XCTestCase {
             MaxPoolKernel.run(x, h: h, w: w, c: c, s: s, output: &expected)
             MaxPoolKernel.simd(x, h: h, w: w, c: c, s: s, output: &got)
             XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "trial \(trial): h \(h) w \(w) c \(c) s \(s)")
+        }
+    }
+
+    /// The Fashion-MNIST conv net (untrained, 2-bit input) plans the host's float kernels in the arena it had with
+    /// the reference ones, 108,160 B: the largest step is the first max-pool, its input 26·26·32·4 = 86,528 B and
+    /// output 13·13·32·4 = 21,632 B; the convs' planes (4·(h·w·c + 8) B of scratch) fit beside their input and
+    /// output (conv 1: 784 + 3,168 + 86,528 = 90,480 B; conv 2: 21,632 + 21,664 + 30,976 = 74,272 B), and the
+    /// four-image dense reads its f32 input in place (no scratch), so a batch of 4 needs 4x the reference's too.
+    func testTheConvNetsArenaIsUnchanged() throws {
+        let bytes = try ImageExport.image(of: try Network(config: .conv(precision: .float, inputBits: 2), seed: 1))
+        try bytes.withUnsafeBytes { raw in
+            let image = try ModelImage(bytes: raw)
+            for batch in [1, 4] {
+                XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .simd, batch: batch), 108_160 * batch, "batch \(batch)")
+                XCTAssertEqual(Interpreter.arenaBytes(for: image, kernels: .reference, batch: batch), 108_160 * batch, "batch \(batch)")
+            }
+            let kernels = Interpreter.plan(image: image, kernels: .simd).map { "\($0.kernel)" }
+            XCTAssertEqual(kernels.filter { $0 == "floatConvSIMD" || $0 == "maxPoolF32SIMD" }.count, 4, "\(kernels)")
         }
     }
 }
