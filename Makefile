@@ -34,7 +34,7 @@ help:
 	@echo "make bench       inference µs/image, images/s, bytes: ours beside ONNX Runtime int8, single thread; BASELINE=<commit> also times that commit's infer alternately with ours (medians, ratio)"
 	@echo "make bench-train seconds per epoch, ours beside PyTorch's and JAX's, float and binary FCN2 and conv net"
 	@echo "make bench-attack FGSM and PGD-40 seconds over the MNIST test set on FCN2, ours beside PyTorch's"
-	@echo "make bench-roofline ns and cycles per 512 binary MACs on this CPU (XOR + vpopcntq + add), and FCN2's time per step (infer --profile)"
+	@echo "make bench-roofline ns per 512 binary MACs on this CPU (XOR + vpopcntq + add), the L2 read rate, FCN2's floor per layer at batch 1 and 256 beside its time per step (infer --profile)"
 	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"
 	@echo "make verify-full issue 16's full certified runs: trains FCN2 BNN-2b and the Cortex-M0 net (10 epochs, seed 1) once, verifies"
 	@echo "                 VERIFY_LIMIT MNIST test images (default 10000) at eps 0.1 and 0.2 at VERIFY_TIMEOUT s (default 60), resumable"

@@ -73,8 +73,8 @@ extern "C" {
 #define BITSHIELD_E_MODEL_STORAGE 25         /* [0] handle bytes this library needs, [1] BITSHIELD_MODEL_BYTES */
 #define BITSHIELD_E_LAYOUT_NOT_BUILT 26      /* [0] op, [1] its weight tensor type (5 = bits8), [2] its op id
                                                 (2 dense, 3 conv2d): the minimal build runs binary dense layers
-                                                on columns32 weights only; for bits8 or bits dense weights,
-                                                convert the model with `convert --target mcu`              */
+                                                on columns32 weights only; for bits8, bits or columns32s
+                                                (7) dense weights, convert it with `--layout columns32`    */
 
 /** A failure: `code` (BITSHIELD_E_...) and the numbers it names. Filled by every call that takes one;
  *  all zero on success. */

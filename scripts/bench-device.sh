@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make bench-device: FCN2 (784-600x4-10) on the same simulated Cortex-M4 board (QEMU netduinoplus2) in one
-# run: BitShield (binary, 2-bit input, columns32 layout, `infer --device`), CMSIS-NN int8 and a plain C
+# run: BitShield (binary, 2-bit input, `--target mcu` layout (columns32s), `infer --device`), CMSIS-NN int8 and a plain C
 # binary network (bench/device/), as a table of instructions per inference (MNIST test-set mean), RAM,
 # code and model bytes, with ratios against BitShield; every network checked image by image against its
 # own host emulation. Markdown on stdout, JSON in runs/bench/device.json. Not part of `make test`.
@@ -39,7 +39,7 @@ release="${BUILD_DIR:-.build}/release"
 # QEMU, and BitShield's firmware (make device builds and checks it; its short check uses this infer).
 INFER="$PWD/$release/infer" make --no-print-directory device
 
-# ---- BitShield: the project's own path, checkpoint -> columns32 .bsm -> infer --device ----
+# ---- BitShield: the project's own path, checkpoint -> --target mcu .bsm (columns32s) -> infer --device ----
 checkpoint="$dir/fcn2-binary-2b-e${BENCH_TRAIN_EPOCHS:-3}.safetensors"
 if [ ! -f "$checkpoint" ]; then
   checkpoint="$dir/fcn2-binary-2b-e1.safetensors"
@@ -48,8 +48,8 @@ if [ ! -f "$checkpoint" ]; then
     "$release/train" --precision binary --input-bits 2 --epochs 1 --out "$checkpoint" --quiet >/dev/null
   fi
 fi
-model="$dir/fcn2-binary-2b-columns32.bsm"
-"$release/convert" "$checkpoint" -o "$model" --layout columns32 >/dev/null
+model="$dir/fcn2-binary-2b-mcu.bsm"
+"$release/convert" "$checkpoint" -o "$model" --target mcu >/dev/null
 echo "bench-device: BitShield: $checkpoint -> $model; infer --device netduinoplus2 over $images MNIST test images"
 status=0
 "$release/infer" "$model" --device netduinoplus2 --dataset mnist --limit "$images" --json > "$work/bitshield.out" || status=1

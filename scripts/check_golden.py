@@ -53,7 +53,7 @@ class Image:
         assert b[:4] == b"BSMI"
         (self.version, hb, size, flags, self.h, self.w, self.c, self.classes, nops, nt, opoff, toff) = \
             struct.unpack_from("<HHIIHHHHHHII", b, 4)
-        assert 1 <= self.version <= 3 and hb == 64 and size == len(b) and size % 64 == 0 and flags == 0
+        assert 1 <= self.version <= 4 and hb == 64 and size == len(b) and size % 64 == 0 and flags == 0
         assert not any(b[36:64]), "reserved"
         self.b = b
         self.tensors = []
@@ -80,12 +80,12 @@ class Image:
         return v
 
     def signs(self, i):
-        """The +/-1 weights of a bits, bits8 or columns32 tensor, as rows of the last dim."""
+        """The +/-1 weights of a bits, bits8, columns32 or columns32s tensor, as rows of the last dim."""
         typ, dims, off, nb = self.tensors[i]
         n = dims[-1]
         rows = math.prod(dims[:-1])
         words = (n + 63) // 64
-        if typ == 6:
+        if typ in (6, 7):
             groups = (rows + 31) // 32
             lanes = struct.unpack_from("<%dI" % (groups * n), self.b, off)
             out = [[1 - 2 * ((lanes[(r // 32) * n + j] >> (r % 32)) & 1) for j in range(n)] for r in range(rows)]
@@ -96,6 +96,43 @@ class Image:
         def word(r, j):
             return w[((r // 8) * words + j) * 8 + r % 8] if typ == 5 else w[r * words + j]
         return [[-1 if (word(r, j // 64) >> (j % 64)) & 1 else 1 for j in range(n)] for r in range(rows)]
+
+def bound_planes(n):
+    """W = 1 + bit_width(n + ceil(n/2)): the planes per side of a columns32s lane group."""
+    return 1 + (n + (n + 1) // 2).bit_length()
+
+def check_bounds(img, i, thresholds):
+    """A columns32s tensor's bounds words against the thresholds of the threshold_sign after its dense op."""
+    typ, (rows, n), off, nb = img.tensors[i]
+    groups, w = (rows + 31) // 32, bound_planes(n)
+    counts = struct.unpack_from("<%dH" % rows, img.b, off + 4 * groups * n)
+    at = off + 4 * groups * n + 4 * ((rows + 1) // 2)
+    assert nb == at - off + 8 * groups * w, "columns32s size"
+    stored = struct.unpack_from("<%dI" % (2 * groups * w), img.b, at)
+    for g in range(groups):
+        for side in (0, 1):
+            for j in range(w):
+                word = 0
+                for k in range(min(32, rows - 32 * g)):
+                    t = min(max(thresholds[32 * g + k], -n), n + 2)
+                    big_t = min(max((n - t) // 2 + 1, 0), n + 1)
+                    c = counts[32 * g + k]
+                    start = big_t - c - 1 if side == 0 else -(c + big_t)
+                    word |= ((start >> j) & 1) << k
+                assert stored[(2 * g + side) * w + j] == word, "columns32s bounds word"
+
+def bounded_signs(x, wt, n, start0, start1):
+    """The signs of A < t from the bounds alone (spec: the counter's sign), for +/-1 inputs x."""
+    set_ = sum(1 for v in x if v == -1)
+    out = []
+    for o, row in enumerate(wt):
+        if 2 * set_ <= n:
+            s = sum(1 for a, b in zip(x, row) if a == -1 and b == -1)
+            out.append(start0[o] - set_ + 2 * s < 0)
+        else:
+            z = sum(1 for a, b in zip(x, row) if a == 1 and b == -1)
+            out.append(start1[o] + set_ + 2 * z >= 0)
+    return out
 
 def float_dense(x, w, b):
     """infer's order: eight lane sums, the lanes added left to right from -0, the tail, then the bias."""
@@ -134,7 +171,7 @@ def run(img, pixels):
             else:
                 hh, ww, cc, kk, m = p[:5]
                 oh, ow = hh - kk + 1, ww - kk + 1
-            binary = img.tensors[wi][0] in (4, 5, 6)
+            binary = img.tensors[wi][0] in (4, 5, 6, 7)
             wt = img.signs(wi) if binary else img.floats(wi)
             xs = x if kind != "codes" or binary else [float(v) for v in x]
             if not binary:
@@ -146,7 +183,18 @@ def run(img, pixels):
                     raise NotImplementedError("float conv2d (no golden model has one)")
                 kind = "f32"
             elif dense:
-                x = [sum(a * b for a, b in zip(row, xs)) for row in wt]
+                acc = [sum(a * b for a, b in zip(row, xs)) for row in wt]
+                if img.tensors[wi][0] == 7:               # columns32s: bits input, threshold_sign next
+                    nop, np_ = img.ops[k + 1]
+                    assert kind == "bits" and nop == 5, "columns32s needs bits input and threshold_sign next"
+                    t = img.values(np_[3], 2, "i", 4)
+                    check_bounds(img, wi, t)
+                    n = p[0]
+                    counts = [row.count(-1) for row in wt]
+                    big_t = [min(max((n - min(max(v, -n), n + 2)) // 2 + 1, 0), n + 1) for v in t]
+                    lt = bounded_signs(xs, wt, n, [b - c - 1 for b, c in zip(big_t, counts)], [-(c + b) for b, c in zip(big_t, counts)])
+                    assert lt == [a < v for a, v in zip(acc, t)], "columns32s signs agree with the thresholds"
+                x = acc
                 kind = "i32"
             else:
                 out = []
@@ -206,7 +254,7 @@ def run(img, pixels):
 
 def main(directory):
     ok = True
-    for v in (1, 2, 3):
+    for v in (1, 2, 3, 4):
         expected = json.load(open(os.path.join(directory, "v%d-expected.json" % v)))
         for name, cases in sorted(expected.items()):
             meta, image = container(open(os.path.join(directory, name + ".bsm"), "rb").read())

@@ -6,7 +6,7 @@
 Runs `infer MODEL --device BOARD --limit 1` (the debug build of this tree, or $INFER) through a
 qemu-system-arm wrapper that adds `-d in_asm,exec,nochain` (every translated block and each time it
 runs), then counts retired instructions per function (the firmware's symbols) and per layer: a layer
-starts where a binary layer's kernel entry point runs (ColumnDenseKernel.levels / pixels / bits,
+starts where a binary layer's kernel entry point runs (ColumnDenseKernel.levels / pixels / bits / bitsBounds,
 BlockedDenseKernel's, FusedDense/FusedConv's, XorConv32/PlaneConv32's), so its count holds its kernel, its column sums, its
 sink and the steps up to the next layer. --kernel runs another firmware ELF in QEMU instead of this
 tree's (one built from a base commit's sources, to compare; infer still checks this tree's). Validation (init) comes before the first layer and is left
@@ -16,7 +16,7 @@ DeviceTests are the measures of record.
 """
 import argparse, bisect, collections, os, re, subprocess, sys, tempfile
 
-LAYER_ENTRIES = re.compile(r'ColumnDenseKernelO(6levels|6pixels|4bits)|BlockedDenseKernelO|FusedDenseKernelO|FusedConvKernelO3run|XorConv32KernelO3run|PlaneConv32KernelO3run')
+LAYER_ENTRIES = re.compile(r'ColumnDenseKernelO(6levels|6pixels|4bits|10bitsBounds)|BlockedDenseKernelO|FusedDenseKernelO|FusedConvKernelO3run|XorConv32KernelO3run|PlaneConv32KernelO3run')
 
 def main():
     ap = argparse.ArgumentParser()

@@ -40,9 +40,10 @@ extension CError {
         case CError.modelStorage: return "the model handle needs \(a) bytes, bitshield.h gives \(b) (BITSHIELD_MODEL_BYTES): a header from another version"
         case CError.layoutNotBuilt:
             // Binary dense weights in another layout can be rewritten; float or conv layers cannot.
-            let binaryDense = c == Int(OpKind.dense.rawValue) && (b == Int(TensorType.bits8.rawValue) || b == Int(TensorType.bits.rawValue))
+            let binaryDense = c == Int(OpKind.dense.rawValue) && (b == Int(TensorType.bits8.rawValue) || b == Int(TensorType.bits.rawValue)
+                || b == Int(TensorType.columns32s.rawValue))
             if binaryDense {
-                return "op \(a): dense weights of tensor type \(b) are not built into this minimal runtime, which runs columns32 weights only: convert the model for it with `convert MODEL.safetensors --target mcu -o MODEL.bsm`"
+                return "op \(a): dense weights of tensor type \(b) are not built into this minimal runtime, which runs columns32 weights only: convert the model for it with `convert MODEL.safetensors --layout columns32 -o MODEL.bsm`"
             }
             return "op \(a) (op id \(c)\(b >= 0 ? ", weights of tensor type \(b)" : "")) has no kernel in this minimal runtime, which runs binary dense layers on columns32 weights only: use the full library (`make lib`: .build-lib/TARGET/libbitshield.a)"
         default: return "unknown error code \(code) (values \(a), \(b), \(c))"

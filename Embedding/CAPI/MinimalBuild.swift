@@ -4,7 +4,8 @@ import ModelFormat
 // The minimal build (scripts/build-lib.sh TARGET-minimal: -D BITSHIELD_MINIMAL, -Osize) runs the layout
 // for microcontrollers only: dense layers on `columns32` weights (spec/FORMAT.md). bitshield_init
 // refuses any other weight layer with BITSHIELD_E_LAYOUT_NOT_BUILT, whose host message is the
-// `convert --target mcu` command that writes the model in that layout (issue 14, item 4).
+// `convert --layout columns32` command that writes the model in that layout (issue 14, item 4; `--target mcu`
+// writes columns32s, format version 4, which the minimal build leaves out).
 
 /// Whether this library is the minimal build.
 #if BITSHIELD_MINIMAL
@@ -14,7 +15,7 @@ public var isMinimalBuild: Bool { false }
 #endif
 
 /// The refusal of the minimal build for `image` (validated): the first weight layer that is not a dense
-/// layer on `columns32` weights, as BITSHIELD_E_LAYOUT_NOT_BUILT with the op, its weights' tensor type id
+/// layer on `columns32` weights (`columns32s` too), as BITSHIELD_E_LAYOUT_NOT_BUILT with the op, its weights' tensor type id
 /// and its op id (a conv2d is refused whatever its weights: the minimal build has no conv kernel; a
 /// maxpool2d, which has no weights, with type -1: nor a max-pool kernel); nil
 /// when every layer runs.
@@ -27,7 +28,7 @@ public func minimalBuildRefusal(_ image: ModelImage) -> CError? {
         }
         if kind == .dense || kind == .conv2d {
             let weights = kind == .dense ? image.opParameter(k, 2) : image.opParameter(k, 5)
-            if kind == .conv2d || !image.isColumns(weights) {
+            if kind == .conv2d || !image.isColumns(weights) || image.hasBounds(weights) {   // columns32s: not in this build
                 return CError(code: CError.layoutNotBuilt, Int64(k), Int64(image.tensor(weights).type.rawValue), Int64(kind.rawValue))
             }
         }

@@ -18,6 +18,14 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case blockedBits
     /// `BlockedDenseKernel.planes`: bits8 weights, the codes' bit-planes, SIMD8 popcounts.
     case blockedPlanes
+    #if !_pointerBitWidth(_32)   // 64-bit hosts only: the device's enum and code as they were
+    /// `BlockedDenseKernel.bitsRows16`: bits8 weights, binary input, one image, two blocks of rows per pass
+    /// (BlockedDense+Rows16.swift).
+    case blockedBitsRows16
+    /// `BlockedDenseKernel.planesRows16`: bits8 weights, the 2-bit codes' bit-planes, one image, two blocks
+    /// of rows per pass (BlockedDense+Rows16.swift).
+    case blockedPlanesRows16
+    #endif
     /// `BlockedDenseKernel.bitsCarrySave`: bits8 weights, binary input, Harley-Seal counts on 32-bit words.
     case blockedBitsCarrySave
     /// `BlockedDenseKernel.bitsCarrySave` on rows of 19 halves, unrolled (BlockedDense+Halves19.swift).
@@ -28,6 +36,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case blockedPlanesCarrySave13
     /// `ColumnDenseKernel.bits`: columns32 weights, binary input.
     case columnsBits
+    /// `ColumnDenseKernel.bitsBounds`: columns32s weights, binary input, threshold_sign fused: the signs
+    /// read off the counter started at the stored bounds (format version 4).
+    case columnsBitsBounds
     /// `ColumnDenseKernel.pixels`: columns32 weights, codes formed from the pixels.
     case columnsPixels
     /// `FusedDenseKernel.popcountBits`: v1 `bits` weights, binary input, row by row.
@@ -89,7 +100,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     public struct Query: Equatable, Sendable {
         /// The op (for a fused step, its first weight op).
         public var op: OpKind
-        /// The weights' tensor type (`f32`, `bits`, `bits8`, `columns32`); ignored for ops without weights.
+        /// The weights' tensor type (`f32`, `bits`, `bits8`, `columns32`, `columns32s`); ignored for ops without weights.
         public var weights: TensorType
         /// The interpreter's kernel set (resolved here for this target).
         public var kernels: KernelSet
@@ -176,6 +187,14 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         }
         switch q.weights {
         case .columns32: return codes ? .columnsPixels : .columnsBits
+        case .columns32s:
+            // Its first bytes are a columns32 tensor's, so the columns32 kernels read it too: where the
+            // signs are not fused, and on the Cortex-M0 (COMPACT_COLUMN_SUMS: its flash).
+            #if COMPACT_COLUMN_SUMS
+            return codes ? .columnsPixels : .columnsBits
+            #else
+            return codes ? .columnsPixels : q.signs ? .columnsBitsBounds : .columnsBits
+            #endif
         case .bits8:
             if case .carrySave = kernels {
                 if codes {
@@ -185,6 +204,14 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
                 return BlockedDenseKernel.unrollsHalves19(halves: (q.n &+ 31) >> 5) ? .blockedBitsCarrySave19 : .blockedBitsCarrySave
             }
             if q.four { return codes ? .blockedPlanes4 : .blockedBits4 }
+            #if !_pointerBitWidth(_32)
+            // One image: two blocks of rows per pass where it applies. FCN2 at batch 1 (native build, thread CPU
+            // time, medians of 8 alternated runs): hidden layers 752-776 -> 680-698 ns, the first layer 1,736 ->
+            // 1,611 ns (reports/issue15-roofline.md).
+            if !codes { return BlockedDenseKernel.xorsRows16(words: BitPacking.words(q.n)) ? .blockedBitsRows16 : .blockedBits }
+            if BlockedDenseKernel.pairsRows16(planes: PixelPlanes.count(bits: q.codeBits), constantFirstPlane: q.codeBits < 8,
+                                              words: BitPacking.words(q.n)) { return .blockedPlanesRows16 }
+            #endif
             return codes ? .blockedPlanes : .blockedBits
         default: return codes ? .fusedDensePlanes : .fusedDenseBits
         }
@@ -210,8 +237,11 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     public func scratchBytes(_ q: Query, m: Int, size: Int = 0, channels: Int = 0) -> Int {
         switch self {
         case .columnsBits, .columnsPixels: return ColumnDenseKernel.scratchBytes(n: q.n, m: m, codeBits: q.codeBits)
-        case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes:
-            return 8 &* PixelPlanes.count(bits: q.codeBits) &* BitPacking.words(q.n)
+        case .columnsBitsBounds: return ColumnDenseKernel.boundsScratchBytes(n: q.n)
+        case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes: return Self.planeBytes(q)
+        #if !_pointerBitWidth(_32)
+        case .blockedPlanesRows16: return Self.planeBytes(q)
+        #endif
         case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: size, c: channels)
         case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
         case .floatDenseSIMD, .floatDenseReference, .floatConvReference: if case .f32 = q.input { return 0 }
@@ -222,6 +252,10 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         default: return 0
         }
     }
+
+    /// The codes' bit-planes of one image of step `q` (the scratch of the kernels on planes).
+    @_noAllocation @inline(__always)
+    static func planeBytes(_ q: Query) -> Int { 8 &* PixelPlanes.count(bits: q.codeBits) &* BitPacking.words(q.n) }
 
     /// Persistent bytes of step `q` with this kernel (`m` outputs): the bit counts of the weight rows
     /// (u16 per row) of a first layer on the bit-planes of 2-bit codes, whose plane 0 is constant, so

@@ -29,7 +29,8 @@ public struct ModelMetadata: Equatable {
     public var toolVersion: String?
     /// The tool that wrote the file.
     public var createdBy: String?
-    /// "bits8" or "columns32": the tensor type of every binary dense weight in the image.
+    /// "bits8", "columns32" or "columns32s": the tensor type of every binary dense weight in the image
+    /// ("columns32s": of those on packed bits with threshold_sign after them, the others `columns32`).
     public var denseLayout: String?
     /// The input normalization mean an import folded into the first BatchNorm (BinaryNet.pytorch; spec/PYTORCH.md).
     public var inputMean: Double?
@@ -41,7 +42,7 @@ public struct ModelMetadata: Equatable {
     /// The values `precision` may take.
     public static let precisions = ["binary", "xnor", "float"]
     /// The values `dense_layout` may take, with the tensor type each names.
-    public static let denseLayouts: [(name: String, type: TensorType)] = [("bits8", .bits8), ("columns32", .columns32)]
+    public static let denseLayouts: [(name: String, type: TensorType)] = [("bits8", .bits8), ("columns32", .columns32), ("columns32s", .columns32s)]
 
     /// A key's JSON type, for the messages.
     enum Kind: String { case string = "a string", integer = "an integer", number = "a number" }
@@ -128,7 +129,7 @@ public struct ModelMetadata: Equatable {
             throw .badMetadata(key: "test_accuracy", found: "\(testAccuracy)", rule: "must be a fraction in [0, 1]")
         }
         if let denseLayout, !Self.denseLayouts.contains(where: { $0.name == denseLayout }) {
-            throw .badMetadata(key: "dense_layout", found: quoted(denseLayout), rule: "must be \"bits8\" or \"columns32\"")
+            throw .badMetadata(key: "dense_layout", found: quoted(denseLayout), rule: "must be \"bits8\", \"columns32\" or \"columns32s\"")
         }
     }
 
@@ -142,16 +143,23 @@ public struct ModelMetadata: Equatable {
             throw .badMetadata(key: "input_bits", found: "\(inputBits)", rule: "op 0 (input_codes) quantizes to \(image.opParameter(0, 0)) bits")
         }
         if let denseLayout, let wanted = Self.denseLayouts.first(where: { $0.name == denseLayout })?.type {
-            var binaryDense = 0
+            var binaryDense = 0, withBounds = 0
             for k in 0..<image.opCount where image.opKind(k) == .dense && image.isBits(image.opParameter(k, 2)) {
                 let type = image.tensor(image.opParameter(k, 2)).type
-                guard type == wanted else {
+                // columns32s: the layers a threshold_sign follows on packed bits carry bounds, the others are columns32.
+                let bounded = image.opParameter(k, 3) == Int(InputKind.bits.rawValue) && k + 1 < image.opCount
+                    && image.opKind(k + 1) == .thresholdSign
+                guard type == (wanted == .columns32s && !bounded ? .columns32 : wanted) else {
                     throw .badMetadata(key: "dense_layout", found: quoted(denseLayout), rule: "op \(k)'s binary dense weights are \(type)")
                 }
                 binaryDense += 1
+                if type == .columns32s { withBounds += 1 }
             }
             guard binaryDense > 0 else {
                 throw .badMetadata(key: "dense_layout", found: quoted(denseLayout), rule: "the image has no binary dense layer")
+            }
+            guard wanted != .columns32s || withBounds > 0 else {
+                throw .badMetadata(key: "dense_layout", found: quoted(denseLayout), rule: "no dense layer has columns32s weights (the image is columns32)")
             }
         }
     }

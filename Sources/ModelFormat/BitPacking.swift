@@ -86,6 +86,31 @@ extension BitPacking {
     /// padded to a multiple of four bytes.
     @inlinable public static func columnsBytes(rows: Int, n: Int) -> Int { 4 * laneGroups(rows) * n + 4 * ((rows + 1) >> 1) }
 
+    /// The bounds of a `columns32s` tensor (ColumnBounds.swift) whose `columns32` bytes are `columns`
+    /// (`rows` rows of `n` values), for the thresholds of the threshold_sign after it: per lane group,
+    /// the set side's W words, then the clear side's; word j's bit k is bit j of the start of row 32g + k
+    /// (two's complement, modulo 2^W), 0 for lanes past the last row.
+    public static func columnBounds(_ columns: [UInt8], rows: Int, n: Int, thresholds: [Int32]) -> [UInt8] {
+        precondition(thresholds.count == rows, "columnBounds: \(thresholds.count) thresholds for \(rows) rows")
+        let groups = laneGroups(rows), w = ColumnBounds.planes(n: n)
+        let countsAt = 4 * groups * n
+        var out: [UInt8] = []
+        out.reserveCapacity(ColumnBounds.bytes(rows: rows, n: n))
+        for g in 0..<groups {
+            for side in 0..<2 {
+                var words = [UInt32](repeating: 0, count: w)
+                for k in 0..<min(32, rows - 32 * g) {
+                    let r = 32 * g + k
+                    let count = Int(columns[countsAt + 2 * r]) | Int(columns[countsAt + 2 * r + 1]) << 8
+                    let start = ColumnBounds.start(threshold: thresholds[r], count: count, n: n, side: side)
+                    for j in 0..<w where (start >> j) & 1 == 1 { words[j] |= 1 << UInt32(k) }
+                }
+                for v in words { for s in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: v >> UInt32(s))) } }
+            }
+        }
+        return out
+    }
+
     /// The `columns32` tensor bytes of `rows` rows of `n` values packed by `pack` (the `bits` layout).
     public static func columns(_ flat: [UInt64], rows: Int, n: Int) -> [UInt8] {
         let w = words(n)

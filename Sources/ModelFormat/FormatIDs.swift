@@ -39,9 +39,16 @@ public enum TensorType: UInt16, Sendable, CaseIterable {
     /// Packed +/-1 columns in lanes of 32 rows, then each row's count of -1 (BitPacking.swift, version 3;
     /// binary `dense` weights, for 32-bit CPUs without popcount).
     case columns32 = 6
+    /// `columns32` followed by each lane group's threshold bounds, bit-sliced (ColumnBounds.swift, version 4;
+    /// binary `dense` weights on packed bits followed by `threshold_sign`).
+    case columns32s = 7
 
-    /// Whether the type holds packed +/-1 values (`bits`, `bits8` or `columns32`).
-    @inlinable public var isPacked: Bool { self == .bits || self == .bits8 || self == .columns32 }
+    /// Whether the type holds packed +/-1 values (`bits`, `bits8`, `columns32` or `columns32s`: ids 4...7,
+    /// one unsigned range compare).
+    @inlinable public var isPacked: Bool { rawValue &- TensorType.bits.rawValue <= TensorType.columns32s.rawValue &- TensorType.bits.rawValue }
+    /// Whether the type stores columns in lanes of 32 rows with row counts (`columns32`, or `columns32s`,
+    /// whose first bytes are a `columns32` tensor's).
+    @inlinable public var isColumns: Bool { self == .columns32 || self == .columns32s }
 }
 
 /// What a layer's input is (the `input kind` parameter of dense and conv2d).

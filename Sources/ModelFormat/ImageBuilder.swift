@@ -61,15 +61,24 @@ public struct ImageBuilder {
         addTensor(.columns32, dims: [rows, n], bytes: BitPacking.columns(words, rows: rows, n: n))
     }
 
+    /// Turns the `columns32` tensor `index` into `columns32s` (format version 4): its bytes followed by
+    /// the bounds of `thresholds`, those of the threshold_sign that follows its dense op.
+    public mutating func addBounds(to index: Int, thresholds: [Int32]) {
+        let t = tensors[index]
+        precondition(t.type == .columns32 && t.dims.count == 2, "addBounds: tensor \(index) is not columns32")
+        tensors[index] = (.columns32s, t.dims, t.bytes + BitPacking.columnBounds(t.bytes, rows: t.dims[0], n: t.dims[1], thresholds: thresholds))
+    }
+
     /// Appends an op with its parameters (at most 15; the rest are 0).
     public mutating func addOp(_ kind: OpKind, _ params: [Int]) {
         precondition(params.count <= ImageLayout.opParameters, "an op has at most 15 parameters")
         ops.append((kind, params))
     }
 
-    /// The version the image is written as: the lowest that has every type it holds (`columns32`: 3,
+    /// The version the image is written as: the lowest that has every type it holds (`columns32s`: 4, `columns32`: 3,
     /// `bits8`: 2, else 1), so a reader of an older version loads every image it could run.
     public var version: UInt16 {
+        if tensors.contains(where: { $0.type == .columns32s }) { return ImageLayout.columns32sVersion }
         if tensors.contains(where: { $0.type == .columns32 }) { return ImageLayout.columns32Version }
         if tensors.contains(where: { $0.type == .bits8 }) { return ImageLayout.bits8Version }
         return 1

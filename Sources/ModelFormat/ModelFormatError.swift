@@ -80,6 +80,8 @@ public enum ModelFormatError: Error, Equatable {
         case tensorRecord(tensor: Int), tensorValue(tensor: Int, index: Int), tensorRowPadding(tensor: Int, row: Int)
         case tensorValuesPerRow(tensor: Int), tensorLanes(tensor: Int, column: Int, rows: Int)
         case tensorRowCount(tensor: Int, row: Int), tensorCountsPadding(tensor: Int)
+        /// Word `plane` of side `side` (0 set, 1 clear) of lane group `group`'s bounds in a columns32s tensor.
+        case tensorBounds(tensor: Int, group: Int, side: Int, plane: Int)
         // Op `op`'s record.
         case opFlags(op: Int), opParameter(op: Int, index: Int), opShape(op: Int), opInputBits(op: Int)
         case opInputKind(op: Int), opKernel(op: Int), opCodeBits(op: Int), opCodeBitsForBits(op: Int)
@@ -94,6 +96,10 @@ public enum ModelFormatError: Error, Equatable {
         case rank2(TensorType), finite(nan: Bool), maxColumns(Int), rowCount(Int), noOpFlags, inputKinds
         case largerThanInput(height: Int, width: Int), codeBits(delta: Int, expected: Int), zeroOrOne, layouts
         case compressedBitOnly
+        /// The bounds word the thresholds of op `op` and the row counts give (ColumnBounds.swift).
+        case bounds(expected: Int, op: Int)
+        /// A columns32s tensor must be the weights of a dense op (its bounds need that op's thresholds).
+        case boundsWithoutDense
     }
 
     /// The tensor an op refers to, by its role.
@@ -108,6 +114,9 @@ public enum ModelFormatError: Error, Equatable {
         case wrongTensor(Role, expected: TensorType, shape: Dims, found: TensorType, rank: Int)
         case binaryNeedsCodesOrBits, convWeightsBits(found: TensorType), floatConvOnBits
         case weightType(TensorType), biasNeedsFloat
+        // columns32s weights: on packed bits, followed by threshold_sign (op `next` is not), each tensor the
+        // weights of one dense op in tensor order (`tensor` is not the next one, `expected`).
+        case boundsNeedBits, boundsNeedThreshold(next: Int), boundsOrder(tensor: Int, expected: Int)
         // The chain of ops.
         case argmaxNotLast, lastNotArgmax, inputCodesFirst
         case cannotTake(ActivationKind)

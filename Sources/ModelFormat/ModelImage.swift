@@ -40,8 +40,8 @@ public struct ModelImage {
     public init(bytes: UnsafeRawBufferPointer) throws(ModelFormatError) {
         self.bytes = bytes
         header = try ModelImage.readHeader(bytes)
-        try validateTables()
-        (largestValue, operations) = try validateGraph()
+        let bounded = try validateTables()
+        (largestValue, operations) = try validateGraph(bounded: bounded)
     }
 
     // MARK: accessors (valid after init)
@@ -67,15 +67,23 @@ public struct ModelImage {
         Int(RawBytes(bytes.baseAddress!).u32(Int(header.opTableOffset) + k * ImageLayout.opBytes + 4 + 4 * i))
     }
 
-    /// Whether tensor `i` holds packed bits, `bits`, `bits8` or `columns32` (else f32, for weights), without validation.
+    /// Whether tensor `i` holds packed bits, `bits`, `bits8`, `columns32` or `columns32s` (ids 4...7; else
+    /// f32, for weights), without validation. One unsigned range compare.
     @inlinable public func isBits(_ i: Int) -> Bool {
         let id = RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes)
-        return id == TensorType.bits.rawValue || id == TensorType.bits8.rawValue || id == TensorType.columns32.rawValue
+        return id &- TensorType.bits.rawValue <= TensorType.columns32s.rawValue &- TensorType.bits.rawValue
     }
 
-    /// Whether tensor `i` is in the `columns32` layout (columns in lanes of 32 rows), without validation.
+    /// Whether tensor `i` is in the `columns32` layout (columns in lanes of 32 rows), or `columns32s`
+    /// (the same bytes, then bounds; ids 6 and 7), without validation.
     @inlinable public func isColumns(_ i: Int) -> Bool {
-        RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes) == TensorType.columns32.rawValue
+        let id = RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes)
+        return id &- TensorType.columns32.rawValue <= TensorType.columns32s.rawValue &- TensorType.columns32.rawValue
+    }
+
+    /// Whether tensor `i` is `columns32s` (columns with threshold bounds), without validation.
+    @inlinable public func hasBounds(_ i: Int) -> Bool {
+        RawBytes(bytes.baseAddress!).u16(Int(header.tensorTableOffset) + i * ImageLayout.tensorBytes) == TensorType.columns32s.rawValue
     }
 
     /// Whether tensor `i` is in the `bits8` layout (rows interleaved in blocks of eight), without validation.
@@ -169,6 +177,12 @@ public struct ModelImage {
         let r = RawBytes(b.baseAddress!)
         let typeID = r.u16(at)
         guard let type = TensorType(rawValue: typeID) else { throw .unknownTensorType(index: index, id: Int(typeID)) }
+        #if BITSHIELD_MINIMAL
+        // The minimal build leaves columns32s out (its kernel and the check of its bounds: code size), so it
+        // refuses the tensor here, before its size rule, as a dense layout it was not built with (op -1: found
+        // in the tensor table; the C API words it as the `convert --layout columns32` command).
+        if type == .columns32s { throw .notBuilt(op: -1, tensorType: Int(typeID), opKind: Int(OpKind.dense.rawValue)) }
+        #endif
         let rank = Int(r.u16(at + 2))
         guard (1...4).contains(rank) else { throw .badField(what: .tensorRank(tensor: index), value: rank, rule: .oneThrough(4)) }
         var elements = 1
@@ -207,10 +221,17 @@ public struct ModelImage {
         case .bits: return 8 * t.rows * BitPacking.words(t.rowLength)
         case .bits8: return 8 * BitPacking.blockedRows(t.rows) * BitPacking.words(t.rowLength)
         case .columns32: return BitPacking.columnsBytes(rows: t.rows, n: t.rowLength)
+        #if BITSHIELD_MINIMAL
+        case .columns32s: return 0   // refused before (readTensor)
+        #else
+        case .columns32s: return BitPacking.columnsBytes(rows: t.rows, n: t.rowLength) + ColumnBounds.bytes(rows: t.rows, n: t.rowLength)
+        #endif
         }
     }
 
-    private func validateTables() throws(ModelFormatError) {
+    /// Returns the number of `columns32s` tensors (validateGraph checks their bounds when there are any).
+    private func validateTables() throws(ModelFormatError) -> Int {
+        var bounded = 0
         let size = bytes.count
         let r = RawBytes(bytes.baseAddress!)
         // The parts in the order the spec requires, in two passes (PartWalk).
@@ -237,12 +258,20 @@ public struct ModelImage {
                 }
                 guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(.bits8)) }
             }
-            if t.type == .columns32 {
-                guard header.version >= ImageLayout.columns32Version else {
-                    throw .unknownTensorType(index: i, id: Int(TensorType.columns32.rawValue))
+            #if BITSHIELD_MINIMAL
+            let columns = t.type == .columns32, first = ImageLayout.columns32Version   // columns32s refused in readTensor
+            #else
+            let columns = t.type.isColumns, first = t.type == .columns32 ? ImageLayout.columns32Version : ImageLayout.columns32sVersion
+            #endif
+            if columns {
+                guard header.version >= first else {
+                    throw .unknownTensorType(index: i, id: Int(t.type.rawValue))
                 }
-                guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(.columns32)) }
+                guard t.rank == 2 else { throw .badField(what: .tensorRank(tensor: i), value: t.rank, rule: .rank2(t.type)) }
                 try validateColumns(t, index: i)
+                #if !BITSHIELD_MINIMAL
+                if t.type != .columns32 { bounded += 1 }
+                #endif
                 continue
             }
             if t.type == .f32 {
@@ -270,6 +299,7 @@ public struct ModelImage {
                 }
             }
         }
+        return bounded
     }
 
     /// A `columns32` tensor: the lanes past the last row are 0, each stored count is its row's count
@@ -298,7 +328,8 @@ public struct ModelImage {
                 throw .badField(what: .tensorRowCount(tensor: i, row: 32 * g + fault.lane), value: fault.stored, rule: .rowCount(fault.counted))
             }
         }
-        for at in (countsAt + 2 * m)..<(t.offset + t.bytes) where r.u8(at) != 0 {
+        // The bounds of a columns32s tensor follow (checked against its thresholds: validateBounds).
+        for at in (countsAt + 2 * m)..<(t.offset + BitPacking.columnsBytes(rows: m, n: n)) where r.u8(at) != 0 {
             throw .nonZeroPadding(what: .tensorCountsPadding(tensor: i), offset: at)
         }
     }
@@ -306,7 +337,7 @@ public struct ModelImage {
     // MARK: graph
 
     /// Checks the chain of ops; returns the largest element count of any value along it and the work.
-    private func validateGraph() throws(ModelFormatError) -> (largest: Int, operations: Int) {
+    private func validateGraph(bounded: Int) throws(ModelFormatError) -> (largest: Int, operations: Int) {
         var current = input
         var largest = current.count
         var work = 0
@@ -328,8 +359,79 @@ public struct ModelImage {
             current = v.output
         }
         guard current.kind == .classIndex else { throw .chainMismatch(op: opCount - 1, reason: .lastNotArgmax) }
+        #if !BITSHIELD_MINIMAL   // the minimal build refuses columns32s weights (readTensor: notBuilt)
+        if bounded > 0 { try validateBoundsTensors() }   // no pass over the ops for images without them
+        #endif
         return (largest, work)
     }
+
+    #if !BITSHIELD_MINIMAL
+    /// The `columns32s` tensors, after the chain of ops is validated (in a pass of its own, so its frame is
+    /// never on the stack with opView's): each is the weights of exactly one dense op, in tensor order,
+    /// whose input is packed bits (opView) and whose next op is threshold_sign, and its bounds agree with
+    /// that op's thresholds. One pass over the ops and the tensors.
+    @inline(never)
+    private func validateBoundsTensors() throws(ModelFormatError) {
+        var cursor = 0   // the columns32s tensors before it are the weights of earlier ops
+        for k in 0..<opCount where opKind(k) == .dense && hasBounds(opParameter(k, 2)) {
+            let weights = opParameter(k, 2), next = nextBounds(from: cursor)
+            guard weights == next else { throw .badTensorReference(op: k, reason: .boundsOrder(tensor: weights, expected: next)) }
+            cursor = next + 1
+            guard k + 1 < opCount, opKind(k + 1) == .thresholdSign else {
+                throw .chainMismatch(op: k, reason: .boundsNeedThreshold(next: k + 1))
+            }
+            try validateBounds(weights: weights, thresholds: opParameter(k + 1, 3), op: k + 1)
+        }
+        let unused = nextBounds(from: cursor)
+        guard unused == tensorCount else {
+            throw .badField(what: .part(.tensor(unused)), value: Int(TensorType.columns32s.rawValue), rule: .boundsWithoutDense)
+        }
+    }
+
+    /// The first `columns32s` tensor at or after `from` (`tensorCount` if none).
+    private func nextBounds(from: Int) -> Int {
+        var j = from
+        while j < tensorCount && !hasBounds(j) { j += 1 }
+        return j
+    }
+
+    /// The bounds of `columns32s` tensor `weights` (validated as `columns32` already: lanes, row counts)
+    /// against the thresholds (tensor `thresholds`, one per row) of threshold_sign op `op`: every word
+    /// recomputed by ColumnBounds' rule, lanes past the last row 0. About 8 instructions a lane and plane
+    /// on a Cortex-M4 (FCN2's three hidden layers: 57 groups x 2 sides x 11 planes x 32 lanes).
+    @inline(never)
+    private func validateBounds(weights i: Int, thresholds: Int, op: Int) throws(ModelFormatError) {
+        let r = RawBytes(bytes.baseAddress!)
+        let t = tensor(i)
+        let (m, n) = (t.rows, t.rowLength)
+        let planes = ColumnBounds.planes(n: n), groups = BitPacking.laneGroups(m)
+        let countsAt = t.offset + 4 * groups * n
+        let boundsAt = t.offset + BitPacking.columnsBytes(rows: m, n: n)
+        let thresholdsAt = data(thresholds) - UnsafeRawPointer(bytes.baseAddress!)
+        var expected = InlineArray<36, UInt32>(repeating: 0)   // 2 sides x at most 18 planes (n <= 65,535)
+        for g in 0..<groups {
+            for j in 0..<2 * planes { expected[j] = 0 }
+            for k in 0..<min(32, m - 32 * g) {
+                let row = 32 * g + k
+                let threshold = Int32(bitPattern: r.u32(thresholdsAt + 4 * row)), count = Int(r.u16(countsAt + 2 * row))
+                let set = ColumnBounds.start(threshold: threshold, count: count, n: n, side: 0)
+                let clear = ColumnBounds.start(threshold: threshold, count: count, n: n, side: 1)
+                for j in 0..<planes {
+                    expected[j] |= UInt32((set >> j) & 1) << UInt32(k)
+                    expected[planes + j] |= UInt32((clear >> j) & 1) << UInt32(k)
+                }
+            }
+            for j in 0..<2 * planes {
+                let at = boundsAt + 4 * (2 * planes * g + j)
+                let stored = r.u32(at)
+                guard stored == expected[j] else {
+                    throw .badField(what: .tensorBounds(tensor: i, group: g, side: j / planes, plane: j % planes),
+                                    value: Int(stored), rule: .bounds(expected: Int(expected[j]), op: op))
+                }
+            }
+        }
+    }
+    #endif
 
     #if BITSHIELD_MINIMAL
     /// True: the minimal build's weight layers are dense (a constant the optimizer folds, so the conv
@@ -454,8 +556,10 @@ public struct ModelImage {
             let weightType = try tensorRef(weightIndex, .weight)
             let (d1, d2, d3) = isDense ? (c, -1, -1) : (kernel, kernel, c)
             switch weightType {
-            case .bits, .bits8, .columns32:
+            case .bits, .bits8, .columns32, .columns32s:
                 guard inputKind != .f32 else { throw .badTensorReference(op: k, reason: .binaryNeedsCodesOrBits) }
+                // Its bounds count packed inputs (ColumnBounds.swift).
+                guard weightType != .columns32s || inputKind == .bits else { throw .badTensorReference(op: k, reason: .boundsNeedBits) }
                 guard isDense || weightType == .bits else {
                     throw .badTensorReference(op: k, reason: .convWeightsBits(found: weightType))
                 }

@@ -67,11 +67,11 @@ struct Export: ToolCommand {
     @Flag(help: "Store the image uncompressed instead of zlib-compressed.")
     var stored = false
 
-    @Option(help: ArgumentHelp("How binary dense weights are stored: bits8 (64-bit hosts, the default) or columns32 (32-bit microcontrollers, infer --device).",
+    @Option(help: ArgumentHelp("How binary dense weights are stored: bits8 (64-bit hosts, the default), columns32 (32-bit microcontrollers, infer --device) or columns32s (columns32 with the hidden layers' threshold bounds, format version 4: the Cortex-M4's fastest).",
                                valueName: "layout"))
     var layout: DenseLayout?
 
-    @Option(help: "Where the model will run, which picks the layout: host (bits8) or mcu (columns32, the Cortex-M kernels). Give --target or --layout, not both.")
+    @Option(help: "Where the model will run, which picks the layout: host (bits8) or mcu (columns32s, the Cortex-M kernels). Give --target or --layout, not both.")
     var target: DeploymentTarget?
 
     /// The layout written: --layout, else the target's, else bits8.
@@ -159,7 +159,7 @@ struct Export: ToolCommand {
         let image: [UInt8]
         image = try ImageExport.image(of: network, denseLayout: denseLayout)
         // The layout of binary dense weights, when the image has any.
-        if imageHasBinaryDense(image) { meta["dense_layout"] = denseLayout.rawValue }
+        if imageHasBinaryDense(image) { meta["dense_layout"] = denseLayoutName(image, denseLayout) }
         let imageHash = SHA256.hex(SHA256.hash(image))
         meta["image_sha256"] = imageHash
         let file = ModelFile(metadata: Array(try jsonLine(meta).utf8), image: image, compressed: !stored)
@@ -288,6 +288,17 @@ struct RawImage: ToolCommand {
 
 extension DenseLayout: ExpressibleByArgument {}
 extension BinaryNetImport.LastLayer: ExpressibleByArgument {}
+
+/// The `dense_layout` metadata of `image` written in `layout`: `columns32s` only when some layer qualified
+/// for bounds (else the image holds plain `columns32`, format version 3).
+func denseLayoutName(_ image: [UInt8], _ layout: DenseLayout) -> String {
+    guard layout == .columns32s else { return layout.rawValue }
+    return image.withUnsafeBytes { raw -> String in
+        guard let model = try? ModelImage(bytes: raw) else { return layout.rawValue }
+        for i in 0..<model.tensorCount where model.hasBounds(i) { return DenseLayout.columns32s.rawValue }
+        return DenseLayout.columns32.rawValue
+    }
+}
 
 /// Whether `image` (just exported, so valid) holds binary dense weights (bits8 or columns32).
 func imageHasBinaryDense(_ image: [UInt8]) -> Bool {

@@ -9,16 +9,16 @@ enum MinimalRuntime {
         for k in 0..<image.opCount {
             let kind = image.opKind(k)
             let weights = kind == .dense ? image.opParameter(k, 2) : kind == .conv2d ? image.opParameter(k, 5) : -1
-            if kind == .dense, image.isColumns(weights) { continue }
+            if kind == .dense, image.isColumns(weights) && !image.hasBounds(weights) { continue }   // columns32s: not in the minimal build
             if kind == .dense, image.isBits(weights) {
                 return "op \(k) is a dense layer on \(image.tensor(weights).type) weights; the minimal runtime runs columns32 ones "
-                    + "only: convert the model for it with `convert MODEL.safetensors --target mcu -o MODEL.bsm`"
+                    + "only: convert the model for it with `convert MODEL.safetensors --layout columns32 -o MODEL.bsm`"
             }
             if kind == .dense || kind == .conv2d || kind == .maxpool2d {
                 let what = kind == .dense ? "a dense layer on float weights" : kind == .conv2d ? "a conv2d layer" : "a maxpool2d"
                 return "op \(k) is \(what), which the minimal runtime has no kernel for (it runs binary dense layers on "
                     + "columns32 weights only): run it without --minimal, or convert a binary dense model with "
-                    + "`convert MODEL.safetensors --target mcu -o MODEL.bsm`"
+                    + "`convert MODEL.safetensors --layout columns32 -o MODEL.bsm`"
             }
         }
         return nil

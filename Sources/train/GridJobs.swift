@@ -6,8 +6,8 @@ import Trainer
 
 /// One job of a grid run, on the same code paths as the commands a person types: a model is
 /// `train fit` (resumed from its checkpoint when one exists) and `convert`; an attack cell is
-/// `train sweep` on that model (with the runtime cross-check on its .bsm). A job whose marker exists
-/// has finished and is not redone.
+/// `train sweep` on that model (with the runtime cross-check on its .bsm), and a fewer-bit edge cell
+/// starts from its PGD job's kept run (`--edge-start`). A job whose marker exists has finished and is not redone.
 enum GridJobs {
     /// Trains and converts model `id`; writes its marker last. Returns false when it had finished before.
     @discardableResult
@@ -47,7 +47,22 @@ enum GridJobs {
             throw ToolError.failure("attack \(id): its model \(model ?? "?") has not finished (run its model job first)")
         }
         let prefix = store.sweepPrefix(id)
-        let sweep = try SweepCommand.parse([store.checkpoint(model)] + arguments + ["--out", prefix, "--bsm", store.modelFile(model)] + tail)
+        let links = try store.readLinks(id)
+        var startOptions: [String] = []
+        if links.keepsStart { startOptions = ["--save-start", store.startDirectory(id)] }
+        if let start = links.start {
+            // A fewer-bit edge cell starts from its PGD job's run (the same numbers as crafting it again).
+            guard store.isDone(.attack, start) else {
+                throw ToolError.failure("attack \(id): its PGD start, attack \(start), has not finished (run that job first)")
+            }
+            if FileManager.default.fileExists(atPath: EdgeStart.startFile(store.startDirectory(start))) {
+                startOptions = ["--edge-start", store.startDirectory(start)]
+                print("attack \(id): the edge attack starts from PGD job \(start)")
+            } else {
+                print("attack \(id): PGD job \(start) kept no run (it finished before it was asked to): the edge attack runs its own PGD")
+            }
+        }
+        let sweep = try SweepCommand.parse([store.checkpoint(model)] + arguments + startOptions + ["--out", prefix, "--bsm", store.modelFile(model)] + tail)
         try sweep.run()
         let report = try GridStoreJSON.object(prefix + ".json")
         guard let cells = report["cells"] as? [[String: Any]], cells.count == 1 else {

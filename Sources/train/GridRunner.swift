@@ -59,13 +59,15 @@ final class GridRunner {
         let done = DispatchSemaphore(value: 0)
         var lastLine = Date()
         while true {
-            // Drop the attacks whose model failed.
-            let failedModels = Set(failed)
-            for q in queue where q.kind == .attack && failedModels.contains(q.model) { failed.append(q.id) }
-            queue.removeAll { $0.kind == .attack && failedModels.contains($0.model) }
+            // Drop the attacks whose model or PGD start failed.
+            let failedJobs = Set(failed)
+            let dropped = { (q: Queued) in q.kind == .attack && (failedJobs.contains(q.model) || q.start.map(failedJobs.contains) == true) }
+            for q in queue where dropped(q) { failed.append(q.id) }
+            queue.removeAll(where: dropped)
             while running.count < jobs {
-                // The first job in order that can start: a model, or an attack whose model has finished.
-                guard let i = queue.firstIndex(where: { $0.kind == .model || store.isDone(.model, $0.model) }) else { break }
+                // The first job in order that can start: a model, or an attack whose model (and PGD start) has finished.
+                guard let i = queue.firstIndex(where: { $0.kind == .model || (store.isDone(.model, $0.model)
+                                                         && $0.start.map { store.isDone(.attack, $0) } != false) }) else { break }
                 let (kind, id) = (queue[i].kind, queue[i].id)
                 queue.remove(at: i)
                 // Finished meanwhile by another runner or by hand: starting it would truncate its log.
@@ -74,7 +76,14 @@ final class GridRunner {
                 children.add(process)
                 running.append(Running(process: process, kind: kind, id: id, started: Date()))
             }
-            if running.isEmpty { break }
+            if running.isEmpty {
+                // What is left waits on a job this run does not start (outside --cells, or --only): not run.
+                if !queue.isEmpty {
+                    say("reproduce: \(queue.count) jobs not run: they wait on a model or PGD start this run does not start (" +
+                        queue.prefix(5).map { "\($0.kind.rawValue) \($0.id)" }.joined(separator: ", ") + (queue.count > 5 ? ", ..." : "") + ")")
+                }
+                break
+            }
             _ = done.wait(timeout: .now() + 1)
             // A signal handler is stopping the jobs and will end the run.
             while children.isStopping { sleep(1) }
@@ -112,11 +121,12 @@ final class GridRunner {
         return failed
     }
 
-    /// A job waiting to run; `model` is its model's id (a model job's own).
+    /// A job waiting to run; `model` is its model's id (a model job's own), `start` an edge job's PGD start.
     struct Queued: Equatable {
         let kind: GridStore.Kind
         let id: String
         let model: String
+        var start: String? = nil
     }
 
     /// Every job of `plan` in the order they run: cell by cell in the grid's order, a cell's model
@@ -126,7 +136,7 @@ final class GridRunner {
         for c in plan.cells {
             if plan.model(c.model) != nil, seen.insert(c.model).inserted { out.append(Queued(kind: .model, id: c.model, model: c.model)) }
             for id in c.attackJobs.joined() where plan.attack(id) != nil && seen.insert(id).inserted {
-                out.append(Queued(kind: .attack, id: id, model: c.model))
+                out.append(Queued(kind: .attack, id: id, model: c.model, start: plan.attack(id)?.start))
             }
         }
         return out

@@ -13,10 +13,14 @@ enum JobSelection: String, ExpressibleByArgument, CaseIterable {
 extension GridPlan {
     /// The plan cut down to the jobs a partial run starts: the cells whose id or table matches one of
     /// `patterns` (shell globs, `t5-*`, `Table 5`; every cell when empty), then only their models or only
-    /// their attack cells (`only`). The cells stay, so the reports show the rest as pending.
+    /// their attack cells (`only`), with the PGD jobs their edge jobs start from. The cells stay, so the
+    /// reports show the rest as pending.
     func selecting(cells patterns: [String], only: JobSelection?) -> GridPlan {
         let chosen = cells.filter { c in patterns.isEmpty || patterns.contains { c.matches($0) } }
-        let models = Set(chosen.map(\.model)), attacks = Set(chosen.flatMap { $0.attackJobs.joined() })
+        let models = Set(chosen.map(\.model))
+        var attacks = Set(chosen.flatMap { $0.attackJobs.joined() })
+        // An edge job's PGD start runs with it (it must finish first).
+        attacks.formUnion(self.attacks.filter { attacks.contains($0.id) }.compactMap(\.start))
         var cut = self
         cut.models = only == .attacks ? [] : self.models.filter { models.contains($0.id) }
         cut.attacks = only == .models ? [] : self.attacks.filter { attacks.contains($0.id) }

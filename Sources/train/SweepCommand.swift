@@ -51,6 +51,12 @@ struct SweepCommand: ToolCommand {
     @Flag(help: "Keep the adversarial IDX sets written for the runtime (PREFIX-sets/).")
     var keepSets = false
 
+    @Option(help: ArgumentHelp("Keep the PGD cell's run in DIR (its images, gradient counts and origin) for `--edge-start DIR`; one checkpoint, one eps.", valueName: "DIR"))
+    var saveStart: String?
+
+    @Option(help: ArgumentHelp("Start the edge cell from the PGD run kept in DIR by `--save-start` instead of re-running it (the same result, bit for bit, and the same gradient counts, the start's included); refused unless DIR is exactly this edge attack's start (model bytes, eps, seed, PGD settings, images). One checkpoint, one eps.", valueName: "DIR"))
+    var edgeStart: String?
+
     @OptionGroup(title: "Attack settings") var settings: AttackOptions
 
     @OptionGroup var common: CommonOptions
@@ -81,6 +87,13 @@ struct SweepCommand: ToolCommand {
         if !certify, let given = verify != nil ? "--verify" : verifyTimeout != nil ? "--verify-timeout" : nil {
             throw ValidationError("\(given) is given without --certify (verify runs only with --certify)")
         }
+        var starts = SweepSettings(models: checkpoints, attacks: attacks.values, epsilons: eps.values, template: settings.config(.fgsm, eps: 0),
+                                   out: out, dataDirectory: "")
+        starts.saveStart = saveStart
+        starts.edgeStart = edgeStart
+        if let problem = starts.startProblem { throw ValidationError(problem) }
+        // A DIR that is a file, or under one, is refused before the PGD cell runs.
+        if let saveStart { try requireWritableFile(EdgeStart.startFile(saveStart), option: "--save-start") }
         if !bsm.isEmpty && bsm.count != checkpoints.count {
             throw ValidationError("--bsm given \(bsm.count) times for \(checkpoints.count) checkpoints")
         }
@@ -108,6 +121,8 @@ struct SweepCommand: ToolCommand {
         sweepSettings.verifyExecutable = executable("verify", given: verify)
         sweepSettings.certify = certify
         sweepSettings.verifyTimeout = verifyTimeout ?? sweepSettings.verifyTimeout
+        sweepSettings.saveStart = saveStart
+        sweepSettings.edgeStart = edgeStart
         let sweep = try RobustnessSweep(settings: sweepSettings)
         let live = !common.quiet && isatty(STDERR_FILENO) != 0
         let start = Date()

@@ -114,13 +114,19 @@ final class CAPITests: XCTestCase {
         let columns = try fixtureImage()
         let refusal = try bits8.withUnsafeBytes { minimalBuildRefusal(try ModelImage(bytes: $0)) }
         XCTAssertEqual(refusal, CError(code: CError.layoutNotBuilt, 1, Int64(TensorType.bits8.rawValue), Int64(OpKind.dense.rawValue)))
-        XCTAssertTrue(message(try XCTUnwrap(refusal)).contains("convert MODEL.safetensors --target mcu -o MODEL.bsm"))
+        XCTAssertTrue(message(try XCTUnwrap(refusal)).contains("convert MODEL.safetensors --layout columns32 -o MODEL.bsm"))
         XCTAssertNil(try columns.withUnsafeBytes { minimalBuildRefusal(try ModelImage(bytes: $0)) })
+        // columns32s (format version 4, what --target mcu writes) is left out of the minimal build: refused at
+        // its first such layer (op 3, the hidden 64 -> 64), worded as the --layout columns32 command.
+        let bounded = try GoldenTests.withBounds(columns)
+        let boundedRefusal = try bounded.withUnsafeBytes { minimalBuildRefusal(try ModelImage(bytes: $0)) }
+        XCTAssertEqual(boundedRefusal, CError(code: CError.layoutNotBuilt, 3, Int64(TensorType.columns32s.rawValue), Int64(OpKind.dense.rawValue)))
+        XCTAssertTrue(message(try XCTUnwrap(boundedRefusal)).contains("convert MODEL.safetensors --layout columns32 -o MODEL.bsm"))
         XCTAssertFalse(isMinimalBuild, "the package target is the full build")
         // A conv layer, or float dense weights: no convert command helps; the message says to use the full library.
         let conv = CError(code: CError.layoutNotBuilt, 1, Int64(TensorType.bits.rawValue), Int64(OpKind.conv2d.rawValue))
         XCTAssertTrue(message(conv).contains("has no kernel in this minimal runtime"), message(conv))
         let float = CError(code: CError.layoutNotBuilt, 3, Int64(TensorType.f32.rawValue), Int64(OpKind.dense.rawValue))
-        XCTAssertFalse(message(float).contains("--target mcu"), message(float))
+        XCTAssertFalse(message(float).contains("--layout columns32"), message(float))
     }
 }

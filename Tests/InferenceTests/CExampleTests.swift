@@ -34,7 +34,7 @@ final class CExampleTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("examples/c-host refuses a flipped byte, a cut IDX file and a 40-byte model"), r.stdout)
         // Item 4: the minimal build refuses a bits8 model at init; the host formats the code as the command to run.
         XCTAssertTrue(r.stdout.contains("minimal firmware refuses the bits8 fixture: 'error: code=26 values=1,5,2'"), r.stdout)
-        XCTAssertTrue(r.stdout.contains("convert MODEL.safetensors --target mcu -o MODEL.bsm"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("convert MODEL.safetensors --layout columns32 -o MODEL.bsm"), r.stdout)
         print(r.stdout)
     }
 }

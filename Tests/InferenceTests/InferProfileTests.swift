@@ -47,7 +47,7 @@ final class InferProfileTests: XCTestCase {
         // The fixture's plan (784-64-64-10): the first layer (codes fused), the hidden layer, the last layer, affine, argmax.
         let rows = lines[(head + 2)...].prefix { !$0.hasPrefix("  total") }
         XCTAssertEqual(rows.map { $0.split(separator: " ", omittingEmptySubsequences: true)[2] },
-                       ["blockedPlanes", "blockedBits", "blockedBits", "affineI32", "argmax"], run.stdout)
+                       ["blockedPlanesRows16", "blockedBits", "blockedBits", "affineI32", "argmax"], run.stdout)
         XCTAssertTrue(lines.contains { $0.hasPrefix("  total") }, run.stdout)
         XCTAssertEqual(try runTool("infer", [Fixture.binaryBits8, "--device", "netduinoplus2", "--profile", "--dataset", "mnist"]).status, 64)
     }

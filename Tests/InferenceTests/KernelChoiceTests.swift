@@ -17,11 +17,18 @@ final class KernelChoiceTests: XCTestCase {
     static let table: [(Q, Kernel)] = [
         (Q(op: .inputCodes, kernels: .simd, input: .pixels), .inputCodes),
         // bits8 dense, SIMD kernels: one image and four.
-        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .blockedPlanes),
-        (Q(op: .dense, weights: .bits8, kernels: .optimized, input: .codes, codeBits: 2, signs: true, n: 784), .blockedPlanes),
+        // One image on 64-bit hosts: two blocks of rows per pass (BlockedDense+Rows16.swift) for 2-bit codes
+        // in rows of at most 64 words and binary rows of at least two words; the one-block kernels otherwise.
+        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .blockedPlanesRows16),
+        (Q(op: .dense, weights: .bits8, kernels: .optimized, input: .codes, codeBits: 2, signs: true, n: 784), .blockedPlanesRows16),
+        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .codes, codeBits: 2, n: 4096), .blockedPlanesRows16),
+        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .codes, codeBits: 2, n: 4097), .blockedPlanes),
+        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .codes, codeBits: 3, signs: true, n: 784), .blockedPlanes),
+        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .codes, codeBits: 8, n: 784), .blockedPlanes),
         (Q(op: .dense, weights: .bits8, kernels: .simd, input: .codes, codeBits: 2, signs: true, four: true, n: 784), .blockedPlanes4),
-        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, signs: true, n: 600), .blockedBits),
-        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, n: 600), .blockedBits),
+        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, signs: true, n: 600), .blockedBitsRows16),
+        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, n: 65), .blockedBitsRows16),
+        (Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, n: 64), .blockedBits),
         (Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, signs: true, four: true, n: 600), .blockedBits4),
         // bits8 dense, carry-save kernels: the unrolled shapes and their neighbours; no four-image kernel.
         (Q(op: .dense, weights: .bits8, kernels: .carrySave, input: .bits, signs: true, n: 600), .blockedBitsCarrySave19),
@@ -43,6 +50,11 @@ final class KernelChoiceTests: XCTestCase {
         (Q(op: .dense, weights: .columns32, kernels: .simd, input: .codes, codeBits: 8, signs: true, four: true, n: 784), .columnsPixels),
         (Q(op: .dense, weights: .columns32, kernels: .carrySave, input: .bits, signs: true, n: 600), .columnsBits),
         (Q(op: .dense, weights: .columns32, kernels: .simd, input: .bits, n: 600), .columnsBits),
+        // columns32s dense (format version 4): the bounds kernel where the signs fuse, else its columns32 part.
+        (Q(op: .dense, weights: .columns32s, kernels: .carrySave, input: .bits, signs: true, n: 600), .columnsBitsBounds),
+        (Q(op: .dense, weights: .columns32s, kernels: .simd, input: .bits, signs: true, four: true, n: 600), .columnsBitsBounds),
+        (Q(op: .dense, weights: .columns32s, kernels: .simd, input: .bits, n: 600), .columnsBits),
+        (Q(op: .dense, weights: .columns32s, kernels: .reference, input: .bits, signs: true, n: 600), .referenceDenseBits),
         // v1 `bits` dense and binary conv.
         (Q(op: .dense, weights: .bits, kernels: .simd, input: .codes, codeBits: 2, signs: true, n: 784), .fusedDensePlanes),
         (Q(op: .dense, weights: .bits, kernels: .carrySave, input: .bits, signs: true, four: true, n: 600), .fusedDenseBits),
@@ -103,6 +115,7 @@ final class KernelChoiceTests: XCTestCase {
         XCTAssertEqual(Kernel.choose(first).persistentBytes(first, m: 600), 1200)
         var simd = first
         simd.kernels = .simd
+        XCTAssertEqual(Kernel.choose(simd).scratchBytes(simd, m: 600), 3 * 13 * 8, "the two-block kernel's planes")
         XCTAssertEqual(Kernel.choose(simd).persistentBytes(simd, m: 600), 0)
         simd.four = true
         XCTAssertEqual(Kernel.choose(simd).persistentBytes(simd, m: 600), 1200, "the four-image kernel reads the same counts")
@@ -147,7 +160,7 @@ final class KernelChoiceTests: XCTestCase {
             XCTAssertEqual(device.first?.kernel, .blockedPlanesCarrySave13)
             XCTAssertEqual(device.first.map { [$0.firstOp, $0.lastOp, $0.persistentOffset, $0.persistentBytes] }, [0, 2, 0, 1200])
             XCTAssertEqual(device.filter { $0.kernel == .blockedBitsCarrySave19 }.count, 4, "the four layers on 600 inputs")
-            XCTAssertEqual(Interpreter.plan(image: image, kernels: .simd).first?.kernel, .blockedPlanes)
+            XCTAssertEqual(Interpreter.plan(image: image, kernels: .simd).first?.kernel, .blockedPlanesRows16)
             XCTAssertEqual(Interpreter.plan(image: image, kernels: .reference).first?.kernel, .inputCodes)
         }
     }

@@ -57,6 +57,14 @@ final class RandomModelTests: XCTestCase {
             }
             let (columnsBatched, _) = try Self.batchScores(columns, batch: 7, pixels: pixels, size: size, classes: config.classes)
             XCTAssertEqual(columnsBatched.map(\.bitPattern), outputs[0].map(\.bitPattern), "trial \(trial) columns32 batched: \(config.summary)")
+            // And in columns32s (format version 4: the hidden layers' signs read off the bounds), the same.
+            let bounded = try ImageExport.image(of: net, denseLayout: .columns32s)
+            for (kernels, expected) in zip([KernelSet.optimized, .reference, .carrySave], outputs) {
+                let got = try Self.scores(bounded, kernels: kernels, pixels: pixels, size: size, classes: config.classes)
+                XCTAssertEqual(got.map(\.bitPattern), expected.map(\.bitPattern), "trial \(trial) columns32s \(kernels): \(config.summary)")
+            }
+            let (boundedBatched, _) = try Self.batchScores(bounded, batch: 7, pixels: pixels, size: size, classes: config.classes)
+            XCTAssertEqual(boundedBatched.map(\.bitPattern), outputs[0].map(\.bitPattern), "trial \(trial) columns32s batched: \(config.summary)")
             let exact = precision != .float && !config.floatLastLayer
             // The carry-save kernels (the microcontrollers', with their persistent row counts) use the
             // same float kernels as the default: equal to it bit for bit, float models included.

@@ -158,7 +158,7 @@ final class ContainerTests: XCTestCase {
             (#""test_accuracy":-0.1"#, "metadata key 'test_accuracy' is -0.1: must be a fraction in [0, 1]"),
             (#""test_accuracy":1e999"#, "metadata is not valid JSON: number at byte 44 is beyond the range of a 64-bit float"),
             (#""zz":-1e999999"#, "metadata is not valid JSON: number at byte 33 is beyond the range of a 64-bit float"),
-            (#""dense_layout":"rows""#, #"metadata key 'dense_layout' is "rows": must be "bits8" or "columns32""#),
+            (#""dense_layout":"rows""#, #"metadata key 'dense_layout' is "rows": must be "bits8", "columns32" or "columns32s""#),
             (#""source_checkpoint_sha256":"abc""#, #"metadata key 'source_checkpoint_sha256' is "abc": must be 64 lower-case hex digits"#),
             (#""dataset":["mnist"]"#, "metadata key 'dataset' is an array: must be a string"),
             (#""architecture":{}"#, "metadata key 'architecture' is an object: must be a string"),

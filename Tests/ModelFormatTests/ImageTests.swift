@@ -112,8 +112,8 @@ final class ImageTests: XCTestCase {
         var b = good
         b[0] = 0x58
         expect(b, .badMagic(expected: .image))
-        b = good; set16(&b, 4, 4)
-        expect(b, .unsupportedVersion(found: 4, newest: 3))
+        b = good; set16(&b, 4, 5)
+        expect(b, .unsupportedVersion(found: 5, newest: 4))
         expect(Array(good.dropLast(64)), .truncated(what: .image, needs: good.count, has: good.count - 64))
         expect(good + [UInt8](repeating: 0, count: 64),
                .badField(what: .imageBytes, value: good.count, rule: .trailingBytes(imageBytes: good.count + 64)))
@@ -225,7 +225,7 @@ final class ImageTests: XCTestCase {
     /// Seeded mutations of a valid image (bit flips, byte overwrites, truncations, splices): the reader
     /// must return or throw, never crash or hang. Runs 20,000 cases; `make fuzz` runs libFuzzer longer.
     func testMutantsThatLoadChangedNoFixedByte() {
-        for good in [Fixtures.tinyBinary(), Fixtures.tinyBinary(blocked: true), Fixtures.tinyBinary(columns: true)] {
+        for good in [Fixtures.tinyBinary(), Fixtures.tinyBinary(blocked: true), Fixtures.tinyBinary(columns: true), ColumnBoundsImageTests.tiny()] {
             mutate(good)
         }
     }

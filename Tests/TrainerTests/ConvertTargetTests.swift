@@ -7,7 +7,7 @@ import XCTest
 final class ConvertTargetTests: XCTestCase {
     func testATargetWritesItsLayoutsFile() throws {
         let dir = temporaryDirectory()
-        for (target, layout) in [("mcu", "columns32"), ("host", "bits8")] {
+        for (target, layout) in [("mcu", "columns32s"), ("host", "bits8")] {
             let byTarget = try runTool("convert", [Fixture.binaryCheckpoint, "-o", "\(dir)/\(target).bsm", "--target", target])
             XCTAssertEqual(byTarget.status, 0, byTarget.stderr)
             let byLayout = try runTool("convert", [Fixture.binaryCheckpoint, "-o", "\(dir)/\(layout).bsm", "--layout", layout])
@@ -15,8 +15,15 @@ final class ConvertTargetTests: XCTestCase {
             XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(target).bsm")),
                            try Data(contentsOf: URL(fileURLWithPath: "\(dir)/\(layout).bsm")), "--target \(target) is not --layout \(layout)")
         }
-        // The committed columns32 fixture was written with --layout columns32 (scripts/make-fixture.sh).
-        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/mcu.bsm")), try Data(contentsOf: URL(fileURLWithPath: Fixture.binaryColumns32)))
+        // The committed columns32 fixture was written with --layout columns32 (scripts/make-fixture.sh); --target
+        // mcu writes its hidden 64 -> 64 layer in columns32s (format version 4, metadata dense_layout "columns32s").
+        let columns = try runTool("convert", [Fixture.binaryCheckpoint, "-o", "\(dir)/columns32.bsm", "--layout", "columns32"])
+        XCTAssertEqual(columns.status, 0, columns.stderr)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: "\(dir)/columns32.bsm")), try Data(contentsOf: URL(fileURLWithPath: Fixture.binaryColumns32)))
+        let inspect = try runTool("convert", ["inspect", "\(dir)/mcu.bsm", "--json"])
+        XCTAssertEqual(inspect.status, 0, inspect.stderr)
+        XCTAssertTrue(inspect.stdout.contains(#""dense_layout":"columns32s""#), inspect.stdout)
+        XCTAssertTrue(inspect.stdout.contains(#""columnsBitsBounds""#) || inspect.stdout.contains("columnsBitsBounds"), inspect.stdout)
     }
 
     func testTargetAndLayoutTogetherIsBadUsage() throws {

@@ -251,6 +251,61 @@ final class ExperimentGridTests: XCTestCase {
         XCTAssertEqual(twoBit.plan.attacks.filter { $0.attack == .edge }.count, 2)
     }
 
+    /// Issue 18 item 4: a fewer-bit edge job starts from the PGD job of the same model, budget and settings
+    /// (which keeps its run), keeps the id a from-scratch edge job has (every edge default still changes it:
+    /// testAttackJobIDsChangeWhenAnAttacksResolvedDefaultsChange), and on Slurm waits in an array of its own
+    /// with `afterok` on the PGD array; once the PGD jobs have finished it goes with the other attack jobs.
+    func testFewerBitEdgeJobStartsFromItsPGDJobAndWaitsForIt() throws {
+        let eight = #"{"dataset": "mnist", "arch": "fcn", "precision": "float", "input_bits": 8, "epochs": 20}"#
+        let grid = try ExperimentGrid.parse(Self.grid([
+            Self.cell("b2", ["attacks": #"["fgsm", "edge", "pgd"]"#, "eps": #"[0.1, 0.2]"#, "paper": #"{"robust": [null, null]}"#]),
+            Self.cell("a8", ["row": "\"Full-8b\"", "training": eight, "attacks": #"["pgd", "edge"]"#]),
+            Self.cell("c2", ["attacks": #"["edge"]"#, "eps": "[0.3]", "paper": #"{"robust": [null]}"#]),
+        ]), path: "g")
+        let plan = GridPlan(grid: grid, options: GridOptions())
+        let b2 = plan.cells[0].attackJobs  // fgsm, edge, pgd x 0.1, 0.2
+        for e in 0..<2 {
+            let edge = try XCTUnwrap(plan.attack(b2[1][e])), pgd = try XCTUnwrap(plan.attack(b2[2][e]))
+            XCTAssertEqual(edge.start, pgd.id, "the 2-bit edge job at \(edge.eps.text) starts from its PGD job")
+            XCTAssertTrue(pgd.keepsStart)
+            XCTAssertEqual(edge.id, plan.attackID(model: edge.model, edge.arguments, .edge, edge.eps.value), "the id a from-scratch edge job has")
+        }
+        XCTAssertNil(plan.attack(b2[0][0])?.start)
+        XCTAssertFalse(plan.attack(b2[0][0])?.keepsStart ?? true)
+        XCTAssertFalse(plan.attacks.contains { $0.model == plan.cells[1].model && $0.keepsStart }, "8-bit: the PGD job is the edge row")
+        let c2 = try XCTUnwrap(plan.attack(plan.cells[2].attackJobs[0][0]))
+        XCTAssertNil(c2.start, "no PGD job at 0.3: the edge job runs its own")
+        // PGD settings that are not the edge attack's start (the true gradient): no link.
+        var trueGradient = AttackConfig(kind: .fgsm, epsilon: 0)
+        trueGradient.gradient = .trueGradient
+        XCTAssertTrue(GridPlan(grid: grid, options: GridOptions(), attackDefaults: trueGradient).attacks.allSatisfy { $0.start == nil && !$0.keepsStart })
+
+        // The job files carry the links; a hostile start is refused.
+        let store = GridStore(root: temporaryDirectory())
+        try store.write(plan: plan, gridBytes: [])
+        XCTAssertEqual(try store.readLinks(b2[1][0]).start, b2[2][0])
+        XCTAssertTrue(try store.readLinks(b2[2][0]).keepsStart)
+        let bad = try XCTUnwrap(String(data: try Data(contentsOf: URL(fileURLWithPath: store.jobFile(.attack, b2[1][0]))), encoding: .utf8))
+        try bad.replacingOccurrences(of: b2[2][0], with: "../../models/x").write(toFile: store.jobFile(.attack, b2[1][0]), atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try store.readLinks(b2[1][0])) { XCTAssertTrue("\($0)".contains("field 'start': not a job id"), "\($0)") }
+        try store.write(plan: plan, gridBytes: [])
+
+        // Slurm: the edge jobs wait for the PGD array.
+        let emission = SlurmEmission(plan: plan, store: store, directory: "/s", train: "/bin/train", tail: [], sbatchOptions: [])
+        func file(_ name: String, _ e: SlurmEmission) -> String { e.files.first { $0.name == name }?.text ?? "(no \(name))" }
+        let submit = file("submit.sh", emission)
+        XCTAssertTrue(submit.contains("JOB_ATTACK_FCN2_FROM_PGD=$(sbatch --parsable --dependency=afterok:$JOB_TRAIN_FCN2:$JOB_ATTACK_FCN2 'attack-fcn2-from-pgd.sbatch'"), submit)
+        XCTAssertEqual(emission.arrays.last?.resourceClass, "attack-fcn2-from-pgd")
+        XCTAssertEqual(file("attack-fcn2-from-pgd.list", emission), b2[1].joined(separator: "\n") + "\n")
+        XCTAssertFalse(file("attack-fcn2.list", emission).contains(b2[1][0]))
+        XCTAssertTrue(file("attack-fcn2.list", emission).contains(c2.id), "an edge job without a start goes with the others")
+        XCTAssertTrue(file("attack-fcn2-from-pgd.sbatch", emission).contains("#SBATCH --time=3:00:00"), "an attack task's time")
+        for id in b2[2] { try store.finish(.attack, id, ["images": 1]) }
+        let later = SlurmEmission(plan: plan, store: store, directory: "/s", train: "/bin/train", tail: [], sbatchOptions: [])
+        XCTAssertFalse(later.arrays.contains { $0.resourceClass.hasSuffix("-from-pgd") })
+        XCTAssertTrue(file("attack-fcn2.list", later).contains(b2[1][0]), "its start finished: an attack job like the others")
+    }
+
     /// Issue 16: a cell asks for the certified figure with `"certify": true`: its attack jobs run
     /// `train sweep --certify` (other jobs than without), and results.md gives a certified row under it.
     func testCertifyCellRunsVerifyAndShowsACertifiedRow() throws {

@@ -156,6 +156,87 @@ final class ReproduceToolTests: XCTestCase {
         XCTAssertTrue(none.stdout.contains("wrote 0 Slurm arrays"), none.stdout)
     }
 
+    /// Issue 18 item 4: a 2-bit edge cell starts from its PGD job's kept run (two jobs at once: the runner
+    /// holds the edge job until its PGD job has finished) and gives what an edge sweep from scratch gives,
+    /// bit for bit, its zero-gradient fraction (the PGD start's counts included) too; a kept run that is not
+    /// this edge attack's start is refused, exit 1, naming what differs.
+    func testEdgeCellFromItsPGDJobEqualsOneFromScratchAndAMismatchedStartIsRefused() throws {
+        let grid = temporaryDirectory() + "/edge.json"
+        XCTAssertTrue(FileManager.default.createFile(atPath: grid, contents: Data(#"""
+        {"format": 1, "name": "edge", "attack_settings": {"steps": 2},
+         "cells": [{"id": "e", "table": "T", "row": "BNN-2b", "paper_net": "fcn2",
+           "training": {"dataset": "mnist", "arch": "fcn", "width": 8, "depth": 1, "precision": "binary", "input_bits": 2, "epochs": 2, "batch_size": 50},
+           "attacks": ["edge", "pgd"], "eps": [0.2], "paper": {"robust": [null]}}]}
+        """#.utf8)))
+        let out = temporaryDirectory()
+        let r = try runTool("train", ["reproduce", grid, "--out", out, "--data-dir", cache, "--limit", "40", "--jobs", "2"])
+        XCTAssertEqual(r.status, 0, r.stdout + r.stderr)
+        let store = GridStore(root: FileIdentity.canonicalPath(out))
+        let plan = try store.readPlan()
+        let edge = try XCTUnwrap(plan.attacks.first { $0.attack == .edge }), pgd = try XCTUnwrap(plan.attacks.first { $0.attack == .pgd })
+        XCTAssertEqual(edge.start, pgd.id)
+        let log = String(decoding: try XCTUnwrap(bytes(store.log(.attack, edge.id))), as: UTF8.self)
+        XCTAssertTrue(log.contains("the edge attack starts from PGD job \(pgd.id)"), log)
+
+        // The same sweep from scratch, and the journal's numbers side by side.
+        let checkpoint = store.checkpoint(edge.model)
+        let scratch = temporaryDirectory() + "/scratch"
+        let s = try runTool("train", ["sweep", checkpoint] + edge.arguments + ["--out", scratch, "--data-dir", cache])
+        XCTAssertEqual(s.status, 0, s.stderr)
+        func journal(_ prefix: String) throws -> [String: Any] {
+            let line = try XCTUnwrap(String(decoding: try XCTUnwrap(bytes(prefix + ".jsonl")), as: UTF8.self).split(separator: "\n").first)
+            return try XCTUnwrap(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+        let fromStart = try journal(store.sweepPrefix(edge.id)), fromScratch = try journal(scratch)
+        for key in ["robust_mask", "robust_accuracy", "successes", "clean_correct", "zero_gradient_fraction", "mean_perturbation",
+                    "max_perturbation", "settings", "images"] {
+            XCTAssertEqual("\(fromStart[key] ?? "none")", "\(fromScratch[key] ?? "none")", key)
+        }
+        let pgdCell = try journal(store.sweepPrefix(pgd.id))
+        XCTAssertNotEqual("\(pgdCell["zero_gradient_fraction"] ?? "")", "\(fromStart["zero_gradient_fraction"] ?? "")",
+                          "the edge cell's counts are more than its start's")
+
+        // A kept run that is not this attack's start: exit 1, naming the field and both values.
+        let start = store.startDirectory(pgd.id)
+        let sha = try RobustnessSweep.sha256(path: checkpoint)
+        func sweep(_ model: String, eps: String = "0.2", steps: String = "2", seed: String = "1", limit: String = "40", _ more: [String] = []) -> [String] {
+            ["sweep", model, "--attacks", "edge", "--eps", eps, "--steps", steps, "--seed", seed, "--limit", limit] + more
+                + ["--edge-start", start, "--out", temporaryDirectory() + "/x", "--data-dir", cache]
+        }
+        for (args, words) in [(sweep(checkpoint, eps: "0.3"), "its eps is 0.2, this attack's is 0.3"),
+                              (sweep(checkpoint, seed: "2"), "its seed is 1, this attack's is 2"),
+                              (sweep(checkpoint, limit: "30"), "its image count is 40, this attack's is 30"),
+                              (sweep(checkpoint, steps: "3"), "its PGD settings is steps=2 restarts=1 +fgsm loss=ce step=auto, this attack's is steps=3"),
+                              (sweep(checkpoint, ["--no-random-start"]), "this attack's is steps=2 restarts=1 no-random-start"),
+                              (sweep(Fixture.binaryCheckpoint), "its model (checkpoint SHA-256) is \(sha)")] {
+            let refused = try runTool("train", args)
+            XCTAssertEqual(refused.status, 1, "\(args): " + refused.stdout + refused.stderr)
+            XCTAssertTrue(refused.stderr.contains("not the PGD start of this edge attack") && refused.stderr.contains(words), "\(args): " + refused.stderr)
+        }
+        XCTAssertEqual(try runTool("train", sweep(checkpoint)).status, 0, "the matching start is taken")
+        // A kept set of other images than its start file declares: refused before the payload is read.
+        let set = try IDXLoader.loadPair(images: start + "/pgd-images-idx3-ubyte", labels: start + "/pgd-labels-idx1-ubyte", classes: 10)
+        try set.prefix(10).writeIDX(prefix: start + "/pgd")
+        let short = try runTool("train", ["sweep", checkpoint] + edge.arguments + ["--edge-start", start, "--out", temporaryDirectory() + "/y", "--data-dir", cache])
+        XCTAssertEqual(short.status, 1, short.stderr)
+        XCTAssertTrue(short.stderr.contains("its stored image set is 10x28x28, this attack's is 40x28x28"), short.stderr)
+        // Two budgets for one kept run is a usage error.
+        let two = try runTool("train", ["sweep", checkpoint, "--attacks", "edge", "--eps", "0.1,0.2", "--edge-start", start, "--out", temporaryDirectory() + "/z"])
+        XCTAssertEqual(two.status, 64, two.stderr)
+        XCTAssertTrue(two.stderr.contains("--edge-start keeps one PGD run: give one checkpoint and one eps (got 1 and 2)"), two.stderr)
+        // The edge job before its PGD job has finished: refused, naming it.
+        for id in [edge.id, pgd.id] { try FileManager.default.removeItem(atPath: store.marker(.attack, id)) }
+        let early = try runTool("train", ["reproduce", "job", out, "attack", edge.id, "--data-dir", cache])
+        XCTAssertEqual(early.status, 1, early.stdout + early.stderr)
+        XCTAssertTrue(early.stderr.contains("its PGD start, attack \(pgd.id), has not finished"), early.stderr)
+        // A file where the run is to be kept: refused before the PGD cell runs.
+        let file = temporaryDirectory() + "/f"
+        XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8)))
+        let under = try runTool("train", ["sweep", checkpoint, "--attacks", "pgd", "--eps", "0.2", "--save-start", file, "--out", temporaryDirectory() + "/w"])
+        XCTAssertEqual(under.status, 64, under.stderr)
+        XCTAssertTrue(under.stderr.contains("--save-start"), under.stderr)
+    }
+
     func testAttackBeforeItsModelAndBadUsageAreRefused() throws {
         let out = temporaryDirectory()
         XCTAssertEqual(try runTool("train", ["reproduce", gridPath, "--out", out, "--emit", "slurm", out + "/s"]).status, 0)

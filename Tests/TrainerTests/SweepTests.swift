@@ -80,6 +80,36 @@ final class SweepTests: XCTestCase {
                          robustMask: SweepCell.mask((0..<images).map { $0 < right }))
     }
 
+    /// Issue 18 item 4: a sweep's edge cell starts from the sweep's own PGD cell of the same settings and
+    /// eps (the numbers of an edge-only sweep, bit for bit); `saveStart` keeps the PGD run, and a journaled
+    /// PGD cell whose kept run is gone runs again to keep it.
+    func testEdgeCellReusesTheSweepsPGDCellAndAKeptRunIsRemadeWhenGone() throws {
+        let dir = temporaryDirectory()
+        let model = dir + "/b.safetensors"
+        try FileManager.default.copyItem(atPath: Fixture.binaryCheckpoint, toPath: model)
+        let test = try TestData.mnist(.test).prefix(30)
+        func settings(_ attacks: [AttackConfig.Kind], _ out: String) -> SweepSettings {
+            SweepSettings(models: [model], attacks: attacks, epsilons: [0.2],
+                          template: AttackConfig(kind: .fgsm, epsilon: 0, steps: 2, searchRounds: 4, patience: 2), out: dir + "/" + out,
+                          dataDirectory: dir, testSet: test)
+        }
+        var both = settings([.pgd, .edge], "both")
+        both.saveStart = dir + "/start"
+        let reused = try RobustnessSweep(settings: both).run().report.cells
+        let alone = try RobustnessSweep(settings: settings([.edge], "alone")).run().report.cells[0]
+        XCTAssertEqual(reused[1].robustMask, alone.robustMask)
+        XCTAssertEqual(reused[1].zeroGradientFraction, alone.zeroGradientFraction)
+        XCTAssertNotEqual(reused[1].robustMask, reused[0].robustMask, "the edge cell did more than its start")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: EdgeStart.startFile(dir + "/start")))
+        try FileManager.default.removeItem(atPath: EdgeStart.startFile(dir + "/start"))
+        let again = try RobustnessSweep(settings: both).run()
+        XCTAssertEqual([again.ran, again.skipped], [1, 1], "the PGD cell runs again to keep its run; the edge cell stands")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: EdgeStart.startFile(dir + "/start")))
+        var two = both
+        two.epsilons = [0.1, 0.2]
+        XCTAssertThrowsError(try RobustnessSweep(settings: two)) { XCTAssertTrue("\($0)".contains("--save-start keeps one PGD run"), "\($0)") }
+    }
+
     func testFlagsRaiseOnInconsistentResults() {
         func kinds(_ cells: [SweepCell]) -> Set<String> { Set(SweepReport.flags(cells).map(\.kind)) }
         // Consistent: nothing but the missing large eps... which is then run and falls to zero.

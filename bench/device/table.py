@@ -27,7 +27,7 @@ def bitshield_row(o):
     code = o.get("code_bytes", o["firmware_flash_bytes"])
     ram = (f"{o['ram_bytes']:,} (arena {o['arena_bytes']:,} + stack {o['stack_high_water_bytes']:,} + heap {o['heap_bytes']:,}"
            f" + data/bss {o['data_bytes'] + o['bss_bytes']:,})")
-    return dict(name="bitshield", label=f"BitShield, binary 2-bit input, `columns32`, Embedded Swift {o.get('firmware_optimization', '')}".rstrip(),
+    return dict(name="bitshield", label=f"BitShield, binary 2-bit input, `columns32s` (--target mcu), Embedded Swift {o.get('firmware_optimization', '')}".rstrip(),
                 instructions=o["instructions_per_inference"], ram=o["ram_bytes"], ram_text=ram, code=code,
                 model=o["image_bytes"], agreeing=o["agreeing"], images=o["images"], accuracy=o.get("accuracy"))
 

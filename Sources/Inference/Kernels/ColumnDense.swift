@@ -141,9 +141,9 @@ public enum ColumnDenseKernel {
     }
 
     /// Whether a first layer on `codeBits`-bit codes of rows of `n` goes by levels (`levels`): 2-bit
-    /// codes of rows short enough (n < 16,384) that the level counter's sums, up to 4n, stay below 2^16.
+    /// codes of rows short enough (n <= 10,922) that S_12 + 6 S_3, up to 6n, stays below 2^16.
     @_noAllocation @inline(__always)
-    static func byLevels(n: Int, codeBits: Int) -> Bool { codeBits == 2 && n < 16384 }
+    static func byLevels(n: Int, codeBits: Int) -> Bool { codeBits == 2 && n <= 10922 }
 
     /// `pixels` for 2-bit codes (code 2q + 1, q = pixel >> 6) by levels rather than planes: a pixel of
     /// level q adds its column once, to one of two counters, not once per set bit of q:
@@ -165,15 +165,39 @@ public enum ColumnDenseKernel {
         let (c3, c2) = selectLevels(px, n: n, front: 3, back: 2, into: list)
         let c1 = selectLevels(px, n: n, front: 0, back: 1, into: list + c3).back
         let total = Int32(truncatingIfNeeded: n &+ 2 &* c1 &+ 4 &* c2 &+ 6 &* c3)
+        // The level-3 counter is added into the other (`addSixTimes`, over the planes this image's largest
+        // S_12 + 6 S_3 reaches: below 2^16, `byLevels`), and one counter is transposed, not two.
+        let reach = bitWidth(2 &* c1 &+ 4 &* c2 &+ 6 &* c3)
         for g in 0..<groups {
             let column = w32 + g &* n
             clear(twelve, 32)   // both counters
             accumulate(column, list + c3, c1, twelve + 1)
             accumulate(column, list + (n &- c2), c2, twelve + 2)
             accumulate(column, list, c3, three)
+            addSixTimes(three, into: twelve, planes: reach)
             transpose(twelve, wide: false)
-            transpose(three, wide: false)
-            emitSums(group: g, m: m, planes: twelve, level3: three, rowCounts: rowCounts, k0: total, kc: -2, ks: -2, sink: sink)
+            emitSums(group: g, m: m, planes: twelve, rowCounts: rowCounts, k0: total, kc: -2, ks: -2, sink: sink)
+        }
+    }
+
+    /// Adds 6 x the bit-sliced counter `three` (2 x it plus 4 x it) into `twelve`, planes 0 ..< `planes`,
+    /// where the sum stays (it is below 2^planes): per plane a carry-save adder of the three addends and a
+    /// ripple-carry adder of its sums and carries. About 13 instructions a plane on the Cortex-M4, where the
+    /// second transposition and the rows' 6 S_3 took about 340 a lane group (issue 14 item 6).
+    @_noAllocation @inline(__always)
+    static func addSixTimes(_ three: UnsafePointer<UInt32>, into twelve: UnsafeMutablePointer<UInt32>, planes: Int) {
+        var twice: UInt32 = 0, previous: UInt32 = 0   // planes j - 1 and j - 2 of `three`: 2x and 4x at plane j
+        var saved: UInt32 = 0, carry: UInt32 = 0       // the carry-save carries into plane j, the ripple carry
+        for j in 0..<planes {
+            let a = twelve[j], b = twice, c = previous
+            let x = a ^ b, sum = x ^ c
+            let up = (a & b) | (c & x)
+            let t = sum ^ saved
+            twelve[j] = t ^ carry
+            carry = (sum & saved) | (carry & t)
+            saved = up
+            previous = twice
+            twice = three[j]
         }
     }
 
@@ -460,24 +484,21 @@ public enum ColumnDenseKernel {
 
     /// The column kernels' sinks, straight-line: A_o = k0 + kc c_o + ks s_o for the rows o = 32 g + k (k < 32, o < m) of lane group g, c_o the
     /// row's stored count, s_o lane k's sum in `planes` after `transpose` (`wide`: planes 16 ..< 32
-    /// hold its bits 16 and up, `laneSums`' rule; plus 6 times its sum in
-    /// `level3`, `levels`' second counter, when given), into `sink`. A whole group's signs come from
+    /// hold its bits 16 and up, `laneSums`' rule), into `sink`. A whole group's signs come from
     /// one pass over the counter's 16 words (lanes j and 16 + j from word j), shifted into two half
     /// words lane 15 and 31 first (one shift-or each), then flipped by one word of the group's flips;
     /// |A| <= 255 n < 2^24 (n < 2^16), so `ThresholdSign.bit(small:threshold:flip:)`.
     /// The closure-built sink of `emit` took about 25 instructions a row on the Cortex-M4, about 16 as one loop over the rows, and with its factors constant and the flips taken a word at once about 9.5 (item 6).
     @_noAllocation @inline(__always)
-    static func emitSums(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool = false, level3: UnsafePointer<UInt32>? = nil,
+    static func emitSums(group g: Int, m: Int, planes: UnsafePointer<UInt32>, wide: Bool = false,
                          rowCounts: UnsafePointer<UInt16>, k0: Int32, kc: Int32, ks: Int32, sink: AccumulatorSink) {
         let first = g &<< 5
         let lanes = min(32, m &- first)
         let counts = rowCounts + first
-        let other = level3 ?? planes
         // The sum of lane j (< 16, `high` false) or 16 + j (`high`) and its accumulator.
         @inline(__always) func value(_ j: Int, high: Bool) -> Int32 {
-            let v = planes[j], v3 = other[j], h = wide ? planes[16 &+ j] : 0
-            var s = Int32(truncatingIfNeeded: high ? v >> 16 | h & 0xFFFF_0000 : v & 0xFFFF | h &<< 16)
-            if level3 != nil { s &+= 6 &* Int32(truncatingIfNeeded: high ? v3 >> 16 : v3 & 0xFFFF) }
+            let v = planes[j], h = wide ? planes[16 &+ j] : 0
+            let s = Int32(truncatingIfNeeded: high ? v >> 16 | h & 0xFFFF_0000 : v & 0xFFFF | h &<< 16)
             return k0 &+ kc &* Int32(truncatingIfNeeded: counts[high ? 16 &+ j : j]) &+ ks &* s
         }
         switch sink {

@@ -65,6 +65,11 @@ enum BinaryLayerStep {
             BlockedDenseKernel.planes(planes, count: PixelPlanes.count(bits: bits), total: total, weights: w64, n: n, m: m, sink: one,
                                       constantFirstPlane: bits < 8, rowCounts: rowCounts)
         case .blockedBits: BlockedDenseKernel.bits(input: xb, weights: w64, n: n, m: m, sink: one)
+        case .blockedPlanesRows16:
+            let total = PixelPlanes.build(pixels: px, n: n, bits: bits, into: planes)
+            BlockedDenseKernel.planesRows16(planes, count: PixelPlanes.count(bits: bits), total: total, weights: w64, n: n, m: m, sink: one,
+                                            constantFirstPlane: bits < 8, rowCounts: rowCounts)
+        case .blockedBitsRows16: BlockedDenseKernel.bitsRows16(input: xb, weights: w64, n: n, m: m, sink: one)
         #endif
         case .blockedPlanesCarrySave, .blockedPlanesCarrySave13:
             let total = PixelPlanes.build32(pixels: px, n: n, bits: bits, into: planes)
@@ -73,6 +78,11 @@ enum BinaryLayerStep {
         case .blockedBitsCarrySave, .blockedBitsCarrySave19: BlockedDenseKernel.bitsCarrySave(input: xb, weights: w64, n: n, m: m, sink: one)
         case .columnsPixels: ColumnDenseKernel.pixels(px, bits: bits, weights: o.weights, n: n, m: m, scratch: scratch, sink: one)
         case .columnsBits: ColumnDenseKernel.bits(input: xb, weights: o.weights, n: n, m: m, scratch: scratch, sink: one)
+        #if !BITSHIELD_MINIMAL && !COMPACT_COLUMN_SUMS   // the minimal build reads columns32 only; the M0 runs columns32s on `bits`
+        case .columnsBitsBounds:
+            guard case let .signs(_, flips, _, _, out) = one else { break }   // the choice fuses the signs
+            ColumnDenseKernel.bitsBounds(input: xb, weights: o.weights, n: n, m: m, scratch: scratch, flips: flips, bits: out)
+        #endif
         case .fusedDensePlanes:
             FusedDenseKernel.bitplanePixels(pixels: px, bits: bits, weights: w64, n: n, m: m, planes: planes, sink: one)
         case .fusedDenseBits: FusedDenseKernel.popcountBits(input: xb, weights: w64, n: n, m: m, sink: one)
@@ -91,7 +101,7 @@ enum BinaryLayerStep {
         let out = (o.output + b * o.stride).assumingMemoryBound(to: Int32.self)
         let w64 = o.weights.assumingMemoryBound(to: UInt64.self)
         let (n, m, h, w, c, k) = (o.n, o.m, o.h, o.w, o.c, o.size)
-        let rows = o.weightType == .columns32 ? PackedRows(columns: w64, n: n)
+        let rows = o.weightType.isColumns ? PackedRows(columns: w64, n: n)
             : PackedRows(w64, words: BitPacking.words(n), blocked: o.weightType == .bits8)
         switch kernel {
         case .referenceDenseBits:

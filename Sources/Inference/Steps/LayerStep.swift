@@ -15,7 +15,12 @@ enum LayerStep {
         let size = isDense ? 1 : image.opParameter(k, 3)
         let weightIndex = isDense ? image.opParameter(k, 2) : image.opParameter(k, 5)
         let binary = image.isBits(weightIndex)
+        #if BITSHIELD_MINIMAL   // no columns32s (its reader refuses it)
         let weightType: TensorType = image.isColumns(weightIndex) ? .columns32 : image.isBlocked(weightIndex) ? .bits8 : binary ? .bits : .f32
+        #else
+        let weightType: TensorType = image.isColumns(weightIndex) ? (image.hasBounds(weightIndex) ? .columns32s : .columns32)
+            : image.isBlocked(weightIndex) ? .bits8 : binary ? .bits : .f32
+        #endif
         let (oh, ow) = isDense ? (1, 1) : (s.h - size + 1, s.w - size + 1)
         let (pool, thresholdOp) = fusion(s, op: k, binary: binary)
         let (fh, fw) = (oh / pool, ow / pool)

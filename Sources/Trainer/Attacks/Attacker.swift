@@ -56,10 +56,13 @@ public struct Attacker {
         self.config = config
     }
 
+    /// Images per batch unless a caller says otherwise (a sweep's, and so a grid's, batch size).
+    public static let defaultBatchSize = 500
+
     /// Attacks every image of `data`, in batches; first checks that `data` fits the attacked model and
     /// the crafting one (`ModelConfig.checkFits`). An edge attack given `start` (a finished PGD run of its
     /// `edgeStart` settings, EdgeAttack+GivenStart.swift) starts from it instead of re-running PGD.
-    public func run(on data: ImageSet, batchSize: Int = 500, start given: EdgeStart? = nil,
+    public func run(on data: ImageSet, batchSize: Int = Attacker.defaultBatchSize, start given: EdgeStart? = nil,
                     onBatch: (Int, Int) -> Void = { _, _ in }) throws(TrainerError) -> AttackResult {
         try network.checkFits(data, role: "attacked set")
         if crafter !== network { try crafter.checkFits(data, role: "attacked set (transfer source)") }

@@ -48,6 +48,25 @@ public struct SweepSettings: Sendable {
     public var verifyTimeout = 60.0
     /// Most bytes one model's network may take (ModelConfig+Bounds.swift).
     public var memoryBudget = ModelConfig.defaultMemoryBudget
+    /// Keep the PGD cell's run in this directory for an edge attack to start from (`--save-start`,
+    /// EdgeStart+Stored.swift); the sweep must have one model, one eps and PGD among its attacks.
+    public var saveStart: String?
+    /// Start the edge cell from the PGD run stored in this directory (`--edge-start`) instead of re-running
+    /// it; refused unless it is exactly this edge attack's start. One model, one eps, the edge attack.
+    public var edgeStart: String?
+
+    /// Why `saveStart` or `edgeStart` cannot be used with these settings, or nil.
+    public var startProblem: String? {
+        for (option, dir, kind) in [("--save-start", saveStart, AttackConfig.Kind.pgd), ("--edge-start", edgeStart, .edge)] {
+            guard dir != nil else { continue }
+            if models.count != 1 || epsilons.count != 1 {
+                return "\(option) keeps one PGD run: give one checkpoint and one eps (got \(models.count) and \(epsilons.count))"
+            }
+            if !attacks.contains(kind) { return "\(option) needs the \(kind.rawValue) attack among --attacks" }
+        }
+        if let a = saveStart, let b = edgeStart, FileIdentity.sameFile(a, b) { return "--save-start and --edge-start name one directory, \(a)" }
+        return nil
+    }
 
     /// Settings with the defaults of `train sweep`.
     public init(models: [String], attacks: [AttackConfig.Kind], epsilons: [Float], template: AttackConfig,
@@ -102,6 +121,7 @@ public struct RobustnessSweep {
             throw .invalidConfig("the transfer attack needs a source checkpoint")
         }
         if let problem = PathText.outputPrefixProblem(settings.out) { throw .invalidConfig("the output prefix \(problem)") }
+        if let problem = settings.startProblem { throw .invalidConfig(problem) }
         for (i, path) in settings.models.enumerated() {
             if let earlier = settings.models[..<i].first(where: { FileIdentity.sameFile($0, path) }) {
                 throw .invalidConfig("checkpoint \(path) is \(earlier) given again")
@@ -177,6 +197,8 @@ public struct RobustnessSweep {
         var testSets = [String: ImageSet]()
         for (path, name) in zip(settings.models, names) {
             var certified = [Float: CertifiedFigure]()
+            // This sweep's PGD runs by eps: an edge cell of the same settings starts from one (bit-identical).
+            var pgdRuns = [Float: (config: AttackConfig, result: AttackResult)]()
             let checkpoint = try Checkpoint.read(path: path)
             let network = try checkpoint.makeNetwork(path: path, memoryBudget: settings.memoryBudget)
             let sha = try Self.sha256(path: path)
@@ -206,7 +228,11 @@ public struct RobustnessSweep {
                     if kind == .transfer, let sourceLabel { described += " source=\(sourceLabel)" }
                     let key = SweepCell.key(model: path, sha256: sha, attack: kind.rawValue, settings: described, eps: epsValue, images: test.count)
                     let label = "\(name) \(kind.rawValue) eps \(eps)"
-                    if var done = finished[key], !(done.runtimeAccuracy == nil && canCrossCheck(path)) {
+                    // A PGD cell whose run is to be kept runs again when the kept run is not there.
+                    // (Hashing the attacked images: only for a cell that keeps or takes a stored run.)
+                    let origin = { EdgeStart.Origin(config: config, modelSHA256: sha, data: test) }
+                    let unsaved = kind == .pgd && settings.saveStart.map { !EdgeStart.isStored(in: $0, origin: origin()) } ?? false
+                    if var done = finished[key], !(done.runtimeAccuracy == nil && canCrossCheck(path)), !unsaved {
                         done.modelName = name
                         // A cell journaled without --certify, resumed with it: the attack stands, verify runs now.
                         if settings.certify && done.certifiedNote == CertifiedFigure.notRunNote {
@@ -220,8 +246,18 @@ public struct RobustnessSweep {
                         continue
                     }
                     let attacker = try Attacker(network: network, config: config, source: kind == .transfer ? source : nil)
-                    let result = try attacker.run(on: test) { done, all in
+                    var start: EdgeStart?
+                    if kind == .edge, let dir = settings.edgeStart {
+                        start = try EdgeStart.load(from: dir, origin: origin(), shape: (test.height, test.width, test.channels), classes: test.classes)
+                    } else if kind == .edge, let pgd = pgdRuns[eps], pgd.config == config.edgeStart {
+                        start = EdgeStart(pgd: pgd.result)
+                    }
+                    let result = try attacker.run(on: test, start: start) { done, all in
                         progress(SweepProgress(cell: index, cells: total, label: label, done: done, total: all, skipped: false))
+                    }
+                    if kind == .pgd {
+                        pgdRuns[eps] = (config, result)
+                        if let dir = settings.saveStart { try EdgeStart.save(result, origin: origin(), to: dir) }
                     }
                     let predictions = try Evaluation.predictions(network, on: result.images)
                     let robust = (0..<test.count).map { predictions[$0] == Int(test.labels[$0]) }
@@ -254,7 +290,9 @@ public struct RobustnessSweep {
     public var lockPath: String { journalPath + ".lock" }
 
     /// Every file the sweep writes: the reports, the journal and its lock.
-    public var outputPaths: [String] { ["md", "csv", "json", "svg", "jsonl", "jsonl.lock"].map { settings.out + "." + $0 } }
+    public var outputPaths: [String] {
+        ["md", "csv", "json", "svg", "jsonl", "jsonl.lock"].map { settings.out + "." + $0 } + (settings.saveStart.map(EdgeStart.files(in:)) ?? [])
+    }
 
     /// Every file the sweep reads: checkpoints, their .bsm files, the transfer source, the `infer`
     /// executable and the data set files.
@@ -263,6 +301,7 @@ public struct RobustnessSweep {
         if let source = settings.source { inputs.append(source) }
         if let infer = settings.inferExecutable { inputs.append(infer) }
         if let verify = settings.verifyExecutable { inputs.append(verify) }
+        if let start = settings.edgeStart { inputs += EdgeStart.files(in: start) }
         return inputs + Dataset.allCases.flatMap { $0.files(dataDirectory: settings.dataDirectory) }
     }
 

@@ -55,7 +55,8 @@ extension GridCosts {
         }
         for a in plan.attacks {
             let images = results.results[a.id]?["images"] as? Int ?? plan.options.limit ?? 10_000
-            add("attack \(a.resourceClass.dropFirst("attack-".count)) \(a.attack.rawValue)",
+            // An edge job that starts from its PGD job costs its search only (the PGD job's cost is PGD's).
+            add("attack \(a.resourceClass.dropFirst("attack-".count)) \(a.attack.rawValue)" + (a.start == nil ? "" : " from pgd"),
                 cpu: store.isDone(.attack, a.id) ? cpuSeconds(log: store.log(.attack, a.id)) : nil, units: Double(images))
         }
         var s = "| jobs | measured / all | CPU s per job | CPU s per unit | CPU s measured | CPU h, all (est.) |\n|---|---|---|---|---|---|\n"

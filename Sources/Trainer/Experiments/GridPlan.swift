@@ -50,6 +50,12 @@ public struct AttackJob: Sendable, Equatable {
     public var arguments: [String]
     /// `attack-` and the model's class.
     public var resourceClass: String
+    /// An edge job on fewer-bit input: the PGD job of the same model, budget and settings it starts from
+    /// (`train sweep --edge-start`, the same numbers as crafting that start again), which must finish first.
+    /// Not hashed into the id: the result does not depend on where the start came from.
+    public var start: String? = nil
+    /// A PGD job an edge job starts from: it keeps its run (`train sweep --save-start`).
+    public var keepsStart = false
 }
 
 /// A cell with the jobs that answer it.
@@ -92,6 +98,29 @@ public struct GridPlan: Sendable {
         self.options = options
         self.attackDefaults = attackDefaults
         for cell in grid.cells { add(cell) }
+        linkEdgeStarts()
+    }
+
+    /// Points each edge job at the PGD job it starts from, when the plan has one (`AttackJob.start`): the
+    /// same model, budget, image count and verify flag, and PGD settings equal to the edge attack's start
+    /// (`AttackConfig.edgeStart`).
+    private mutating func linkEdgeStarts() {
+        let ids = Dictionary(attacks.enumerated().map { ($0.element.id, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        for i in attacks.indices where attacks[i].attack == .edge {
+            let e = attacks[i].eps.value
+            guard resolvedConfig(.edge, e).edgeStart == resolvedConfig(.pgd, e) else { continue }
+            var arguments = attacks[i].arguments
+            guard let k = arguments.firstIndex(of: "--attacks"), k + 1 < arguments.count else { continue }
+            arguments[k + 1] = AttackConfig.Kind.pgd.rawValue
+            guard let p = ids[attackID(model: attacks[i].model, arguments, .pgd, e)] else { continue }
+            attacks[i].start = attacks[p].id
+            attacks[p].keepsStart = true
+        }
+    }
+
+    /// An attack job's id: its model's id, its `train sweep` arguments and what `train sweep` resolves for them.
+    func attackID(model: String, _ arguments: [String], _ kind: AttackConfig.Kind, _ eps: Float) -> String {
+        Self.jobID("bitshield-grid-attack/2", [model] + arguments + [resolvedSettings(kind, eps)])
     }
 
     /// The first 16 hex digits of SHA-256 over `kind` and `arguments`, one per line.
@@ -140,7 +169,7 @@ public struct GridPlan: Sendable {
                          "--restarts", String(grid.attackSettings.restarts), "--seed", String(grid.attackSettings.seed)]
                 if let n = options.limit { a += ["--limit", String(n)] }
                 if cell.certify { a.append("--certify") }
-                let job = AttackJob(id: Self.jobID("bitshield-grid-attack/2", [model.id] + a + [resolvedSettings(runs, e.value)]),
+                let job = AttackJob(id: attackID(model: model.id, a, runs, e.value),
                                     model: model.id, attack: runs, eps: e,
                                     arguments: a, resourceClass: "attack-" + modelClass.dropFirst("train-".count))
                 if known.insert(job.id).inserted { attacks.append(job) }

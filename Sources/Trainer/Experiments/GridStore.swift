@@ -12,6 +12,7 @@ import Foundation
 ///     models/ID/done.json          marker: training and conversion finished
 ///     attacks/ID/job.json          the model's id and `train sweep` arguments
 ///     attacks/ID/sweep.*           the sweep's reports and journal (a stopped sweep resumes from it)
+///     attacks/ID/start/            a PGD job's run kept for the edge job that starts from it (EdgeStart+Stored.swift)
 ///     attacks/ID/result.json       marker and result: the cell's numbers (no times, no paths)
 ///     logs/KIND-ID.log             each local job's output (Slurm: logs/CLASS-%A_%a.log)
 ///     results.json, .md, .csv      the merged results (`collect`; `collect --to DIR` writes them there)
@@ -29,6 +30,8 @@ public struct GridStore: Sendable {
     public func checkpoint(_ id: String) -> String { directory(.model, id) + "/model.safetensors" }
     public func modelFile(_ id: String) -> String { directory(.model, id) + "/model.bsm" }
     public func sweepPrefix(_ id: String) -> String { directory(.attack, id) + "/sweep" }
+    /// Where PGD job `id` keeps its run for an edge job (`AttackJob.keepsStart`).
+    public func startDirectory(_ id: String) -> String { directory(.attack, id) + "/start" }
     /// The marker a finished job writes last.
     public func marker(_ kind: Kind, _ id: String) -> String { directory(kind, id) + (kind == .model ? "/done.json" : "/result.json") }
     public func log(_ kind: Kind, _ id: String) -> String { root + "/logs/\(kind.rawValue)-\(id).log" }
@@ -38,7 +41,8 @@ public struct GridStore: Sendable {
     public func isDone(_ kind: Kind, _ id: String) -> Bool { FileManager.default.fileExists(atPath: marker(kind, id)) }
 
     /// Writes the plan: the grid (byte for byte), the options, and each job's file (the same bytes every
-    /// time for the same id, so rewriting one is harmless).
+    /// time for the same id and grid, so rewriting one is harmless; an attack job's links, `start` and
+    /// `keeps_start`, follow the grid's other cells).
     public func write(plan: GridPlan, gridBytes: [UInt8]) throws(TrainerError) {
         try save(gridBytes, gridCopy)
         try save(Self.json(plan.options.object), optionsFile)
@@ -46,7 +50,10 @@ public struct GridStore: Sendable {
             try save(Self.json(["kind": "model", "id": m.id, "arguments": m.arguments]), jobFile(.model, m.id))
         }
         for a in plan.attacks {
-            try save(Self.json(["kind": "attack", "id": a.id, "model": a.model, "arguments": a.arguments]), jobFile(.attack, a.id))
+            var o: [String: Any] = ["kind": "attack", "id": a.id, "model": a.model, "arguments": a.arguments]
+            if let start = a.start { o["start"] = start }
+            if a.keepsStart { o["keeps_start"] = true }
+            try save(Self.json(o), jobFile(.attack, a.id))
         }
     }
 
@@ -71,6 +78,17 @@ public struct GridStore: Sendable {
             return (args, model)
         }
         return (args, nil)
+    }
+
+    /// An attack job's links (`AttackJob.start`, `.keepsStart`) as its job file holds them.
+    public func readLinks(_ id: String) throws(TrainerError) -> (start: String?, keepsStart: Bool) {
+        let path = jobFile(.attack, id)
+        let o = try Self.readObject(path, limit: 1 << 16)
+        let start = o["start"] as? String
+        if o["start"] != nil, !(start.map { $0.utf8.count == 16 && $0.allSatisfy(\.isHexDigit) } ?? false) {
+            throw .badGrid(path: path, cell: nil, field: "start", problem: "not a job id (16 hex digits)")
+        }
+        return (start, o["keeps_start"] as? Bool ?? false)
     }
 
     /// Writes `object` as the job's marker (sorted keys: the same numbers give the same bytes).

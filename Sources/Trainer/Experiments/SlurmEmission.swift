@@ -3,8 +3,11 @@
 /// the class (`train reproduce job OUT KIND ID`, the same command the local runner starts), one BLAS
 /// thread per task, a log per task (`OUT/logs/CLASS-%A_%a.log`). `submit.sh` submits the training
 /// arrays and then each attack array with `--dependency=afterok:` on the training arrays whose models
-/// it attacks; `collect.sh` merges whatever has finished. The output directory must be on a file
-/// system every node sees.
+/// it attacks. Edge jobs that start from an unfinished PGD job (`AttackJob.start`) are an array of their
+/// own, `CLASS-from-pgd`, submitted last with `afterok` on the attack arrays holding those PGD jobs too
+/// (afterok on an array waits for every task: one failed PGD task holds back the whole edge array, which
+/// `--emit slurm` again, after a fix, resubmits). `collect.sh` merges whatever has finished. The output
+/// directory must be on a file system every node sees.
 public struct SlurmEmission {
     /// File name to contents.
     public var files: [(name: String, text: String)] = []
@@ -14,6 +17,7 @@ public struct SlurmEmission {
     /// Minutes per epoch a training task of `resourceClass` is allowed (about twice what it takes here), and
     /// minutes an attack task is.
     static func minutes(_ resourceClass: String, epochs: Int) -> Int {
+        if resourceClass.hasSuffix(fromPGD) { return minutes(String(resourceClass.dropLast(fromPGD.count)), epochs: epochs) }
         let perEpoch = ["train-fcn1": 30, "train-fcn2": 3, "train-conv": 10]
         if let m = perEpoch[resourceClass] { return 15 + m * epochs }
         if resourceClass.hasPrefix("train-") { return 15 + 2 * epochs }
@@ -21,7 +25,10 @@ public struct SlurmEmission {
     }
 
     /// Memory per task in GiB (FCN1 with Adam takes about 1.9 GB).
-    static func memoryGiB(_ resourceClass: String) -> Int { resourceClass.hasSuffix("fcn1") ? 8 : 3 }
+    static func memoryGiB(_ resourceClass: String) -> Int { resourceClass.replacingOccurrences(of: fromPGD, with: "").hasSuffix("fcn1") ? 8 : 3 }
+
+    /// The suffix of the arrays of edge jobs that wait for their PGD starts.
+    static let fromPGD = "-from-pgd"
 
     /// `s` in single quotes for the shell.
     static func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
@@ -32,13 +39,19 @@ public struct SlurmEmission {
     /// `sbatchOptions` become extra `#SBATCH` lines (`--partition=gpu`, `--account=...`).
     public init(plan: GridPlan, store: GridStore, directory: String, train: String, tail: [String], sbatchOptions: [String]) {
         let models = plan.models.filter { !store.isDone(.model, $0.id) }
-        let attacks = plan.attacks.filter { !store.isDone(.attack, $0.id) }
+        // An edge job whose PGD start is still to run waits in an array of its own.
+        let attacks = plan.attacks.filter { !store.isDone(.attack, $0.id) }.map { job in
+            var a = job
+            if let s = job.start, !store.isDone(.attack, s) { a.resourceClass += Self.fromPGD }
+            return a
+        }
         var classes: [String] = []
         for c in models.map(\.resourceClass) + attacks.map(\.resourceClass) where !classes.contains(c) { classes.append(c) }
+        classes = classes.filter { !$0.hasSuffix(Self.fromPGD) } + classes.filter { $0.hasSuffix(Self.fromPGD) }
         var submit = "#!/bin/bash\n# Submits the grid's unfinished jobs (written by train reproduce --emit slurm).\nset -euo pipefail\ncd \"$(dirname \"$0\")\"\n"
         // Slurm creates no directories for --output.
         submit += "mkdir -p \(Self.quoted(store.root + "/logs"))\n"
-        var trainArrays: [String: String] = [:]  // class -> shell variable holding its job id
+        var arrayVariables: [String: String] = [:]  // class -> shell variable holding its job id
         for c in classes {
             let isTrain = c.hasPrefix("train-")
             let ids = isTrain ? models.filter { $0.resourceClass == c }.map(\.id) : attacks.filter { $0.resourceClass == c }.map(\.id)
@@ -59,13 +72,16 @@ public struct SlurmEmission {
             let variable = "JOB_" + c.uppercased().map { $0.isLetter || $0.isNumber ? String($0) : "_" }.joined()
             var dependency = ""
             if !isTrain {
-                // The training arrays holding the models this class attacks.
-                let needed = Set(attacks.filter { $0.resourceClass == c }.map(\.model))
-                let deps = classes.filter { t in t.hasPrefix("train-") && models.contains { $0.resourceClass == t && needed.contains($0.id) } }
-                if !deps.isEmpty { dependency = " --dependency=afterok:" + deps.map { "$" + trainArrays[$0]! }.joined(separator: ":") }
-            } else {
-                trainArrays[c] = variable
+                // The training arrays holding the models this class attacks, and the attack arrays holding its PGD starts.
+                let mine = attacks.filter { $0.resourceClass == c }
+                let needed = Set(mine.map(\.model)), starts = Set(mine.compactMap(\.start))
+                let deps = classes.filter { t in
+                    t.hasPrefix("train-") ? models.contains { $0.resourceClass == t && needed.contains($0.id) }
+                        : attacks.contains { $0.resourceClass == t && starts.contains($0.id) }
+                }
+                if !deps.isEmpty { dependency = " --dependency=afterok:" + deps.map { "$" + arrayVariables[$0]! }.joined(separator: ":") }
             }
+            arrayVariables[c] = variable
             submit += "\(variable)=$(sbatch --parsable\(dependency) \(Self.quoted(c + ".sbatch")) | cut -d';' -f1)\n"
             submit += "echo \"\(c): job $\(variable) (\(ids.count) tasks)\"\n"
         }

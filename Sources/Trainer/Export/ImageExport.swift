@@ -13,6 +13,10 @@ public enum DenseLayout: String, CaseIterable, Sendable {
     /// Columns in lanes of 32 rows with row counts: column-sum kernels, the fastest on 32-bit
     /// microcontrollers without popcount (the Cortex-M firmware).
     case columns32
+    /// `columns32`, and `columns32s` (format version 4) for each dense layer on packed bits followed by
+    /// BatchNorm and sign: its threshold bounds bit-sliced after the columns, so the Cortex-M4's kernel
+    /// reads the signs off its counter (no per-row compare). The microcontrollers' layout (`--target mcu`).
+    case columns32s
 }
 
 /// Exports trained networks to the model image.
@@ -67,7 +71,7 @@ public enum ImageExport {
                     case .bits8:   // the host's kernel takes eight outputs per vector
                         weightIndex = b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(rowLength)),
                                                 dims: [m, product.fanIn], type: .bits8)
-                    case .columns32:   // the microcontroller's kernel adds 32 rows per word
+                    case .columns32, .columns32s:   // the microcontroller's kernel adds 32 rows per word
                         guard rowLength <= BitPacking.maxColumns else {
                             throw .invalidConfig("layer \(i) has \(rowLength) inputs; the columns32 layout holds at most \(BitPacking.maxColumns) (use bits8)")
                         }
@@ -106,6 +110,7 @@ public enum ImageExport {
                 outMap.width = pool.output.width
                 i += 1
             }
+            let pooled = i > 0 && layers[i - 1] is MaxPool2D
             let outputScale = product.outputScales()
             let bn = i < layers.count ? layers[i] as? BatchNorm : nil
             if bn != nil { i += 1 }
@@ -127,6 +132,9 @@ public enum ImageExport {
                         throw .unfoldableThreshold(layer: i, channel: ch, accumulator: m.accumulator, value: m.value,
                                                    threshold: m.threshold, flip: m.flip)
                     }
+                }
+                if denseLayout == .columns32s && !isConv && inputKind == .bits && !pooled {
+                    b.addBounds(to: weightIndex, thresholds: thresholds)   // its threshold_sign follows the dense op
                 }
                 let t = b.addI32(thresholds, dims: [c]), f = b.addU8(flips, dims: [c])
                 let layout: BitLayout = nextIsConv ? .pixel : .flat

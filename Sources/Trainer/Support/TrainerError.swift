@@ -29,6 +29,9 @@ public enum TrainerError: Error, CustomStringConvertible {
     /// An experiment grid file (`experiments/*.json`) is malformed: `cell` names the cell (nil: the file's
     /// top level) and `field` the key path inside it.
     case badGrid(path: String, cell: String?, field: String, problem: String)
+    /// A stored PGD run (`train sweep --edge-start DIR`, EdgeStart+Stored.swift) is not the start of this
+    /// edge attack: its `field` is `stored`, the attack's is `expected`.
+    case startMismatch(path: String, field: String, stored: String, expected: String)
 
     public var description: String {
         switch self {
@@ -52,6 +55,8 @@ public enum TrainerError: Error, CustomStringConvertible {
                 + "so -1, at the range's ends and +1 near 0)"
         case let .badGrid(path, cell, field, problem):
             return "\(path): " + (cell.map { "cell '\($0)', " } ?? "") + "field '\(field)': \(problem)"
+        case let .startMismatch(path, field, stored, expected):
+            return "\(path): not the PGD start of this edge attack: its \(field) is \(stored), this attack's is \(expected)"
         case let .diverged(epoch, batch, reason):
             return "training diverged in epoch \(epoch + 1), batch \(batch + 1): \(reason); "
                 + "stopped, the last checkpoint written (if any) is kept unchanged (try a lower --lr)"
