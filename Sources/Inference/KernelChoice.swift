@@ -63,12 +63,26 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case floatDenseSIMD
     /// `FloatDenseKernel.reference` (after `WidenKernel` for codes or bits).
     case floatDenseReference
+    #if !_pointerBitWidth(_32)   // the firmware's choice as it was
+    /// `FloatDenseKernel.simd4`: `floatDenseSIMD` on four images per pass over the weights, bit for bit
+    /// (the `simd` set's batch path, on f32 input read in place: no scratch).
+    case floatDenseSIMD4
+    #endif
     /// `FloatConvKernel.reference` (after `WidenKernel` for codes or bits).
     case floatConvReference
+    #if !_pointerBitWidth(_32)   // the firmware keeps the reference: its code and instruction counts are pinned
+    /// `FloatConvKernel.simd` (after `FloatConvKernel.planes`): eight output pixels per SIMD8 lane group, in
+    /// the reference's summation order (the `simd` set; FloatConv+Pixels.swift).
+    case floatConvSIMD
+    #endif
     /// `MaxPoolKernel.run` on i32 accumulators.
     case maxPoolI32
     /// `MaxPoolKernel.run` on f32 values.
     case maxPoolF32
+    #if !_pointerBitWidth(_32)   // the firmware's choice as it was
+    /// `MaxPoolKernel.simd` on f32 values: eight channels per SIMD8 lane group (the `simd` set).
+    case maxPoolF32SIMD
+    #endif
     /// `ThresholdSignKernel.run`.
     case thresholdSign
     /// `AffineKernel.run` on i32 accumulators (in place).
@@ -116,6 +130,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         switch q.op {
         case .inputCodes: return .inputCodes
         case .maxpool2d: if case .i32 = q.input { return .maxPoolI32 }
+            #if !_pointerBitWidth(_32)
+            if case .simd = KernelSet.resolve(q.kernels) { return .maxPoolF32SIMD }
+            #endif
             return .maxPoolF32
         case .thresholdSign: return .thresholdSign
         case .affine: if case .i32 = q.input { return .affineI32 }
@@ -130,8 +147,18 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
             return q.codeBits > 0 ? .columnsPixels : .columnsBits
             #else
             if !q.weights.isPacked {
-                if q.op == .conv2d { return .floatConvReference }
+                if q.op == .conv2d {
+                    // The SIMD8 conv on 64-bit hosts: on the Fashion-MNIST conv net's convs 8.7x and 14x fewer
+                    // ns than the reference (`infer --profile`); the firmware keeps the reference.
+                    #if !_pointerBitWidth(_32)
+                    if case .simd = KernelSet.resolve(q.kernels) { return .floatConvSIMD }
+                    #endif
+                    return .floatConvReference
+                }
                 if case .reference = KernelSet.resolve(q.kernels) { return .floatDenseReference }
+                #if !_pointerBitWidth(_32)
+                if q.four, case .f32 = q.input, case .simd = KernelSet.resolve(q.kernels) { return .floatDenseSIMD4 }
+                #endif
                 return .floatDenseSIMD
             }
             return binaryLayer(q, KernelSet.resolve(q.kernels))
@@ -195,6 +222,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     public func imagesPerCall() -> Int {
         switch self {
         case .blockedBits4, .blockedPlanes4: return 4
+        #if !_pointerBitWidth(_32)
+        case .floatDenseSIMD4: return 4
+        #endif
         default: return 1
         }
     }
@@ -216,6 +246,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
         case .floatDenseSIMD, .floatDenseReference, .floatConvReference: if case .f32 = q.input { return 0 }
             return 4 &* q.n
+        #if !_pointerBitWidth(_32)
+        case .floatConvSIMD: return FloatConvKernel.scratchBytes(n: q.n)
+        #endif
         default: return 0
         }
     }

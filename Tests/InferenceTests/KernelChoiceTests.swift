@@ -75,10 +75,19 @@ final class KernelChoiceTests: XCTestCase {
         (Q(op: .dense, weights: .f32, kernels: .simd, input: .bits, n: 600), .floatDenseSIMD),
         (Q(op: .dense, weights: .f32, kernels: .carrySave, input: .f32, n: 600), .floatDenseSIMD),
         (Q(op: .dense, weights: .f32, kernels: .reference, input: .codes, n: 784), .floatDenseReference),
-        (Q(op: .conv2d, weights: .f32, kernels: .simd, input: .codes, n: 784), .floatConvReference),
+        (Q(op: .dense, weights: .f32, kernels: .optimized, input: .f32, four: true, n: 1600), .floatDenseSIMD4),
+        (Q(op: .dense, weights: .f32, kernels: .carrySave, input: .f32, four: true, n: 1600), .floatDenseSIMD),
+        (Q(op: .dense, weights: .f32, kernels: .simd, input: .bits, four: true, n: 600), .floatDenseSIMD),
+        (Q(op: .dense, weights: .f32, kernels: .reference, input: .f32, four: true, n: 1600), .floatDenseReference),
+        (Q(op: .conv2d, weights: .f32, kernels: .simd, input: .codes, n: 784), .floatConvSIMD),
+        (Q(op: .conv2d, weights: .f32, kernels: .optimized, input: .f32, n: 5408), .floatConvSIMD),
+        (Q(op: .conv2d, weights: .f32, kernels: .carrySave, input: .f32, n: 5408), .floatConvReference),
+        (Q(op: .conv2d, weights: .f32, kernels: .reference, input: .codes, n: 784), .floatConvReference),
         // Ops without weights.
         (Q(op: .maxpool2d, kernels: .simd, input: .i32), .maxPoolI32),
         (Q(op: .maxpool2d, kernels: .reference, input: .f32), .maxPoolF32),
+        (Q(op: .maxpool2d, kernels: .carrySave, input: .f32), .maxPoolF32),
+        (Q(op: .maxpool2d, kernels: .optimized, input: .f32), .maxPoolF32SIMD),
         (Q(op: .thresholdSign, kernels: .reference, input: .i32), .thresholdSign),
         (Q(op: .affine, kernels: .simd, input: .i32), .affineI32),
         (Q(op: .affine, kernels: .carrySave, input: .f32), .affineF32),
@@ -93,7 +102,7 @@ final class KernelChoiceTests: XCTestCase {
         }
         let covered = Set(Self.table.map { "\($0.1)" }), all = Set(Kernel.allCases.map { "\($0)" })
         XCTAssertEqual(all.subtracting(covered), [], "every kernel has a row")
-        XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4])
+        XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4, .floatDenseSIMD4])
     }
 
     /// The scratch and persistent bytes each kernel plans: FCN2's first layer (784 inputs on 2-bit codes,
@@ -115,6 +124,8 @@ final class KernelChoiceTests: XCTestCase {
         XCTAssertEqual(Kernel.choose(eight).persistentBytes(eight, m: 600), 0, "only 2-bit codes have a constant plane counted ahead")
         let float = Q(op: .dense, weights: .f32, kernels: .simd, input: .bits, n: 600)
         XCTAssertEqual(Kernel.choose(float).scratchBytes(float, m: 10), 2400, "the widened input")
+        let conv = Q(op: .conv2d, weights: .f32, kernels: .simd, input: .f32, n: 13 * 13 * 32)
+        XCTAssertEqual(Kernel.choose(conv).scratchBytes(conv, m: 64), 4 * (5408 + 8), "the input's channel planes and one lane group")
         let hidden = Q(op: .dense, weights: .bits8, kernels: .carrySave, input: .bits, signs: true, n: 600)
         XCTAssertEqual(Kernel.choose(hidden).scratchBytes(hidden, m: 600), 0)
     }

@@ -2,8 +2,9 @@ import ModelFormat
 
 // Float dense and conv layers (full-precision models, and a binary net's real-valued last layer).
 // Inputs that are codes or packed bits are first widened to f32 (codes as their integer values,
-// bits as +/-1) in scratch (Widen.swift). The SIMD dense kernel sums in a different order than the reference, so
-// they agree within a tolerance (tests: relative 1e-5), not bit for bit.
+// bits as +/-1) in scratch (Widen.swift). The SIMD dense kernels (`simd`, and `simd4` on 64-bit hosts,
+// FloatDense+Four.swift) sum in a different order than the reference (spec/FORMAT.md, "Float summation
+// order"), so they agree with it within a tolerance (tests: relative 1e-5), and with each other bit for bit.
 
 /// Dense layers with float weights `[m, n]`.
 public enum FloatDenseKernel {
@@ -18,7 +19,7 @@ public enum FloatDenseKernel {
         }
     }
 
-    /// Optimized: eight partial sums in SIMD lanes, then the tail.
+    /// Optimized: eight partial sums in SIMD lanes, then the tail (spec/FORMAT.md's order for `infer`).
     @_noAllocation @inline(never)
     public static func simd(input x: UnsafePointer<Float>, n: Int, weights: UnsafePointer<Float>, m: Int,
                             bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
@@ -37,6 +38,19 @@ public enum FloatDenseKernel {
             output[o] = sum + (bias?[o] ?? 0)
         }
     }
+
+    #if !_pointerBitWidth(_32)
+    /// Output `o` from its eight partial sums: their `sum()`, then the last n mod 8 terms from `i` in
+    /// order, then the bias (or + 0): `simd`'s last three lines, which stay written out in `simd` so the
+    /// firmware's code is as pinned (DeviceTests); FloatKernelTests holds `simd4` to `simd` bit for bit.
+    @_noAllocation @inline(__always)
+    static func finish(_ acc: SIMD8<Float>, _ x: UnsafePointer<Float>, _ row: UnsafePointer<Float>, from i: Int, n: Int,
+                       bias: UnsafePointer<Float>?, _ o: Int) -> Float {
+        var sum = acc.sum(), i = i
+        while i < n { sum += x[i] * row[i]; i += 1 }
+        return sum + (bias?[o] ?? 0)
+    }
+    #endif
 }
 
 /// Convolutions with float weights `[m, k, k, C]`, NHWC, stride 1, no padding.

@@ -47,7 +47,7 @@ enum LayerStep {
                 #if !BITSHIELD_MINIMAL   // no float kernels in the minimal build: its C API refuses float layers at init
                 let bias: UnsafePointer<Float>? = !isDense || image.opParameter(k, 5) == 0 ? nil
                     : image.data(image.opParameter(k, 5) - 1).assumingMemoryBound(to: Float.self)
-                FloatLayerStep.run(kernel, operands, count: s.count, bias: bias)
+                FloatLayerStep.run(kernel, query, operands, count: s.count, bias: bias)
                 #endif
             }
         } else if recording {

@@ -23,6 +23,13 @@ enum MaxPoolStep {
                     MaxPoolKernel.run(x.assumingMemoryBound(to: Int32.self), h: s.h, w: s.w, c: s.c, s: size,
                                       output: o.assumingMemoryBound(to: Int32.self))
                 } else {
+                    #if !_pointerBitWidth(_32)   // no SIMD kernels where pointers are 32 bits (KernelSet.resolve)
+                    if case .maxPoolF32SIMD = kernel {
+                        MaxPoolKernel.simd(x.assumingMemoryBound(to: Float.self), h: s.h, w: s.w, c: s.c, s: size,
+                                           output: o.assumingMemoryBound(to: Float.self))
+                        continue
+                    }
+                    #endif
                     MaxPoolKernel.run(x.assumingMemoryBound(to: Float.self), h: s.h, w: s.w, c: s.c, s: size,
                                       output: o.assumingMemoryBound(to: Float.self))
                 }
