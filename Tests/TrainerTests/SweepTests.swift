@@ -69,6 +69,36 @@ final class SweepTests: XCTestCase {
         }
     }
 
+    /// The journal tells apart every setting that changes the attacked images: a sweep that differs from a
+    /// journaled one only in PGD's step size, or only in the seed of a randomized attack, runs its cells
+    /// (before, both took the first sweep's cells from the journal); FGSM, which draws no random numbers,
+    /// is taken from the journal whatever the seed, and the default settings keep their old key.
+    func testJournalKeyHoldsTheStepSizeAndTheSeed() throws {
+        let dir = temporaryDirectory()
+        let model = try checkpoint(in: dir)
+        let test = try TestData.mnist(.test).prefix(20)
+        func run(stepSize: Float? = nil, seed: UInt64 = 1) throws -> (ran: Int, skipped: Int, cells: [SweepCell]) {
+            let template = AttackConfig(kind: .fgsm, epsilon: 0, steps: 2, stepSize: stepSize, seed: seed)
+            let r = try RobustnessSweep(settings: SweepSettings(models: [model], attacks: [.fgsm, .pgd], epsilons: [0.1],
+                                                                template: template, out: dir + "/s", dataDirectory: dir,
+                                                                testSet: test)).run()
+            return (r.ran, r.skipped, r.report.cells)
+        }
+        let first = try run()
+        XCTAssertEqual(first.ran, 2)
+        XCTAssertEqual(first.cells[1].settings, "steps=2 restarts=1 +fgsm loss=ce", "the default key is unchanged")
+        let stepped = try run(stepSize: 0.01)
+        XCTAssertEqual(stepped.ran, 1, "PGD with another step size runs")
+        XCTAssertEqual(stepped.skipped, 1, "FGSM has no step size")
+        XCTAssertEqual(stepped.cells[1].settings, "steps=2 restarts=1 +fgsm loss=ce step=0.01")
+        let seeded = try run(seed: 2)
+        XCTAssertEqual(seeded.ran, 1, "PGD with another seed runs")
+        XCTAssertEqual(seeded.skipped, 1, "FGSM draws no random numbers")
+        XCTAssertEqual(seeded.cells[1].settings, "steps=2 restarts=1 +fgsm loss=ce seed=2")
+        XCTAssertEqual(try run(seed: 2).ran, 0, "and each is journaled under its own key")
+        XCTAssertEqual(try run(stepSize: 0.01).ran, 0)
+    }
+
     /// A cell with the given numbers (the rest filler).
     func cell(_ attack: String, eps: Double, robust: Double, bits: Int = 8, zero: Double = 0, settings: String = "s") -> SweepCell {
         let images = 4

@@ -124,17 +124,33 @@ public struct AttackConfig: Codable, Equatable, Sendable {
     public var isGradientAttack: Bool { [.fgsm, .rfgsm, .pgd].contains(kind) }
 
     /// The settings that matter for `kind`, in one short string (e.g. `steps=40 restarts=1 loss=ce grad=ste`).
+    /// It is the sweep journal's key for the attack (with the seed, `journalSettings`), so every setting that
+    /// changes the attacked images is in it: a step size given explicitly ends it as ` step=S` (PGD, transfer,
+    /// and the edge attack's PGD start); the default, 2.5 eps / steps, follows from the rest and is left out,
+    /// so summaries written before the step size was part of them keep their meaning.
     public var settingsSummary: String {
         let g = gradient == .straightThrough ? "" : " grad=\(gradient.rawValue)"
+        let step = stepSize.map { " step=\($0)" } ?? ""
         switch kind {
         case .fgsm: return "loss=\(loss.rawValue)\(g)"
         case .rfgsm: return "alpha=eps/2 loss=\(loss.rawValue)\(g)"
         case .pgd, .transfer:
-            return "steps=\(steps) restarts=\(restarts)\(randomStart ? "" : " no-random-start")\(fgsmCandidate ? " +fgsm" : "") loss=\(loss.rawValue)\(g)"
+            return "steps=\(steps) restarts=\(restarts)\(randomStart ? "" : " no-random-start")\(fgsmCandidate ? " +fgsm" : "") loss=\(loss.rawValue)\(g)\(step)"
         case .edge:
-            return "pgd\(fgsmCandidate ? "+fgsm" : "")-start steps=\(steps) rounds=\(searchRounds) patience=\(patience) candidates=\(candidates) loss=\(loss.rawValue)"
+            return "pgd\(fgsmCandidate ? "+fgsm" : "")-start steps=\(steps) rounds=\(searchRounds) patience=\(patience) candidates=\(candidates) loss=\(loss.rawValue)\(step)"
         case .square: return "queries=\(queries) p_init=\(squareFraction)"
         }
+    }
+
+    /// Whether the attacked images depend on `seed`: every attack but FGSM (deterministic) draws random
+    /// numbers (R-FGSM's step, PGD's random starts, the edge attack's start and candidates, Square's squares).
+    public var usesSeed: Bool { kind != .fgsm }
+
+    /// `settingsSummary` and, when the attack draws random numbers from a seed other than the default 1,
+    /// ` seed=N`: what tells two sweep cells apart (a sweep run with `--seed 2` must not take the cells of a
+    /// `--seed 1` run from the journal). Seed 1 is left out so journals written before stay valid.
+    public var journalSettings: String {
+        settingsSummary + (usesSeed && seed != 1 ? " seed=\(seed)" : "")
     }
 
     /// The largest per-pixel change in 8-bit units: floor(255 * eps), so stored images stay in the ball

@@ -38,7 +38,8 @@ extension EdgeStart {
             let pgd = config.kind == .edge ? config.edgeStart : config
             self.modelSHA256 = modelSHA256
             attack = "\(pgd.kind.rawValue) r\(pgd.kind.revision)"
-            settings = pgd.settingsSummary + " step=" + (pgd.stepSize.map { "\($0)" } ?? "auto")
+            // The summary ends with ` step=S` when a step size was given (the text start files have always held).
+            settings = pgd.settingsSummary + (pgd.stepSize == nil ? " step=auto" : "")
             epsilon = "\(pgd.epsilon)"
             seed = pgd.seed
             firstImage = 0

@@ -224,7 +224,7 @@ public struct RobustnessSweep {
                     var config = settings.template
                     config.kind = kind
                     config.epsilon = eps
-                    var described = config.settingsSummary
+                    var described = config.journalSettings
                     if kind == .transfer, let sourceLabel { described += " source=\(sourceLabel)" }
                     let key = SweepCell.key(model: path, sha256: sha, attack: kind.rawValue, settings: described, eps: epsValue, images: test.count)
                     let label = "\(name) \(kind.rawValue) eps \(eps)"

@@ -182,12 +182,12 @@ public struct GridPlan: Sendable {
     }
 
     /// What `train sweep` runs for `kind` at `eps` with the grid's settings, every default resolved, and the
-    /// attack's revision: `kind r<revision> <settingsSummary>`. An attack job's id hashes it, so a changed
+    /// attack's revision: `kind r<revision> <journalSettings>`. An attack job's id hashes it, so a changed
     /// default (the edge attack's rounds, candidates or stop rule, PGD's steps) or a changed algorithm (a new
     /// `AttackConfig.Kind.revision`) gives new ids, and a grid run before the change re-runs those cells
     /// instead of keeping their stale results.
     func resolvedSettings(_ kind: AttackConfig.Kind, _ eps: Float) -> String {
-        "\(kind.rawValue) r\(kind.revision) \(resolvedConfig(kind, eps).settingsSummary)"
+        "\(kind.rawValue) r\(kind.revision) \(resolvedConfig(kind, eps).journalSettings)"
     }
 
     /// The settings `train sweep` runs `kind` at `eps` with under this grid: `attackDefaults` with the grid's
