@@ -319,16 +319,32 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    func testFloatDenseSIMDWithinTolerance() {
-        for n in [1, 7, 8, 9, 63, 600, 784] {
-            let m = 5
-            let x = (0..<n).map { _ in Float(Int(next() % 2001) - 1000) / 1000 }
-            let w = (0..<(n * m)).map { _ in Float(Int(next() % 2001) - 1000) / 1000 }
-            let bias = (0..<m).map { Float($0) }
-            var a = [Float](repeating: 0, count: m), b = [Float](repeating: 0, count: m)
-            FloatDenseKernel.reference(input: x, n: n, weights: w, m: m, bias: bias, output: &a)
-            FloatDenseKernel.simd(input: x, n: n, weights: w, m: m, bias: bias, output: &b)
-            for o in 0..<m { XCTAssertEqual(a[o], b[o], accuracy: 1e-5 * max(1, abs(a[o]) + Float(n).squareRoot())) }
+    /// The SIMD float dense against its reference, bit for bit (both follow spec/FORMAT.md's order): inputs
+    /// spread over 2^-12…2^12 with signed zeros, so any other order (index order, a tree, a fused multiply-add,
+    /// a +0 start of the final sum) changes some output's last bits or the sign of a zero.
+    func testFloatDenseSIMDMatchesReferenceBitForBit() {
+        func value() -> Float {
+            switch next() % 8 {
+            case 0: return 0
+            case 1: return -0.0
+            default:
+                let magnitude = Float(sign: .plus, exponent: Int(next() % 25) - 12, significand: 1 + Float(next() % 1024) / 1024)
+                return next() % 2 == 0 ? magnitude : -magnitude
+            }
+        }
+        for n in [1, 7, 8, 9, 15, 16, 17, 63, 600, 784] {
+            let m = 7
+            for trial in 0..<4 {
+                let x = (0..<n).map { _ in value() }
+                let w = (0..<(n * m)).map { _ in value() }
+                // Trial 3: every product a signed zero, so the sign of the result shows the final sum's start.
+                let xs = trial == 3 ? x.map { $0.sign == .minus ? Float(-0.0) : 0 } : x
+                let bias: [Float]? = trial == 1 ? nil : (0..<m).map { _ in trial == 3 ? -0.0 : value() }
+                var a = [Float](repeating: .nan, count: m), b = [Float](repeating: .nan, count: m)
+                FloatDenseKernel.reference(input: xs, n: n, weights: w, m: m, bias: bias, output: &a)
+                FloatDenseKernel.simd(input: xs, n: n, weights: w, m: m, bias: bias, output: &b)
+                XCTAssertEqual(a.map(\.bitPattern), b.map(\.bitPattern), "n \(n) trial \(trial)")
+            }
         }
     }
 

@@ -2,19 +2,34 @@ import ModelFormat
 
 // Float dense and conv layers (full-precision models, and a binary net's real-valued last layer).
 // Inputs that are codes or packed bits are first widened to f32 (codes as their integer values,
-// bits as +/-1) in scratch (Widen.swift). The SIMD dense kernels (`simd`, and `simd4` on 64-bit hosts,
-// FloatDense+Four.swift) sum in a different order than the reference (spec/FORMAT.md, "Float summation
-// order"), so they agree with it within a tolerance (tests: relative 1e-5), and with each other bit for bit.
+// bits as +/-1) in scratch (Widen.swift). Every float kernel sums in the order spec/FORMAT.md defines
+// ("Float summation order"): the dense kernels in eight partial sums and a tail, the conv in (ky, kx, c)
+// order. Each reference is that order written out in scalars; the SIMD kernels (`simd`, and `simd4` on
+// 64-bit hosts, FloatDense+Four.swift; FloatConv+Pixels.swift) agree with it bit for bit (FloatKernelTests).
 
 /// Dense layers with float weights `[m, n]`.
 public enum FloatDenseKernel {
-    /// Reference: y_o = sum_i x_i w_oi in index order, plus the bias.
-    @_noAllocation @inline(never)
+    /// Reference: spec/FORMAT.md's order in scalars. For j = 0…7, partial sum s_j = +0, then
+    /// s_j += x_i·w_oi for i = j, j+8, … below 8·⌊n/8⌋; then s = −0 + s_0 + … + s_7 left to right; then the
+    /// last n mod 8 terms in index order; then y = s + b (or s + 0). Optimized for size: it is the
+    /// definition, not the fast path, and at -O its eight lanes were unrolled (+400 B of firmware).
+    @_noAllocation @inline(never) @_optimize(size)
     public static func reference(input x: UnsafePointer<Float>, n: Int, weights: UnsafePointer<Float>, m: Int,
                                  bias: UnsafePointer<Float>?, output: UnsafeMutablePointer<Float>) {
+        let whole = n - n % 8
         for o in 0..<m {
-            var sum: Float = 0
-            for i in 0..<n { sum += x[i] * weights[o * n + i] }
+            let row = weights + o * n
+            // Partial sum s_j is complete before s_{j+1} starts, so adding each to `sum` as it is finished
+            // is the spec's left-to-right −0 + s_0 + … + s_7 (s_j is +0 when n < 8).
+            var sum: Float = -0.0
+            for j in 0..<8 {
+                var partial: Float = 0
+                var i = j
+                while i < whole { partial += x[i] * row[i]; i += 8 }
+                sum += partial
+            }
+            var i = whole
+            while i < n { sum += x[i] * row[i]; i += 1 }
             output[o] = sum + (bias?[o] ?? 0)
         }
     }
