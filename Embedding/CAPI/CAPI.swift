@@ -43,6 +43,20 @@ func buffer(_ start: UnsafeRawPointer?, _ count: UInt, position: Int64) throws(C
     return UnsafeRawBufferPointer(start: start, count: Int(count))
 }
 
+/// The alignment `bitshield_init` requires of the image and the handle: every part of an image is 64-byte
+/// aligned relative to its start and the kernels read its words as u32 and u64 in place, which a Cortex-M
+/// faults on (LDRD, LDM; any unaligned word on a Cortex-M0) when the image itself starts off a u64 boundary.
+var imageAlignment: Int { 8 }
+
+/// The caller's image: `buffer(image, count, position:)`, refused (argument `position`, its address) when it
+/// does not start on an `imageAlignment` boundary.
+func imageBuffer(_ start: UnsafeRawPointer?, _ count: UInt, position: Int64) throws(CError) -> UnsafeRawBufferPointer {
+    let bytes = try buffer(start, count, position: position)
+    let address = UInt(bitPattern: bytes.baseAddress)
+    guard address % UInt(imageAlignment) == 0 else { throw CError(code: CError.badArgument, position, Int64(bitPattern: UInt64(address))) }
+    return bytes
+}
+
 /// Runs `body` and reports its error, or success, to the caller's `bitshield_error`; returns the code.
 @inline(__always)
 func reporting(_ out: UnsafeMutableRawPointer?, _ body: () throws(CError) -> Void) -> Int32 {
@@ -59,7 +73,7 @@ func report(_ error: CError, to out: UnsafeMutableRawPointer?) -> Int32 {
 /// The prepared interpreter in a handle set up by `bitshield_init`, or nil.
 @inline(__always)
 func interpreter(in model: UnsafeRawPointer?) -> UnsafePointer<Interpreter>? {
-    guard let model, model.load(as: UInt64.self) == handleTag else { return nil }
+    guard let model, UInt(bitPattern: model) % UInt(imageAlignment) == 0, model.load(as: UInt64.self) == handleTag else { return nil }
     return (model + handleOffset).assumingMemoryBound(to: Interpreter.self)
 }
 
@@ -72,7 +86,7 @@ public func bitshield_arena_bytes(_ image: UnsafeRawPointer?, _ imageBytes: UInt
     reporting(errorOut) { () throws(CError) in
         guard let set = kernelSet(kernels) else { throw CError(code: CError.badArgument, 3, Int64(kernels)) }
         guard let arenaBytes else { throw CError(code: CError.badArgument, 4, 0) }
-        let bytes = try buffer(image, imageBytes, position: 1)
+        let bytes = try imageBuffer(image, imageBytes, position: 1)
         let model: ModelImage
         do throws(ModelFormatError) { model = try ModelImage(bytes: bytes) } catch { throw CError(format: error) }
         let needed = Interpreter.arenaBytes(for: model, kernels: set)
@@ -87,12 +101,17 @@ public func bitshield_init(_ model: UnsafeMutableRawPointer?, _ image: UnsafeRaw
                            _ errorOut: UnsafeMutableRawPointer?) -> Int32 {
     reporting(errorOut) { () throws(CError) in
         guard let model else { throw CError(code: CError.badArgument, 1, 0) }
+        // A bitshield_model is u64-aligned in C; storage cast from bytes may not be, and the handle holds the
+        // interpreter's words: refused, and never written.
+        guard UInt(bitPattern: model) % UInt(imageAlignment) == 0 else {
+            throw CError(code: CError.badArgument, 1, Int64(bitPattern: UInt64(UInt(bitPattern: model))))
+        }
         model.storeBytes(of: 0, as: UInt64.self)   // not initialized until everything below succeeds
         guard handleBytesNeeded <= bitshieldModelBytes else {
             throw CError(code: CError.modelStorage, Int64(handleBytesNeeded), Int64(bitshieldModelBytes))
         }
         guard let set = kernelSet(kernels) else { throw CError(code: CError.badArgument, 6, Int64(kernels)) }
-        let bytes = try buffer(image, imageBytes, position: 2)
+        let bytes = try imageBuffer(image, imageBytes, position: 2)
         let area = try buffer(arena, arenaBytes, position: 4)
         let prepared: Interpreter
         do throws(InferenceError) {

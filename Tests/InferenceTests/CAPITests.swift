@@ -107,6 +107,36 @@ final class CAPITests: XCTestCase {
         XCTAssertEqual(bitshield_error_message(errorStruct, nil, 0), full)
     }
 
+    /// An image at an address off a u64 boundary (a `uint8_t` buffer at an odd place): init accepted it and the
+    /// kernels read its words in place, which faults on a Cortex-M (LDRD; any unaligned word on an M0). Now
+    /// BITSHIELD_E_BAD_ARGUMENT naming argument 2 (1 for arena_bytes) and the address; a handle off its
+    /// alignment likewise (argument 1), never written and never usable.
+    func testMisalignedImageOrHandleIsABadArgument() throws {
+        let image = try fixtureImage()
+        var needed: UInt = 0
+        XCTAssertEqual(image.withUnsafeBytes { bitshield_arena_bytes($0.baseAddress, UInt($0.count), 0, &needed, nil) }, 0)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: image.count + 64, alignment: 64)
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: Int(needed), alignment: 16)
+        let handle = UnsafeMutableRawPointer.allocate(byteCount: bitshieldModelBytes + 8, alignment: 16)
+        let errorStruct = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        defer { storage.deallocate(); arena.deallocate(); handle.deallocate(); errorStruct.deallocate() }
+        for offset in [4, 1] {
+            let at = storage + offset
+            image.withUnsafeBytes { at.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let address = Int64(Int(bitPattern: at))
+            XCTAssertEqual(bitshield_arena_bytes(at, UInt(image.count), 0, &needed, errorStruct), CError.badArgument)
+            XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, address))
+            XCTAssertEqual(bitshield_init(handle, at, UInt(image.count), arena, needed, 0, errorStruct), CError.badArgument)
+            XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 2, address))
+            XCTAssertEqual(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil), -CError.notInitialized)
+        }
+        image.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        XCTAssertEqual(bitshield_init(handle + 4, storage, UInt(image.count), arena, needed, 0, errorStruct), CError.badArgument)
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, Int64(Int(bitPattern: handle + 4))))
+        XCTAssertEqual(bitshield_init(handle, storage, UInt(image.count), arena, needed, 0, errorStruct), CError.ok, "aligned: accepted")
+        XCTAssertTrue((0..<10).contains(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil)))
+    }
+
     /// The minimal build's rule (item 4): a bits8 model is refused at its first dense layer with the
     /// weights' type id, and the host words it as the command that writes the layout it runs.
     func testMinimalBuildRefusesANonColumns32ModelWithTheConvertCommand() throws {
