@@ -60,6 +60,20 @@ final class GridReportTests: XCTestCase {
         XCTAssertEqual(try GridResults(plan: plan, store: store).finished.done, 1)
     }
 
+    /// `collect --costs` over hostile logs: a job's log that is a FIFO blocked the open forever, and one that
+    /// is a symlink to /dev/zero was read to its (absent) end, allocating without bound. Only a regular
+    /// file's last 4 KiB are read now; anything else is a job without a measured cost.
+    func testCostsReadOnlyARegularLogsTail() throws {
+        let dir = temporaryDirectory()
+        XCTAssertEqual(mkfifo(dir + "/fifo.log", 0o600), 0)
+        XCTAssertNil(GridCosts.cpuSeconds(log: dir + "/fifo.log"))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/zero.log", withDestinationPath: "/dev/zero")
+        XCTAssertNil(GridCosts.cpuSeconds(log: dir + "/zero.log"))
+        try (String(repeating: "epoch 1\n", count: 2000) + GridCosts.logPrefix + "12.5\n").write(toFile: dir + "/ok.log", atomically: true, encoding: .utf8)
+        XCTAssertEqual(GridCosts.cpuSeconds(log: dir + "/ok.log"), 12.5)
+        XCTAssertNil(GridCosts.cpuSeconds(log: dir + "/missing.log"))
+    }
+
     func testPaperTablesAndCSVShowPaperOursPerAttackAndPending() throws {
         let r = try results()
         let md = r.tablesMarkdown()
