@@ -306,6 +306,16 @@ final class ExperimentGridTests: XCTestCase {
         XCTAssertTrue(file("attack-fcn2.list", later).contains(b2[1][0]), "its start finished: an attack job like the others")
     }
 
+    /// A budget written `-0.0` passed the range check and its jobs ran `train sweep --eps -0.0`, which the sweep
+    /// takes for an option (exit 64, after the model had trained): it is the budget 0.
+    func testNegativeZeroBudgetIsZero() throws {
+        let plan = GridPlan(grid: try ExperimentGrid.parse(Self.grid([Self.cell("z", ["eps": "[-0.0, 0.1]"])]), path: "g"), options: GridOptions())
+        for job in plan.attacks {
+            let eps = try XCTUnwrap(job.arguments.firstIndex(of: "--eps").map { job.arguments[$0 + 1] })
+            XCTAssertFalse(eps.hasPrefix("-"), job.arguments.joined(separator: " "))
+        }
+    }
+
     /// `--emit slurm` with an output directory the scripts cannot name as they did: a line break in `--out`
     /// ended the `#SBATCH --output=` line and ran the rest as a shell command in every task; a space, `#`
     /// or `%` named another log file. Now: blanks, quotes, `#` and `%` are quoted for sbatch (`%` as `%%`),
