@@ -112,7 +112,8 @@ int32_t bitshield_arena_bytes(const void *image, size_t image_bytes, int32_t ker
 
 /** Validates `image` in place (at an 8-byte aligned address, as `--c-array` and aligned_alloc(64, ...) give
  *  it, else BITSHIELD_E_BAD_ARGUMENT with [0] = 2 and [1] the address; it must stay readable and unchanged
- *  while the model is used; `model` too must be 8-byte aligned, as the struct is), plans
+ *  while the model is used; `model` too must be 8-byte aligned, as the struct is; image, arena and
+ *  model must not overlap: BITSHIELD_E_BAD_ARGUMENT naming the arena (4) or the model (1)), plans
  *  `arena` (16-byte aligned, at least the bytes bitshield_arena_bytes gives) and sets up `*model`.
  *  Returns BITSHIELD_OK or a code (also in `*error` when not NULL); on failure `*model` is left
  *  uninitialized (bitshield_invoke on it returns -BITSHIELD_E_NOT_INITIALIZED). */

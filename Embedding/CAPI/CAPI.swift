@@ -57,6 +57,16 @@ func imageBuffer(_ start: UnsafeRawPointer?, _ count: UInt, position: Int64) thr
     return bytes
 }
 
+/// Whether the caller's `count` bytes at `a` and `bytes` bytes at `b` share a byte (NULL, empty or a count
+/// past Int.max, which `buffer` refuses as the bad argument it is: none; ends saturate at the top of the
+/// address space, so no count wraps).
+func overlap(_ a: UnsafeRawPointer?, _ count: UInt, _ b: UnsafeRawPointer?, _ bytes: UInt) -> Bool {
+    guard let a, let b, count > 0, bytes > 0, count <= UInt(Int.max), bytes <= UInt(Int.max) else { return false }
+    let (x, y) = (UInt(bitPattern: a), UInt(bitPattern: b))
+    let (xEnd, o1) = x.addingReportingOverflow(count), (yEnd, o2) = y.addingReportingOverflow(bytes)
+    return x < (o2 ? UInt.max : yEnd) && y < (o1 ? UInt.max : xEnd)
+}
+
 /// Runs `body` and reports its error, or success, to the caller's `bitshield_error`; returns the code.
 @inline(__always)
 func reporting(_ out: UnsafeMutableRawPointer?, _ body: () throws(CError) -> Void) -> Int32 {
@@ -106,6 +116,11 @@ public func bitshield_init(_ model: UnsafeMutableRawPointer?, _ image: UnsafeRaw
         guard UInt(bitPattern: model) % UInt(imageAlignment) == 0 else {
             throw CError(code: CError.badArgument, 1, Int64(bitPattern: UInt64(UInt(bitPattern: model))))
         }
+        // A handle over the image (a const array in flash) or the arena is never written, not even to clear it.
+        let handleBytes = UInt(bitshieldModelBytes)
+        guard !overlap(model, handleBytes, image, imageBytes), !overlap(model, handleBytes, arena, arenaBytes) else {
+            throw CError(code: CError.badArgument, 1, Int64(bitPattern: UInt64(UInt(bitPattern: model))))
+        }
         model.storeBytes(of: 0, as: UInt64.self)   // not initialized until everything below succeeds
         guard handleBytesNeeded <= bitshieldModelBytes else {
             throw CError(code: CError.modelStorage, Int64(handleBytesNeeded), Int64(bitshieldModelBytes))
@@ -113,6 +128,11 @@ public func bitshield_init(_ model: UnsafeMutableRawPointer?, _ image: UnsafeRaw
         guard let set = kernelSet(kernels) else { throw CError(code: CError.badArgument, 6, Int64(kernels)) }
         let bytes = try imageBuffer(image, imageBytes, position: 2)
         let area = try buffer(arena, arenaBytes, position: 4)
+        // The runtime writes the arena while it reads the image in place: an arena over the image would rewrite
+        // validated weights and tables under it.
+        guard !overlap(arena, arenaBytes, image, imageBytes) else {
+            throw CError(code: CError.badArgument, 4, Int64(bitPattern: UInt64(UInt(bitPattern: arena))))
+        }
         let prepared: Interpreter
         do throws(InferenceError) {
             prepared = try Interpreter(image: bytes, arena: UnsafeMutableRawBufferPointer(mutating: area), kernels: set)

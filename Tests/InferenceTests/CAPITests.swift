@@ -137,6 +137,34 @@ final class CAPITests: XCTestCase {
         XCTAssertTrue((0..<10).contains(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil)))
     }
 
+    /// Image, arena and handle in one buffer (one static array for everything): init accepted an arena over
+    /// the image, and the runtime's writes rewrote the weights and op table it had validated (invoke then
+    /// reads tables it never checked); a handle over the image was written even when the image is const.
+    /// Each overlap is now BITSHIELD_E_BAD_ARGUMENT naming the arena (4) or the handle (1), nothing written.
+    func testOverlappingImageArenaOrHandleIsABadArgument() throws {
+        let image = try fixtureImage()
+        var needed: UInt = 0
+        XCTAssertEqual(image.withUnsafeBytes { bitshield_arena_bytes($0.baseAddress, UInt($0.count), 0, &needed, nil) }, 0)
+        let total = image.count + Int(needed) + 16 + bitshieldModelBytes
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 64)
+        let errorStruct = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        defer { storage.deallocate(); errorStruct.deallocate() }
+        storage.initializeMemory(as: UInt8.self, repeating: 0, count: total)
+        image.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let arenaOverImage = storage + image.count - 64, arena = storage + image.count, handle = arena + Int(needed + 15) / 16 * 16
+        let size = UInt(image.count)
+        XCTAssertEqual(bitshield_init(handle, storage, size, arenaOverImage, needed, 0, errorStruct), CError.badArgument)
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 4, Int64(Int(bitPattern: arenaOverImage))))
+        XCTAssertEqual(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil), -CError.notInitialized)
+        let before = Array(UnsafeRawBufferPointer(start: storage, count: image.count))
+        XCTAssertEqual(bitshield_init(storage + 128, storage, size, arena, needed, 0, errorStruct), CError.badArgument)
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, Int64(Int(bitPattern: storage + 128))))
+        XCTAssertEqual(Array(UnsafeRawBufferPointer(start: storage, count: image.count)), before, "the image was written")
+        XCTAssertEqual(bitshield_init(arena, storage, size, arena, needed, 0, errorStruct), CError.badArgument, "a handle over the arena")
+        XCTAssertEqual(bitshield_init(handle, storage, size, arena, needed, 0, errorStruct), CError.ok, "side by side: accepted")
+        XCTAssertTrue((0..<10).contains(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil)))
+    }
+
     /// The minimal build's rule (item 4): a bits8 model is refused at its first dense layer with the
     /// weights' type id, and the host words it as the command that writes the layout it runs.
     func testMinimalBuildRefusesANonColumns32ModelWithTheConvertCommand() throws {
