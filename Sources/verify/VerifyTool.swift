@@ -117,9 +117,13 @@ struct VerifyTool: ToolCommand {
             var entry: VerifyJournal.Entry
             var journaled = log?.entries[i].flatMap { $0.key == key ? $0.entry : nil }
             // A journal is edited as easily as written: a counterexample it holds must still be one (in the
-            // ball, misclassified by the runtime), else the image is verified again, never reported as a bug.
+            // ball, misclassified by the runtime), and an image it calls robust must at least be classified
+            // right, else the image is verified again (never reported as a bug, never counted as robust).
             if let cex = journaled?.pixels, !isCounterexample(cex, clean: pixels, label: label, budget: budget, runtime: runtime) {
                 printWarning("\(journal ?? ""): the journaled counterexample of image \(i) is not one (outside the ball of \(budget) pixel units, or classified \(label), its label); verifying it again")
+                journaled = nil
+            } else if journaled?.verdict == "robust", isCounterexample(pixels, clean: pixels, label: label, budget: budget, runtime: runtime) {
+                printWarning("\(journal ?? ""): the journal calls image \(i) robust, but the runtime classifies it wrong; verifying it again")
                 journaled = nil
             }
             if let e = journaled, e.verdict != "unknown" || e.timeout >= timeout {

@@ -74,7 +74,8 @@ final class VerifyToolTests: XCTestCase {
 
     /// A tampered journal: a robust image's line turned into a "counterexample" that is the clean image (in
     /// the ball, but classified right) made the resumed run stop with exit 1 and "bug: the counterexample of
-    /// image N is classified ..., its label"; a line with a negative time was taken and shown as the time.
+    /// image N is classified ..., its label"; a clean error's line turned "robust" was counted robust (certified
+    /// above clean accuracy); a line with a negative time was taken and shown as the time.
     /// Now such lines are verified again (with a warning) and the run's verdicts equal a fresh run's.
     func testTamperedJournalIsVerifiedAgainNotReportedAsABug() throws {
         let dir = temporaryDirectory()
@@ -91,13 +92,18 @@ final class VerifyToolTests: XCTestCase {
         lines[robust][5] = "counterexample"
         lines[robust][9] = clean.pixels[(16 * index)..<(16 * index + 16)].map { String(format: "%02x", $0) }.joined()
         lines[other][6] = "-5e300"
+        // A clean error (every fourth image's label was changed) called robust.
+        let wrong = try XCTUnwrap(lines.firstIndex { $0[5] == "counterexample" && Int($0[3])! % 4 == 3 && $0 != lines[other] })
+        lines[wrong][5] = "robust"
+        lines[wrong][9] = "-"
         try (lines.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
         let second = try runTool("verify", args)
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(second.stderr.contains("counterexample of image \(index) is not one"), second.stderr)
         XCTAssertTrue(second.stderr.contains("line \(other + 1) is not a journal line"), second.stderr)
         let a = try lastJSONLine(first.stdout), b = try lastJSONLine(second.stdout)
-        XCTAssertEqual(b["resumed"] as? Int, 14)
+        XCTAssertTrue(second.stderr.contains("calls image \(lines[wrong][3]) robust"), second.stderr)
+        XCTAssertEqual(b["resumed"] as? Int, 13)
         for k in ["robust", "counterexample", "unknown"] { XCTAssertEqual(a[k] as? Int, b[k] as? Int, k) }
     }
 
