@@ -122,7 +122,8 @@ int32_t bitshield_init(bitshield_model *model, const void *image, size_t image_b
 
 /** Runs the model on one image (`footprint.input_bytes` uint8 pixels) and returns its class (>= 0);
  *  writes `classes` float scores to `scores` when it is not NULL. No allocation, no validation.
- *  Returns -BITSHIELD_E_NOT_INITIALIZED or -BITSHIELD_E_BAD_ARGUMENT (NULL pixels) instead of a class. */
+ *  Returns -BITSHIELD_E_NOT_INITIALIZED or -BITSHIELD_E_BAD_ARGUMENT (NULL pixels; pixels inside the
+ *  arena, or scores inside the arena or the image) instead of a class. */
 int32_t bitshield_invoke(const bitshield_model *model, const uint8_t *pixels, float *scores);
 
 /** Writes the footprint of an initialized model. Returns BITSHIELD_OK or BITSHIELD_E_NOT_INITIALIZED. */

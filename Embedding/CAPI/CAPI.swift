@@ -19,8 +19,12 @@ public var bitshieldModelBytes: Int { 256 }
 /// The first word of an initialized handle ("BSHM" and the API version); anything else is refused.
 var handleTag: UInt64 { 0x4253_484D_0000_0000 | UInt64(bitshieldAPIVersion) }
 
-/// Where the Interpreter sits in the handle (after the tag, aligned for it).
+/// Where the Interpreter sits in the handle (after the tag and the arena's address, aligned for it).
 var handleOffset: Int { 16 }
+
+/// Where the handle keeps its arena's address (bytes 8..<16: the Interpreter's own is internal to Inference),
+/// for invoke's check that the caller's pixels and scores lie outside it.
+var arenaAddressOffset: Int { 8 }
 
 /// Handle bytes this build needs (at most `bitshieldModelBytes`, else init refuses: BITSHIELD_E_MODEL_STORAGE).
 public var handleBytesNeeded: Int { handleOffset + MemoryLayout<Interpreter>.size }
@@ -139,6 +143,7 @@ public func bitshield_init(_ model: UnsafeMutableRawPointer?, _ image: UnsafeRaw
         } catch { throw CError(error) }
         if isMinimalBuild, let refusal = minimalBuildRefusal(prepared.image) { throw refusal }
         (model + handleOffset).initializeMemory(as: Interpreter.self, repeating: prepared, count: 1)
+        model.storeBytes(of: UInt64(UInt(bitPattern: area.baseAddress)), toByteOffset: arenaAddressOffset, as: UInt64.self)
         model.storeBytes(of: handleTag, as: UInt64.self)
     }
 }
@@ -146,8 +151,16 @@ public func bitshield_init(_ model: UnsafeMutableRawPointer?, _ image: UnsafeRaw
 @_cdecl("bitshield_invoke")
 public func bitshield_invoke(_ model: UnsafeRawPointer?, _ pixels: UnsafePointer<UInt8>?,
                              _ scores: UnsafeMutablePointer<Float>?) -> Int32 {
-    guard let m = interpreter(in: model) else { return -CError.notInitialized }
+    guard let model, let m = interpreter(in: model) else { return -CError.notInitialized }
     guard let pixels else { return -CError.badArgument }
+    // The run writes the arena and then the scores while it reads the pixels and the image: pixels inside the
+    // arena would be overwritten as they are read, scores inside the arena or the image would rewrite what
+    // later runs read (the persistent row counts, weights). Four comparisons; nothing runs on such a call.
+    let arena = UnsafeRawPointer(bitPattern: UInt(model.load(fromByteOffset: arenaAddressOffset, as: UInt64.self)))
+    let f = m.pointee.footprint, image = m.pointee.image.bytes
+    let scoreBytes = scores == nil ? 0 : UInt(4 * Int(m.pointee.image.header.classes))
+    guard !overlap(pixels, UInt(f.inputBytes), arena, UInt(f.arenaBytes)), !overlap(scores, scoreBytes, arena, UInt(f.arenaBytes)),
+          !overlap(scores, scoreBytes, image.baseAddress, UInt(image.count)) else { return -CError.badArgument }
     return Int32(truncatingIfNeeded: m.pointee.invoke(pixels, scores: scores))
 }
 

@@ -140,7 +140,8 @@ final class CAPITests: XCTestCase {
     /// Image, arena and handle in one buffer (one static array for everything): init accepted an arena over
     /// the image, and the runtime's writes rewrote the weights and op table it had validated (invoke then
     /// reads tables it never checked); a handle over the image was written even when the image is const.
-    /// Each overlap is now BITSHIELD_E_BAD_ARGUMENT naming the arena (4) or the handle (1), nothing written.
+    /// Each overlap is now BITSHIELD_E_BAD_ARGUMENT naming the arena (4) or the handle (1), nothing written;
+    /// invoke's pixels in the arena, or scores in the arena or the image, are -BITSHIELD_E_BAD_ARGUMENT.
     func testOverlappingImageArenaOrHandleIsABadArgument() throws {
         let image = try fixtureImage()
         var needed: UInt = 0
@@ -162,7 +163,17 @@ final class CAPITests: XCTestCase {
         XCTAssertEqual(Array(UnsafeRawBufferPointer(start: storage, count: image.count)), before, "the image was written")
         XCTAssertEqual(bitshield_init(arena, storage, size, arena, needed, 0, errorStruct), CError.badArgument, "a handle over the arena")
         XCTAssertEqual(bitshield_init(handle, storage, size, arena, needed, 0, errorStruct), CError.ok, "side by side: accepted")
-        XCTAssertTrue((0..<10).contains(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil)))
+        let pixels = [UInt8](repeating: 0, count: 784)
+        let cls = bitshield_invoke(handle, pixels, nil)
+        XCTAssertTrue((0..<10).contains(cls))
+        // invoke: pixels inside the arena (overwritten as they are read), scores inside the arena (the row counts
+        // later runs read) or over the image: refused before anything runs; the next proper call is unchanged.
+        XCTAssertEqual(bitshield_invoke(handle, arena.assumingMemoryBound(to: UInt8.self) + 16, nil), -CError.badArgument)
+        XCTAssertEqual(bitshield_invoke(handle, pixels, (arena + Int(needed) - 8).assumingMemoryBound(to: Float.self)), -CError.badArgument)
+        XCTAssertEqual(bitshield_invoke(handle, pixels, (storage + 64).assumingMemoryBound(to: Float.self)), -CError.badArgument)
+        XCTAssertEqual(Array(UnsafeRawBufferPointer(start: storage, count: image.count)), before, "the image was written")
+        var scores = [Float](repeating: 0, count: 10)
+        XCTAssertEqual(bitshield_invoke(handle, pixels, &scores), cls)
     }
 
     /// The minimal build's rule (item 4): a bits8 model is refused at its first dense layer with the
