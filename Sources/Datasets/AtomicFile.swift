@@ -21,8 +21,10 @@ public enum AtomicFile {
         if let problem = PathText.fileNameProblem(path) { throw .unwritable(path: path, reason: "the path \(problem)") }
         // An existing target that is not a file (/dev/null, /dev/stdout, a FIFO; or a symlink to one) is
         // written in place: a rename over it would replace the device node or the link itself.
+        // A block device (a disk, maybe behind a planted symlink) is never a tool's output.
         var target = stat()
         if stat(path, &target) == 0, (target.st_mode & S_IFMT) != S_IFREG, (target.st_mode & S_IFMT) != S_IFDIR {
+            guard (target.st_mode & S_IFMT) != S_IFBLK else { throw .unwritable(path: path, reason: "is a block device, not a file") }
             if let problem = validate?(bytes) { throw .invalidOutput(path: path, reason: problem) }
             return try writeInPlace(bytes, to: path)
         }

@@ -226,5 +226,11 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(lstat(fifo, &info), 0)
         XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "the FIFO was replaced by a file")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["fifo", "null"], "no temporary left")
+        // A block device is never written, even through a link (a disk behind a planted symlink): a node of an
+        // unused loop device here (root only; nothing could be written to it either way).
+        if mknod(dir + "/blk", S_IFBLK | 0o600, dev_t(7 << 8 | 250)) == 0 {   // makedev(7, 250)
+            try FileManager.default.createSymbolicLink(atPath: dir + "/disk", withDestinationPath: dir + "/blk")
+            XCTAssertThrowsError(try AtomicFile.write([1], to: dir + "/disk")) { XCTAssertTrue("\($0)".contains("block device"), "\($0)") }
+        }
     }
 }
