@@ -67,10 +67,16 @@ public enum AtomicFile {
 
     /// Writes `bytes` to an existing non-regular file (a device, a FIFO, a terminal) through an ordinary open:
     /// nothing there can be half-written for a reader to see, and nothing may replace it.
+    /// Opened non-blocking, so a FIFO nobody reads is an error (ENXIO) rather than a wait without end, then
+    /// written blocking (a pipe's reader takes its time).
     static func writeInPlace(_ bytes: [UInt8], to path: String) throws(DatasetError) {
-        let fd = open(path, O_WRONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unwritable(path: path, reason: "cannot open for writing: \(String(cString: strerror(errno)))") }
+        let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let reason = errno == ENXIO ? "a FIFO with no reader" : String(cString: strerror(errno))
+            throw .unwritable(path: path, reason: "cannot open for writing: \(reason)")
+        }
         defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         try writeAll(bytes, to: fd, path: path)
     }
 

@@ -216,6 +216,9 @@ final class AtomicFileTests: XCTestCase {
         XCTAssertEqual(stat("/dev/null", &info), 0)
         XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR)
         XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertThrowsError(try AtomicFile.write([1], to: fifo), "no reader: an error, not a wait") {
+            XCTAssertTrue("\($0)".contains("a FIFO with no reader"), "\($0)")
+        }
         let reader = open(fifo, O_RDONLY | O_NONBLOCK)
         XCTAssertGreaterThanOrEqual(reader, 0)
         defer { close(reader) }
