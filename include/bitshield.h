@@ -104,13 +104,16 @@ typedef struct bitshield_footprint {
 /** The API version of the linked library (BITSHIELD_API_VERSION it was built with). */
 uint32_t bitshield_api_version(void);
 
-/** Validates `image` and writes to `*arena_bytes` the arena it needs with `kernels` (a kernel set
- *  planned on a host for a device: BITSHIELD_KERNELS_CARRY_SAVE). Returns BITSHIELD_OK or a code (also
+/** Validates `image` (8-byte aligned, as for bitshield_init) and writes to `*arena_bytes` the arena it
+ *  needs with `kernels` (a kernel set planned on a host for a device: BITSHIELD_KERNELS_CARRY_SAVE). Returns BITSHIELD_OK or a code (also
  *  in `*error` when `error` is not NULL). */
 int32_t bitshield_arena_bytes(const void *image, size_t image_bytes, int32_t kernels,
                               size_t *arena_bytes, bitshield_error *error);
 
-/** Validates `image` in place (it must stay readable and unchanged while the model is used), plans
+/** Validates `image` in place (at an 8-byte aligned address, as `--c-array` and aligned_alloc(64, ...) give
+ *  it, else BITSHIELD_E_BAD_ARGUMENT with [0] = 2 and [1] the address; it must stay readable and unchanged
+ *  while the model is used; `model` too must be 8-byte aligned, as the struct is; image, arena and
+ *  model must not overlap: BITSHIELD_E_BAD_ARGUMENT naming the arena (4) or the model (1)), plans
  *  `arena` (16-byte aligned, at least the bytes bitshield_arena_bytes gives) and sets up `*model`.
  *  Returns BITSHIELD_OK or a code (also in `*error` when not NULL); on failure `*model` is left
  *  uninitialized (bitshield_invoke on it returns -BITSHIELD_E_NOT_INITIALIZED). */
@@ -119,7 +122,8 @@ int32_t bitshield_init(bitshield_model *model, const void *image, size_t image_b
 
 /** Runs the model on one image (`footprint.input_bytes` uint8 pixels) and returns its class (>= 0);
  *  writes `classes` float scores to `scores` when it is not NULL. No allocation, no validation.
- *  Returns -BITSHIELD_E_NOT_INITIALIZED or -BITSHIELD_E_BAD_ARGUMENT (NULL pixels) instead of a class. */
+ *  Returns -BITSHIELD_E_NOT_INITIALIZED or -BITSHIELD_E_BAD_ARGUMENT (NULL pixels; pixels inside the
+ *  arena, or scores inside the arena or the image) instead of a class. */
 int32_t bitshield_invoke(const bitshield_model *model, const uint8_t *pixels, float *scores);
 
 /** Writes the footprint of an initialized model. Returns BITSHIELD_OK or BITSHIELD_E_NOT_INITIALIZED. */

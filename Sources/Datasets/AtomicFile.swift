@@ -9,7 +9,8 @@ import Foundation
 /// such stale temporaries of the same target are removed; one a live writer holds is left alone. The
 /// file is fsynced, optionally checked by the caller's reader (`validate`), renamed over the target, and
 /// then the directory is fsynced so that the rename itself survives a crash. A replaced target's permission
-/// bits carry over to the new file.
+/// bits carry over to the new file. A target that exists and is not a regular file (`-o /dev/null`,
+/// `/dev/stdout`, a FIFO) is written in place instead: renaming over it would replace the device or link.
 public enum AtomicFile {
     /// Writes `bytes` to `path` atomically, creating the parent directory if needed. `validate` reads the
     /// exact bytes written with the matching reader before they are renamed into place and returns the
@@ -18,6 +19,15 @@ public enum AtomicFile {
     public static func write(_ bytes: [UInt8], to path: String,
                              validate: (([UInt8]) -> String?)? = nil) throws(DatasetError) {
         if let problem = PathText.fileNameProblem(path) { throw .unwritable(path: path, reason: "the path \(problem)") }
+        // An existing target that is not a file (/dev/null, /dev/stdout, a FIFO; or a symlink to one) is
+        // written in place: a rename over it would replace the device node or the link itself.
+        // A block device (a disk, maybe behind a planted symlink) is never a tool's output.
+        var target = stat()
+        if stat(path, &target) == 0, (target.st_mode & S_IFMT) != S_IFREG, (target.st_mode & S_IFMT) != S_IFDIR {
+            guard (target.st_mode & S_IFMT) != S_IFBLK else { throw .unwritable(path: path, reason: "is a block device, not a file") }
+            if let problem = validate?(bytes) { throw .invalidOutput(path: path, reason: problem) }
+            return try writeInPlace(bytes, to: path)
+        }
         let directory = PathText.directory(of: path), dir = directory.isEmpty ? "." : directory
         let name = PathText.lastComponent(of: path)
         do {
@@ -42,16 +52,7 @@ public enum AtomicFile {
                 throw abandon(.unwritable(path: tmp, reason: "cannot keep the mode \(String(existing.st_mode & 0o777, radix: 8)) of \(path): \(String(cString: strerror(errno)))"))
             }
         }
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else {
-                let reason = n < 0 ? String(cString: strerror(errno)) : "no progress"
-                throw abandon(.unwritable(path: tmp, reason: "short write: \(done) of \(bytes.count) bytes (\(reason))"))
-            }
-            done += n
-        }
+        do { try writeAll(bytes, to: fd, path: tmp) } catch { throw abandon(error) }
         guard fsync(fd) == 0 else {
             throw abandon(.unwritable(path: tmp, reason: "fsync failed: \(String(cString: strerror(errno)))"))
         }
@@ -62,6 +63,35 @@ public enum AtomicFile {
             throw abandon(.unwritable(path: path, reason: "cannot rename temporary file into place: \(String(cString: strerror(errno)))"))
         }
         syncDirectory(dir)
+    }
+
+    /// Writes `bytes` to an existing non-regular file (a device, a FIFO, a terminal) through an ordinary open:
+    /// nothing there can be half-written for a reader to see, and nothing may replace it.
+    /// Opened non-blocking, so a FIFO nobody reads is an error (ENXIO) rather than a wait without end, then
+    /// written blocking (a pipe's reader takes its time).
+    static func writeInPlace(_ bytes: [UInt8], to path: String) throws(DatasetError) {
+        let fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else {
+            let reason = errno == ENXIO ? "a FIFO with no reader" : String(cString: strerror(errno))
+            throw .unwritable(path: path, reason: "cannot open for writing: \(reason)")
+        }
+        defer { close(fd) }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        try writeAll(bytes, to: fd, path: path)
+    }
+
+    /// Writes all of `bytes` to `fd` (retrying interrupted and partial writes); `path` names it in the error.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32, path: String) throws(DatasetError) {
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = n < 0 ? String(cString: strerror(errno)) : "no progress"
+                throw .unwritable(path: path, reason: "short write: \(done) of \(bytes.count) bytes (\(reason))")
+            }
+            done += n
+        }
     }
 
     /// The temporary-file prefix of target `name`: `.NAME.tmp-`, followed by the writer's PID.

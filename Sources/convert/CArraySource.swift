@@ -6,8 +6,24 @@ import ArgumentParser
 /// reads it in place; its length is a separate `const size_t`. The text names the source file and the
 /// image's SHA-256, so a firmware build can be traced to the model it carries.
 enum CArraySource {
-    /// Refuses (exit 64) a name that is not a C identifier of at most 63 characters.
+    /// Words the C source cannot use as the array's name: C23's keywords (C11's, with their `_Alignas`
+    /// spellings), and the type names the source itself uses (`const uint8_t int[...]` does not compile).
+    static let reservedNames: Set<String> = [
+        "alignas", "alignof", "auto", "bool", "break", "case", "char", "const", "constexpr", "continue", "default", "do",
+        "double", "else", "enum", "extern", "false", "float", "for", "goto", "if", "inline", "int", "long", "nullptr",
+        "register", "restrict", "return", "short", "signed", "sizeof", "static", "static_assert", "struct", "switch",
+        "thread_local", "true", "typedef", "typeof", "typeof_unqual", "union", "unsigned", "void", "volatile", "while",
+        "_Alignas", "_Alignof", "_Atomic", "_BitInt", "_Bool", "_Complex", "_Decimal128", "_Decimal32", "_Decimal64",
+        "_Generic", "_Imaginary", "_Noreturn", "_Static_assert", "_Thread_local", "asm",
+        "uint8_t", "size_t",
+    ]
+
+    /// Refuses (exit 64) a name that is not a C identifier of at most 63 characters, or is a keyword, a
+    /// type the source names, or reserved to the implementation (`__x`, `_X`: C11 7.1.3).
     static func checkIdentifier(_ name: String) throws {
+        if reservedNames.contains(name) || name.hasPrefix("__") || (name.hasPrefix("_") && name.dropFirst().first?.isUppercase == true) {
+            throw ValidationError("--c-array '\(name)' is a C keyword, a type the source uses, or reserved to the C implementation (__x, _X): choose another name")
+        }
         let chars = Array(name.utf8)
         func letter(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c == 95 }
         func digit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }

@@ -83,6 +83,10 @@ struct ReproduceRun: ToolCommand {
             guard emit.count == 2, emit[0] == "slurm" else {
                 throw ValidationError("--emit takes a scheduler and a directory: --emit slurm DIR (got \(emit.joined(separator: " ")))")
             }
+            // What the scripts will name: a control character (a line break) cannot be written into them safely.
+            let texts = [("--out", out), ("--emit slurm DIR", emit[1])] + (trainPath.map { [("--train-path", $0)] } ?? [])
+                + (dataDir.map { [("--data-dir", $0)] } ?? []) + sbatch.map { ("--sbatch", $0) }
+            for (what, text) in texts { if let problem = SlurmEmission.lineProblem(text, what: what) { throw ValidationError(problem) } }
         } else if !sbatch.isEmpty || trainPath != nil {
             throw ValidationError("--sbatch and --train-path go with --emit slurm DIR")
         }
@@ -135,7 +139,7 @@ struct ReproduceRun: ToolCommand {
         guard let train = trainPath ?? RunningExecutable.path else { throw ToolError.failure("cannot find this executable's path; give --train-path") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let dir = FileIdentity.canonicalPath(directory)
-        let emission = SlurmEmission(plan: plan, store: store, directory: dir, train: train, tail: tail, sbatchOptions: sbatch)
+        let emission = try SlurmEmission(plan: plan, store: store, directory: dir, train: train, tail: tail, sbatchOptions: sbatch)
         for (name, text) in emission.files {
             let path = dir + "/" + name
             try AtomicFile.write(Array(text.utf8), to: path)

@@ -12,8 +12,9 @@ import ModelFile
 /// one problem), the image's index and IMAGE_KEY (the first 16 hex digits of the SHA-256 of the label and
 /// pixels, so another data set under the same index is not mistaken for this one). VERDICT is `robust`,
 /// `counterexample` (PIXELS: the counterexample in hex) or `unknown` (TIMEOUT: the limit it ran with; a
-/// later run with a longer limit runs the image again). Lines that do not parse (a line cut by a crash)
-/// are ignored with a warning; the run holds an flock on `.NAME.lock` beside the journal.
+/// later run with a longer limit runs the image again). Lines that do not parse (a line cut by a crash, a
+/// negative time or node count) are ignored with a warning, and a counterexample that
+/// is not one is verified again (VerifyTool); the run holds an flock on `.NAME.lock` beside the journal.
 struct VerifyJournal {
     /// One journaled image.
     struct Entry {
@@ -43,8 +44,8 @@ struct VerifyJournal {
         for (n, raw) in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() where !raw.isEmpty {
             let fields = raw.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
             guard fields.count == 10, fields[0] == Self.tag, let b = Int(fields[2]), let index = Int(fields[3]), index >= 0,
-                  let seconds = Double(fields[6]), seconds.isFinite, let nodes = Int(fields[7]),
-                  let timeout = Double(fields[8]), timeout.isFinite,
+                  let seconds = Double(fields[6]), seconds.isFinite, seconds >= 0, let nodes = Int(fields[7]), nodes >= 0,
+                  let timeout = Double(fields[8]), timeout.isFinite, timeout > 0,
                   ["robust", "counterexample", "unknown"].contains(fields[5]) else {
                 printWarning("\(path): line \(n + 1) is not a journal line; ignored")
                 continue

@@ -115,8 +115,18 @@ struct VerifyTool: ToolCommand {
             let label = Int(data.labels[i])
             let key = VerifyJournal.key(label: data.labels[i], pixels: pixels[...])
             var entry: VerifyJournal.Entry
-            if let (k, e) = log?.entries[i], k == key, e.verdict != "unknown" || e.timeout >= timeout,
-               e.pixels.map({ cex in isInBall(cex, pixels, budget) }) ?? true {
+            var journaled = log?.entries[i].flatMap { $0.key == key ? $0.entry : nil }
+            // A journal is edited as easily as written: a counterexample it holds must still be one (in the
+            // ball, misclassified by the runtime), and an image it calls robust must at least be classified
+            // right, else the image is verified again (never reported as a bug, never counted as robust).
+            if let cex = journaled?.pixels, !isCounterexample(cex, clean: pixels, label: label, budget: budget, runtime: runtime) {
+                printWarning("\(journal ?? ""): the journaled counterexample of image \(i) is not one (outside the ball of \(budget) pixel units, or classified \(label), its label); verifying it again")
+                journaled = nil
+            } else if journaled?.verdict == "robust", isCounterexample(pixels, clean: pixels, label: label, budget: budget, runtime: runtime) {
+                printWarning("\(journal ?? ""): the journal calls image \(i) robust, but the runtime classifies it wrong; verifying it again")
+                journaled = nil
+            }
+            if let e = journaled, e.verdict != "unknown" || e.timeout >= timeout {
                 entry = e
                 resumed += 1
             } else {
@@ -188,6 +198,11 @@ struct VerifyTool: ToolCommand {
 
     func isInBall(_ x: [UInt8], _ clean: [UInt8], _ budget: Int) -> Bool {
         x.count == clean.count && zip(x, clean).allSatisfy { abs(Int($0) - Int($1)) <= budget }
+    }
+
+    /// Whether `x` is a counterexample to image `clean` of class `label`: in the ball, and classified otherwise by the runtime.
+    func isCounterexample(_ x: [UInt8], clean: [UInt8], label: Int, budget: Int, runtime: Interpreter) -> Bool {
+        isInBall(x, clean, budget) && x.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) } != label
     }
 
     /// A counterexample must lie in the ball and be misclassified by the runtime on the same bytes; anything

@@ -202,4 +202,38 @@ final class AtomicFileTests: XCTestCase {
         try AtomicFile.write([7], to: "bare")
         XCTAssertEqual(FileManager.default.contents(atPath: dir + "/bare"), Data([7]))
     }
+
+    /// `-o /dev/null` (or /dev/stdout, a FIFO, a symlink to one): the temporary was renamed over the target,
+    /// replacing the device node itself when run as root (this is how /dev/null became a regular file) and
+    /// the link or FIFO otherwise. Such a target is now written in place and stays what it was.
+    func testANonRegularTargetIsWrittenInPlaceNotReplaced() throws {
+        let dir = scratch()
+        let link = dir + "/null", fifo = dir + "/fifo"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "/dev/null")
+        try AtomicFile.write([1, 2, 3], to: link)
+        XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), "/dev/null", "the link was replaced")
+        var info = stat()
+        XCTAssertEqual(stat("/dev/null", &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFCHR)
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        XCTAssertThrowsError(try AtomicFile.write([1], to: fifo), "no reader: an error, not a wait") {
+            XCTAssertTrue("\($0)".contains("a FIFO with no reader"), "\($0)")
+        }
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        XCTAssertGreaterThanOrEqual(reader, 0)
+        defer { close(reader) }
+        try AtomicFile.write([7, 8, 9], to: fifo)
+        var got = [UInt8](repeating: 0, count: 8)
+        XCTAssertEqual(read(reader, &got, 8), 3)
+        XCTAssertEqual(Array(got.prefix(3)), [7, 8, 9])
+        XCTAssertEqual(lstat(fifo, &info), 0)
+        XCTAssertEqual(info.st_mode & S_IFMT, S_IFIFO, "the FIFO was replaced by a file")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), ["fifo", "null"], "no temporary left")
+        // A block device is never written, even through a link (a disk behind a planted symlink): a node of an
+        // unused loop device here (root only; nothing could be written to it either way).
+        if mknod(dir + "/blk", S_IFBLK | 0o600, dev_t(7 << 8 | 250)) == 0 {   // makedev(7, 250)
+            try FileManager.default.createSymbolicLink(atPath: dir + "/disk", withDestinationPath: dir + "/blk")
+            XCTAssertThrowsError(try AtomicFile.write([1], to: dir + "/disk")) { XCTAssertTrue("\($0)".contains("block device"), "\($0)") }
+        }
+    }
 }

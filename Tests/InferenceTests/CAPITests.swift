@@ -107,6 +107,75 @@ final class CAPITests: XCTestCase {
         XCTAssertEqual(bitshield_error_message(errorStruct, nil, 0), full)
     }
 
+    /// An image at an address off a u64 boundary (a `uint8_t` buffer at an odd place): init accepted it and the
+    /// kernels read its words in place, which faults on a Cortex-M (LDRD; any unaligned word on an M0). Now
+    /// BITSHIELD_E_BAD_ARGUMENT naming argument 2 (1 for arena_bytes) and the address; a handle off its
+    /// alignment likewise (argument 1), never written and never usable.
+    func testMisalignedImageOrHandleIsABadArgument() throws {
+        let image = try fixtureImage()
+        var needed: UInt = 0
+        XCTAssertEqual(image.withUnsafeBytes { bitshield_arena_bytes($0.baseAddress, UInt($0.count), 0, &needed, nil) }, 0)
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: image.count + 64, alignment: 64)
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: Int(needed), alignment: 16)
+        let handle = UnsafeMutableRawPointer.allocate(byteCount: bitshieldModelBytes + 8, alignment: 16)
+        let errorStruct = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        defer { storage.deallocate(); arena.deallocate(); handle.deallocate(); errorStruct.deallocate() }
+        for offset in [4, 1] {
+            let at = storage + offset
+            image.withUnsafeBytes { at.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let address = Int64(Int(bitPattern: at))
+            XCTAssertEqual(bitshield_arena_bytes(at, UInt(image.count), 0, &needed, errorStruct), CError.badArgument)
+            XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, address))
+            XCTAssertEqual(bitshield_init(handle, at, UInt(image.count), arena, needed, 0, errorStruct), CError.badArgument)
+            XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 2, address))
+            XCTAssertEqual(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil), -CError.notInitialized)
+        }
+        image.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        XCTAssertEqual(bitshield_init(handle + 4, storage, UInt(image.count), arena, needed, 0, errorStruct), CError.badArgument)
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, Int64(Int(bitPattern: handle + 4))))
+        XCTAssertEqual(bitshield_init(handle, storage, UInt(image.count), arena, needed, 0, errorStruct), CError.ok, "aligned: accepted")
+        XCTAssertTrue((0..<10).contains(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil)))
+    }
+
+    /// Image, arena and handle in one buffer (one static array for everything): init accepted an arena over
+    /// the image, and the runtime's writes rewrote the weights and op table it had validated (invoke then
+    /// reads tables it never checked); a handle over the image was written even when the image is const.
+    /// Each overlap is now BITSHIELD_E_BAD_ARGUMENT naming the arena (4) or the handle (1), nothing written;
+    /// invoke's pixels in the arena, or scores in the arena or the image, are -BITSHIELD_E_BAD_ARGUMENT.
+    func testOverlappingImageArenaOrHandleIsABadArgument() throws {
+        let image = try fixtureImage()
+        var needed: UInt = 0
+        XCTAssertEqual(image.withUnsafeBytes { bitshield_arena_bytes($0.baseAddress, UInt($0.count), 0, &needed, nil) }, 0)
+        let total = image.count + Int(needed) + 16 + bitshieldModelBytes
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 64)
+        let errorStruct = UnsafeMutableRawPointer.allocate(byteCount: 32, alignment: 8)
+        defer { storage.deallocate(); errorStruct.deallocate() }
+        storage.initializeMemory(as: UInt8.self, repeating: 0, count: total)
+        image.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        let arenaOverImage = storage + image.count - 64, arena = storage + image.count, handle = arena + Int(needed + 15) / 16 * 16
+        let size = UInt(image.count)
+        XCTAssertEqual(bitshield_init(handle, storage, size, arenaOverImage, needed, 0, errorStruct), CError.badArgument)
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 4, Int64(Int(bitPattern: arenaOverImage))))
+        XCTAssertEqual(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil), -CError.notInitialized)
+        let before = Array(UnsafeRawBufferPointer(start: storage, count: image.count))
+        XCTAssertEqual(bitshield_init(storage + 128, storage, size, arena, needed, 0, errorStruct), CError.badArgument)
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, Int64(Int(bitPattern: storage + 128))))
+        XCTAssertEqual(Array(UnsafeRawBufferPointer(start: storage, count: image.count)), before, "the image was written")
+        XCTAssertEqual(bitshield_init(arena, storage, size, arena, needed, 0, errorStruct), CError.badArgument, "a handle over the arena")
+        XCTAssertEqual(bitshield_init(handle, storage, size, arena, needed, 0, errorStruct), CError.ok, "side by side: accepted")
+        let pixels = [UInt8](repeating: 0, count: 784)
+        let cls = bitshield_invoke(handle, pixels, nil)
+        XCTAssertTrue((0..<10).contains(cls))
+        // invoke: pixels inside the arena (overwritten as they are read), scores inside the arena (the row counts
+        // later runs read) or over the image: refused before anything runs; the next proper call is unchanged.
+        XCTAssertEqual(bitshield_invoke(handle, arena.assumingMemoryBound(to: UInt8.self) + 16, nil), -CError.badArgument)
+        XCTAssertEqual(bitshield_invoke(handle, pixels, (arena + Int(needed) - 8).assumingMemoryBound(to: Float.self)), -CError.badArgument)
+        XCTAssertEqual(bitshield_invoke(handle, pixels, (storage + 64).assumingMemoryBound(to: Float.self)), -CError.badArgument)
+        XCTAssertEqual(Array(UnsafeRawBufferPointer(start: storage, count: image.count)), before, "the image was written")
+        var scores = [Float](repeating: 0, count: 10)
+        XCTAssertEqual(bitshield_invoke(handle, pixels, &scores), cls)
+    }
+
     /// The minimal build's rule (item 4): a bits8 model is refused at its first dense layer with the
     /// weights' type id, and the host words it as the command that writes the layout it runs.
     func testMinimalBuildRefusesANonColumns32ModelWithTheConvertCommand() throws {

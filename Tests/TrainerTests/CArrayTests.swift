@@ -47,4 +47,17 @@ final class CArrayTests: XCTestCase {
             XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.c"))
         }
     }
+
+    /// A name that is an identifier but not one the source can declare: `int`, `_Alignas` or `uint8_t` gave
+    /// exit 0 and C that no compiler takes; `__x` and `_X` are the implementation's. Bad usage now.
+    func testAKeywordTypeOrReservedNameIsBadUsage() throws {
+        let dir = temporaryDirectory()
+        for name in ["int", "_Alignas", "uint8_t", "size_t", "static", "__model", "_Model"] {
+            let r = try runTool("convert", ["image", Fixture.binaryBits8, "-o", dir + "/m.c", "--c-array", name])
+            XCTAssertEqual(r.status, 64, "--c-array '\(name)': \(r.stderr)")
+            XCTAssertTrue(r.stderr.contains("is a C keyword"), r.stderr)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/m.c"))
+        }
+        XCTAssertEqual(try runTool("convert", ["image", Fixture.binaryBits8, "-o", dir + "/m.c", "--c-array", "_model_1"]).status, 0)
+    }
 }

@@ -291,7 +291,7 @@ final class ExperimentGridTests: XCTestCase {
         try store.write(plan: plan, gridBytes: [])
 
         // Slurm: the edge jobs wait for the PGD array.
-        let emission = SlurmEmission(plan: plan, store: store, directory: "/s", train: "/bin/train", tail: [], sbatchOptions: [])
+        let emission = try SlurmEmission(plan: plan, store: store, directory: "/s", train: "/bin/train", tail: [], sbatchOptions: [])
         func file(_ name: String, _ e: SlurmEmission) -> String { e.files.first { $0.name == name }?.text ?? "(no \(name))" }
         let submit = file("submit.sh", emission)
         XCTAssertTrue(submit.contains("JOB_ATTACK_FCN2_FROM_PGD=$(sbatch --parsable --dependency=afterok:$JOB_TRAIN_FCN2:$JOB_ATTACK_FCN2 'attack-fcn2-from-pgd.sbatch'"), submit)
@@ -301,9 +301,38 @@ final class ExperimentGridTests: XCTestCase {
         XCTAssertTrue(file("attack-fcn2.list", emission).contains(c2.id), "an edge job without a start goes with the others")
         XCTAssertTrue(file("attack-fcn2-from-pgd.sbatch", emission).contains("#SBATCH --time=3:00:00"), "an attack task's time")
         for id in b2[2] { try store.finish(.attack, id, ["images": 1]) }
-        let later = SlurmEmission(plan: plan, store: store, directory: "/s", train: "/bin/train", tail: [], sbatchOptions: [])
+        let later = try SlurmEmission(plan: plan, store: store, directory: "/s", train: "/bin/train", tail: [], sbatchOptions: [])
         XCTAssertFalse(later.arrays.contains { $0.resourceClass.hasSuffix("-from-pgd") })
         XCTAssertTrue(file("attack-fcn2.list", later).contains(b2[1][0]), "its start finished: an attack job like the others")
+    }
+
+    /// A budget written `-0.0` passed the range check and its jobs ran `train sweep --eps -0.0`, which the sweep
+    /// takes for an option (exit 64, after the model had trained): it is the budget 0.
+    func testNegativeZeroBudgetIsZero() throws {
+        let plan = GridPlan(grid: try ExperimentGrid.parse(Self.grid([Self.cell("z", ["eps": "[-0.0, 0.1]"])]), path: "g"), options: GridOptions())
+        for job in plan.attacks {
+            let eps = try XCTUnwrap(job.arguments.firstIndex(of: "--eps").map { job.arguments[$0 + 1] })
+            XCTAssertFalse(eps.hasPrefix("-"), job.arguments.joined(separator: " "))
+        }
+    }
+
+    /// `--emit slurm` with an output directory the scripts cannot name as they did: a line break in `--out`
+    /// ended the `#SBATCH --output=` line and ran the rest as a shell command in every task; a space, `#`
+    /// or `%` named another log file. Now: blanks, quotes, `#` and `%` are quoted for sbatch (`%` as `%%`),
+    /// and a control character is refused, naming it, before anything is written.
+    func testSlurmScriptsQuoteOrRefuseHostileOutputPaths() throws {
+        let plan = GridPlan(grid: try ExperimentGrid.parse(Self.grid([Self.cell()]), path: "g"), options: GridOptions())
+        let odd = "/tmp/a b/c\"d#e%j'f\\g"
+        let emission = try SlurmEmission(plan: plan, store: GridStore(root: odd), directory: "/s", train: "/bin/train", tail: [], sbatchOptions: [])
+        let sbatch = try XCTUnwrap(emission.files.first { $0.name == "attack-fcn2.sbatch" }?.text)
+        XCTAssertTrue(sbatch.contains(#"#SBATCH --output="/tmp/a b/c\"d#e%%j'f\\g/logs/attack-fcn2-%A_%a.log""#), sbatch)
+        for (root, train, option) in [("/tmp/x\n/bin/touch /tmp/PWNED;#", "/bin/train", "-p x"), ("/tmp/x", "/bin/tr\rain", "-p x"),
+                                      ("/tmp/x", "/bin/train", "--comment=a\n/bin/touch /tmp/PWNED")] {
+            XCTAssertThrowsError(try SlurmEmission(plan: plan, store: GridStore(root: root), directory: "/s", train: train, tail: [],
+                                                   sbatchOptions: [option])) {
+                XCTAssertTrue("\($0)".contains("control character 0x0"), "\($0)")
+            }
+        }
     }
 
     /// Issue 16: a cell asks for the certified figure with `"certify": true`: its attack jobs run
@@ -319,8 +348,8 @@ final class ExperimentGridTests: XCTestCase {
 
         let store = GridStore(root: temporaryDirectory())
         let jobs = plan.cells[0].attackJobs  // [fgsm, pgd] x [0.1, 16/255]
-        try store.finish(.attack, jobs[1][0], ["images": 20, "clean_accuracy": 0.9, "robust_accuracy": 0.7, "certified_robust": 13, "certified_unknown": 2])
-        try store.finish(.attack, jobs[0][1], ["images": 20, "clean_accuracy": 0.9, "robust_accuracy": 0.5, "certified_note": "n/a: no .bsm beside the checkpoint"])
+        try store.finish(.attack, jobs[1][0], ["id": jobs[1][0], "images": 20, "clean_accuracy": 0.9, "robust_accuracy": 0.7, "certified_robust": 13, "certified_unknown": 2])
+        try store.finish(.attack, jobs[0][1], ["id": jobs[0][1], "images": 20, "clean_accuracy": 0.9, "robust_accuracy": 0.5, "certified_note": "n/a: no .bsm beside the checkpoint"])
         let md = try GridResults(plan: plan, store: store).markdown()
         let rows = md.split(separator: "\n").filter { $0.contains("certified (verify)") }
         XCTAssertEqual(rows.count, 1, md)

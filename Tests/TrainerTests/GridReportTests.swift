@@ -23,13 +23,55 @@ final class GridReportTests: XCTestCase {
         let store = GridStore(root: temporaryDirectory())
         let a = plan.cells[0].attackJobs, b = plan.cells[1].attackJobs  // [fgsm, pgd] x budgets
         func finish(_ id: String, clean: Double, robust: Double) throws {
-            try store.finish(.attack, id, ["images": 10_000, "clean_accuracy": clean, "robust_accuracy": robust])
+            try store.finish(.attack, id, ["id": id, "images": 10_000, "clean_accuracy": clean, "robust_accuracy": robust])
         }
         try finish(a[0][0], clean: 0.95, robust: 0.9)
         try finish(a[1][0], clean: 0.95, robust: 0.5)
         try finish(a[1][1], clean: 0.95, robust: 0.3)
         try finish(b[0][0], clean: 0.97, robust: 0.8)
         return try GridResults(plan: plan, store: store)
+    }
+
+    /// `collect` over hostile finished jobs: a result.json whose accuracy overflowed to infinity in the
+    /// difference made results.json `{}` with exit 0; one that said 500 %, -3 images, more certified than
+    /// images or another job's id gave those numbers as ours. Each is refused, naming the file, key and value.
+    func testCollectRefusesResultFilesThatLie() throws {
+        let plan = GridPlan(grid: try ExperimentGrid.parse(Self.grid, path: "g.json"), options: GridOptions())
+        let id = plan.cells[1].attackJobs[0][0], other = plan.cells[0].attackJobs[0][0]
+        let good: [String: Any] = ["id": id, "images": 20, "clean_accuracy": 0.9, "robust_accuracy": 0.5, "clean_correct": 18,
+                                   "successes": 8, "max_perturbation": 25, "pixel_budget": 25, "mean_perturbation": 20.5]
+        let cases: [(String, Any, String)] = [
+            ("robust_accuracy", 1e308, "robust_accuracy 1e+308 is not a fraction"), ("clean_accuracy", 5.0, "clean_accuracy 5.0 is not a fraction"),
+            ("images", -3, "field 'images': -3, not a positive integer"), ("certified_robust", 21, "certified_robust 21 is outside 0...20"),
+            ("successes", 19, "successes 19 and clean_correct 18"), ("id", other, "not this job's id \(id)"),
+            ("clean_correct", "18", "field 'clean_correct': 18, not an integer"), ("max_perturbation", 26, "max_perturbation 26"),
+        ]
+        for (key, value, words) in cases {
+            let store = GridStore(root: temporaryDirectory())
+            var o = good
+            o[key] = value
+            try store.finish(.attack, id, o)
+            XCTAssertThrowsError(try GridResults(plan: plan, store: store), "\(key) \(value)") {
+                XCTAssertTrue("\($0)".contains(store.marker(.attack, id)) && "\($0)".contains(words), "\(key): \($0)")
+            }
+        }
+        let store = GridStore(root: temporaryDirectory())
+        try store.finish(.attack, id, good)
+        XCTAssertEqual(try GridResults(plan: plan, store: store).finished.done, 1)
+    }
+
+    /// `collect --costs` over hostile logs: a job's log that is a FIFO blocked the open forever, and one that
+    /// is a symlink to /dev/zero was read to its (absent) end, allocating without bound. Only a regular
+    /// file's last 4 KiB are read now; anything else is a job without a measured cost.
+    func testCostsReadOnlyARegularLogsTail() throws {
+        let dir = temporaryDirectory()
+        XCTAssertEqual(mkfifo(dir + "/fifo.log", 0o600), 0)
+        XCTAssertNil(GridCosts.cpuSeconds(log: dir + "/fifo.log"))
+        try FileManager.default.createSymbolicLink(atPath: dir + "/zero.log", withDestinationPath: "/dev/zero")
+        XCTAssertNil(GridCosts.cpuSeconds(log: dir + "/zero.log"))
+        try (String(repeating: "epoch 1\n", count: 2000) + GridCosts.logPrefix + "12.5\n").write(toFile: dir + "/ok.log", atomically: true, encoding: .utf8)
+        XCTAssertEqual(GridCosts.cpuSeconds(log: dir + "/ok.log"), 12.5)
+        XCTAssertNil(GridCosts.cpuSeconds(log: dir + "/missing.log"))
     }
 
     func testPaperTablesAndCSVShowPaperOursPerAttackAndPending() throws {

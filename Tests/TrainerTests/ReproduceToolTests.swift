@@ -136,7 +136,7 @@ final class ReproduceToolTests: XCTestCase {
         XCTAssertTrue(submit.contains("sbatch --parsable --dependency=afterok:$JOB_TRAIN_FCN 'attack-fcn.sbatch'"), submit)
         let sbatch = try String(contentsOfFile: dir + "/attack-fcn.sbatch", encoding: .utf8)
         for line in ["#SBATCH --array=0-2", "#SBATCH --cpus-per-task=1", "#SBATCH --partition=debug", "export OPENBLAS_NUM_THREADS=1",
-                     "#SBATCH --output=\(FileIdentity.canonicalPath(out))/logs/attack-fcn-%A_%a.log"] {
+                     "#SBATCH --output=\"\(FileIdentity.canonicalPath(out))/logs/attack-fcn-%A_%a.log\""] {
             XCTAssertTrue(sbatch.contains(line), "no \(line) in\n\(sbatch)")
         }
         for kind in ["train", "attack"] {

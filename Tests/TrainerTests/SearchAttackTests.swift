@@ -1,4 +1,6 @@
 import Datasets
+import Foundation
+import ToolSupport
 import XCTest
 @testable import Trainer
 
@@ -190,5 +192,29 @@ final class SearchAttackTests: XCTestCase {
         XCTAssertEqual(Attacker.squareSchedule(query: 11, of: 10_000), 0.5)
         XCTAssertEqual(Attacker.squareSchedule(query: 9000, of: 10_000), 1.0 / 512)
         XCTAssertEqual(Attacker.squareSchedule(query: 60, of: 1000), 1.0 / 16, "rescaled: query 60 of 1,000 is 600 of 10,000")
+    }
+
+    /// A stored start (`train sweep --edge-start DIR`) whose start.json lies about its gradient counts: a
+    /// count near Int.max made the edge attack's own counts overflow (a trap). Refused when the file is read,
+    /// naming the file and the numbers, and by the attacker for a start handed over in code.
+    func testStartWithHugeGradientCountsIsRefusedNotATrap() throws {
+        let test = try TestData.mnist(.test).prefix(12)
+        let net = try twoBitNetwork()
+        let edge = AttackConfig(kind: .edge, epsilon: 0.1, steps: 1, searchRounds: 1, patience: 1)
+        let pgd = try Attacker(network: net, config: edge.edgeStart).run(on: test)
+        let dir = temporaryDirectory() + "/start"
+        let origin = EdgeStart.Origin(config: edge, modelSHA256: String(repeating: "0", count: 64), data: test)
+        try EdgeStart.save(pgd, origin: origin, to: dir)
+        let path = EdgeStart.startFile(dir)
+        var o = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        o["gradient_entries"] = Int.max
+        try JSONSerialization.data(withJSONObject: o).write(to: URL(fileURLWithPath: path))
+        XCTAssertThrowsError(try EdgeStart.load(from: dir, origin: origin, shape: (28, 28, 1), classes: 10)) {
+            XCTAssertTrue("\($0)".contains(path) && "\($0)".contains("\(pgd.gradientZeros) zeros of \(Int.max) entries"), "\($0)")
+        }
+        let lying = EdgeStart(images: pgd.images, gradientZeros: 0, gradientEntries: Int.max)
+        XCTAssertThrowsError(try Attacker(network: net, config: edge).run(on: test, start: lying)) {
+            XCTAssertTrue("\($0)".contains("0 zeros of \(Int.max) entries"), "\($0)")
+        }
     }
 }

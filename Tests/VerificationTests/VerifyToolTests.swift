@@ -72,6 +72,41 @@ final class VerifyToolTests: XCTestCase {
         XCTAssertEqual(try lastJSONLine(third.stdout)["resumed"] as? Int, 0, third.stderr)
     }
 
+    /// A tampered journal: a robust image's line turned into a "counterexample" that is the clean image (in
+    /// the ball, but classified right) made the resumed run stop with exit 1 and "bug: the counterexample of
+    /// image N is classified ..., its label"; a clean error's line turned "robust" was counted robust (certified
+    /// above clean accuracy); a line with a negative time was taken and shown as the time.
+    /// Now such lines are verified again (with a warning) and the run's verdicts equal a fresh run's.
+    func testTamperedJournalIsVerifiedAgainNotReportedAsABug() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        let journal = dir + "/run.journal"
+        let args = [model, "--eps", "0.1", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte",
+                    "--journal", journal, "--json"]
+        let first = try runTool("verify", args)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let clean = try IDXLoader.loadPair(images: set + "-images-idx3-ubyte", labels: set + "-labels-idx1-ubyte", classes: 4)
+        var lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        let robust = try XCTUnwrap(lines.firstIndex { $0[5] == "robust" }), other = try XCTUnwrap(lines.indices.last { $0 != robust })
+        let index = Int(lines[robust][3])!
+        lines[robust][5] = "counterexample"
+        lines[robust][9] = clean.pixels[(16 * index)..<(16 * index + 16)].map { String(format: "%02x", $0) }.joined()
+        lines[other][6] = "-5e300"
+        // A clean error (every fourth image's label was changed) called robust.
+        let wrong = try XCTUnwrap(lines.firstIndex { $0[5] == "counterexample" && Int($0[3])! % 4 == 3 && $0 != lines[other] })
+        lines[wrong][5] = "robust"
+        lines[wrong][9] = "-"
+        try (lines.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        let second = try runTool("verify", args)
+        XCTAssertEqual(second.status, 0, second.stderr)
+        XCTAssertTrue(second.stderr.contains("counterexample of image \(index) is not one"), second.stderr)
+        XCTAssertTrue(second.stderr.contains("line \(other + 1) is not a journal line"), second.stderr)
+        let a = try lastJSONLine(first.stdout), b = try lastJSONLine(second.stdout)
+        XCTAssertTrue(second.stderr.contains("calls image \(lines[wrong][3]) robust"), second.stderr)
+        XCTAssertEqual(b["resumed"] as? Int, 13)
+        for k in ["robust", "counterexample", "unknown"] { XCTAssertEqual(a[k] as? Int, b[k] as? Int, k) }
+    }
+
     /// `--method sat` decides the same images the same way as the default branch and bound, says so in its
     /// JSON line, and its counterexamples are misclassified by infer on the written files.
     func testSATMethodAgreesWithBranchAndBound() throws {

@@ -22,6 +22,19 @@ public struct EdgeStart {
         self.gradientEntries = gradientEntries
     }
 
+    /// The largest gradient count a start may carry: 2^53, exact as a Double, so the edge attack's own
+    /// counts added to it can neither overflow an Int nor round (a start file is edited by hand as easily
+    /// as written; a PGD run's counts are images x pixels x gradient steps, far below it).
+    public static let maxGradientCount = 1 << 53
+
+    /// Why gradient counts `zeros` of `entries` cannot be a PGD run's, or nil: 0 <= zeros <= entries <= 2^53.
+    public static func gradientCountsProblem(zeros: Int, entries: Int) -> String? {
+        guard zeros >= 0, zeros <= entries, entries <= maxGradientCount else {
+            return "gradient counts \(zeros) zeros of \(entries) entries: need 0 <= zeros <= entries <= \(maxGradientCount)"
+        }
+        return nil
+    }
+
     /// The start a finished PGD run gives.
     public init(pgd result: AttackResult) {
         self.init(images: result.images, gradientZeros: result.gradientZeros, gradientEntries: result.gradientEntries)
@@ -31,7 +44,7 @@ public struct EdgeStart {
 extension Attacker {
     /// Why `start` cannot start this attack on `data`: this must be an edge attack, the set must have
     /// `data`'s images count, shape and labels, every pixel within the budget of its clean pixel, and the
-    /// counts must satisfy 0 <= zeros <= entries.
+    /// counts must satisfy 0 <= zeros <= entries <= 2^53 (`EdgeStart.gradientCountsProblem`).
     func check(_ start: EdgeStart, against data: ImageSet) throws(TrainerError) {
         guard config.kind == .edge else { throw .invalidConfig("a given PGD start is for the edge attack, not \(config.kind.rawValue)") }
         let s = start.images
@@ -47,8 +60,8 @@ extension Attacker {
             throw .dataMismatch("the PGD start's pixel \(i % data.imageSize) of image \(i / data.imageSize) is \(s.pixels[i]), "
                 + "more than the budget \(budget) from the clean \(data.pixels[i])")
         }
-        guard start.gradientZeros >= 0, start.gradientZeros <= start.gradientEntries else {
-            throw .invalidConfig("the PGD start's gradient counts: \(start.gradientZeros) zeros of \(start.gradientEntries) entries")
+        if let problem = EdgeStart.gradientCountsProblem(zeros: start.gradientZeros, entries: start.gradientEntries) {
+            throw .invalidConfig("the PGD start's \(problem)")
         }
     }
 }

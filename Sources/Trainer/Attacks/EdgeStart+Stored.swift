@@ -87,7 +87,8 @@ extension EdgeStart {
 
     /// The stored run in `directory` when its origin is `origin`; refuses any other (`.startMismatch`, naming
     /// the first field that differs, both values), a malformed start file, and images whose IDX header
-    /// does not declare `origin.images` images of `shape` (checked before the payload is read). The images'
+    /// does not declare `origin.images` images of `shape` (checked before the payload is read), and gradient counts
+    /// outside 0 <= zeros <= entries <= 2^53 (`gradientCountsProblem`). The images'
     /// labels, shape and ball are checked again by the attack (`Attacker.check`).
     public static func load(from directory: String, origin: Origin, shape: (height: Int, width: Int, channels: Int),
                             classes: Int) throws(TrainerError) -> EdgeStart {
@@ -100,6 +101,7 @@ extension EdgeStart {
         guard let zeros = o["gradient_zeros"] as? Int, let entries = o["gradient_entries"] as? Int else {
             throw .io(path: path, reason: "'gradient_zeros' or 'gradient_entries' is missing or not an integer")
         }
+        if let problem = gradientCountsProblem(zeros: zeros, entries: entries) { throw .io(path: path, reason: problem) }
         let prefix = imagesPrefix(directory)
         let dims = shape.channels == 1 ? [origin.images, shape.height, shape.width] : [origin.images, shape.height, shape.width, shape.channels]
         let names = shape.channels == 1 ? ["-images-idx3-ubyte", "-labels-idx1-ubyte"] : ["-images-idx4-ubyte", "-labels-idx1-ubyte"]

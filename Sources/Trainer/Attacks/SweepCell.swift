@@ -85,21 +85,33 @@ public struct SweepCell: Codable, Equatable, Sendable {
             guard v & ((1 << (4 - used)) - 1) == 0 else { return "robust_mask digit \(i) sets bits past image \(images)" }
             robust += v.nonzeroBitCount
         }
-        for (name, x) in [("clean_accuracy", cleanAccuracy), ("robust_accuracy", robustAccuracy), ("success_rate", successRate),
-                          ("zero_gradient_fraction", zeroGradientFraction)] where !(x >= 0 && x <= 1) {
-            return "\(name) \(x) is not a fraction in [0, 1]"
+        if let problem = Self.numbersProblem(images: images, fractions: [
+            ("clean_accuracy", cleanAccuracy), ("robust_accuracy", robustAccuracy), ("success_rate", successRate),
+            ("zero_gradient_fraction", zeroGradientFraction), ("runtime_accuracy", runtimeAccuracy)],
+            cleanCorrect: cleanCorrect, successes: successes, runtimeDisagreements: runtimeDisagreements,
+            certifiedRobust: certifiedRobust, certifiedUnknown: certifiedUnknown) { return problem }
+        guard (robustAccuracy * Double(images)).rounded() == Double(robust) else {
+            return "robust_accuracy \(robustAccuracy) is not the mask's \(robust) of \(images) images"
         }
-        guard (0...images).contains(cleanCorrect), (0...cleanCorrect).contains(successes) else {
-            return "successes \(successes) and clean_correct \(cleanCorrect) do not fit \(images) images"
+        return nil
+    }
+
+    /// The rule for a cell's numbers besides its mask, wherever they are read back (a journal line, a grid
+    /// job's result.json): every fraction given finite in [0, 1], and the counts given fitting `images`
+    /// (0 <= successes <= clean_correct <= images, runtime disagreements and certified robust at most images,
+    /// certified unknown at most the rest). Nil counts are not checked.
+    public static func numbersProblem(images: Int, fractions: [(String, Double?)], cleanCorrect: Int?, successes: Int?,
+                                      runtimeDisagreements: Int?, certifiedRobust: Int?, certifiedUnknown: Int?) -> String? {
+        guard images >= 1 else { return "images \(images) is not positive" }
+        for (name, x) in fractions { if let x, !(x >= 0 && x <= 1) { return "\(name) \(x) is not a fraction in [0, 1]" } }
+        if let cleanCorrect, !(0...images).contains(cleanCorrect) { return "clean_correct \(cleanCorrect) is outside 0...\(images)" }
+        if let successes, !(0...(cleanCorrect ?? images)).contains(successes) {
+            return "successes \(successes) and clean_correct \(cleanCorrect.map(String.init) ?? "-") do not fit \(images) images"
         }
-        if let a = runtimeAccuracy, !(a >= 0 && a <= 1) { return "runtime_accuracy \(a) is not a fraction in [0, 1]" }
         if let d = runtimeDisagreements, !(0...images).contains(d) { return "runtime_disagreements \(d) is outside 0...\(images)" }
         if let r = certifiedRobust, !(0...images).contains(r) { return "certified_robust \(r) is outside 0...\(images)" }
         if let u = certifiedUnknown, !(0...(images - (certifiedRobust ?? 0))).contains(u) {
             return "certified_unknown \(u) does not fit \(images) images with \(certifiedRobust ?? 0) robust"
-        }
-        guard (robustAccuracy * Double(images)).rounded() == Double(robust) else {
-            return "robust_accuracy \(robustAccuracy) is not the mask's \(robust) of \(images) images"
         }
         return nil
     }

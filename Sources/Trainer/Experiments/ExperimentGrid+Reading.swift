@@ -303,7 +303,8 @@ struct GridFields {
         guard let value else {
             throw GridFieldError(cell: cell, field: field, problem: "expected a budget (0.1 or \"8/255\"), found \(show(v))")
         }
-        let f = Float(value)
+        // + 0 makes -0.0 (JSON `-0.0`, `-0`) the budget 0: the jobs' `--eps -0.0` would be an option to the sweep.
+        let f = Float(value) + 0
         if let problem = TrainingConfig.Limits.epsilon.problem("budget \(text)", f) {
             throw GridFieldError(cell: cell, field: field, problem: problem)
         }

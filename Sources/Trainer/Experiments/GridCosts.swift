@@ -15,13 +15,20 @@ public enum GridCosts {
         return v
     }
 
-    /// The last 4 KiB of a job's log (its last lines: epoch lines, the CPU line), or nil when it cannot be read.
+    /// The last 4 KiB of a job's log (its last lines: epoch lines, the CPU line), or nil when it cannot be
+    /// read or is not a regular file: a log that is a symlink to /dev/zero (read to its end: without end)
+    /// or a FIFO (open waits for a writer) is no log.
     public static func logTail(_ path: String) -> String? {
-        guard let h = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? h.close() }
-        let size = (try? h.seekToEnd()) ?? 0
-        try? h.seek(toOffset: size > 4096 ? size - 4096 : 0)
-        return String(decoding: (try? h.readToEnd()) ?? Data(), as: UTF8.self)
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { return nil }
+        let start = max(0, Int(info.st_size) - 4096)
+        var bytes = [UInt8](repeating: 0, count: Int(info.st_size) - start)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(start)) }
+        guard n >= 0 else { return nil }
+        return String(decoding: bytes.prefix(n), as: UTF8.self)
     }
 }
 

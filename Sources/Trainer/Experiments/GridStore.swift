@@ -96,10 +96,47 @@ public struct GridStore: Sendable {
         try save(Self.json(object), marker(kind, id))
     }
 
-    /// A finished attack job's result, or nil when it has not finished.
+    /// A finished attack job's result, or nil when it has not finished. A result file is read like any
+    /// other input (it may come from a cluster, a copy or an edit): it must be this job's (`id`) and its
+    /// numbers must be a sweep cell's (`resultProblem`), else `.badGrid` names the file, the key and the value.
     public func result(_ id: String) throws(TrainerError) -> [String: Any]? {
         guard isDone(.attack, id) else { return nil }
-        return try Self.readObject(marker(.attack, id), limit: 1 << 16)
+        let path = marker(.attack, id)
+        let o = try Self.readObject(path, limit: 1 << 16)
+        if let (field, problem) = Self.resultProblem(o, id: id) { throw .badGrid(path: path, cell: nil, field: field, problem: problem) }
+        return o
+    }
+
+    /// Why `o` cannot be attack job `id`'s result (the key and what is wrong), or nil: its `id` is the job's,
+    /// `images` a positive integer, each count an integer and each fraction a number, as `SweepCell.numbersProblem`
+    /// bounds them, and the perturbations within 0...255 pixel units (the largest at most the budget, the mean at
+    /// most the largest). Keys it does not know are kept (the merged results copy them); nulls are allowed.
+    static func resultProblem(_ o: [String: Any], id: String) -> (field: String, problem: String)? {
+        guard o["id"] as? String == id else { return ("id", "\(o["id"].map { "\($0)" } ?? "missing"), not this job's id \(id)") }
+        guard let images = o["images"] as? Int, images >= 1 else { return ("images", "\(o["images"].map { "\($0)" } ?? "missing"), not a positive integer") }
+        func given(_ key: String) -> Any? { o[key].flatMap { $0 is NSNull ? nil : $0 } }
+        var counts: [String: Int] = [:], fractions: [(String, Double?)] = []
+        for key in ["clean_correct", "successes", "runtime_disagreements", "certified_robust", "certified_unknown", "max_perturbation", "pixel_budget"] {
+            guard let v = given(key) else { continue }
+            guard let n = v as? Int else { return (key, "\(v), not an integer") }
+            counts[key] = n
+        }
+        for key in ["clean_accuracy", "robust_accuracy", "success_rate", "zero_gradient_fraction", "runtime_accuracy", "mean_perturbation"] {
+            guard let v = given(key) else { continue }
+            guard let x = v as? Double else { return (key, "\(v), not a number") }
+            if key != "mean_perturbation" { fractions.append((key, x)) }
+        }
+        if let problem = SweepCell.numbersProblem(images: images, fractions: fractions, cleanCorrect: counts["clean_correct"],
+                                                  successes: counts["successes"], runtimeDisagreements: counts["runtime_disagreements"],
+                                                  certifiedRobust: counts["certified_robust"], certifiedUnknown: counts["certified_unknown"]) {
+            return ("(numbers)", problem)
+        }
+        let budget = counts["pixel_budget"] ?? 255, largest = counts["max_perturbation"] ?? budget
+        let mean = given("mean_perturbation") as? Double ?? 0
+        guard (0...255).contains(budget), (0...budget).contains(largest), mean >= 0, mean <= Double(largest) else {
+            return ("(perturbation)", "pixel_budget \(budget), max_perturbation \(largest), mean_perturbation \(mean): need 0 <= mean <= max <= budget <= 255")
+        }
+        return nil
     }
 
     func save(_ bytes: [UInt8], _ path: String) throws(TrainerError) { try Self.save(bytes, path) }

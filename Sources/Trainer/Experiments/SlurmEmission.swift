@@ -33,11 +33,34 @@ public struct SlurmEmission {
     /// `s` in single quotes for the shell.
     static func quoted(_ s: String) -> String { "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 
+    /// `directory` and a file name `pattern` after it as the value of an `#SBATCH` filename option. sbatch
+    /// splits such a line at blanks, ends it at an unquoted `#`, strips quotes and backslashes (a directory
+    /// with a space, `#` or quote would name another file) and expands `%` patterns (`%j`, `%A`...): so the
+    /// value is in double quotes, the directory's `\\` and `"` escaped and its `%` written `%%`, while
+    /// `pattern`'s `%A_%a` stays a pattern. (A line break cannot be quoted: `lineProblem` refuses it first.)
+    static func sbatchPath(_ directory: String, pattern: String) -> String {
+        "\"" + directory.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "%", with: "%%") + pattern + "\""
+    }
+
+    /// Why `text` (a path, an argument or an `#SBATCH` option named `what`) cannot go into the emitted
+    /// scripts, or nil: a control character (a line break would end an `#SBATCH` line and start a shell
+    /// command of the rest; no quoting holds it there).
+    public static func lineProblem(_ text: String, what: String) -> String? {
+        guard let c = text.unicodeScalars.first(where: { $0.value < 0x20 || $0.value == 0x7F }) else { return nil }
+        return "\(what) '\(text.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : String($0) }.joined())' holds the control "
+            + "character \(String(format: "0x%02X", c.value)) (a line break or other): the Slurm scripts cannot hold it"
+    }
+
     /// The arrays for `plan`'s jobs that `store` has not finished, to be written into `directory` (an
     /// absolute path: the scripts name their lists by it). `train` is the executable's absolute path
     /// on the cluster; `tail` is appended to every `train reproduce job` command (e.g. `--data-dir`);
     /// `sbatchOptions` become extra `#SBATCH` lines (`--partition=gpu`, `--account=...`).
-    public init(plan: GridPlan, store: GridStore, directory: String, train: String, tail: [String], sbatchOptions: [String]) {
+    /// - Throws: `invalidConfig` naming a path, argument or option that holds a control character (`lineProblem`).
+    public init(plan: GridPlan, store: GridStore, directory: String, train: String, tail: [String], sbatchOptions: [String]) throws(TrainerError) {
+        let texts = [("the output directory", store.root), ("the Slurm directory", directory), ("the train path", train)]
+            + tail.map { ("the job argument", $0) } + sbatchOptions.map { ("--sbatch", $0) }
+        for (what, text) in texts { if let problem = Self.lineProblem(text, what: what) { throw .invalidConfig(problem) } }
         let models = plan.models.filter { !store.isDone(.model, $0.id) }
         // An edge job whose PGD start is still to run waits in an array of its own.
         let attacks = plan.attacks.filter { !store.isDone(.attack, $0.id) }.map { job in
@@ -60,7 +83,7 @@ public struct SlurmEmission {
             var s = "#!/bin/bash\n#SBATCH --job-name=bitshield-\(c)\n#SBATCH --array=0-\(ids.count - 1)\n"
             s += "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n#SBATCH --mem=\(Self.memoryGiB(c))G\n"
             s += "#SBATCH --time=\(minutes / 60):\(minutes % 60 < 10 ? "0" : "")\(minutes % 60):00\n"
-            s += "#SBATCH --output=\(store.root)/logs/\(c)-%A_%a.log\n"
+            s += "#SBATCH --output=\(Self.sbatchPath(store.root + "/logs/", pattern: c + "-%A_%a.log"))\n"
             for o in sbatchOptions { s += "#SBATCH \(o)\n" }
             s += "set -euo pipefail\n# One BLAS thread per task: the same numbers as a local --jobs run.\nexport OPENBLAS_NUM_THREADS=1\n"
             s += "ID=$(sed -n \"$((SLURM_ARRAY_TASK_ID + 1))p\" \(Self.quoted(directory + "/" + c + ".list")))\n"
