@@ -337,6 +337,44 @@ final class ExperimentGridTests: XCTestCase {
 
     /// Issue 16: a cell asks for the certified figure with `"certify": true`: its attack jobs run
     /// `train sweep --certify` (other jobs than without), and results.md gives a certified row under it.
+    /// A cell's `"images"` attacks only the first N test images: its jobs pass `--limit N` (the smaller of
+    /// it and the run's `--limit`), other cells' ids stay as they were, the run is no smoke run, and the
+    /// README names the cells and the count. Out of range, or not an integer, it is refused.
+    func testCellImagesLimitThatCellsAttacksOnly() throws {
+        let grid = try ExperimentGrid.parse(Self.grid([Self.cell("a", ["images": "7"]), Self.cell("b", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 20, "seed": 2}"#])]), path: "g")
+        XCTAssertEqual(grid.cells.map(\.images), [7, nil])
+        let plain = try ExperimentGrid.parse(Self.grid([Self.cell("b", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 20, "seed": 2}"#])]), path: "g")
+        let plan = GridPlan(grid: grid, options: GridOptions())
+        func limits(_ p: GridPlan, _ cell: Int) -> [String?] {
+            p.cells[cell].attackJobs.joined().map { id in
+                let args = p.attacks.first { $0.id == id }!.arguments
+                return args.firstIndex(of: "--limit").map { args[$0 + 1] }
+            }
+        }
+        XCTAssertEqual(limits(plan, 0), ["7", "7", "7", "7"])
+        XCTAssertEqual(limits(plan, 1), [nil, nil, nil, nil])
+        XCTAssertEqual(plan.cells[1].attackJobs, GridPlan(grid: plain, options: GridOptions()).cells[0].attackJobs,
+                       "a cell without images keeps its ids")
+        var five = GridOptions(), hundred = GridOptions()
+        five.limit = 5
+        hundred.limit = 100
+        XCTAssertEqual(limits(GridPlan(grid: grid, options: five), 0), ["5", "5", "5", "5"], "--limit below the cell's count wins")
+        XCTAssertEqual(limits(GridPlan(grid: grid, options: hundred), 0), ["7", "7", "7", "7"], "the cell's count below --limit wins")
+
+        let results = try GridResults(plan: plan, store: GridStore(root: temporaryDirectory()))
+        XCTAssertFalse(results.isSmokeRun)
+        let readme = results.readme()
+        XCTAssertTrue(readme.contains("## Test images"), readme)
+        XCTAssertTrue(readme.contains("- first 7 test images: Table 5\n"), readme)
+        XCTAssertFalse(try GridResults(plan: GridPlan(grid: plain, options: GridOptions()), store: GridStore(root: temporaryDirectory()))
+            .readme().contains("## Test images"), "no section when every cell scores every image")
+
+        for bad in ["0", "-3", "1000001", "2.5", "\"7\"", "true"] {
+            let text = refusal(Self.grid([Self.cell("a", ["images": bad])]))
+            XCTAssertTrue(text.contains("images"), "\(bad): \(text)")
+        }
+    }
+
     func testCertifyCellRunsVerifyAndShowsACertifiedRow() throws {
         let grid = try ExperimentGrid.parse(Self.grid([Self.cell("a", ["certify": "true"]), Self.cell("b", ["certify": "false"])]), path: "g")
         XCTAssertEqual(grid.cells.map(\.certify), [true, false])

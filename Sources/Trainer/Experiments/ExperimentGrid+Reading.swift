@@ -79,7 +79,7 @@ extension GridCell {
         let id = try fields.string("id")
         if let problem = idProblem(id) { throw GridFieldError(cell: "#\(index)", field: "id", problem: problem) }
         fields.cell = id
-        try fields.allow(["id", "table", "row", "paper_net", "paper_dataset", "training", "attacks", "eps", "paper", "note", "certify"])
+        try fields.allow(["id", "table", "row", "paper_net", "paper_dataset", "training", "attacks", "eps", "paper", "note", "certify", "images"])
         let table = try fields.string("table"), row = try fields.string("row")
         let paperNet = try fields.string("paper_net")
         let paperDataset = try fields.optionalString("paper_dataset").map { name throws(GridFieldError) in
@@ -127,7 +127,8 @@ extension GridCell {
         }
         return GridCell(id: id, table: table, row: row, paperNet: paperNet, paperDataset: paperDataset, training: training,
                         attacks: attacks, epsilons: eps, paper: paper, note: try fields.optionalString("note"),
-                        certify: try fields.optionalBool("certify") ?? false)
+                        certify: try fields.optionalBool("certify") ?? false,
+                        images: try fields.optionalInteger("images", in: 1...ExperimentGrid.maxCellImages))
     }
 }
 

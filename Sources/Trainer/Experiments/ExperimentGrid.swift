@@ -20,6 +20,8 @@ public struct ExperimentGrid: Sendable {
     public static let maxCells = 10_000
     /// The most budgets one cell may list.
     public static let maxBudgets = 64
+    /// The largest `"images"` a cell may give (larger than any test set here; a bound against typos).
+    public static let maxCellImages = 1_000_000
     /// The most attack cells (cell x attack x budget, before sharing) a grid may declare: the paper's has 603.
     public static let maxAttackCells = 100_000
 }
@@ -108,4 +110,8 @@ public struct GridCell: Sendable {
     /// Whether its attack cells also run `verify` (`train sweep --certify`; the grid's `"certify": true`):
     /// results.md then gives a certified row per cell. Off by default: verify takes up to 60 s per image.
     public var certify = false
+    /// Attack only the first N test images of this cell (the grid's `"images"`), nil for all of them. A
+    /// declared part of the grid, not a smoke-run option: the reports name these cells and the count, and
+    /// the claims' sampling noise is computed from the images scored. `--limit` lowers it further.
+    public var images: Int?
 }

@@ -167,7 +167,8 @@ public struct GridPlan: Sendable {
                 let runs = answeringKind(kind, e.value, inputBits: t.inputBits)
                 var a = ["--attacks", runs.rawValue, "--eps", e.value.description, "--steps", String(grid.attackSettings.steps),
                          "--restarts", String(grid.attackSettings.restarts), "--seed", String(grid.attackSettings.seed)]
-                if let n = options.limit { a += ["--limit", String(n)] }
+                // The grid's own count for the cell, or --limit, whichever is smaller.
+                if let n = [options.limit, cell.images].compactMap({ $0 }).min() { a += ["--limit", String(n)] }
                 if cell.certify { a.append("--certify") }
                 let job = AttackJob(id: attackID(model: model.id, a, runs, e.value),
                                     model: model.id, attack: runs, eps: e,

@@ -151,6 +151,7 @@ extension GridResults {
             }
         }
         s += standInSection()
+        s += imagesSection()
         return s
     }
 
@@ -164,6 +165,24 @@ extension GridResults {
         }
         s += "Cells with a certified row in [results.md](results.md): " + certified.map { "\(ReportEscaping.markdown($0.cell.table)) \(Self.rowName($0))" }.joined(separator: ", ")
         return s + ". A certified figure is a floor under every attack; an attack above it is expected, below it is a bug.\n"
+    }
+
+    /// The cells the grid attacks on fewer than all test images (its `"images"`), by count and table; nothing
+    /// when every cell scores the whole test set. A smoke run's `--limit` is in the header, not here.
+    func imagesSection() -> String {
+        var groups: [(Int, [String])] = []
+        for c in plan.cells {
+            guard let n = c.cell.images else { continue }
+            let table = ReportEscaping.markdown(c.cell.table)
+            if let i = groups.firstIndex(where: { $0.0 == n }) {
+                if !groups[i].1.contains(table) { groups[i].1.append(table) }
+            } else { groups.append((n, [table])) }
+        }
+        guard !groups.isEmpty else { return "" }
+        var s = "\n## Test images\n\nEvery cell scores the whole test set except these, which the grid declares (`\"images\"`) to attack on "
+            + "the first N test images only; their claims' sampling noise is computed from the images scored:\n\n"
+        for (n, tables) in groups { s += "- first \(n) test images: " + tables.joined(separator: ", ") + "\n" }
+        return s
     }
 
     /// Which cells run on a stand-in network or data set, by table.
