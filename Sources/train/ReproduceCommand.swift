@@ -76,9 +76,7 @@ struct ReproduceRun: ToolCommand {
 
     func validate() throws {
         try checkOption("--jobs", jobs, 1...64)
-        try requirePositive("--limit", limit)
-        try requirePositive("--train-limit", trainLimit)
-        try checkOption("--max-epochs", maxEpochs, 1...TrainingConfig.maxEpochs)
+        if let (_, problem) = options.rangeProblem(naming: { _, option in option }) { throw ValidationError(problem) }
         if !emit.isEmpty {
             guard emit.count == 2, emit[0] == "slurm" else {
                 throw ValidationError("--emit takes a scheduler and a directory: --emit slurm DIR (got \(emit.joined(separator: " ")))")

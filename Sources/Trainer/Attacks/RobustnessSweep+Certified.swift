@@ -72,7 +72,7 @@ extension RobustnessSweep {
         }
         let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
-              let images = object["images"] as? Int, let robust = object["robust"] as? Int, let unknown = object["unknown"] as? Int else {
+              let images = JSONValue.integer(object["images"]), let robust = JSONValue.integer(object["robust"]), let unknown = JSONValue.integer(object["unknown"]) else {
             return CertifiedFigure(note: "n/a: verify printed no JSON counts")
         }
         // Another process's numbers: checked before they are reported.

@@ -415,7 +415,7 @@ public struct RobustnessSweep {
         }
         let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
-              let accuracy = object["accuracy"] as? Double else {
+              let accuracy = JSONValue.double(object["accuracy"]) else {
             cell.runtimeNote = "infer printed no JSON accuracy"
             return
         }
