@@ -36,6 +36,8 @@ public struct GridStore: Sendable {
     public func marker(_ kind: Kind, _ id: String) -> String { directory(kind, id) + (kind == .model ? "/done.json" : "/result.json") }
     public func log(_ kind: Kind, _ id: String) -> String { root + "/logs/\(kind.rawValue)-\(id).log" }
     public var gridCopy: String { root + "/grid.json" }
+    /// The directories a run makes inside its root (a file in their place is refused before the run).
+    public static let subdirectories = ["models", "attacks", "logs", "plots"]
     public var optionsFile: String { root + "/options.json" }
 
     public func isDone(_ kind: Kind, _ id: String) -> Bool { FileManager.default.fileExists(atPath: marker(kind, id)) }
