@@ -49,4 +49,13 @@ final class HostileJSONTests: XCTestCase {
         XCTAssertEqual(fine.limit, 10)
         XCTAssertEqual(fine.maxEpochs, 2)
     }
+
+    /// A checkpoint's `"classes": true` was reported as "'classes' is 1, not a Int" (the NSNumber behind a
+    /// JSON boolean prints as 1): the value is shown as written.
+    func testCheckpointMetadataShowsABooleanAsWritten() throws {
+        let json = #"{"activation":"hardtanh","architecture":"fcn","classes":true,"conv_channels":[],"dropout":0,"float_last_layer":false,"hidden":[8],"input":{"channels":1,"height":8,"width":8},"input_bits":2,"kernel":3,"precision":"binary"}"#
+        XCTAssertThrowsError(try Checkpoint.decodeMetadata(ModelConfig.self, key: "model", json: json, fail: { .invalidConfig($0) })) {
+            XCTAssertTrue("\($0)".contains("'classes' is true, not of type Int"), "\($0)")
+        }
+    }
 }
