@@ -72,12 +72,19 @@ extension RobustnessSweep {
         }
         let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
-              let images = JSONValue.integer(object["images"]), let robust = JSONValue.integer(object["robust"]), let unknown = JSONValue.integer(object["unknown"]) else {
-            return CertifiedFigure(note: "n/a: verify printed no JSON counts")
+              let images = JSONValue.integer(object["images"]), let robust = JSONValue.integer(object["robust"]), let unknown = JSONValue.integer(object["unknown"]),
+              let counterexamples = JSONValue.integer(object["counterexample"]) else {
+            return CertifiedFigure(note: "n/a: verify printed no JSON counts (images, robust, counterexample, unknown)")
         }
-        // Another process's numbers: checked before they are reported.
-        guard images == test.count, (0...images).contains(robust), (0...(images - robust)).contains(unknown) else {
-            return CertifiedFigure(note: "n/a: verify reported robust \(robust), unknown \(unknown) of \(images) images for \(test.count)")
+        // Another process's numbers: checked before they are reported. They must describe this run (the
+        // budget asked for) and be whole: every image robust, a counterexample or unknown, exactly once.
+        let asked = Double("\(eps)") ?? Double(eps)
+        guard let reportedEps = JSONValue.double(object["eps"]), reportedEps == asked else {
+            return CertifiedFigure(note: "n/a: verify reported eps \(object["eps"].map { "\($0)" } ?? "none") for the eps \(asked) it was given")
+        }
+        guard images == test.count, (0...images).contains(robust), (0...(images - robust)).contains(unknown),
+              counterexamples == images - robust - unknown else {
+            return CertifiedFigure(note: "n/a: verify reported robust \(robust), counterexample \(counterexamples), unknown \(unknown) of \(images) images for \(test.count)")
         }
         return CertifiedFigure(robust: robust, unknown: unknown)
     }
