@@ -64,13 +64,13 @@ extension RobustnessSweep {
         do { try process.run() } catch { return CertifiedFigure(note: "n/a: could not run \(verify): \(error)") }
         // stderr is read on its own thread, so that a full pipe never blocks verify while stdout is read.
         let errorText = ErrorCollector(stderr.fileHandleForReading)
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let output = ChildOutput.tail(stdout.fileHandleForReading)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             let why = errorText.lastLine()
             return CertifiedFigure(note: "n/a: verify exited with status \(process.terminationStatus)\(why.isEmpty ? "" : ": " + why)")
         }
-        let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let lastLine = ChildOutput.lastLine(output)
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
               let images = JSONValue.integer(object["images"]), let robust = JSONValue.integer(object["robust"]), let unknown = JSONValue.integer(object["unknown"]),
               let counterexamples = JSONValue.integer(object["counterexample"]) else {
@@ -90,14 +90,14 @@ extension RobustnessSweep {
     }
 }
 
-/// Reads a pipe to its end on another thread (a child's stderr), keeping the text.
+/// Reads a pipe to its end on another thread (a child's stderr), keeping its last `ChildOutput.keptBytes`.
 final class ErrorCollector: @unchecked Sendable {
     private var data = Data()
     private let done = DispatchSemaphore(value: 0)
 
     init(_ handle: FileHandle) {
         Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
+            data = ChildOutput.tail(handle)
             done.signal()
         }
     }
@@ -105,6 +105,6 @@ final class ErrorCollector: @unchecked Sendable {
     /// The last non-empty line, once the pipe has closed.
     func lastLine() -> String {
         done.wait()
-        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+        return ChildOutput.lastLine(data)
     }
 }

@@ -407,13 +407,13 @@ public struct RobustnessSweep {
             cell.runtimeNote = "could not run \(infer): \(error)"
             return
         }
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let output = ChildOutput.tail(stdout.fileHandleForReading)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             cell.runtimeNote = "infer exited with status \(process.terminationStatus)"
             return
         }
-        let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let lastLine = ChildOutput.lastLine(output)
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
               let accuracy = JSONValue.double(object["accuracy"]) else {
             cell.runtimeNote = "infer printed no JSON accuracy"
@@ -425,13 +425,19 @@ public struct RobustnessSweep {
             return
         }
         cell.runtimeAccuracy = accuracy
-        if let text = try? String(contentsOfFile: predictionsFile, encoding: .utf8) {
+        // Another process's file: read up to what `images.count` predictions can take (a class of at most
+        // 20 digits and a line break each), not however much it wrote.
+        do {
+            let bytes = try BoundedFile.contents(of: predictionsFile, limit: images.count * 24 + 4096, what: "predictions file")
+            let text = String(decoding: bytes, as: UTF8.self)
             let predicted = text.split(whereSeparator: \.isNewline).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             if predicted.count == images.count {
                 cell.runtimeDisagreements = (0..<images.count).filter { (predicted[$0] == Int(images.labels[$0])) != robust[$0] }.count
                 return
             }
             cell.runtimeNote = "infer wrote \(predicted.count) predictions for \(images.count) images; compared accuracies only"
+        } catch {
+            cell.runtimeNote = "\(error); compared accuracies only"
         }
         let correct = Int((accuracy * Double(images.count)).rounded())
         cell.runtimeDisagreements = abs(correct - robust.filter { $0 }.count)

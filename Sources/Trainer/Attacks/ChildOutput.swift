@@ -1,0 +1,27 @@
+import Foundation
+
+/// What a child process (`verify`, `infer`) printed, read without trusting its length: the pipe is drained
+/// to its end (so the child never blocks on a full pipe), and only the last `keep` bytes are kept, which
+/// hold the last line the sweep parses. A child printing without end costs `keep` plus one read, not memory
+/// without bound.
+enum ChildOutput {
+    /// The bytes a child's output keeps: 64 KiB, far more than a `--json` line.
+    static let keptBytes = 1 << 16
+
+    /// The last `keep` bytes written to `handle` before it closed.
+    static func tail(_ handle: FileHandle, keep: Int = keptBytes) -> Data {
+        var tail = Data()
+        while true {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            tail.append(chunk)
+            if tail.count > 2 * keep { tail = Data(tail.suffix(keep)) }
+        }
+        return tail.count > keep ? Data(tail.suffix(keep)) : tail
+    }
+
+    /// The last line of `data` (a `--json` line), or "".
+    static func lastLine(_ data: Data) -> String {
+        String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+    }
+}
