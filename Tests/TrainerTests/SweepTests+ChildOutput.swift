@@ -57,3 +57,25 @@ extension SweepTests {
         XCTAssertTrue(cell.runtimeNote?.contains("8388608 bytes, above the 4576 a predictions file may have") ?? false, cell.runtimeNote ?? "no note")
     }
 }
+
+extension SweepTests {
+    /// A verify that never exits hung the sweep for ever. Now it is killed once it runs past twice the
+    /// images' time limits plus a grace, and the figure is n/a saying so.
+    func testHangingVerifyIsStopped() throws {
+        let dir = temporaryDirectory()
+        let model = try checkpoint(in: dir)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/tiny.bsm", contents: Data([0])))
+        let fake = dir + "/hanging-verify"
+        try "#!/bin/sh\ntrap '' TERM\nexec sleep 100000\n".write(toFile: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        var settings = SweepSettings(models: [model], attacks: [.fgsm], epsilons: [0.1], template: AttackConfig(kind: .fgsm, epsilon: 0),
+                                     out: dir + "/h", dataDirectory: dir, testSet: try TestData.mnist(.test).prefix(4))
+        settings.verifyExecutable = fake
+        settings.certify = true
+        settings.verifyTimeout = 0.05
+        settings.verifyGrace = 0.5
+        let cell = try RobustnessSweep(settings: settings).run().report.cells[0]
+        XCTAssertNil(cell.certifiedRobust)
+        XCTAssertTrue(cell.certifiedNote?.contains("verify still ran after 0.9 s") ?? false, cell.certifiedNote ?? "no note")
+    }
+}

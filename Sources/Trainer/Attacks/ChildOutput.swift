@@ -24,4 +24,31 @@ enum ChildOutput {
     static func lastLine(_ data: Data) -> String {
         String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
     }
+
+    /// Kills `process` (SIGKILL: a child that traps SIGTERM is stopped too) if it still runs `seconds` after
+    /// this call; `fired` says whether it did. Cancel it once the child has exited.
+    final class Watchdog: @unchecked Sendable {
+        private let lock = NSLock()
+        private var done = false
+        private var killed = false
+
+        init(_ process: Process, seconds: Double) {
+            let pid = process.processIdentifier
+            DispatchQueue.global().asyncAfter(deadline: .now() + min(seconds, 1e9)) { [self] in
+                lock.lock()
+                defer { lock.unlock() }
+                guard !done else { return }
+                killed = true
+                kill(pid, SIGKILL)
+            }
+        }
+
+        /// Stops the watchdog (the child exited); returns whether it had killed the child.
+        func cancel() -> Bool {
+            lock.lock()
+            defer { lock.unlock() }
+            done = true
+            return killed
+        }
+    }
 }

@@ -63,9 +63,15 @@ extension RobustnessSweep {
         process.standardError = stderr
         do { try process.run() } catch { return CertifiedFigure(note: "n/a: could not run \(verify): \(error)") }
         // stderr is read on its own thread, so that a full pipe never blocks verify while stdout is read.
+        // verify stops each image at --verify-timeout: one still running at twice the total plus a grace hangs.
+        let allowed = Double(test.count) * settings.verifyTimeout * 2 + settings.verifyGrace
+        let watchdog = ChildOutput.Watchdog(process, seconds: allowed)
         let errorText = ErrorCollector(stderr.fileHandleForReading)
         let output = ChildOutput.tail(stdout.fileHandleForReading)
         process.waitUntilExit()
+        if watchdog.cancel() {
+            return CertifiedFigure(note: "n/a: verify still ran after \(allowed) s (2 x \(test.count) images x \(settings.verifyTimeout) s + \(settings.verifyGrace) s) and was stopped")
+        }
         guard process.terminationStatus == 0 else {
             let why = errorText.lastLine()
             return CertifiedFigure(note: "n/a: verify exited with status \(process.terminationStatus)\(why.isEmpty ? "" : ": " + why)")

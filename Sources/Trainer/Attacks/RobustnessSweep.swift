@@ -46,6 +46,9 @@ public struct SweepSettings: Sendable {
     public var verifyExecutable: String?
     /// verify's time limit per image, seconds.
     public var verifyTimeout = 60.0
+    /// Seconds verify may run past twice (images x `verifyTimeout`) before it is killed and the figure is n/a
+    /// (a verify that hangs, or ignores its time limit, must not hang the sweep).
+    public var verifyGrace = 120.0
     /// Most bytes one model's network may take (ModelConfig+Bounds.swift).
     public var memoryBudget = ModelConfig.defaultMemoryBudget
     /// Keep the PGD cell's run in this directory for an edge attack to start from (`--save-start`,
