@@ -68,7 +68,13 @@ extern "C" {
 #define BITSHIELD_E_ARENA_TOO_SMALL 20       /* [0] arena bytes needed, [1] arena bytes given           */
 #define BITSHIELD_E_ARENA_MISALIGNED 21      /* [0] the arena's address (must be 16-byte aligned)      */
 #define BITSHIELD_E_PLAN_OVERFLOW 22         /* [0] the model's largest value (elements), [1] batch     */
-#define BITSHIELD_E_BAD_ARGUMENT 23          /* [0] which argument (1-based), [1] its value (0: NULL)   */
+#define BITSHIELD_E_BAD_ARGUMENT 23          /* [0] which argument (1-based), [1] its value (0: NULL),
+                                                [2] the rule it breaks, BITSHIELD_ARGUMENT_...          */
+#define BITSHIELD_ARGUMENT_NULL 0            /* NULL where a pointer is required (or another bad value) */
+#define BITSHIELD_ARGUMENT_MISALIGNED 1      /* [1] an address off the 8-byte boundary (image, model)   */
+#define BITSHIELD_ARGUMENT_OVERLAPS 2        /* [1] an address inside another buffer of the call        */
+#define BITSHIELD_ARGUMENT_SIZE 3            /* [1] a size past SIZE_MAX / 2 (a negative ssize_t)        */
+#define BITSHIELD_ARGUMENT_KERNELS 4         /* [1] not a BITSHIELD_KERNELS_ value                      */
 #define BITSHIELD_E_NOT_INITIALIZED 24       /* the handle was not set up by a successful bitshield_init */
 #define BITSHIELD_E_MODEL_STORAGE 25         /* [0] handle bytes this library needs, [1] BITSHIELD_MODEL_BYTES */
 #define BITSHIELD_E_LAYOUT_NOT_BUILT 26      /* [0] op, [1] its weight tensor type (5 = bits8), [2] its op id

@@ -42,8 +42,8 @@ func kernelSet(_ value: Int32) -> KernelSet? {
 /// The caller's bytes at `start` as a buffer, or the error naming argument `position` (NULL with a
 /// non-zero count, or a count past Int.max: a negative `ssize_t` passed as `size_t`).
 func buffer(_ start: UnsafeRawPointer?, _ count: UInt, position: Int64) throws(CError) -> UnsafeRawBufferPointer {
-    guard count <= UInt(Int.max) else { throw CError(code: CError.badArgument, position + 1, Int64(bitPattern: UInt64(count))) }
-    guard let start else { throw CError(code: CError.badArgument, position, 0) }
+    guard count <= UInt(Int.max) else { throw CError.refused(position + 1, Int64(bitPattern: UInt64(count)), CError.argumentSize) }
+    guard let start else { throw CError.refused(position, 0, CError.argumentNull) }
     return UnsafeRawBufferPointer(start: start, count: Int(count))
 }
 
@@ -57,7 +57,7 @@ var imageAlignment: Int { 8 }
 func imageBuffer(_ start: UnsafeRawPointer?, _ count: UInt, position: Int64) throws(CError) -> UnsafeRawBufferPointer {
     let bytes = try buffer(start, count, position: position)
     let address = UInt(bitPattern: bytes.baseAddress)
-    guard address % UInt(imageAlignment) == 0 else { throw CError(code: CError.badArgument, position, Int64(bitPattern: UInt64(address))) }
+    guard address % UInt(imageAlignment) == 0 else { throw CError.refused(position, Int64(bitPattern: UInt64(address)), CError.argumentMisaligned) }
     return bytes
 }
 
@@ -98,8 +98,8 @@ public func bitshield_api_version() -> UInt32 { bitshieldAPIVersion }
 public func bitshield_arena_bytes(_ image: UnsafeRawPointer?, _ imageBytes: UInt, _ kernels: Int32,
                                   _ arenaBytes: UnsafeMutablePointer<UInt>?, _ errorOut: UnsafeMutableRawPointer?) -> Int32 {
     reporting(errorOut) { () throws(CError) in
-        guard let set = kernelSet(kernels) else { throw CError(code: CError.badArgument, 3, Int64(kernels)) }
-        guard let arenaBytes else { throw CError(code: CError.badArgument, 4, 0) }
+        guard let set = kernelSet(kernels) else { throw CError.refused(3, Int64(kernels), CError.argumentKernels) }
+        guard let arenaBytes else { throw CError.refused(4, 0, CError.argumentNull) }
         let bytes = try imageBuffer(image, imageBytes, position: 1)
         let model: ModelImage
         do throws(ModelFormatError) { model = try ModelImage(bytes: bytes) } catch { throw CError(format: error) }
@@ -114,28 +114,28 @@ public func bitshield_init(_ model: UnsafeMutableRawPointer?, _ image: UnsafeRaw
                            _ arena: UnsafeMutableRawPointer?, _ arenaBytes: UInt, _ kernels: Int32,
                            _ errorOut: UnsafeMutableRawPointer?) -> Int32 {
     reporting(errorOut) { () throws(CError) in
-        guard let model else { throw CError(code: CError.badArgument, 1, 0) }
+        guard let model else { throw CError.refused(1, 0, CError.argumentNull) }
         // A bitshield_model is u64-aligned in C; storage cast from bytes may not be, and the handle holds the
         // interpreter's words: refused, and never written.
         guard UInt(bitPattern: model) % UInt(imageAlignment) == 0 else {
-            throw CError(code: CError.badArgument, 1, Int64(bitPattern: UInt64(UInt(bitPattern: model))))
+            throw CError.refused(1, Int64(bitPattern: UInt64(UInt(bitPattern: model))), CError.argumentMisaligned)
         }
         // A handle over the image (a const array in flash) or the arena is never written, not even to clear it.
         let handleBytes = UInt(bitshieldModelBytes)
         guard !overlap(model, handleBytes, image, imageBytes), !overlap(model, handleBytes, arena, arenaBytes) else {
-            throw CError(code: CError.badArgument, 1, Int64(bitPattern: UInt64(UInt(bitPattern: model))))
+            throw CError.refused(1, Int64(bitPattern: UInt64(UInt(bitPattern: model))), CError.argumentOverlaps)
         }
         model.storeBytes(of: 0, as: UInt64.self)   // not initialized until everything below succeeds
         guard handleBytesNeeded <= bitshieldModelBytes else {
             throw CError(code: CError.modelStorage, Int64(handleBytesNeeded), Int64(bitshieldModelBytes))
         }
-        guard let set = kernelSet(kernels) else { throw CError(code: CError.badArgument, 6, Int64(kernels)) }
+        guard let set = kernelSet(kernels) else { throw CError.refused(6, Int64(kernels), CError.argumentKernels) }
         let bytes = try imageBuffer(image, imageBytes, position: 2)
         let area = try buffer(arena, arenaBytes, position: 4)
         // The runtime writes the arena while it reads the image in place: an arena over the image would rewrite
         // validated weights and tables under it.
         guard !overlap(arena, arenaBytes, image, imageBytes) else {
-            throw CError(code: CError.badArgument, 4, Int64(bitPattern: UInt64(UInt(bitPattern: arena))))
+            throw CError.refused(4, Int64(bitPattern: UInt64(UInt(bitPattern: arena))), CError.argumentOverlaps)
         }
         let prepared: Interpreter
         do throws(InferenceError) {

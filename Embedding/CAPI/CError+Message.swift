@@ -35,7 +35,20 @@ extension CError {
         case CError.arenaMisaligned: return InferenceError.arenaMisaligned(address: UInt(bitPattern: a)).message
         case CError.planOverflow: return InferenceError.planOverflow(largestValue: a, batch: b).message
         case CError.badArgument:
-            return "argument \(a) of the call is " + (b == 0 ? "NULL" : "\(b), outside what bitshield.h allows")
+            let argument = "argument \(a) of the call"
+            let address = "0x" + String(UInt64(bitPattern: values.1), radix: 16)
+            switch values.2 {
+            case CError.argumentMisaligned:
+                return "\(argument) is at address \(address), not on the \(imageAlignment)-byte boundary bitshield.h requires of the image and the model handle (\(address) mod \(imageAlignment) = \(UInt64(bitPattern: values.1) % UInt64(imageAlignment)))"
+            case CError.argumentOverlaps:
+                return "\(argument) at address \(address) overlaps another buffer of the call (the image, the arena and the model handle must not share a byte)"
+            case CError.argumentSize:
+                return "\(argument) is \(UInt64(bitPattern: values.1)), past SIZE_MAX / 2 (a negative ssize_t passed as size_t?)"
+            case CError.argumentKernels:
+                return "\(argument) is \(b), not a BITSHIELD_KERNELS_ value (0 optimized, 1 reference, 2 carry-save)"
+            default:
+                return "\(argument) is " + (b == 0 ? "NULL" : "\(b), outside what bitshield.h allows")
+            }
         case CError.notInitialized: return "the model handle was not set up by a successful bitshield_init"
         case CError.modelStorage: return "the model handle needs \(a) bytes, bitshield.h gives \(b) (BITSHIELD_MODEL_BYTES): a header from another version"
         case CError.layoutNotBuilt:

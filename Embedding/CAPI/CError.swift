@@ -29,6 +29,18 @@ public struct CError: Error, Equatable {
     public static var arenaMisaligned: Int32 { 21 }; public static var planOverflow: Int32 { 22 }; public static var badArgument: Int32 { 23 }
     public static var notInitialized: Int32 { 24 }; public static var modelStorage: Int32 { 25 }; public static var layoutNotBuilt: Int32 { 26 }
 
+    /// The rule a BITSHIELD_E_BAD_ARGUMENT argument breaks, its value [2] (bitshield.h, BITSHIELD_ARGUMENT_...):
+    /// NULL where a pointer is required, off the 8-byte boundary the image and the handle need, over another
+    /// buffer of the call, a size past SIZE_MAX / 2 (a negative ssize_t), not a BITSHIELD_KERNELS_ value.
+    public static var argumentNull: Int64 { 0 }; public static var argumentMisaligned: Int64 { 1 }
+    public static var argumentOverlaps: Int64 { 2 }; public static var argumentSize: Int64 { 3 }; public static var argumentKernels: Int64 { 4 }
+
+    /// BITSHIELD_E_BAD_ARGUMENT: argument `position` (1-based) with `value` (an address, a size or the
+    /// kernels value; 0 for NULL) breaks `rule`.
+    public static func refused(_ position: Int64, _ value: Int64, _ rule: Int64) -> CError {
+        CError(code: badArgument, position, value, rule)
+    }
+
     /// The runtime's error as a code and its numbers (the names in its text are left behind).
     public init(_ error: InferenceError) {
         switch error {

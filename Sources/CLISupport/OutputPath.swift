@@ -13,8 +13,24 @@ public func requireWritableFile(_ path: String, option: String) throws(Validatio
     if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
         throw ValidationError("\(option) \(path) is a directory; give a file name")
     }
-    // The nearest existing ancestor must be a writable directory.
-    var url = URL(fileURLWithPath: path).deletingLastPathComponent()
+    try requireWritableAncestor(of: URL(fileURLWithPath: path).deletingLastPathComponent(), path, option: option)
+}
+
+/// Refuses (a usage error, exit 64, naming `option`) an output directory the run would fail to create or
+/// write into, before it starts: a path that is a file (or another non-directory), a path under a file,
+/// or under a directory this process cannot write; the same for each of `subdirectories` the run creates
+/// inside it (a grid's `logs`). A missing directory is fine (the run creates it).
+public func requireWritableDirectory(_ path: String, subdirectories: [String] = [], option: String) throws(ValidationError) {
+    guard !path.isEmpty else { throw ValidationError("\(option) is empty; give a directory") }
+    for p in [path] + subdirectories.map({ path + "/" + $0 }) {
+        try requireWritableAncestor(of: URL(fileURLWithPath: p), p, option: option)
+    }
+}
+
+/// The nearest existing ancestor of `url` (itself included) must be a writable directory; `path` and
+/// `option` name the output in the message.
+private func requireWritableAncestor(of url: URL, _ path: String, option: String) throws(ValidationError) {
+    var url = url, isDirectory: ObjCBool = false
     while !FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) {
         let parent = url.deletingLastPathComponent()
         if parent.path == url.path { return }

@@ -31,6 +31,9 @@ public struct TestImageOptions: ParsableArguments {
         try requirePositive("--limit", limit)
     }
 
+    /// Where the labels come from (the --labels file, or the data set's test split), for messages about a label.
+    public var labelsSource: String { labels ?? "\(resolvedDataset.rawValue) test set" }
+
     /// The data set the images come from when no IDX pair is given.
     public var resolvedDataset: Dataset { dataset ?? .mnist }
 

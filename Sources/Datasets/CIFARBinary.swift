@@ -98,22 +98,20 @@ public enum CIFARBinary {
     public static func load(_ variant: Variant, split: Dataset.Split, directory: String) throws(DatasetError) -> ImageSet {
         let names = fileNames(variant, split: split)
         // Every size is checked (whole records, the record cap over all files) before anything is read.
-        var total = 0
+        var total = 0, sizes: [Int] = []
         for name in names {
             let path = directory + "/" + name
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            guard FileManager.default.fileExists(atPath: path) else {
                 throw .missingFile(path: path, fetchHint: "no package ships CIFAR: unpack your copy of the binary version there, or pass --data-dir")
             }
-            let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
-            total += try records(path: path, size: size, variant: variant, total: total)
+            sizes.append(try FileKind.regularSize(path))
+            total += try records(path: path, size: sizes.last!, variant: variant, total: total)
         }
         var files: [(path: String, bytes: [UInt8])] = []
-        for name in names {
+        for (name, size) in zip(names, sizes) {
             let path = directory + "/" + name
-            guard let data = FileManager.default.contents(atPath: path) else {
-                throw .unreadable(path: path, reason: "the file could not be read")
-            }
-            files.append((path, [UInt8](data)))
+            // Read to the size checked above, no further (a file that grew since is refused).
+            files.append((path, try BoundedFile.contents(of: path, limit: size, what: "CIFAR batch of \(size) bytes")))
         }
         return try parse(files, variant: variant)
     }

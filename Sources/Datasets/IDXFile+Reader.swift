@@ -19,12 +19,11 @@ extension IDXFile {
         guard prefix.count >= headerBytes else {
             throw .truncated(path: path, expectedBytes: headerBytes, actualBytes: prefix.count)
         }
-        var dims: [Int] = []
+        // Every dimension is read before any is judged, so an error names the whole shape.
+        let dims = (0..<expectedDims).map { Int(be32(4 + 4 * $0)) }
+        guard dims.allSatisfy({ $0 > 0 }) else { throw .badShape(path: path, dimensions: dims) }
         var total = 1
-        for d in 0..<expectedDims {
-            let n = Int(be32(4 + 4 * d))
-            dims.append(n)
-            guard n > 0 else { throw .badShape(path: path, dimensions: dims) }
+        for n in dims {
             let (product, overflow) = total.multipliedReportingOverflow(by: n)
             total = product
             guard !overflow, total <= maxPayloadBytes else {
@@ -184,7 +183,8 @@ final class MemoryBytes: ByteSource {
     }
 }
 
-/// A file read with pread(2) from a cursor; its size taken from fstat(2) when it is opened.
+/// A regular file read with pread(2) from a cursor; its size taken from fstat(2) when it is opened (a
+/// FIFO, device or directory is refused, naming its kind).
 final class RawFile: ByteSource {
     let path: String
     let size: Int
@@ -193,7 +193,9 @@ final class RawFile: ByteSource {
 
     init(path: String) throws(DatasetError) {
         self.path = path
-        fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO with no writer is refused below instead of blocking the open (regular files
+        // ignore the flag).
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
         var st = stat()
         guard fstat(fd, &st) == 0 else {
@@ -201,6 +203,7 @@ final class RawFile: ByteSource {
             close(fd)
             throw .unreadable(path: path, reason: reason)
         }
+        do { try FileKind.requireRegular(st, path: path) } catch { close(fd); throw error }
         size = Int(st.st_size)
     }
 

@@ -18,7 +18,7 @@ enum GridJobs {
         // A checkpoint written after an earlier epoch: continue that run (train fit --resume; --epochs is the total).
         let resume = FileManager.default.fileExists(atPath: checkpoint) ? ["--resume", checkpoint] : []
         if !resume.isEmpty { print("model \(id): resuming from \(checkpoint)") }
-        let fit = try Fit.parse(arguments + ["--out", checkpoint] + resume + tail)
+        let fit = try parseStored(Fit.self, arguments + ["--out", checkpoint] + resume + tail, job: store.jobFile(.model, id))
         try fit.run()
         fflush(nil)  // fit's lines before convert's, in the log
         let convert = try executableBeside("convert")
@@ -62,7 +62,8 @@ enum GridJobs {
                 print("attack \(id): PGD job \(start) kept no run (it finished before it was asked to): the edge attack runs its own PGD")
             }
         }
-        let sweep = try SweepCommand.parse([store.checkpoint(model)] + arguments + startOptions + ["--out", prefix, "--bsm", store.modelFile(model)] + tail)
+        let sweep = try parseStored(SweepCommand.self, [store.checkpoint(model)] + arguments + startOptions + ["--out", prefix, "--bsm", store.modelFile(model)] + tail,
+                                    job: store.jobFile(.attack, id))
         try sweep.run()
         let report = try GridStoreJSON.object(prefix + ".json")
         guard let cells = report["cells"] as? [[String: Any]], cells.count == 1 else {
@@ -81,6 +82,16 @@ enum GridJobs {
             throw ToolError.failure("cannot find the \(name) executable beside this one (build every product: swift build)")
         }
         return dir + "/" + name
+    }
+
+    /// Parses a job's stored arguments (with what the runner adds) as `C`. They come from the job file, not
+    /// from the command line: any parse or validation error, `--help` and `--version` included (which
+    /// would otherwise surface as `error: helpRequested(...)`), is the file's, exit 1, naming it.
+    static func parseStored<C: ParsableCommand>(_ type: C.Type, _ arguments: [String], job: String) throws -> C {
+        do { return try C.parse(arguments) } catch {
+            let why = C.exitCode(for: error) == .success ? "they ask for help or the version, not a run" : C.message(for: error)
+            throw ToolError.failure("\(job): its arguments \(arguments) do not run `train \(C.configuration.commandName ?? "\(C.self)")`: \(why)")
+        }
     }
 
     /// Runs `path` with `arguments`, its output going to ours; returns the exit status.

@@ -76,13 +76,14 @@ struct ReproduceRun: ToolCommand {
 
     func validate() throws {
         try checkOption("--jobs", jobs, 1...64)
-        try requirePositive("--limit", limit)
-        try requirePositive("--train-limit", trainLimit)
-        try checkOption("--max-epochs", maxEpochs, 1...TrainingConfig.maxEpochs)
+        // An --out (or a directory the run makes in it) that is a file is refused before anything runs.
+        try requireWritableDirectory(out, subdirectories: GridStore.subdirectories, option: "--out")
+        if let (_, problem) = options.rangeProblem(naming: { _, option in option }) { throw ValidationError(problem) }
         if !emit.isEmpty {
             guard emit.count == 2, emit[0] == "slurm" else {
                 throw ValidationError("--emit takes a scheduler and a directory: --emit slurm DIR (got \(emit.joined(separator: " ")))")
             }
+            try requireWritableDirectory(emit[1], option: "--emit slurm DIR")
             // What the scripts will name: a control character (a line break) cannot be written into them safely.
             let texts = [("--out", out), ("--emit slurm DIR", emit[1])] + (trainPath.map { [("--train-path", $0)] } ?? [])
                 + (dataDir.map { [("--data-dir", $0)] } ?? []) + sbatch.map { ("--sbatch", $0) }
@@ -174,7 +175,7 @@ struct ReproduceCollect: ToolCommand {
 
     func validate() throws {
         // A DIR that is a file, or under one, is refused before anything is read.
-        if let to { try requireWritableFile(to + "/plots/README.md", option: "--to") }
+        if let to { try requireWritableDirectory(to, subdirectories: ["plots"], option: "--to") }
     }
 
     func execute() throws {

@@ -65,7 +65,33 @@ final class HostileDataTests: ScratchDirectoryTestCase {
             XCTAssertTrue("\($0)".contains("declare 8589934592 bytes, above the limit of 4294967296"), "\($0)")
         }
         XCTAssertThrowsError(try IDXFile.parse(idxHeader([0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF]), expectedDims: 3, path: "p")) {
-            XCTAssertEqual($0 as? DatasetError, .tooLarge(path: "p", dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF], bytes: Int.max, limit: 1 << 32))
+            XCTAssertEqual($0 as? DatasetError, .tooLarge(path: "p", dimensions: [0xFFFF_FFFF, 0xFFFF_FFFF, 0xFFFF_FFFF], bytes: Int.max, limit: 1 << 32))
+        }
+        // Every dimension is named, also when an early product already overflows or one is zero.
+        XCTAssertThrowsError(try IDXFile.parse(idxHeader([0xFFFF_FFFF, 0, 5]), expectedDims: 3, path: "p")) {
+            XCTAssertEqual($0 as? DatasetError, .badShape(path: "p", dimensions: [0xFFFF_FFFF, 0, 5]))
+        }
+    }
+
+    /// A FIFO (or /dev/zero) given as an IDX or CIFAR file reported "header needs 4 bytes, file has 0", and
+    /// a FIFO with no writer blocked the open for ever: refused by its kind, without waiting.
+    func testNonRegularDataFilesAreRefusedByTheirKind() throws {
+        let fifo = dir + "/fifo-images"
+        XCTAssertEqual(mkfifo(fifo, 0o600), 0)
+        // A writer end held open, so that a reader that opens the FIFO blocking does not hang this test.
+        let writer = open(fifo, O_RDWR | O_NONBLOCK)
+        defer { close(writer) }
+        let labels = write("l", idxHeader([1]) + [0])
+        XCTAssertThrowsError(try IDXLoader.loadPair(images: fifo, labels: labels, classes: 10)) {
+            XCTAssertEqual($0 as? DatasetError, .unreadable(path: fifo, reason: "it is a FIFO, not a regular file (data files are read by their size)"))
+        }
+        let cifar = dir + "/cifar-10-batches-bin"
+        try FileManager.default.createDirectory(atPath: cifar, withIntermediateDirectories: true)
+        XCTAssertEqual(mkfifo(cifar + "/test_batch.bin", 0o600), 0)
+        let cifarWriter = open(cifar + "/test_batch.bin", O_RDWR | O_NONBLOCK)
+        defer { close(cifarWriter) }
+        XCTAssertThrowsError(try Dataset.cifar10.load(.test, dataDirectory: dir)) {
+            XCTAssertTrue("\($0)".contains("it is a FIFO, not a regular file"), "\($0)")
         }
     }
 

@@ -85,8 +85,8 @@ final class CAPITests: XCTestCase {
         XCTAssertTrue(message(magic.error).hasPrefix("bad magic"), message(magic.error))
 
         let kernels = initialize(image, arenaBytes: n, kernels: 7)
-        XCTAssertEqual(kernels.error, CError(code: CError.badArgument, 6, 7))
-        XCTAssertEqual(message(kernels.error), "argument 6 of the call is 7, outside what bitshield.h allows")
+        XCTAssertEqual(kernels.error, CError(code: CError.badArgument, 6, 7, CError.argumentKernels))
+        XCTAssertEqual(message(kernels.error), "argument 6 of the call is 7, not a BITSHIELD_KERNELS_ value (0 optimized, 1 reference, 2 carry-save)")
 
         XCTAssertEqual(bitshield_init(nil, nil, 0, nil, 0, 0, nil), CError.badArgument)
         let handle = UnsafeMutableRawPointer.allocate(byteCount: bitshieldModelBytes, alignment: 16)
@@ -125,14 +125,17 @@ final class CAPITests: XCTestCase {
             image.withUnsafeBytes { at.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             let address = Int64(Int(bitPattern: at))
             XCTAssertEqual(bitshield_arena_bytes(at, UInt(image.count), 0, &needed, errorStruct), CError.badArgument)
-            XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, address))
+            XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, address, CError.argumentMisaligned))
             XCTAssertEqual(bitshield_init(handle, at, UInt(image.count), arena, needed, 0, errorStruct), CError.badArgument)
-            XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 2, address))
+            XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 2, address, CError.argumentMisaligned))
+            // The message names the alignment and the remainder, not only "outside what bitshield.h allows".
+            let hex = "0x" + String(UInt64(bitPattern: address), radix: 16)
+            XCTAssertEqual(message(CError(loading: errorStruct)), "argument 2 of the call is at address \(hex), not on the 8-byte boundary bitshield.h requires of the image and the model handle (\(hex) mod 8 = \(offset))")
             XCTAssertEqual(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil), -CError.notInitialized)
         }
         image.withUnsafeBytes { storage.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         XCTAssertEqual(bitshield_init(handle + 4, storage, UInt(image.count), arena, needed, 0, errorStruct), CError.badArgument)
-        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, Int64(Int(bitPattern: handle + 4))))
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, Int64(Int(bitPattern: handle + 4)), CError.argumentMisaligned))
         XCTAssertEqual(bitshield_init(handle, storage, UInt(image.count), arena, needed, 0, errorStruct), CError.ok, "aligned: accepted")
         XCTAssertTrue((0..<10).contains(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil)))
     }
@@ -155,11 +158,12 @@ final class CAPITests: XCTestCase {
         let arenaOverImage = storage + image.count - 64, arena = storage + image.count, handle = arena + Int(needed + 15) / 16 * 16
         let size = UInt(image.count)
         XCTAssertEqual(bitshield_init(handle, storage, size, arenaOverImage, needed, 0, errorStruct), CError.badArgument)
-        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 4, Int64(Int(bitPattern: arenaOverImage))))
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 4, Int64(Int(bitPattern: arenaOverImage)), CError.argumentOverlaps))
+        XCTAssertTrue(message(CError(loading: errorStruct)).hasSuffix("overlaps another buffer of the call (the image, the arena and the model handle must not share a byte)"))
         XCTAssertEqual(bitshield_invoke(handle, [UInt8](repeating: 0, count: 784), nil), -CError.notInitialized)
         let before = Array(UnsafeRawBufferPointer(start: storage, count: image.count))
         XCTAssertEqual(bitshield_init(storage + 128, storage, size, arena, needed, 0, errorStruct), CError.badArgument)
-        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, Int64(Int(bitPattern: storage + 128))))
+        XCTAssertEqual(CError(loading: errorStruct), CError(code: CError.badArgument, 1, Int64(Int(bitPattern: storage + 128)), CError.argumentOverlaps))
         XCTAssertEqual(Array(UnsafeRawBufferPointer(start: storage, count: image.count)), before, "the image was written")
         XCTAssertEqual(bitshield_init(arena, storage, size, arena, needed, 0, errorStruct), CError.badArgument, "a handle over the arena")
         XCTAssertEqual(bitshield_init(handle, storage, size, arena, needed, 0, errorStruct), CError.ok, "side by side: accepted")

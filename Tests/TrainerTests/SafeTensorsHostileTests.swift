@@ -25,6 +25,14 @@ final class SafeTensorsHostileTests: XCTestCase {
         }
     }
 
+    /// A shape too large for the file was named by its first dimensions only ("shape [4611686018427387904]
+    /// (so far)" for [2^62, 4]; the IDX reader had the same habit): every dimension is named.
+    func testShapeErrorsNameTheWholeShape() {
+        func entry(_ shape: String) -> String { #"{"a":{"dtype":"F32","shape":\#(shape),"data_offsets":[0,0]}}"# }
+        expectError(file(header: entry("[4611686018427387904,4]")), contains: "shape [4611686018427387904, 4], above the cap of 2147483647")
+        expectError(file(header: entry("[100,100,3]")), contains: "tensor 'a' shape [100, 100, 3] is larger than the file's 0 data bytes")
+    }
+
     func testNumbersMustBeExactIntegersAndNamesUnique() {
         let four = [UInt8](repeating: 0, count: 4)
         func entry(_ shape: String, _ offsets: String) -> String {
@@ -38,7 +46,7 @@ final class SafeTensorsHostileTests: XCTestCase {
         expectError(file(header: entry("[-1]", "[0,4]"), data: four), contains: "bad dimension -1")
         expectError(file(header: entry("[\"1\"]", "[0,4]"), data: four), contains: "bad dimension \"1\"")
         // Huge dimensions beside a zero one passed the element count check (or wrapped in NSNumber).
-        expectError(file(header: entry("[0,4294967296]", "[0,0]")), contains: "dimension 4294967296 at index 1, above the cap")
+        expectError(file(header: entry("[0,4294967296]", "[0,0]")), contains: "dimension 4294967296 at index 1 of its shape [0, 4294967296], above the cap")
         expectError(file(header: entry("[0,1e30]", "[0,0]")), contains: "bad dimension 1e30")
         expectError(file(header: entry("[0,99999999999999999999]", "[0,0]")), contains: "bad dimension 99999999999999999999")
         expectError(file(header: entry("[1,1,1,1,1,1,1,1,1]", "[0,4]"), data: four), contains: "more than 8 dimensions")

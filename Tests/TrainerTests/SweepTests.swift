@@ -245,7 +245,7 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(try sweep(verify: nil, out: "nov").cells[0].certifiedNote?.hasPrefix("n/a: verify executable not found") ?? false)
 
         // verify proves all 20: every attack that turns any image is below it, a bug.
-        let all = try fakeVerify(in: dir, json: #"{"images": 20, "robust": 20, "unknown": 0}"#)
+        let all = try fakeVerify(in: dir, json: #"{"images": 20, "eps": 0.1, "robust": 20, "counterexample": 0, "unknown": 0}"#)
         let report = try sweep(verify: all, out: "all")
         XCTAssertEqual(report.cells.map(\.certifiedRobust), [20])
         let below = report.cells.filter { $0.robustAccuracy < 1 }
@@ -258,16 +258,22 @@ final class SweepTests: XCTestCase {
         XCTAssertTrue(report.csv().split(separator: "\n")[1].hasSuffix(",20,0,"), report.csv())
 
         // verify proves none: no flag, a positive gap or zero.
-        let none = try fakeVerify(in: dir, json: #"{"images": 20, "robust": 0, "unknown": 3}"#)
+        let none = try fakeVerify(in: dir, json: #"{"images": 20, "eps": 0.1, "robust": 0, "counterexample": 17, "unknown": 3}"#)
         let zero = try sweep(verify: none, out: "zero")
         XCTAssertFalse(zero.flags.contains { $0.kind == "attack-below-certified" })
         XCTAssertGreaterThanOrEqual(SweepReport.certifiedGaps(zero.cells).first?.gapPoints ?? -1, 0)
 
         // Hostile or failing verify: a note, never a trap or a figure.
-        for (json, status, stderr, note) in [(#"{"images": 20, "robust": 21, "unknown": 0}"#, 0, "", "robust 21"),
-                                              (#"{"images": 20, "robust": 10, "unknown": 11}"#, 0, "", "unknown 11"),
-                                              (#"{"images": 7, "robust": 1, "unknown": 0}"#, 0, "", "of 7 images for 20"),
+        for (json, status, stderr, note) in [(#"{"images": 20, "eps": 0.1, "robust": 21, "counterexample": 0, "unknown": 0}"#, 0, "", "robust 21"),
+                                              (#"{"images": 20, "eps": 0.1, "robust": 10, "counterexample": 0, "unknown": 11}"#, 0, "", "unknown 11"),
+                                              (#"{"images": 7, "eps": 0.1, "robust": 1, "counterexample": 6, "unknown": 0}"#, 0, "", "of 7 images for 20"),
                                               (#"{"images": 20}"#, 0, "", "no JSON counts"),
+                                              // A lying or stale verify: booleans for counts, another budget, counts that do not add up.
+                                              (#"{"images": 20, "eps": 0.1, "robust": true, "counterexample": 19, "unknown": 0}"#, 0, "", "no JSON counts"),
+                                              (#"{"images": 20, "eps": 0.3, "robust": 20, "counterexample": 0, "unknown": 0}"#, 0, "", "eps 0.3 for the eps 0.1"),
+                                              (#"{"images": 20, "robust": 20, "counterexample": 0, "unknown": 0}"#, 0, "", "eps none"),
+                                              (#"{"images": 20, "eps": 0.1, "robust": 20, "unknown": 0}"#, 0, "", "no JSON counts"),
+                                              (#"{"images": 20, "eps": 0.1, "robust": 15, "counterexample": 0, "unknown": 0}"#, 0, "", "counterexample 0, unknown 0 of 20"),
                                               ("", 1, "error: op 1: a float dense layer is not supported by verify", "status 1: error: op 1")] {
             let fake = try fakeVerify(in: dir, json: json, status: status, stderr: stderr)
             let cell = try sweep(verify: fake, out: "bad\(note.count)").cells[0]
@@ -284,7 +290,7 @@ final class SweepTests: XCTestCase {
         let model = try checkpoint(in: dir)
         let test = try TestData.mnist(.test).prefix(20)
         XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/tiny.bsm", contents: Data([0])))
-        let all = try fakeVerify(in: dir, json: #"{"images": 20, "robust": 20, "unknown": 0}"#)
+        let all = try fakeVerify(in: dir, json: #"{"images": 20, "eps": 0.1, "robust": 20, "counterexample": 0, "unknown": 0}"#)
         var settings = SweepSettings(models: [model], attacks: [.fgsm], epsilons: [0.1], template: AttackConfig(kind: .fgsm, epsilon: 0),
                                      out: dir + "/s", dataDirectory: dir, testSet: test)
         settings.verifyExecutable = all

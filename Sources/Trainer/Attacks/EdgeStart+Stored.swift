@@ -98,7 +98,7 @@ extension EdgeStart {
             guard let stored = o[key] as? String else { throw .io(path: path, reason: "'\(key)' is missing or not a string") }
             guard stored == field.value else { throw .startMismatch(path: path, field: field.name, stored: stored, expected: field.value) }
         }
-        guard let zeros = o["gradient_zeros"] as? Int, let entries = o["gradient_entries"] as? Int else {
+        guard let zeros = JSONValue.integer(o["gradient_zeros"]), let entries = JSONValue.integer(o["gradient_entries"]) else {
             throw .io(path: path, reason: "'gradient_zeros' or 'gradient_entries' is missing or not an integer")
         }
         if let problem = gradientCountsProblem(zeros: zeros, entries: entries) { throw .io(path: path, reason: problem) }
@@ -138,7 +138,7 @@ extension EdgeStart {
         guard let o = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
             throw .io(path: path, reason: "not a JSON object")
         }
-        guard o["format"] as? Int == 1 else { throw .io(path: path, reason: "format \(o["format"].map { "\($0)" } ?? "missing"), expected 1") }
+        guard JSONValue.integer(o["format"]) == 1 else { throw .io(path: path, reason: "format \(o["format"].map { "\($0)" } ?? "missing"), expected 1") }
         return o
     }
 }

@@ -63,34 +63,47 @@ extension RobustnessSweep {
         process.standardError = stderr
         do { try process.run() } catch { return CertifiedFigure(note: "n/a: could not run \(verify): \(error)") }
         // stderr is read on its own thread, so that a full pipe never blocks verify while stdout is read.
+        // verify stops each image at --verify-timeout: one still running at twice the total plus a grace hangs.
+        let allowed = Double(test.count) * settings.verifyTimeout * 2 + settings.verifyGrace
+        let watchdog = ChildOutput.Watchdog(process, seconds: allowed)
         let errorText = ErrorCollector(stderr.fileHandleForReading)
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let output = ChildOutput.tail(stdout.fileHandleForReading)
         process.waitUntilExit()
+        if watchdog.cancel() {
+            return CertifiedFigure(note: "n/a: verify still ran after \(allowed) s (2 x \(test.count) images x \(settings.verifyTimeout) s + \(settings.verifyGrace) s) and was stopped")
+        }
         guard process.terminationStatus == 0 else {
             let why = errorText.lastLine()
             return CertifiedFigure(note: "n/a: verify exited with status \(process.terminationStatus)\(why.isEmpty ? "" : ": " + why)")
         }
-        let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let lastLine = ChildOutput.lastLine(output)
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
-              let images = object["images"] as? Int, let robust = object["robust"] as? Int, let unknown = object["unknown"] as? Int else {
-            return CertifiedFigure(note: "n/a: verify printed no JSON counts")
+              let images = JSONValue.integer(object["images"]), let robust = JSONValue.integer(object["robust"]), let unknown = JSONValue.integer(object["unknown"]),
+              let counterexamples = JSONValue.integer(object["counterexample"]) else {
+            return CertifiedFigure(note: "n/a: verify printed no JSON counts (images, robust, counterexample, unknown)")
         }
-        // Another process's numbers: checked before they are reported.
-        guard images == test.count, (0...images).contains(robust), (0...(images - robust)).contains(unknown) else {
-            return CertifiedFigure(note: "n/a: verify reported robust \(robust), unknown \(unknown) of \(images) images for \(test.count)")
+        // Another process's numbers: checked before they are reported. They must describe this run (the
+        // budget asked for) and be whole: every image robust, a counterexample or unknown, exactly once.
+        let asked = Double("\(eps)") ?? Double(eps)
+        guard let reportedEps = JSONValue.double(object["eps"]), reportedEps == asked else {
+            return CertifiedFigure(note: "n/a: verify reported eps \(object["eps"].map { "\($0)" } ?? "none") for the eps \(asked) it was given")
+        }
+        guard images == test.count, (0...images).contains(robust), (0...(images - robust)).contains(unknown),
+              counterexamples == images - robust - unknown else {
+            return CertifiedFigure(note: "n/a: verify reported robust \(robust), counterexample \(counterexamples), unknown \(unknown) of \(images) images for \(test.count)")
         }
         return CertifiedFigure(robust: robust, unknown: unknown)
     }
 }
 
-/// Reads a pipe to its end on another thread (a child's stderr), keeping the text.
+/// Reads a pipe to its end on another thread (a child's stderr), keeping its last `ChildOutput.keptBytes`.
 final class ErrorCollector: @unchecked Sendable {
     private var data = Data()
     private let done = DispatchSemaphore(value: 0)
 
     init(_ handle: FileHandle) {
         Thread.detachNewThread { [self] in
-            data = handle.readDataToEndOfFile()
+            data = ChildOutput.tail(handle)
             done.signal()
         }
     }
@@ -98,6 +111,6 @@ final class ErrorCollector: @unchecked Sendable {
     /// The last non-empty line, once the pipe has closed.
     func lastLine() -> String {
         done.wait()
-        return String(decoding: data, as: UTF8.self).split(whereSeparator: \.isNewline).last.map(String.init) ?? ""
+        return ChildOutput.lastLine(data)
     }
 }

@@ -46,6 +46,9 @@ public struct SweepSettings: Sendable {
     public var verifyExecutable: String?
     /// verify's time limit per image, seconds.
     public var verifyTimeout = 60.0
+    /// Seconds verify may run past twice (images x `verifyTimeout`) before it is killed and the figure is n/a
+    /// (a verify that hangs, or ignores its time limit, must not hang the sweep).
+    public var verifyGrace = 120.0
     /// Most bytes one model's network may take (ModelConfig+Bounds.swift).
     public var memoryBudget = ModelConfig.defaultMemoryBudget
     /// Keep the PGD cell's run in this directory for an edge attack to start from (`--save-start`,
@@ -407,15 +410,15 @@ public struct RobustnessSweep {
             cell.runtimeNote = "could not run \(infer): \(error)"
             return
         }
-        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        let output = ChildOutput.tail(stdout.fileHandleForReading)
         process.waitUntilExit()
         guard process.terminationStatus == 0 else {
             cell.runtimeNote = "infer exited with status \(process.terminationStatus)"
             return
         }
-        let lastLine = String(decoding: output, as: UTF8.self).split(separator: "\n").last.map(String.init) ?? ""
+        let lastLine = ChildOutput.lastLine(output)
         guard let object = try? JSONSerialization.jsonObject(with: Data(lastLine.utf8)) as? [String: Any],
-              let accuracy = object["accuracy"] as? Double else {
+              let accuracy = JSONValue.double(object["accuracy"]) else {
             cell.runtimeNote = "infer printed no JSON accuracy"
             return
         }
@@ -425,13 +428,19 @@ public struct RobustnessSweep {
             return
         }
         cell.runtimeAccuracy = accuracy
-        if let text = try? String(contentsOfFile: predictionsFile, encoding: .utf8) {
+        // Another process's file: read up to what `images.count` predictions can take (a class of at most
+        // 20 digits and a line break each), not however much it wrote.
+        do {
+            let bytes = try BoundedFile.contents(of: predictionsFile, limit: images.count * 24 + 4096, what: "predictions file")
+            let text = String(decoding: bytes, as: UTF8.self)
             let predicted = text.split(whereSeparator: \.isNewline).compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
             if predicted.count == images.count {
                 cell.runtimeDisagreements = (0..<images.count).filter { (predicted[$0] == Int(images.labels[$0])) != robust[$0] }.count
                 return
             }
             cell.runtimeNote = "infer wrote \(predicted.count) predictions for \(images.count) images; compared accuracies only"
+        } catch {
+            cell.runtimeNote = "\(error); compared accuracies only"
         }
         let correct = Int((accuracy * Double(images.count)).rounded())
         cell.runtimeDisagreements = abs(correct - robust.filter { $0 }.count)

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 // Checkpoint metadata values (`model`, `training`, `progress`) are JSON decoded with `JSONDecoder`. Its
@@ -45,7 +46,7 @@ extension Checkpoint {
             case .typeMismatch(let t, let c), .valueNotFound(let t, let c) where !c.codingPath.isEmpty:
                 let path = c.codingPath.map(step)
                 let found = value(in: tree, at: path[...]).map(text) ?? "null"
-                return "'\(show(path))' is \(found), not a \(t)"
+                return "'\(show(path))' is \(found), not of type \(t)"
             default: break
             }
         }
@@ -78,6 +79,8 @@ extension Checkpoint {
     private static func text(_ v: Any) -> String {
         if let s = v as? String { return "\"\(s)\"" }
         if v is NSNull { return "null" }
+        // Foundation hands `true` back as an NSNumber that prints as 1 (JSONValue).
+        if let b = JSONValue.bool(v) { return "\(b)" }
         return "\(v)"
     }
 

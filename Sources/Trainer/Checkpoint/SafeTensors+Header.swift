@@ -129,14 +129,18 @@ extension SafeTensorsFile {
                     guard case .number(let n) = token, let d = n.integer, d >= 0 else {
                         throw fail("tensor '\(name)' has a bad dimension \(show(token)) at index \(dims.count) of its shape (not a non-negative integer)")
                     }
+                    dims.append(d)
+                }
+                // Judged whole, so that a message names every dimension (not the first ones only).
+                if let i = dims.firstIndex(where: { $0 > maxDimension }) {
+                    throw fail("tensor '\(name)' has dimension \(dims[i]) at index \(i) of its shape \(dims), above the cap of \(maxDimension)")
+                }
+                // Every running product is bounded (as when each dimension was judged as it came).
+                for d in dims {
                     let (p, o) = count.multipliedReportingOverflow(by: d)
                     guard !o, p <= dataLength + 1 else {
-                        throw fail("tensor '\(name)' shape \(dims + [d]) (so far) is larger than the file's \(dataLength) data bytes")
+                        throw fail("tensor '\(name)' shape \(dims) is larger than the file's \(dataLength) data bytes")
                     }
-                    guard d <= maxDimension else {
-                        throw fail("tensor '\(name)' has dimension \(d) at index \(dims.count), above the cap of \(maxDimension)")
-                    }
-                    dims.append(d)
                     count = p
                 }
                 shape = dims

@@ -61,7 +61,7 @@ extension GridCosts {
             add(group(plan, model: m), cpu: store.isDone(.model, m.id) ? cpuSeconds(log: store.log(.model, m.id)) : nil, units: Double(m.epochs))
         }
         for a in plan.attacks {
-            let images = results.results[a.id]?["images"] as? Int ?? plan.options.limit ?? 10_000
+            let images = JSONValue.integer(results.results[a.id]?["images"]) ?? plan.options.limit ?? 10_000
             // An edge job that starts from its PGD job costs its search only (the PGD job's cost is PGD's).
             add("attack \(a.resourceClass.dropFirst("attack-".count)) \(a.attack.rawValue)" + (a.start == nil ? "" : " from pgd"),
                 cpu: store.isDone(.attack, a.id) ? cpuSeconds(log: store.log(.attack, a.id)) : nil, units: Double(images))

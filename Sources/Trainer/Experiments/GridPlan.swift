@@ -24,6 +24,29 @@ public struct GridOptions: Sendable, Equatable {
     public var paperDatasets = false
 
     public init() {}
+
+    /// The range of `limit` and `trainLimit` (no IDX file holds more images than its payload bound);
+    /// one rule for `train reproduce` and for a stored `options.json`.
+    public static let imageLimitRange = 1...IDXFile.maxPayloadBytes
+    /// The range of `maxEpochs` (what `train fit --epochs` takes).
+    public static let maxEpochsRange = 1...TrainingConfig.maxEpochs
+
+    /// Each number option with its key in `options.json`, its command-line option and its range.
+    static var numberOptions: [(key: String, option: String, range: ClosedRange<Int>, path: WritableKeyPath<GridOptions, Int?>)] {
+        [("limit", "--limit", imageLimitRange, \.limit),
+         ("train_limit", "--train-limit", imageLimitRange, \.trainLimit),
+         ("max_epochs", "--max-epochs", maxEpochsRange, \.maxEpochs)]
+    }
+
+    /// The first number option outside its range: its `options.json` key, and a message naming the option
+    /// (`name` maps its key and command-line option to the name the user wrote) and the numbers; nil when
+    /// all are inside.
+    public func rangeProblem(naming name: (_ key: String, _ option: String) -> String) -> (key: String, problem: String)? {
+        for o in Self.numberOptions {
+            if let v = self[keyPath: o.path], let problem = o.range.problem(name(o.key, o.option), v) { return (o.key, problem) }
+        }
+        return nil
+    }
 }
 
 /// A trained model: `train fit` with `arguments` (the canonical option list, which the id hashes).

@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// What our numbers say about one of the paper's claims under one attack.

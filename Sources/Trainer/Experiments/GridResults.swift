@@ -1,3 +1,4 @@
+import Datasets
 import Foundation
 
 /// The merged results of a grid run (`train reproduce collect`): every cell with the paper's numbers
@@ -25,11 +26,11 @@ public struct GridResults {
     public var finished: (done: Int, total: Int) { (results.count, plan.attacks.count) }
 
     /// Robust accuracy (fraction) of job `id`, if finished.
-    func robust(_ id: String) -> Double? { results[id]?["robust_accuracy"] as? Double }
+    func robust(_ id: String) -> Double? { JSONValue.double(results[id]?["robust_accuracy"]) }
 
     /// Clean accuracy (fraction) of a cell: its first finished attack job's (all score the same images).
     func clean(_ c: PlannedCell) -> Double? {
-        c.attackJobs.joined().lazy.compactMap { self.results[$0]?["clean_accuracy"] as? Double }.first
+        c.attackJobs.joined().lazy.compactMap { JSONValue.double(self.results[$0]?["clean_accuracy"]) }.first
     }
 
     /// Ours minus the paper's, in percentage points, under the paper's attack at budget `e`.
@@ -91,7 +92,7 @@ public struct GridResults {
         s += "(\(plan.models.count) models; \(runDescription)). Each cell is `paper / ours (ours - paper)` in percent; the paper's numbers are under "
         s += "its attack (FGSM); `*` marks a network or data set that stands in for the paper's.\n" + edgeNote
         // The trainer and the runtime scored every adversarial set; any disagreement is a finding.
-        let disagreeing = plan.attacks.filter { (results[$0.id]?["runtime_disagreements"] as? Int ?? 0) > 0 }
+        let disagreeing = plan.attacks.filter { (JSONValue.integer(results[$0.id]?["runtime_disagreements"]) ?? 0) > 0 }
         if !disagreeing.isEmpty {
             s += "\n**The runtime disagreed with the trainer** on the adversarial images of attack cells "
                 + disagreeing.map { "`\($0.id)`" }.joined(separator: ", ") + " (see their sweep reports).\n"
@@ -129,12 +130,12 @@ public struct GridResults {
                 for (e, eps) in c.cell.epsilons.enumerated() {
                     let r = results[c.attackJobs[a][e]]
                     let paper = kind == c.cell.paper.attack ? c.cell.paper.robust[e] : nil
-                    let ours = r?["robust_accuracy"] as? Double
+                    let ours = JSONValue.double(r?["robust_accuracy"])
                     let fields: [String] = [
                         c.cell.id, ReportEscaping.csvText(c.cell.table), ReportEscaping.csvText(c.cell.row), ReportEscaping.csvText(c.net), c.dataset.rawValue,
                         String(c.standsIn), kind.rawValue, ReportEscaping.csvText(eps.text), Self.number(paper), Self.number(ours.map { $0 * 100 }),
                         Self.number(kind == c.cell.paper.attack ? difference(c, e) : nil),
-                        (r?["images"] as? Int).map(String.init) ?? "", (r?["runtime_disagreements"] as? Int).map(String.init) ?? "",
+                        (JSONValue.integer(r?["images"])).map(String.init) ?? "", (JSONValue.integer(r?["runtime_disagreements"])).map(String.init) ?? "",
                     ]
                     s += fields.joined(separator: ",") + "\n"
                 }
@@ -152,9 +153,9 @@ public struct GridResults {
         for b in budgets {
             guard let e = c.cell.epsilons.firstIndex(where: { $0.text == b }) else { row += " |"; continue }
             let finished = c.attackJobs.compactMap { results[$0[e]] }
-            if let r = finished.first(where: { $0["certified_robust"] is Int }), let robust = r["certified_robust"] as? Int,
-               let images = r["images"] as? Int, images > 0 {
-                let unknown = r["certified_unknown"] as? Int ?? 0
+            if let r = finished.first(where: { JSONValue.integer($0["certified_robust"]) != nil }), let robust = JSONValue.integer(r["certified_robust"]),
+               let images = JSONValue.integer(r["images"]), images > 0 {
+                let unknown = JSONValue.integer(r["certified_unknown"]) ?? 0
                 row += " " + String(format: "%.1f", Double(robust) * 100 / Double(images)) + (unknown > 0 ? " (\(unknown) unknown)" : "") + " |"
             } else {
                 row += finished.isEmpty ? " pending |" : " n/a |"

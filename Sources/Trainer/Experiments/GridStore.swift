@@ -36,6 +36,8 @@ public struct GridStore: Sendable {
     public func marker(_ kind: Kind, _ id: String) -> String { directory(kind, id) + (kind == .model ? "/done.json" : "/result.json") }
     public func log(_ kind: Kind, _ id: String) -> String { root + "/logs/\(kind.rawValue)-\(id).log" }
     public var gridCopy: String { root + "/grid.json" }
+    /// The directories a run makes inside its root (a file in their place is refused before the run).
+    public static let subdirectories = ["models", "attacks", "logs", "plots"]
     public var optionsFile: String { root + "/options.json" }
 
     public func isDone(_ kind: Kind, _ id: String) -> Bool { FileManager.default.fileExists(atPath: marker(kind, id)) }
@@ -88,7 +90,7 @@ public struct GridStore: Sendable {
         if o["start"] != nil, !(start.map { $0.utf8.count == 16 && $0.allSatisfy(\.isHexDigit) } ?? false) {
             throw .badGrid(path: path, cell: nil, field: "start", problem: "not a job id (16 hex digits)")
         }
-        return (start, o["keeps_start"] as? Bool ?? false)
+        return (start, JSONValue.bool(o["keeps_start"]) ?? false)
     }
 
     /// Writes `object` as the job's marker (sorted keys: the same numbers give the same bytes).
@@ -113,17 +115,17 @@ public struct GridStore: Sendable {
     /// most the largest). Keys it does not know are kept (the merged results copy them); nulls are allowed.
     static func resultProblem(_ o: [String: Any], id: String) -> (field: String, problem: String)? {
         guard o["id"] as? String == id else { return ("id", "\(o["id"].map { "\($0)" } ?? "missing"), not this job's id \(id)") }
-        guard let images = o["images"] as? Int, images >= 1 else { return ("images", "\(o["images"].map { "\($0)" } ?? "missing"), not a positive integer") }
+        guard let images = JSONValue.integer(o["images"]), images >= 1 else { return ("images", "\(o["images"].map { "\($0)" } ?? "missing"), not a positive integer") }
         func given(_ key: String) -> Any? { o[key].flatMap { $0 is NSNull ? nil : $0 } }
         var counts: [String: Int] = [:], fractions: [(String, Double?)] = []
         for key in ["clean_correct", "successes", "runtime_disagreements", "certified_robust", "certified_unknown", "max_perturbation", "pixel_budget"] {
             guard let v = given(key) else { continue }
-            guard let n = v as? Int else { return (key, "\(v), not an integer") }
+            guard let n = JSONValue.integer(v) else { return (key, "\(v), not an integer") }
             counts[key] = n
         }
         for key in ["clean_accuracy", "robust_accuracy", "success_rate", "zero_gradient_fraction", "runtime_accuracy", "mean_perturbation"] {
             guard let v = given(key) else { continue }
-            guard let x = v as? Double else { return (key, "\(v), not a number") }
+            guard let x = JSONValue.double(v) else { return (key, "\(v), not a number") }
             if key != "mean_perturbation" { fractions.append((key, x)) }
         }
         if let problem = SweepCell.numbersProblem(images: images, fractions: fractions, cleanCorrect: counts["clean_correct"],
@@ -177,16 +179,17 @@ extension GridOptions {
         func bad(_ field: String) -> TrainerError { .badGrid(path: path, cell: nil, field: field, problem: "missing or of the wrong type") }
         guard let p = (o["preset"] as? String).flatMap(Preset.init(rawValue:)) else { throw bad("preset") }
         preset = p
-        guard let d = o["paper_datasets"] as? Bool else { throw bad("paper_datasets") }
+        guard let d = JSONValue.bool(o["paper_datasets"]) else { throw bad("paper_datasets") }
         paperDatasets = d
-        for (key, value) in [("limit", o["limit"]), ("train_limit", o["train_limit"]), ("max_epochs", o["max_epochs"])] {
-            guard let value else { continue }
-            guard let n = value as? Int, n > 0 else { throw bad(key) }
-            switch key {
-            case "limit": limit = n
-            case "train_limit": trainLimit = n
-            default: maxEpochs = n
+        for option in Self.numberOptions {
+            guard let value = o[option.key] else { continue }
+            guard let n = JSONValue.integer(value) else {
+                throw .badGrid(path: path, cell: nil, field: option.key, problem: "\(value) is not an integer")
             }
+            self[keyPath: option.path] = n
+        }
+        if let (key, problem) = rangeProblem(naming: { key, _ in key }) {
+            throw .badGrid(path: path, cell: nil, field: key, problem: problem)
         }
     }
 }
