@@ -21,7 +21,7 @@ extension ColumnDenseKernel {
 
     /// Scratch bytes of `bitsBounds` over `n` inputs: its counter, then the list of at most n / 2 columns.
     @_noAllocation @inline(__always)
-    public static func boundsScratchBytes(n: Int) -> Int { 4 &* boundsCounterWords(n: n) &+ listBytes(n / 2) }
+    public static func boundsScratchBytes(n: Int) -> Int { 4 &* boundsCounterWords(n: n) &+ bitsListBytes(n: n) }
 
     /// Binary input `x` (n bits) through `columns32s` weights and the threshold_sign after them (its
     /// `flips`) into packed signs `bits` (zeroed; whole 32-bit words are stored, the last group's lanes
@@ -39,7 +39,7 @@ extension ColumnDenseKernel {
         let ones = 2 &* set <= n   // ColumnBounds.side's rule: the set inputs when they are at most half
         let words = boundsCounterWords(n: n)
         let planes = scratch.assumingMemoryBound(to: UInt32.self)
-        let list = (scratch + 4 &* words).assumingMemoryBound(to: UInt16.self)
+        let list = UnsafeMutableRawPointer(scratch + 4 &* words)
         let count = selectBits(x32, n: n, ones: ones, into: list)
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let groups = BitPacking.laneGroups(m)
@@ -50,7 +50,7 @@ extension ColumnDenseKernel {
         let out = UnsafeMutableRawPointer(bits)
         for g in 0..<groups {
             start(planes, bounds + g &* 2 &* top, planes: top, add: add, words: words)
-            accumulate(w32 + g &* n, list, count, planes + 1)
+            accumulate(w32 + g &* n, list: list, count, planes + 1, n: n)
             let first = g &<< 5
             var word = planes[top &- 1] ^ invert
             if m &- first >= 32 {
