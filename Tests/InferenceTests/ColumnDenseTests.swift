@@ -109,10 +109,12 @@ final class ColumnDenseTests: XCTestCase {
             let w = BitPacking.pack(signs: signs(n * m), rows: m, n: n)
             let columns = BitPacking.columns(w, rows: m, n: n)
             for bits in 1...8 {
-                // Blank, random, saturated, and a blank border around a busy middle.
+                // Blank, random, saturated, a blank border around a busy middle, and every pixel at level
+                // 1 or 2 (2-bit codes: `levels`' back list fills all n entries and is split in place).
                 let patterns: [[UInt8]] = [
                     [UInt8](repeating: 0, count: n), (0..<n).map { _ in UInt8(next() % 256) }, [UInt8](repeating: 255, count: n),
                     (0..<n).map { i in i < n / 4 || i > 3 * n / 4 ? 0 : UInt8(next() % 256) },
+                    (0..<n).map { _ in UInt8(64 + next() % 128) },
                 ]
                 for (p, pixels) in patterns.enumerated() {
                     var codes = [UInt8](repeating: 0, count: n), expected = [Int32](repeating: 0, count: m)

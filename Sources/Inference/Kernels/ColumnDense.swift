@@ -180,9 +180,10 @@ public enum ColumnDenseKernel {
         let twelve = (scratch + listBytes(n)).assumingMemoryBound(to: UInt32.self), three = twelve + 16
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
-        // Level 3 from the front, level 2 from the back, then level 1 after level 3 (disjoint: n entries in all).
-        let (c3, c2) = selectLevels(px, n: n, front: 3, back: 2, into: list)
-        let c1 = selectLevels(px, n: n, front: 0, back: 1, into: list + c3).back
+        // Level 3 from the front, levels 1 and 2 from the back in one pass, then level 1 moved after
+        // level 3 (disjoint: n entries in all).
+        let (c3, back) = selectLevels(px, n: n, into: list)
+        let (c1, c2) = splitLevels(list, n: n, front: c3, back: back)
         let total = Int32(truncatingIfNeeded: n &+ 2 &* c1 &+ 4 &* c2 &+ 6 &* c3)
         // The level-3 counter is added into the other (`addSixTimes`, over the planes this image's largest
         // S_12 + 6 S_3 reaches: below 2^16, `byLevels`), and one counter is transposed, not two.
@@ -220,57 +221,77 @@ public enum ColumnDenseKernel {
         }
     }
 
-    /// Lists the pixels of level `front` (q = pixel >> 6; 3 or none) from `list` up, and those of level
-    /// `back` (1 or 2) from `list + n - 1` down or, when `front` is 0, from `list` up; returns both
-    /// counts. Four pixels per load, and a group of four blank pixels costs one test. The front list is
-    /// written as `selectPixels` writes (every pixel stored, the count advanced by its bit: no branch),
-    /// which never reaches an entry of the back list; the back list, of the rare levels 1 and 2, one
-    /// set bit at a time.
+    /// Lists the pixels of level 3 (q = pixel >> 6) from `list` up, and those of levels 1 and 2 from
+    /// `list + n - 1` down, level 1's tagged with bit 15 (n <= 10,922, `byLevels`: indices fit 15 bits);
+    /// returns both counts. Four pixels per load, and a group of four blank pixels costs one test. The
+    /// front list is written as `selectPixels` writes (every pixel stored, the count advanced by its
+    /// bit: no branch), which never reaches an entry of the back list (pixel i + 3 < n - back); the back
+    /// list, of the rare levels 1 and 2, one set bit at a time. One pass over the pixels, where a pass
+    /// per back level took about 1,900 instructions more on an MNIST image (issue 14 item 6, fourth round).
     @_noAllocation @inline(__always)
-    static func selectLevels(_ px: UnsafePointer<UInt8>, n: Int, front: UInt32, back: UInt32,
-                             into list: UnsafeMutablePointer<UInt16>) -> (front: Int, back: Int) {
+    static func selectLevels(_ px: UnsafePointer<UInt8>, n: Int, into list: UnsafeMutablePointer<UInt16>) -> (front: Int, back: Int) {
         var f = 0, b = 0
-        let down = front != 0
-        @inline(__always) func level(_ x: UInt32, _ q: UInt32) -> UInt32 {   // bit 0 of byte k: pixel k is at level q
-            let lo = x >> 6, hi = x >> 7
-            return (q == 3 ? lo & hi : (q == 2 ? hi & ~lo : lo & ~hi)) & 0x0101_0101
-        }
         var i = 0
         while i &+ 4 <= n {
             let x = UnsafeRawPointer(px + i).loadUnaligned(as: UInt32.self)
             if x & 0xC0C0_C0C0 != 0 {
-                if front != 0 {
-                    let u = level(x, front)
-                    let at = UInt16(truncatingIfNeeded: i)
-                    list[f] = at; f &+= Int(u & 1)
-                    list[f] = at &+ 1; f &+= Int((u >> 8) & 1)
-                    list[f] = at &+ 2; f &+= Int((u >> 16) & 1)
-                    list[f] = at &+ 3; f &+= Int(u >> 24)
-                }
-                listSet(level(x, back), at: i, down: down, list: list, n: n, count: &b)
+                let lo = x >> 6, hi = x >> 7
+                let u = lo & hi & 0x0101_0101   // level 3
+                let at = UInt16(truncatingIfNeeded: i)
+                list[f] = at; f &+= Int(u & 1)
+                list[f] = at &+ 1; f &+= Int((u >> 8) & 1)
+                list[f] = at &+ 2; f &+= Int((u >> 16) & 1)
+                list[f] = at &+ 3; f &+= Int(u >> 24)
+                listBack((lo ^ hi) & 0x0101_0101, ones: lo, at: i, list: list, n: n, count: &b)
             }
             i &+= 4
         }
         while i < n {
             let x = UInt32(px[i])
-            if front != 0 && level(x, front) != 0 { list[f] = UInt16(truncatingIfNeeded: i); f &+= 1 }
-            listSet(level(x, back), at: i, down: down, list: list, n: n, count: &b)
+            let lo = x >> 6, hi = x >> 7
+            if lo & hi & 1 != 0 { list[f] = UInt16(truncatingIfNeeded: i); f &+= 1 }
+            listBack((lo ^ hi) & 1, ones: lo, at: i, list: list, n: n, count: &b)
             i &+= 1
         }
         return (f, b)
     }
 
-    /// Lists pixel `at + k` for each byte k of `v` whose bit 0 is set, at `list[count]` up or, `down`,
-    /// at `list[n - 1 - count]` down.
+    /// Lists pixel `at + k` for each byte k of `v` whose bit 0 is set at `list[n - 1 - count]` down,
+    /// with bit 15 set where bit 0 of byte k of `ones` is (level 1).
     @_noAllocation @inline(__always)
-    static func listSet(_ v: UInt32, at: Int, down: Bool, list: UnsafeMutablePointer<UInt16>, n: Int, count: inout Int) {
+    static func listBack(_ v: UInt32, ones: UInt32, at: Int, list: UnsafeMutablePointer<UInt16>, n: Int, count: inout Int) {
         var v = v
         while v != 0 {
-            let i = UInt16(truncatingIfNeeded: at &+ (v.trailingZeroBitCount >> 3))
-            if down { list[n &- 1 &- count] = i } else { list[count] = i }
+            let z = UInt32(truncatingIfNeeded: v.trailingZeroBitCount)
+            let i = UInt32(truncatingIfNeeded: at) &+ (z >> 3) | ((ones >> z) & 1) &<< 15
+            list[n &- 1 &- count] = UInt16(truncatingIfNeeded: i)
             count &+= 1
             v &= v &- 1
         }
+    }
+
+    /// Splits the `back` entries `selectLevels` listed at the end of `list` (levels 1 and 2, level 1's
+    /// tagged with bit 15) by level: level 2's stay at the end (`list + n - c2 ..< n`), level 1's move,
+    /// untagged, after the `front` entries of level 3 (`list + front ..< front + c1`); returns (c1, c2).
+    /// A partition of the back entries by swaps from both ends, then a copy down (the destination never
+    /// passes the source: front <= n - back).
+    @_noAllocation @inline(__always)
+    static func splitLevels(_ list: UnsafeMutablePointer<UInt16>, n: Int, front: Int, back: Int) -> (Int, Int) {
+        let start = n &- back
+        var lo = start, hi = n &- 1
+        while lo <= hi {
+            let a = list[lo]
+            if a & 0x8000 != 0 { lo &+= 1; continue }
+            let z = list[hi]
+            if z & 0x8000 == 0 { hi &-= 1; continue }
+            list[lo] = z
+            list[hi] = a
+            lo &+= 1
+            hi &-= 1
+        }
+        let c1 = lo &- start
+        for k in 0..<c1 { list[front &+ k] = list[start &+ k] & 0x7FFF }
+        return (c1, n &- lo)
     }
 
     /// Zeroes `count` counter words. By stores of a zero the compiler cannot see (the top bit of the
