@@ -148,7 +148,7 @@ final class ColumnDenseTests: XCTestCase {
     }
 
     /// The column sinks' threshold rule: `bit(small:)`, and for a whole group its 32 unflipped bits, then one word of
-    /// flips (`flipWord`: four flip bytes per multiply), is `ThresholdSign.bit` lane by lane, with
+    /// flips (`flipWord`: the loads merged, then delta swaps), is `ThresholdSign.bit` lane by lane, with
     /// flips from misaligned addresses, accumulators and thresholds at
     /// the extremes (a in [-2^30, 2^30 - 1), the rule's range; thresholds to Int32.min and Int32.max).
     func testSmallBitAndFlipWordAreTheThresholdRule() {
@@ -163,8 +163,9 @@ final class ColumnDenseTests: XCTestCase {
             }
         }
         for offset in 0..<4 {
-            for _ in 0..<8 {
-                let bytes = (0..<(offset + 32)).map { _ in UInt8(next() % 2) }
+            // Random flips, and each of the 32 alone (every bit's place in the permutation).
+            let single = (0..<32).map { k in (0..<(offset + 32)).map { UInt8($0 == offset + k ? 1 : 0) } }
+            for bytes in (0..<8).map({ _ in (0..<(offset + 32)).map { _ in UInt8(next() % 2) } }) + single {
                 bytes.withUnsafeBufferPointer { p in
                     let flips = p.baseAddress! + offset
                     let expected = (0..<32).reduce(UInt32(0)) { $0 | UInt32(flips[$1]) << UInt32($1) }

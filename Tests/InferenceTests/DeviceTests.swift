@@ -419,11 +419,11 @@ enum Pins {
     /// factors constant, a whole lane group's flips gathered as one word): +1,088 B on main's 133,320.
     /// Both rounds merged (and the host's first conv on PlaneConv32, which changes no 32-bit code):
     /// 134,680 B, as firmware.txt's firmware_flash_bytes says.
-    /// Issue 14 item 6, fourth round: 139,272 -> 141,176 B (+1,904), up, kept honest: the binary layers'
+    /// Issue 14 item 6, fourth round: 139,272 -> 141,064 B (+1,792), up, kept honest: the binary layers'
     /// column sums over u32 lists (a second copy of `accumulate`, +1,984 B), `signPlane` for the
-    /// columns32s kernel, the first layer's one-pass lists (-64 B) and the affine's int-to-float (the
-    /// 64-bit software conversion no longer linked).
-    static let firmwareFlash = 141_176
+    /// columns32s kernel, the first layer's one-pass lists (-64 B), the flip word by delta swaps (-112 B)
+    /// and the affine's int-to-float (the 64-bit software conversion no longer linked).
+    static let firmwareFlash = 141_064
     /// 12,093 -> 12,112 (+19) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 12,158 -> 10,795 (item 6, fourth round: the affine's Float(Int32) called __aeabi_l2f, about 600
@@ -455,16 +455,16 @@ enum Pins {
     static let fcn2BoundsRAM = 3624
     /// On these random images (about half of each layer's inputs set, so both sides run): 286,293, against
     /// 306,909 in columns32; MNIST, first 1,000 test images: 212,690 against 233,379 (docs/EMBEDDING.md).
-    /// Item 6, fourth round: 286,293 -> 273,901 (MNIST, first 1,000: 212,690 -> 196,420; all 10,000 214,004 ->
-    /// 197,737): u32 column lists (-7,200 on MNIST), the sign after the sums (-950), the affine's
-    /// int-to-float (-6,150), the first layer's one-pass lists (-1,940 on MNIST; +1,625 on these random
-    /// images, half of whose pixels are at levels 1 and 2 and go through the split).
-    static let fcn2BoundsInstructions = 273_901
+    /// Item 6, fourth round: 286,293 -> 273,324 (MNIST, first 1,000: 212,690 -> 195,843; docs/EMBEDDING.md):
+    /// u32 column lists (-7,200 on MNIST), the sign after the sums (-950), the affine's int-to-float
+    /// (-6,150), the first layer's one-pass lists (-1,940 on MNIST; +1,625 on these random images, half
+    /// of whose pixels are at levels 1 and 2 and go through the split), the flip word by delta swaps (-577).
+    static let fcn2BoundsInstructions = 273_324
     static let fcn2ColumnsRAM = 3592
     /// 310,104 -> 310,130 (+26) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
-    /// 306,909 -> 296,072 (item 6, fourth round: u32 lists, the affine, the one-pass lists as above).
-    static let fcn2ColumnsInstructions = 296_072
+    /// 306,909 -> 295,549 (item 6, fourth round: u32 lists, the affine, the one-pass lists, the flip word, as above).
+    static let fcn2ColumnsInstructions = 295_549
     /// Interpreter.init on HostileImages.largestTables (4,096 tensors, 1,024 ops): validation and plan
     /// (`infer tables.bsm --device netduinoplus2 --json`, key init_instructions): about 920
     /// instructions a tensor for the two ordered passes and the tensor records, 3.8 M in all, linear.
@@ -500,8 +500,8 @@ enum Pins {
     /// 91,780 -> 91,782 B (+2) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 91,782 -> 95,810 B with item 6's third round (see above).
-    /// 95,810 -> 98,048 B with item 6's fourth round (the u32 lists' `accumulate`, +1,984 B; see firmwareFlash).
-    static let fullCode = 98048
+    /// 95,810 -> 97,946 B with item 6's fourth round (the u32 lists' `accumulate`, +1,984 B; see firmwareFlash).
+    static let fullCode = 97946
 }
 
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
@@ -531,9 +531,9 @@ enum MicrobitPins {
     /// minimal build's refusal case (as on the M4): 135,936 -> 136,368 B; with Int(clamping:) in validation 137,200 B.
     /// Issue 14 item 6, second round: +112 B (the sinks' flip word out of line, one copy: the M0 has no
     /// unaligned loads; COMPACT_COLUMN_SUMS keeps one binary sink for both sides). Both merged: 137,296 B.
-    /// Item 6, fourth round: 140,288 -> 140,112 B (the M0 keeps u16 lists and one `accumulate`; the
-    /// first layer's lists in one pass, and no 64-bit int-to-float in the affine).
-    static let firmwareFlash = 140_112
+    /// Item 6, fourth round: 140,288 -> 140,144 B (the M0 keeps u16 lists and one `accumulate`; the
+    /// first layer's lists in one pass, and no 64-bit int-to-float in the affine; the flip word +32 B).
+    static let firmwareFlash = 140_144
     /// 21,444 -> 19,022 (item 6, fourth round: the affine's Float(Int32) called the 64-bit conversion).
     static let goldenInstructions = 19022
     static let goldenRAM = 2048
@@ -551,7 +551,9 @@ enum MicrobitPins {
     static let fcn256ColumnsRAM = 3804
     /// 161,549 -> 161,546 (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
-    /// 159,492 -> 152,358 (item 6, fourth round: the affine's int-to-float -10,107; the first layer's
-    /// one-pass lists +2,973 on these random images, half of whose pixels are at levels 1 and 2).
-    static let fcn256ColumnsInstructions = 152_358
+    /// 159,492 -> 152,502 (item 6, fourth round: the affine's int-to-float -10,107; the first layer's
+    /// one-pass lists +2,973 on these random images, half of whose pixels are at levels 1 and 2; the flip
+    /// word by delta swaps +144, kept honest: the M0 has no shifted operands, so its swaps cost more than
+    /// its multiplies did, about 18 instructions a lane group).
+    static let fcn256ColumnsInstructions = 152_502
 }
