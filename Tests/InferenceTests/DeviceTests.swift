@@ -151,7 +151,7 @@ final class DeviceTests: XCTestCase {
         let r = try device(model, images)
         XCTAssertEqual(r["host_agreement"] as? Double, 1.0)
         XCTAssertEqual(r["image_bytes"] as? Int, Pins.fcn2BoundsImage, "columns32's 217,536 B + 3 layers x 19 groups x 88 B of bounds, 64-aligned")
-        XCTAssertEqual(r["arena_bytes"] as? Int, 1776, "the first layer's, as in columns32 (a hidden layer's scratch is 12 counter words + 304 B of list)")
+        XCTAssertEqual(r["arena_bytes"] as? Int, 1776, "the first layer's, as in columns32 (a hidden layer's scratch is 12 counter words + 12 of K's planes + 1,200 B of u32 list)")
         XCTAssertEqual(r["ram_bytes"] as? Int, Pins.fcn2BoundsRAM, "pinned")
         try assertFlash(r, image: Pins.fcn2BoundsImage, firmware: Pins.firmwareFlash)
         XCTAssertEqual(r["instructions_per_inference"] as? Int, Pins.fcn2BoundsInstructions, "pinned")
