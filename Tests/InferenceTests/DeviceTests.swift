@@ -151,7 +151,7 @@ final class DeviceTests: XCTestCase {
         let r = try device(model, images)
         XCTAssertEqual(r["host_agreement"] as? Double, 1.0)
         XCTAssertEqual(r["image_bytes"] as? Int, Pins.fcn2BoundsImage, "columns32's 217,536 B + 3 layers x 19 groups x 88 B of bounds, 64-aligned")
-        XCTAssertEqual(r["arena_bytes"] as? Int, 1776, "the first layer's, as in columns32 (a hidden layer's scratch is 12 counter words + 304 B of list)")
+        XCTAssertEqual(r["arena_bytes"] as? Int, 1776, "the first layer's, as in columns32 (a hidden layer's scratch is 12 counter words + 12 of K's planes + 1,200 B of u32 list)")
         XCTAssertEqual(r["ram_bytes"] as? Int, Pins.fcn2BoundsRAM, "pinned")
         try assertFlash(r, image: Pins.fcn2BoundsImage, firmware: Pins.firmwareFlash)
         XCTAssertEqual(r["instructions_per_inference"] as? Int, Pins.fcn2BoundsInstructions, "pinned")
@@ -419,15 +419,22 @@ enum Pins {
     /// factors constant, a whole lane group's flips gathered as one word): +1,088 B on main's 133,320.
     /// Both rounds merged (and the host's first conv on PlaneConv32, which changes no 32-bit code):
     /// 134,680 B, as firmware.txt's firmware_flash_bytes says.
-    static let firmwareFlash = 139_272
+    /// Issue 14 item 6, fourth round: 139,272 -> 141,064 B (+1,792), up, kept honest: the binary layers'
+    /// column sums over u32 lists (a second copy of `accumulate`, +1,984 B), `signPlane` for the
+    /// columns32s kernel, the first layer's one-pass lists (-64 B), the flip word by delta swaps (-112 B)
+    /// and the affine's int-to-float (the 64-bit software conversion no longer linked).
+    static let firmwareFlash = 141_064
     /// 12,093 -> 12,112 (+19) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
-    static let goldenInstructions = 12158
+    /// 12,158 -> 10,795 (item 6, fourth round: the affine's Float(Int32) called __aeabi_l2f, about 600
+    /// instructions an output; Float(Int) is one vcvt).
+    static let goldenInstructions = 10795
     static let goldenRAM = 1856
     static let fcn2RAM = 3432
     /// 601,117 -> 601,147 (+30) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
-    static let fcn2Instructions = 601_196
+    /// 601,196 -> 595,134 (item 6, fourth round: the affine's int-to-float, 10 outputs).
+    static let fcn2Instructions = 595_134
     /// Issue #7 targets 500,000: the SIMD8 kernels took 1,858,628, the carry-save row kernels 1,558,728,
     /// the bits8 blocked kernels (scalarized SIMD8 on armv7em) 1,443,587, the first 32-bit carry-save
     /// bits8 kernels 985,754; the weighted first-layer pass with persistent row counts and unrolled
@@ -448,11 +455,16 @@ enum Pins {
     static let fcn2BoundsRAM = 3624
     /// On these random images (about half of each layer's inputs set, so both sides run): 286,293, against
     /// 306,909 in columns32; MNIST, first 1,000 test images: 212,690 against 233,379 (docs/EMBEDDING.md).
-    static let fcn2BoundsInstructions = 286_293
+    /// Item 6, fourth round: 286,293 -> 273,324 (MNIST, first 1,000: 212,690 -> 195,843; docs/EMBEDDING.md):
+    /// u32 column lists (-7,200 on MNIST), the sign after the sums (-950), the affine's int-to-float
+    /// (-6,150), the first layer's one-pass lists (-1,940 on MNIST; +1,625 on these random images, half
+    /// of whose pixels are at levels 1 and 2 and go through the split), the flip word by delta swaps (-577).
+    static let fcn2BoundsInstructions = 273_324
     static let fcn2ColumnsRAM = 3592
     /// 310,104 -> 310,130 (+26) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
-    static let fcn2ColumnsInstructions = 306_909
+    /// 306,909 -> 295,549 (item 6, fourth round: u32 lists, the affine, the one-pass lists, the flip word, as above).
+    static let fcn2ColumnsInstructions = 295_549
     /// Interpreter.init on HostileImages.largestTables (4,096 tensors, 1,024 ops): validation and plan
     /// (`infer tables.bsm --device netduinoplus2 --json`, key init_instructions): about 920
     /// instructions a tensor for the two ordered passes and the tensor records, 3.8 M in all, linear.
@@ -467,7 +479,8 @@ enum Pins {
     /// take none of the whole-group path's saving and pay for the per-side sinks' setup in `bits`.
     /// 49,068 -> 49,087 (+19) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
-    static let goldenConvInstructions = 49_124
+    /// 49,124 -> 47,758 (item 6, fourth round: the affine's int-to-float, u32 lists in its dense layers).
+    static let goldenConvInstructions = 47_758
     /// With item 5's string-free errors: RAM 2,440 B (init's frames, -16 B).
     static let goldenConvRAM = 1960
     /// Issue 14 item 5, the minimal firmware (netduinoplus2-minimal, -Osize) on the columns32 FCN2 above:
@@ -477,18 +490,21 @@ enum Pins {
     /// Item 6's third round: 21,848 -> 21,898 B, up, kept honest: the first layer's addSixTimes (+36 B; it
     /// runs here too, one transposition a group instead of two), the reader's refusal of columns32s (type 7,
     /// as `notBuilt`, before its size rule: +34 B), the other reader changes -20 B. Init 1,120,743 -> 1,120,615.
-    static let minimalCode = 21898
+    /// Item 6, fourth round: 21,898 -> 21,852 B (the first layer's lists in one pass; the minimal build
+    /// keeps u16 lists and one `accumulate`), init 1,120,615 -> 1,120,583 (code placement).
+    static let minimalCode = 21852
     static let minimalFCN2RAM = 3720
-    static let minimalFCN2Init = 1_120_615
+    static let minimalFCN2Init = 1_120_583
     /// The full firmware's runtime code by the same rule (ModelFormat and Inference .text + .rodata):
     /// 90,704 B, then 91,780 with item 6's second round (a binary layer's column sink once per side, +1,076 B).
     /// 91,780 -> 91,782 B (+2) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 91,782 -> 95,810 B with item 6's third round (see above).
-    /// 95,810 -> 95,822 B (+12): `FloatDenseKernel.reference` sums in the spec's order (eight strided partial
+    /// 95,810 -> 97,946 B with item 6's fourth round (the u32 lists' `accumulate`, +1,984 B; see firmwareFlash).
+    /// 97,946 -> 97,958 B (+12): `FloatDenseKernel.reference` sums in the spec's order (eight strided partial
     /// sums, then the tail) so it agrees with `simd` bit for bit; it is built with `@_optimize(size)` (at -O
     /// its eight lanes unrolled to +400 B). No instruction count changed (no pinned model runs it).
-    static let fullCode = 95822
+    static let fullCode = 97958
 }
 
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
@@ -518,15 +534,19 @@ enum MicrobitPins {
     /// minimal build's refusal case (as on the M4): 135,936 -> 136,368 B; with Int(clamping:) in validation 137,200 B.
     /// Issue 14 item 6, second round: +112 B (the sinks' flip word out of line, one copy: the M0 has no
     /// unaligned loads; COMPACT_COLUMN_SUMS keeps one binary sink for both sides). Both merged: 137,296 B.
-    static let firmwareFlash = 140_288
-    static let goldenInstructions = 21444
+    /// Item 6, fourth round: 140,288 -> 140,144 B (the M0 keeps u16 lists and one `accumulate`; the
+    /// first layer's lists in one pass, and no 64-bit int-to-float in the affine; the flip word +32 B).
+    static let firmwareFlash = 140_144
+    /// 21,444 -> 19,022 (item 6, fourth round: the affine's Float(Int32) called the 64-bit conversion).
+    static let goldenInstructions = 19022
     static let goldenRAM = 2048
     static let fcn256RAM = 2940
     /// 496,497 with the first carry-save kernels; the weighted first-layer pass and unrolled rows took
     /// 347,594; the threshold sinks by blocks of eight rows and loop-free first-layer runs 340,518; both
     /// input planes from one load of four pixels 330,618 (330,574 after issue 12's reader changes;
     /// 329,955 with issue 13's steps).
-    static let fcn256Instructions = 329_986
+    /// 329,986 -> 318,629 (item 6, fourth round: the affine's int-to-float).
+    static let fcn256Instructions = 318_629
     /// The same network in columns32. Issue 14, item 6 (the column kernels by levels, straight-line
     /// sinks, tails of 8 and 4; no 32-column blocks on the M0): 176,585 -> 163,894, RAM 4,704 -> 4,320 B.
     /// Item 6, second round (the column sinks' flips a word per lane group): 163,882 -> 161,546; merged with
@@ -534,5 +554,9 @@ enum MicrobitPins {
     static let fcn256ColumnsRAM = 3804
     /// 161,549 -> 161,546 (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
-    static let fcn256ColumnsInstructions = 159_492
+    /// 159,492 -> 152,502 (item 6, fourth round: the affine's int-to-float -10,107; the first layer's
+    /// one-pass lists +2,973 on these random images, half of whose pixels are at levels 1 and 2; the flip
+    /// word by delta swaps +144, kept honest: the M0 has no shifted operands, so its swaps cost more than
+    /// its multiplies did, about 18 instructions a lane group).
+    static let fcn256ColumnsInstructions = 152_502
 }

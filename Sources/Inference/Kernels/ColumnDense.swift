@@ -63,11 +63,30 @@ public enum ColumnDenseKernel {
         if byLevels(n: n, codeBits: codeBits) { return listBytes(n) + 4 * 32 }   // the two counters of `levels`
         let groups = codeBits > 0 ? BitPacking.laneGroups(m) : 1
         // A binary layer lists the sparser side of its input: at most n / 2 columns.
-        return listBytes(codeBits > 0 ? n : n / 2) + 4 * groups * counterStride(maxSum: maxSum(n: n, codeBits: codeBits), topLevel: topLevel(codeBits: codeBits))
+        return (codeBits > 0 ? listBytes(n) : bitsListBytes(n: n)) + 4 * groups * counterStride(maxSum: maxSum(n: n, codeBits: codeBits), topLevel: topLevel(codeBits: codeBits))
     }
 
     @_noAllocation @inline(__always)
     static func listBytes(_ n: Int) -> Int { (2 * n + 15) & ~15 }
+
+    /// Whether a binary layer (`bits`, `bitsBounds`) over `n` inputs lists its columns as u32 rather
+    /// than u16, so that `accumulate` loads two indices with one 64-bit load (`ldrd` on the Cortex-M4:
+    /// three loads per two column words, not four; issue 14 item 6, fourth round): rows of at most
+    /// 1,024 (a list of at most 2 KiB: FCN2's hidden layers' 1,200 B stay below its first layer's
+    /// 1,568 B, so its arena does not grow; the conv net's 1,600-input layer keeps 1,600 B). Never in
+    /// the Cortex-M0 firmware or the minimal library (flash, code size: one `accumulate`).
+    @_noAllocation @inline(__always)
+    static func wideList(n: Int) -> Bool {
+        #if COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL
+        return false
+        #else
+        return n <= 1024
+        #endif
+    }
+
+    /// Bytes of a binary layer's list over `n` inputs: at most n / 2 entries (`wideList`: u32 or u16), rounded to 16 B.
+    @_noAllocation @inline(__always)
+    static func bitsListBytes(n: Int) -> Int { ((wideList(n: n) ? 4 : 2) &* (n / 2) &+ 15) & ~15 }
 
     /// Binary input `x` (n bits): A_o = n - 2 popcount(x XOR w_o), into `sink`.
     @_noAllocation @inline(never)
@@ -81,7 +100,7 @@ public enum ColumnDenseKernel {
         // The counter first (16 planes: count <= n / 2 < 2^15, rows hold at most 65,535 values), then
         // the list of at most n / 2 columns.
         let planes = scratch.assumingMemoryBound(to: UInt32.self), stride = 16
-        let list = (scratch + 4 &* stride).assumingMemoryBound(to: UInt16.self)
+        let list = UnsafeMutableRawPointer(scratch + 4 &* stride)
         let count = selectBits(x32, n: n, ones: ones, into: list)
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let groups = BitPacking.laneGroups(m)
@@ -89,7 +108,7 @@ public enum ColumnDenseKernel {
         let base = Int32(truncatingIfNeeded: n &- 2 &* set), side: Int32 = ones ? -2 : 2
         for g in 0..<groups {
             clear(planes, stride)
-            accumulate(w32 + g &* n, list, count, planes)
+            accumulate(w32 + g &* n, list: list, count, planes, n: n)
             transpose(planes, wide: false)
             // A = n - 2 (|x| + c - 2 S) with S over the set inputs, n - 2 (|x| - c + 2 S) over the clear ones.
             #if COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL   // one sink for both sides: the Cortex-M0's flash, the minimal library's code
@@ -161,9 +180,10 @@ public enum ColumnDenseKernel {
         let twelve = (scratch + listBytes(n)).assumingMemoryBound(to: UInt32.self), three = twelve + 16
         let w32 = weights.assumingMemoryBound(to: UInt32.self)
         let rowCounts = (weights + 4 &* groups &* n).assumingMemoryBound(to: UInt16.self)
-        // Level 3 from the front, level 2 from the back, then level 1 after level 3 (disjoint: n entries in all).
-        let (c3, c2) = selectLevels(px, n: n, front: 3, back: 2, into: list)
-        let c1 = selectLevels(px, n: n, front: 0, back: 1, into: list + c3).back
+        // Level 3 from the front, levels 1 and 2 from the back in one pass, then level 1 moved after
+        // level 3 (disjoint: n entries in all).
+        let (c3, back) = selectLevels(px, n: n, into: list)
+        let (c1, c2) = splitLevels(list, n: n, front: c3, back: back)
         let total = Int32(truncatingIfNeeded: n &+ 2 &* c1 &+ 4 &* c2 &+ 6 &* c3)
         // The level-3 counter is added into the other (`addSixTimes`, over the planes this image's largest
         // S_12 + 6 S_3 reaches: below 2^16, `byLevels`), and one counter is transposed, not two.
@@ -201,57 +221,77 @@ public enum ColumnDenseKernel {
         }
     }
 
-    /// Lists the pixels of level `front` (q = pixel >> 6; 3 or none) from `list` up, and those of level
-    /// `back` (1 or 2) from `list + n - 1` down or, when `front` is 0, from `list` up; returns both
-    /// counts. Four pixels per load, and a group of four blank pixels costs one test. The front list is
-    /// written as `selectPixels` writes (every pixel stored, the count advanced by its bit: no branch),
-    /// which never reaches an entry of the back list; the back list, of the rare levels 1 and 2, one
-    /// set bit at a time.
+    /// Lists the pixels of level 3 (q = pixel >> 6) from `list` up, and those of levels 1 and 2 from
+    /// `list + n - 1` down, level 1's tagged with bit 15 (n <= 10,922, `byLevels`: indices fit 15 bits);
+    /// returns both counts. Four pixels per load, and a group of four blank pixels costs one test. The
+    /// front list is written as `selectPixels` writes (every pixel stored, the count advanced by its
+    /// bit: no branch), which never reaches an entry of the back list (pixel i + 3 < n - back); the back
+    /// list, of the rare levels 1 and 2, one set bit at a time. One pass over the pixels, where a pass
+    /// per back level took about 1,900 instructions more on an MNIST image (issue 14 item 6, fourth round).
     @_noAllocation @inline(__always)
-    static func selectLevels(_ px: UnsafePointer<UInt8>, n: Int, front: UInt32, back: UInt32,
-                             into list: UnsafeMutablePointer<UInt16>) -> (front: Int, back: Int) {
+    static func selectLevels(_ px: UnsafePointer<UInt8>, n: Int, into list: UnsafeMutablePointer<UInt16>) -> (front: Int, back: Int) {
         var f = 0, b = 0
-        let down = front != 0
-        @inline(__always) func level(_ x: UInt32, _ q: UInt32) -> UInt32 {   // bit 0 of byte k: pixel k is at level q
-            let lo = x >> 6, hi = x >> 7
-            return (q == 3 ? lo & hi : (q == 2 ? hi & ~lo : lo & ~hi)) & 0x0101_0101
-        }
         var i = 0
         while i &+ 4 <= n {
             let x = UnsafeRawPointer(px + i).loadUnaligned(as: UInt32.self)
             if x & 0xC0C0_C0C0 != 0 {
-                if front != 0 {
-                    let u = level(x, front)
-                    let at = UInt16(truncatingIfNeeded: i)
-                    list[f] = at; f &+= Int(u & 1)
-                    list[f] = at &+ 1; f &+= Int((u >> 8) & 1)
-                    list[f] = at &+ 2; f &+= Int((u >> 16) & 1)
-                    list[f] = at &+ 3; f &+= Int(u >> 24)
-                }
-                listSet(level(x, back), at: i, down: down, list: list, n: n, count: &b)
+                let lo = x >> 6, hi = x >> 7
+                let u = lo & hi & 0x0101_0101   // level 3
+                let at = UInt16(truncatingIfNeeded: i)
+                list[f] = at; f &+= Int(u & 1)
+                list[f] = at &+ 1; f &+= Int((u >> 8) & 1)
+                list[f] = at &+ 2; f &+= Int((u >> 16) & 1)
+                list[f] = at &+ 3; f &+= Int(u >> 24)
+                listBack((lo ^ hi) & 0x0101_0101, ones: lo, at: i, list: list, n: n, count: &b)
             }
             i &+= 4
         }
         while i < n {
             let x = UInt32(px[i])
-            if front != 0 && level(x, front) != 0 { list[f] = UInt16(truncatingIfNeeded: i); f &+= 1 }
-            listSet(level(x, back), at: i, down: down, list: list, n: n, count: &b)
+            let lo = x >> 6, hi = x >> 7
+            if lo & hi & 1 != 0 { list[f] = UInt16(truncatingIfNeeded: i); f &+= 1 }
+            listBack((lo ^ hi) & 1, ones: lo, at: i, list: list, n: n, count: &b)
             i &+= 1
         }
         return (f, b)
     }
 
-    /// Lists pixel `at + k` for each byte k of `v` whose bit 0 is set, at `list[count]` up or, `down`,
-    /// at `list[n - 1 - count]` down.
+    /// Lists pixel `at + k` for each byte k of `v` whose bit 0 is set at `list[n - 1 - count]` down,
+    /// with bit 15 set where bit 0 of byte k of `ones` is (level 1).
     @_noAllocation @inline(__always)
-    static func listSet(_ v: UInt32, at: Int, down: Bool, list: UnsafeMutablePointer<UInt16>, n: Int, count: inout Int) {
+    static func listBack(_ v: UInt32, ones: UInt32, at: Int, list: UnsafeMutablePointer<UInt16>, n: Int, count: inout Int) {
         var v = v
         while v != 0 {
-            let i = UInt16(truncatingIfNeeded: at &+ (v.trailingZeroBitCount >> 3))
-            if down { list[n &- 1 &- count] = i } else { list[count] = i }
+            let z = UInt32(truncatingIfNeeded: v.trailingZeroBitCount)
+            let i = UInt32(truncatingIfNeeded: at) &+ (z >> 3) | ((ones >> z) & 1) &<< 15
+            list[n &- 1 &- count] = UInt16(truncatingIfNeeded: i)
             count &+= 1
             v &= v &- 1
         }
+    }
+
+    /// Splits the `back` entries `selectLevels` listed at the end of `list` (levels 1 and 2, level 1's
+    /// tagged with bit 15) by level: level 2's stay at the end (`list + n - c2 ..< n`), level 1's move,
+    /// untagged, after the `front` entries of level 3 (`list + front ..< front + c1`); returns (c1, c2).
+    /// A partition of the back entries by swaps from both ends, then a copy down (the destination never
+    /// passes the source: front <= n - back).
+    @_noAllocation @inline(__always)
+    static func splitLevels(_ list: UnsafeMutablePointer<UInt16>, n: Int, front: Int, back: Int) -> (Int, Int) {
+        let start = n &- back
+        var lo = start, hi = n &- 1
+        while lo <= hi {
+            let a = list[lo]
+            if a & 0x8000 != 0 { lo &+= 1; continue }
+            let z = list[hi]
+            if z & 0x8000 == 0 { hi &-= 1; continue }
+            list[lo] = z
+            list[hi] = a
+            lo &+= 1
+            hi &-= 1
+        }
+        let c1 = lo &- start
+        for k in 0..<c1 { list[front &+ k] = list[start &+ k] & 0x7FFF }
+        return (c1, n &- lo)
     }
 
     /// Zeroes `count` counter words. By stores of a zero the compiler cannot see (the top bit of the
@@ -265,17 +305,32 @@ public enum ColumnDenseKernel {
         if zero != 0 { p.initialize(repeating: 0, count: count) }
     }
 
-    /// Lists the indices i < n whose input bit is 1 (`ones`) or 0; returns how many.
+    /// Lists the indices i < n whose input bit is 1 (`ones`) or 0 into `list` (`wideList`: u32, else
+    /// u16 entries); returns how many.
     @_noAllocation
-    static func selectBits(_ x: UnsafePointer<UInt32>, n: Int, ones: Bool, into list: UnsafeMutablePointer<UInt16>) -> Int {
+    static func selectBits(_ x: UnsafePointer<UInt32>, n: Int, ones: Bool, into list: UnsafeMutableRawPointer) -> Int {
+        #if !(COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL)
+        if wideList(n: n) { return selectBits(x, n: n, ones: ones, into: list, entry: 4) }
+        #endif
+        return selectBits(x, n: n, ones: ones, into: list, entry: 2)
+    }
+
+    /// `selectBits` with entries of `entry` bytes (2 or 4).
+    @_noAllocation @inline(__always)
+    static func selectBits(_ x: UnsafePointer<UInt32>, n: Int, ones: Bool, into list: UnsafeMutableRawPointer, entry: Int) -> Int {
         var count = 0
         let halves = (n &+ 31) >> 5
         for j in 0..<halves {
             var v = ones ? x[j] : ~x[j]
             if j == halves &- 1 && n & 31 != 0 { v &= (1 &<< UInt32(n & 31)) &- 1 }
-            let base = UInt16(truncatingIfNeeded: j &<< 5)
+            let base = UInt32(truncatingIfNeeded: j &<< 5)
             while v != 0 {
-                list[count] = base &+ UInt16(truncatingIfNeeded: v.trailingZeroBitCount)
+                let i = base &+ UInt32(truncatingIfNeeded: v.trailingZeroBitCount)
+                if entry == 4 {
+                    list.storeBytes(of: i, toByteOffset: 4 &* count, as: UInt32.self)
+                } else {
+                    list.storeBytes(of: UInt16(truncatingIfNeeded: i), toByteOffset: 2 &* count, as: UInt16.self)
+                }
                 count &+= 1
                 v &= v &- 1
             }
@@ -308,12 +363,59 @@ public enum ColumnDenseKernel {
         return count
     }
 
+    /// A binary layer's `accumulate`: over its list of u32 or u16 indices (`wideList`).
+    @_noAllocation @inline(__always)
+    static func accumulate(_ column: UnsafePointer<UInt32>, list: UnsafeRawPointer, _ count: Int, _ planes: UnsafeMutablePointer<UInt32>, n: Int) {
+        #if !(COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL)
+        if wideList(n: n) {
+            accumulate(column, list.assumingMemoryBound(to: UInt32.self), count, planes)
+            return
+        }
+        #endif
+        accumulate(column, list.assumingMemoryBound(to: UInt16.self), count, planes)
+    }
+
     /// Adds the listed columns of one lane group (`column[i]`: column i's word) to the bit-sliced
-    /// counter `planes` (plane 0 at the list's weight): thirty-two, then sixteen at a time through
-    /// carry-save adders into the lowest four planes, whose carries of weight 16 ripple up; then eight, four, two, one.
+    /// counter `planes` (plane 0 at the list's weight): `columnSums` over a list of u16 indices.
     @_noAllocation @inline(never)
     static func accumulate(_ column: UnsafePointer<UInt32>, _ list: UnsafePointer<UInt16>, _ count: Int,
                            _ planes: UnsafeMutablePointer<UInt32>) {
+        columnSums(column, UnsafeRawPointer(list), count, planes, entry: 2)
+    }
+
+    #if !(COMPACT_COLUMN_SUMS || BITSHIELD_MINIMAL)
+    /// `accumulate` over a list of u32 indices (`wideList`), 8-byte aligned: two
+    /// indices per 64-bit load.
+    @_noAllocation @inline(never)
+    static func accumulate(_ column: UnsafePointer<UInt32>, _ list: UnsafePointer<UInt32>, _ count: Int,
+                           _ planes: UnsafeMutablePointer<UInt32>) {
+        columnSums(column, UnsafeRawPointer(list), count, planes, entry: 4)
+    }
+    #endif
+
+    /// Column indices `k` and `k + 1` (k even) of a list of `entry`-byte indices (2: u16; 4: u32, read
+    /// as one 64-bit load, little-endian: entry k in its low half; the list 8-byte aligned).
+    @_noAllocation @inline(__always)
+    static func pair(_ p: UnsafeRawPointer, _ k: Int, entry: Int) -> (Int, Int) {
+        if entry == 4 {
+            let v = p.load(fromByteOffset: 4 &* k, as: UInt64.self)
+            return (Int(truncatingIfNeeded: UInt32(truncatingIfNeeded: v)), Int(truncatingIfNeeded: v >> 32))
+        }
+        return (Int(p.load(fromByteOffset: 2 &* k, as: UInt16.self)), Int(p.load(fromByteOffset: 2 &* k &+ 2, as: UInt16.self)))
+    }
+
+    /// Column index `k` of a list of `entry`-byte indices.
+    @_noAllocation @inline(__always)
+    static func single(_ p: UnsafeRawPointer, _ k: Int, entry: Int) -> Int {
+        entry == 4 ? Int(truncatingIfNeeded: p.load(fromByteOffset: 4 &* k, as: UInt32.self)) : Int(p.load(fromByteOffset: 2 &* k, as: UInt16.self))
+    }
+
+    /// Adds the listed columns (`count` indices of `entry` bytes from `list`) of one lane group to the
+    /// counter `planes`: thirty-two, then sixteen at a time through carry-save adders into the lowest
+    /// four planes, whose carries of weight 16 ripple up; then eight, four, two, one.
+    @_noAllocation @inline(__always)
+    static func columnSums(_ column: UnsafePointer<UInt32>, _ list: UnsafeRawPointer, _ count: Int,
+                           _ planes: UnsafeMutablePointer<UInt32>, entry: Int) {
         var o = planes[0], t = planes[1], f = planes[2], e = planes[3]
         var p = list
         var left = count
@@ -321,37 +423,38 @@ public enum ColumnDenseKernel {
         // Thirty-two at a time: the two blocks' carries of weight 16 go through one carry-save adder
         // with plane 4, and only its carries of weight 32 ripple on (about half the ripples).
         while left >= 32 {
-            let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
+            let e0 = eight(column, p, entry, &o, &t, &f), e1 = eight(column, p + 8 &* entry, entry, &o, &t, &f)
             let (s0, e2) = Popcount.carrySave(e, e0, e1)
-            let e3 = eight(column, p + 16, &o, &t, &f), e4 = eight(column, p + 24, &o, &t, &f)
+            let e3 = eight(column, p + 16 &* entry, entry, &o, &t, &f), e4 = eight(column, p + 24 &* entry, entry, &o, &t, &f)
             let (s1, e5) = Popcount.carrySave(e2, e3, e4)
             e = e5
             let (c, s) = Popcount.carrySave(planes[4], s0, s1)
             planes[4] = s
             if c != 0 { ripple(c, planes + 5) }
-            p += 32
+            p += 32 &* entry
             left &-= 32
         }
         #endif
         while left >= 16 {
-            let e0 = eight(column, p, &o, &t, &f), e1 = eight(column, p + 8, &o, &t, &f)
+            let e0 = eight(column, p, entry, &o, &t, &f), e1 = eight(column, p + 8 &* entry, entry, &o, &t, &f)
             let (s, e2) = Popcount.carrySave(e, e0, e1)
             e = e2
             if s != 0 { ripple(s, planes + 4) }
-            p += 16
+            p += 16 &* entry
             left &-= 16
         }
         if left >= 8 {
-            let e0 = eight(column, p, &o, &t, &f)
+            let e0 = eight(column, p, entry, &o, &t, &f)
             let s = e & e0
             e ^= e0
             if s != 0 { ripple(s, planes + 4) }
-            p += 8
+            p += 8 &* entry
             left &-= 8
         }
         if left >= 4 {
-            let (c0, o0) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
-            let (c1, o1) = Popcount.carrySave(o0, column[Int(p[2])], column[Int(p[3])])
+            let (i0, i1) = pair(p, 0, entry: entry), (i2, i3) = pair(p, 2, entry: entry)
+            let (c0, o0) = Popcount.carrySave(o, column[i0], column[i1])
+            let (c1, o1) = Popcount.carrySave(o0, column[i2], column[i3])
             let (c2, t1) = Popcount.carrySave(t, c0, c1)
             o = o1; t = t1
             let c3 = f & c2   // c2 has weight 4: half adders into f and e
@@ -359,19 +462,20 @@ public enum ColumnDenseKernel {
             let up = e & c3
             e ^= c3
             if up != 0 { ripple(up, planes + 4) }
-            p += 4
+            p += 4 &* entry
             left &-= 4
         }
         if left >= 2 {
-            let (c, o1) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
+            let (i0, i1) = pair(p, 0, entry: entry)
+            let (c, o1) = Popcount.carrySave(o, column[i0], column[i1])
             o = o1
             let up = carry(c, &t, &f, &e)
             if up != 0 { ripple(up, planes + 4) }
-            p += 2
+            p += 2 &* entry
             left &-= 2
         }
         if left == 1 {
-            let v = column[Int(p[0])]
+            let v = column[single(p, 0, entry: entry)]
             let c = o & v
             o ^= v
             let up = carry(c, &t, &f, &e)
@@ -380,15 +484,18 @@ public enum ColumnDenseKernel {
         planes[0] = o; planes[1] = t; planes[2] = f; planes[3] = e
     }
 
-    /// Eight listed columns from `p` into the planes of weight 1, 2 and 4; returns the carries of weight 8.
+    /// Eight listed columns from `p` (indices of `entry` bytes) into the planes of weight 1, 2 and 4;
+    /// returns the carries of weight 8.
     @_noAllocation @inline(__always)
-    static func eight(_ column: UnsafePointer<UInt32>, _ p: UnsafePointer<UInt16>,
+    static func eight(_ column: UnsafePointer<UInt32>, _ p: UnsafeRawPointer, _ entry: Int,
                       _ o: inout UInt32, _ t: inout UInt32, _ f: inout UInt32) -> UInt32 {
-        let (t0, o0) = Popcount.carrySave(o, column[Int(p[0])], column[Int(p[1])])
-        let (t1, o1) = Popcount.carrySave(o0, column[Int(p[2])], column[Int(p[3])])
+        let (i0, i1) = pair(p, 0, entry: entry), (i2, i3) = pair(p, 2, entry: entry)
+        let (t0, o0) = Popcount.carrySave(o, column[i0], column[i1])
+        let (t1, o1) = Popcount.carrySave(o0, column[i2], column[i3])
         let (f0, t2) = Popcount.carrySave(t, t0, t1)
-        let (t3, o2) = Popcount.carrySave(o1, column[Int(p[4])], column[Int(p[5])])
-        let (t4, o3) = Popcount.carrySave(o2, column[Int(p[6])], column[Int(p[7])])
+        let (i4, i5) = pair(p, 4, entry: entry), (i6, i7) = pair(p, 6, entry: entry)
+        let (t3, o2) = Popcount.carrySave(o1, column[i4], column[i5])
+        let (t4, o3) = Popcount.carrySave(o2, column[i6], column[i7])
         let (f1, t5) = Popcount.carrySave(t2, t3, t4)
         let (e, f2) = Popcount.carrySave(f, f0, f1)
         o = o3; t = t5; f = f2
