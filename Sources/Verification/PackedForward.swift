@@ -63,20 +63,7 @@ struct PackedForward {
             for j in 0..<network.classes { lastSums[j] = Int(acc[j]) }
             return network.scores.argmax(lastSums)
         }
-        let m = network.firstUnits
-        first.threshold.withUnsafeBufferPointer { t in
-            first.flip.withUnsafeBufferPointer { flip in
-                scratch.withUnsafeMutableBufferPointer { out in
-                    for w in 0..<BitPacking.words(m) {
-                        var word: UInt64 = 0
-                        for o in (w << 6)..<min(m, (w + 1) << 6) where (acc[o] >= t[o]) == flip[o] {
-                            word |= 1 << UInt64(o & 63)
-                        }
-                        out[w] = word
-                    }
-                }
-            }
-        }
+        Self.pack(UnsafeBufferPointer(rebasing: acc[0..<network.firstUnits]), first, into: &scratch)
         let changed = flipSigns(0)
         guard let cached else { return fresh() }
         guard changed else { return cached }
@@ -109,15 +96,15 @@ struct PackedForward {
             signs.withUnsafeBufferPointer { a in
                 scratch.withUnsafeBufferPointer { flipped in
                     sums.withUnsafeMutableBufferPointer { s in
+                        let out = s.baseAddress! + base
                         for w in 0..<layer.words {
                             var bits = flipped[w]
                             while bits != 0 {
                                 let b = bits.trailingZeroBitCount
                                 bits &= bits - 1
-                                let k = w << 6 | b
                                 let step: Int32 = (a[source + w] >> UInt64(b)) & 1 == 1 ? -2 : 2
-                                let column = columns.baseAddress! + k * layer.m
-                                for o in 0..<layer.m { s[base + o] &+= Int32(column[o]) &* step }
+                                let column = columns.baseAddress! + (w << 6 | b) * layer.m
+                                for o in 0..<layer.m { out[o] &+= Int32(truncatingIfNeeded: column[o]) &* step }
                             }
                         }
                     }
@@ -128,19 +115,25 @@ struct PackedForward {
 
     /// Packed layer `l`'s signs from its accumulators, into the scratch (the next sign layer's candidate words).
     private mutating func thresholdSigns(_ l: Int) {
-        let layer = layers[l], base = sumOffsets[l]
-        let threshold = layer.threshold!
+        let base = sumOffsets[l]
+        sums.withUnsafeBufferPointer { s in Self.pack(UnsafeBufferPointer(rebasing: s[base..<(base + layers[l].m)]), layers[l].threshold!, into: &scratch) }
+    }
+
+    /// The packed signs of `units` accumulators by their thresholds: bit 1 (−1) iff (A >= t) == flip, that
+    /// is iff (A < t) != flip, branch-free on the sign of A − t in 64 bits (a hostile threshold cannot wrap it).
+    @inline(__always)
+    static func pack(_ sums: UnsafeBufferPointer<Int32>, _ threshold: BinaryNetwork.Threshold, into scratch: inout [UInt64]) {
+        let m = sums.count
         threshold.threshold.withUnsafeBufferPointer { t in
             threshold.flip.withUnsafeBufferPointer { flip in
-                sums.withUnsafeBufferPointer { s in
-                    scratch.withUnsafeMutableBufferPointer { out in
-                        for w in 0..<BitPacking.words(layer.m) {
-                            var word: UInt64 = 0
-                            for o in (w << 6)..<min(layer.m, (w + 1) << 6) where (s[base + o] >= t[o]) == flip[o] {
-                                word |= 1 << UInt64(o & 63)
-                            }
-                            out[w] = word
+                scratch.withUnsafeMutableBufferPointer { out in
+                    for w in 0..<BitPacking.words(m) {
+                        var word: UInt64 = 0
+                        for o in (w << 6)..<min(m, (w + 1) << 6) {
+                            let below = UInt64(bitPattern: Int64(sums[o]) &- Int64(t[o])) >> 63
+                            word |= (below ^ (flip[o] ? 1 : 0)) << UInt64(o & 63)
                         }
+                        out[w] = word
                     }
                 }
             }
