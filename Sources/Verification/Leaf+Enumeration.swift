@@ -20,7 +20,7 @@ import ModelFormat
 extension BinaryNetwork {
     /// The default `leafLimit`: the largest box decided by enumeration instead of splitting (docs/VERIFY.md,
     /// "The leaf stage", has the measurement behind it).
-    public static let defaultLeafLimit = 1 << 14
+    public static let defaultLeafLimit = 1 << 8
 }
 
 extension Search {
