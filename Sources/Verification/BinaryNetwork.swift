@@ -30,6 +30,10 @@ public struct BinaryNetwork: Sendable {
     let last: PackedLayer?
     /// The last layer's `affine`, per class.
     let scores: ScoreMap
+    /// The packed layers' weights by input, `columns[l][k * m + o]` = w_ok (±1), the hidden layers' then the
+    /// last's: the leaf stage's forward pass (PackedForward.swift) adds one column per input sign that flips.
+    /// Empty when those layers hold more than `maxFirstLayerWeights` weights together (it then recomputes them).
+    let columns: [[Int8]]
 
     /// Integer thresholds of a `threshold_sign`, one per unit (channels expanded): the unit is +1 iff
     /// `(A >= threshold) != flip` (spec/FORMAT.md, "Folding BatchNorm and sign into a threshold").
@@ -121,6 +125,18 @@ public struct BinaryNetwork: Sendable {
         }
         hidden = layers
         last = lastLayer
+        let packedLayers = layers + (lastLayer.map { [$0] } ?? [])
+        if packedLayers.reduce(0, { $0 + $1.n * $1.m }) <= Self.maxFirstLayerWeights {
+            self.columns = packedLayers.map { layer in
+                var column = [Int8](repeating: 1, count: layer.n * layer.m)
+                for o in 0..<layer.m {
+                    for k in 0..<layer.n where (layer.weights[o * layer.words + (k >> 6)] >> UInt64(k & 63)) & 1 == 1 { column[k * layer.m + o] = -1 }
+                }
+                return column
+            }
+        } else {
+            self.columns = []
+        }
 
         guard k + 1 < ops.count, ops[k].kind == .affine, ops[k + 1].kind == .argmax, k + 2 == ops.count else {
             throw .unsupported(op: k, what: k < ops.count ? Self.describe(ops[k]) + " after the last binary layer (verify needs affine → argmax)"

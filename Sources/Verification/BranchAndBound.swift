@@ -14,7 +14,8 @@
 // product rule); deeper, by a cheap estimate, the pixel whose split fixes the most first-layer units in its
 // worse branch (the same product rule on the exact first-layer bounds; Achterberg, "Constraint Integer
 // Programming", 2007). The attack's level is tried first, then the levels farthest from the clean one, so
-// counterexamples come early. The first-layer bounds are updated incrementally: fixing
+// counterexamples come early; an open box of at most `leafLimit` images is decided by running each of
+// them (the leaf stage, Leaf+Enumeration.swift). The first-layer bounds are updated incrementally: fixing
 // pixel i to code c moves every unit's lo and hi by w_oi times the change of its end (O(units) per node).
 // A box of single levels is one image, always decided, so the search is complete; the time limit makes
 // the answer unknown, never robust.
@@ -42,6 +43,8 @@ public struct VerificationResult: Sendable {
     public var freePixels: Int
     /// Nodes of the search examined.
     public var nodes: Int
+    /// Images the leaf stage classified one by one (Leaf+Enumeration.swift).
+    public var leafImages: Int = 0
 }
 
 extension BinaryNetwork {
@@ -68,9 +71,11 @@ extension BinaryNetwork {
     /// Decides whether any image within `budget` pixel units of `pixels` (clipped to [0, 255]) gets a class
     /// other than `label`, searching for at most `timeLimit` on `clock` (nil: no limit). `attack` runs the greedy
     /// attack before the search (the tests turn it off to reach the search's own counterexamples); `method`
-    /// is the complete search that follows it.
+    /// is the complete search that follows it; with branch and bound, a box of at most `leafLimit` images is
+    /// decided by running each of them (0: never).
     public func verify(_ pixels: [UInt8], label: Int, budget: Int, timeLimit: Duration?, attack: Bool = true,
-                       method: VerificationMethod = .branchAndBound, clock: SearchClock = .cpu) throws(VerificationError) -> VerificationResult {
+                       method: VerificationMethod = .branchAndBound, clock: SearchClock = .cpu,
+                       leafLimit: Int = BinaryNetwork.defaultLeafLimit) throws(VerificationError) -> VerificationResult {
         guard pixels.count == inputCount else { throw .inputSize(expected: inputCount, found: pixels.count) }
         guard (0..<classes).contains(label) else { throw .label(label, classes: classes) }
         var search = Search(network: self, pixels: pixels, label: 0, budget: 0, deadline: nil)
@@ -78,6 +83,7 @@ extension BinaryNetwork {
         if clean != label { return VerificationResult(verdict: .counterexample(pixels), cleanClass: clean, freePixels: 0, nodes: 0) }
         search = Search(network: self, pixels: pixels, label: label, budget: max(budget, 0),
                         deadline: timeLimit.map { SearchDeadline(clock: clock, after: $0) })
+        search.leafLimit = max(leafLimit, 0)
         let verdict: Verdict
         if attack && search.attack(rounds: 2 * search.free.count) {
             verdict = .counterexample(search.counterexample())
@@ -88,7 +94,8 @@ extension BinaryNetwork {
             case .units: verdict = search.runUnits()
             }
         }
-        return VerificationResult(verdict: verdict, cleanClass: clean, freePixels: search.free.count, nodes: search.nodes)
+        return VerificationResult(verdict: verdict, cleanClass: clean, freePixels: search.free.count, nodes: search.nodes,
+                                  leafImages: search.leafImages)
     }
 }
 
@@ -110,6 +117,11 @@ struct Search {
     var hi: [Int32]
     var bounds: BoundPropagation
     var nodes = 0
+    /// The leaf stage: boxes of at most this many images are enumerated (0: never), the images it ran, and
+    /// its forward pass, kept across leaves.
+    var leafLimit = 0
+    var leafImages = 0
+    var forward: PackedForward? = nil
 
     init(network: BinaryNetwork, pixels: [UInt8], label: Int, budget: Int, deadline: SearchDeadline?) {
         self.network = network
@@ -154,6 +166,9 @@ struct Search {
             let outcome = lo.withUnsafeBufferPointer { l in hi.withUnsafeBufferPointer { h in bounds.examine(lo: l, hi: h, label: label) } }
             switch outcome {
             case let .decided(c) where c != label: return .counterexample(counterexample())
+            case .open where boxImages(upTo: leafLimit) <= leafLimit:
+                let leaf = enumerateLeaf()
+                if leaf != .robust { return leaf }
             case .open:
                 let strong = stack.count < Self.strongDepth ? strongBranchingPixel() : nil
                 if case let .some(.counterexample(x)) = strong { return .counterexample(x) }
@@ -216,11 +231,7 @@ struct Search {
 
     /// The box's image: every split pixel at its level, every other at its clean pixel.
     func counterexample() -> [UInt8] {
-        var out = pixels
-        for f in 0..<free.count where low[f] == high[f] {
-            out[free[f]] = PixelBudget.nearest(pixels[free[f]], level: low[f], delta: network.delta)
-        }
-        return out
+        image(levels: free.indices.map { low[$0] == high[$0] ? low[$0] : clean[$0] })
     }
 
     /// Sets free pixel `f`'s level range to `newLow...newHigh`, moving the first-layer bounds with it: lo

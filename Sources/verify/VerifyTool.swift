@@ -48,6 +48,9 @@ struct VerifyTool: ToolCommand {
     @Option(help: "The complete search after the bounds and the attack: bab (branch and bound over the free pixels), sat (one CaDiCaL formula per image) or units (branch and bound over the first-layer units the bounds leave open, each forced sign propagated to the pixels).")
     var method: VerificationMethod = .branchAndBound
 
+    @Option(help: "With --method bab, decide a box of at most N images (the product of its free pixels' level counts) by running each of them instead of splitting it; 0 never does.")
+    var leafLimit: Int = BinaryNetwork.defaultLeafLimit
+
     @Option(help: "Write the counterexamples as an IDX pair PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte.")
     var counterexamples: String?
 
@@ -60,6 +63,7 @@ struct VerifyTool: ToolCommand {
     func validate() throws {
         guard eps.isFinite, (0...1).contains(eps) else { throw ValidationError("--eps \(eps) is outside 0...1") }
         guard timeout.isFinite, timeout > 0, timeout <= 1e6 else { throw ValidationError("--timeout \(timeout) must be in (0, 1000000] seconds") }
+        guard (0...(1 << 40)).contains(leafLimit) else { throw ValidationError("--leaf-limit \(leafLimit) must be in 0...\(1 << 40) images") }
         if let counterexamples { try requireFilePrefix(counterexamples, files: cexPaths(counterexamples), option: "--counterexamples") }
         if let journal { try requireWritableFile(journal, option: "--journal") }
     }
@@ -132,7 +136,7 @@ struct VerifyTool: ToolCommand {
             } else {
                 let start = clock.now()
                 let result = try network.verify(pixels, label: label, budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)),
-                                                method: method, clock: clock)
+                                                method: method, clock: clock, leafLimit: leafLimit)
                 let s = clock.now() - start
                 let runtimeClass = pixels.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) }
                 guard runtimeClass == result.cleanClass else {
@@ -144,7 +148,7 @@ struct VerifyTool: ToolCommand {
                 case .unknown: entry = .init(verdict: "unknown", seconds: s, nodes: result.nodes, timeout: timeout, pixels: nil)
                 }
                 try log?.append(index: i, key: key, entry)
-                if !json { print("image \(i): \(entry.verdict) (\(String(format: "%.3f", s)) s, \(result.nodes) nodes, \(result.freePixels) free pixels)") }
+                if !json { print("image \(i): \(entry.verdict) (\(String(format: "%.3f", s)) s, \(result.nodes) nodes, \(result.leafImages) leaf images, \(result.freePixels) free pixels)") }
             }
             if let cex = entry.pixels {
                 try checkCounterexample(cex, clean: pixels, label: label, index: i, budget: budget, runtime: runtime)
@@ -188,7 +192,7 @@ struct VerifyTool: ToolCommand {
         if json {
             print(try jsonLine([
                 "model": model, "model_sha256": sha, "source": source, "images": n, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": budget,
-                "timeout_s": timeout, "clock": clock.rawValue, "method": method.rawValue, "robust": robust, "counterexample": notRobust, "unknown": unknown,
+                "timeout_s": timeout, "clock": clock.rawValue, "method": method.rawValue, "leaf_limit": leafLimit, "robust": robust, "counterexample": notRobust, "unknown": unknown,
                 "certified_accuracy": certified, "clean_accuracy": clean, "resumed": resumed,
                 "time_median_s": quantile(0.5), "time_p90_s": quantile(0.9), "time_max_s": sorted.last ?? 0,
                 "counterexample_indices": counterexampleIndices,

@@ -9,7 +9,7 @@ import XCTest
 final class BruteForceTests: XCTestCase {
     /// One network's images: returns (robust, counterexamples) counted, failing on any disagreement.
     func check(_ image: [UInt8], side: Int, delta: Int, budgets: [Int], generator g: inout TinyNetworks,
-               method: VerificationMethod = .branchAndBound, file: StaticString = #filePath, line: UInt = #line) throws -> (robust: Int, attacked: Int) {
+               method: VerificationMethod = .branchAndBound, leafLimit: Int = 0, file: StaticString = #filePath, line: UInt = #line) throws -> (robust: Int, attacked: Int) {
         let runtime = try Runtime(image)
         let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
         var robust = 0, attacked = 0
@@ -24,7 +24,7 @@ final class BruteForceTests: XCTestCase {
             let oracle = runtime.bruteForce(pixels, label: label, budget: budget, delta: delta, cap: 1 << 14)
             guard oracle.searched else { continue }
             let attack = g.next() % 2 == 0
-            let result = try network.verify(pixels, label: label, budget: budget, timeLimit: nil, attack: attack, method: method)
+            let result = try network.verify(pixels, label: label, budget: budget, timeLimit: nil, attack: attack, method: method, leafLimit: leafLimit)
             switch result.verdict {
             case .robust:
                 XCTAssertNil(oracle.counterexample, "verified robust, but brute force finds a counterexample (budget \(budget))", file: file, line: line)
@@ -65,6 +65,21 @@ final class BruteForceTests: XCTestCase {
                 _ = try check(image, side: 4, delta: delta, budgets: [8, 20, 35], generator: &g)
             }
         }
+    }
+
+    /// Branch and bound whose boxes of at most 6 images are enumerated (the leaf stage inside the tree, after
+    /// splits): every layout, one to three hidden layers, 1-3 input bits.
+    func testLeafStageInsideTheTreeAgreesWithBruteForce() throws {
+        var g = TinyNetworks(seed: 97)
+        var robust = 0, attacked = 0
+        for (layout, delta, widths) in [(PackedRows.Layout.rows, 2, [16, 12]), (.blocked8, 1, [24, 16, 8]), (.columns32, 3, [12])] {
+            let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout)
+            let r = try check(image, side: 4, delta: delta, budgets: [6, 10, 16, 25, 40, 70], generator: &g, leafLimit: 6)
+            robust += r.robust
+            attacked += r.attacked
+        }
+        XCTAssertGreaterThan(robust, 10)
+        XCTAssertGreaterThan(attacked, 10)
     }
 
     /// The SAT method (CaDiCaL on the totalizer encoding) against brute force, on the same kinds of networks:

@@ -175,7 +175,8 @@ final class VerifyToolTests: XCTestCase {
                      [model, "--eps", "0.1", "--dataset", "mnist"] + data,
                      [model, "--eps", "0.1", "--counterexamples", dir + "/"] + data,
                      [model, "--eps", "0.1", "--journal", dir] + data, [model, "--eps", "0.1", "--method", "z3"] + data,
-                     [model, "--eps", "0.1", "--clock", "sundial"] + data] {
+                     [model, "--eps", "0.1", "--clock", "sundial"] + data, [model, "--eps", "0.1", "--leaf-limit=-1"] + data,
+                     [model, "--eps", "0.1", "--leaf-limit", "1099511627777"] + data] {
             let r = try runTool("verify", args)
             XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
         }
