@@ -6,13 +6,17 @@ import ModelFile
 /// The per-image journal of a `verify` run, so that an interrupted run resumes: one append-only line per
 /// image decided (or given up on),
 ///
-///     verify-v1 MODEL_SHA256 BUDGET INDEX IMAGE_KEY VERDICT SECONDS NODES TIMEOUT PIXELS
+///     verify-v2 MODEL_SHA256 BUDGET INDEX IMAGE_KEY VERDICT SECONDS NODES TIMEOUT SEARCH PIXELS
 ///
 /// keyed by the model image's SHA-256, the budget in pixel units (floor(255 ε): two ε with one budget are
 /// one problem), the image's index and IMAGE_KEY (the first 16 hex digits of the SHA-256 of the label and
 /// pixels, so another data set under the same index is not mistaken for this one). VERDICT is `robust`,
 /// `counterexample` (PIXELS: the counterexample in hex) or `unknown` (TIMEOUT: the limit it ran with; a
-/// later run with a longer limit runs the image again). Lines that do not parse (a line cut by a crash, a
+/// later run with a longer limit runs the image again). SEARCH names the search that gave the verdict
+/// (`METHOD/leafN/CLOCK`, `VerifyTool.searchSettings`): a robust or counterexample verdict is a fact about the
+/// model whatever found it, but an unknown is only "this search ran out of time", so it is reused only by
+/// the same search with no longer a limit. Lines of the first version (`verify-v1`, no SEARCH) are read too;
+/// their unknowns are run again. Lines that do not parse (a line cut by a crash, a
 /// negative time or node count) are ignored with a warning, and a counterexample that
 /// is not one is verified again (VerifyTool); the run holds an flock on `.NAME.lock` beside the journal.
 struct VerifyJournal {
@@ -22,10 +26,14 @@ struct VerifyJournal {
         var seconds: Double
         var nodes: Int
         var timeout: Double
+        /// The search settings the verdict came from; nil on a `verify-v1` line.
+        var search: String?
         var pixels: [UInt8]?
     }
 
-    static let tag = "verify-v1"
+    static let tag = "verify-v2"
+    /// The first version's tag: lines without SEARCH.
+    static let firstTag = "verify-v1"
     let path: String
     let model: String
     let budget: Int
@@ -42,7 +50,14 @@ struct VerifyJournal {
         guard FileManager.default.fileExists(atPath: path) else { return }
         let text = try BoundedFile.contents(of: path, limit: 1 << 28, what: "journal")
         for (n, raw) in text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() where !raw.isEmpty {
-            let fields = raw.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+            var fields = raw.split(separator: UInt8(ascii: " ")).map { String(decoding: $0, as: UTF8.self) }
+            // A first-version line has no SEARCH: read it as one whose search is unknown.
+            var search: String? = nil
+            if fields.count == 11, fields[0] == Self.tag, !fields[9].isEmpty {
+                search = fields.remove(at: 9)
+            } else if fields.count == 10, fields[0] == Self.firstTag {
+                fields[0] = Self.tag
+            }
             guard fields.count == 10, fields[0] == Self.tag, let b = Int(fields[2]), let index = Int(fields[3]), index >= 0,
                   let seconds = Double(fields[6]), seconds.isFinite, seconds >= 0, let nodes = Int(fields[7]), nodes >= 0,
                   let timeout = Double(fields[8]), timeout.isFinite, timeout > 0,
@@ -59,7 +74,7 @@ struct VerifyJournal {
                 }
                 pixels = p
             }
-            entries[index] = (fields[4], Entry(verdict: fields[5], seconds: seconds, nodes: nodes, timeout: timeout, pixels: pixels))
+            entries[index] = (fields[4], Entry(verdict: fields[5], seconds: seconds, nodes: nodes, timeout: timeout, search: search, pixels: pixels))
         }
     }
 
@@ -71,7 +86,7 @@ struct VerifyJournal {
     /// Appends one image's line and flushes it to disk.
     func append(index: Int, key: String, _ e: Entry) throws {
         let hex = e.pixels.map { SHA256.hex($0) } ?? "-"
-        let line = "\(Self.tag) \(model) \(budget) \(index) \(key) \(e.verdict) \(e.seconds) \(e.nodes) \(e.timeout) \(hex)\n"
+        let line = "\(Self.tag) \(model) \(budget) \(index) \(key) \(e.verdict) \(e.seconds) \(e.nodes) \(e.timeout) \(e.search ?? "-") \(hex)\n"
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw ToolError.failure("\(path): cannot open the journal: \(String(cString: strerror(errno)))") }
         defer { close(fd) }

@@ -51,6 +51,10 @@ struct VerifyTool: ToolCommand {
     @Option(help: "With --method bab, decide a box of at most N images (the product of its free pixels' level counts) by running each of them instead of splitting it; 0 never does.")
     var leafLimit: Int = BinaryNetwork.defaultLeafLimit
 
+    /// The search's settings as the journal records them (`METHOD/leafN/CLOCK`): what an unknown verdict
+    /// depends on besides the time limit.
+    var searchSettings: String { "\(method.rawValue)/leaf\(method == .branchAndBound ? leafLimit : 0)/\(clock.rawValue)" }
+
     @Option(help: "Write the counterexamples as an IDX pair PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte.")
     var counterexamples: String?
 
@@ -97,7 +101,7 @@ struct VerifyTool: ToolCommand {
             throw fail("the model takes \(network.height)x\(network.width)x\(network.channels) images, \(source) has \(data.height)x\(data.width)x\(data.channels)")
         }
         if let bad = data.labels.firstIndex(where: { Int($0) >= network.classes }) {
-            throw fail("label \(data.labels[bad]) at index \(bad) of \(source) is not below the model's \(network.classes) classes")
+            throw fail("label \(data.labels[bad]) at index \(bad) of \(testImages.labelsSource) is not below the model's \(network.classes) classes")
         }
 
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: Interpreter.arenaBytes(for: image, kernels: .optimized), alignment: 16)
@@ -130,7 +134,9 @@ struct VerifyTool: ToolCommand {
                 printWarning("\(journal ?? ""): the journal calls image \(i) robust, but the runtime classifies it wrong; verifying it again")
                 journaled = nil
             }
-            if let e = journaled, e.verdict != "unknown" || e.timeout >= timeout {
+            // A decided image stands whatever search decided it; an unknown only for the same search with no
+            // longer a limit (another method, leaf limit or clock may decide it).
+            if let e = journaled, e.verdict != "unknown" || (e.search == searchSettings && e.timeout >= timeout) {
                 entry = e
                 resumed += 1
             } else {
@@ -143,9 +149,9 @@ struct VerifyTool: ToolCommand {
                     throw fail("bug: image \(i): the verifier computes class \(result.cleanClass), the runtime \(runtimeClass)")
                 }
                 switch result.verdict {
-                case .robust: entry = .init(verdict: "robust", seconds: s, nodes: result.nodes, timeout: timeout, pixels: nil)
-                case let .counterexample(p): entry = .init(verdict: "counterexample", seconds: s, nodes: result.nodes, timeout: timeout, pixels: p)
-                case .unknown: entry = .init(verdict: "unknown", seconds: s, nodes: result.nodes, timeout: timeout, pixels: nil)
+                case .robust: entry = .init(verdict: "robust", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: nil)
+                case let .counterexample(p): entry = .init(verdict: "counterexample", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: p)
+                case .unknown: entry = .init(verdict: "unknown", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: nil)
                 }
                 try log?.append(index: i, key: key, entry)
                 if !json { print("image \(i): \(entry.verdict) (\(String(format: "%.3f", s)) s, \(result.nodes) nodes, \(result.leafImages) leaf images, \(result.freePixels) free pixels)") }

@@ -90,12 +90,12 @@ final class VerifyToolTests: XCTestCase {
         let robust = try XCTUnwrap(lines.firstIndex { $0[5] == "robust" }), other = try XCTUnwrap(lines.indices.last { $0 != robust })
         let index = Int(lines[robust][3])!
         lines[robust][5] = "counterexample"
-        lines[robust][9] = clean.pixels[(16 * index)..<(16 * index + 16)].map { String(format: "%02x", $0) }.joined()
+        lines[robust][10] = clean.pixels[(16 * index)..<(16 * index + 16)].map { String(format: "%02x", $0) }.joined()
         lines[other][6] = "-5e300"
         // A clean error (every fourth image's label was changed) called robust.
         let wrong = try XCTUnwrap(lines.firstIndex { $0[5] == "counterexample" && Int($0[3])! % 4 == 3 && $0 != lines[other] })
         lines[wrong][5] = "robust"
-        lines[wrong][9] = "-"
+        lines[wrong][10] = "-"
         try (lines.map { $0.joined(separator: " ") }.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
         let second = try runTool("verify", args)
         XCTAssertEqual(second.status, 0, second.stderr)
@@ -105,6 +105,46 @@ final class VerifyToolTests: XCTestCase {
         XCTAssertTrue(second.stderr.contains("calls image \(lines[wrong][3]) robust"), second.stderr)
         XCTAssertEqual(b["resumed"] as? Int, 13)
         for k in ["robust", "counterexample", "unknown"] { XCTAssertEqual(a[k] as? Int, b[k] as? Int, k) }
+    }
+
+    /// An unknown verdict is "this search ran out of time", so it is reused only by the same search
+    /// (method, leaf limit, clock) with no longer a limit; a decided verdict stands whatever decided it. A
+    /// first-version journal line (no SEARCH field) is read: its decided verdicts resume, its unknowns rerun.
+    /// Before, an unknown was reused by any search with no longer a timeout.
+    func testUnknownIsReusedOnlyBySameSearch() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        let journal = dir + "/run.journal"
+        let args = [model, "--eps", "0.1", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte",
+                    "--journal", journal, "--json"]
+        let first = try runTool("verify", args)
+        XCTAssertEqual(first.status, 0, first.stderr)
+        let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        XCTAssertEqual(lines.count, 16)
+        XCTAssertTrue(lines.allSatisfy { $0.count == 11 && $0[0] == "verify-v2" && $0[9] == "bab/leaf\(256)/cpu" }, "\(lines.first ?? [])")
+        // Every robust image journaled as unknown by this search; every counterexample as a v1 unknown.
+        let rewritten = lines.map { l -> String in
+            var l = l
+            if l[5] == "robust" { l[5] = "unknown"; return l.joined(separator: " ") }
+            l[5] = "unknown"; l[10] = "-"; l.remove(at: 9); l[0] = "verify-v1"
+            return l.joined(separator: " ")
+        }
+        let robust = lines.filter { $0[5] == "robust" }.count
+        try (rewritten.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        let same = try lastJSONLine(try runTool("verify", args).stdout)
+        XCTAssertEqual(same["resumed"] as? Int, robust, "the same search trusts its own unknowns, not a v1 line's")
+        XCTAssertEqual(same["unknown"] as? Int, robust)
+        try (rewritten.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        let other = try lastJSONLine(try runTool("verify", args + ["--leaf-limit", "0"]).stdout)
+        XCTAssertEqual(other["resumed"] as? Int, 0, "another leaf limit runs every unknown again")
+        XCTAssertEqual(other["unknown"] as? Int, 0)
+        XCTAssertEqual(other["robust"] as? Int, robust)
+        // A v1 line with a decided verdict resumes.
+        let v1 = lines.map { l -> String in var l = l; l.remove(at: 9); l[0] = "verify-v1"; return l.joined(separator: " ") }
+        try (v1.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        let old = try lastJSONLine(try runTool("verify", args).stdout)
+        XCTAssertEqual(old["resumed"] as? Int, 16)
+        XCTAssertEqual(old["robust"] as? Int, robust)
     }
 
     /// `--method sat` decides the same images the same way as the default branch and bound, says so in its
