@@ -72,12 +72,9 @@ final class VerifyToolTests: XCTestCase {
         XCTAssertEqual(try lastJSONLine(third.stdout)["resumed"] as? Int, 0, third.stderr)
     }
 
-    /// A tampered journal: a robust image's line turned into a "counterexample" that is the clean image (in
-    /// the ball, but classified right) made the resumed run stop with exit 1 and "bug: the counterexample of
-    /// image N is classified ..., its label"; a clean error's line turned "robust" was counted robust (certified
-    /// above clean accuracy); a line with a negative time was taken and shown as the time.
-    /// Now such lines are verified again (with a warning) and the run's verdicts equal a fresh run's.
-    func testTamperedJournalIsVerifiedAgainNotReportedAsABug() throws {
+    /// A first journaled run on the fixture at ε 0.1: the image set's prefix, the journal, the arguments
+    /// (a rerun uses them again) and the finished run.
+    func journaledRun() throws -> (set: String, journal: String, args: [String], first: (status: Int32, stdout: String, stderr: String)) {
         let dir = temporaryDirectory()
         let (model, set) = try fixture(dir)
         let journal = dir + "/run.journal"
@@ -85,6 +82,16 @@ final class VerifyToolTests: XCTestCase {
                     "--journal", journal, "--json"]
         let first = try runTool("verify", args)
         XCTAssertEqual(first.status, 0, first.stderr)
+        return (set, journal, args, first)
+    }
+
+    /// A tampered journal: a robust image's line turned into a "counterexample" that is the clean image (in
+    /// the ball, but classified right) made the resumed run stop with exit 1 and "bug: the counterexample of
+    /// image N is classified ..., its label"; a clean error's line turned "robust" was counted robust (certified
+    /// above clean accuracy); a line with a negative time was taken and shown as the time.
+    /// Now such lines are verified again (with a warning) and the run's verdicts equal a fresh run's.
+    func testTamperedJournalIsVerifiedAgainNotReportedAsABug() throws {
+        let (set, journal, args, first) = try journaledRun()
         let clean = try IDXLoader.loadPair(images: set + "-images-idx3-ubyte", labels: set + "-labels-idx1-ubyte", classes: 4)
         var lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         let robust = try XCTUnwrap(lines.firstIndex { $0[5] == "robust" }), other = try XCTUnwrap(lines.indices.last { $0 != robust })
@@ -112,13 +119,7 @@ final class VerifyToolTests: XCTestCase {
     /// first-version journal line (no SEARCH field) is read: its decided verdicts resume, its unknowns rerun.
     /// Before, an unknown was reused by any search with no longer a timeout.
     func testUnknownIsReusedOnlyBySameSearch() throws {
-        let dir = temporaryDirectory()
-        let (model, set) = try fixture(dir)
-        let journal = dir + "/run.journal"
-        let args = [model, "--eps", "0.1", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte",
-                    "--journal", journal, "--json"]
-        let first = try runTool("verify", args)
-        XCTAssertEqual(first.status, 0, first.stderr)
+        let (_, journal, args, _) = try journaledRun()
         let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         XCTAssertEqual(lines.count, 16)
         XCTAssertTrue(lines.allSatisfy { $0.count == 11 && $0[0] == "verify-v2" && $0[9] == "bab/leaf\(256)/cpu" }, "\(lines.first ?? [])")
