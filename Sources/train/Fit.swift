@@ -100,6 +100,10 @@ struct Fit: ToolCommand {
     @Option(help: ArgumentHelp("How many hidden layers, from the first, the certified-interval penalty acts on (default 1; needs --certify-eps). A deeper layer's interval counts the previous layer's open units as its open inputs (interval bound propagation).", valueName: "N"))
     var certifyLayers: Int?
 
+    @Option(help: ArgumentHelp("Epochs over which the certified-interval budget and weight grow linearly from 0 to E and W (default: a quarter of --epochs, rounded; 0: none; needs --certify-eps).",
+                               discussion: "As interval bound propagation training does (Gowal et al. 2018, sec. 4): at step s of a ramp of R epochs of B batches the budget is floor(min(1, (s + 1) / (R B)) * floor(255 E)) pixel units and the weight min(1, (s + 1) / (R B)) * W. The checkpoint records it, so --resume continues the schedule.", valueName: "EPOCHS"))
+    var certifyRamp: Int?
+
     @Option(help: "Learning-rate schedule: cosine (to 0 over the run), step, or constant.")
     var schedule: LearningRateSchedule = .cosine
 
@@ -167,6 +171,13 @@ struct Fit: ToolCommand {
         if certifyLayers != nil && certifyEps == nil {
             throw ValidationError("--certify-layers needs --certify-eps and --certify-weight (the term it extends)")
         }
+        try checkOption("--certify-ramp", certifyRamp, 0...TrainingConfig.maxEpochs)
+        if certifyRamp != nil && certifyEps == nil {
+            throw ValidationError("--certify-ramp needs --certify-eps and --certify-weight (the term it ramps)")
+        }
+        if let certifyRamp, resume == nil, certifyRamp > epochs {
+            throw ValidationError("--certify-ramp \(certifyRamp) is more than --epochs \(epochs): the budget would never reach --certify-eps")
+        }
         if let certifyLayers, arch != .conv, certifyLayers > depth ?? 4 {
             throw ValidationError("--certify-layers \(certifyLayers) is more than the net's \(depth ?? 4) hidden layers (--depth)")
         }
@@ -177,7 +188,9 @@ struct Fit: ToolCommand {
         // The term acts on a binary first layer's exact interval: a float or XNOR model, 8-bit input or a conv first
         // layer would be refused by the session; say so as a usage error before any data is read.
         // A resumed run keeps its checkpoint's settings: the options would be silently ignored.
-        if resume != nil, let given = certifyEps != nil ? "--certify-eps" : (certifyWeight != nil ? "--certify-weight" : (certifyLayers != nil ? "--certify-layers" : nil)) {
+        let certifyGiven = [("--certify-eps", certifyEps != nil), ("--certify-weight", certifyWeight != nil),
+                            ("--certify-layers", certifyLayers != nil), ("--certify-ramp", certifyRamp != nil)]
+        if resume != nil, let given = certifyGiven.first(where: \.1)?.0 {
             throw ValidationError("\(given) with --resume: a resumed run keeps the certified-interval setting its checkpoint records")
         }
         if certifyEps != nil {
@@ -238,7 +251,10 @@ struct Fit: ToolCommand {
                     return .init(attack: $0.kind, epsilon: eps, steps: adversarialSteps, ratio: adversarialRatio)
                 })
             training.stablePenalty = stablePenalty > 0 ? stablePenalty : nil
-            if let certifyEps, let certifyWeight { training.certify = .init(epsilon: certifyEps, weight: certifyWeight, layers: certifyLayers) }
+            if let certifyEps, let certifyWeight { 
+                training.certify = .init(epsilon: certifyEps, weight: certifyWeight, layers: certifyLayers,
+                                         rampEpochs: certifyRamp ?? TrainingConfig.CertifiedTraining.defaultRamp(epochs: epochs))
+            }
             // The model comes from the options here: a model the options make too large is a usage error.
             do { session = try TrainingSession(model: modelConfig(for: fullTrain), training: training, memoryBudget: common.memoryBudgetBytes) }
             catch { throw ToolError.usage(error.description) }

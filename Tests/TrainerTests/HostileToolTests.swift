@@ -118,7 +118,10 @@ final class HostileToolTests: XCTestCase {
                                ["--certify-layers", "2"], ["--certify-layers", "0", "--certify-eps", "0.1", "--certify-weight", "1"],
                                ["--certify-layers", "5", "--certify-eps", "0.1", "--certify-weight", "1"],
                                ["--certify-layers", "3", "--depth", "2", "--certify-eps", "0.1", "--certify-weight", "1"],
-                               ["--certify-layers", "2", "--resume", out + "/old.safetensors"]]
+                               ["--certify-layers", "2", "--resume", out + "/old.safetensors"],
+                               ["--certify-ramp", "1"], ["--certify-ramp=-1", "--certify-eps", "0.1", "--certify-weight", "1"],
+                               ["--certify-ramp", "11", "--certify-eps", "0.1", "--certify-weight", "1"],
+                               ["--certify-ramp", "1", "--resume", out + "/old.safetensors"]]
         for args in fit {
             let option = String(args[0].split(separator: "=")[0])
             try assertFails("train", args + ["--data-dir", none, "--out", out + "/x.safetensors"], status: 64, mentioning: [option])

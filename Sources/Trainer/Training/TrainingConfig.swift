@@ -44,12 +44,17 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         /// How many hidden layers, from the first, the term acts on (`--certify-layers`); nil: the first only (a
         /// checkpoint without the key trained so).
         public var layers: Int?
+        /// Epochs over which the budget and the weight grow linearly from 0 to `epsilon` and `weight`
+        /// (`--certify-ramp`, TrainingConfig+CertifyRamp.swift); nil: no ramp (a checkpoint without the key trained so).
+        public var rampEpochs: Int?
 
-        /// Settings for `epsilon` and `weight` on the first `layers` hidden layers (nil or 1: the first only).
-        public init(epsilon: Float, weight: Float, layers: Int? = nil) {
+        /// Settings for `epsilon` and `weight` on the first `layers` hidden layers (nil or 1: the first only),
+        /// ramped in over the first `rampEpochs` epochs (nil or 0: none).
+        public init(epsilon: Float, weight: Float, layers: Int? = nil, rampEpochs: Int? = nil) {
             self.epsilon = epsilon
             self.weight = weight
             self.layers = layers == 1 ? nil : layers
+            self.rampEpochs = rampEpochs == 0 ? nil : rampEpochs
         }
 
         /// The hidden layers the term acts on.
@@ -130,6 +135,10 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
             try Limits.certifyWeight.check("certify weight", c.weight)
             guard Limits.certifyLayers.contains(c.layerCount) else {
                 throw .invalidConfig("certify layers \(c.layerCount) outside \(Limits.certifyLayers.lowerBound)...\(Limits.certifyLayers.upperBound)")
+            }
+            // A ramp longer than the run would never train at the budget asked for.
+            if let ramp = c.rampEpochs, !(0...epochs).contains(ramp) {
+                throw .invalidConfig("certify ramp \(ramp) epochs outside 0...\(epochs) (the run's epochs)")
             }
         }
         if let a = adversarial {

@@ -113,7 +113,8 @@ public final class TrainingSession {
             var certified: [Network.CertifiedBlock] = []
             let logits: Matrix
             if let c = config.certify {
-                (logits, certified) = try network.forwardCertified(x, budget: PixelBudget.units(epsilon: c.epsilon), weight: c.weight,
+                let (budget, weight) = c.scheduled(step: epoch * batches + b, stepsPerEpoch: batches)
+                (logits, certified) = try network.forwardCertified(x, budget: budget, weight: weight,
                                                                    count: c.layerCount, context: &context)
             } else {
                 logits = network.forward(x, context: &context)
