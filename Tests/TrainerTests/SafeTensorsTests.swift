@@ -57,7 +57,11 @@ final class SafeTensorsTests: XCTestCase {
         expectError(file(header: #"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, data: eight),
                     contains: "overlaps")
         expectError(file(header: #"{"__metadata__":{"k":3}}"#, data: []), contains: "value for 'k' is not a string")
+        // A dimension above the cap is named with the whole shape; dimensions under it whose product exceeds
+        // the file are refused by their size.
         expectError(file(header: #"{"a":{"dtype":"F32","shape":[4611686018427387904,4],"data_offsets":[0,8]}}"#, data: eight),
+                    contains: "dimension 4611686018427387904 at index 0 of its shape [4611686018427387904, 4], above the cap of 2147483647")
+        expectError(file(header: #"{"a":{"dtype":"F32","shape":[2147483647,2147483647,4],"data_offsets":[0,8]}}"#, data: eight),
                     contains: "larger than the file")
     }
 
