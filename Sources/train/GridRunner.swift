@@ -54,8 +54,9 @@ final class GridRunner {
             for sig in [SIGINT, SIGTERM, SIGHUP] { signal(sig, SIG_DFL) }
         }
         var finished = 0
-        // Measured costs for the estimate: seconds per model epoch and per attack cell.
-        var epochSeconds: [Double] = [], attackSeconds: [Double] = []
+        // Measured costs for the time left: CPU seconds per model epoch and per attack cell, by resource
+        // class, from the logs of jobs finished before this run and then of this run's own.
+        var estimate = GridEstimate(plan: plan, store: store)
         let done = DispatchSemaphore(value: 0)
         var lastLine = Date()
         while true {
@@ -102,20 +103,21 @@ final class GridRunner {
                 let seconds = Date().timeIntervalSince(r.started)
                 let ok = r.process.terminationStatus == 0 && store.isDone(r.kind, r.id)
                 if ok {
-                    if r.kind == .model { epochSeconds.append(seconds / Double(max(plan.model(r.id)?.epochs ?? 1, 1))) } else { attackSeconds.append(seconds) }
+                    // The job's CPU seconds from its log (as the seeds are), else its wall time.
+                    let cost = GridCosts.cpuSeconds(log: store.log(r.kind, r.id)) ?? seconds
+                    if r.kind == .model, let m = plan.model(r.id) { estimate.addModel(m, seconds: cost) }
+                    if r.kind == .attack, let a = plan.attack(r.id) { estimate.addAttack(a, seconds: cost) }
                 } else {
                     failed.append(r.id)
                 }
-                let leftEpochs = (queue.filter { $0.kind == .model }.map(\.id) + running.filter { $0.kind == .model }.map(\.id))
-                    .compactMap { plan.model($0)?.epochs }.reduce(0, +)
-                let leftAttacks = queue.filter { $0.kind == .attack }.count + running.filter { $0.kind == .attack }.count
-                let estimate = Self.estimate(epochs: leftEpochs, attacks: leftAttacks, epochSeconds: epochSeconds,
-                                             attackSeconds: attackSeconds, jobs: jobs)
+                let left = queue.map { ($0.kind, $0.id) } + running.map { ($0.kind, $0.id) }
+                let leftTime = estimate.remaining(models: left.compactMap { $0.0 == .model ? plan.model($0.1) : nil },
+                                                  attacks: left.compactMap { $0.0 == .attack ? plan.attack($0.1) : nil }, jobs: jobs)
                 let what = r.kind == .model ? "model \(r.id) (\(plan.model(r.id).map { $0.arguments.joined(separator: " ") } ?? ""))"
                     : "attack \(r.id) (\(plan.attack(r.id).map { "\($0.attack.rawValue) eps \($0.eps.text) on \($0.model)" } ?? ""))"
                 lastLine = Date()
                 say("[\(finished)/\(total)] " + (ok ? "" : "FAILED (exit \(r.process.terminationStatus), log \(store.log(r.kind, r.id))) ")
-                    + "\(what) in \(formatDuration(seconds)); elapsed \(formatDuration(elapsed)), left \(estimate)")
+                    + "\(what) in \(formatDuration(seconds)); elapsed \(formatDuration(elapsed)), left \(leftTime)")
             }
         }
         return failed
@@ -148,15 +150,6 @@ final class GridRunner {
     /// The last `epoch N/E` a model job's log shows (train fit's epoch lines), from its last 4 KiB.
     static func lastEpoch(_ log: String) -> String? {
         GridCosts.logTail(log)?.split(separator: "\n").last { $0.hasPrefix("epoch ") }?.split(separator: " ").prefix(2).joined(separator: " ")
-    }
-
-    /// "about 12m30s" from the mean measured costs, or "unknown" before a job of each kind still to run has finished.
-    static func estimate(epochs: Int, attacks: Int, epochSeconds: [Double], attackSeconds: [Double], jobs: Int) -> String {
-        if epochs == 0 && attacks == 0 { return "0s" }
-        func mean(_ xs: [Double]) -> Double? { xs.isEmpty ? nil : xs.reduce(0, +) / Double(xs.count) }
-        guard epochs == 0 || mean(epochSeconds) != nil, attacks == 0 || mean(attackSeconds) != nil else { return "unknown yet" }
-        let seconds = Double(epochs) * (mean(epochSeconds) ?? 0) + Double(attacks) * (mean(attackSeconds) ?? 0)
-        return "about " + formatDuration(seconds / Double(jobs))
     }
 
     private func launch(_ me: String, _ kind: GridStore.Kind, _ id: String, signal: DispatchSemaphore) throws -> Process {
