@@ -78,4 +78,22 @@ extension SweepTests {
         XCTAssertNil(cell.certifiedRobust)
         XCTAssertTrue(cell.certifiedNote?.contains("verify still ran after 0.9 s") ?? false, cell.certifiedNote ?? "no note")
     }
+
+    /// An infer that never exits hung the sweep's runtime cross-check for ever. Now it is killed once it runs
+    /// past its per-image allowance plus the grace, and the cell's runtime note says so (the attack stands).
+    func testHangingInferIsStopped() throws {
+        let dir = temporaryDirectory()
+        let model = try checkpoint(in: dir)
+        XCTAssertTrue(FileManager.default.createFile(atPath: dir + "/tiny.bsm", contents: Data([0])))
+        let fake = dir + "/hanging-infer"
+        try "#!/bin/sh\ntrap '' TERM\nexec sleep 100000\n".write(toFile: fake, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: fake)
+        var settings = SweepSettings(models: [model], attacks: [.fgsm], epsilons: [0.1], template: AttackConfig(kind: .fgsm, epsilon: 0),
+                                     out: dir + "/h", dataDirectory: dir, testSet: try TestData.mnist(.test).prefix(4), inferExecutable: fake)
+        settings.inferSecondsPerImage = 0.1
+        settings.verifyGrace = 0.5
+        let cell = try RobustnessSweep(settings: settings).run().report.cells[0]
+        XCTAssertNil(cell.runtimeAccuracy)
+        XCTAssertTrue(cell.runtimeNote?.contains("infer still ran after 0.9 s") ?? false, cell.runtimeNote ?? "no note")
+    }
 }

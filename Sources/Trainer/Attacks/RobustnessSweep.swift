@@ -49,6 +49,11 @@ public struct SweepSettings: Sendable {
     /// Seconds verify may run past twice (images x `verifyTimeout`) before it is killed and the figure is n/a
     /// (a verify that hangs, or ignores its time limit, must not hang the sweep).
     public var verifyGrace = 120.0
+    /// Seconds per image the runtime cross-check's `infer` may take before it is killed and the cell's runtime
+    /// note says so (an `infer` that hangs must not hang the sweep). The runtime scores an image in microseconds
+    /// (the float conv net in about 0.35 ms), so 0.25 s is hundreds of times that, even in a debug build; the
+    /// limit is this times the images plus `verifyGrace`.
+    public var inferSecondsPerImage = 0.25
     /// Most bytes one model's network may take (ModelConfig+Bounds.swift).
     public var memoryBudget = ModelConfig.defaultMemoryBudget
     /// Keep the PGD cell's run in this directory for an edge attack to start from (`--save-start`,
@@ -410,8 +415,14 @@ public struct RobustnessSweep {
             cell.runtimeNote = "could not run \(infer): \(error)"
             return
         }
+        let allowed = Double(images.count) * settings.inferSecondsPerImage + settings.verifyGrace
+        let watchdog = ChildOutput.Watchdog(process, seconds: allowed)
         let output = ChildOutput.tail(stdout.fileHandleForReading)
         process.waitUntilExit()
+        if watchdog.cancel() {
+            cell.runtimeNote = "not cross-checked: infer still ran after \(allowed) s (\(images.count) images x \(settings.inferSecondsPerImage) s + \(settings.verifyGrace) s) and was stopped"
+            return
+        }
         guard process.terminationStatus == 0 else {
             cell.runtimeNote = "infer exited with status \(process.terminationStatus)"
             return
