@@ -30,8 +30,10 @@ public struct BinaryNetwork: Sendable {
     let last: PackedLayer?
     /// The last layer's `affine`, per class.
     let scores: ScoreMap
-    /// The packed layers' weights by input, `columns[l][k * m + o]` = w_ok (±1), the hidden layers' then the
-    /// last's: the leaf stage's forward pass (PackedForward.swift) adds one column per input sign that flips.
+    /// The packed layers' weights by input, the hidden layers' then the last's: `columns[l][k * m + o]` = σ_o·w_ok
+    /// (±1), with σ_o = −1 where unit o's threshold flips (+1 elsewhere, and throughout the last layer). The
+    /// leaf stage's forward pass (PackedForward.swift) adds one column per input sign that flips to the units'
+    /// margins, which move as σ times their accumulators.
     /// Empty when those layers hold more than `maxFirstLayerWeights` weights together (it then recomputes them).
     let columns: [[Int8]]
 
@@ -52,6 +54,9 @@ public struct BinaryNetwork: Sendable {
     /// The most first-layer weights verify takes: it keeps them one byte each, by column (64 MiB; FCN1's
     /// 784 x 6144 is 4.8 M).
     public static let maxFirstLayerWeights = 1 << 26
+
+    /// The largest |accumulator| verify takes in any layer (fan-in times the largest input): 2^29.
+    public static let maxReach = 1 << 29
 
     /// The total input values, H·W·C.
     public var inputCount: Int { height * width * channels }
@@ -98,6 +103,12 @@ public struct BinaryNetwork: Sendable {
         guard first.n * first.m <= Self.maxFirstLayerWeights else {
             throw .unsupported(op: k, what: "a first layer of \(first.n) x \(first.m) = \(first.n * first.m) weights (verify takes at most \(Self.maxFirstLayerWeights))")
         }
+        // Every accumulator must stay within ±2^29 (far above any FCN's), so that a unit's margin to its
+        // threshold (PackedForward.swift) fits in an Int32.
+        let firstReach = first.n * InputCodes.largest(delta: delta)
+        guard firstReach <= Self.maxReach else {
+            throw .unsupported(op: k, what: "a first layer whose accumulators reach \(first.n) x \(InputCodes.largest(delta: delta)) = \(firstReach) (verify takes at most \(Self.maxReach))")
+        }
         inputs = first.n
         firstUnits = first.m
         var columns = [Int8](repeating: 0, count: first.n * first.m)
@@ -110,6 +121,9 @@ public struct BinaryNetwork: Sendable {
         var lastLayer: PackedLayer? = nil
         while firstThreshold != nil {
             let (n, m, rows) = try denseWeights(k, on: .bits)
+            guard n <= Self.maxReach else {
+                throw .unsupported(op: k, what: "a binary dense layer of \(n) inputs (verify takes at most \(Self.maxReach))")
+            }
             let words = BitPacking.words(n)
             var packed = [UInt64](repeating: 0, count: m * words)
             for o in 0..<m { for j in 0..<words { packed[o * words + j] = rows.word(o, j) } }
@@ -130,7 +144,11 @@ public struct BinaryNetwork: Sendable {
             self.columns = packedLayers.map { layer in
                 var column = [Int8](repeating: 1, count: layer.n * layer.m)
                 for o in 0..<layer.m {
-                    for k in 0..<layer.n where (layer.weights[o * layer.words + (k >> 6)] >> UInt64(k & 63)) & 1 == 1 { column[k * layer.m + o] = -1 }
+                    let sigma: Int8 = layer.threshold?.flip[o] == true ? -1 : 1
+                    for k in 0..<layer.n {
+                        let negative = (layer.weights[o * layer.words + (k >> 6)] >> UInt64(k & 63)) & 1 == 1
+                        column[k * layer.m + o] = negative ? -sigma : sigma
+                    }
                 }
                 return column
             }

@@ -118,10 +118,11 @@ struct Search {
     var bounds: BoundPropagation
     var nodes = 0
     /// The leaf stage: boxes of at most this many images are enumerated (0: never), the images it ran, and
-    /// its forward pass, kept across leaves.
+    /// its forward pass (of the margin width LeafForward selects), kept across leaves.
     var leafLimit = 0
     var leafImages = 0
-    var forward: PackedForward? = nil
+    var narrowForward: PackedForward<Int16>? = nil
+    var wideForward: PackedForward<Int32>? = nil
 
     init(network: BinaryNetwork, pixels: [UInt8], label: Int, budget: Int, deadline: SearchDeadline?) {
         self.network = network

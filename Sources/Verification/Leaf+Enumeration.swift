@@ -38,15 +38,32 @@ extension Search {
     /// Decides the current box by classifying each of its images in Gray-code order: the first one whose
     /// class is not the label, robust when there is none, or unknown when the deadline passes first.
     mutating func enumerateLeaf() -> Verdict {
+        if narrowForward == nil && wideForward == nil {
+            switch LeafForward.select(network) {
+            case let .narrow(f): narrowForward = f
+            case let .wide(f): wideForward = f
+            }
+        }
+        // Moved out of the search while it runs, so its arrays stay uniquely referenced (no copy per leaf).
+        if var forward = narrowForward {
+            narrowForward = nil
+            defer { narrowForward = forward }
+            return enumerateLeaf(with: &forward)
+        }
+        var forward = wideForward!
+        wideForward = nil
+        defer { wideForward = forward }
+        return enumerateLeaf(with: &forward)
+    }
+
+    /// `enumerateLeaf()` with the forward pass of either margin width.
+    mutating func enumerateLeaf<Margin>(with forward: inout PackedForward<Margin>) -> Verdict {
         let digits = free.indices.filter { low[$0] < high[$0] }
         // The box's first image: every unsplit pixel at its lowest level. `lo` has its highest code where the
         // weight is −1; lower those by the range's width.
         var acc = lo
         for f in digits { network.addColumn(free[f], plus: 0, minus: Int32(2 * (high[f] - low[f])), to: &acc) }
         var gray = MixedRadixGray(radices: digits.map { high[$0] - low[$0] + 1 })
-        var forward = self.forward ?? PackedForward(network: network)
-        self.forward = nil
-        defer { self.forward = forward }
         var visited = 0
         while true {
             visited += 1

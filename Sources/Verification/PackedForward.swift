@@ -6,28 +6,43 @@
 // class by ScoreMap's float32 scores and argmax tie rule. The same arithmetic as BoundPropagation on a box
 // of one image, without the masks.
 //
+// Each unit before a sign is held as its margin, an integer whose sign bit is the unit's packed bit:
+// m = A − t where the unit is −1 iff A < t (flip false), m = t − 1 − A where it is −1 iff A >= t (flip
+// true), with t first clamped to ±(R + 1) for R the largest |A| the layer can reach (the same comparison for
+// every reachable A), so |m| <= 2R + 2: BinaryNetwork refuses R above 2^29, so an Int32 holds every margin,
+// and an Int16 those of networks whose R is at most 16,382 (FCN2 on 2-bit codes: 784 x 7 = 5,488), which
+// LeafForward.swift selects. Packing a layer is then one shift per unit, which the compiler vectorizes (the
+// comparison against each threshold, with its flip, was a scalar loop and half the leaf stage's time).
+//
 // Consecutive images of a Gray-code walk differ in one pixel by one level, which moves each first-layer
 // accumulator by 2 and flips few or no signs. So the pass is incremental, layer by layer: the signs that
-// flipped (the XOR of the packed words) each add one weight column, times ±2, to the next layer's integer
-// accumulators (`BinaryNetwork.columns`), whose signs are then compared again; when a layer's signs come out
-// unchanged, every later layer and the class are unchanged too, and the pass stops there. The sums are exact
-// integers, so the incremental pass equals a fresh one (the tests compare them bit for bit).
+// flipped (the XOR of the packed words) each add one column of the next layer, times ±2, to its margins
+// (`BinaryNetwork.columns`, which hold σ·w with σ = −1 for a flipped unit, so a margin moves as its
+// accumulator does, signed), whose signs are then packed again; when a layer's signs come out unchanged,
+// every later layer and the class are unchanged too, and the pass stops there. The sums are exact integers,
+// so the incremental pass equals a fresh one (the tests compare them bit for bit).
 
 import ModelFormat
 
-/// One image's forward pass from its first-layer accumulators, incremental from the previous image's.
-struct PackedForward {
+/// One image's forward pass from its first-layer accumulators, incremental from the previous image's, with
+/// margins of type `Margin`: Int32 takes every network verify reads (the reference), Int16 those whose
+/// reach allows it, twice as many units per vector instruction (`PackedForward.select`, LeafForward.swift).
+struct PackedForward<Margin: FixedWidthInteger & SignedInteger> {
     let network: BinaryNetwork
-    /// The packed layers (hidden, then the last).
+    /// The packed layers (hidden, then the last), and their outputs and words per row.
     private let layers: [BinaryNetwork.PackedLayer]
+    private let shapes: [(m: Int, words: Int)]
     /// Each sign layer's packed words, one after another (the first layer's, then each hidden layer's).
     private var signs: [UInt64]
     private let signOffsets: [Int]
-    /// Each packed layer's accumulators, one after another.
-    private var sums: [Int32]
-    private let sumOffsets: [Int]
-    private var scratch: [UInt64]
+    /// Each sign layer's margins, 64 per packed word (padding +1, so its bits pack to 0), and the margin's
+    /// sign σ (−1 for a flipped unit) and offset c per unit: m = σ·A + c.
+    private var margins: [Margin]
+    private let sigma: [Margin]
+    private let offset: [Margin]
+    /// The last layer's accumulators, one per class.
     private var lastSums: [Int]
+    private var scratch: [UInt64]
     /// The class of the state held (nil before the first image).
     private var cached: Int?
     /// Whether flipped signs update the next layer by columns (else it is recomputed).
@@ -40,17 +55,38 @@ struct PackedForward {
         self.incremental = incremental ?? !network.columns.isEmpty
         precondition(!self.incremental || !network.columns.isEmpty, "an incremental pass needs the network's columns")
         layers = network.firstThreshold == nil ? [] : network.hidden + [network.last!]
-        var signOffsets = [0], sumOffsets = [0]
-        if network.firstThreshold != nil {
-            for width in [network.firstUnits] + network.hidden.map(\.m) { signOffsets.append(signOffsets.last! + BitPacking.words(width)) }
+        shapes = layers.map { ($0.m, $0.words) }
+        var signOffsets = [0]
+        var sigma: [Margin] = [], offset: [Margin] = []
+        if let first = network.firstThreshold {
+            let reach = Self.reach(network)
+            precondition(reach.allSatisfy { 2 * $0 + 2 <= Int(Margin.max) }, "margins of \(Margin.self) cannot hold reach \(reach)")
+            for (l, threshold) in ([first] + network.hidden.map { $0.threshold! }).enumerated() {
+                let units = threshold.threshold.count, words = BitPacking.words(units)
+                signOffsets.append(signOffsets.last! + words)
+                let r = reach[l] + 1
+                for o in 0..<(words << 6) {
+                    guard o < units else { sigma.append(0); offset.append(1); continue }   // padding: margin +1
+                    let t = Margin(min(max(Int(threshold.threshold[o]), -r), r))
+                    sigma.append(threshold.flip[o] ? -1 : 1)
+                    offset.append(threshold.flip[o] ? t - 1 : -t)
+                }
+            }
         }
-        for layer in layers { sumOffsets.append(sumOffsets.last! + layer.m) }
         self.signOffsets = signOffsets
-        self.sumOffsets = sumOffsets
+        self.sigma = sigma
+        self.offset = offset
+        margins = offset
         signs = [UInt64](repeating: 0, count: signOffsets.last!)
-        sums = [Int32](repeating: 0, count: sumOffsets.last!)
         scratch = [UInt64](repeating: 0, count: signOffsets.indices.dropFirst().map { signOffsets[$0] - signOffsets[$0 - 1] }.max() ?? 0)
         lastSums = [Int](repeating: 0, count: network.classes)
+    }
+
+    /// The largest |accumulator| of each sign layer (fan-in times the largest input): its margins lie within
+    /// ±(2·reach + 2).
+    static func reach(_ network: BinaryNetwork) -> [Int] {
+        guard network.firstThreshold != nil else { return [] }
+        return [network.inputs * InputCodes.largest(delta: network.delta)] + network.hidden.map(\.n)
     }
 
     /// Sign layer `l`'s packed words as they are now (0: the first layer), for the tests.
@@ -58,22 +94,47 @@ struct PackedForward {
 
     /// The class of the image whose first-layer accumulators are `acc` (`network.firstUnits` of them).
     mutating func classify(_ acc: UnsafeBufferPointer<Int32>) -> Int {
-        guard let first = network.firstThreshold else {
+        guard network.firstThreshold != nil else {
             // One layer: its accumulators are the classes' (exact, no sign).
             for j in 0..<network.classes { lastSums[j] = Int(acc[j]) }
             return network.scores.argmax(lastSums)
         }
-        Self.pack(UnsafeBufferPointer(rebasing: acc[0..<network.firstUnits]), first, into: &scratch)
+        let units = network.firstUnits
+        margins.withUnsafeMutableBufferPointer { m in
+            sigma.withUnsafeBufferPointer { s in
+                offset.withUnsafeBufferPointer { c in
+                    for o in 0..<units { m[o] = s[o] &* Margin(truncatingIfNeeded: acc[o]) &+ c[o] }
+                }
+            }
+        }
+        packSigns(0)
         let changed = flipSigns(0)
         guard let cached else { return fresh() }
         guard changed else { return cached }
         guard incremental else { return fresh() }
         for l in layers.indices {
-            if l > 0 { guard flipSigns(l) else { return cached } }
+            if l > 0 {
+                packSigns(l)
+                guard flipSigns(l) else { return cached }
+            }
             addFlips(l)
-            if l < layers.count - 1 { thresholdSigns(l) }
         }
         return argmaxLast()
+    }
+
+    /// Packs sign layer `l`'s margins into the scratch: bit 1 (−1) iff the margin is negative.
+    private mutating func packSigns(_ l: Int) {
+        let words = signOffsets[l + 1] - signOffsets[l], base = signOffsets[l] << 6
+        margins.withUnsafeBufferPointer { m in
+            scratch.withUnsafeMutableBufferPointer { out in
+                for w in 0..<words {
+                    let unit = m.baseAddress! + base + (w << 6)
+                    var word: UInt64 = 0
+                    for i in 0..<64 { word |= UInt64(truncatingIfNeeded: unit[i] &>> (Margin.bitWidth - 1)) & 1 << UInt64(i) }
+                    out[w] = word
+                }
+            }
+        }
     }
 
     /// Takes the scratch words as sign layer `l`, leaving in the scratch which bits flipped; returns whether any did.
@@ -88,52 +149,37 @@ struct PackedForward {
         return any != 0
     }
 
-    /// Adds to packed layer `l`'s accumulators the columns of its inputs that flipped (in the scratch): +2·w
-    /// for an input now +1, −2·w for one now −1.
+    /// Adds to packed layer `l`'s outputs (the next sign layer's margins, or the last layer's sums) the columns
+    /// of its inputs that flipped (in the scratch): twice the column, added for an input now +1, subtracted for one
+    /// now −1.
     private mutating func addFlips(_ l: Int) {
-        let layer = layers[l], base = sumOffsets[l], source = signOffsets[l]
+        // Shapes only: copying the layer would retain its arrays once per call.
+        let (m, words) = (shapes[l].m, shapes[l].words), source = signOffsets[l], isLast = l == layers.count - 1
+        let base = isLast ? 0 : signOffsets[l + 1] << 6
         network.columns[l].withUnsafeBufferPointer { columns in
             signs.withUnsafeBufferPointer { a in
                 scratch.withUnsafeBufferPointer { flipped in
-                    sums.withUnsafeMutableBufferPointer { s in
-                        let out = s.baseAddress! + base
-                        for w in 0..<layer.words {
-                            var bits = flipped[w]
-                            while bits != 0 {
-                                let b = bits.trailingZeroBitCount
-                                bits &= bits - 1
-                                let step: Int32 = (a[source + w] >> UInt64(b)) & 1 == 1 ? -2 : 2
-                                let column = columns.baseAddress! + (w << 6 | b) * layer.m
-                                for o in 0..<layer.m { out[o] &+= Int32(truncatingIfNeeded: column[o]) &* step }
+                    for w in 0..<words {
+                        var bits = flipped[w]
+                        while bits != 0 {
+                            let b = bits.trailingZeroBitCount
+                            bits &= bits - 1
+                            let down = (a[source + w] >> UInt64(b)) & 1 == 1
+                            let column = columns.baseAddress! + (w << 6 | b) * m
+                            if isLast {
+                                for o in 0..<m { lastSums[o] &+= down ? -2 * Int(column[o]) : 2 * Int(column[o]) }
+                            } else {
+                                // Two loops, so each is one widen, shift and add (or subtract) per unit.
+                                margins.withUnsafeMutableBufferPointer { all in
+                                    let out = all.baseAddress! + base
+                                    if down {
+                                        for o in 0..<m { out[o] &-= Margin(truncatingIfNeeded: column[o]) &<< 1 }
+                                    } else {
+                                        for o in 0..<m { out[o] &+= Margin(truncatingIfNeeded: column[o]) &<< 1 }
+                                    }
+                                }
                             }
                         }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Packed layer `l`'s signs from its accumulators, into the scratch (the next sign layer's candidate words).
-    private mutating func thresholdSigns(_ l: Int) {
-        let base = sumOffsets[l]
-        sums.withUnsafeBufferPointer { s in Self.pack(UnsafeBufferPointer(rebasing: s[base..<(base + layers[l].m)]), layers[l].threshold!, into: &scratch) }
-    }
-
-    /// The packed signs of `units` accumulators by their thresholds: bit 1 (−1) iff (A >= t) == flip, that
-    /// is iff (A < t) != flip, branch-free on the sign of A − t in 64 bits (a hostile threshold cannot wrap it).
-    @inline(__always)
-    static func pack(_ sums: UnsafeBufferPointer<Int32>, _ threshold: BinaryNetwork.Threshold, into scratch: inout [UInt64]) {
-        let m = sums.count
-        threshold.threshold.withUnsafeBufferPointer { t in
-            threshold.flip.withUnsafeBufferPointer { flip in
-                scratch.withUnsafeMutableBufferPointer { out in
-                    for w in 0..<BitPacking.words(m) {
-                        var word: UInt64 = 0
-                        for o in (w << 6)..<min(m, (w + 1) << 6) {
-                            let below = UInt64(bitPattern: Int64(sums[o]) &- Int64(t[o])) >> 63
-                            word |= (below ^ (flip[o] ? 1 : 0)) << UInt64(o & 63)
-                        }
-                        out[w] = word
                     }
                 }
             }
@@ -144,18 +190,16 @@ struct PackedForward {
     /// first-layer signs changed when the pass is not incremental.
     private mutating func fresh() -> Int {
         for (l, layer) in layers.enumerated() {
-            let source = signOffsets[l], base = sumOffsets[l]
-            signs.withUnsafeBufferPointer { a in
-                layer.weights.withUnsafeBufferPointer { wts in
-                    for o in 0..<layer.m {
-                        var differ = 0
-                        for k in 0..<layer.words { differ += (a[source + k] ^ wts[o * layer.words + k]).nonzeroBitCount }
-                        sums[base + o] = Int32(layer.n - 2 * differ)
-                    }
-                }
+            let source = signOffsets[l], isLast = l == layers.count - 1
+            let base = isLast ? 0 : signOffsets[l + 1] << 6
+            for o in 0..<layer.m {
+                var differ = 0
+                for k in 0..<layer.words { differ += (signs[source + k] ^ layer.weights[o * layer.words + k]).nonzeroBitCount }
+                let sum = layer.n - 2 * differ
+                if isLast { lastSums[o] = sum } else { margins[base + o] = sigma[base + o] &* Margin(sum) &+ offset[base + o] }
             }
-            if l < layers.count - 1 {
-                thresholdSigns(l)
+            if !isLast {
+                packSigns(l + 1)
                 _ = flipSigns(l + 1)
             }
         }
@@ -165,8 +209,6 @@ struct PackedForward {
     /// The class from the last layer's accumulators (ScoreMap: the runtime's scores and tie rule); kept for
     /// the next image.
     private mutating func argmaxLast() -> Int {
-        let base = sumOffsets[layers.count - 1]
-        for j in 0..<network.classes { lastSums[j] = Int(sums[base + j]) }
         let c = network.scores.argmax(lastSums)
         cached = c
         return c

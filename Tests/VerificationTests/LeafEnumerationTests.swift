@@ -27,14 +27,20 @@ final class LeafEnumerationTests: XCTestCase {
     /// On random images and on walks of one-level steps (where the forward pass reuses its later layers), every
     /// layer's packed signs equal the bound propagation's on the one-image box, and the class equals
     /// `BinaryNetwork.classify` and the runtime's.
+    /// Both margin widths (Int16, and the Int32 reference) are checked, each incremental and recomputed.
     func testPackedForwardMatchesTheVerifierAndTheRuntime() throws {
-        var g = TinyNetworks(seed: 29)
+        try checkPackedForward(Int16.self, seed: 29)
+        try checkPackedForward(Int32.self, seed: 29)
+    }
+
+    func checkPackedForward<Margin: FixedWidthInteger & SignedInteger>(_: Margin.Type, seed: UInt64) throws {
+        var g = TinyNetworks(seed: seed)
         for (layout, delta, widths) in [(PackedRows.Layout.rows, 2, [16, 12]), (.blocked8, 1, [70, 65, 8]), (.columns32, 3, [24]),
                                         (.rows, 2, [])] {
             let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout)
             let runtime = try Runtime(image)
             let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
-            var forward = PackedForward(network: network), recomputed = PackedForward(network: network, incremental: false)
+            var forward = PackedForward<Margin>(network: network), recomputed = PackedForward<Margin>(network: network, incremental: false)
             var pixels = (0..<16).map { _ in UInt8(g.next() % 256) }
             for trial in 0..<300 {
                 if trial % 3 == 0 {
@@ -58,6 +64,34 @@ final class LeafEnumerationTests: XCTestCase {
                         XCTAssertEqual(Array(recomputed.layerSigns(l)), point.bounds.value[l], "\(layout) \(widths): layer \(l)'s signs, recomputed")
                     }
                 }
+            }
+        }
+    }
+
+    /// LeafForward takes Int16 margins exactly while every layer's reach R has 2R + 2 <= 32,767, and the
+    /// narrow pass equals the Int32 reference and the runtime on a network at that edge (δ = 7: a first layer
+    /// of 64 inputs reaches 64 x 255 = 16,320, its margins up to 32,642; 81 inputs take Int32), with thresholds
+    /// at and beyond the reach and at Int32's ends (clamped: unclamped, they would not fit an Int16).
+    func testMarginWidthIsChosenByReachAndAgreesAtTheEdge() throws {
+        var g = TinyNetworks(seed: 31)
+        for (side, wide) in [(8, false), (9, true)] {
+            let image = g.image(side: side, delta: 7, widths: [12, 10], classes: 3, layout: .rows, extremeThresholds: true)
+            let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
+            switch LeafForward.select(network) {
+            case .narrow: XCTAssertFalse(wide, "side \(side): reach \(PackedForward<Int32>.reach(network))")
+            case .wide: XCTAssertTrue(wide, "side \(side): reach \(PackedForward<Int32>.reach(network))")
+            }
+            guard !wide else { continue }
+            let runtime = try Runtime(image)
+            var narrow = PackedForward<Int16>(network: network), reference = PackedForward<Int32>(network: network)
+            for trial in 0..<200 {
+                // Saturated images push the first layer's accumulators to its reach.
+                let pixels = (0..<(side * side)).map { _ in trial % 2 == 0 ? UInt8(g.next() % 2 == 0 ? 0 : 255) : UInt8(g.next() % 256) }
+                let point = Search(network: network, pixels: pixels, label: 0, budget: 0, deadline: nil)
+                let a = point.lo.withUnsafeBufferPointer { narrow.classify($0) }
+                XCTAssertEqual(a, point.lo.withUnsafeBufferPointer { reference.classify($0) }, "trial \(trial)")
+                XCTAssertEqual(a, runtime.classify(pixels), "trial \(trial): the runtime's class")
+                for l in 0..<2 { XCTAssertEqual(narrow.layerSigns(l), reference.layerSigns(l), "trial \(trial): layer \(l)") }
             }
         }
     }

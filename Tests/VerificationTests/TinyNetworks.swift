@@ -19,8 +19,10 @@ struct TinyNetworks {
     /// A network on `side` x `side` pixels at δ bits: a first layer of `widths[0]` units on codes, then
     /// binary layers of the other widths, then `classes` scores through an affine whose scales are small
     /// numbers of either sign (ties and falling scores happen) and argmax. Dense weights in `layout`;
-    /// `widths` empty makes the first layer the last.
-    mutating func image(side: Int, delta: Int, widths: [Int], classes: Int, layout: PackedRows.Layout) -> [UInt8] {
+    /// `widths` empty makes the first layer the last. With `extremeThresholds`, a third of the thresholds lie
+    /// at or just beyond the accumulators' reach R (±R, ±(R + 1), ±(R + 2)) or at Int32's ends.
+    mutating func image(side: Int, delta: Int, widths: [Int], classes: Int, layout: PackedRows.Layout,
+                        extremeThresholds: Bool = false) -> [UInt8] {
         var b = ImageBuilder(inputHeight: side, inputWidth: side, inputChannels: 1, classes: classes)
         let n0 = side * side
         b.addOp(.inputCodes, [delta])
@@ -41,7 +43,11 @@ struct TinyNetworks {
             if l < sizes.count - 2 {
                 // Thresholds near the middle of the range the accumulators take, so units change.
                 let spread = onCodes ? 2 * n : n / 2
-                let t = b.addI32((0..<m).map { _ in Int32(int(-spread...spread)) }, dims: [m])
+                let reach = onCodes ? n * InputCodes.largest(delta: delta) : n
+                let edges = [reach, reach + 1, reach + 2, -reach, -reach - 1, -reach - 2, Int(Int32.min), Int(Int32.max)]
+                let t = b.addI32((0..<m).map { _ in
+                    extremeThresholds && next() % 3 == 0 ? Int32(edges[int(0...7)]) : Int32(int(-spread...spread))
+                }, dims: [m])
                 let f = b.addU8((0..<m).map { _ in next() % 4 == 0 ? 1 : 0 }, dims: [m])
                 b.addOp(.thresholdSign, [1, 1, m, t, f, 0])
             }
