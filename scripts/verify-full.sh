@@ -14,7 +14,8 @@
 # its .bsm exists). Days of CPU at 60 s per undecided image: run it on its own machine, not in `make test`.
 # Settings (environment): VERIFY_LIMIT, VERIFY_TIMEOUT (s, default 60), VERIFY_EPS (default "0.1 0.2"),
 # VERIFY_MODELS (default "fcn2 m0"; "fcn2-cert" adds the verification-friendly FCN2), VERIFY_DIR (default runs/verify-full), VERIFY_REPORT,
-# RELEASE (a directory with train, convert and verify to use instead of .build/release and the native verify).
+# RELEASE (a directory with train, convert and verify to use instead of .build/release and the native verify),
+# VERIFY_JOBS (images searched at once, verify --jobs; default nproc: each image's limit is its own thread's CPU time).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,9 +29,11 @@ limit=${VERIFY_LIMIT:-10000}
 timeout=${VERIFY_TIMEOUT:-60}
 epsilons=${VERIFY_EPS:-0.1 0.2}
 models=${VERIFY_MODELS:-fcn2 m0}
+jobs=${VERIFY_JOBS:-$(nproc 2>/dev/null || echo 1)}
 dir=${VERIFY_DIR:-runs/verify-full}
 report=${VERIFY_REPORT:-reports/verify-full.md}
 case $limit in ''|*[!0-9]*) echo "verify-full: VERIFY_LIMIT '$limit' is not a whole number of images" >&2; exit 64;; esac
+case $jobs in ''|*[!0-9]*) echo "verify-full: VERIFY_JOBS '$jobs' is not a whole number" >&2; exit 64;; esac
 [ "$limit" -ge 1 ] && [ "$limit" -le 10000 ] || { echo "verify-full: VERIFY_LIMIT $limit is outside 1...10000" >&2; exit 64; }
 for tool in train convert; do
     [ -x "$release/$tool" ] || { echo "verify-full: $release/$tool is missing (make build)" >&2; exit 1; }
@@ -66,7 +69,7 @@ for m in $models; do
         out="$dir/$m-eps$eps-n$limit.json"
         # The journal is per model and budget; a longer rerun (a larger VERIFY_LIMIT) reuses the decided images.
         "$verify" "$dir/$m.bsm" --eps "$eps" --dataset mnist --limit "$limit" --timeout "$timeout" \
-            --journal "$dir/$m-eps$eps.journal" --json | tail -n 1 > "$out.part"
+            --journal "$dir/$m-eps$eps.journal" --jobs "$jobs" --json | tail -n 1 > "$out.part"
         mv "$out.part" "$out"
         rows+=("$m|$out")
     done

@@ -61,6 +61,9 @@ struct VerifyTool: ToolCommand {
     @Option(help: "Journal file: one line per image, appended as it is decided; a rerun with the same model and budget resumes.")
     var journal: String?
 
+    @Option(help: "Images searched at once, each on its own thread (1...256); --timeout and the times stay per image, on its own thread's clock. Per-image lines come in the order images finish.")
+    var jobs: Int = 1
+
     @Flag(help: "Print one JSON object on one line, as the last line of stdout.")
     var json = false
 
@@ -68,6 +71,7 @@ struct VerifyTool: ToolCommand {
         guard eps.isFinite, (0...1).contains(eps) else { throw ValidationError("--eps \(eps) is outside 0...1") }
         guard timeout.isFinite, timeout > 0, timeout <= 1e6 else { throw ValidationError("--timeout \(timeout) must be in (0, 1000000] seconds") }
         guard (0...(1 << 40)).contains(leafLimit) else { throw ValidationError("--leaf-limit \(leafLimit) must be in 0...\(1 << 40) images") }
+        guard (1...256).contains(jobs) else { throw ValidationError("--jobs \(jobs) must be in 1...256") }
         if let counterexamples { try requireFilePrefix(counterexamples, files: cexPaths(counterexamples), option: "--counterexamples") }
         if let journal { try requireWritableFile(journal, option: "--journal") }
     }
@@ -118,11 +122,16 @@ struct VerifyTool: ToolCommand {
         var verdicts: [String] = [], seconds: [Double] = [], counterexampleIndices: [Int] = []
         var cexPixels: [UInt8] = [], cexLabels: [UInt8] = []
         var resumed = 0, cleanCorrect = 0
+        // First the journal: each image it decides (or leaves unknown for this search and limit) is taken from it;
+        // the others are searched, `--jobs` at a time, and journaled as each finishes.
+        var entries = [VerifyJournal.Entry?](repeating: nil, count: data.count)
+        var pending: [Int] = []
+        let (allPixels, imageSize) = (data.pixels, data.imageSize)
+        @Sendable func imagePixels(_ i: Int) -> [UInt8] { Array(allPixels[(i * imageSize)..<((i + 1) * imageSize)]) }
         for i in 0..<data.count {
-            let pixels = Array(data.pixels[(i * data.imageSize)..<((i + 1) * data.imageSize)])
+            let pixels = imagePixels(i)
             let label = Int(data.labels[i])
             let key = VerifyJournal.key(label: data.labels[i], pixels: pixels[...])
-            var entry: VerifyJournal.Entry
             var journaled = log?.entries[i].flatMap { $0.key == key ? $0.entry : nil }
             // A journal is edited as easily as written: a counterexample it holds must still be one (in the
             // ball, misclassified by the runtime), and an image it calls robust must at least be classified
@@ -137,25 +146,49 @@ struct VerifyTool: ToolCommand {
             // A decided image stands whatever search decided it; an unknown only for the same search with no
             // longer a limit (another method, leaf limit or clock may decide it).
             if let e = journaled, e.verdict != "unknown" || (e.search == searchSettings && e.timeout >= timeout) {
-                entry = e
+                entries[i] = e
                 resumed += 1
             } else {
-                let start = clock.now()
-                let result = try network.verify(pixels, label: label, budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)),
-                                                method: method, clock: clock, leafLimit: leafLimit)
-                let s = clock.now() - start
-                let runtimeClass = pixels.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) }
-                guard runtimeClass == result.cleanClass else {
-                    throw fail("bug: image \(i): the verifier computes class \(result.cleanClass), the runtime \(runtimeClass)")
-                }
-                switch result.verdict {
-                case .robust: entry = .init(verdict: "robust", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: nil)
-                case let .counterexample(p): entry = .init(verdict: "counterexample", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: p)
-                case .unknown: entry = .init(verdict: "unknown", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: nil)
-                }
-                try log?.append(index: i, key: key, entry)
-                if !json { print("image \(i): \(entry.verdict) (\(String(format: "%.3f", s)) s, \(result.nodes) nodes, \(result.leafImages) leaf images, \(result.freePixels) free pixels)") }
+                pending.append(i)
             }
+        }
+
+        let (method, clock, leafLimit, timeout, searchSettings) = (method, clock, leafLimit, timeout, searchSettings)
+        let labels = data.labels
+        try ParallelImages.run(pending, jobs: jobs, work: { i in
+            let pixels = imagePixels(i)
+            // On the worker's thread: the CPU clock is this image's search alone.
+            let start = clock.now()
+            let result = Result { () throws(VerificationError) in
+                try network.verify(pixels, label: Int(labels[i]), budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)),
+                                   method: method, clock: clock, leafLimit: leafLimit)
+            }
+            return (result, clock.now() - start)
+        }, consume: { i, outcome in
+            let (searched, s) = outcome
+            let result: VerificationResult
+            do { result = try searched.get() } catch { throw fail("image \(i): \(error)") }
+            let pixels = imagePixels(i)
+            let runtimeClass = pixels.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) }
+            guard runtimeClass == result.cleanClass else {
+                throw fail("bug: image \(i): the verifier computes class \(result.cleanClass), the runtime \(runtimeClass)")
+            }
+            let entry: VerifyJournal.Entry
+            switch result.verdict {
+            case .robust: entry = .init(verdict: "robust", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: nil)
+            case let .counterexample(p): entry = .init(verdict: "counterexample", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: p)
+            case .unknown: entry = .init(verdict: "unknown", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: nil)
+            }
+            try log?.append(index: i, key: VerifyJournal.key(label: labels[i], pixels: pixels[...]), entry)
+            if let cex = entry.pixels { try checkCounterexample(cex, clean: pixels, label: Int(labels[i]), index: i, budget: budget, runtime: runtime) }
+            entries[i] = entry
+            if !json { print("image \(i): \(entry.verdict) (\(String(format: "%.3f", s)) s, \(result.nodes) nodes, \(result.leafImages) leaf images, \(result.freePixels) free pixels)") }
+        })
+
+        for i in 0..<data.count {
+            guard let entry = entries[i] else { throw fail("bug: image \(i) was neither journaled nor searched") }
+            let pixels = imagePixels(i)
+            let label = Int(data.labels[i])
             if let cex = entry.pixels {
                 try checkCounterexample(cex, clean: pixels, label: label, index: i, budget: budget, runtime: runtime)
                 counterexampleIndices.append(i)

@@ -206,6 +206,32 @@ final class VerifyToolTests: XCTestCase {
         }
     }
 
+    /// `--jobs 3` searches the images on three threads: the same verdicts, counterexamples (in image order) and
+    /// JSON figures as one job, one journal line per image searched, and a rerun with one job resumes all of them.
+    func testJobsGiveTheSameRunAsOneJob() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        func run(_ jobs: Int, _ name: String) throws -> (json: [String: Any], cex: ImageSet, journal: String) {
+            let r = try runTool("verify", [model, "--eps", "0.1", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte",
+                                           "--journal", dir + "/" + name + ".journal", "--counterexamples", dir + "/" + name, "--jobs", "\(jobs)", "--json"])
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return (try lastJSONLine(r.stdout), try IDXLoader.loadPair(images: dir + "/" + name + "-images-idx3-ubyte",
+                                                                      labels: dir + "/" + name + "-labels-idx1-ubyte", classes: 256),
+                    try String(contentsOfFile: dir + "/" + name + ".journal", encoding: .utf8))
+        }
+        let one = try run(1, "one"), three = try run(3, "three")
+        for k in ["robust", "counterexample", "unknown", "certified_accuracy", "clean_accuracy", "counterexample_indices", "images"] {
+            XCTAssertEqual(one.json[k] as? NSObject, three.json[k] as? NSObject, k)
+        }
+        XCTAssertEqual(one.cex.pixels, three.cex.pixels)
+        XCTAssertEqual(one.cex.labels, three.cex.labels)
+        let indices = three.journal.split(separator: "\n").map { $0.split(separator: " ")[3] }
+        XCTAssertEqual(indices.count, 16, three.journal)
+        XCTAssertEqual(Set(indices).count, 16, "each image journaled once: \(indices)")
+        let again = try run(1, "three")
+        XCTAssertEqual(again.json["resumed"] as? Int, 16)
+    }
+
     func testUsageErrorsExit64() throws {
         let dir = temporaryDirectory()
         let (model, set) = try fixture(dir)
@@ -217,7 +243,8 @@ final class VerifyToolTests: XCTestCase {
                      [model, "--eps", "0.1", "--counterexamples", dir + "/"] + data,
                      [model, "--eps", "0.1", "--journal", dir] + data, [model, "--eps", "0.1", "--method", "z3"] + data,
                      [model, "--eps", "0.1", "--clock", "sundial"] + data, [model, "--eps", "0.1", "--leaf-limit=-1"] + data,
-                     [model, "--eps", "0.1", "--leaf-limit", "1099511627777"] + data] {
+                     [model, "--eps", "0.1", "--leaf-limit", "1099511627777"] + data, [model, "--eps", "0.1", "--jobs", "0"] + data,
+                     [model, "--eps", "0.1", "--jobs", "257"] + data] {
             let r = try runTool("verify", args)
             XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
         }
