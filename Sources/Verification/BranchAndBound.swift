@@ -72,10 +72,12 @@ extension BinaryNetwork {
     /// other than `label`, searching for at most `timeLimit` on `clock` (nil: no limit). `attack` runs the greedy
     /// attack before the search (the tests turn it off to reach the search's own counterexamples); `method`
     /// is the complete search that follows it; with branch and bound, a box of at most `leafLimit` images is
-    /// decided by running each of them (0: never).
+    /// decided by running each of them (0: never), and one of at most `wideLeafLimit` when the bounds leave most
+    /// of the last hidden layer open (`Search.shouldEnumerate`; 0: never).
     public func verify(_ pixels: [UInt8], label: Int, budget: Int, timeLimit: Duration?, attack: Bool = true,
                        method: VerificationMethod = .branchAndBound, clock: SearchClock = .cpu,
-                       leafLimit: Int = BinaryNetwork.defaultLeafLimit) throws(VerificationError) -> VerificationResult {
+                       leafLimit: Int = BinaryNetwork.defaultLeafLimit,
+                       wideLeafLimit: Int = BinaryNetwork.defaultWideLeafLimit) throws(VerificationError) -> VerificationResult {
         guard pixels.count == inputCount else { throw .inputSize(expected: inputCount, found: pixels.count) }
         guard (0..<classes).contains(label) else { throw .label(label, classes: classes) }
         var search = Search(network: self, pixels: pixels, label: 0, budget: 0, deadline: nil)
@@ -84,6 +86,7 @@ extension BinaryNetwork {
         search = Search(network: self, pixels: pixels, label: label, budget: max(budget, 0),
                         deadline: timeLimit.map { SearchDeadline(clock: clock, after: $0) })
         search.leafLimit = max(leafLimit, 0)
+        search.wideLeafLimit = max(wideLeafLimit, 0)
         let verdict: Verdict
         if attack && search.attack(rounds: 2 * search.free.count) {
             verdict = .counterexample(search.counterexample())
@@ -120,6 +123,7 @@ struct Search {
     /// The leaf stage: boxes of at most this many images are enumerated (0: never), the images it ran, and
     /// its forward pass (of the margin width LeafForward selects), kept across leaves.
     var leafLimit = 0
+    var wideLeafLimit = 0
     var leafImages = 0
     var narrowForward: PackedForward<Int16>? = nil
     var wideForward: PackedForward<Int32>? = nil
@@ -167,7 +171,7 @@ struct Search {
             let outcome = lo.withUnsafeBufferPointer { l in hi.withUnsafeBufferPointer { h in bounds.examine(lo: l, hi: h, label: label) } }
             switch outcome {
             case let .decided(c) where c != label: return .counterexample(counterexample())
-            case .open where boxImages(upTo: leafLimit) <= leafLimit:
+            case .open where shouldEnumerate():
                 let leaf = enumerateLeaf()
                 if leaf != .robust { return leaf }
             case .open:

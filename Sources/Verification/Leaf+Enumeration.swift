@@ -21,9 +21,26 @@ extension BinaryNetwork {
     /// The default `leafLimit`: the largest box decided by enumeration instead of splitting (docs/VERIFY.md,
     /// "The leaf stage", has the measurement behind it).
     public static let defaultLeafLimit = 1 << 8
+    /// The default `wideLeafLimit`: the largest box enumerated when the bounds leave most of the last hidden
+    /// layer open (docs/VERIFY.md, ninth slice).
+    public static let defaultWideLeafLimit = 1 << 16
 }
 
 extension Search {
+    /// Whether the current open box is decided by enumeration: always when it holds at most `leafLimit` images;
+    /// up to `wideLeafLimit` images when the bounds left more than half of the last hidden layer open. The last
+    /// layer's check (BoundPropagation) proves a box only when few of those units are free, so such a box is
+    /// rarely closed by splitting a few more pixels: on a hard image the search then walks the whole tree down
+    /// to `leafLimit`, bounding every node in vain (a 25-pixel image: unknown at 60 s with 256; proved in 55 s
+    /// by enumerating all of its 2^25 images).
+    func shouldEnumerate() -> Bool {
+        let images = boxImages(upTo: max(leafLimit, wideLeafLimit))
+        if images <= leafLimit { return true }
+        guard images <= wideLeafLimit, network.firstThreshold != nil, let lastHidden = bounds.fixed.last else { return false }
+        let width = network.hidden.last?.m ?? network.firstUnits
+        return 2 * BoundPropagation.count(lastHidden) < width
+    }
+
     /// The number of images in the current box (the product of the unsplit free pixels' level counts), or
     /// `cap + 1` once it passes `cap`.
     func boxImages(upTo cap: Int) -> Int {

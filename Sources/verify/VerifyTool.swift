@@ -51,9 +51,14 @@ struct VerifyTool: ToolCommand {
     @Option(help: "With --method bab, decide a box of at most N images (the product of its free pixels' level counts) by running each of them instead of splitting it; 0 never does.")
     var leafLimit: Int = BinaryNetwork.defaultLeafLimit
 
+    @Option(help: "With --method bab, also decide a box of at most N images by running each of them when the bounds leave more than half of the last hidden layer open (where splitting rarely closes a box); 0 never does.")
+    var wideLeafLimit: Int = BinaryNetwork.defaultWideLeafLimit
+
     /// The search's settings as the journal records them (`METHOD/leafN/CLOCK`): what an unknown verdict
     /// depends on besides the time limit.
-    var searchSettings: String { "\(method.rawValue)/leaf\(method == .branchAndBound ? leafLimit : 0)/\(clock.rawValue)" }
+    var searchSettings: String {
+        method == .branchAndBound ? "bab/leaf\(leafLimit)w\(wideLeafLimit)/\(clock.rawValue)" : "\(method.rawValue)/leaf0/\(clock.rawValue)"
+    }
 
     @Option(help: "Write the counterexamples as an IDX pair PREFIX-images-idx3-ubyte and PREFIX-labels-idx1-ubyte.")
     var counterexamples: String?
@@ -71,6 +76,7 @@ struct VerifyTool: ToolCommand {
         guard eps.isFinite, (0...1).contains(eps) else { throw ValidationError("--eps \(eps) is outside 0...1") }
         guard timeout.isFinite, timeout > 0, timeout <= 1e6 else { throw ValidationError("--timeout \(timeout) must be in (0, 1000000] seconds") }
         guard (0...(1 << 40)).contains(leafLimit) else { throw ValidationError("--leaf-limit \(leafLimit) must be in 0...\(1 << 40) images") }
+        guard (0...(1 << 40)).contains(wideLeafLimit) else { throw ValidationError("--wide-leaf-limit \(wideLeafLimit) must be in 0...\(1 << 40) images") }
         guard (1...256).contains(jobs) else { throw ValidationError("--jobs \(jobs) must be in 1...256") }
         if let counterexamples { try requireFilePrefix(counterexamples, files: cexPaths(counterexamples), option: "--counterexamples") }
         if let journal { try requireWritableFile(journal, option: "--journal") }
@@ -153,7 +159,7 @@ struct VerifyTool: ToolCommand {
             }
         }
 
-        let (method, clock, leafLimit, timeout, searchSettings) = (method, clock, leafLimit, timeout, searchSettings)
+        let (method, clock, leafLimit, wideLeafLimit, timeout, searchSettings) = (method, clock, leafLimit, wideLeafLimit, timeout, searchSettings)
         let labels = data.labels
         try ParallelImages.run(pending, jobs: jobs, work: { i in
             let pixels = imagePixels(i)
@@ -161,7 +167,7 @@ struct VerifyTool: ToolCommand {
             let start = clock.now()
             let result = Result { () throws(VerificationError) in
                 try network.verify(pixels, label: Int(labels[i]), budget: budget, timeLimit: .milliseconds(Int64(timeout * 1000)),
-                                   method: method, clock: clock, leafLimit: leafLimit)
+                                   method: method, clock: clock, leafLimit: leafLimit, wideLeafLimit: wideLeafLimit)
             }
             return (result, clock.now() - start)
         }, consume: { i, outcome in
@@ -231,7 +237,7 @@ struct VerifyTool: ToolCommand {
         if json {
             print(try jsonLine([
                 "model": model, "model_sha256": sha, "source": source, "images": n, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": budget,
-                "timeout_s": timeout, "clock": clock.rawValue, "method": method.rawValue, "leaf_limit": leafLimit, "robust": robust, "counterexample": notRobust, "unknown": unknown,
+                "timeout_s": timeout, "clock": clock.rawValue, "method": method.rawValue, "leaf_limit": leafLimit, "wide_leaf_limit": wideLeafLimit, "robust": robust, "counterexample": notRobust, "unknown": unknown,
                 "certified_accuracy": certified, "clean_accuracy": clean, "resumed": resumed,
                 "time_median_s": quantile(0.5), "time_p90_s": quantile(0.9), "time_max_s": sorted.last ?? 0,
                 "counterexample_indices": counterexampleIndices,

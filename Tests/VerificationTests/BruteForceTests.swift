@@ -9,7 +9,8 @@ import XCTest
 final class BruteForceTests: XCTestCase {
     /// One network's images: returns (robust, counterexamples) counted, failing on any disagreement.
     func check(_ image: [UInt8], side: Int, delta: Int, budgets: [Int], generator g: inout TinyNetworks,
-               method: VerificationMethod = .branchAndBound, leafLimit: Int = 0, file: StaticString = #filePath, line: UInt = #line) throws -> (robust: Int, attacked: Int) {
+               method: VerificationMethod = .branchAndBound, leafLimit: Int = 0, wideLeafLimit: Int = 0,
+               file: StaticString = #filePath, line: UInt = #line) throws -> (robust: Int, attacked: Int) {
         let runtime = try Runtime(image)
         let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
         var robust = 0, attacked = 0
@@ -24,7 +25,8 @@ final class BruteForceTests: XCTestCase {
             let oracle = runtime.bruteForce(pixels, label: label, budget: budget, delta: delta, cap: 1 << 14)
             guard oracle.searched else { continue }
             let attack = g.next() % 2 == 0
-            let result = try network.verify(pixels, label: label, budget: budget, timeLimit: nil, attack: attack, method: method, leafLimit: leafLimit)
+            let result = try network.verify(pixels, label: label, budget: budget, timeLimit: nil, attack: attack, method: method,
+                                            leafLimit: leafLimit, wideLeafLimit: wideLeafLimit)
             switch result.verdict {
             case .robust:
                 XCTAssertNil(oracle.counterexample, "verified robust, but brute force finds a counterexample (budget \(budget))", file: file, line: line)
@@ -75,6 +77,21 @@ final class BruteForceTests: XCTestCase {
         for (layout, delta, widths) in [(PackedRows.Layout.rows, 2, [16, 12]), (.blocked8, 1, [24, 16, 8]), (.columns32, 3, [12])] {
             let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout)
             let r = try check(image, side: 4, delta: delta, budgets: [6, 10, 16, 25, 40, 70], generator: &g, leafLimit: 6)
+            robust += r.robust
+            attacked += r.attacked
+        }
+        XCTAssertGreaterThan(robust, 10)
+        XCTAssertGreaterThan(attacked, 10)
+    }
+
+    /// The wide leaf rule (`Search.shouldEnumerate`: boxes up to `wideLeafLimit` enumerated where the last hidden
+    /// layer is mostly open) inside the tree: brute force agrees, with networks deep and shallow.
+    func testWideLeafRuleAgreesWithBruteForce() throws {
+        var g = TinyNetworks(seed: 101)
+        var robust = 0, attacked = 0
+        for (layout, delta, widths) in [(PackedRows.Layout.rows, 2, [16, 12]), (.blocked8, 1, [24, 16, 8]), (.columns32, 3, [12])] {
+            let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout)
+            let r = try check(image, side: 4, delta: delta, budgets: [6, 10, 16, 25, 40, 70], generator: &g, leafLimit: 2, wideLeafLimit: 40)
             robust += r.robust
             attacked += r.attacked
         }

@@ -115,14 +115,14 @@ final class VerifyToolTests: XCTestCase {
     }
 
     /// An unknown verdict is "this search ran out of time", so it is reused only by the same search
-    /// (method, leaf limit, clock) with no longer a limit; a decided verdict stands whatever decided it. A
+    /// (method, leaf limits, clock) with no longer a limit; a decided verdict stands whatever decided it. A
     /// first-version journal line (no SEARCH field) is read: its decided verdicts resume, its unknowns rerun.
     /// Before, an unknown was reused by any search with no longer a timeout.
     func testUnknownIsReusedOnlyBySameSearch() throws {
         let (_, journal, args, _) = try journaledRun()
         let lines = try String(contentsOfFile: journal, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
         XCTAssertEqual(lines.count, 16)
-        XCTAssertTrue(lines.allSatisfy { $0.count == 11 && $0[0] == "verify-v2" && $0[9] == "bab/leaf\(256)/cpu" }, "\(lines.first ?? [])")
+        XCTAssertTrue(lines.allSatisfy { $0.count == 11 && $0[0] == "verify-v2" && $0[9] == "bab/leaf\(256)w\(65536)/cpu" }, "\(lines.first ?? [])")
         // Every robust image journaled as unknown by this search; every counterexample as a v1 unknown.
         let rewritten = lines.map { l -> String in
             var l = l
@@ -140,6 +140,9 @@ final class VerifyToolTests: XCTestCase {
         XCTAssertEqual(other["resumed"] as? Int, 0, "another leaf limit runs every unknown again")
         XCTAssertEqual(other["unknown"] as? Int, 0)
         XCTAssertEqual(other["robust"] as? Int, robust)
+        try (rewritten.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
+        let wide = try lastJSONLine(try runTool("verify", args + ["--wide-leaf-limit", "0"]).stdout)
+        XCTAssertEqual(wide["resumed"] as? Int, 0, "another wide leaf limit runs every unknown again")
         // A v1 line with a decided verdict resumes.
         let v1 = lines.map { l -> String in var l = l; l.remove(at: 9); l[0] = "verify-v1"; return l.joined(separator: " ") }
         try (v1.joined(separator: "\n") + "\n").write(toFile: journal, atomically: true, encoding: .utf8)
@@ -244,7 +247,7 @@ final class VerifyToolTests: XCTestCase {
                      [model, "--eps", "0.1", "--journal", dir] + data, [model, "--eps", "0.1", "--method", "z3"] + data,
                      [model, "--eps", "0.1", "--clock", "sundial"] + data, [model, "--eps", "0.1", "--leaf-limit=-1"] + data,
                      [model, "--eps", "0.1", "--leaf-limit", "1099511627777"] + data, [model, "--eps", "0.1", "--jobs", "0"] + data,
-                     [model, "--eps", "0.1", "--jobs", "257"] + data] {
+                     [model, "--eps", "0.1", "--jobs", "257"] + data, [model, "--eps", "0.1", "--wide-leaf-limit=-1"] + data] {
             let r = try runTool("verify", args)
             XCTAssertEqual(r.status, 64, "\(args): \(r.stderr)")
         }
