@@ -26,7 +26,7 @@ import ModelFormat
 
 /// One image's forward pass from its first-layer accumulators, incremental from the previous image's, with
 /// margins of type `Margin`: Int32 takes every network verify reads (the reference), Int16 those whose
-/// reach allows it, twice as many units per vector instruction (`PackedForward.select`, LeafForward.swift).
+/// reach allows it, twice as many units per vector instruction (`LeafForward.select` chooses).
 struct PackedForward<Margin: FixedWidthInteger & SignedInteger> {
     let network: BinaryNetwork
     /// The packed layers (hidden, then the last), and their outputs and words per row.
@@ -130,7 +130,8 @@ struct PackedForward<Margin: FixedWidthInteger & SignedInteger> {
                 for w in 0..<words {
                     let unit = m.baseAddress! + base + (w << 6)
                     var word: UInt64 = 0
-                    for i in 0..<64 { word |= UInt64(truncatingIfNeeded: unit[i] &>> (Margin.bitWidth - 1)) & 1 << UInt64(i) }
+                    // The arithmetic shift gives all ones for a negative margin and zero otherwise.
+                    for i in 0..<64 { word |= UInt64(truncatingIfNeeded: unit[i] &>> (Margin.bitWidth - 1)) & (1 << UInt64(i)) }
                     out[w] = word
                 }
             }
