@@ -38,7 +38,8 @@ help:
 	@echo "make bench-validate µs to validate an image at the format's caps (4,096 tensors, 1,024 ops); BASELINE=<commit> times that commit too"
 	@echo "make verify-full issue 16's full certified runs: trains FCN2 BNN-2b and the Cortex-M0 net (10 epochs, seed 1) once, verifies"
 	@echo "                 VERIFY_LIMIT MNIST test images (default 10000) at eps 0.1 and 0.2 at VERIFY_TIMEOUT s (default 60), resumable"
-	@echo "                 (journals in runs/verify-full), writes reports/verify-full.md; days of CPU, not part of make test"
+	@echo "                 (journals in runs/verify-full; VERIFY_JOBS at once), attacks the same images (FGSM, PGD, edge), writes"
+	@echo "                 reports/verify-full.md; days of CPU, not part of make test"
 	@echo "make bench-device FCN2 on the QEMU Cortex-M4: BitShield beside CMSIS-NN int8 and plain C binary (instructions, RAM, code, model; BENCH_DEVICE_IMAGES=1000, CMSIS_NN=, CMSIS_CORE=)"
 
 deps:
