@@ -28,16 +28,7 @@ final class CertifiedIntervalPenaltyRampTests: XCTestCase {
         XCTAssertEqual([1, 2, 3, 10, 20].map { TrainingConfig.CertifiedTraining.defaultRamp(epochs: $0) }, [0, 1, 1, 3, 5])
     }
 
-    /// An 8x8, 2-bit binary net with one hidden layer of 16 and 3 classes, and 40 random images.
-    func tinySetup() throws -> (ModelConfig, ImageSet) {
-        var model = ModelConfig.fcn(hidden: [16], input: FeatureMap(height: 8, width: 8, channels: 1), precision: .binary, inputBits: 2)
-        model.classes = 3
-        var random = SeededRandom(seed: 4)
-        let data = try ImageSet(height: 8, width: 8, channels: 1, classes: 3,
-                                pixels: (0..<(40 * 64)).map { _ in UInt8(random.next() % 256) },
-                                labels: (0..<40).map { UInt8($0 % 3) })
-        return (model, data)
-    }
+    func tinySetup() throws -> (ModelConfig, ImageSet) { try CertifiedIntervalPenaltyTests.tinySetup(seed: 4) }
 
     func training(ramp: Int?) -> TrainingConfig {
         var t = TrainingConfig(epochs: 2, batchSize: 10, learningRate: 0.01)
@@ -71,5 +62,18 @@ final class CertifiedIntervalPenaltyRampTests: XCTestCase {
             XCTAssertThrowsError(try training(ramp: ramp).validate()) { XCTAssertTrue("\($0)".contains("certify ramp \(ramp)"), "\($0)") }
         }
         XCTAssertNoThrow(try training(ramp: 2).validate())
+    }
+}
+
+extension CertifiedIntervalPenaltyTests {
+    /// An 8x8, 2-bit binary net with one hidden layer of 16 and 3 classes, and 40 random images drawn from `seed`.
+    static func tinySetup(seed: UInt64) throws -> (ModelConfig, ImageSet) {
+        var model = ModelConfig.fcn(hidden: [16], input: FeatureMap(height: 8, width: 8, channels: 1), precision: .binary, inputBits: 2)
+        model.classes = 3
+        var random = SeededRandom(seed: seed)
+        let data = try ImageSet(height: 8, width: 8, channels: 1, classes: 3,
+                                pixels: (0..<(40 * 64)).map { _ in UInt8(random.next() % 256) },
+                                labels: (0..<40).map { UInt8($0 % 3) })
+        return (model, data)
     }
 }

@@ -128,12 +128,7 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
     /// checkpoint's training JSON; it is refused, naming what is missing, for XNOR, float, 8-bit and conv models
     /// and for out-of-range numbers.
     func testSessionStoresAndRefuses() throws {
-        var model = ModelConfig.fcn(hidden: [16], input: FeatureMap(height: 8, width: 8, channels: 1), precision: .binary, inputBits: 2)
-        model.classes = 3
-        var random = SeededRandom(seed: 2)
-        let data = try ImageSet(height: 8, width: 8, channels: 1, classes: 3,
-                            pixels: (0..<(40 * 64)).map { _ in UInt8(random.next() % 256) },
-                            labels: (0..<40).map { UInt8($0 % 3) })
+        let (model, data) = try Self.tinySetup(seed: 2)
         func firstWeights(_ certify: TrainingConfig.CertifiedTraining?) throws -> ([Float], TrainingConfig) {
             var training = TrainingConfig(epochs: 1, batchSize: 10, learningRate: 0.01)
             training.certify = certify
