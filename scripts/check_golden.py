@@ -53,7 +53,7 @@ class Image:
         assert b[:4] == b"BSMI"
         (self.version, hb, size, flags, self.h, self.w, self.c, self.classes, nops, nt, opoff, toff) = \
             struct.unpack_from("<HHIIHHHHHHII", b, 4)
-        assert 1 <= self.version <= 4 and hb == 64 and size == len(b) and size % 64 == 0 and flags == 0
+        assert 1 <= self.version <= 5 and hb == 64 and size == len(b) and size % 64 == 0 and flags == 0
         assert not any(b[36:64]), "reserved"
         self.b = b
         self.tensors = []
@@ -184,6 +184,13 @@ def run(img, pixels):
                 kind = "f32"
             elif dense:
                 acc = [sum(a * b for a, b in zip(row, xs)) for row in wt]
+                if img.version >= 5 and p[6]:             # ternary: w = (u + v) / 2, v the lower plane
+                    lower = img.signs(p[6] - 1)
+                    assert img.tensors[p[6] - 1][0] == img.tensors[wi][0] in (4, 5, 6) and p[6] - 1 != wi
+                    assert all(not (u == -1 and v == 1) for ur, vr in zip(wt, lower) for u, v in zip(ur, vr)), "u within v"
+                    acc = [(a + sum(w * b for w, b in zip(row, xs))) // 2 for a, row in zip(acc, lower)]
+                else:
+                    assert not p[6], "parameter 6 is 0 for binary weights and before version 5"
                 if img.tensors[wi][0] == 7:               # columns32s: bits input, threshold_sign next
                     nop, np_ = img.ops[k + 1]
                     assert kind == "bits" and nop == 5, "columns32s needs bits input and threshold_sign next"
@@ -254,7 +261,9 @@ def run(img, pixels):
 
 def main(directory):
     ok = True
-    for v in (1, 2, 3, 4):
+    versions = sorted(int(f[1:].split("-")[0]) for f in os.listdir(directory) if f.endswith("-expected.json"))
+    assert versions == list(range(1, len(versions) + 1)), versions
+    for v in versions:
         expected = json.load(open(os.path.join(directory, "v%d-expected.json" % v)))
         for name, cases in sorted(expected.items()):
             meta, image = container(open(os.path.join(directory, name + ".bsm"), "rb").read())

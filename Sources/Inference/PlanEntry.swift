@@ -11,6 +11,9 @@ public struct PlanEntry: Equatable, Sendable {
         /// A dense or conv layer with packed binary weights, with the input_codes before it and the
         /// [maxpool] + threshold_sign after it when fused.
         case binaryLayer
+        /// A dense layer with ternary weights (format version 5): the chosen kernel runs on the upper plane and
+        /// on the lower one into scratch, and the halved sum of the two goes where a binary layer's would.
+        case ternaryLayer
         /// A dense or conv layer with f32 weights.
         case floatLayer
         case maxPool, thresholdSign, affine, activation, argmax

@@ -148,7 +148,7 @@ public struct ModelMetadata: Equatable {
                 let type = image.tensor(image.opParameter(k, 2)).type
                 // columns32s: the layers a threshold_sign follows on packed bits carry bounds, the others are columns32.
                 let bounded = image.opParameter(k, 3) == Int(InputKind.bits.rawValue) && k + 1 < image.opCount
-                    && image.opKind(k + 1) == .thresholdSign
+                    && image.opKind(k + 1) == .thresholdSign && image.lowerPlane(k) < 0   // ternary planes are never columns32s
                 guard type == (wanted == .columns32s && !bounded ? .columns32 : wanted) else {
                     throw .badMetadata(key: "dense_layout", found: quoted(denseLayout), rule: "op \(k)'s binary dense weights are \(type)")
                 }

@@ -75,9 +75,11 @@ public struct ImageBuilder {
         ops.append((kind, params))
     }
 
-    /// The version the image is written as: the lowest that has every type it holds (`columns32s`: 4, `columns32`: 3,
-    /// `bits8`: 2, else 1), so a reader of an older version loads every image it could run.
+    /// The version the image is written as: the lowest that has every type and op parameter it holds (a ternary
+    /// dense, with a lower plane in parameter 6: 5; `columns32s`: 4, `columns32`: 3, `bits8`: 2, else 1), so a
+    /// reader of an older version loads every image it could run.
     public var version: UInt16 {
+        if ops.contains(where: { $0.kind == .dense && $0.params.count > 6 && $0.params[6] != 0 }) { return ImageLayout.ternaryVersion }
         if tensors.contains(where: { $0.type == .columns32s }) { return ImageLayout.columns32sVersion }
         if tensors.contains(where: { $0.type == .columns32 }) { return ImageLayout.columns32Version }
         if tensors.contains(where: { $0.type == .bits8 }) { return ImageLayout.bits8Version }

@@ -3,13 +3,15 @@ public enum ImageLayout {
     /// "BSMI".
     public static let magic: [UInt8] = [0x42, 0x53, 0x4D, 0x49]
     /// The newest image version this code reads (a writer writes the lowest version its types need: `ImageBuilder.version`).
-    public static let version: UInt16 = 4
+    public static let version: UInt16 = 5
     /// The first version with the `bits8` tensor type.
     public static let bits8Version: UInt16 = 2
     /// The first version with the `columns32` tensor type.
     public static let columns32Version: UInt16 = 3
     /// The first version with the `columns32s` tensor type.
     public static let columns32sVersion: UInt16 = 4
+    /// The first version with ternary `dense` weights (a lower plane in op parameter 6).
+    public static let ternaryVersion: UInt16 = 5
     /// Header size.
     public static let headerBytes = 64
     /// Op record size.

@@ -77,6 +77,7 @@ extension ModelFormatError.Field {
         case let .tensorLanes(t, column, rows): return "tensor \(t) column \(column) lanes past row \(rows)"
         case let .tensorRowCount(t, row): return "tensor \(t) row \(row) count of -1 weights"
         case let .tensorCountsPadding(t): return "tensor \(t) padding after the row counts"
+        case let .tensorPlanes(upper, lower, byte): return "ternary planes: tensor \(upper) (upper) and tensor \(lower) (lower), byte \(byte) of their packed bits"
         case let .tensorBounds(t, g, side, plane): return "tensor \(t) lane group \(g) \(side == 0 ? "set" : "clear")-side bounds plane \(plane)"
         case let .opFlags(k): return "op \(k) flags"
         case let .opParameter(k, i): return "op \(k) unused parameter p\(i)"
@@ -119,6 +120,7 @@ extension ModelFormatError.Rule {
         case .layouts: return "must be 0 (flat) or 1 (pixel)"
         case .compressedBitOnly: return "only bit 0 (compressed) is defined"
         case let .bounds(expected, op): return "op \(op)'s thresholds and the row counts give \(expected) (spec/FORMAT.md, the columns32s layout)"
+        case .upperWithinLower: return "the upper plane has a -1 where the lower plane has +1 (the zero weight is u = +1, v = -1; spec/FORMAT.md, ternary dense weights)"
         case .boundsWithoutDense: return "a columns32s tensor (type 7) must be the weights of a dense op followed by threshold_sign"
         }
     }
@@ -135,6 +137,7 @@ extension ModelFormatError.Role {
         case .outputScale: return "output scale"
         case .scale: return "scale"
         case .shift: return "shift"
+        case .lowerPlane: return "lower plane"
         }
     }
 }
@@ -151,6 +154,10 @@ extension ModelFormatError.Reason {
         case .floatConvOnBits: return "a float conv2d takes codes or f32 input, not packed bits"
         case let .weightType(type): return "weight tensor has type \(type), must be bits or f32"
         case .biasNeedsFloat: return "a bias needs float weights"
+        case let .lowerPlaneNeedsBinary(type): return "a lower plane (ternary weights) needs bits, bits8 or columns32 weights, not \(type)"
+        case let .lowerPlaneIsUpper(tensor): return "its lower plane is its weight tensor \(tensor) itself (a ternary layer has two planes)"
+        case let .planesOverflow(fanIn, largest):
+            return "ternary weights: the two planes' sums reach 2 x fan-in \(fanIn) x largest input \(largest) = \(2 * fanIn * largest), past the accumulator bound 2^31 - 1 (at most \(Int(Int32.max) / (2 * max(largest, 1))) inputs)"
         case .boundsNeedBits: return "columns32s weights need packed bits input (their bounds count set inputs)"
         case let .boundsNeedThreshold(next): return "columns32s weights need threshold_sign right after their dense op; op \(next) is not"
         case let .boundsOrder(tensor, expected):

@@ -82,6 +82,8 @@ public enum ModelFormatError: Error, Equatable {
         case tensorRowCount(tensor: Int, row: Int), tensorCountsPadding(tensor: Int)
         /// Word `plane` of side `side` (0 set, 1 clear) of lane group `group`'s bounds in a columns32s tensor.
         case tensorBounds(tensor: Int, group: Int, side: Int, plane: Int)
+        /// Byte `byte` of the packed bits of a ternary dense op's upper plane `upper` (lower plane `lower`).
+        case tensorPlanes(upper: Int, lower: Int, byte: Int)
         // Op `op`'s record.
         case opFlags(op: Int), opParameter(op: Int, index: Int), opShape(op: Int), opInputBits(op: Int)
         case opInputKind(op: Int), opKernel(op: Int), opCodeBits(op: Int), opCodeBitsForBits(op: Int)
@@ -100,11 +102,15 @@ public enum ModelFormatError: Error, Equatable {
         case bounds(expected: Int, op: Int)
         /// A columns32s tensor must be the weights of a dense op (its bounds need that op's thresholds).
         case boundsWithoutDense
+        /// Every −1 of a ternary layer's upper plane is a −1 of its lower plane (no u = −1, v = +1 pair).
+        case upperWithinLower
     }
 
     /// The tensor an op refers to, by its role.
     public enum Role: Equatable, Sendable {
         case weight, bias, threshold, flip, outputScale, scale, shift
+        /// A ternary dense op's second ±1 tensor (op parameter 6).
+        case lowerPlane
     }
 
     /// Why an op's tensor reference or input is wrong.
@@ -117,6 +123,10 @@ public enum ModelFormatError: Error, Equatable {
         // columns32s weights: on packed bits, followed by threshold_sign (op `next` is not), each tensor the
         // weights of one dense op in tensor order (`tensor` is not the next one, `expected`).
         case boundsNeedBits, boundsNeedThreshold(next: Int), boundsOrder(tensor: Int, expected: Int)
+        // Ternary dense weights (version 5): a lower plane needs binary weights that are not columns32s, must
+        // not be the upper plane itself, and the planes' two sums together must fit an i32.
+        case lowerPlaneNeedsBinary(TensorType), lowerPlaneIsUpper(tensor: Int)
+        case planesOverflow(fanIn: Int, largestInput: Int)
         // The chain of ops.
         case argmaxNotLast, lastNotArgmax, inputCodesFirst
         case cannotTake(ActivationKind)

@@ -67,6 +67,10 @@ public struct ModelImage {
         Int(RawBytes(bytes.baseAddress!).u32(Int(header.opTableOffset) + k * ImageLayout.opBytes + 4 + 4 * i))
     }
 
+    /// The lower plane of dense op `k`'s ternary weights (format version 5: w = (u + v) / 2 with u the op's
+    /// weight tensor), or -1 when its weights are binary or float. Without validation (op `k` must be a dense).
+    @inlinable public func lowerPlane(_ k: Int) -> Int { opParameter(k, 6) - 1 }
+
     /// Whether tensor `i` holds packed bits, `bits`, `bits8`, `columns32` or `columns32s` (ids 4...7; else
     /// f32, for weights), without validation. One unsigned range compare.
     @inlinable public func isBits(_ i: Int) -> Bool {
@@ -365,6 +369,41 @@ public struct ModelImage {
         return (largest, work)
     }
 
+    /// A ternary dense op's lower plane (spec/FORMAT.md, "Ternary `dense` weights"): binary weights in a layout
+    /// without bounds, a tensor other than the upper plane with the same type and shape, the two planes' sums
+    /// within the accumulator bound, and every −1 of the upper plane a −1 of the lower one (checked on the
+    /// packed words, which the planes share position for position: in columns32 the lanes, not the counts).
+    @inline(never)
+    func validateLowerPlane(op k: Int, upper: Int, lower: Int, type: TensorType, m: Int, n: Int,
+                            largestInput: Int) throws(ModelFormatError) {
+        guard type == .bits || type == .bits8 || type == .columns32 else {
+            throw .badTensorReference(op: k, reason: .lowerPlaneNeedsBinary(type))
+        }
+        guard lower != upper else { throw .badTensorReference(op: k, reason: .lowerPlaneIsUpper(tensor: upper)) }
+        guard lower < tensorCount else {
+            throw .badTensorReference(op: k, reason: .missingTensor(.lowerPlane, index: lower, tensors: tensorCount))
+        }
+        let found = tensor(lower)
+        guard found.type == type, found.rank == 2, found.dims.0 == m, found.dims.1 == n else {
+            throw .badTensorReference(op: k, reason: .wrongTensor(.lowerPlane, expected: type, shape: Dims(m, n), found: found.type, rank: found.rank))
+        }
+        // n <= 2^24 and largestInput <= 255, so the product cannot overflow.
+        guard 2 * n * largestInput <= InputCodes.accumulatorBound else {
+            throw .badTensorReference(op: k, reason: .planesOverflow(fanIn: n, largestInput: largestInput))
+        }
+        let u = tensor(upper), packedBytes = type == .columns32 ? 4 * ((m + 31) / 32) * n : u.bytes
+        let r = RawBytes(bytes.baseAddress!), ua = Int(u.offset), va = Int(found.offset)
+        var at = 0
+        while at < packedBytes {   // whole u32 words: every packed size is a multiple of 4
+            let stray = r.u32(ua + at) & ~r.u32(va + at)
+            guard stray == 0 else {
+                throw .badField(what: .tensorPlanes(upper: upper, lower: lower, byte: at + stray.trailingZeroBitCount / 8),
+                                value: Int(stray), rule: .upperWithinLower)
+            }
+            at += 4
+        }
+    }
+
     #if !BITSHIELD_MINIMAL
     /// The `columns32s` tensors, after the chain of ops is validated (in a pass of its own, so its frame is
     /// never on the stack with opView's): each is the weights of exactly one dense op, in tensor order,
@@ -592,7 +631,13 @@ public struct ModelImage {
                     guard weightType == .f32 else { throw .badTensorReference(op: k, reason: .biasNeedsFloat) }
                     try expect(p(5) - 1, .bias, .f32, m)
                 }
-                try unused(from: 6)
+                if p(6) != 0 && header.version >= ImageLayout.ternaryVersion {
+                    try validateLowerPlane(op: k, upper: weightIndex, lower: p(6) - 1, type: weightType, m: m, n: c,
+                                           largestInput: inputKind == .bits ? 1 : InputCodes.largest(delta: Int(clamping: r.u32(Int(clamping: header.opTableOffset) + 4))))
+                    try unused(from: 7)
+                } else {
+                    try unused(from: 6)
+                }
             } else {
                 try unused(from: 8)
             }

@@ -81,11 +81,11 @@ public struct BinaryNetwork: Sendable {
             guard op.kind == .dense else { throw .unsupported(op: k, what: Self.describe(op)) }
             guard image.isBits(op.p(2)) else { throw .unsupported(op: k, what: "a float dense layer (\(op.p(0)) → \(op.p(1)))") }
             guard op.input.kind == kind else { throw .unsupported(op: k, what: "a binary dense layer on \(op.input.kind) input") }
-            let n = op.p(0), w = op.p(2)
-            let base = image.data(w).assumingMemoryBound(to: UInt64.self)
-            let rows = image.isColumns(w) ? PackedRows(columns: base, n: n)
-                : PackedRows(base, words: BitPacking.words(n), blocked: image.isBlocked(w))
-            return (n, op.p(1), rows)
+            guard image.lowerPlane(k) < 0 else {
+                throw .unsupported(op: k, what: "a dense layer with ternary weights (format version 5; verify reads ±1 weights only)")
+            }
+            let n = op.p(0)
+            return (n, op.p(1), image.packedRows(op.p(2), n: n))
         }
         func threshold(_ k: Int, units: Int) throws(VerificationError) -> Threshold? {
             guard k < ops.count, ops[k].kind == .thresholdSign else { return nil }

@@ -199,11 +199,17 @@ struct Inspect: ToolCommand {
                 ]
                 if op.kind == .dense || op.kind == .conv2d {
                     let t = image.tensor(op.kind == .dense ? op.p(2) : op.p(5))
-                    let bits = t.type.isPacked ? 1 : 32
+                    // A ternary dense (format version 5) stores two ±1 planes: 2 bits per weight.
+                    let lower = op.kind == .dense ? image.lowerPlane(i) : -1
+                    let bits = t.type.isPacked ? (lower >= 0 ? 2 : 1) : 32
                     entry["weights"] = t.elements
                     entry["bits_per_weight"] = bits
-                    entry["weight_bytes"] = t.bytes
+                    entry["weight_bytes"] = t.bytes + (lower >= 0 ? image.tensor(lower).bytes : 0)
                     entry["weight_type"] = "\(t.type)"
+                    if lower >= 0 {
+                        entry["ternary"] = true
+                        entry["zero_weights"] = image.zeroWeights(upper: op.p(2), lower: lower, rows: op.p(1), n: op.p(0))
+                    }
                     weights += t.elements
                     weightBits += t.elements * bits
                 }

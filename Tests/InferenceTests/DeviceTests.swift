@@ -87,6 +87,20 @@ final class DeviceTests: XCTestCase {
         try assertFlash(a, image: 1536, firmware: Pins.firmwareFlash)
     }
 
+    /// The ternary golden model (spec/golden/v5-fcn-ternary.bsm, format version 5: each dense layer's two
+    /// ±1 planes, in bits8, columns32 and bits) on both boards: the firmware runs its binary kernels on each
+    /// plane and halves the sum (TernaryLayerStep), and every prediction equals the host's.
+    func testGoldenTernaryFCNOnBothBoards() throws {
+        try requireQEMU()
+        try requireZig()
+        let dir = temporaryDirectory()
+        let images = try idxPair(in: dir, count: 20, h: 8, w: 8, classes: 3, seed: 11)
+        for board in ["netduinoplus2", "microbit"] {
+            let r = try device(root + "/spec/golden/v5-fcn-ternary.bsm", images, board: board)
+            XCTAssertEqual(r["host_agreement"] as? Double, 1.0, "\(board): every device prediction equals the host's")
+        }
+    }
+
     /// The golden conv model (spec/golden/v3-conv-xnor.bsm: input codes, conv 2x2x4, pool 2, conv 2x2x5,
     /// pool 2, dense 5-6-3) on the 32-bit conv kernels (PlaneConv32, XorConv32): exact agreement with the
     /// host, instructions and RAM pinned (see `Pins.goldenConvInstructions`).
@@ -423,18 +437,33 @@ enum Pins {
     /// column sums over u32 lists (a second copy of `accumulate`, +1,984 B), `signPlane` for the
     /// columns32s kernel, the first layer's one-pass lists (-64 B), the flip word by delta swaps (-112 B)
     /// and the affine's int-to-float (the 64-bit software conversion no longer linked).
-    static let firmwareFlash = 141_064
+    /// Format version 5 (ternary dense, issue 16): 141_064 -> 144_248. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let firmwareFlash = 144_248
     /// 12,093 -> 12,112 (+19) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 12,158 -> 10,795 (item 6, fourth round: the affine's Float(Int32) called __aeabi_l2f, about 600
     /// instructions an output; Float(Int) is one vcvt).
-    static let goldenInstructions = 10795
-    static let goldenRAM = 1856
-    static let fcn2RAM = 3432
+    /// Format version 5 (ternary dense, issue 16): 10795 -> 11155. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let goldenInstructions = 11155
+    /// Format version 5 (ternary dense, issue 16): 1856 -> 1952. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let goldenRAM = 1952
+    /// Format version 5 (ternary dense, issue 16): 3432 -> 3528. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn2RAM = 3528
     /// 601,117 -> 601,147 (+30) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 601,196 -> 595,134 (item 6, fourth round: the affine's int-to-float, 10 outputs).
-    static let fcn2Instructions = 595_134
+    /// Format version 5 (ternary dense, issue 16): 595_134 -> 595_736. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn2Instructions = 595_736
     /// Issue #7 targets 500,000: the SIMD8 kernels took 1,858,628, the carry-save row kernels 1,558,728,
     /// the bits8 blocked kernels (scalarized SIMD8 on armv7em) 1,443,587, the first 32-bit carry-save
     /// bits8 kernels 985,754; the weighted first-layer pass with persistent row counts and unrolled
@@ -452,25 +481,40 @@ enum Pins {
     /// FCN2 in columns32s (`convert --target mcu`, format version 4; ColumnDense+Bounds.swift).
     static let fcn2BoundsImage = 222_528
     /// 3,624 B: the columns32 FCN2's 3,592 + 32 B of init's stack (the bounds check's frame).
-    static let fcn2BoundsRAM = 3624
+    /// Format version 5 (ternary dense, issue 16): 3624 -> 3680. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn2BoundsRAM = 3680
     /// On these random images (about half of each layer's inputs set, so both sides run): 286,293, against
     /// 306,909 in columns32; MNIST, first 1,000 test images: 212,690 against 233,379 (docs/EMBEDDING.md).
     /// Item 6, fourth round: 286,293 -> 273,324 (MNIST, first 1,000: 212,690 -> 195,843; docs/EMBEDDING.md):
     /// u32 column lists (-7,200 on MNIST), the sign after the sums (-950), the affine's int-to-float
     /// (-6,150), the first layer's one-pass lists (-1,940 on MNIST; +1,625 on these random images, half
     /// of whose pixels are at levels 1 and 2 and go through the split), the flip word by delta swaps (-577).
-    static let fcn2BoundsInstructions = 273_324
-    static let fcn2ColumnsRAM = 3592
+    /// Format version 5 (ternary dense, issue 16): 273_324 -> 273_924. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn2BoundsInstructions = 273_924
+    /// Format version 5 (ternary dense, issue 16): 3592 -> 3680. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn2ColumnsRAM = 3680
     /// 310,104 -> 310,130 (+26) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 306,909 -> 295,549 (item 6, fourth round: u32 lists, the affine, the one-pass lists, the flip word, as above).
-    static let fcn2ColumnsInstructions = 295_549
+    /// Format version 5 (ternary dense, issue 16): 295_549 -> 296_149. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn2ColumnsInstructions = 296_149
     /// Interpreter.init on HostileImages.largestTables (4,096 tensors, 1,024 ops): validation and plan
     /// (`infer tables.bsm --device netduinoplus2 --json`, key init_instructions): about 920
     /// instructions a tensor for the two ordered passes and the tensor records, 3.8 M in all, linear.
     /// 3,646,588 -> 3,646,590 (+2) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
-    static let largestTablesInit = 3_519_684
+    /// Format version 5 (ternary dense, issue 16): 3_519_684 -> 3_560_683. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let largestTablesInit = 3_560_683
     /// The golden conv model on the 32-bit conv kernels (issue 14, item 7; PlaneConv32, XorConv32):
     /// 64,601 instructions with the row kernels (FusedConvKernel: main's firmware.elf run by a qemu wrapper
     /// that swaps -kernel, as scripts/device-profile.py --kernel does) -> 49,042; RAM 2,440 -> 2,456 B (arena 128 -> 144 B).
@@ -480,9 +524,15 @@ enum Pins {
     /// 49,068 -> 49,087 (+19) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 49,124 -> 47,758 (item 6, fourth round: the affine's int-to-float, u32 lists in its dense layers).
-    static let goldenConvInstructions = 47_758
+    /// Format version 5 (ternary dense, issue 16): 47_758 -> 48_221. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let goldenConvInstructions = 48_221
     /// With item 5's string-free errors: RAM 2,440 B (init's frames, -16 B).
-    static let goldenConvRAM = 1960
+    /// Format version 5 (ternary dense, issue 16): 1960 -> 2048. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let goldenConvRAM = 2048
     /// Issue 14 item 5, the minimal firmware (netduinoplus2-minimal, -Osize) on the columns32 FCN2 above:
     /// runtime code 22,292 B (the C library's minimal build, with its C API layer, is 24,402 B in
     /// examples/c-firmware); RAM = .data + .bss + arena 1,776 + init's stack; init (validation and plan).
@@ -492,9 +542,18 @@ enum Pins {
     /// as `notBuilt`, before its size rule: +34 B), the other reader changes -20 B. Init 1,120,743 -> 1,120,615.
     /// Item 6, fourth round: 21,898 -> 21,852 B (the first layer's lists in one pass; the minimal build
     /// keeps u16 lists and one `accumulate`), init 1,120,615 -> 1,120,583 (code placement).
-    static let minimalCode = 21852
-    static let minimalFCN2RAM = 3720
-    static let minimalFCN2Init = 1_120_583
+    /// Format version 5 (ternary dense, issue 16): 21852 -> 23116. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let minimalCode = 23116
+    /// Format version 5 (ternary dense, issue 16): 3720 -> 3712. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let minimalFCN2RAM = 3712
+    /// Format version 5 (ternary dense, issue 16): 1_120_583 -> 1_121_101. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let minimalFCN2Init = 1_121_101
     /// The full firmware's runtime code by the same rule (ModelFormat and Inference .text + .rodata):
     /// 90,704 B, then 91,780 with item 6's second round (a binary layer's column sink once per side, +1,076 B).
     /// 91,780 -> 91,782 B (+2) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
@@ -504,7 +563,10 @@ enum Pins {
     /// 97,946 -> 97,958 B (+12): `FloatDenseKernel.reference` sums in the spec's order (eight strided partial
     /// sums, then the tail) so it agrees with `simd` bit for bit; it is built with `@_optimize(size)` (at -O
     /// its eight lanes unrolled to +400 B). No instruction count changed (no pinned model runs it).
-    static let fullCode = 97958
+    /// Format version 5 (ternary dense, issue 16): 97958 -> 100562. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fullCode = 100562
 }
 
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
@@ -536,27 +598,48 @@ enum MicrobitPins {
     /// unaligned loads; COMPACT_COLUMN_SUMS keeps one binary sink for both sides). Both merged: 137,296 B.
     /// Item 6, fourth round: 140,288 -> 140,144 B (the M0 keeps u16 lists and one `accumulate`; the
     /// first layer's lists in one pass, and no 64-bit int-to-float in the affine; the flip word +32 B).
-    static let firmwareFlash = 140_144
+    /// Format version 5 (ternary dense, issue 16): 140_144 -> 143_392. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let firmwareFlash = 143_392
     /// 21,444 -> 19,022 (item 6, fourth round: the affine's Float(Int32) called the 64-bit conversion).
-    static let goldenInstructions = 19022
-    static let goldenRAM = 2048
-    static let fcn256RAM = 2940
+    /// Format version 5 (ternary dense, issue 16): 19022 -> 19545. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let goldenInstructions = 19545
+    /// Format version 5 (ternary dense, issue 16): 2048 -> 2136. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let goldenRAM = 2136
+    /// Format version 5 (ternary dense, issue 16): 2940 -> 3028. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn256RAM = 3028
     /// 496,497 with the first carry-save kernels; the weighted first-layer pass and unrolled rows took
     /// 347,594; the threshold sinks by blocks of eight rows and loop-free first-layer runs 340,518; both
     /// input planes from one load of four pixels 330,618 (330,574 after issue 12's reader changes;
     /// 329,955 with issue 13's steps).
     /// 329,986 -> 318,629 (item 6, fourth round: the affine's int-to-float).
-    static let fcn256Instructions = 318_629
+    /// Format version 5 (ternary dense, issue 16): 318_629 -> 319_156. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn256Instructions = 319_156
     /// The same network in columns32. Issue 14, item 6 (the column kernels by levels, straight-line
     /// sinks, tails of 8 and 4; no 32-column blocks on the M0): 176,585 -> 163,894, RAM 4,704 -> 4,320 B.
     /// Item 6, second round (the column sinks' flips a word per lane group): 163,882 -> 161,546; merged with
     /// item 5's reader (init's stack, RAM 3,804 -> 3,788 B) it measures 161,549 (+3: the sinks' code placement).
-    static let fcn256ColumnsRAM = 3804
+    /// Format version 5 (ternary dense, issue 16): 3804 -> 3892. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn256ColumnsRAM = 3892
     /// 161,549 -> 161,546 (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 159,492 -> 152,502 (item 6, fourth round: the affine's int-to-float -10,107; the first layer's
     /// one-pass lists +2,973 on these random images, half of whose pixels are at levels 1 and 2; the flip
     /// word by delta swaps +144, kept honest: the M0 has no shifted operands, so its swaps cost more than
     /// its multiplies did, about 18 instructions a lane group).
-    static let fcn256ColumnsInstructions = 152_502
+    /// Format version 5 (ternary dense, issue 16): 152_502 -> 153_027. The walk's binary layer step looks up a lower plane and runs
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
+    static let fcn256ColumnsInstructions = 153_027
 }

@@ -112,8 +112,8 @@ final class ImageTests: XCTestCase {
         var b = good
         b[0] = 0x58
         expect(b, .badMagic(expected: .image))
-        b = good; set16(&b, 4, 5)
-        expect(b, .unsupportedVersion(found: 5, newest: 4))
+        b = good; set16(&b, 4, 6)
+        expect(b, .unsupportedVersion(found: 6, newest: 5))
         expect(Array(good.dropLast(64)), .truncated(what: .image, needs: good.count, has: good.count - 64))
         expect(good + [UInt8](repeating: 0, count: 64),
                .badField(what: .imageBytes, value: good.count, rule: .trailingBytes(imageBytes: good.count + 64)))

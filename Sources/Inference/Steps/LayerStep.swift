@@ -22,27 +22,42 @@ enum LayerStep {
             : image.isBlocked(weightIndex) ? .bits8 : binary ? .bits : .f32
         #endif
         let (oh, ow) = isDense ? (1, 1) : (s.h - size + 1, s.w - size + 1)
+        // Ternary weights (w = (u + v) / 2): the kernel runs on each plane into scratch, so it never fuses the signs.
+        let lower = isDense && binary ? image.lowerPlane(k) : -1
         let (pool, thresholdOp) = fusion(s, op: k, binary: binary)
         let (fh, fw) = (oh / pool, ow / pool)
         let outLayout = thresholdOp >= 0 ? BitLayout(rawValue: UInt32(image.opParameter(thresholdOp, 5)))! : .flat
         let outKind: ValueKind = thresholdOp >= 0 ? .bits : (binary ? .i32 : .f32)
         let n = isDense ? image.opParameter(k, 0) : s.h * s.w * s.c
         let query = Kernel.Query(op: isDense ? .dense : .conv2d, weights: weightType, kernels: s.kernels, input: s.kind,
-                                 codeBits: s.pendingCodeBits, signs: thresholdOp >= 0, n: n)
+                                 codeBits: s.pendingCodeBits, signs: thresholdOp >= 0 && lower < 0, n: n)
         let kernel = Kernel.choose(query)
         let scratchStride = ArenaPlan.align(kernel.scratchBytes(query, m: m, size: size, channels: s.c))
+        let sumsStride = lower >= 0 ? ArenaPlan.align(4 * m) : 0   // one plane's accumulators of one image
         let rowCountsAt = persist(&s, kernel: kernel, query, weights: weightIndex, m: m)
+        let lowerRowCountsAt = lower >= 0 ? persist(&s, kernel: kernel, query, weights: lower, m: m) : -1
         let input = s.input(), inStride = s.stride
         s.stride = ArenaPlan.align(WalkState.bytes(outKind, fh, fw, m, outLayout))
-        let (out, sc) = s.plan.place(inBytes: s.batch * inStride, outBytes: s.batch * s.stride, scratch: s.batch * scratchStride)
+        let scratchBytes = s.batch * (scratchStride + 2 * sumsStride)
+        let (out, sc) = s.plan.place(inBytes: s.batch * inStride, outBytes: s.batch * s.stride, scratch: scratchBytes)
         if s.run, let input, let arena = s.arena {
             let operands = LayerOperands(input: input, inStride: inStride, output: arena + out, stride: s.stride, scratch: arena + sc,
                                          scratchStride: scratchStride, weights: image.data(weightIndex), weightType: weightType,
                                          n: n, m: m, size: size, h: s.h, w: s.w, c: s.c, codeBits: s.pendingCodeBits, inputKind: s.kind)
             if binary {
                 let rowCounts = rowCountsAt < 0 ? nil : UnsafePointer((arena + rowCountsAt).assumingMemoryBound(to: UInt16.self))
-                BinaryLayerStep.run(kernel, query, operands, count: s.count, pool: pool,
-                                    sink: sink(s, operands, thresholdOp: thresholdOp, layout: outLayout), rowCounts: rowCounts)
+                let target = sink(s, operands, thresholdOp: thresholdOp, layout: outLayout)
+                // One call site of the (inlined) binary step for both planes of a ternary layer: the firmware's code once.
+                let sums = arena + sc + s.batch * scratchStride
+                for plane in 0..<(lower >= 0 ? 2 : 1) {
+                    let counts = plane == 0 ? rowCounts
+                        : lowerRowCountsAt < 0 ? nil : UnsafePointer((arena + lowerRowCountsAt).assumingMemoryBound(to: UInt16.self))
+                    BinaryLayerStep.run(kernel, query, lower < 0 ? operands : TernaryLayerStep.plane(plane, operands, lower: image.data(lower),
+                                                                                                   sums: sums, sumsStride: sumsStride, count: s.count),
+                                        count: s.count, pool: pool, sink: lower < 0 ? target : TernaryLayerStep.sink(plane, sums: sums, sumsStride: sumsStride,
+                                                                                                                   count: s.count), rowCounts: counts)
+                }
+                if lower >= 0 { TernaryLayerStep.combine(sums: sums, sumsStride: sumsStride, count: s.count, m: m, stride: s.stride, sink: target) }
             } else {
                 #if !BITSHIELD_MINIMAL   // no float kernels in the minimal build: its C API refuses float layers at init
                 let bias: UnsafePointer<Float>? = !isDense || image.opParameter(k, 5) == 0 ? nil
@@ -52,9 +67,10 @@ enum LayerStep {
             }
         } else if recording {
             let keep = keptBytes(s, kernel, query, m: m)
-            s.record(binary ? .binaryLayer : .floatLayer, ops: s.pendingCodeBits > 0 ? k - 1 : k, thresholdOp >= 0 ? thresholdOp : k,
-                     kernel: kernel, output: out, outputBytes: s.batch * s.stride, scratch: scratchStride > 0 ? sc : -1,
-                     scratchBytes: s.batch * scratchStride, persistent: keep > 0 ? rowCountsAt : -1, persistentBytes: keep)
+            s.record(lower >= 0 ? .ternaryLayer : binary ? .binaryLayer : .floatLayer, ops: s.pendingCodeBits > 0 ? k - 1 : k,
+                     thresholdOp >= 0 ? thresholdOp : k, kernel: kernel, output: out, outputBytes: s.batch * s.stride,
+                     scratch: scratchBytes > 0 ? sc : -1, scratchBytes: scratchBytes, persistent: keep > 0 ? rowCountsAt : -1,
+                     persistentBytes: lower >= 0 ? 2 * keep : keep)
         }
         s.kind = outKind
         (s.h, s.w, s.c) = (fh, fw, m)
@@ -128,11 +144,11 @@ enum LayerStep {
 struct LayerOperands {
     let input: UnsafeRawPointer
     let inStride: Int
-    let output: UnsafeMutableRawPointer
-    let stride: Int
+    var output: UnsafeMutableRawPointer
+    var stride: Int
     let scratch: UnsafeMutableRawPointer
     let scratchStride: Int
-    let weights: UnsafeRawPointer
+    var weights: UnsafeRawPointer
     let weightType: TensorType
     let n: Int, m: Int, size: Int, h: Int, w: Int, c: Int
     let codeBits: Int
