@@ -18,7 +18,10 @@ public struct TestImageOptions: ParsableArguments {
     @Option(help: "The IDX labels file for --images.")
     public var labels: String?
 
-    @Option(help: "Use only the first N images.")
+    @Option(help: "Skip the first N images (default 0): with --limit, images N ..< N + limit, one shard of a test set per job (a Slurm array task). Image indices in messages, journals and outputs stay those of the whole set.")
+    public var skip: Int?
+
+    @Option(help: "Use only the first N images (after --skip).")
     public var limit: Int?
 
     public init() {}
@@ -29,7 +32,11 @@ public struct TestImageOptions: ParsableArguments {
             guard dataset == nil else { throw ValidationError("give --dataset or --images/--labels, not both") }
         }
         try requirePositive("--limit", limit)
+        if let skip, skip < 0 { throw ValidationError("--skip \(skip) must be 0 or more") }
     }
+
+    /// The index in the whole set of the first image `load` returns (`--skip`).
+    public var first: Int { skip ?? 0 }
 
     /// Where the labels come from (the --labels file, or the data set's test split), for messages about a label.
     public var labelsSource: String { labels ?? "\(resolvedDataset.rawValue) test set" }
@@ -44,7 +51,11 @@ public struct TestImageOptions: ParsableArguments {
 
     /// Loads the images (at most `limit`) and names their source for messages and reports.
     public func load() throws -> (images: ImageSet, source: String) {
-        try TestImageOptions.load(images: images, labels: labels, dataset: resolvedDataset, dataDir: dataDir, limit: limit, classes: 256)
+        let (all, source) = try TestImageOptions.load(images: images, labels: labels, dataset: resolvedDataset, dataDir: dataDir, limit: nil, classes: 256)
+        guard first < all.count else {
+            throw ToolError.failure("--skip \(first) leaves none of the \(all.count) images of \(source)")
+        }
+        return (all.dropFirst(first).prefix(limit), source)
     }
 
     /// The rule for a tool whose options differ (`train eval` takes its data set from the checkpoint): the IDX

@@ -41,6 +41,14 @@ public struct ImageSet: Sendable {
         self.labels = labels
     }
 
+    /// The set without its first `n` images, 0 <= n < count (a set is never empty).
+    public func dropFirst(_ n: Int) -> ImageSet {
+        precondition((0..<count).contains(n), "dropFirst(\(n)) of \(count) images")
+        guard n > 0 else { return self }
+        return try! ImageSet(height: height, width: width, channels: channels, classes: classes,
+                             pixels: Array(pixels[(n * imageSize)...]), labels: Array(labels[n...]))
+    }
+
     /// The first `n` images (all of them when `n` is nil or larger than the set).
     public func prefix(_ n: Int?) -> ImageSet {
         guard let n, n < count else { return self }

@@ -171,7 +171,7 @@ struct InferTool: ToolCommand {
         }
         let classes = Int(image.header.classes)
         if let bad = data.labels.firstIndex(where: { Int($0) >= classes }) {
-            throw fail("label \(data.labels[bad]) at index \(bad) of \(testImages.labelsSource) is not below the model's \(classes) classes")
+            throw fail("label \(data.labels[bad]) at index \(testImages.first + bad) of \(testImages.labelsSource) is not below the model's \(classes) classes")
         }
         if let device {
             try runOnDevice(board: device.rawValue, minimal: minimal, file: fileData, image: file.image, data: data, source: source)

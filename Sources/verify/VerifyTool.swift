@@ -107,11 +107,12 @@ struct VerifyTool: ToolCommand {
         do throws(VerificationError) { network = try BinaryNetwork(image: image) } catch { throw fail("\(model): \(error)") }
 
         let (data, source) = try testImages.load()
+        let first = testImages.first   // the index of data's image 0 in the whole set (--skip)
         guard (data.height, data.width, data.channels) == (network.height, network.width, network.channels) else {
             throw fail("the model takes \(network.height)x\(network.width)x\(network.channels) images, \(source) has \(data.height)x\(data.width)x\(data.channels)")
         }
         if let bad = data.labels.firstIndex(where: { Int($0) >= network.classes }) {
-            throw fail("label \(data.labels[bad]) at index \(bad) of \(testImages.labelsSource) is not below the model's \(network.classes) classes")
+            throw fail("label \(data.labels[bad]) at index \(first + bad) of \(testImages.labelsSource) is not below the model's \(network.classes) classes")
         }
 
         let arena = UnsafeMutableRawBufferPointer.allocate(byteCount: Interpreter.arenaBytes(for: image, kernels: .optimized), alignment: 16)
@@ -138,15 +139,15 @@ struct VerifyTool: ToolCommand {
             let pixels = imagePixels(i)
             let label = Int(data.labels[i])
             let key = VerifyJournal.key(label: data.labels[i], pixels: pixels[...])
-            var journaled = log?.entries[i].flatMap { $0.key == key ? $0.entry : nil }
+            var journaled = log?.entries[first + i].flatMap { $0.key == key ? $0.entry : nil }
             // A journal is edited as easily as written: a counterexample it holds must still be one (in the
             // ball, misclassified by the runtime), and an image it calls robust must at least be classified
             // right, else the image is verified again (never reported as a bug, never counted as robust).
             if let cex = journaled?.pixels, !isCounterexample(cex, clean: pixels, label: label, budget: budget, runtime: runtime) {
-                printWarning("\(journal ?? ""): the journaled counterexample of image \(i) is not one (outside the ball of \(budget) pixel units, or classified \(label), its label); verifying it again")
+                printWarning("\(journal ?? ""): the journaled counterexample of image \(first + i) is not one (outside the ball of \(budget) pixel units, or classified \(label), its label); verifying it again")
                 journaled = nil
             } else if journaled?.verdict == "robust", isCounterexample(pixels, clean: pixels, label: label, budget: budget, runtime: runtime) {
-                printWarning("\(journal ?? ""): the journal calls image \(i) robust, but the runtime classifies it wrong; verifying it again")
+                printWarning("\(journal ?? ""): the journal calls image \(first + i) robust, but the runtime classifies it wrong; verifying it again")
                 journaled = nil
             }
             // A decided image stands whatever search decided it; an unknown only for the same search with no
@@ -173,11 +174,11 @@ struct VerifyTool: ToolCommand {
         }, consume: { i, outcome in
             let (searched, s) = outcome
             let result: VerificationResult
-            do { result = try searched.get() } catch { throw fail("image \(i): \(error)") }
+            do { result = try searched.get() } catch { throw fail("image \(first + i): \(error)") }
             let pixels = imagePixels(i)
             let runtimeClass = pixels.withUnsafeBufferPointer { runtime.invoke($0.baseAddress!) }
             guard runtimeClass == result.cleanClass else {
-                throw fail("bug: image \(i): the verifier computes class \(result.cleanClass), the runtime \(runtimeClass)")
+                throw fail("bug: image \(first + i): the verifier computes class \(result.cleanClass), the runtime \(runtimeClass)")
             }
             let entry: VerifyJournal.Entry
             switch result.verdict {
@@ -185,19 +186,19 @@ struct VerifyTool: ToolCommand {
             case let .counterexample(p): entry = .init(verdict: "counterexample", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: p)
             case .unknown: entry = .init(verdict: "unknown", seconds: s, nodes: result.nodes, timeout: timeout, search: searchSettings, pixels: nil)
             }
-            try log?.append(index: i, key: VerifyJournal.key(label: labels[i], pixels: pixels[...]), entry)
-            if let cex = entry.pixels { try checkCounterexample(cex, clean: pixels, label: Int(labels[i]), index: i, budget: budget, runtime: runtime) }
+            try log?.append(index: first + i, key: VerifyJournal.key(label: labels[i], pixels: pixels[...]), entry)
+            if let cex = entry.pixels { try checkCounterexample(cex, clean: pixels, label: Int(labels[i]), index: first + i, budget: budget, runtime: runtime) }
             entries[i] = entry
-            if !json { print("image \(i): \(entry.verdict) (\(String(format: "%.3f", s)) s, \(result.nodes) nodes, \(result.leafImages) leaf images, \(result.freePixels) free pixels)") }
+            if !json { print("image \(first + i): \(entry.verdict) (\(String(format: "%.3f", s)) s, \(result.nodes) nodes, \(result.leafImages) leaf images, \(result.freePixels) free pixels)") }
         })
 
         for i in 0..<data.count {
-            guard let entry = entries[i] else { throw fail("bug: image \(i) was neither journaled nor searched") }
+            guard let entry = entries[i] else { throw fail("bug: image \(first + i) was neither journaled nor searched") }
             let pixels = imagePixels(i)
             let label = Int(data.labels[i])
             if let cex = entry.pixels {
-                try checkCounterexample(cex, clean: pixels, label: label, index: i, budget: budget, runtime: runtime)
-                counterexampleIndices.append(i)
+                try checkCounterexample(cex, clean: pixels, label: label, index: first + i, budget: budget, runtime: runtime)
+                counterexampleIndices.append(first + i)
                 cexPixels += cex
                 cexLabels.append(data.labels[i])
             }
@@ -230,13 +231,13 @@ struct VerifyTool: ToolCommand {
             sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, max(0, Int((q * Double(sorted.count)).rounded(.up)) - 1))]
         }
         let certified = Double(robust) / Double(max(n, 1)), clean = Double(cleanCorrect) / Double(max(n, 1))
-        print("\(model) on \(source): \(n) images, eps \(eps) (\(budget) pixel units), timeout \(timeout) s (\(clock.rawValue)) per image")
+        print("\(model) on \(source): \(n) images\(first > 0 ? " from image \(first)" : ""), eps \(eps) (\(budget) pixel units), timeout \(timeout) s (\(clock.rawValue)) per image")
         print("robust \(robust), counterexample \(notRobust) (clean errors \(n - cleanCorrect)), unknown \(unknown)\(resumed > 0 ? "; \(resumed) from the journal" : "")")
         print(String(format: "certified accuracy %.4f (at most %.4f with the unknown), clean accuracy %.4f", certified, Double(robust + unknown) / Double(max(n, 1)), clean))
         print(String(format: "time per image: median %.3f s, p90 %.3f s, max %.3f s", quantile(0.5), quantile(0.9), sorted.last ?? 0))
         if json {
             print(try jsonLine([
-                "model": model, "model_sha256": sha, "source": source, "images": n, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": budget,
+                "model": model, "model_sha256": sha, "source": source, "first_image": first, "images": n, "eps": Double("\(eps)") ?? Double(eps), "pixel_budget": budget,
                 "timeout_s": timeout, "clock": clock.rawValue, "method": method.rawValue, "leaf_limit": leafLimit, "wide_leaf_limit": wideLeafLimit, "robust": robust, "counterexample": notRobust, "unknown": unknown,
                 "certified_accuracy": certified, "clean_accuracy": clean, "resumed": resumed,
                 "time_median_s": quantile(0.5), "time_p90_s": quantile(0.9), "time_max_s": sorted.last ?? 0,

@@ -78,6 +78,12 @@ final class ToolTests: XCTestCase {
         XCTAssertNil(quick["images_per_second"])
         XCTAssertTrue(scoreOnly.stdout.contains("not measured (--no-timing)"), scoreOnly.stdout)
         XCTAssertEqual(try String(contentsOfFile: dir + "/n.txt", encoding: .utf8).split(separator: "\n"), predictions)
+        // --skip 7 --limit 9: images 7 ..< 16 of the same set, their predictions those lines of the whole run.
+        let shard = try run("infer", [dir + "/a.bsm", "--images", dir + "/x-images.gz", "--labels", dir + "/x-labels",
+                                      "--skip", "7", "--limit", "9", "--json", "--no-timing", "--predictions", dir + "/s.txt"])
+        XCTAssertEqual(shard.status, 0, shard.stderr)
+        XCTAssertEqual(try lastJSON(shard.stdout)["images"] as? Int, 9)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/s.txt", encoding: .utf8).split(separator: "\n"), Array(predictions[7..<16]))
         // The microcontrollers' carry-save kernels, run on the host, predict the same.
         for kernels in ["carry-save", "simd", "reference"] {
             let other = try run("infer", [dir + "/a.bsm", "--images", dir + "/x-images.gz", "--labels", dir + "/x-labels",

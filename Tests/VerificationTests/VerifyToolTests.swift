@@ -235,6 +235,38 @@ final class VerifyToolTests: XCTestCase {
         XCTAssertEqual(again.json["resumed"] as? Int, 16)
     }
 
+    /// `--skip K --limit N` verifies images K ..< K + N of the set and names them by their index in the whole set
+    /// (journal, counterexample indices, messages), so shards run as separate jobs (a Slurm array) make the
+    /// lines of one full run: a full run over the shards' journals resumes every image.
+    func testSkipShardsTheSetWithTheWholeSetsIndices() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir)
+        let data = ["--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte"]
+        func run(_ extra: [String], journal: String) throws -> [String: Any] {
+            let r = try runTool("verify", [model, "--eps", "0.1", "--journal", dir + "/" + journal, "--json"] + data + extra)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            return try lastJSONLine(r.stdout)
+        }
+        let whole = try run([], journal: "whole.journal")
+        let a = try run(["--limit", "5"], journal: "shards.journal"), b = try run(["--skip", "5", "--limit", "6"], journal: "shards.journal")
+        let c = try run(["--skip", "11"], journal: "shards.journal")
+        XCTAssertEqual([a, b, c].map { $0["first_image"] as? Int }, [0, 5, 11])
+        XCTAssertEqual([a, b, c].map { $0["images"] as? Int }, [5, 6, 5])
+        let wholeCex = try XCTUnwrap(whole["counterexample_indices"] as? [Int])
+        XCTAssertFalse(wholeCex.isEmpty, "the fixture has counterexamples")
+        XCTAssertEqual([a, b, c].flatMap { $0["counterexample_indices"] as? [Int] ?? [] }, wholeCex)
+        let lines = try String(contentsOfFile: dir + "/shards.journal", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.map { Int($0.split(separator: " ")[3])! }.sorted(), Array(0..<16))
+        let resumed = try run([], journal: "shards.journal")
+        XCTAssertEqual(resumed["resumed"] as? Int, 16)
+        XCTAssertEqual(resumed["robust"] as? Int, whole["robust"] as? Int)
+        // Past the end: exit 1 naming the numbers; negative: usage (64).
+        let past = try runTool("verify", [model, "--eps", "0.1", "--skip", "16"] + data)
+        XCTAssertEqual(past.status, 1, past.stderr)
+        XCTAssertTrue(past.stderr.contains("--skip 16 leaves none of the 16 images"), past.stderr)
+        XCTAssertEqual(try runTool("verify", [model, "--eps", "0.1", "--skip=-1"] + data).status, 64)
+    }
+
     func testUsageErrorsExit64() throws {
         let dir = temporaryDirectory()
         let (model, set) = try fixture(dir)
