@@ -65,6 +65,10 @@ struct Fit: ToolCommand {
     @Flag(help: "Binary models: a real-valued last layer (float weights and bias, no BatchNorm) on the last hidden block's hardtanh output, as in BinaryNet.pytorch's MNIST MLP.")
     var floatLastLayer = false
 
+    @Option(help: ArgumentHelp("Sparse ternary weights: the fraction S of each layer's weights that are 0, in \(TrainingConfig.Limits.weightSparsity.text); 0 keeps +/-1 weights. Needs --precision binary and an fcn architecture.",
+                               discussion: "Each binary layer multiplies by sign(W) with the floor(S * n) of its n latent weights of smallest |W| set to 0 (Ternary Weight Networks, Li et al. 2016, with a sparsity target), so each unit reads few inputs and `verify` decides images faster (EEV, Jia & Rinard 2020). The model's name ends in -tS.", valueName: "S"))
+    var weightSparsity: Float = 0
+
     @Option(help: "Dropout probability after each hidden activation, in \(TrainingConfig.Limits.dropout.text) (default 0.2).")
     var dropout: Float?
 
@@ -198,6 +202,7 @@ struct Fit: ToolCommand {
             if inputBits == 8 { throw ValidationError("--certify-eps needs --input-bits 1...7 (8-bit input has no levels)") }
             if arch == .conv { throw ValidationError("--certify-eps needs a fully connected first layer (--arch fcn, fcn1 or fcn2), not conv") }
         }
+        try checkWeightSparsity()
         try checkOption("--gamma", gamma, TrainingConfig.Limits.gamma)
         try checkOption("--adversarial-eps", adversarialEps, TrainingConfig.Limits.epsilon)
         try checkOption("--adversarial-ratio", adversarialRatio, TrainingConfig.Limits.adversarialRatio)
@@ -205,6 +210,19 @@ struct Fit: ToolCommand {
         if let n = trainLimit, n < batchSize { throw ValidationError("--train-limit \(n) is smaller than --batch-size \(batchSize)") }
         try requirePositive("--test-limit", testLimit)
         if let out { try requireWritableFile(out, option: "--out") }
+    }
+
+    /// `--weight-sparsity` against its range, and a non-zero one against what ternary weights need: binary
+    /// weights, dense layers (the model format stores ternary weights for `dense` only), a new run (a resumed
+    /// one keeps its checkpoint's), and no certified-interval penalty (its interval is exact for +/-1 weights).
+    func checkWeightSparsity() throws {
+        try checkOption("--weight-sparsity", weightSparsity, TrainingConfig.Limits.weightSparsity)
+        guard weightSparsity > 0 else { return }
+        let s = "--weight-sparsity \(weightSparsity)"
+        if precision != .binary { throw ValidationError("\(s) needs --precision binary (ternary weights are sign(W) with zeros), not \(precision.rawValue)") }
+        if arch == .conv { throw ValidationError("\(s) needs a fully connected net (--arch fcn, fcn1 or fcn2), not conv: the model format stores ternary weights for dense layers only") }
+        if resume != nil { throw ValidationError("\(s) with --resume: a resumed run keeps the weight sparsity its checkpoint records") }
+        if certifyEps != nil { throw ValidationError("\(s) with --certify-eps: the certified-interval penalty's interval is exact for +/-1 weights only") }
     }
 
     /// The model for images of `data`'s geometry and classes.
@@ -223,6 +241,7 @@ struct Fit: ToolCommand {
         m.activation = activation
         m.floatLastLayer = floatLastLayer
         m.dropout = dropout ?? ModelConfig.defaultDropout(precision)
+        m.weightSparsity = weightSparsity
         return m
     }
 

@@ -3,15 +3,15 @@ import ToolSupport
 import XCTest
 @testable import Trainer
 
-/// Item 6 of issue 13: the help and output of `convert`, `infer`, `train attack` and `train sweep` as golden
-/// text (Tests/Golden/*.txt; GoldenText.swift says how to regenerate them). The model is the seeded initial
+/// Item 6 of issue 13: the help and output of `convert`, `infer`, `train attack` and `train sweep` (and the help of
+/// `train fit`) as golden text (Tests/Golden/*.txt; GoldenText.swift says how to regenerate them). The model is the seeded initial
 /// weights of an 8x8, one hidden layer of 16 binary network on 24 seeded images: the bits are fixed, and the
 /// whole class runs in a few seconds.
 final class CLIGoldenTests: XCTestCase {
     func testHelp() throws {
         for (name, tool, args) in [("convert-help", "convert", ["--help"]), ("convert-export-help", "convert", ["export", "--help"]),
                                    ("convert-inspect-help", "convert", ["inspect", "--help"]), ("convert-image-help", "convert", ["image", "--help"]),
-                                   ("infer-help", "infer", ["--help"]), ("train-attack-help", "train", ["attack", "--help"]),
+                                   ("infer-help", "infer", ["--help"]), ("train-attack-help", "train", ["attack", "--help"]), ("train-fit-help", "train", ["fit", "--help"]),
                                    ("train-sweep-help", "train", ["sweep", "--help"]), ("verify-help", "verify", ["--help"])] {
             try assertGolden(name, tool, args)
         }

@@ -56,6 +56,9 @@ public enum ImageExport {
                 throw .invalidConfig("cannot export layer \(i) (\(type(of: layers[i]))) here: expected a dense or conv layer")
             }
             let binary = product.kind != .float
+            if product.kind == .ternary {
+                throw .invalidConfig("layer \(i) has ternary weights (weight sparsity \(product.sparsity)): the exporter writes +/-1 weights only; ternary dense layers need model format version 5")
+            }
             let m = product.outputs
             let weightIndex: Int
             if binary {

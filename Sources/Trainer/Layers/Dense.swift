@@ -1,4 +1,4 @@
-// Dense (fully connected) layer with float, binary (BNN) or XNOR weights. The product, its output
+// Dense (fully connected) layer with float, binary (BNN), XNOR or sparse ternary weights. The product, its output
 // scales and its gradients are WeightedProduct.swift; how weights are binarized is WeightQuantizer.swift.
 
 /// `y = (x * W^T) * c (+ b)`: x `[batch, in]`, W `[out, in]`, y `[batch, out]` (c: WeightedProduct).
@@ -12,20 +12,22 @@ public final class Dense: Layer {
     /// `[out]` bias, or nil.
     public let bias: Parameter?
 
-    /// Float, binary or XNOR weights.
+    /// Float, binary, XNOR or ternary weights.
     public var kind: WeightQuantizer { product.kind }
     /// `[out, in]` weights (latent weights when binary).
     public var weight: Parameter { product.weight }
 
-    /// A layer initialised as PyTorch's `nn.Linear`: U(-1/sqrt(in), 1/sqrt(in)) for weights and bias.
-    public init(name: String, inputs: Int, outputs: Int, weights kind: WeightQuantizer, bias: Bool,
+    /// A layer initialised as PyTorch's `nn.Linear`: U(-1/sqrt(in), 1/sqrt(in)) for weights and bias;
+    /// `sparsity` is the fraction of zeros of ternary weights.
+    public init(name: String, inputs: Int, outputs: Int, weights kind: WeightQuantizer, sparsity: Float = 0, bias: Bool,
                 random: inout SeededRandom) {
         self.inputs = inputs
         self.outputs = outputs
         let bound = 1 / Float(inputs).squareRoot()
         let w = (0..<(inputs * outputs)).map { _ in random.uniform(-bound, bound) }
         product = WeightedProduct(kind: kind, weight: Parameter(name: name + ".weight", shape: [outputs, inputs],
-                                                                value: w, decays: true, clip: kind.clip))
+                                                                value: w, decays: true, clip: kind.clip),
+                                   sparsity: sparsity)
         self.bias = bias
             ? Parameter(name: name + ".bias", shape: [outputs],
                         value: (0..<outputs).map { _ in random.uniform(-bound, bound) }, decays: false)

@@ -1,6 +1,6 @@
 // The product every weight layer (Dense, Conv2D) computes, in the order an integer runtime computes it:
 //
-//   z = X * S^T          X `[rows, fanIn]`, S `[out, fanIn]` the forward weights (W, or sign(W))
+//   z = X * S^T          X `[rows, fanIn]`, S `[out, fanIn]` the forward weights (W, sign(W), or ternary)
 //   y = z * c            one scale per output: c_o = inputScale * alpha_o
 //
 // alpha_o is XNOR-Net's mean |W_o| (1 for float and binary weights); inputScale is the input
@@ -11,10 +11,12 @@
 
 /// Weights, their quantizer and the scaled product of a Dense or Conv2D layer.
 public final class WeightedProduct {
-    /// Float, binary or XNOR weights.
+    /// Float, binary, XNOR or ternary weights.
     public let kind: WeightQuantizer
     /// `[out, fanIn]` latent weights.
     public let weight: Parameter
+    /// Ternary weights: the fraction of the layer's forward weights that are 0, in [0, 1) (unused by the other kinds).
+    public let sparsity: Float
     /// Scale of the layer's input values (the input quantizer's code unit for a first layer, else 1).
     public var inputScale: Float = 1
     /// Whether `backward` fills the weight gradient (attacks, which need only dL/dX, turn it off).
@@ -30,15 +32,16 @@ public final class WeightedProduct {
     /// Fan-in per output.
     public var fanIn: Int { weight.value.count / weight.shape[0] }
 
-    /// A product over `weight` (shape `[out, ...]`, flattened to `[out, fanIn]`).
-    public init(kind: WeightQuantizer, weight: Parameter) {
+    /// A product over `weight` (shape `[out, ...]`, flattened to `[out, fanIn]`); `sparsity` for ternary weights.
+    public init(kind: WeightQuantizer, weight: Parameter, sparsity: Float = 0) {
         self.kind = kind
         self.weight = weight
+        self.sparsity = sparsity
     }
 
     /// The forward weights S, `[out, fanIn]`.
     public func forwardWeights() -> Matrix {
-        Matrix(rows: outputs, cols: fanIn, data: kind.forwardWeights(weight.value))
+        Matrix(rows: outputs, cols: fanIn, data: kind.forwardWeights(weight.value, sparsity: sparsity))
     }
 
     /// The per-output scales c (nil when every c_o is 1).

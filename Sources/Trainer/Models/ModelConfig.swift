@@ -49,6 +49,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     public var dropout: Float
     /// Binary models only: the last dense layer keeps float weights and a bias, with no BatchNorm after it.
     public var floatLastLayer: Bool
+    /// Binary fully connected models only: the fraction S of each binary layer's weights that are 0 in the
+    /// forward pass, in [0, 1) (sparse ternary weights, WeightQuantizer.swift); 0 (the default, and what a
+    /// checkpoint without the key means) is +/-1 weights.
+    public var weightSparsity: Float = 0
 
     /// Input features per image.
     public var inputSize: Int { input.size }
@@ -85,7 +89,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     /// Memberwise initialiser.
     public init(architecture: Architecture, input: FeatureMap, convChannels: [Int], kernel: Int, hidden: [Int],
                 classes: Int, precision: Precision, inputBits: Int, activation: Activation, dropout: Float,
-                floatLastLayer: Bool) {
+                floatLastLayer: Bool, weightSparsity: Float = 0) {
         self.architecture = architecture
         self.input = input
         self.convChannels = convChannels
@@ -97,6 +101,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
         self.activation = activation
         self.dropout = dropout
         self.floatLastLayer = floatLastLayer
+        self.weightSparsity = weightSparsity
     }
 
     /// Checks the numbers (first against the format's caps, ModelConfig+Bounds.swift, and the image's op
@@ -124,13 +129,30 @@ public struct ModelConfig: Codable, Equatable, Sendable {
             }
         }
         try TrainingConfig.Limits.dropout.check("dropout", dropout)
+        try checkWeightSparsity()
     }
 
-    /// A short name like `fcn-784-600x4-10-binary-2b` or `conv-28x28x1-c32-c64-512-10-binary-2b`.
+    /// The weight kind of the model's binary layers: ternary when `weightSparsity` > 0.
+    public var binaryWeights: WeightQuantizer {
+        precision == .xnor ? .xnor : (weightSparsity > 0 ? .ternary : .binary)
+    }
+
+    /// Refuses a weight sparsity outside [0, 1) or not finite, and a non-zero one on anything but a binary
+    /// fully connected model (the model format stores ternary weights for dense layers only), naming the value.
+    func checkWeightSparsity() throws(TrainerError) {
+        try TrainingConfig.Limits.weightSparsity.check("weight sparsity", weightSparsity)
+        guard weightSparsity > 0 else { return }
+        guard precision == .binary, architecture == .fcn else {
+            throw .invalidConfig("weight sparsity \(weightSparsity) needs a binary fully connected model (ternary weights), not \(precision.rawValue) \(architecture.rawValue)")
+        }
+    }
+
+    /// A short name like `fcn-784-600x4-10-binary-2b` or `conv-28x28x1-c32-c64-512-10-binary-2b`; a ternary
+    /// model ends in its weight sparsity, `fcn-784-600x4-10-binary-1b-t0.8`.
     public var summary: String {
         let widths = Set(hidden).count == 1 && hidden.count > 1
             ? "\(hidden[0])x\(hidden.count)" : hidden.map(String.init).joined(separator: "-")
-        let tail = "\(widths)-\(classes)-\(precision.rawValue)-\(inputBits)b"
+        let tail = "\(widths)-\(classes)-\(precision.rawValue)-\(inputBits)b" + (weightSparsity > 0 ? "-t\(weightSparsity)" : "")
         switch architecture {
         case .fcn: return "fcn-\(inputSize)-" + tail
         case .conv:

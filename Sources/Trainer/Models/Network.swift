@@ -7,6 +7,8 @@
 // Binary precision: every Dense and Conv2D has binary weights (the first one too) and the activation is sign,
 // so every Dense but the first sees +/-1 inputs; the first sees the discretized image.
 // XNOR precision is binary with XNOR-Net's per-output scale on every Dense (Dense.swift).
+// Weight sparsity S > 0 (binary FCNs): every binary Dense has sparse ternary weights, sign(W) with the fraction S
+// of smallest |W| zeroed per layer (WeightQuantizer.swift).
 // Option floatLastLayer (binary and XNOR nets): the last Dense keeps float weights and a bias, with no
 // BatchNorm after it, and sees the last hidden block's real-valued hardtanh output, as the real-valued
 // last layer of BinaryNet.pytorch's MNIST MLP does.
@@ -29,7 +31,7 @@ public final class Network {
         var random = SeededRandom(seed: seed, stream: 0xC0FFEE)
         var layers: [Layer] = [InputQuantizer(bits: config.inputBits)]
         let binary = config.precision != .float
-        let kind: WeightQuantizer = config.precision == .xnor ? .xnor : (binary ? .binary : .float)
+        let kind: WeightQuantizer = binary ? config.binaryWeights : .float
         func activation() -> Layer {
             binary ? SignActivation() : (config.activation == .relu ? ReLU() as Layer : HardTanh())
         }
@@ -44,7 +46,7 @@ public final class Network {
         let widths = [map.size] + config.hidden
         for i in 0..<config.hidden.count {
             layers.append(Dense(name: "fc\(i)", inputs: widths[i], outputs: widths[i + 1],
-                                weights: kind, bias: false, random: &random))
+                                weights: kind, sparsity: config.weightSparsity, bias: false, random: &random))
             layers.append(BatchNorm(name: "bn\(i)", features: widths[i + 1]))
             let lastHidden = i == config.hidden.count - 1
             layers.append(binary && config.floatLastLayer && lastHidden ? HardTanh() : activation())
@@ -53,7 +55,8 @@ public final class Network {
         let last = config.hidden.count
         let floatLast = binary && config.floatLastLayer
         layers.append(Dense(name: "fc\(last)", inputs: widths[last], outputs: config.classes,
-                            weights: floatLast ? .float : kind, bias: floatLast, random: &random))
+                            weights: floatLast ? .float : kind, sparsity: config.weightSparsity, bias: floatLast,
+                            random: &random))
         if !floatLast { layers.append(BatchNorm(name: "bn\(last)", features: config.classes)) }
         // The input quantizer emits integer codes; the first weight layer scales its outputs back.
         let quantizer = layers[0] as! InputQuantizer

@@ -16,6 +16,16 @@
 // Deviations: jiecaoyu's code further rescales this gradient by n * (1 - 1/n) (Adam is invariant to
 // it); the paper's input-activation scale K is omitted, as in jiecaoyu's code (sign activations only).
 // Layers never binarize their input: a SignActivation before them does.
+//
+// Ternary weights follow Li, Zhang & Liu 2016 ("Ternary Weight Networks", arXiv:1605.04711, Eq. 5-6): the
+// forward weight is sign(W) where |W| > Delta and 0 elsewhere, with one Delta per layer, and the gradient
+// passes straight through to the latent weights (as binary). They make a layer sparse, so that each unit
+// reads few inputs and `verify` has fewer to decide (EEV, Jia & Rinard, NeurIPS 2020). Deviations:
+// Delta comes from a sparsity target S instead of TWN's 0.7 * E|W|: the floor(S * n) weights of smallest
+// |W| in the layer's n are 0 (the rule and its O(n) selection: WeightQuantizer+Ternary.swift), so the
+// fraction of zeros is S to within one weight per layer, whatever the weights' spread; no alpha scale
+// (BatchNorm follows every layer and absorbs it); the weights not zeroed keep binarySign (sign(0) = +1).
+// S = 0 zeroes none: the forward weights are exactly binary's.
 
 /// The weight representation of a layer: `[rows = outputs, cols = fan-in]` latent weights in, forward weights out.
 public enum WeightQuantizer: String, Sendable, Codable {
@@ -25,13 +35,23 @@ public enum WeightQuantizer: String, Sendable, Codable {
     case binary
     /// alpha * sign(W), alpha = mean |W| per output row (XNOR-Net).
     case xnor
+    /// Sparse ternary weights in {-1, 0, +1}: sign(W) with the fraction `sparsity` of the layer's weights
+    /// of smallest |W| set to 0 (TWN with a sparsity target). The sparsity is the layer's
+    /// (`WeightedProduct.sparsity`, from `ModelConfig.weightSparsity`); a binary model's layers only.
+    case ternary
 
     /// Latent weights are clipped to [-clip, clip] after each step (nil: not clipped).
     public var clip: Float? { self == .float ? nil : 1 }
 
-    /// The weights the forward pass multiplies by: W, or sign(W) for binary and XNOR.
-    public func forwardWeights(_ w: [Float]) -> [Float] {
-        self == .float ? w : w.map(binarySign)
+    /// The weights the forward pass multiplies by: W, or sign(W) for binary and XNOR, or for ternary sign(W)
+    /// with the floor(`sparsity` * n) weights of smallest |W| zeroed (`ternaryWeights`). `sparsity` is read
+    /// by the ternary case only.
+    public func forwardWeights(_ w: [Float], sparsity: Float = 0) -> [Float] {
+        switch self {
+        case .float: return w
+        case .binary, .xnor: return w.map(binarySign)
+        case .ternary: return WeightQuantizer.ternaryWeights(w, zeros: WeightQuantizer.zeroCount(sparsity: sparsity, of: w.count))
+        }
     }
 
     /// Per-output scales applied after the product: XNOR's alpha, nil otherwise.
@@ -49,7 +69,7 @@ public enum WeightQuantizer: String, Sendable, Codable {
     }
 
     /// Maps G = dL/d(forward weights), from the product before output scaling, to dL/d(latent weights):
-    /// straight through for float and binary, the formula above for XNOR.
+    /// straight through for float, binary and ternary, the formula above for XNOR.
     public func latentGradient(_ g: [Float], latent w: [Float], rows: Int, cols: Int) -> [Float] {
         guard self == .xnor else { return g }
         let alpha = WeightQuantizer.xnorScales(w, rows: rows, cols: cols)

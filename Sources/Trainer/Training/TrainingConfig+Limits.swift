@@ -77,6 +77,8 @@ extension TrainingConfig {
         public static let gamma = FloatLimit(0, 1, lowerOpen: true)
         /// Dropout probability.
         public static let dropout = FloatLimit(0, 1, upperOpen: true)
+        /// Fraction of each layer's weights that are 0 in a ternary model (`ModelConfig.weightSparsity`; 0: +/-1 weights).
+        public static let weightSparsity = FloatLimit(0, 1, upperOpen: true)
         /// Fraction of a batch replaced by adversarial examples.
         public static let adversarialRatio = FloatLimit(0, 1, lowerOpen: true)
         /// A perturbation budget on the [0, 1] pixel scale.
