@@ -64,7 +64,7 @@ final class TernaryWeightsToolTests: XCTestCase {
         // A value appended to the stored model (nil: an XNOR model with S 0.5), and what the error names.
         let cases: [(String?, String)] = [("1", "weight sparsity 1.0 is outside [0, 1)"), ("1.5", "weight sparsity 1.5 is outside [0, 1)"),
                                           ("-0.1", "weight sparsity -0.1 is outside [0, 1)"), ("1e39", "weight_sparsity"),
-                                          ("\"0.5\"", "weight_sparsity"), (nil, "weight sparsity 0.5 needs a binary fully connected model")]
+                                          ("\"0.5\"", "weight_sparsity"), ("null", "weight_sparsity"), (nil, "weight sparsity 0.5 needs a binary fully connected model")]
         for (value, message) in cases {
             let json = value.map { String(model.dropLast()) + ",\"weight_sparsity\":\($0)}" } ?? xnorModel
             var hostile = file

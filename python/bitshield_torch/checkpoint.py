@@ -98,6 +98,11 @@ def model_from_config(config):
     arch = config.get("architecture")
     if arch not in ("fcn", "conv"):
         raise ValueError("architecture %r is not fcn or conv" % (arch,))
+    sparsity = config.get("weight_sparsity", 0)
+    if sparsity != 0:
+        # Sparse ternary weights (train fit --weight-sparsity): this package's layers are +/-1 only, and loading
+        # the latent weights as binary would be a different model.
+        raise ValueError("weight_sparsity %r: ternary weights are not supported here (binary +/-1 weights only)" % (sparsity,))
     i = config["input"]
     return Net(config["hidden"], precision=config["precision"], input_bits=config["input_bits"],
                input=(i["height"], i["width"], i["channels"]), classes=config["classes"],

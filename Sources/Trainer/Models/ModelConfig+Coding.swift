@@ -1,6 +1,6 @@
 // How a `ModelConfig` is stored (checkpoint metadata `model`, JSON with snake_case keys). Written by hand for one
 // key: `weight_sparsity` is optional on reading, a checkpoint written before it existed meaning 0 (+/-1 weights,
-// as it always did), and is written only when it is not 0, so a dense model's metadata stays byte for byte what
+// as it always did; present, it must be a number: null is refused like any other wrong type), and is written only when it is not 0, so a dense model's metadata stays byte for byte what
 // it was. Every other key is required, as the synthesized coding required it. The value is checked by `validate()`
 // at load (Checkpoint+Validation.swift), like every other number here.
 
@@ -23,7 +23,7 @@ extension ModelConfig {
                   activation: try c.decode(Activation.self, forKey: .activation),
                   dropout: try c.decode(Float.self, forKey: .dropout),
                   floatLastLayer: try c.decode(Bool.self, forKey: .floatLastLayer),
-                  weightSparsity: try c.decodeIfPresent(Float.self, forKey: .weightSparsity) ?? 0)
+                  weightSparsity: c.contains(.weightSparsity) ? try c.decode(Float.self, forKey: .weightSparsity) : 0)
     }
 
     public func encode(to encoder: Encoder) throws {
