@@ -73,6 +73,9 @@ final class TernaryWeightsTests: XCTestCase {
             XCTAssertEqual(d.product.cachedWeights.data.filter { $0 == 0 }.count, n * 3 / 4, d.weight.name)
             XCTAssertEqual(d.product.forwardWeights().data.filter { $0 == 0 }.count, n * 3 / 4, d.weight.name)
         }
+        // The evaluation copies (one per worker) are the same ternary layers.
+        let copy = try session.network.evaluationCopy()
+        XCTAssertEqual(copy.layers.compactMap { ($0 as? Dense)?.product.forwardWeights() }, dense.map { $0.product.forwardWeights() })
     }
 
     // The configuration's own check (checkpoints and library callers): finite, in [0, 1), binary fcn only.
