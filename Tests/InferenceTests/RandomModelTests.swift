@@ -29,14 +29,7 @@ final class RandomModelTests: XCTestCase {
             }
             config.floatLastLayer = precision != .float && pick(4) == 0
             let net = try Network(config: config, seed: UInt64(trial))
-            for bn in net.layers.compactMap({ $0 as? BatchNorm }) {
-                for c in 0..<bn.features {
-                    bn.gamma.value[c] = r.uniform(-1.5, 1.5)
-                    bn.beta.value[c] = r.uniform(-1, 1)
-                    bn.runningMean.value[c] = r.uniform(-30, 30)
-                    bn.runningVar.value[c] = r.uniform(1, 400)
-                }
-            }
+            Self.randomizeBatchNorms(net, &r)
             let image = try ImageExport.image(of: net)
             let size = config.input.size
             let pixels = (0..<(16 * size)).map { _ in UInt8(r.next() % 256) }
@@ -105,6 +98,19 @@ final class RandomModelTests: XCTestCase {
         for kernels in [KernelSet.optimized, .carrySave, .reference] {
             let got = try Self.scores(columns, kernels: kernels, pixels: pixels, size: 300, classes: 7)
             XCTAssertEqual(got.map(\.bitPattern), rows.map(\.bitPattern), "columns32 \(kernels)")
+        }
+    }
+
+    /// Gives every BatchNorm of `net` random parameters and statistics (thresholds spread over the accumulators'
+    /// range, flips included), so the exported thresholds differ from unit to unit.
+    static func randomizeBatchNorms(_ net: Network, _ r: inout SeededRandom) {
+        for bn in net.layers.compactMap({ $0 as? BatchNorm }) {
+            for c in 0..<bn.features {
+                bn.gamma.value[c] = r.uniform(-1.5, 1.5)
+                bn.beta.value[c] = r.uniform(-1, 1)
+                bn.runningMean.value[c] = r.uniform(-30, 30)
+                bn.runningVar.value[c] = r.uniform(1, 400)
+            }
         }
     }
 

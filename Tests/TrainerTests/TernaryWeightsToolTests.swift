@@ -28,7 +28,8 @@ final class TernaryWeightsToolTests: XCTestCase {
     }
 
     // A ternary run names its model `...-t0.75`, stores S in the checkpoint, and loads back as the same ternary
-    // network (train eval scores it as fit did); convert refuses it until the exporter writes ternary layers.
+    // network (train eval scores it as fit did); its exported image, in the host's layout and the microcontrollers'
+    // (columns32 planes: a ternary layer never gets columns32s), predicts as `train eval` does, image by image.
     func testTernaryCheckpointRoundTrips() throws {
         let cache = try TestData.tinyMNISTCache(), dir = temporaryDirectory()
         let out = dir + "/t.safetensors"
@@ -48,6 +49,16 @@ final class TernaryWeightsToolTests: XCTestCase {
         XCTAssertEqual(eval.status, 0, eval.stderr)
         let scored = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(try XCTUnwrap(eval.stdout.split(separator: "\n").last).utf8)) as? [String: Any])
         XCTAssertEqual(scored["accuracy"] as? Double, json["test_accuracy"] as? Double, eval.stdout)
+        let trainer = dir + "/trainer.txt"
+        XCTAssertEqual(try runTool("train", ["eval", out, "--data-dir", cache, "--predictions", trainer]).status, 0)
+        for target in ["host", "mcu"] {
+            let model = dir + "/\(target).bsm", runtime = dir + "/\(target).txt"
+            let convert = try runTool("convert", [out, "-o", model, "--target", target])
+            XCTAssertEqual(convert.status, 0, convert.stderr)
+            let infer = try runTool("infer", [model, "--data-dir", cache, "--predictions", runtime, "--no-timing"])
+            XCTAssertEqual(infer.status, 0, infer.stderr)
+            XCTAssertEqual(try String(contentsOfFile: runtime, encoding: .utf8), try String(contentsOfFile: trainer, encoding: .utf8), target)
+        }
     }
 
     // A hostile sparsity in the metadata is refused at load by every reader, naming the value; none traps.

@@ -1,8 +1,9 @@
 import ModelFormat
 
 // Network -> model image (spec/FORMAT.md). Binary blocks (weight layer [-> max-pool] -> BatchNorm ->
-// sign) become a weight op on packed bits [-> maxpool on accumulators] -> threshold_sign with the
-// BatchNorm and the layer's output scale (input unit, XNOR alpha) folded in (ThresholdFolding.swift).
+// sign) become a weight op on packed bits (a ternary dense layer: two +/-1 planes, BitPacking+Ternary.swift,
+// format version 5) [-> maxpool on accumulators] -> threshold_sign with the BatchNorm and the layer's
+// output scale (input unit, XNOR alpha) folded in (ThresholdFolding.swift).
 // The last block becomes weight op -> affine (output scale, BatchNorm) -> argmax. Float nets keep
 // float weights, an affine per BatchNorm and their activation. Dropout is the identity in evaluation.
 
@@ -56,30 +57,28 @@ public enum ImageExport {
                 throw .invalidConfig("cannot export layer \(i) (\(type(of: layers[i]))) here: expected a dense or conv layer")
             }
             let binary = product.kind != .float
-            if product.kind == .ternary {
-                throw .invalidConfig("layer \(i) has ternary weights (weight sparsity \(product.sparsity)): the exporter writes +/-1 weights only; ternary dense layers need model format version 5")
+            let ternary = product.kind == .ternary
+            if ternary && isConv {
+                throw .invalidConfig("layer \(i) is a conv layer with ternary weights: the model format stores ternary weights for dense layers only")
             }
             let m = product.outputs
             let weightIndex: Int
+            var lowerIndex: Int? = nil       // a ternary dense layer's lower plane (op parameter p6 - 1)
             if binary {
                 let signs = product.forwardWeights().data
                 let rowLength = isConv ? map.channels : product.fanIn
-                let rows = signs.count / rowLength
-                let packed = BitPacking.pack(signs: signs, rows: rows, n: rowLength)
                 if isConv {
                     let k = (layers[i] as! Conv2D).kernel
-                    weightIndex = b.addBits(packed, dims: [m, k, k, map.channels])
+                    weightIndex = b.addBits(BitPacking.pack(signs: signs, rows: signs.count / rowLength, n: rowLength),
+                                            dims: [m, k, k, map.channels])
+                } else if ternary {
+                    // Two +/-1 planes in one layout; never columns32s (its bounds describe one plane's sums).
+                    let planes = BitPacking.ternaryPlanes(signs)
+                    let layout = denseLayout == .columns32s ? .columns32 : denseLayout
+                    weightIndex = try addDenseWeights(planes.upper, rows: m, n: rowLength, layout: layout, layer: i, to: &b)
+                    lowerIndex = try addDenseWeights(planes.lower, rows: m, n: rowLength, layout: layout, layer: i, to: &b)
                 } else {
-                    switch denseLayout {
-                    case .bits8:   // the host's kernel takes eight outputs per vector
-                        weightIndex = b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(rowLength)),
-                                                dims: [m, product.fanIn], type: .bits8)
-                    case .columns32, .columns32s:   // the microcontroller's kernel adds 32 rows per word
-                        guard rowLength <= BitPacking.maxColumns else {
-                            throw .invalidConfig("layer \(i) has \(rowLength) inputs; the columns32 layout holds at most \(BitPacking.maxColumns) (use bits8)")
-                        }
-                        weightIndex = b.addColumns(packed, rows: m, n: rowLength)
-                    }
+                    weightIndex = try addDenseWeights(signs, rows: m, n: rowLength, layout: denseLayout, layer: i, to: &b)
                 }
             } else {
                 try finite(product.weight.value, "layer \(i) weights")
@@ -98,13 +97,14 @@ public enum ImageExport {
                                   inputKind == .codes ? codeBits : 0])
             } else {
                 b.addOp(.dense, [product.fanIn, m, weightIndex, Int(inputKind.rawValue), inputKind == .codes ? codeBits : 0,
-                                 biasIndex.map { $0 + 1 } ?? 0])
+                                 biasIndex.map { $0 + 1 } ?? 0, lowerIndex.map { $0 + 1 } ?? 0])
             }
             let range = product.fanIn * largestInput
-            // The format's accumulator bound (spec/FORMAT.md): the runtime sums in i32, and the folded
-            // thresholds are i32 too.
-            if binary && range > InputCodes.accumulatorBound {
-                throw .invalidConfig("layer \(i) has fan-in \(product.fanIn) x largest input \(largestInput), past the model format's accumulator bound \(InputCodes.accumulatorBound) (at most \(InputCodes.accumulatorBound / largestInput) inputs)")
+            // The format's accumulator bound (spec/FORMAT.md): the runtime sums in i32 (a ternary layer the sum
+            // of its two planes' accumulators), and the folded thresholds are i32 too.
+            let planes = ternary ? 2 : 1
+            if binary && range > InputCodes.accumulatorBound / planes {
+                throw .invalidConfig("layer \(i) has \(planes == 2 ? "2 weight planes x " : "")fan-in \(product.fanIn) x largest input \(largestInput), past the model format's accumulator bound \(InputCodes.accumulatorBound) (at most \(InputCodes.accumulatorBound / planes / largestInput) inputs)")
             }
             i += 1
             if i < layers.count, let pool = layers[i] as? MaxPool2D {
@@ -136,7 +136,7 @@ public enum ImageExport {
                                                    threshold: m.threshold, flip: m.flip)
                     }
                 }
-                if denseLayout == .columns32s && !isConv && inputKind == .bits && !pooled {
+                if denseLayout == .columns32s && !isConv && inputKind == .bits && !pooled && lowerIndex == nil {
                     b.addBounds(to: weightIndex, thresholds: thresholds)   // its threshold_sign follows the dense op
                 }
                 let t = b.addI32(thresholds, dims: [c]), f = b.addU8(flips, dims: [c])
@@ -177,6 +177,23 @@ public enum ImageExport {
         }
         b.addOp(.argmax, [config.classes])
         return b.build()
+    }
+
+    /// Adds binary dense weights (`rows` x `n` values +/-1) packed by `BitPacking.pack` in `layout`'s tensor type
+    /// (`bits8`, or `columns32` for both column layouts: `columns32s` is made from a `columns32` tensor later);
+    /// returns the tensor's index.
+    static func addDenseWeights(_ signs: [Float], rows: Int, n: Int, layout: DenseLayout, layer i: Int,
+                                to b: inout ImageBuilder) throws(TrainerError) -> Int {
+        let packed = BitPacking.pack(signs: signs, rows: rows, n: n)
+        switch layout {
+        case .bits8:   // the host's kernel takes eight outputs per vector
+            return b.addBits(BitPacking.blocked(packed, rows: rows, words: BitPacking.words(n)), dims: [rows, n], type: .bits8)
+        case .columns32, .columns32s:   // the microcontroller's kernel adds 32 rows per word
+            guard n <= BitPacking.maxColumns else {
+                throw .invalidConfig("layer \(i) has \(n) inputs; the columns32 layout holds at most \(BitPacking.maxColumns) (use bits8)")
+            }
+            return b.addColumns(packed, rows: rows, n: n)
+        }
     }
 
     /// `bn`'s evaluation-mode scale and shift, refused unless finite (each can overflow from finite
