@@ -44,4 +44,17 @@ final class TernaryExportTests: XCTestCase {
             }
         }
     }
+
+    /// The accumulator bound for two planes (2 F V <= 2^31 - 1): a ternary first layer on 2,053 x 2,053 8-bit pixels
+    /// (4,214,809 x 255, under the binary bound) is refused by the exporter with the numbers, not written as an
+    /// image its reader refuses; the same network with +/-1 weights exports.
+    func testExporterRefusesTernaryLayersPastTwiceTheAccumulatorBound() throws {
+        var config = ModelConfig.fcn(hidden: [1], input: FeatureMap(height: 2053, width: 2053, channels: 1), precision: .binary, inputBits: 8)
+        config.weightSparsity = 0.5
+        XCTAssertThrowsError(try ImageExport.image(of: try Network(config: config, seed: 1))) {
+            XCTAssertEqual("\($0)", "invalid configuration: layer 1 has 2 weight planes x fan-in 4214809 x largest input 255, past the model format's accumulator bound 2147483647 (at most 4210752 inputs)")
+        }
+        config.weightSparsity = 0
+        XCTAssertNoThrow(try ImageExport.image(of: try Network(config: config, seed: 1)))
+    }
 }
