@@ -213,8 +213,9 @@ struct Fit: ToolCommand {
     }
 
     /// `--weight-sparsity` against its range, and a non-zero one against what ternary weights need: binary
-    /// weights, dense layers (the model format stores ternary weights for `dense` only), a new run (a resumed
-    /// one keeps its checkpoint's), and no certified-interval penalty (its interval is exact for +/-1 weights).
+    /// weights, dense layers (the model format stores ternary weights for `dense` only) and a new run (a resumed
+    /// one keeps its checkpoint's). The certified-interval penalty takes ternary layers (its interval counts each
+    /// unit's non-zero weights).
     func checkWeightSparsity() throws {
         try checkOption("--weight-sparsity", weightSparsity, TrainingConfig.Limits.weightSparsity)
         guard weightSparsity > 0 else { return }
@@ -222,7 +223,6 @@ struct Fit: ToolCommand {
         if precision != .binary { throw ValidationError("\(s) needs --precision binary (ternary weights are sign(W) with zeros), not \(precision.rawValue)") }
         if arch == .conv { throw ValidationError("\(s) needs a fully connected net (--arch fcn, fcn1 or fcn2), not conv: the model format stores ternary weights for dense layers only") }
         if resume != nil { throw ValidationError("\(s) with --resume: a resumed run keeps the weight sparsity its checkpoint records") }
-        if certifyEps != nil { throw ValidationError("\(s) with --certify-eps: the certified-interval penalty's interval is exact for +/-1 weights only") }
     }
 
     /// The model for images of `data`'s geometry and classes.

@@ -127,6 +127,56 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
     /// A training epoch with the term moves the first layer differently from one without; the setting is in the
     /// checkpoint's training JSON; it is refused, naming what is missing, for XNOR, float, 8-bit and conv models
     /// and for out-of-range numbers.
+    /// Ternary weights: the interval is the exact range over the ball, each unit reading only its non-zero
+    /// weights (T_o = Σ_i |s_oi| T_i), and the weight gradient, with its sign(s)·dT_o part, matches finite
+    /// differences on real-valued weights away from 0.
+    func testTernaryIntervalAndItsWeightGradient() throws {
+        let x = Self.pixels(rows: 6, seed: 23)
+        let slack = CertifiedIntervalPenalty.slack(x, bits: 2, budget: 25)
+        var random = SeededRandom(seed: 8)
+        // Exact: a ternary first layer's range over every reachable code, by brute force over each pixel's ends.
+        let ternary = Matrix(rows: 6, cols: 16, data: (0..<96).map { _ in Float(Int(random.next() % 3) - 1) })
+        let exact = CertifiedIntervalPenalty.interval(slack, weights: ternary, scale: 1, weight: 1, ternary: true)
+        for r in 0..<6 {
+            for o in 0..<6 {
+                var up: Float = 0, down: Float = 0
+                for i in 0..<16 {
+                    let w = ternary.data[o * 16 + i], d = slack.diff.data[r * 16 + i], t = slack.reach.data[r * 16 + i]
+                    let (plus, minus) = ((t + d) / 2, (t - d) / 2)   // the codes a pixel can rise and fall by
+                    up += w > 0 ? plus : w < 0 ? minus : 0
+                    down += w > 0 ? minus : w < 0 ? plus : 0
+                }
+                XCTAssertEqual(exact.up[r * 6 + o], up, "up \(r) \(o)")
+                XCTAssertEqual(exact.down[r * 6 + o], down, "down \(r) \(o)")
+            }
+        }
+        let s = Matrix(rows: 6, cols: 16, data: (0..<96).map { _ in
+            let v = random.uniform(0.2, 1)
+            return random.next() & 1 == 0 ? v : -v
+        })
+        let y = randomMatrix(6, 6, seed: 9), scale = InputQuantizer.scale(bits: 2)
+        func penalty(_ s: Matrix) -> (Double, BatchNorm) {
+            let layer = Self.penalized(rows: 6)
+            layer.certifiedInterval = CertifiedIntervalPenalty.interval(slack, weights: s, scale: scale, weight: 3, ternary: true)
+            var context = ForwardContext(training: true)
+            _ = layer.forward(y, context: &context)
+            return (Double(layer.lastPenalty), layer)
+        }
+        let (_, layer) = penalty(s)
+        let g = CertifiedIntervalPenalty.weightGradient(slack, dUp: layer.intervalGradient.up, dDown: layer.intervalGradient.down,
+                                                        units: 6, scale: scale, ternaryWeights: s)
+        let binary = CertifiedIntervalPenalty.weightGradient(slack, dUp: layer.intervalGradient.up, dDown: layer.intervalGradient.down,
+                                                             units: 6, scale: scale)
+        XCTAssertNotEqual(g, binary, "the sign(s)·dT part is there")
+        for k in stride(from: 0, to: 96, by: 5) {
+            var plus = s, minus = s
+            plus.data[k] += 1e-2
+            minus.data[k] -= 1e-2
+            let numeric = (penalty(plus).0 - penalty(minus).0) / 2e-2
+            XCTAssertEqual(numeric, Double(g[k]), accuracy: 2e-3 + 2e-2 * abs(numeric), "dP/ds[\(k)]")
+        }
+    }
+
     func testSessionStoresAndRefuses() throws {
         let (model, data) = try Self.tinySetup(seed: 2)
         func firstWeights(_ certify: TrainingConfig.CertifiedTraining?) throws -> ([Float], TrainingConfig) {

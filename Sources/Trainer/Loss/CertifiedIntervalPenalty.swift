@@ -41,8 +41,10 @@ import ModelFormat
 // gradients through each bound; here the first layer's interval is exact, a deeper layer's counts the previous
 // layer's open units as a hard mask (no gradient flows through which units are open: each layer's own term
 // moves its units), the term measures in the batch's σ (not the running statistics the model file folds), and
-// uses softplus rather than a hinge so stable units near the edge still feel a small push. Binary layers on a
-// fully connected net only (XNOR's α would add a path).
+// uses softplus rather than a hinge so stable units near the edge still feel a small push. Binary or ternary layers
+// on a fully connected net only (XNOR's α would add a path). Ternary weights (`--weight-sparsity`): a zero weight
+// reads no slack, so T is per unit, T_o = Σ_i |s_oi| T_i, and the term's gradient gains sign(s_oi)·dT_o (`interval`,
+// `weightGradient`), which drives weights to zero as EEV's sparsity does.
 
 /// The certified-interval penalty on a binary network's first layer under an ε-ball.
 public enum CertifiedIntervalPenalty {
@@ -51,6 +53,8 @@ public enum CertifiedIntervalPenalty {
     public struct Slack {
         public let total: [Float]
         public let diff: Matrix
+        /// T_i = d⁺_i + d⁻_i per element, `[rows, inputs]`: what a ternary layer sums over its non-zero weights only.
+        public let reach: Matrix
     }
 
     /// The first layer's reachable ranges for one batch in its BatchNorm's input units, per element
@@ -70,23 +74,24 @@ public enum CertifiedIntervalPenalty {
     /// The slack of a batch `x` of pixels on the [0, 1] scale (rounded to 8-bit pixels as the input quantizer
     /// rounds them), for a δ = `bits` quantizer and a budget of `budget` pixel units.
     public static func slack(_ x: Matrix, bits: Int, budget: Int) -> Slack {
-        var diff = Matrix(rows: x.rows, cols: x.cols)
+        var diff = Matrix(rows: x.rows, cols: x.cols), reach = diff
         var total = [Float](repeating: 0, count: x.rows)
         for r in 0..<x.rows {
             var sum: Float = 0
             for i in 0..<x.cols {
                 let k = r * x.cols + i
                 let pixel = UInt8(min(max((x.data[k] * 255).rounded(), 0), 255))
-                let reach = PixelBudget.levels(pixel: pixel, budget: budget, delta: bits)
+                let levels = PixelBudget.levels(pixel: pixel, budget: budget, delta: bits)
                 let own = Int(pixel) >> (8 - bits)
                 // Codes 2q + 1: one level is two code units (8-bit input has no levels; the option refuses it).
-                let up = Float(2 * (reach.upperBound - own)), down = Float(2 * (own - reach.lowerBound))
+                let up = Float(2 * (levels.upperBound - own)), down = Float(2 * (own - levels.lowerBound))
                 diff.data[k] = up - down
+                reach.data[k] = up + down
                 sum += up + down
             }
             total[r] = sum
         }
-        return Slack(total: total, diff: diff)
+        return Slack(total: total, diff: diff, reach: reach)
     }
 
     /// The slack of a hidden layer's input `x` (`[rows, inputs]`: ±1 signs, scaled or zeroed by dropout) where
@@ -94,7 +99,7 @@ public enum CertifiedIntervalPenalty {
     /// by −2·x_i, a fixed one not at all.
     public static func hiddenSlack(_ x: Matrix, open: [Float]) -> Slack {
         precondition(open.count == x.data.count, "open mask of \(open.count) values for \(x.data.count) inputs")
-        var diff = Matrix(rows: x.rows, cols: x.cols)
+        var diff = Matrix(rows: x.rows, cols: x.cols), reach = diff
         var total = [Float](repeating: 0, count: x.rows)
         for r in 0..<x.rows {
             var sum: Float = 0
@@ -102,34 +107,53 @@ public enum CertifiedIntervalPenalty {
                 let k = r * x.cols + i
                 guard open[k] != 0 else { continue }
                 diff.data[k] = -2 * x.data[k]
+                reach.data[k] = 2 * abs(x.data[k])
                 sum += 2 * abs(x.data[k])
             }
             total[r] = sum
         }
-        return Slack(total: total, diff: diff)
+        return Slack(total: total, diff: diff, reach: reach)
     }
 
     /// The interval of a first layer with forward weights `weights` (`[units, pixels]`, ±1; any real values for
     /// the gradient check) whose output is `scale` times the code sum.
-    public static func interval(_ slack: Slack, weights: Matrix, scale: Float, weight: Float, bounded: Bool = false) -> Interval {
+    ///
+    /// Ternary weights (`ternary`: s_oi = −1, 0 or +1, `train fit --weight-sparsity`): a zero weight reads no slack,
+    /// so T becomes per unit, T_o = Σ_i |s_oi| T_i (u_o = (T_o + Σ_i s_oi D_i) / 2, still exact over the ball), one
+    /// more product per batch. With ±1 weights T_o = T and the binary form is used as it was.
+    public static func interval(_ slack: Slack, weights: Matrix, scale: Float, weight: Float, bounded: Bool = false,
+                                ternary: Bool = false) -> Interval {
         let p = Matrix.product(slack.diff, weights, transposeB: true)      // [rows, units]: Σ_i s_oi D_i
+        let t = ternary ? Matrix.product(slack.reach, Matrix(rows: weights.rows, cols: weights.cols, data: weights.data.map(abs)),
+                                         transposeB: true) : nil           // [rows, units]: Σ_i |s_oi| T_i
         let units = weights.rows
         var up = [Float](repeating: 0, count: p.data.count), down = up
         for r in 0..<p.rows {
             for o in 0..<units {
                 let k = r * units + o
-                up[k] = scale * (slack.total[r] + p.data[k]) / 2
-                down[k] = scale * (slack.total[r] - p.data[k]) / 2
+                let total = t?.data[k] ?? slack.total[r]
+                up[k] = scale * (total + p.data[k]) / 2
+                down[k] = scale * (total - p.data[k]) / 2
             }
         }
         return Interval(up: up, down: down, weight: weight, bounded: bounded)
     }
 
-    /// dPenalty/d(forward weights), `[units, pixels]`, from dPenalty/d(up) and d(down) per element.
-    public static func weightGradient(_ slack: Slack, dUp: [Float], dDown: [Float], units: Int, scale: Float) -> [Float] {
+    /// dPenalty/d(forward weights), `[units, pixels]`, from dPenalty/d(up) and d(down) per element. For a ternary
+    /// layer (`ternaryWeights`, its forward weights) T_o = Σ_i |s_oi| T_i depends on the weights too: its part,
+    /// sign(s_oi) · scale / 2 · Σ_r (dUp + dDown)_ro T_ri, is added (the derivative of |s| taken as sign(s), 0 at a
+    /// zero weight: the term pushes a non-zero weight toward zero, never a zero one away from it).
+    public static func weightGradient(_ slack: Slack, dUp: [Float], dDown: [Float], units: Int, scale: Float,
+                                      ternaryWeights: Matrix? = nil) -> [Float] {
         var g = Matrix(rows: slack.diff.rows, cols: units)
         for k in 0..<g.data.count { g.data[k] = scale * (dUp[k] - dDown[k]) / 2 }
-        return Matrix.product(g, transposeA: true, slack.diff).data
+        var out = Matrix.product(g, transposeA: true, slack.diff).data
+        if let w = ternaryWeights {
+            for k in 0..<g.data.count { g.data[k] = scale * (dUp[k] + dDown[k]) / 2 }
+            let spread = Matrix.product(g, transposeA: true, slack.reach).data   // [units, inputs]
+            for k in 0..<out.count where w.data[k] != 0 { out[k] += (w.data[k] > 0 ? 1 : -1) * spread[k] }
+        }
+        return out
     }
 
     /// What one evaluation gives: the term, and its derivatives by v (per element, as StableUnitPenalty's),

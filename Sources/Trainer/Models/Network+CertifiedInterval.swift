@@ -35,7 +35,7 @@ extension Network {
         var blocks: [(dense: Dense, norm: BatchNorm)] = []
         for (i, layer) in layers.enumerated() where i + 2 < layers.count {
             guard let dense = layer as? Dense, let norm = layers[i + 1] as? BatchNorm, layers[i + 2] is SignActivation else { continue }
-            guard dense.kind == .binary else {
+            guard dense.kind == .binary || dense.kind == .ternary else {
                 throw .invalidConfig("the certified-interval penalty needs binary weights in the layers it acts on, not \(dense.kind.rawValue) in layer \(blocks.count + 1) (\(config.summary))")
             }
             blocks.append((dense, norm))
@@ -51,7 +51,8 @@ extension Network {
         guard weight > 0 else { norm.certifiedInterval = nil; return nil }
         let slack = CertifiedIntervalPenalty.slack(x, bits: config.inputBits, budget: budget)
         norm.certifiedInterval = CertifiedIntervalPenalty.interval(slack, weights: dense.product.forwardWeights(),
-                                                                   scale: dense.product.inputScale, weight: weight)
+                                                                   scale: dense.product.inputScale, weight: weight,
+                                                                   ternary: dense.kind == .ternary)
         return slack
     }
 
@@ -72,7 +73,7 @@ extension Network {
                                            : CertifiedIntervalPenalty.hiddenSlack(denseInput, open: open)
                 norm.certifiedInterval = CertifiedIntervalPenalty.interval(slack, weights: dense.product.forwardWeights(),
                                                                            scale: dense.product.inputScale, weight: weight,
-                                                                           bounded: !blocks.isEmpty)
+                                                                           bounded: !blocks.isEmpty, ternary: dense.kind == .ternary)
                 blocks.append(CertifiedBlock(dense: dense, norm: norm, slack: slack))
                 h = layer.forward(h, context: &context)
                 open = norm.lastOpen
@@ -101,7 +102,8 @@ extension Network {
         let (dUp, dDown) = norm.intervalGradient
         guard !dUp.isEmpty else { return }
         let g = CertifiedIntervalPenalty.weightGradient(slack, dUp: dUp, dDown: dDown, units: dense.outputs,
-                                                        scale: dense.product.inputScale)
+                                                        scale: dense.product.inputScale,
+                                                        ternaryWeights: dense.kind == .ternary ? dense.product.forwardWeights() : nil)
         for k in 0..<g.count { dense.weight.grad[k] += g[k] }
     }
 }
