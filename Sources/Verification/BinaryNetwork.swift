@@ -41,9 +41,9 @@ public struct BinaryNetwork: Sendable {
     /// The last layer's `affine`, per class.
     let scores: ScoreMap
     /// The packed layers' weights by input, the hidden layers' then the last's: `columns[l][k * m + o]` = σ_o·w_ok
-    /// (±1, or 0 for a ternary layer's zero weight), with σ_o = −1 where unit o's threshold flips (+1 elsewhere, and throughout the last layer). The
-    /// leaf stage's forward pass (PackedForward.swift) adds one column per input sign that flips to the units'
-    /// margins, which move as σ times their accumulators.
+    /// (±1, or 0 for a ternary layer's zero weight), with σ_o = −1 where unit o's threshold flips (+1 elsewhere,
+    /// and throughout the last layer). The leaf stage's forward pass (PackedForward.swift) adds one column per
+    /// input sign that flips to the units' margins, which move as σ times their accumulators.
     /// Empty when those layers hold more than `maxFirstLayerWeights` weights together (it then recomputes them).
     let columns: [[Int8]]
 

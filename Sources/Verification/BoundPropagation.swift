@@ -1,7 +1,7 @@
 // Stage (b) of the method: exact integer bound propagation through the folded thresholds, and the
 // last-layer check of stage (c).
 //
-// The first layer is linear in the codes 2q + 1 with ±1 weights, and the free pixels move independently
+// The first layer is linear in the codes 2q + 1 with ±1 weights (or 0: ternary), and the free pixels move independently
 // inside their level ranges, so its interval bounds [lo, hi] are the exact range of each accumulator
 // (interval arithmetic over a box is exact for one linear form). A unit whose whole range lies on one
 // side of its integer threshold (spec/FORMAT.md, threshold_sign: +1 iff (A >= t) != flip) cannot change
