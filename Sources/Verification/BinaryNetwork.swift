@@ -6,6 +6,13 @@
 // output scale by the converter. Everything else (float or 8-bit input layers, conv2d, max-pool, hardtanh,
 // a float last layer) is refused, naming the op. Weights are read through `PackedRows`, so the `bits`,
 // `bits8` and `columns32` layouts give the same network.
+//
+// A dense layer may be ternary (format version 5, spec/FORMAT.md "Ternary `dense` weights": weights in
+// {−1, 0, +1} as two ±1 planes, the rule in ModelFormat's BitPacking+Ternary.swift). The verifier reads the
+// weight itself: the first layer's columns hold −1, 0 or +1, and a packed layer keeps its sign words (the
+// upper plane: bit 1 = −1, 0 for a zero weight) with a mask of its non-zero weights per row, so every sum
+// below runs over the non-zero weights only (A = Σ_{w ≠ 0} a·w: a zero weight reads nothing). Binary
+// layers carry no mask (every weight within the row is non-zero) and take the same code as before.
 
 import ModelFormat
 
@@ -20,10 +27,13 @@ public struct BinaryNetwork: Sendable {
     public let classes: Int
 
     /// The first layer: `inputs` codes to `firstUnits` accumulators, weights by column (`firstColumns[i * firstUnits + o]`
-    /// is w_oi, ±1), so one pixel's weights are contiguous. Its threshold is nil when it is the last layer.
+    /// is w_oi: ±1, or 0 in a ternary layer), so one pixel's weights are contiguous. Its threshold is nil when it
+    /// is the last layer.
     let inputs: Int, firstUnits: Int
     let firstColumns: [Int8]
     let firstThreshold: Threshold?
+    /// Whether the first layer is ternary (some of `firstColumns` may be 0).
+    let firstTernary: Bool
     /// The binary layers on packed ±1 inputs after the first, each with its threshold except the last.
     let hidden: [PackedLayer]
     /// The last layer when it reads packed bits (nil: the first layer is the last).
@@ -31,9 +41,9 @@ public struct BinaryNetwork: Sendable {
     /// The last layer's `affine`, per class.
     let scores: ScoreMap
     /// The packed layers' weights by input, the hidden layers' then the last's: `columns[l][k * m + o]` = σ_o·w_ok
-    /// (±1), with σ_o = −1 where unit o's threshold flips (+1 elsewhere, and throughout the last layer). The
-    /// leaf stage's forward pass (PackedForward.swift) adds one column per input sign that flips to the units'
-    /// margins, which move as σ times their accumulators.
+    /// (±1, or 0 for a ternary layer's zero weight), with σ_o = −1 where unit o's threshold flips (+1 elsewhere,
+    /// and throughout the last layer). The leaf stage's forward pass (PackedForward.swift) adds one column per
+    /// input sign that flips to the units' margins, which move as σ times their accumulators.
     /// Empty when those layers hold more than `maxFirstLayerWeights` weights together (it then recomputes them).
     let columns: [[Int8]]
 
@@ -44,11 +54,31 @@ public struct BinaryNetwork: Sendable {
         let flip: [Bool]
     }
 
-    /// A binary dense layer on packed ±1 inputs: `m` rows of `words` 64-bit words (bit 1 = −1, padding 0).
+    /// A binary or ternary dense layer on packed ±1 inputs: `m` rows of `words` 64-bit words (bit 1 = −1,
+    /// padding 0; a zero weight's bit is 0).
     struct PackedLayer: Sendable {
         let n: Int, m: Int, words: Int
         let weights: [UInt64]
+        /// Ternary layers: each row's non-zero weights, packed like `weights` (bit 1 = non-zero, padding 0).
+        /// Nil for a binary layer, whose every weight within the row is non-zero.
+        let mask: [UInt64]?
+        /// Each row's count of non-zero weights (n throughout a binary layer).
+        let nonZero: [Int]
         let threshold: Threshold?
+
+        /// Row `o`'s weight on input `k`: −1, 0 or +1.
+        @inline(__always)
+        func weight(_ o: Int, _ k: Int) -> Int {
+            let w = o * words + (k >> 6), b = UInt64(k & 63)
+            if let mask, (mask[w] >> b) & 1 == 0 { return 0 }
+            return (weights[w] >> b) & 1 == 1 ? -1 : 1
+        }
+
+        /// Word `w` of row `o`'s non-zero weights (all ones within the row for a binary layer).
+        @inline(__always)
+        func nonZeroWord(_ o: Int, _ w: Int) -> UInt64 {
+            mask.map { $0[o * words + w] } ?? BinaryNetwork.validMask(w, n: n)
+        }
     }
 
     /// The most first-layer weights verify takes: it keeps them one byte each, by column (64 MiB; FCN1's
@@ -76,16 +106,14 @@ public struct BinaryNetwork: Sendable {
             throw .unsupported(op: 0, what: "8-bit input (δ = 8: every pixel is its own level; verify needs δ < 8)")
         }
         var k = 1
-        func denseWeights(_ k: Int, on kind: ActivationKind) throws(VerificationError) -> (n: Int, m: Int, rows: PackedRows) {
+        /// Layer k's shape, its sign rows (the upper plane) and, when ternary, its lower plane's rows.
+        func denseWeights(_ k: Int, on kind: ActivationKind) throws(VerificationError) -> (n: Int, m: Int, rows: PackedRows, lower: PackedRows?) {
             let op = ops[k]
             guard op.kind == .dense else { throw .unsupported(op: k, what: Self.describe(op)) }
             guard image.isBits(op.p(2)) else { throw .unsupported(op: k, what: "a float dense layer (\(op.p(0)) → \(op.p(1)))") }
             guard op.input.kind == kind else { throw .unsupported(op: k, what: "a binary dense layer on \(op.input.kind) input") }
-            guard image.lowerPlane(k) < 0 else {
-                throw .unsupported(op: k, what: "a dense layer with ternary weights (format version 5; verify reads ±1 weights only)")
-            }
-            let n = op.p(0)
-            return (n, op.p(1), image.packedRows(op.p(2), n: n))
+            let n = op.p(0), lower = image.lowerPlane(k)
+            return (n, op.p(1), image.packedRows(op.p(2), n: n), lower < 0 ? nil : image.packedRows(lower, n: n))
         }
         func threshold(_ k: Int, units: Int) throws(VerificationError) -> Threshold? {
             guard k < ops.count, ops[k].kind == .thresholdSign else { return nil }
@@ -112,23 +140,40 @@ public struct BinaryNetwork: Sendable {
         inputs = first.n
         firstUnits = first.m
         var columns = [Int8](repeating: 0, count: first.n * first.m)
-        for o in 0..<first.m { for i in 0..<first.n { columns[i * first.m + o] = Int8(first.rows.value(o, i)) } }
+        for o in 0..<first.m {
+            for i in 0..<first.n {
+                let u = first.rows.value(o, i)
+                columns[i * first.m + o] = Int8(first.lower.map { (u + $0.value(o, i)) / 2 } ?? u)   // w = (u + v) / 2
+            }
+        }
         firstColumns = columns
+        firstTernary = first.lower != nil
         firstThreshold = try threshold(k + 1, units: first.m)
         k += firstThreshold == nil ? 1 : 2
 
         var layers: [PackedLayer] = []
         var lastLayer: PackedLayer? = nil
         while firstThreshold != nil {
-            let (n, m, rows) = try denseWeights(k, on: .bits)
+            let (n, m, rows, lower) = try denseWeights(k, on: .bits)
             guard n <= Self.maxReach else {
                 throw .unsupported(op: k, what: "a binary dense layer of \(n) inputs (verify takes at most \(Self.maxReach))")
             }
             let words = BitPacking.words(n)
             var packed = [UInt64](repeating: 0, count: m * words)
             for o in 0..<m { for j in 0..<words { packed[o * words + j] = rows.word(o, j) } }
+            var mask: [UInt64]? = nil, nonZero = [Int](repeating: n, count: m)
+            if let lower {
+                var bits = [UInt64](repeating: 0, count: m * words)
+                for o in 0..<m {
+                    for j in 0..<words {
+                        bits[o * words + j] = BitPacking.nonZero(upper: rows.word(o, j), lower: lower.word(o, j)) & Self.validMask(j, n: n)
+                    }
+                    nonZero[o] = bits[(o * words)..<((o + 1) * words)].reduce(0) { $0 + $1.nonzeroBitCount }
+                }
+                mask = bits
+            }
             let t = try threshold(k + 1, units: m)
-            let layer = PackedLayer(n: n, m: m, words: words, weights: packed, threshold: t)
+            let layer = PackedLayer(n: n, m: m, words: words, weights: packed, mask: mask, nonZero: nonZero, threshold: t)
             if t == nil {
                 lastLayer = layer
                 k += 1
@@ -145,10 +190,7 @@ public struct BinaryNetwork: Sendable {
                 var column = [Int8](repeating: 1, count: layer.n * layer.m)
                 for o in 0..<layer.m {
                     let sigma: Int8 = layer.threshold?.flip[o] == true ? -1 : 1
-                    for k in 0..<layer.n {
-                        let negative = (layer.weights[o * layer.words + (k >> 6)] >> UInt64(k & 63)) & 1 == 1
-                        column[k * layer.m + o] = negative ? -sigma : sigma
-                    }
+                    for k in 0..<layer.n { column[k * layer.m + o] = sigma * Int8(layer.weight(o, k)) }
                 }
                 return column
             }

@@ -1,13 +1,16 @@
 // Stage (b) of the method: exact integer bound propagation through the folded thresholds, and the
 // last-layer check of stage (c).
 //
-// The first layer is linear in the codes 2q + 1 with ±1 weights, and the free pixels move independently
+// The first layer is linear in the codes 2q + 1 with ±1 weights (or 0: ternary), and the free pixels move independently
 // inside their level ranges, so its interval bounds [lo, hi] are the exact range of each accumulator
 // (interval arithmetic over a box is exact for one linear form). A unit whose whole range lies on one
 // side of its integer threshold (spec/FORMAT.md, threshold_sign: +1 iff (A >= t) != flip) cannot change
 // and is fixed; the others are free. Each later binary layer then sums its fixed inputs exactly
 // (n − 2·popcount((a XOR w) AND fixed)) and bounds the free ones by ±1 each, which fixes the units it
-// can; this is the "integer interval" propagation of Narodytska et al. ("Verifying Properties of
+// can. In a ternary layer a row reads only its non-zero weights (mask z, BinaryNetwork.swift): the fixed sum
+// is popcount(fixed AND z) − 2·popcount((a XOR w) AND fixed AND z) and only the free inputs under z move it,
+// each by ±1, so the bounds are the same argument over fewer inputs (a free unit that no row reads fixes
+// nothing and costs nothing). This is the "integer interval" propagation of Narodytska et al. ("Verifying Properties of
 // Binarized Deep Neural Networks", AAAI 2018) and of Jia & Rinard (EEV, NeurIPS 2020), on the
 // thresholds the converter folded (BatchNorm + sign as an integer compare, so nothing is rounded).
 //
@@ -15,9 +18,14 @@
 // h_k·w_jk to class j and h_k·w_yk to the true class y, so units with w_jk = w_yk move both sums the
 // same way (s) and the others opposite ways (d): A_j = F_j + s + d, A_y = F_y + s − d. When both scores
 // are monotone the same way, the worst d is an end (±D) and s is enumerated (S + 1 values), each pair of
-// scores compared exactly with the argmax's tie rule (ScoreMap). Treating the free units as independent
+// scores compared exactly with the argmax's tie rule (ScoreMap). With ternary weights a free unit may have
+// w_jk = 0 or w_yk = 0: those read by class j alone move A_j only (e_j, |e_j| <= J), those read by y alone move
+// A_y only (e_y, |e_y| <= Y), those read by neither move nothing; e_j and e_y are independent of s, d and each
+// other, and a score is monotone in its own accumulator, so their worst case is an end each (e_j towards j's
+// higher score, e_y towards y's lower), added to every (s, d) pair. Treating the free units as independent
 // over-approximates what the pixels can reach, so "no class can win" is sound; "some class wins" is
-// only reported when every unit of the last hidden layer is fixed (then the output is determined).
+// only reported when every unit of the last hidden layer that a class reads (a non-zero weight) is fixed (then
+// the output is determined).
 
 import ModelFormat
 
@@ -37,8 +45,9 @@ struct BoundPropagation {
     /// Per layer boundary: which units are fixed, and their values (bit 1 = −1), as packed words.
     var fixed: [[UInt64]]
     var value: [[UInt64]]
-    /// The last layer's fixed sums, and its count of free inputs.
+    /// The last layer's fixed sums, and per class its count of free inputs it reads (non-zero weights).
     var lastSums: [Int]
+    var lastOpen: [Int]
 
     init(network: BinaryNetwork) {
         self.network = network
@@ -47,6 +56,7 @@ struct BoundPropagation {
         fixed = widths.map { [UInt64](repeating: 0, count: BitPacking.words($0)) }
         value = fixed
         lastSums = [Int](repeating: 0, count: network.classes)
+        lastOpen = lastSums
     }
 
     /// Decides what it can about the box whose first-layer accumulators lie in `lo[o]...hi[o]`, for label `y`.
@@ -67,32 +77,42 @@ struct BoundPropagation {
             let known = Self.count(fIn)
             let threshold = layer.threshold!
             Self.fix(fixed: &fixed[l + 1], value: &value[l + 1], units: layer.m, threshold: threshold) { o in
-                let f = Self.fixedSum(layer, row: o, fixed: fIn, value: vIn, known: known)
-                return (f - (layer.n - known), f + (layer.n - known))
+                let (f, open) = Self.fixedSum(layer, row: o, fixed: fIn, value: vIn, known: known)
+                return (f - open, f + open)
             }
         }
         let fIn = fixed[fixed.count - 1], vIn = value[value.count - 1]
-        let known = Self.count(fIn), open = last.n - known
-        for j in 0..<network.classes { lastSums[j] = Self.fixedSum(last, row: j, fixed: fIn, value: vIn, known: known) }
-        if open == 0 { return .decided(scores.argmax(lastSums)) }
+        let known = Self.count(fIn)
+        var anyOpen = false
+        for j in 0..<network.classes {
+            (lastSums[j], lastOpen[j]) = Self.fixedSum(last, row: j, fixed: fIn, value: vIn, known: known)
+            anyOpen = anyOpen || lastOpen[j] > 0
+        }
+        if !anyOpen { return .decided(scores.argmax(lastSums)) }
 
-        let fy = lastSums[y]
-        let yr = scores.range(y, fy - open, fy + open)
+        let fy = lastSums[y], oy = lastOpen[y]
+        let yr = scores.range(y, fy - oy, fy + oy)
         for j in 0..<network.classes where j != y {
-            let fj = lastSums[j]
-            if !ScoreMap.beats(j, scores.range(j, fj - open, fj + open).high, y, yr.low) { continue }
+            let fj = lastSums[j], oj = lastOpen[j]
+            if !ScoreMap.beats(j, scores.range(j, fj - oj, fj + oj).high, y, yr.low) { continue }
             let dj = scores.direction[j], dy = scores.direction[y]
             if dj * dy < 0 { return .open }
-            var same = 0, opposite = 0
+            // Free inputs read by both rows, the same way (same) or opposite ways (opposite); by j alone; by y alone.
+            var same = 0, opposite = 0, onlyJ = 0, onlyY = 0
             for w in 0..<last.words {
                 let free = ~fIn[w] & BinaryNetwork.validMask(w, n: last.n)
+                let zj = last.nonZeroWord(j, w), zy = last.nonZeroWord(y, w)
+                let both = free & zj & zy
                 let differ = last.weights[j * last.words + w] ^ last.weights[y * last.words + w]
-                opposite += (free & differ).nonzeroBitCount
-                same += (free & ~differ).nonzeroBitCount
+                opposite += (both & differ).nonzeroBitCount
+                same += (both & ~differ).nonzeroBitCount
+                onlyJ += (free & zj & ~zy).nonzeroBitCount
+                onlyY += (free & zy & ~zj).nonzeroBitCount
             }
             let d = dj + dy >= 0 ? opposite : -opposite
+            let ej = dj >= 0 ? onlyJ : -onlyJ, ey = dy >= 0 ? -onlyY : onlyY
             for s in stride(from: -same, through: same, by: 2)
-            where ScoreMap.beats(j, scores.score(j, fj + s + d), y, scores.score(y, fy + s - d)) {
+            where ScoreMap.beats(j, scores.score(j, fj + s + d + ej), y, scores.score(y, fy + s - d + ey)) {
                 return .open
             }
         }
@@ -115,12 +135,24 @@ struct BoundPropagation {
         }
     }
 
-    /// Σ over the fixed inputs of a_i · w_oi: known − 2 · (fixed inputs where a and w differ).
+    /// Σ over the fixed inputs of a_i · w_oi: known − 2 · (fixed inputs where a and w differ), and the count
+    /// of free inputs row `o` reads (`known`: the fixed inputs). In a ternary layer both run over the row's
+    /// non-zero weights only: the fixed ones it reads − 2 · (those where a and w differ), its non-zero count
+    /// minus the fixed ones it reads.
     @inline(__always)
-    static func fixedSum(_ layer: BinaryNetwork.PackedLayer, row o: Int, fixed: [UInt64], value: [UInt64], known: Int) -> Int {
+    static func fixedSum(_ layer: BinaryNetwork.PackedLayer, row o: Int, fixed: [UInt64], value: [UInt64], known: Int) -> (sum: Int, open: Int) {
         var differ = 0
-        for w in 0..<layer.words { differ += ((value[w] ^ layer.weights[o * layer.words + w]) & fixed[w]).nonzeroBitCount }
-        return known - 2 * differ
+        guard let mask = layer.mask else {
+            for w in 0..<layer.words { differ += ((value[w] ^ layer.weights[o * layer.words + w]) & fixed[w]).nonzeroBitCount }
+            return (known - 2 * differ, layer.n - known)
+        }
+        var read = 0
+        for w in 0..<layer.words {
+            let f = fixed[w] & mask[o * layer.words + w]
+            differ += ((value[w] ^ layer.weights[o * layer.words + w]) & f).nonzeroBitCount
+            read += f.nonzeroBitCount
+        }
+        return (read - 2 * differ, layer.nonZero[o] - read)
     }
 
     static func count(_ words: [UInt64]) -> Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }

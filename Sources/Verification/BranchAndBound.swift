@@ -48,14 +48,19 @@ public struct VerificationResult: Sendable {
 }
 
 extension BinaryNetwork {
-    /// Adds pixel `i`'s first-layer weights to `acc`: `plus` where w_oi = +1, `minus` where it is −1
-    /// (a code change c → c' is plus c' − c, minus c − c').
+    /// Adds pixel `i`'s first-layer weights to `acc`: `plus` where w_oi = +1, `minus` where it is −1, nothing
+    /// where it is 0 (a ternary layer's zero weight: the unit does not read the pixel) (a code change c → c' is
+    /// plus c' − c, minus c − c').
     func addColumn(_ i: Int, plus: Int32, minus: Int32, to acc: inout [Int32]) {
         let m = firstUnits
         firstColumns.withUnsafeBufferPointer { w in
             acc.withUnsafeMutableBufferPointer { a in
                 let column = w.baseAddress! + i * m
-                for o in 0..<m { a[o] &+= column[o] > 0 ? plus : minus }
+                if firstTernary {
+                    for o in 0..<m { a[o] &+= column[o] > 0 ? plus : (column[o] < 0 ? minus : 0) }
+                } else {
+                    for o in 0..<m { a[o] &+= column[o] > 0 ? plus : minus }
+                }
             }
         }
     }
@@ -267,7 +272,7 @@ struct Search {
                 let column = w.baseAddress! + free[f] * m
                 let width = 2 * (high[f] - low[f])
                 var down = 0, up = 0
-                for o in undecided {
+                for o in undecided where column[o] != 0 {   // a zero weight: the split leaves the unit as it is
                     let t = network.firstThreshold.map { Int($0.threshold[o]) } ?? Int(hi[o])
                     let below = Int(hi[o]) - width < t, above = Int(lo[o]) + width >= t
                     if column[o] > 0 { down += below ? 1 : 0; up += above ? 1 : 0 } else { down += above ? 1 : 0; up += below ? 1 : 0 }

@@ -4,7 +4,9 @@
 // layer's accumulators by XNOR-popcount on the network's packed rows (A = n − 2·popcount(a XOR w), as in the
 // runtime's binary dense kernels; Rastegari et al., "XNOR-Net", ECCV 2016), its signs by its thresholds; the
 // class by ScoreMap's float32 scores and argmax tie rule. The same arithmetic as BoundPropagation on a box
-// of one image, without the masks.
+// of one image, without the masks of fixed units. A ternary layer's row reads its non-zero weights only (mask
+// z): A = nz − 2·popcount((a XOR w) AND z) with nz its non-zero count, as the runtime's ternary kernels sum
+// (u + v)/2; its columns hold 0 for a zero weight, so a flip there adds nothing.
 //
 // Each unit before a sign is held as its margin, an integer whose sign bit is the unit's packed bit:
 // m = A − t where the unit is −1 iff A < t (flip false), m = t − 1 − A where it is −1 iff A >= t (flip
@@ -195,8 +197,14 @@ struct PackedForward<Margin: FixedWidthInteger & SignedInteger> {
             let base = isLast ? 0 : signOffsets[l + 1] << 6
             for o in 0..<layer.m {
                 var differ = 0
-                for k in 0..<layer.words { differ += (signs[source + k] ^ layer.weights[o * layer.words + k]).nonzeroBitCount }
-                let sum = layer.n - 2 * differ
+                if let mask = layer.mask {
+                    for k in 0..<layer.words {
+                        differ += ((signs[source + k] ^ layer.weights[o * layer.words + k]) & mask[o * layer.words + k]).nonzeroBitCount
+                    }
+                } else {
+                    for k in 0..<layer.words { differ += (signs[source + k] ^ layer.weights[o * layer.words + k]).nonzeroBitCount }
+                }
+                let sum = layer.nonZero[o] - 2 * differ
                 if isLast { lastSums[o] = sum } else { margins[base + o] = sigma[base + o] &* Margin(sum) &+ offset[base + o] }
             }
             if !isLast {

@@ -11,9 +11,12 @@
 //   (x_{k+1} ⇒ x_k). A first-layer unit with weight +1 adds 2 per true x_k to its lower bound lo, one with
 //   weight −1 adds 2 per false x_k, so A = lo + 2·(true literals) and A ≥ t ⇔ at least ⌈(t − lo)/2⌉ are true.
 // - A later binary unit: its fixed inputs sum to F exactly; each free input agrees with its weight or not, so
-//   A = F − n_free + 2·(agreeing inputs), a cardinality constraint on the free inputs' literals.
+//   A = F − n_free + 2·(agreeing inputs), a cardinality constraint on the free inputs' literals. In a ternary
+//   layer F, n_free and the literals run over the row's non-zero weights only (a zero weight reads nothing, so
+//   its input is left out of the constraint); likewise a first-layer pixel with a zero weight adds no literal.
 // - The last layer: for the true class y and each class j the bounds cannot rule out, a full totalizer over
-//   the free inputs gives the unary count c_j. For every value c of c_y, the ScoreMap's exact float32 scores
+//   the free inputs row j reads (n_j of them: all free inputs, or a ternary row's non-zero ones) gives the
+//   unary count c_j, A_j = F_j − n_j + 2·c_j. For every value c of c_y, the ScoreMap's exact float32 scores
 //   and tie rule give the c_j values at which j beats y (an interval: scores are monotone in A), and one pair
 //   of clauses says "c_y = c ⇒ c_j in that interval", guarded by an activation literal of class j.
 // - One solve per class under its activation literal (incremental: what the solver learns about the shared
@@ -61,7 +64,7 @@ extension Search {
                 if Int(lo[o]) >= t { units[o] = flip ? CNF.bottom : CNF.top; continue }
                 if Int(hi[o]) < t { units[o] = flip ? CNF.top : CNF.bottom; continue }
                 var inputs: [Int32] = []
-                for f in free.indices where !order[f].isEmpty {
+                for f in free.indices where !order[f].isEmpty && w[free[f] * m + o] != 0 {
                     let positive = w[free[f] * m + o] > 0
                     for x in order[f] { inputs.append(positive ? x : -x) }
                 }
@@ -83,7 +86,7 @@ extension Search {
                     next[o] = Self.bit(bounds.value[l + 1], o) ? CNF.bottom : CNF.top
                     continue
                 }
-                let f = BoundPropagation.fixedSum(layer, row: o, fixed: fixedIn, value: valueIn, known: known)
+                let f = BoundPropagation.fixedSum(layer, row: o, fixed: fixedIn, value: valueIn, known: known).sum
                 let inputs = Self.agreeing(layer, row: o, fixed: fixedIn, units: units)
                 let atLeast = cnf.atLeast(Self.ceilHalf(Int(threshold.threshold[o]) - f + inputs.count), of: inputs)
                 next[o] = threshold.flip[o] ? -atLeast : atLeast
@@ -95,28 +98,28 @@ extension Search {
         // The last layer, class against class.
         let fixedIn = bounds.fixed[bounds.fixed.count - 1]
         let scores = network.scores, y = label
-        let n = last.n - BoundPropagation.count(fixedIn)
-        let sums = bounds.lastSums
-        let yRange = scores.range(y, sums[y] - n, sums[y] + n)
+        let n = bounds.lastOpen, sums = bounds.lastSums
+        let yRange = scores.range(y, sums[y] - n[y], sums[y] + n[y])
         let rivals = (0..<network.classes).filter { j in
-            j != y && ScoreMap.beats(j, scores.range(j, sums[j] - n, sums[j] + n).high, y, yRange.low)
+            j != y && ScoreMap.beats(j, scores.range(j, sums[j] - n[j], sums[j] + n[j]).high, y, yRange.low)
         }
         if rivals.isEmpty { return .robust }
-        func count(_ j: Int) -> [Int32] {
+        func count(_ j: Int) throws(VerificationError) -> [Int32] {
             let inputs = Self.agreeing(last, row: j, fixed: fixedIn, units: units)
-            return [CNF.top] + (inputs.isEmpty ? [] : cnf.totalizer(inputs[...], cap: n)) + [CNF.bottom]
+            guard inputs.count == n[j] else { throw .unsound("class \(j) reads \(inputs.count) free inputs, the bounds say \(n[j])") }
+            return [CNF.top] + (inputs.isEmpty ? [] : cnf.totalizer(inputs[...], cap: n[j])) + [CNF.bottom]
         }
-        let cy = count(y)
+        let cy = try count(y)
         var activation: [Int32] = []
         for j in rivals {
-            let cj = count(j), act = cnf.fresh()
+            let cj = try count(j), act = cnf.fresh()
             activation.append(act)
-            for c in 0...n {
-                let sy = scores.score(y, sums[y] - n + 2 * c)
-                let wins = (0...n).filter { ScoreMap.beats(j, scores.score(j, sums[j] - n + 2 * $0), y, sy) }
+            for c in 0...n[y] {
+                let sy = scores.score(y, sums[y] - n[y] + 2 * c)
+                let wins = (0...n[j]).filter { ScoreMap.beats(j, scores.score(j, sums[j] - n[j] + 2 * $0), y, sy) }
                 // c_y = c ⇒ c_j in first...last (none: c_y = c is impossible under act).
-                let (first, lastWin) = wins.isEmpty ? (n + 1, n + 1) : (wins.first!, wins.last!)
-                cnf.add(-act, -cy[c], cy[c + 1], first == n + 1 ? CNF.bottom : cj[first])
+                let (first, lastWin) = wins.isEmpty ? (n[j] + 1, n[j] + 1) : (wins.first!, wins.last!)
+                cnf.add(-act, -cy[c], cy[c + 1], first == n[j] + 1 ? CNF.bottom : cj[first])
                 if !wins.isEmpty { cnf.add(-act, -cy[c], cy[c + 1], -cj[lastWin + 1]) }
             }
             if tooLarge() { return .unknown }
@@ -149,12 +152,15 @@ extension Search {
     static func bit(_ words: [UInt64], _ i: Int) -> Bool { words[i >> 6] >> UInt64(i & 63) & 1 == 1 }
 
     /// Row `o`'s free inputs as literals that are true when the input agrees with its weight (the unit's
-    /// literal where the weight is +1, its negation where it is −1).
+    /// literal where the weight is +1, its negation where it is −1; none where it is 0, a ternary zero weight).
     static func agreeing(_ layer: BinaryNetwork.PackedLayer, row o: Int, fixed: [UInt64], units: [Int32]) -> [Int32] {
         var out: [Int32] = []
         for i in 0..<layer.n where !bit(fixed, i) {
-            let negative = layer.weights[o * layer.words + i >> 6] >> UInt64(i & 63) & 1 == 1
-            out.append(negative ? -units[i] : units[i])
+            switch layer.weight(o, i) {
+            case 1: out.append(units[i])
+            case -1: out.append(-units[i])
+            default: break
+            }
         }
         return out
     }

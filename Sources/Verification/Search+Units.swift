@@ -17,7 +17,8 @@
 // pixels inside it (the one that decides the most forced-but-undecided units in its worse branch), closing every
 // child whose clamped interval becomes empty; a box of single levels is one image, whose intervals are exact, so
 // the forced signs are its own and the verdict is real. The search is complete; the time limit makes it unknown.
-// Each forced sign is a linear constraint on the codes; domain propagation (bounds consistency, as a CP or MIP
+// Each forced sign is a linear constraint on the codes (over the pixels its unit reads: a ternary layer's zero
+// weights leave a pixel out of it); domain propagation (bounds consistency, as a CP or MIP
 // solver's presolve does) removes every pixel level that would break one, to a fixpoint, so forcing a unit also
 // narrows the pixels and with them every other unit's interval (what a pixel split does); the changes are kept
 // on a trail and undone on the way back.
@@ -64,7 +65,9 @@ extension Search {
                     if slack < 0 { return false }
                     let half = slack / 2
                     for f in s.free.indices where s.low[f] < s.high[f] && 2 * (s.high[f] - s.low[f]) > slack {
-                        let up = (forced[o] > 0) == (s.network.firstColumns[s.free[f] * m + o] > 0)
+                        let w = s.network.firstColumns[s.free[f] * m + o]
+                        if w == 0 { continue }   // a ternary zero weight: the pixel does not move the unit
+                        let up = (forced[o] > 0) == (w > 0)
                         let (l, h) = up ? (max(s.low[f], s.high[f] - half), s.high[f]) : (s.low[f], min(s.high[f], s.low[f] + half))
                         tighten(&s, f, l, h)
                         changed = true

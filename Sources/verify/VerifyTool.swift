@@ -24,7 +24,7 @@ struct VerifyTool: ToolCommand {
         Per image: robust (proved: no image within floor(255 eps) pixel units changes the class), counterexample (an \
         image in the ball that the runtime classifies otherwise; a clean error is its own counterexample) or unknown \
         (the time limit came first; never counted as robust). The certified accuracy is the robust fraction. Takes models \
-        of binary or XNOR dense layers on delta < 8 bit input (convert's FCNs); refuses others naming the op. \
+        of binary, XNOR or ternary dense layers on delta < 8 bit input (convert's FCNs); refuses others naming the op. \
         Counterexamples are written as an IDX pair (PREFIX-images-idx3-ubyte, PREFIX-labels-idx1-ubyte, the true labels): \
         infer scores them 0. The method and its sources: docs/VERIFY.md.
 

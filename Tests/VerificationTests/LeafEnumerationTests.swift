@@ -33,11 +33,18 @@ final class LeafEnumerationTests: XCTestCase {
         try checkPackedForward(Int32.self, seed: 29)
     }
 
-    func checkPackedForward<Margin: FixedWidthInteger & SignedInteger>(_: Margin.Type, seed: UInt64) throws {
+    /// The same on ternary networks (format version 5; half and nine tenths of the weights 0): the forward pass
+    /// sums a row's non-zero weights only, and its columns add nothing for a zero weight.
+    func testPackedForwardMatchesTheRuntimeOnTernaryNetworks() throws {
+        try checkPackedForward(Int16.self, seed: 37, zeros: 0.5)
+        try checkPackedForward(Int32.self, seed: 41, zeros: 0.9)
+    }
+
+    func checkPackedForward<Margin: FixedWidthInteger & SignedInteger>(_: Margin.Type, seed: UInt64, zeros: Double = 0) throws {
         var g = TinyNetworks(seed: seed)
         for (layout, delta, widths) in [(PackedRows.Layout.rows, 2, [16, 12]), (.blocked8, 1, [70, 65, 8]), (.columns32, 3, [24]),
                                         (.rows, 2, [])] {
-            let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout)
+            let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout, zeros: zeros)
             let runtime = try Runtime(image)
             let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
             var forward = PackedForward<Margin>(network: network), recomputed = PackedForward<Margin>(network: network, incremental: false)
@@ -99,11 +106,20 @@ final class LeafEnumerationTests: XCTestCase {
     /// Every box decided at the root by enumeration, with and without the attack: brute force agrees, and a box
     /// proved robust was enumerated whole (its images counted one by one: a skipped Gray-code step fails).
     func testLeafStageAtTheRootAgreesWithBruteForce() throws {
-        var g = TinyNetworks(seed: 47)
+        try checkLeafStageAtTheRoot(seed: 47, zeros: 0)
+    }
+
+    /// The same on ternary networks (half the weights 0).
+    func testLeafStageAtTheRootAgreesWithBruteForceOnTernaryNetworks() throws {
+        try checkLeafStageAtTheRoot(seed: 53, zeros: 0.5)
+    }
+
+    func checkLeafStageAtTheRoot(seed: UInt64, zeros: Double) throws {
+        var g = TinyNetworks(seed: seed)
         var robust = 0, attacked = 0
         for (layout, delta, widths) in [(PackedRows.Layout.rows, 2, [16, 12]), (.columns32, 1, [24, 16, 8]), (.blocked8, 3, [12]),
                                         (.rows, 2, [])] {
-            let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout)
+            let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: layout, zeros: zeros)
             let network = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
             let runtime = try Runtime(image)
             for _ in 0..<25 {

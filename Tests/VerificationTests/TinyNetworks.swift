@@ -20,9 +20,11 @@ struct TinyNetworks {
     /// binary layers of the other widths, then `classes` scores through an affine whose scales are small
     /// numbers of either sign (ties and falling scores happen) and argmax. Dense weights in `layout`;
     /// `widths` empty makes the first layer the last. With `extremeThresholds`, a third of the thresholds lie
-    /// at or just beyond the accumulators' reach R (±R, ±(R + 1), ±(R + 2)) or at Int32's ends.
+    /// at or just beyond the accumulators' reach R (±R, ±(R + 1), ±(R + 2)) or at Int32's ends. With `zeros` > 0
+    /// every dense layer is ternary (format version 5): each weight is 0 with that probability, else ±1, written
+    /// as its two planes (`BitPacking.ternaryPlanes`) with the lower one as dense parameter 6 (its index + 1).
     mutating func image(side: Int, delta: Int, widths: [Int], classes: Int, layout: PackedRows.Layout,
-                        extremeThresholds: Bool = false) -> [UInt8] {
+                        extremeThresholds: Bool = false, zeros: Double = 0) -> [UInt8] {
         var b = ImageBuilder(inputHeight: side, inputWidth: side, inputChannels: 1, classes: classes)
         let n0 = side * side
         b.addOp(.inputCodes, [delta])
@@ -30,19 +32,24 @@ struct TinyNetworks {
         for l in 0..<(sizes.count - 1) {
             let n = sizes[l], m = sizes[l + 1]
             let signs = (0..<(n * m)).map { _ in next() % 2 == 0 ? Float(1) : -1 }
-            let packed = BitPacking.pack(signs: signs, rows: m, n: n)
-            let w: Int
-            switch layout {
-            case .rows: w = b.addBits(packed, dims: [m, n])
-            case .blocked8: w = b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(n)), dims: [m, n], type: .bits8)
-            case .columns32: w = b.addColumns(packed, rows: m, n: n)
+            let weights = zeros > 0 ? signs.map { Double(next() % 1_000_000) < zeros * 1_000_000 ? 0 : $0 } : signs
+            let planes = zeros > 0 ? BitPacking.ternaryPlanes(weights) : (upper: signs, lower: [])
+            func add(_ plane: [Float]) -> Int {
+                let packed = BitPacking.pack(signs: plane, rows: m, n: n)
+                switch layout {
+                case .rows: return b.addBits(packed, dims: [m, n])
+                case .blocked8: return b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(n)), dims: [m, n], type: .bits8)
+                case .columns32: return b.addColumns(packed, rows: m, n: n)
+                }
             }
+            let w = add(planes.upper), lower = planes.lower.isEmpty ? 0 : add(planes.lower) + 1
             let onCodes = l == 0
             b.addOp(.dense, [n, m, w, Int(onCodes ? InputKind.codes.rawValue : InputKind.bits.rawValue),
-                             onCodes ? InputCodes.codeBits(delta: delta) : 0, 0])
+                             onCodes ? InputCodes.codeBits(delta: delta) : 0, 0] + (lower == 0 ? [] : [lower]))
             if l < sizes.count - 2 {
                 // Thresholds near the middle of the range the accumulators take, so units change.
-                let spread = onCodes ? 2 * n : n / 2
+                // (A ternary layer's rows read a fraction 1 − zeros of their inputs: its spread shrinks with it.)
+                let spread = max(1, Int(Double(onCodes ? 2 * n : n / 2) * (1 - zeros)))
                 let reach = onCodes ? n * InputCodes.largest(delta: delta) : n
                 let edges = [reach, reach + 1, reach + 2, -reach, -reach - 1, -reach - 2, Int(Int32.min), Int(Int32.max)]
                 let t = b.addI32((0..<m).map { _ in

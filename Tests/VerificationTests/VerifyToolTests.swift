@@ -8,10 +8,11 @@ import XCTest
 /// that `infer` misclassifies on the same files.
 final class VerifyToolTests: XCTestCase {
     /// A tiny model file and an IDX set of 16 random 4x4 images (labels the model's own classes, every
-    /// fourth one changed: a clean error) in `dir`; returns the model path and the IDX prefix.
-    func fixture(_ dir: String) throws -> (model: String, prefix: String) {
+    /// fourth one changed: a clean error) in `dir`; returns the model path and the IDX prefix. With `zeros` > 0
+    /// the model is ternary (TinyNetworks).
+    func fixture(_ dir: String, zeros: Double = 0) throws -> (model: String, prefix: String) {
         var g = TinyNetworks(seed: 11)
-        let image = g.image(side: 4, delta: 2, widths: [16, 12], classes: 4, layout: .blocked8)
+        let image = g.image(side: 4, delta: 2, widths: [16, 12], classes: 4, layout: .blocked8, zeros: zeros)
         let model = dir + "/tiny.bsm"
         try Data(TinyNetworks.file(image)).write(to: URL(fileURLWithPath: model))
         let runtime = try Runtime(image)
@@ -70,6 +71,26 @@ final class VerifyToolTests: XCTestCase {
         other[2] = "0.05"
         let third = try runTool("verify", other)
         XCTAssertEqual(try lastJSONLine(third.stdout)["resumed"] as? Int, 0, third.stderr)
+    }
+
+    /// A ternary model (format version 5, half its weights 0; refused before, exit 1): every image decided, robust
+    /// ones among them, and `infer` misclassifies every counterexample written.
+    func testTernaryModelIsVerifiedAndCounterexamplesFailInInfer() throws {
+        let dir = temporaryDirectory()
+        let (model, set) = try fixture(dir, zeros: 0.5)
+        let cex = dir + "/cex"
+        let run = try runTool("verify", [model, "--eps", "0.1", "--images", set + "-images-idx3-ubyte", "--labels", set + "-labels-idx1-ubyte",
+                                         "--counterexamples", cex, "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let a = try lastJSONLine(run.stdout)
+        XCTAssertEqual(a["unknown"] as? Int, 0)
+        let attacked = try XCTUnwrap(a["counterexample"] as? Int), robust = try XCTUnwrap(a["robust"] as? Int)
+        XCTAssertGreaterThanOrEqual(attacked, 4, "the four clean errors are counterexamples")
+        XCTAssertGreaterThan(robust, 0)
+        XCTAssertEqual(robust + attacked, 16)
+        let inferred = try runTool("infer", [model, "--images", cex + "-images-idx3-ubyte", "--labels", cex + "-labels-idx1-ubyte", "--json"])
+        XCTAssertEqual(inferred.status, 0, inferred.stderr)
+        XCTAssertEqual(try lastJSONLine(inferred.stdout)["accuracy"] as? Double, 0)
     }
 
     /// A first journaled run on the fixture at ε 0.1: the image set's prefix, the journal, the arguments

@@ -44,11 +44,13 @@ final class Z3AgreementTests: XCTestCase {
             return Z3_mk_ite(ctx, flip ? Z3_mk_not(ctx, ge) : ge, int(1), int(-1))!
         }
         let m = net.firstUnits
-        var units = (0..<m).map { o in sum((0..<net.inputs).map { i in net.firstColumns[i * m + o] > 0 ? codes[i] : neg(codes[i]) }) }
+        // Ternary layers: a zero weight's input is left out of the sum.
+        func term(_ w: Int, _ x: Z3_ast) -> Z3_ast? { w == 0 ? nil : w > 0 ? x : neg(x) }
+        var units = (0..<m).map { o in sum((0..<net.inputs).compactMap { i in term(Int(net.firstColumns[i * m + o]), codes[i]) }) }
         units = units.indices.map { sign(units[$0], net.firstThreshold!.threshold[$0], net.firstThreshold!.flip[$0]) }
         func dense(_ layer: BinaryNetwork.PackedLayer, _ x: [Z3_ast]) -> [Z3_ast] {
             (0..<layer.m).map { o in
-                sum((0..<layer.n).map { i in layer.weights[o * layer.words + i / 64] >> UInt64(i % 64) & 1 == 1 ? neg(x[i]) : x[i] })
+                sum((0..<layer.n).compactMap { i in term(layer.weight(o, i), x[i]) })
             }
         }
         for layer in net.hidden {
@@ -74,8 +76,9 @@ final class Z3AgreementTests: XCTestCase {
     func testZ3AgreesWithBothMethods() throws {
         var g = TinyNetworks(seed: 5)
         var robust = 0, attacked = 0
-        for (widths, delta) in [([12, 8], 2), ([10], 1), ([8, 8, 6], 3)] {
-            let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: .rows)
+        // The last, a ternary network (half its weights 0).
+        for (widths, delta, zeros) in [([12, 8], 2, 0.0), ([10], 1, 0), ([8, 8, 6], 3, 0), ([12, 8], 2, 0.5)] {
+            let image = g.image(side: 4, delta: delta, widths: widths, classes: 4, layout: .rows, zeros: zeros)
             let runtime = try Runtime(image)
             let net = try image.withUnsafeBytes { try BinaryNetwork(image: ModelImage(bytes: $0)) }
             for _ in 0..<8 {
