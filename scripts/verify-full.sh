@@ -6,8 +6,8 @@
 #   and, when VERIFY_MODELS names it, the verification-friendly FCN2 (docs/VERIFY.md):
 #   fcn2-cert:      the FCN2 command with --input-bits 1 --certify-eps 0.1 --certify-weight 0.25 --certify-layers 4
 #                   (the ε ramp at its default, 3 of the 10 epochs; docs/VERIFY.md, seventh slice: 97.02% clean),
-#   fcn2-tern:      the fcn2-cert command with --weight-sparsity 0.8: ternary weights, 80% zero (format version 5;
-#                   97.59% clean, session 11),
+#   fcn2-tern:      the fcn2-cert command with --weight-sparsity 0.9: ternary weights, 90% zero (format version 5;
+#                   97.73% clean, session 11; docs/VERIFY.md, tenth slice),
 #   m0-tern:        the Cortex-M0 command with --weight-sparsity 0.8 (ternary, 97.87% clean, session 11),
 # then runs `verify` on the first VERIFY_LIMIT MNIST test images (default all 10,000) at eps 0.1 and 0.2 with
 # the default 60 s limit (CPU seconds of the one search thread, verify's default --clock cpu), attacks the same images with
@@ -64,7 +64,7 @@ for m in $models; do
         fcn2) train_model fcn2 bits8 --arch fcn2 --input-bits 2 ;;
         m0) train_model m0 columns32 --arch fcn --width 256 --depth 2 --input-bits 2 ;;
         fcn2-cert) train_model fcn2-cert bits8 --arch fcn2 --input-bits 1 --certify-eps 0.1 --certify-weight 0.25 --certify-layers 4 ;;
-        fcn2-tern) train_model fcn2-tern bits8 --arch fcn2 --input-bits 1 --weight-sparsity 0.8 --certify-eps 0.1 --certify-weight 0.25 --certify-layers 4 ;;
+        fcn2-tern) train_model fcn2-tern bits8 --arch fcn2 --input-bits 1 --weight-sparsity 0.9 --certify-eps 0.1 --certify-weight 0.25 --certify-layers 4 ;;
         m0-tern) train_model m0-tern columns32 --arch fcn --width 256 --depth 2 --input-bits 2 --weight-sparsity 0.8 ;;
         *) echo "verify-full: unknown model '$m' in VERIFY_MODELS (fcn2, m0, fcn2-cert, fcn2-tern, m0-tern)" >&2; exit 64 ;;
     esac
@@ -98,7 +98,7 @@ python3 - "$report" "$limit" "$timeout" "${rows[@]}" <<'EOF'
 import json, sys
 report, limit, timeout, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
 names = {"fcn2": "FCN2 BNN-2b", "m0": "Cortex-M0 784-256-256-10", "fcn2-cert": "FCN2 BNN-1b, certify ε 0.1 W 0.25 (4 layers)",
-         "fcn2-tern": "FCN2 1b ternary (80% zero), certify ε 0.1 W 0.25 (4 layers)", "m0-tern": "Cortex-M0 net, ternary (80% zero)"}
+         "fcn2-tern": "FCN2 1b ternary (90% zero), certify ε 0.1 W 0.25 (4 layers)", "m0-tern": "Cortex-M0 net, ternary (80% zero)"}
 lines = ["# Certified robustness, full runs (`make verify-full`, issue 16)", "",
          f"`verify MODEL.bsm --eps E --dataset mnist --limit {limit} --timeout {timeout} --journal ...`: one thread, "
          "branch and bound, times in CPU seconds of the search thread (`--clock cpu`; docs/VERIFY.md). "
