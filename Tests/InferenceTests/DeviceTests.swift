@@ -438,7 +438,7 @@ enum Pins {
     /// columns32s kernel, the first layer's one-pass lists (-64 B), the flip word by delta swaps (-112 B)
     /// and the affine's int-to-float (the 64-bit software conversion no longer linked).
     /// Format version 5 (ternary dense, issue 16): 141_064 -> 144_248. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let firmwareFlash = 144_248
     /// 12,093 -> 12,112 (+19) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
@@ -446,22 +446,22 @@ enum Pins {
     /// 12,158 -> 10,795 (item 6, fourth round: the affine's Float(Int32) called __aeabi_l2f, about 600
     /// instructions an output; Float(Int) is one vcvt).
     /// Format version 5 (ternary dense, issue 16): 10795 -> 11155. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let goldenInstructions = 11155
     /// Format version 5 (ternary dense, issue 16): 1856 -> 1952. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let goldenRAM = 1952
     /// Format version 5 (ternary dense, issue 16): 3432 -> 3528. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn2RAM = 3528
     /// 601,117 -> 601,147 (+30) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 601,196 -> 595,134 (item 6, fourth round: the affine's int-to-float, 10 outputs).
     /// Format version 5 (ternary dense, issue 16): 595_134 -> 595_736. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn2Instructions = 595_736
     /// Issue #7 targets 500,000: the SIMD8 kernels took 1,858,628, the carry-save row kernels 1,558,728,
@@ -482,7 +482,7 @@ enum Pins {
     static let fcn2BoundsImage = 222_528
     /// 3,624 B: the columns32 FCN2's 3,592 + 32 B of init's stack (the bounds check's frame).
     /// Format version 5 (ternary dense, issue 16): 3624 -> 3680. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn2BoundsRAM = 3680
     /// On these random images (about half of each layer's inputs set, so both sides run): 286,293, against
@@ -492,18 +492,18 @@ enum Pins {
     /// (-6,150), the first layer's one-pass lists (-1,940 on MNIST; +1,625 on these random images, half
     /// of whose pixels are at levels 1 and 2 and go through the split), the flip word by delta swaps (-577).
     /// Format version 5 (ternary dense, issue 16): 273_324 -> 273_924. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn2BoundsInstructions = 273_924
     /// Format version 5 (ternary dense, issue 16): 3592 -> 3680. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn2ColumnsRAM = 3680
     /// 310,104 -> 310,130 (+26) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 306,909 -> 295,549 (item 6, fourth round: u32 lists, the affine, the one-pass lists, the flip word, as above).
     /// Format version 5 (ternary dense, issue 16): 295_549 -> 296_149. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn2ColumnsInstructions = 296_149
     /// Interpreter.init on HostileImages.largestTables (4,096 tensors, 1,024 ops): validation and plan
@@ -512,7 +512,7 @@ enum Pins {
     /// 3,646,588 -> 3,646,590 (+2) (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// Format version 5 (ternary dense, issue 16): 3_519_684 -> 3_560_683. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let largestTablesInit = 3_560_683
     /// The golden conv model on the 32-bit conv kernels (issue 14, item 7; PlaneConv32, XorConv32):
@@ -525,12 +525,12 @@ enum Pins {
     /// numbers and the switches on them compile differently, a code-placement change, no kernel touched).
     /// 49,124 -> 47,758 (item 6, fourth round: the affine's int-to-float, u32 lists in its dense layers).
     /// Format version 5 (ternary dense, issue 16): 47_758 -> 48_221. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let goldenConvInstructions = 48_221
     /// With item 5's string-free errors: RAM 2,440 B (init's frames, -16 B).
     /// Format version 5 (ternary dense, issue 16): 1960 -> 2048. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let goldenConvRAM = 2048
     /// Issue 14 item 5, the minimal firmware (netduinoplus2-minimal, -Osize) on the columns32 FCN2 above:
@@ -543,15 +543,15 @@ enum Pins {
     /// Item 6, fourth round: 21,898 -> 21,852 B (the first layer's lists in one pass; the minimal build
     /// keeps u16 lists and one `accumulate`), init 1,120,615 -> 1,120,583 (code placement).
     /// Format version 5 (ternary dense, issue 16): 21852 -> 23116. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let minimalCode = 23116
     /// Format version 5 (ternary dense, issue 16): 3720 -> 3712. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let minimalFCN2RAM = 3712
     /// Format version 5 (ternary dense, issue 16): 1_120_583 -> 1_121_101. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let minimalFCN2Init = 1_121_101
     /// The full firmware's runtime code by the same rule (ModelFormat and Inference .text + .rodata):
@@ -564,7 +564,7 @@ enum Pins {
     /// sums, then the tail) so it agrees with `simd` bit for bit; it is built with `@_optimize(size)` (at -O
     /// its eight lanes unrolled to +400 B). No instruction count changed (no pinned model runs it).
     /// Format version 5 (ternary dense, issue 16): 97958 -> 100562. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fullCode = 100562
 }
@@ -599,20 +599,20 @@ enum MicrobitPins {
     /// Item 6, fourth round: 140,288 -> 140,144 B (the M0 keeps u16 lists and one `accumulate`; the
     /// first layer's lists in one pass, and no 64-bit int-to-float in the affine; the flip word +32 B).
     /// Format version 5 (ternary dense, issue 16): 140_144 -> 143_392. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let firmwareFlash = 143_392
     /// 21,444 -> 19,022 (item 6, fourth round: the affine's Float(Int32) called the 64-bit conversion).
     /// Format version 5 (ternary dense, issue 16): 19022 -> 19545. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let goldenInstructions = 19545
     /// Format version 5 (ternary dense, issue 16): 2048 -> 2136. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let goldenRAM = 2136
     /// Format version 5 (ternary dense, issue 16): 2940 -> 3028. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn256RAM = 3028
     /// 496,497 with the first carry-save kernels; the weighted first-layer pass and unrolled rows took
@@ -621,7 +621,7 @@ enum MicrobitPins {
     /// 329,955 with issue 13's steps).
     /// 329,986 -> 318,629 (item 6, fourth round: the affine's int-to-float).
     /// Format version 5 (ternary dense, issue 16): 318_629 -> 319_156. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn256Instructions = 319_156
     /// The same network in columns32. Issue 14, item 6 (the column kernels by levels, straight-line
@@ -629,7 +629,7 @@ enum MicrobitPins {
     /// Item 6, second round (the column sinks' flips a word per lane group): 163,882 -> 161,546; merged with
     /// item 5's reader (init's stack, RAM 3,804 -> 3,788 B) it measures 161,549 (+3: the sinks' code placement).
     /// Format version 5 (ternary dense, issue 16): 3804 -> 3892. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn256ColumnsRAM = 3892
     /// 161,549 -> 161,546 (issue 15: FusedConvKernel deleted with its enum case and carry-save branch in Kernel.choose; the cases'
@@ -639,7 +639,7 @@ enum MicrobitPins {
     /// word by delta swaps +144, kept honest: the M0 has no shifted operands, so its swaps cost more than
     /// its multiplies did, about 18 instructions a lane group).
     /// Format version 5 (ternary dense, issue 16): 152_502 -> 153_027. The walk's binary layer step looks up a lower plane and runs
-    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions and 88 B of stack a layer more, binary or not);
+    /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
     static let fcn256ColumnsInstructions = 153_027
 }
