@@ -82,13 +82,7 @@ final class CertifiedIntervalPenaltyLayersTests: XCTestCase {
         let (_, layer) = penalty(s)
         let g = CertifiedIntervalPenalty.weightGradient(slack, dUp: layer.intervalGradient.up, dDown: layer.intervalGradient.down, units: 6, scale: 1)
         XCTAssertTrue(g.contains { $0 != 0 })
-        for k in stride(from: 0, to: 48, by: 5) {
-            var plus = s, minus = s
-            plus.data[k] += 1e-2
-            minus.data[k] -= 1e-2
-            let numeric = (penalty(plus).0 - penalty(minus).0) / 2e-2
-            XCTAssertEqual(numeric, Double(g[k]), accuracy: 2e-3 + 2e-2 * abs(numeric), "dP/ds[\(k)], bounded \(bounded)")
-        }
+        CertifiedIntervalPenaltyTests.assertWeightGradient(g, at: s, every: 5, ", bounded \(bounded)") { penalty($0).0 }
     }
 
     /// Two layers train the second layer differently from one; the count is in the checkpoint (absent for one, so

@@ -115,13 +115,7 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
         let g = CertifiedIntervalPenalty.weightGradient(slack, dUp: layer.intervalGradient.up, dDown: layer.intervalGradient.down,
                                                         units: 6, scale: scale)
         XCTAssertTrue(g.contains { $0 != 0 })
-        for k in stride(from: 0, to: 96, by: 7) {
-            var plus = s, minus = s
-            plus.data[k] += 1e-2
-            minus.data[k] -= 1e-2
-            let numeric = (penalty(plus).0 - penalty(minus).0) / 2e-2
-            XCTAssertEqual(numeric, Double(g[k]), accuracy: 2e-3 + 2e-2 * abs(numeric), "dP/ds[\(k)]")
-        }
+        Self.assertWeightGradient(g, at: s, every: 7) { penalty($0).0 }
     }
 
     /// A training epoch with the term moves the first layer differently from one without; the setting is in the
@@ -168,12 +162,18 @@ final class CertifiedIntervalPenaltyTests: XCTestCase {
         let binary = CertifiedIntervalPenalty.weightGradient(slack, dUp: layer.intervalGradient.up, dDown: layer.intervalGradient.down,
                                                              units: 6, scale: scale)
         XCTAssertNotEqual(g, binary, "the sign(s)·dT part is there")
-        for k in stride(from: 0, to: 96, by: 5) {
+        Self.assertWeightGradient(g, at: s, every: 5) { penalty($0).0 }
+    }
+
+    /// Central differences (step 1e-2) of `penalty` at every `every`-th weight of `s` equal the analytic gradient `g`.
+    static func assertWeightGradient(_ g: [Float], at s: Matrix, every: Int, _ label: String = "",
+                                     file: StaticString = #filePath, line: UInt = #line, penalty: (Matrix) -> Double) {
+        for k in stride(from: 0, to: s.data.count, by: every) {
             var plus = s, minus = s
             plus.data[k] += 1e-2
             minus.data[k] -= 1e-2
-            let numeric = (penalty(plus).0 - penalty(minus).0) / 2e-2
-            XCTAssertEqual(numeric, Double(g[k]), accuracy: 2e-3 + 2e-2 * abs(numeric), "dP/ds[\(k)]")
+            let numeric = (penalty(plus) - penalty(minus)) / 2e-2
+            XCTAssertEqual(numeric, Double(g[k]), accuracy: 2e-3 + 2e-2 * abs(numeric), "dP/ds[\(k)]\(label)", file: file, line: line)
         }
     }
 
