@@ -30,14 +30,15 @@ trap 'rm -rf "$work"' EXIT
 count=$(( host_images > firmware_images ? host_images : firmware_images ))
 "$infer" "$model" --dataset mnist --limit "$count" --predictions "$work/swift.txt" >/dev/null
 
-# Agreement of the first N lines of two prediction files (one class per line), or exit 1 with the first difference.
+# Agreement of the first N lines of two prediction files (one class per line: GOT and the Swift runtime's,
+# default the model's), or exit 1 with the first difference.
 agree() {
-  local n="$1" what="$2" got="$3"
+  local n="$1" what="$2" got="$3" want="${4:-$work/swift.txt}"
   local lines; lines=$(grep -c '^[0-9][0-9]*$' "$got" || true)
   [ "$lines" -eq "$n" ] || { echo "error: $what printed $lines classes, expected $n" >&2; head -5 "$got" >&2; exit 1; }
-  if ! cmp -s <(grep '^[0-9][0-9]*$' "$got") <(head -n "$n" "$work/swift.txt"); then
+  if ! cmp -s <(grep '^[0-9][0-9]*$' "$got") <(head -n "$n" "$want"); then
     echo "error: $what disagrees with the Swift runtime: first difference:" >&2
-    diff <(grep '^[0-9][0-9]*$' "$got") <(head -n "$n" "$work/swift.txt") | head -4 >&2
+    diff <(grep '^[0-9][0-9]*$' "$got") <(head -n "$n" "$want") | head -4 >&2
     exit 1
   fi
   echo "c-examples: $what: $n of $n MNIST test images agree with infer (the host Swift runtime)"
@@ -114,10 +115,21 @@ PY
 for lib in armv7em armv7em-minimal; do
   firmware "$lib" "$work/model.c" "$lib" || { echo "error: the firmware example ($lib) failed:" >&2; tail -3 "$work/$lib.txt" >&2; exit 1; }
   agree "$firmware_images" "examples/c-firmware (QEMU netduinoplus2, $lib)" "$work/$lib.txt"
-  read -r code data < <(library_code "$work/$lib.map")
-  echo "c-examples: firmware figures ($lib): library code $code B (.text + .rodata after --gc-sections), library .data + .bss $data B," \
+  read -r lib_code lib_data < <(library_code "$work/$lib.map")
+  echo "c-examples: firmware figures ($lib): library code $lib_code B (.text + .rodata after --gc-sections), library .data + .bss $lib_data B," \
        "$(grep '^#' "$work/$lib.txt" | sed 's/^# //')"
 done
+
+# A ternary model (format version 5: two weight planes per dense layer, spec/FORMAT.md) through the same
+# library: the host example and the minimal firmware, against the Swift runtime on the same images.
+ternary=Tests/Fixtures/fcn-ternary-1b-columns32.bsm
+"$infer" "$ternary" --dataset mnist --limit "$count" --predictions "$work/swift-ternary.txt" >/dev/null
+"$work/c-host" "$ternary" "$data" "$host_images" > "$work/host-ternary.txt"
+agree "$host_images" "examples/c-host (x86-64), ternary fixture" "$work/host-ternary.txt" "$work/swift-ternary.txt"
+"$convert" image "$ternary" --c-array bitshield_model_image -o "$work/ternary.c" >/dev/null
+firmware armv7em-minimal "$work/ternary.c" ternary || { echo "error: the firmware example (armv7em-minimal, ternary) failed:" >&2; tail -3 "$work/ternary.txt" >&2; exit 1; }
+agree "$firmware_images" "examples/c-firmware (QEMU netduinoplus2, armv7em-minimal), ternary fixture" "$work/ternary.txt" "$work/swift-ternary.txt"
+echo "c-examples: firmware figures (armv7em-minimal, ternary fixture): $(grep '^#' "$work/ternary.txt" | sed 's/^# //')"
 
 # The minimal build refuses a model whose dense weights are not columns32 (the bits8 fixture) at init: a
 # code and numbers on the device, which the host library formats as the convert command to run.

@@ -6,7 +6,8 @@ import XCTest
 /// (gcc, the x86-64 libbitshield.a) on 2,000 MNIST test images and examples/c-firmware (C only,
 /// arm-none-eabi-gcc + newlib, the armv7em libbitshield.a, the model as C source) under QEMU
 /// netduinoplus2 on 100 (the full library and the minimal one), both with the committed columns32
-/// fixture; every class must equal `infer --predictions`. The minimal firmware must refuse the bits8
+/// fixture, and the ternary fixture (format version 5) on the host and the minimal firmware; every class
+/// must equal `infer --predictions`. The minimal firmware must refuse the bits8
 /// fixture at init with BITSHIELD_E_LAYOUT_NOT_BUILT, which the host library words as the
 /// `convert --target mcu` command. Also links a C program against the aarch64 Linux library when the cross
 /// compiler is installed. Skips when gcc, arm-none-eabi-gcc, qemu-system-arm or the MNIST data are
@@ -31,6 +32,9 @@ final class CExampleTests: XCTestCase {
         XCTAssertTrue(r.stdout.contains("examples/c-host (x86-64): 2000 of 2000"), r.stdout)
         XCTAssertTrue(r.stdout.contains("examples/c-firmware (QEMU netduinoplus2, armv7em): 100 of 100"), r.stdout)
         XCTAssertTrue(r.stdout.contains("examples/c-firmware (QEMU netduinoplus2, armv7em-minimal): 100 of 100"), r.stdout)
+        // A ternary model (format version 5) through the same library, host and minimal firmware.
+        XCTAssertTrue(r.stdout.contains("examples/c-host (x86-64), ternary fixture: 2000 of 2000"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("examples/c-firmware (QEMU netduinoplus2, armv7em-minimal), ternary fixture: 100 of 100"), r.stdout)
         XCTAssertTrue(r.stdout.contains("examples/c-host refuses a flipped byte, a cut IDX file and a 40-byte model"), r.stdout)
         // Item 4: the minimal build refuses a bits8 model at init; the host formats the code as the command to run.
         XCTAssertTrue(r.stdout.contains("minimal firmware refuses the bits8 fixture: 'error: code=26 values=1,5,2'"), r.stdout)

@@ -11,6 +11,10 @@ import XCTest
 /// - `fcn-float-8b`: float FCN 784-64-10 on raw 8-bit pixels, seed 2: 92.65% on the same images. The
 ///   undefended float model whose gradients are not masked (the attack tests' float claims, and the
 ///   transfer attack's second model).
+/// - `fcn-ternary-1b-columns32.bsm`: ternary FCN 784-64-64-10 on 1-bit input (format version 5: 90% of
+///   each binary dense layer's weights zero, `train fit --weight-sparsity 0.9`), 3 epochs, seed 1: 87.40%
+///   on the first 2,000 test images; `columns32`, so the Cortex-M builds (the minimal one too) run it. Only
+///   the `.bsm` is kept: the C examples and the device run it against the host runtime.
 ///
 /// Neither checkpoint holds optimizer state (`scripts/strip_optimizer.py`).
 public enum Fixture {
@@ -22,6 +26,7 @@ public enum Fixture {
     public static let binaryBits8 = directory + "/fcn-binary-2b.bsm"
     public static let binaryColumns32 = directory + "/fcn-binary-2b-columns32.bsm"
     public static let floatCheckpoint = directory + "/fcn-float-8b.safetensors"
+    public static let ternaryColumns32 = directory + "/fcn-ternary-1b-columns32.bsm"
 
     /// The bytes of a fixture file; fails the test (naming `make-fixture.sh`) when it is missing.
     public static func bytes(_ path: String) throws -> [UInt8] {
