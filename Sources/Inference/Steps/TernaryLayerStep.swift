@@ -8,8 +8,33 @@ import ModelFormat
 /// threshold_sign fused). A_u + A_v is even and fits an i32 (the reader checks 2·F·V ≤ 2^31 − 1), so the
 /// shift is exact. No new kernel: what the binary kernels' tests prove (optimized equal to reference bit for
 /// bit) carries over to both planes. Scratch: 2 × count × `sumsStride` bytes after the kernel's own, the upper
-/// plane's accumulators of every image, then the lower's.
+/// plane's accumulators of every image, then the lower's. On 64-bit hosts the `simd` set's bits8 layers on
+/// binary input run a one-pass kernel instead (`run`, BlockedDense+Ternary.swift): no sums, signs fused.
 enum TernaryLayerStep {
+    #if !_pointerBitWidth(_32)
+    /// Runs a kernel that reads both planes (`Kernel.readsBothPlanes`) on `count` images: four per call of
+    /// `ternaryBits4`, then image by image; the non-zero weights per row from `rowCounts` when planned.
+    @_noAllocation @inline(__always)
+    static func run(_ kernel: Kernel, _ o: LayerOperands, lower: UnsafeRawPointer, count: Int, sink: AccumulatorSink,
+                    rowCounts: UnsafePointer<UInt16>?) {
+        let u = o.weights.assumingMemoryBound(to: UInt64.self), v = lower.assumingMemoryBound(to: UInt64.self)
+        let words = o.inStride / 8
+        var b = 0
+        while b + 4 <= count {
+            let sinks = (sink.advanced(byBytes: b * o.stride), sink.advanced(byBytes: (b + 1) * o.stride),
+                         sink.advanced(byBytes: (b + 2) * o.stride), sink.advanced(byBytes: (b + 3) * o.stride))
+            BlockedDenseKernel.ternaryBits4(input: (o.input + b * o.inStride).assumingMemoryBound(to: UInt64.self), stride: words,
+                                            upper: u, lower: v, n: o.n, m: o.m, sinks: sinks, rowCounts: rowCounts)
+            b += 4
+        }
+        while b < count {
+            BlockedDenseKernel.ternaryBits(input: (o.input + b * o.inStride).assumingMemoryBound(to: UInt64.self), upper: u, lower: v,
+                                           n: o.n, m: o.m, sink: sink.advanced(byBytes: b * o.stride), rowCounts: rowCounts)
+            b += 1
+        }
+    }
+    #endif
+
     /// The layer's operands for plane `plane` (0 upper, 1 lower): that plane's weights, its sums for output.
     @_noAllocation @inline(__always)
     static func plane(_ plane: Int, _ o: LayerOperands, lower: UnsafeRawPointer, sums: UnsafeMutableRawPointer,
