@@ -30,6 +30,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     case blockedBitsTernary
     /// `BlockedDenseKernel.ternaryBits4`: `blockedBitsTernary` on four images per pass over the planes.
     case blockedBitsTernary4
+    /// `BlockedDenseKernel.ternaryPlanes`: a ternary first layer's two bits8 planes on the codes' bit-planes,
+    /// built once, one image at a time, threshold_sign fused (BlockedDense+Ternary.swift).
+    case blockedPlanesTernary
     #endif
     /// `BlockedDenseKernel.bitsCarrySave`: bits8 weights, binary input, Harley-Seal counts on 32-bit words.
     case blockedBitsCarrySave
@@ -232,13 +235,14 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
 
     #if !_pointerBitWidth(_32)
     /// `choose` for a ternary dense layer: the one-pass kernels (BlockedDense+Ternary.swift) for bits8 planes on
-    /// binary input with the `simd` set; else (the reference set, which IS the reference; carry-save, which
+    /// binary input or on codes it forms with the `simd` set; else (the reference set, which IS the reference; carry-save, which
     /// is the device's; columns32 and v1 bits planes; a first layer on codes) the binary kernel each plane
     /// runs on, chosen with the signs unfused.
     @_noAllocation @inline(__always)
     static func ternaryLayer(_ q: Query, _ kernels: KernelSet) -> Kernel {
-        if case .simd = kernels, q.op == .dense, q.weights == .bits8, q.codeBits == 0, case .bits = q.input {
-            return q.four ? .blockedBitsTernary4 : .blockedBitsTernary
+        if case .simd = kernels, q.op == .dense, q.weights == .bits8 {
+            if q.codeBits > 0 { return .blockedPlanesTernary }
+            if case .bits = q.input { return q.four ? .blockedBitsTernary4 : .blockedBitsTernary }
         }
         var plane = q
         (plane.ternary, plane.signs) = (false, false)
@@ -250,7 +254,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     public var readsBothPlanes: Bool {
         @_noAllocation @inline(__always) get {
             switch self {
-            case .blockedBitsTernary, .blockedBitsTernary4: return true
+            case .blockedBitsTernary, .blockedBitsTernary4, .blockedPlanesTernary: return true
             default: return false
             }
         }
@@ -280,7 +284,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .columnsBitsBounds: return ColumnDenseKernel.boundsScratchBytes(n: q.n)
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes: return Self.planeBytes(q)
         #if !_pointerBitWidth(_32)
-        case .blockedPlanesRows16: return Self.planeBytes(q)
+        case .blockedPlanesRows16, .blockedPlanesTernary: return Self.planeBytes(q)
         #endif
         case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: size, c: channels)
         case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
@@ -304,7 +308,8 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     /// one-image SIMD8 kernel alone counts as it goes, so a batch-1 host arena stays small (FCN2: 400 B,
     /// `make bench`'s arena goal); only for
     /// rows that `BlockedDenseKernel.keepsRowCounts` (longer rows are counted as the kernel goes). The ternary
-    /// kernels keep the non-zero weights of each row (u16, `ternaryRowCounts`) on the same terms.
+    /// kernels keep the non-zero weights of each row (u16, `ternaryRowCounts`) on the same terms, and on codes
+    /// popcount(u) + popcount(v) of each row (`ternaryPlaneRowCounts`) where 2n fits.
     @_noAllocation @inline(__always)
     public func persistentBytes(_ q: Query, m: Int) -> Int {
         switch self {
@@ -313,6 +318,8 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .blockedPlanes4: break
         case .blockedBitsTernary, .blockedBitsTernary4:   // nnz of each row (ternaryRowCounts), the same for one image and four
             return BlockedDenseKernel.keepsRowCounts(n: q.n) ? ArenaPlan.align(2 &* BitPacking.blockedRows(m)) : 0
+        case .blockedPlanesTernary:   // popcount(u) + popcount(v) of each row, for the constant plane 0 of codes 2q + 1
+            return q.codeBits < 8 && BlockedDenseKernel.keepsRowCounts(n: 2 &* q.n) ? ArenaPlan.align(2 &* BitPacking.blockedRows(m)) : 0
         #endif
         default: return 0
         }

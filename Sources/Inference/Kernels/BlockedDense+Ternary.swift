@@ -17,6 +17,15 @@ import ModelFormat
 // counts nnz_o are the step's persistent data (`ternaryRowCounts`, the prepare pass; u16 per row while
 // `keepsRowCounts`, else counted as the kernel goes). 64-bit hosts only: the device keeps the two-plane path
 // (its code and instruction pins, DeviceTests), and so does the reference kernel set, which IS the reference.
+//
+// A first layer on input codes (PixelPlanes: code_i = Σ_b 2^b P_b[i], sum `total`) has Σ_i w_i P_b[i] =
+// popcount(P_b AND NOT v) − popcount(P_b AND u) (w = +1 iff v = +1, w = −1 iff u = −1), so
+//
+//     A_o = total − Σ_b 2^b (popcount(P_b AND u_o) + popcount(P_b AND v_o))
+//
+// the two-plane path's (A_u + A_v) / 2 term for term: the same popcounts, but the planes built once, no sums in
+// scratch and the signs fused. With codes 2q + 1 (plane 0 all n bits) plane 0's term is popcount(u_o) +
+// popcount(v_o), a constant of the row: persistent (`ternaryPlaneRowCounts`) while 2n fits a u16.
 
 #if !_pointerBitWidth(_32)
 extension BlockedDenseKernel {
@@ -88,6 +97,76 @@ extension BlockedDenseKernel {
                             &- (SIMD8<Int32>(truncatingIfNeeded: cd) &<< 1), outputs: m)
             }
             g &+= 2
+        }
+    }
+
+    /// popcount(u_o) + popcount(v_o) of each row (padding rows too), as u16 (rows where `keepsRowCounts(n: 2n)`):
+    /// `ternaryPlanes`' constant plane, the persistent data of a first layer on codes 2q + 1 (the prepare pass).
+    @_noAllocation
+    public static func ternaryPlaneRowCounts(upper: UnsafePointer<UInt64>, lower: UnsafePointer<UInt64>, n: Int, m: Int,
+                                             into counts: UnsafeMutablePointer<UInt16>) {
+        let words = BitPacking.words(n)
+        for g in 0..<(BitPacking.blockedRows(m) >> 3) {
+            let c = ternaryPlainCounts(upper + g &* words &* 8, lower + g &* words &* 8, g, words: words, rowCounts: nil)
+            for r in 0..<8 { counts[8 &* g &+ r] = UInt16(truncatingIfNeeded: c[r]) }
+        }
+    }
+
+    /// popcount(u_o) + popcount(v_o) of block `g`'s eight rows: from `rowCounts` when given, else counted here.
+    @_noAllocation @inline(__always)
+    static func ternaryPlainCounts(_ u: UnsafePointer<UInt64>, _ v: UnsafePointer<UInt64>, _ g: Int, words: Int,
+                                   rowCounts: UnsafePointer<UInt16>?) -> SIMD8<UInt64> {
+        if rowCounts != nil { return plainCounts(u, g, words: words, rowCounts: rowCounts) }
+        return plainCounts(u, g, words: words, rowCounts: nil) &+ plainCounts(v, g, words: words, rowCounts: nil)
+    }
+
+    /// Per row of a block pair: popcount(P AND u) + popcount(P AND v) over the words set in `mask` (rows of at
+    /// most 64 words; longer rows count every word), each plane word broadcast once for both.
+    @_noAllocation @inline(__always)
+    static func pairedAndCounts(_ p: UnsafePointer<UInt64>, _ u: UnsafePointer<UInt64>, _ v: UnsafePointer<UInt64>, mask: UInt64,
+                                words: Int) -> SIMD8<UInt64> {
+        var acc = SIMD8<UInt64>()
+        if words <= 64 {
+            var left = mask
+            while left != 0 {
+                let j = left.trailingZeroBitCount
+                left &= left &- 1
+                let x = SIMD8(repeating: p[j])
+                acc &+= (row(u, j) & x).nonzeroBitCount &+ (row(v, j) & x).nonzeroBitCount
+            }
+            return acc
+        }
+        var j = 0
+        while j < words {
+            let x = SIMD8(repeating: p[j])
+            acc &+= (row(u, j) & x).nonzeroBitCount &+ (row(v, j) & x).nonzeroBitCount
+            j &+= 1
+        }
+        return acc
+    }
+
+    /// One image, input-code planes (PixelPlanes.build, which returned `total`), `bits8` planes `upper` and
+    /// `lower`: A_o = total − Σ_b 2^b (popcount(P_b AND u_o) + popcount(P_b AND v_o)), eight outputs at a time,
+    /// into `sink`. With `constantFirstPlane` plane 0's term is read from `rowCounts` (`ternaryPlaneRowCounts`)
+    /// when given; of the other planes only the nonzero words are counted (PixelPlanes.nonzeroWords).
+    @_noAllocation
+    public static func ternaryPlanes(_ planes: UnsafePointer<UInt64>, count: Int, total: Int, upper: UnsafePointer<UInt64>,
+                                     lower: UnsafePointer<UInt64>, n: Int, m: Int, sink: AccumulatorSink, constantFirstPlane: Bool,
+                                     rowCounts: UnsafePointer<UInt16>?) {
+        let words = BitPacking.words(n)
+        let sum = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: total))
+        var masks = SIMD8<UInt64>(repeating: ~0)
+        for b in 0..<count { masks[b] = PixelPlanes.nonzeroWords(planes + b &* words, stride: 0, images: 1, words: words) }
+        let first = constantFirstPlane ? 1 : 0
+        for g in 0..<(BitPacking.blockedRows(m) >> 3) {
+            let u = upper + g &* words &* 8, v = lower + g &* words &* 8
+            var weighted = constantFirstPlane ? ternaryPlainCounts(u, v, g, words: words, rowCounts: rowCounts) : SIMD8<UInt64>()
+            var b = first
+            while b < count {
+                weighted &+= pairedAndCounts(planes + b &* words, u, v, mask: masks[b], words: words) &<< UInt64(truncatingIfNeeded: b)
+                b &+= 1
+            }
+            sink.store8(group: g, sum &- SIMD8<Int32>(truncatingIfNeeded: weighted), outputs: m)
         }
     }
 

@@ -116,7 +116,7 @@ enum LayerStep {
     /// Plans the kernel's persistent data after the steps so far and fills it in the prepare pass;
     /// returns its offset, or -1 for none. The row counts of `weights` (planeRowCounts), or with a kernel
     /// that reads both planes of a ternary layer (`lower` its lower plane) their non-zero weights per row
-    /// (ternaryRowCounts).
+    /// (ternaryRowCounts; on codes, ternaryPlaneRowCounts).
     @_noAllocation @inline(__always)
     static func persist(_ s: inout WalkState, kernel: Kernel, _ query: Kernel.Query, weights: Int, lower: Int = -1, m: Int) -> Int {
         let keep = keptBytes(s, kernel, query, m: m)
@@ -127,8 +127,12 @@ enum LayerStep {
             let counts = (arena + at).assumingMemoryBound(to: UInt16.self)
             #if !_pointerBitWidth(_32)
             if kernel.readsBothPlanes {
-                BlockedDenseKernel.ternaryRowCounts(upper: s.image.data(weights).assumingMemoryBound(to: UInt64.self),
-                                                    lower: s.image.data(lower).assumingMemoryBound(to: UInt64.self), n: query.n, m: m, into: counts)
+                let u = s.image.data(weights).assumingMemoryBound(to: UInt64.self), v = s.image.data(lower).assumingMemoryBound(to: UInt64.self)
+                if case .blockedPlanesTernary = kernel {
+                    BlockedDenseKernel.ternaryPlaneRowCounts(upper: u, lower: v, n: query.n, m: m, into: counts)
+                } else {
+                    BlockedDenseKernel.ternaryRowCounts(upper: u, lower: v, n: query.n, m: m, into: counts)
+                }
                 return at
             }
             #endif

@@ -12,12 +12,24 @@ import ModelFormat
 /// binary input run a one-pass kernel instead (`run`, BlockedDense+Ternary.swift): no sums, signs fused.
 enum TernaryLayerStep {
     #if !_pointerBitWidth(_32)
-    /// Runs a kernel that reads both planes (`Kernel.readsBothPlanes`) on `count` images: four per call of
-    /// `ternaryBits4`, then image by image; the non-zero weights per row from `rowCounts` when planned.
+    /// Runs a kernel that reads both planes (`Kernel.readsBothPlanes`) on `count` images: on codes image by
+    /// image (each image's bit-planes built in its scratch); on bits four per call of `ternaryBits4`, then image
+    /// by image. The row counts (persistent) from `rowCounts` when planned.
     @_noAllocation @inline(__always)
     static func run(_ kernel: Kernel, _ o: LayerOperands, lower: UnsafeRawPointer, count: Int, sink: AccumulatorSink,
                     rowCounts: UnsafePointer<UInt16>?) {
         let u = o.weights.assumingMemoryBound(to: UInt64.self), v = lower.assumingMemoryBound(to: UInt64.self)
+        if case .blockedPlanesTernary = kernel {
+            for b in 0..<count {
+                let planes = (o.scratch + b * o.scratchStride).assumingMemoryBound(to: UInt64.self)
+                let total = PixelPlanes.build(pixels: (o.input + b * o.inStride).assumingMemoryBound(to: UInt8.self), n: o.n,
+                                              bits: o.codeBits, into: planes)
+                BlockedDenseKernel.ternaryPlanes(planes, count: PixelPlanes.count(bits: o.codeBits), total: total, upper: u, lower: v,
+                                                 n: o.n, m: o.m, sink: sink.advanced(byBytes: b * o.stride),
+                                                 constantFirstPlane: o.codeBits < 8, rowCounts: rowCounts)
+            }
+            return
+        }
         let words = o.inStride / 8
         var b = 0
         while b + 4 <= count {
