@@ -8,9 +8,9 @@ import XCTest
 /// which stays the reference: the reference binary kernel on each ±1 plane, (A_u + A_v) >> 1
 /// (TernaryLayerStep.combine), then ThresholdSignKernel. Bit for bit, into i32 accumulators and into fused
 /// packed signs (random thresholds with both extremes, random flips), with the persistent row counts and
-/// without them (counted as the kernel goes), over fan-ins either side of a word and of a 512-bit vector, row
-/// counts either side of a block of eight, 0 %, 50 %, 90 % and 100 % zero weights (all-zero rows), and
-/// batches of 1 to 9 images through `TernaryLayerStep.run` (on bits four per call of `ternaryBits4`, then one by one).
+/// without them (counted as the kernel goes), over fan-ins either side of a word, of a 512-bit vector and (codes)
+/// of 64 words, row counts either side of a block of eight, 0 %, 50 %, 90 % and 100 % zero weights (all-zero
+/// rows), and batches of 1 to 9 images through `TernaryLayerStep.run` (on bits four per call of `ternaryBits4`, then one by one).
 final class TernaryKernelTests: XCTestCase {
     /// A random ternary layer: planes packed by rows (for the reference) and in bits8 (for the kernels).
     struct Layer {
@@ -134,7 +134,7 @@ final class TernaryKernelTests: XCTestCase {
     func testCodesAgreeWithTheTwoPlanePath() {
         var r = SeededRandom(seed: 1617)
         var trial = 0
-        for n in [1, 63, 64, 65, 200, 784] {
+        for n in [1, 63, 64, 65, 200, 784, 4200] {   // 4200: past the 64 words of a nonzero-word mask
             for m in [1, 8, 9, 20] {
                 for zeros in [0.0, 0.5, 0.9, 1.0] {
                     let bits = [1, 2, 3, 8][trial % 4]
