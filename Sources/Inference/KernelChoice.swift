@@ -33,6 +33,8 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     /// `BlockedDenseKernel.ternaryPlanes`: a ternary first layer's two bits8 planes on the codes' bit-planes,
     /// built once, one image at a time, threshold_sign fused (BlockedDense+Ternary.swift).
     case blockedPlanesTernary
+    /// `BlockedDenseKernel.ternaryPlanes4`: `blockedPlanesTernary` on four images per pass over the weight planes.
+    case blockedPlanesTernary4
     #endif
     /// `BlockedDenseKernel.bitsCarrySave`: bits8 weights, binary input, Harley-Seal counts on 32-bit words.
     case blockedBitsCarrySave
@@ -241,7 +243,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     @_noAllocation @inline(__always)
     static func ternaryLayer(_ q: Query, _ kernels: KernelSet) -> Kernel {
         if case .simd = kernels, q.op == .dense, q.weights == .bits8 {
-            if q.codeBits > 0 { return .blockedPlanesTernary }
+            if q.codeBits > 0 { return q.four ? .blockedPlanesTernary4 : .blockedPlanesTernary }
             if case .bits = q.input { return q.four ? .blockedBitsTernary4 : .blockedBitsTernary }
         }
         var plane = q
@@ -254,7 +256,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     public var readsBothPlanes: Bool {
         @_noAllocation @inline(__always) get {
             switch self {
-            case .blockedBitsTernary, .blockedBitsTernary4, .blockedPlanesTernary: return true
+            case .blockedBitsTernary, .blockedBitsTernary4, .blockedPlanesTernary, .blockedPlanesTernary4: return true
             default: return false
             }
         }
@@ -267,7 +269,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         switch self {
         case .blockedBits4, .blockedPlanes4: return 4
         #if !_pointerBitWidth(_32)
-        case .floatDenseSIMD4, .blockedBitsTernary4: return 4
+        case .floatDenseSIMD4, .blockedBitsTernary4, .blockedPlanesTernary4: return 4
         #endif
         default: return 1
         }
@@ -284,7 +286,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .columnsBitsBounds: return ColumnDenseKernel.boundsScratchBytes(n: q.n)
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes: return Self.planeBytes(q)
         #if !_pointerBitWidth(_32)
-        case .blockedPlanesRows16, .blockedPlanesTernary: return Self.planeBytes(q)
+        case .blockedPlanesRows16, .blockedPlanesTernary, .blockedPlanesTernary4: return Self.planeBytes(q)
         #endif
         case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: size, c: channels)
         case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
@@ -318,7 +320,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .blockedPlanes4: break
         case .blockedBitsTernary, .blockedBitsTernary4:   // nnz of each row (ternaryRowCounts), the same for one image and four
             return BlockedDenseKernel.keepsRowCounts(n: q.n) ? ArenaPlan.align(2 &* BitPacking.blockedRows(m)) : 0
-        case .blockedPlanesTernary:   // popcount(u) + popcount(v) of each row, for the constant plane 0 of codes 2q + 1
+        case .blockedPlanesTernary, .blockedPlanesTernary4:   // popcount(u) + popcount(v) of each row, for the constant plane 0 of codes 2q + 1
             return q.codeBits < 8 && BlockedDenseKernel.keepsRowCounts(n: 2 &* q.n) ? ArenaPlan.align(2 &* BitPacking.blockedRows(m)) : 0
         #endif
         default: return 0

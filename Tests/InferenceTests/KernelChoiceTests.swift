@@ -97,7 +97,8 @@ final class KernelChoiceTests: XCTestCase {
         (ternary(Q(op: .dense, weights: .bits8, kernels: .optimized, input: .bits, n: 64)), .blockedBitsTernary),
         (ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, signs: true, four: true, n: 600)), .blockedBitsTernary4),
         (ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .pixels, codeBits: 2, signs: true, n: 784)), .blockedPlanesTernary),
-        (ternary(Q(op: .dense, weights: .bits8, kernels: .optimized, input: .pixels, codeBits: 8, four: true, n: 4097)), .blockedPlanesTernary),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .optimized, input: .pixels, codeBits: 8, four: true, n: 4097)), .blockedPlanesTernary4),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .pixels, codeBits: 1, n: 784)), .blockedPlanesTernary),
         (ternary(Q(op: .dense, weights: .bits8, kernels: .reference, input: .bits, signs: true, n: 600)), .referenceDenseBits),
         (ternary(Q(op: .dense, weights: .bits8, kernels: .reference, input: .codes, n: 784)), .referenceDenseCodes),
         (ternary(Q(op: .dense, weights: .bits8, kernels: .carrySave, input: .bits, signs: true, n: 600)), .blockedBitsCarrySave19),
@@ -124,8 +125,8 @@ final class KernelChoiceTests: XCTestCase {
         }
         let covered = Set(Self.table.map { "\($0.1)" }), all = Set(Kernel.allCases.map { "\($0)" })
         XCTAssertEqual(all.subtracting(covered), [], "every kernel has a row")
-        XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4, .blockedBitsTernary4, .floatDenseSIMD4])
-        XCTAssertEqual(Kernel.allCases.filter(\.readsBothPlanes), [.blockedBitsTernary, .blockedBitsTernary4, .blockedPlanesTernary])
+        XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4, .blockedBitsTernary4, .blockedPlanesTernary4, .floatDenseSIMD4])
+        XCTAssertEqual(Kernel.allCases.filter(\.readsBothPlanes), [.blockedBitsTernary, .blockedBitsTernary4, .blockedPlanesTernary, .blockedPlanesTernary4])
     }
 
     /// The scratch and persistent bytes each kernel plans: FCN2's first layer (784 inputs on 2-bit codes,
@@ -163,6 +164,10 @@ final class KernelChoiceTests: XCTestCase {
         var codes = Self.ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .pixels, codeBits: 2, signs: true, n: 784))
         XCTAssertEqual(Kernel.choose(codes).persistentBytes(codes, m: 10), 32, "16 rows of u16, aligned")
         XCTAssertEqual(Kernel.choose(codes).scratchBytes(codes, m: 10), 3 * 13 * 8)
+        codes.four = true
+        XCTAssertEqual(Kernel.choose(codes).persistentBytes(codes, m: 10), 32, "the four-image kernel reads the same counts")
+        XCTAssertEqual(Kernel.choose(codes).scratchBytes(codes, m: 10), 3 * 13 * 8, "per image")
+        codes.four = false
         codes.n = 32_768
         XCTAssertEqual(Kernel.choose(codes).persistentBytes(codes, m: 10), 0, "2n past a u16")
         codes.n = 784

@@ -3,14 +3,15 @@ import XCTest
 @testable import ModelFormat
 @testable import Trainer
 
-/// The one-pass ternary kernels (Kernels/BlockedDense+Ternary.swift: `blockedBitsTernary`, its four-image
-/// `blockedBitsTernary4`, `blockedPlanesTernary`) against the two-plane path they replace on 64-bit hosts,
+/// The one-pass ternary kernels (Kernels/BlockedDense+Ternary.swift: `blockedBitsTernary`, `blockedPlanesTernary`
+/// and their four-image kernels) against the two-plane path they replace on 64-bit hosts,
 /// which stays the reference: the reference binary kernel on each ±1 plane, (A_u + A_v) >> 1
 /// (TernaryLayerStep.combine), then ThresholdSignKernel. Bit for bit, into i32 accumulators and into fused
 /// packed signs (random thresholds with both extremes, random flips), with the persistent row counts and
 /// without them (counted as the kernel goes), over fan-ins either side of a word, of a 512-bit vector and (codes)
 /// of 64 words, row counts either side of a block of eight, 0 %, 50 %, 90 % and 100 % zero weights (all-zero
-/// rows), and batches of 1 to 9 images through `TernaryLayerStep.run` (on bits four per call of `ternaryBits4`, then one by one).
+/// rows), and batches of 1 to 9 images through `TernaryLayerStep.run` (four per call of the four-image kernel, then
+/// one by one).
 final class TernaryKernelTests: XCTestCase {
     /// A random ternary layer: planes packed by rows (for the reference) and in bits8 (for the kernels).
     struct Layer {
@@ -38,12 +39,17 @@ final class TernaryKernelTests: XCTestCase {
         }
     }
 
-    /// What a kernel wrote for `count` images: i32 accumulators (`thresholds` nil) or packed signs, `outWords`
-    /// words per image.
-    static func run(_ kernel: Kernel, _ layer: Layer, input: UnsafeRawPointer, inStride: Int, count: Int, codeBits: Int,
+    /// What the kernels the choice names for the layer (the `simd` set) wrote for `count` images: i32
+    /// accumulators (`thresholds` nil) or packed signs, `outWords` words per image.
+    static func run(_ layer: Layer, input: UnsafeRawPointer, inStride: Int, count: Int, codeBits: Int,
                     thresholds: [Int32]?, flips: [UInt8], persistent: Bool) -> [UInt64] {
         let (n, m) = (layer.n, layer.m)
         let signs = thresholds != nil
+        var query = Kernel.Query(op: .dense, weights: .bits8, kernels: .simd, input: codeBits > 0 ? .pixels : .bits, codeBits: codeBits,
+                                 signs: signs, n: n)
+        query.ternary = true
+        let kernel = Kernel.choose(query)
+        XCTAssertEqual(kernel, codeBits > 0 ? .blockedPlanesTernary : .blockedBitsTernary)
         let outWords = signs ? BitPacking.words(m) : (m + 1) / 2
         var out = [UInt64](repeating: 0, count: count * outWords)
         let scratchStride = codeBits > 0 ? 8 * PixelPlanes.count(bits: codeBits) * BitPacking.words(n) : 0
@@ -69,7 +75,7 @@ final class TernaryKernelTests: XCTestCase {
                                                                  scratch: UnsafeMutableRawPointer(s.baseAddress!), scratchStride: scratchStride,
                                                                  weights: UnsafeRawPointer(u.baseAddress!), weightType: .bits8, n: n, m: m, size: 1,
                                                                  h: 1, w: 1, c: n, codeBits: codeBits, inputKind: codeBits > 0 ? .pixels : .bits)
-                                    TernaryLayerStep.run(kernel, operands, lower: UnsafeRawPointer(v.baseAddress!), count: count, sink: sink,
+                                    TernaryLayerStep.run(kernel, query, operands, lower: UnsafeRawPointer(v.baseAddress!), count: count, sink: sink,
                                                          rowCounts: persistent ? c.baseAddress! : nil)
                                 }
                             }
@@ -120,7 +126,7 @@ final class TernaryKernelTests: XCTestCase {
                         let want = Self.expected(accumulators, m: m, thresholds: thresholds, flips: f)
                         for persistent in [true, false] {
                             let got = input.withUnsafeBytes {
-                                Self.run(.blockedBitsTernary, layer, input: $0.baseAddress!, inStride: 8 * words, count: count, codeBits: 0,
+                                Self.run(layer, input: $0.baseAddress!, inStride: 8 * words, count: count, codeBits: 0,
                                          thresholds: thresholds, flips: f, persistent: persistent)
                             }
                             XCTAssertEqual(got, want, "n \(n) m \(m) zeros \(zeros) batch \(count) signs \(thresholds != nil) counts \(persistent)")
@@ -154,7 +160,7 @@ final class TernaryKernelTests: XCTestCase {
                         let want = Self.expected(accumulators, m: m, thresholds: thresholds, flips: f)
                         for persistent in [true, false] {
                             let got = pixels.withUnsafeBytes {
-                                Self.run(.blockedPlanesTernary, layer, input: $0.baseAddress!, inStride: n, count: count, codeBits: bits,
+                                Self.run(layer, input: $0.baseAddress!, inStride: n, count: count, codeBits: bits,
                                          thresholds: thresholds, flips: f, persistent: persistent && bits < 8)
                             }
                             XCTAssertEqual(got, want,

@@ -129,8 +129,7 @@ extension BlockedDenseKernel {
         var acc = SIMD8<UInt64>()
         var base = 0
         while base < words {
-            let rest = words &- base
-            var left = words <= 64 ? mask : rest >= 64 ? ~0 : (1 &<< UInt64(truncatingIfNeeded: rest)) &- 1
+            var left = chunkMask(mask, base: base, words: words)
             while left != 0 {
                 let j = base &+ left.trailingZeroBitCount
                 left &= left &- 1
@@ -140,6 +139,56 @@ extension BlockedDenseKernel {
             base &+= 64
         }
         return acc
+    }
+
+    /// The words to count of the 64 from `base` on: `mask` (PixelPlanes.nonzeroWords) for rows of at most 64
+    /// words, else every word of the chunk.
+    @_noAllocation @inline(__always)
+    static func chunkMask(_ mask: UInt64, base: Int, words: Int) -> UInt64 {
+        let rest = words &- base
+        return words <= 64 ? mask : rest >= 64 ? ~0 : (1 &<< UInt64(truncatingIfNeeded: rest)) &- 1
+    }
+
+    /// `ternaryPlanes` for four images at once, their planes `stride` words apart and their code sums in
+    /// `totals`: each word pair of the weight planes is loaded once for the four, over the words nonzero in the
+    /// plane of any of them; plane 0's term (codes 2q + 1) is the same for the four.
+    @_noAllocation
+    public static func ternaryPlanes4(_ p: UnsafePointer<UInt64>, stride s: Int, count: Int, totals: SIMD4<Int32>,
+                                      upper: UnsafePointer<UInt64>, lower: UnsafePointer<UInt64>, n: Int, m: Int,
+                                      sinks: (AccumulatorSink, AccumulatorSink, AccumulatorSink, AccumulatorSink),
+                                      constantFirstPlane: Bool, rowCounts: UnsafePointer<UInt16>?) {
+        let words = BitPacking.words(n)
+        var masks = SIMD8<UInt64>(repeating: ~0)
+        for b in 0..<count { masks[b] = PixelPlanes.nonzeroWords(p + b &* words, stride: s, images: 4, words: words) }
+        for g in 0..<(BitPacking.blockedRows(m) >> 3) {
+            let u = upper + g &* words &* 8, v = lower + g &* words &* 8
+            var a0 = constantFirstPlane ? ternaryPlainCounts(u, v, g, words: words, rowCounts: rowCounts) : SIMD8<UInt64>()
+            var (a1, a2, a3) = (a0, a0, a0)
+            var b = constantFirstPlane ? 1 : 0
+            while b < count {
+                let q0 = p + b &* words   // a pointer per image, as in planes4
+                let (q1, q2, q3) = (q0 + s, q0 + 2 &* s, q0 + 3 &* s)
+                var c0 = SIMD8<UInt64>(), c1 = c0, c2 = c0, c3 = c0
+                var base = 0
+                while base < words {
+                    var left = chunkMask(masks[b], base: base, words: words)
+                    while left != 0 {
+                        let j = base &+ left.trailingZeroBitCount
+                        left &= left &- 1
+                        andStep4(u, j, q0, q1, q2, q3, &c0, &c1, &c2, &c3)
+                        andStep4(v, j, q0, q1, q2, q3, &c0, &c1, &c2, &c3)
+                    }
+                    base &+= 64
+                }
+                let shift = UInt64(truncatingIfNeeded: b)
+                a0 &+= c0 &<< shift; a1 &+= c1 &<< shift; a2 &+= c2 &<< shift; a3 &+= c3 &<< shift
+                b &+= 1
+            }
+            sinks.0.store8(group: g, SIMD8(repeating: totals[0]) &- SIMD8<Int32>(truncatingIfNeeded: a0), outputs: m)
+            sinks.1.store8(group: g, SIMD8(repeating: totals[1]) &- SIMD8<Int32>(truncatingIfNeeded: a1), outputs: m)
+            sinks.2.store8(group: g, SIMD8(repeating: totals[2]) &- SIMD8<Int32>(truncatingIfNeeded: a2), outputs: m)
+            sinks.3.store8(group: g, SIMD8(repeating: totals[3]) &- SIMD8<Int32>(truncatingIfNeeded: a3), outputs: m)
+        }
     }
 
     /// One image, input-code planes (PixelPlanes.build, which returned `total`), `bits8` planes `upper` and

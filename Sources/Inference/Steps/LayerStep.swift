@@ -65,7 +65,7 @@ enum LayerStep {
                 #else
                 // A one-pass ternary kernel takes the layer here; the binary step then runs no pass.
                 if kernel.readsBothPlanes {
-                    TernaryLayerStep.run(kernel, operands, lower: image.data(lower), count: s.count, sink: target, rowCounts: rowCounts)
+                    TernaryLayerStep.run(kernel, query, operands, lower: image.data(lower), count: s.count, sink: target, rowCounts: rowCounts)
                 }
                 let passes = kernel.readsBothPlanes ? 0 : split >= 0 ? 2 : 1
                 #endif
@@ -128,10 +128,10 @@ enum LayerStep {
             #if !_pointerBitWidth(_32)
             if kernel.readsBothPlanes {
                 let u = s.image.data(weights).assumingMemoryBound(to: UInt64.self), v = s.image.data(lower).assumingMemoryBound(to: UInt64.self)
-                if case .blockedPlanesTernary = kernel {
+                switch kernel {
+                case .blockedPlanesTernary, .blockedPlanesTernary4:
                     BlockedDenseKernel.ternaryPlaneRowCounts(upper: u, lower: v, n: query.n, m: m, into: counts)
-                } else {
-                    BlockedDenseKernel.ternaryRowCounts(upper: u, lower: v, n: query.n, m: m, into: counts)
+                default: BlockedDenseKernel.ternaryRowCounts(upper: u, lower: v, n: query.n, m: m, into: counts)
                 }
                 return at
             }

@@ -12,36 +12,48 @@ import ModelFormat
 /// binary input run a one-pass kernel instead (`run`, BlockedDense+Ternary.swift): no sums, signs fused.
 enum TernaryLayerStep {
     #if !_pointerBitWidth(_32)
-    /// Runs a kernel that reads both planes (`Kernel.readsBothPlanes`) on `count` images: on codes image by
-    /// image (each image's bit-planes built in its scratch); on bits four per call of `ternaryBits4`, then image
-    /// by image. The row counts (persistent) from `rowCounts` when planned.
+    /// Runs a kernel that reads both planes (`Kernel.readsBothPlanes`; `query` is the layer's) on `count` images:
+    /// four per call of the batch kernel the choice names (`blockedBitsTernary4`, `blockedPlanesTernary4`), then
+    /// image by image; on codes each image's bit-planes built in its scratch first. The row counts (persistent)
+    /// from `rowCounts` when planned.
     @_noAllocation @inline(__always)
-    static func run(_ kernel: Kernel, _ o: LayerOperands, lower: UnsafeRawPointer, count: Int, sink: AccumulatorSink,
-                    rowCounts: UnsafePointer<UInt16>?) {
+    static func run(_ kernel: Kernel, _ query: Kernel.Query, _ o: LayerOperands, lower: UnsafeRawPointer, count: Int,
+                    sink: AccumulatorSink, rowCounts: UnsafePointer<UInt16>?) {
         let u = o.weights.assumingMemoryBound(to: UInt64.self), v = lower.assumingMemoryBound(to: UInt64.self)
-        if case .blockedPlanesTernary = kernel {
-            for b in 0..<count {
-                let planes = (o.scratch + b * o.scratchStride).assumingMemoryBound(to: UInt64.self)
-                let total = PixelPlanes.build(pixels: (o.input + b * o.inStride).assumingMemoryBound(to: UInt8.self), n: o.n,
-                                              bits: o.codeBits, into: planes)
-                BlockedDenseKernel.ternaryPlanes(planes, count: PixelPlanes.count(bits: o.codeBits), total: total, upper: u, lower: v,
-                                                 n: o.n, m: o.m, sink: sink.advanced(byBytes: b * o.stride),
-                                                 constantFirstPlane: o.codeBits < 8, rowCounts: rowCounts)
-            }
-            return
+        let planes = o.scratch.assumingMemoryBound(to: UInt64.self), planeWords = o.scratchStride / 8
+        let bits = o.codeBits, constant = bits < 8
+        /// Image `i`'s code planes into its scratch; the sum of its codes.
+        func build(_ i: Int) -> Int32 {
+            Int32(truncatingIfNeeded: PixelPlanes.build(pixels: (o.input + i * o.inStride).assumingMemoryBound(to: UInt8.self), n: o.n,
+                                                        bits: bits, into: planes + i * planeWords))
         }
-        let words = o.inStride / 8
         var b = 0
-        while b + 4 <= count {
+        var byFour = query
+        byFour.four = true
+        let four = Kernel.choose(byFour)
+        while four.imagesPerCall() == 4 && b + 4 <= count {
             let sinks = (sink.advanced(byBytes: b * o.stride), sink.advanced(byBytes: (b + 1) * o.stride),
                          sink.advanced(byBytes: (b + 2) * o.stride), sink.advanced(byBytes: (b + 3) * o.stride))
-            BlockedDenseKernel.ternaryBits4(input: (o.input + b * o.inStride).assumingMemoryBound(to: UInt64.self), stride: words,
-                                            upper: u, lower: v, n: o.n, m: o.m, sinks: sinks, rowCounts: rowCounts)
+            if case .blockedPlanesTernary4 = four {
+                let totals = SIMD4<Int32>(build(b), build(b + 1), build(b + 2), build(b + 3))
+                BlockedDenseKernel.ternaryPlanes4(planes + b * planeWords, stride: planeWords, count: PixelPlanes.count(bits: bits),
+                                                  totals: totals, upper: u, lower: v, n: o.n, m: o.m, sinks: sinks,
+                                                  constantFirstPlane: constant, rowCounts: rowCounts)
+            } else {
+                BlockedDenseKernel.ternaryBits4(input: (o.input + b * o.inStride).assumingMemoryBound(to: UInt64.self), stride: o.inStride / 8,
+                                                upper: u, lower: v, n: o.n, m: o.m, sinks: sinks, rowCounts: rowCounts)
+            }
             b += 4
         }
         while b < count {
-            BlockedDenseKernel.ternaryBits(input: (o.input + b * o.inStride).assumingMemoryBound(to: UInt64.self), upper: u, lower: v,
-                                           n: o.n, m: o.m, sink: sink.advanced(byBytes: b * o.stride), rowCounts: rowCounts)
+            let one = sink.advanced(byBytes: b * o.stride)
+            if case .blockedPlanesTernary = kernel {
+                BlockedDenseKernel.ternaryPlanes(planes + b * planeWords, count: PixelPlanes.count(bits: bits), total: Int(build(b)),
+                                                 upper: u, lower: v, n: o.n, m: o.m, sink: one, constantFirstPlane: constant, rowCounts: rowCounts)
+            } else {
+                BlockedDenseKernel.ternaryBits(input: (o.input + b * o.inStride).assumingMemoryBound(to: UInt64.self), upper: u, lower: v,
+                                               n: o.n, m: o.m, sink: one, rowCounts: rowCounts)
+            }
             b += 1
         }
     }
