@@ -8,8 +8,9 @@ import ModelFormat
 /// threshold_sign fused). A_u + A_v is even and fits an i32 (the reader checks 2·F·V ≤ 2^31 − 1), so the
 /// shift is exact. No new kernel: what the binary kernels' tests prove (optimized equal to reference bit for
 /// bit) carries over to both planes. Scratch: 2 × count × `sumsStride` bytes after the kernel's own, the upper
-/// plane's accumulators of every image, then the lower's. On 64-bit hosts the `simd` set's bits8 layers on
-/// binary input run a one-pass kernel instead (`run`, BlockedDense+Ternary.swift): no sums, signs fused.
+/// plane's accumulators of every image, then the lower's. On 64-bit hosts the `simd` set's bits8 layers run a
+/// one-pass kernel instead, on bits or on the codes a first layer forms (`run`, BlockedDense+Ternary.swift): no
+/// sums, signs fused.
 enum TernaryLayerStep {
     #if !_pointerBitWidth(_32)
     /// Runs a kernel that reads both planes (`Kernel.readsBothPlanes`; `query` is the layer's) on `count` images:
