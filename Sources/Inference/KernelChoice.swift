@@ -25,6 +25,16 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     /// `BlockedDenseKernel.planesRows16`: bits8 weights, the 2-bit codes' bit-planes, one image, two blocks
     /// of rows per pass (BlockedDense+Rows16.swift).
     case blockedPlanesRows16
+    /// `BlockedDenseKernel.ternaryBits`: a ternary dense layer's two bits8 planes, binary input, one image, one
+    /// masked popcount per word pair, threshold_sign fused (BlockedDense+Ternary.swift).
+    case blockedBitsTernary
+    /// `BlockedDenseKernel.ternaryBits4`: `blockedBitsTernary` on four images per pass over the planes.
+    case blockedBitsTernary4
+    /// `BlockedDenseKernel.ternaryPlanes`: a ternary first layer's two bits8 planes on the codes' bit-planes,
+    /// built once, one image at a time, threshold_sign fused (BlockedDense+Ternary.swift).
+    case blockedPlanesTernary
+    /// `BlockedDenseKernel.ternaryPlanes4`: `blockedPlanesTernary` on four images per pass over the weight planes.
+    case blockedPlanesTernary4
     #endif
     /// `BlockedDenseKernel.bitsCarrySave`: bits8 weights, binary input, Harley-Seal counts on 32-bit words.
     case blockedBitsCarrySave
@@ -114,6 +124,11 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         public var four: Bool
         /// Inputs per output (dense fan-in; a conv's input elements).
         public var n: Int
+        #if !_pointerBitWidth(_32)   // the device's query as it was: it runs every ternary layer on two planes
+        /// A ternary dense layer (two ±1 planes, format version 5). Where no ternary kernel fits, the answer is
+        /// the binary kernel that runs on each plane (TernaryLayerStep), which never fuses the signs.
+        public var ternary = false
+        #endif
 
         @_noAllocation
         public init(op: OpKind, weights: TensorType = .f32, kernels: KernelSet, input: ValueKind, codeBits: Int = 0,
@@ -169,6 +184,9 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     /// `choose` for a layer with packed binary weights, `kernels` resolved.
     @_noAllocation @inline(__always)
     static func binaryLayer(_ q: Query, _ kernels: KernelSet) -> Kernel {
+        #if !_pointerBitWidth(_32)
+        if q.ternary { return ternaryLayer(q, kernels) }
+        #endif
         let dense = q.op == .dense, codes = q.codeBits > 0
         let bitsInput: Bool
         if case .bits = q.input { bitsInput = true } else { bitsInput = false }
@@ -217,13 +235,41 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         }
     }
 
+    #if !_pointerBitWidth(_32)
+    /// `choose` for a ternary dense layer: the one-pass kernels (BlockedDense+Ternary.swift) for bits8 planes on
+    /// binary input or on codes it forms with the `simd` set; else (the reference set, which IS the reference; carry-save, which
+    /// is the device's; columns32 and v1 bits planes; a first layer on codes) the binary kernel each plane
+    /// runs on, chosen with the signs unfused.
+    @_noAllocation @inline(__always)
+    static func ternaryLayer(_ q: Query, _ kernels: KernelSet) -> Kernel {
+        if case .simd = kernels, q.op == .dense, q.weights == .bits8 {
+            if q.codeBits > 0 { return q.four ? .blockedPlanesTernary4 : .blockedPlanesTernary }
+            if case .bits = q.input { return q.four ? .blockedBitsTernary4 : .blockedBitsTernary }
+        }
+        var plane = q
+        (plane.ternary, plane.signs) = (false, false)
+        return binaryLayer(plane, kernels)
+    }
+
+    /// Whether this kernel reads both planes of a ternary layer in one pass (and fuses its signs); the other
+    /// kernels run on each plane in turn.
+    public var readsBothPlanes: Bool {
+        @_noAllocation @inline(__always) get {
+            switch self {
+            case .blockedBitsTernary, .blockedBitsTernary4, .blockedPlanesTernary, .blockedPlanesTernary4: return true
+            default: return false
+            }
+        }
+    }
+    #endif
+
     /// Images one call of the kernel takes (4 for the batch kernels, else 1).
     @_noAllocation @inline(__always)
     public func imagesPerCall() -> Int {
         switch self {
         case .blockedBits4, .blockedPlanes4: return 4
         #if !_pointerBitWidth(_32)
-        case .floatDenseSIMD4: return 4
+        case .floatDenseSIMD4, .blockedBitsTernary4, .blockedPlanesTernary4: return 4
         #endif
         default: return 1
         }
@@ -240,7 +286,7 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
         case .columnsBitsBounds: return ColumnDenseKernel.boundsScratchBytes(n: q.n)
         case .blockedPlanes4, .blockedPlanes, .blockedPlanesCarrySave, .blockedPlanesCarrySave13, .fusedDensePlanes: return Self.planeBytes(q)
         #if !_pointerBitWidth(_32)
-        case .blockedPlanesRows16: return Self.planeBytes(q)
+        case .blockedPlanesRows16, .blockedPlanesTernary, .blockedPlanesTernary4: return Self.planeBytes(q)
         #endif
         case .xorConv32: return XorConv32Kernel.scratchBytes(m: m, k: size, c: channels)
         case .planeConv32: return PlaneConv32Kernel.scratchBytes(m: m, patch: size &* size &* channels, bits: q.codeBits)
@@ -263,13 +309,19 @@ public enum Kernel: Equatable, Sendable, CaseIterable {
     /// the four-image SIMD8 one (a batch plan; its leftover images' one-image kernel reads them too). The
     /// one-image SIMD8 kernel alone counts as it goes, so a batch-1 host arena stays small (FCN2: 400 B,
     /// `make bench`'s arena goal); only for
-    /// rows that `BlockedDenseKernel.keepsRowCounts` (longer rows are counted as the kernel goes).
+    /// rows that `BlockedDenseKernel.keepsRowCounts` (longer rows are counted as the kernel goes). The ternary
+    /// kernels keep the non-zero weights of each row (u16, `ternaryRowCounts`) on the same terms, and on codes
+    /// popcount(u) + popcount(v) of each row (`ternaryPlaneRowCounts`) where 2n fits.
     @_noAllocation @inline(__always)
     public func persistentBytes(_ q: Query, m: Int) -> Int {
         switch self {
         case .blockedPlanesCarrySave, .blockedPlanesCarrySave13: break
         #if !_pointerBitWidth(_32)   // the device's code as it was: its instruction counts are pinned
         case .blockedPlanes4: break
+        case .blockedBitsTernary, .blockedBitsTernary4:   // nnz of each row (ternaryRowCounts), the same for one image and four
+            return BlockedDenseKernel.keepsRowCounts(n: q.n) ? ArenaPlan.align(2 &* BitPacking.blockedRows(m)) : 0
+        case .blockedPlanesTernary, .blockedPlanesTernary4:   // popcount(u) + popcount(v) of each row, for the constant plane 0 of codes 2q + 1
+            return q.codeBits < 8 && BlockedDenseKernel.keepsRowCounts(n: 2 &* q.n) ? ArenaPlan.align(2 &* BitPacking.blockedRows(m)) : 0
         #endif
         default: return 0
         }

@@ -7,9 +7,10 @@ import XCTest
 /// `invoke()` performs no heap allocation (mallocs counted by interposition), and `prepare` reports a
 /// too-small arena with both sizes.
 final class AllocationTests: XCTestCase {
-    func image(_ precision: ModelConfig.Precision, conv: Bool, layout: DenseLayout = .bits8) throws -> [UInt8] {
+    func image(_ precision: ModelConfig.Precision, conv: Bool, layout: DenseLayout = .bits8, sparsity: Float = 0) throws -> [UInt8] {
         var m = conv ? ModelConfig.conv(precision: precision, inputBits: 2) : ModelConfig.fcn2(precision: precision, inputBits: 2)
         if conv { m.convChannels = [4, 8]; m.hidden = [16] } else { m.hidden = [64, 32] }
+        m.weightSparsity = sparsity   // > 0: ternary dense layers (format version 5)
         return try ImageExport.image(of: try Network(config: m, seed: 1), denseLayout: layout)
     }
 
@@ -21,9 +22,12 @@ final class AllocationTests: XCTestCase {
         XCTAssertGreaterThan(bitshield_allocations_stop(), 0, "the malloc counter is not interposed")
         XCTAssertEqual(probe.count > 0, true)
 
-        for (precision, conv, layout) in [(ModelConfig.Precision.binary, false, DenseLayout.bits8), (.binary, true, .bits8), (.xnor, false, .bits8),
-                                          (.float, false, .bits8), (.float, true, .bits8), (.binary, false, .columns32), (.binary, true, .columns32)] {
-            let bytes = try image(precision, conv: conv, layout: layout)
+        // The ternary FCN (sparsity 0.5) runs the one-pass ternary kernels with `optimized` on 64-bit hosts, the
+        // two-plane path with the others.
+        for (precision, conv, layout, sparsity) in [(ModelConfig.Precision.binary, false, DenseLayout.bits8, Float(0)), (.binary, true, .bits8, 0),
+                                                    (.xnor, false, .bits8, 0), (.float, false, .bits8, 0), (.float, true, .bits8, 0),
+                                                    (.binary, false, .columns32, 0), (.binary, true, .columns32, 0), (.binary, false, .bits8, 0.5)] {
+            let bytes = try image(precision, conv: conv, layout: layout, sparsity: sparsity)
             try bytes.withUnsafeBytes { raw in
                 let image = try ModelImage(bytes: raw)
                 let pixels = UnsafeMutablePointer<UInt8>.allocate(capacity: 784)

@@ -115,8 +115,9 @@ final class GoldenTests: XCTestCase {
 
     /// `image` (a binary FCN) with ternary dense layers: weight (o, i) of dense layer l is set to 0 where
     /// (7·o + i + l) mod 3 = 0, the rest kept; the planes are written in bits8 (the first layer), columns32
-    /// (the hidden ones) and bits (the last); thresholds and the affine stay as they were.
-    static func ternary(from image: [UInt8]) throws -> [UInt8] {
+    /// (the hidden ones) and bits (the last), or with `allBlocked` all in bits8; thresholds and the affine stay as
+    /// they were.
+    static func ternary(from image: [UInt8], allBlocked: Bool = false) throws -> [UInt8] {
         try image.withUnsafeBytes { raw in
             let model = try ModelImage(bytes: raw)
             var b = ImageBuilder(inputHeight: Int(model.header.inputHeight), inputWidth: Int(model.header.inputWidth),
@@ -138,7 +139,7 @@ final class GoldenTests: XCTestCase {
                     let planes = BitPacking.ternaryPlanes(w)
                     let added = [planes.upper, planes.lower].map { signs -> Int in
                         let words = BitPacking.pack(signs: signs, rows: m, n: n)
-                        if l == 0 { return b.addBits(BitPacking.blocked(words, rows: m, words: BitPacking.words(n)), dims: [m, n], type: .bits8) }
+                        if l == 0 || allBlocked { return b.addBits(BitPacking.blocked(words, rows: m, words: BitPacking.words(n)), dims: [m, n], type: .bits8) }
                         return l == dense.count - 1 ? b.addBits(words, dims: [m, n]) : b.addColumns(words, rows: m, n: n)
                     }
                     (p[2], p[6]) = (added[0], added[1] + 1)
@@ -168,6 +169,33 @@ final class GoldenTests: XCTestCase {
                     XCTAssertEqual(a["class"] as? Int, b["class"] as? Int, "\(name) input \(i)")
                     XCTAssertEqual(a["scores"] as? [Int], b["scores"] as? [Int], "\(name) input \(i) scores, bit for bit")
                 }
+            }
+        }
+    }
+
+    /// The ternary golden model's weights with every layer's planes in bits8 score exactly its golden scores, and on
+    /// a 64-bit host they run the one-pass ternary kernels (BlockedDense+Ternary.swift): on codes, on bits into
+    /// fused signs and on bits into the i32 accumulators of the last layer (the stored file, bits8 only in its first
+    /// layer, runs the first of them).
+    func testTheTernaryGoldenScoresOnTheOnePassKernels() throws {
+        let name = "v\(ImageLayout.ternaryVersion)-fcn-ternary"
+        let expectedData = try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/v\(ImageLayout.ternaryVersion)-expected.json"))
+        let cases = try XCTUnwrap((JSONSerialization.jsonObject(with: expectedData) as? [String: [[String: Any]]])?[name])
+        let v4 = try ModelFile.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/v4-fcn-binary.bsm"))))
+        let stored = try ModelFile.parse([UInt8](try Data(contentsOf: URL(fileURLWithPath: Self.directory + "/\(name).bsm"))))
+        XCTAssertEqual(try Self.ternary(from: v4.image), stored.image, "ternary(from:) rebuilds the stored golden image")
+        let image = try Self.ternary(from: v4.image, allBlocked: true)
+        for (bytes, kernels) in [(image, [Kernel.blockedPlanesTernary, .blockedBitsTernary, .blockedBitsTernary]),
+                                 (stored.image, [.blockedPlanesTernary, .columnsBits, .fusedDenseBits])] {
+            try bytes.withUnsafeBytes { raw in
+                let plan = Interpreter.plan(image: try ModelImage(bytes: raw)).filter { $0.step == .ternaryLayer }
+                XCTAssertEqual(plan.map(\.kernel), kernels)
+                XCTAssertEqual(plan.map { $0.lastOp - $0.firstOp }, [2, 1, 0], "input_codes + dense + threshold_sign, dense + threshold_sign, dense")
+            }
+            let got = try Self.run(bytes)
+            for (i, (a, b)) in zip(got, cases).enumerated() {
+                XCTAssertEqual(a["class"] as? Int, b["class"] as? Int, "input \(i)")
+                XCTAssertEqual(a["scores"] as? [Int], b["scores"] as? [Int], "input \(i) scores, bit for bit")
             }
         }
     }

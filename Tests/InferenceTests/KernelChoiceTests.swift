@@ -11,6 +11,13 @@ import ModelFormat
 final class KernelChoiceTests: XCTestCase {
     typealias Q = Kernel.Query
 
+    /// `q` for a ternary dense layer (two ±1 planes, format version 5).
+    static func ternary(_ q: Q) -> Q {
+        var t = q
+        t.ternary = true
+        return t
+    }
+
     /// (query, expected kernel): every case of `Kernel`, and the neighbours of each rule (the shapes
     /// either side of the 19-half and 13-word specializations; code bits that are not 2; the batch path on
     /// kernel sets without a four-image kernel; `optimized` resolving to `simd` on a 64-bit host).
@@ -83,6 +90,22 @@ final class KernelChoiceTests: XCTestCase {
         (Q(op: .conv2d, weights: .f32, kernels: .optimized, input: .f32, n: 5408), .floatConvSIMD),
         (Q(op: .conv2d, weights: .f32, kernels: .carrySave, input: .f32, n: 5408), .floatConvReference),
         (Q(op: .conv2d, weights: .f32, kernels: .reference, input: .codes, n: 784), .floatConvReference),
+        // Ternary dense layers: the one-pass kernels for bits8 planes with the simd set (64-bit hosts; the field and
+        // the cases do not exist where pointers are 32 bits, so the firmware runs every ternary layer on two planes);
+        // every other set and layout answers the binary kernel each plane runs on, chosen without fused signs.
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, signs: true, n: 600)), .blockedBitsTernary),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .optimized, input: .bits, n: 64)), .blockedBitsTernary),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, signs: true, four: true, n: 600)), .blockedBitsTernary4),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .pixels, codeBits: 2, signs: true, n: 784)), .blockedPlanesTernary),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .optimized, input: .pixels, codeBits: 8, four: true, n: 4097)), .blockedPlanesTernary4),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .pixels, codeBits: 1, n: 784)), .blockedPlanesTernary),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .reference, input: .bits, signs: true, n: 600)), .referenceDenseBits),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .reference, input: .codes, n: 784)), .referenceDenseCodes),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .carrySave, input: .bits, signs: true, n: 600)), .blockedBitsCarrySave19),
+        (ternary(Q(op: .dense, weights: .bits8, kernels: .carrySave, input: .pixels, codeBits: 2, signs: true, n: 784)), .blockedPlanesCarrySave13),
+        (ternary(Q(op: .dense, weights: .columns32, kernels: .simd, input: .bits, signs: true, n: 600)), .columnsBits),
+        (ternary(Q(op: .dense, weights: .columns32, kernels: .simd, input: .pixels, codeBits: 2, signs: true, n: 784)), .columnsPixels),
+        (ternary(Q(op: .dense, weights: .bits, kernels: .simd, input: .bits, signs: true, n: 600)), .fusedDenseBits),
         // Ops without weights.
         (Q(op: .maxpool2d, kernels: .simd, input: .i32), .maxPoolI32),
         (Q(op: .maxpool2d, kernels: .reference, input: .f32), .maxPoolF32),
@@ -102,7 +125,8 @@ final class KernelChoiceTests: XCTestCase {
         }
         let covered = Set(Self.table.map { "\($0.1)" }), all = Set(Kernel.allCases.map { "\($0)" })
         XCTAssertEqual(all.subtracting(covered), [], "every kernel has a row")
-        XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4, .floatDenseSIMD4])
+        XCTAssertEqual(Kernel.allCases.filter { $0.imagesPerCall() == 4 }, [.blockedBits4, .blockedPlanes4, .blockedBitsTernary4, .blockedPlanesTernary4, .floatDenseSIMD4])
+        XCTAssertEqual(Kernel.allCases.filter(\.readsBothPlanes), [.blockedBitsTernary, .blockedBitsTernary4, .blockedPlanesTernary, .blockedPlanesTernary4])
     }
 
     /// The scratch and persistent bytes each kernel plans: FCN2's first layer (784 inputs on 2-bit codes,
@@ -128,6 +152,27 @@ final class KernelChoiceTests: XCTestCase {
         XCTAssertEqual(Kernel.choose(conv).scratchBytes(conv, m: 64), 4 * (5408 + 8), "the input's channel planes and one lane group")
         let hidden = Q(op: .dense, weights: .bits8, kernels: .carrySave, input: .bits, signs: true, n: 600)
         XCTAssertEqual(Kernel.choose(hidden).scratchBytes(hidden, m: 600), 0)
+        // Ternary: the non-zero weights of each row (u16) on bits, popcount(u) + popcount(v) on codes 2q + 1 (while
+        // 2n fits a u16); one image and four keep the same; the codes' planes are the only scratch.
+        for four in [false, true] {
+            var bits = Self.ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .bits, signs: true, four: four, n: 600))
+            XCTAssertEqual(Kernel.choose(bits).persistentBytes(bits, m: 600), 1200)
+            XCTAssertEqual(Kernel.choose(bits).scratchBytes(bits, m: 600), 0)
+            bits.n = 65_536
+            XCTAssertEqual(Kernel.choose(bits).persistentBytes(bits, m: 600), 0, "longer rows are counted as the kernel goes")
+        }
+        var codes = Self.ternary(Q(op: .dense, weights: .bits8, kernels: .simd, input: .pixels, codeBits: 2, signs: true, n: 784))
+        XCTAssertEqual(Kernel.choose(codes).persistentBytes(codes, m: 10), 32, "16 rows of u16, aligned")
+        XCTAssertEqual(Kernel.choose(codes).scratchBytes(codes, m: 10), 3 * 13 * 8)
+        codes.four = true
+        XCTAssertEqual(Kernel.choose(codes).persistentBytes(codes, m: 10), 32, "the four-image kernel reads the same counts")
+        XCTAssertEqual(Kernel.choose(codes).scratchBytes(codes, m: 10), 3 * 13 * 8, "per image")
+        codes.four = false
+        codes.n = 32_768
+        XCTAssertEqual(Kernel.choose(codes).persistentBytes(codes, m: 10), 0, "2n past a u16")
+        codes.n = 784
+        codes.codeBits = 8
+        XCTAssertEqual(Kernel.choose(codes).persistentBytes(codes, m: 10), 0, "8-bit codes have no constant plane")
     }
 
     /// `Interpreter.plan` on FCN2 (784-600x4-10, 2-bit input; untrained): the steps cover every op in

@@ -97,17 +97,31 @@ final class TernaryLayerTests: XCTestCase {
         }
     }
 
-    func testThePlanShowsATernaryStepWithBothPlanesScratch() throws {
+    /// The plan of a bits8 ternary FCN: with the reference and carry-save sets (the device's) every ternary step
+    /// runs the binary kernel on each plane and its scratch holds two aligned rows of i32 sums; with `optimized` on
+    /// a 64-bit host the one-pass kernels run (no sums; the row counts persist: popcount(u) + popcount(v) per row on
+    /// codes, the non-zero weights per row on bits, u16 each).
+    func testThePlanShowsTheTernaryKernelsAndTheirBytes() throws {
         var r = SeededRandom(seed: 6)
         let net = Net(widths: [30, 40, 20, 5], zeros: 0.5, random: &r)
         let image = net.image(layout: .bits8)
         try image.withUnsafeBytes { raw in
-            let plan = Interpreter.plan(image: try ModelImage(bytes: raw))
-            XCTAssertEqual(plan.filter { $0.step == .ternaryLayer }.count, 3)
-            // Each ternary step's scratch holds the kernel's and two aligned rows of i32 sums.
-            for entry in plan where entry.step == .ternaryLayer {
-                XCTAssertGreaterThanOrEqual(entry.scratchBytes, 2 * ArenaPlan.align(4 * (entry.firstOp == 0 ? 40 : entry.lastOp < 4 ? 20 : 5)))
+            let model = try ModelImage(bytes: raw)
+            for kernels in [KernelSet.reference, .carrySave] {
+                let plan = Interpreter.plan(image: model, kernels: kernels)
+                XCTAssertEqual(plan.filter { $0.step == .ternaryLayer }.count, 3)
+                for entry in plan where entry.step == .ternaryLayer {
+                    XCTAssertFalse(entry.kernel.readsBothPlanes, "\(kernels): \(entry.kernel)")
+                    XCTAssertGreaterThanOrEqual(entry.scratchBytes, 2 * ArenaPlan.align(4 * (entry.firstOp == 0 ? 40 : entry.lastOp < 4 ? 20 : 5)))
+                }
             }
+            let plan = Interpreter.plan(image: model, kernels: .optimized).filter { $0.step == .ternaryLayer }
+            XCTAssertEqual(plan.map(\.kernel), [.blockedPlanesTernary, .blockedBitsTernary, .blockedBitsTernary])
+            XCTAssertEqual(plan.map(\.scratchBytes), [ArenaPlan.align(8 * 3), 0, 0], "the first layer's three code planes of one word")
+            XCTAssertEqual(plan.map(\.persistentBytes), [ArenaPlan.align(2 * 40), ArenaPlan.align(2 * 24), ArenaPlan.align(2 * 8)])
+            let batch = Interpreter.plan(image: model, kernels: .optimized, batch: 4).filter { $0.step == .ternaryLayer }
+            XCTAssertEqual(batch.map(\.kernel), [.blockedPlanesTernary, .blockedBitsTernary, .blockedBitsTernary])
+            XCTAssertEqual(batch.map(\.persistentBytes), plan.map(\.persistentBytes), "the four-image kernel reads the same counts")
         }
     }
 }

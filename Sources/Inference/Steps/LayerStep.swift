@@ -22,20 +22,31 @@ enum LayerStep {
             : image.isBlocked(weightIndex) ? .bits8 : binary ? .bits : .f32
         #endif
         let (oh, ow) = isDense ? (1, 1) : (s.h - size + 1, s.w - size + 1)
-        // Ternary weights (w = (u + v) / 2): the kernel runs on each plane into scratch, so it never fuses the signs.
+        // Ternary weights (w = (u + v) / 2): a one-pass kernel where the choice has one (64-bit hosts), else the
+        // binary kernel runs on each plane into scratch, so it never fuses the signs.
         let lower = isDense && binary ? image.lowerPlane(k) : -1
         let (pool, thresholdOp) = fusion(s, op: k, binary: binary)
         let (fh, fw) = (oh / pool, ow / pool)
         let outLayout = thresholdOp >= 0 ? BitLayout(rawValue: UInt32(image.opParameter(thresholdOp, 5)))! : .flat
         let outKind: ValueKind = thresholdOp >= 0 ? .bits : (binary ? .i32 : .f32)
         let n = isDense ? image.opParameter(k, 0) : s.h * s.w * s.c
+        #if _pointerBitWidth(_32)   // the device's code as it was: every ternary layer on two planes
         let query = Kernel.Query(op: isDense ? .dense : .conv2d, weights: weightType, kernels: s.kernels, input: s.kind,
                                  codeBits: s.pendingCodeBits, signs: thresholdOp >= 0 && lower < 0, n: n)
         let kernel = Kernel.choose(query)
+        let split = lower
+        #else
+        var query = Kernel.Query(op: isDense ? .dense : .conv2d, weights: weightType, kernels: s.kernels, input: s.kind,
+                                 codeBits: s.pendingCodeBits, signs: thresholdOp >= 0, n: n)
+        query.ternary = lower >= 0
+        let kernel = Kernel.choose(query)
+        let split = kernel.readsBothPlanes ? -1 : lower
+        #endif
+        // `split`: the lower plane of a ternary layer whose kernel runs on each plane in turn, else -1.
         let scratchStride = ArenaPlan.align(kernel.scratchBytes(query, m: m, size: size, channels: s.c))
-        let sumsStride = lower >= 0 ? ArenaPlan.align(4 * m) : 0   // one plane's accumulators of one image
-        let rowCountsAt = persist(&s, kernel: kernel, query, weights: weightIndex, m: m)
-        let lowerRowCountsAt = lower >= 0 ? persist(&s, kernel: kernel, query, weights: lower, m: m) : -1
+        let sumsStride = split >= 0 ? ArenaPlan.align(4 * m) : 0   // one plane's accumulators of one image
+        let rowCountsAt = persist(&s, kernel: kernel, query, weights: weightIndex, lower: lower, m: m)
+        let lowerRowCountsAt = split >= 0 ? persist(&s, kernel: kernel, query, weights: split, m: m) : -1
         let input = s.input(), inStride = s.stride
         s.stride = ArenaPlan.align(WalkState.bytes(outKind, fh, fw, m, outLayout))
         let scratchBytes = s.batch * (scratchStride + 2 * sumsStride)
@@ -49,15 +60,24 @@ enum LayerStep {
                 let target = sink(s, operands, thresholdOp: thresholdOp, layout: outLayout)
                 // One call site of the (inlined) binary step for both planes of a ternary layer: the firmware's code once.
                 let sums = arena + sc + s.batch * scratchStride
-                for plane in 0..<(lower >= 0 ? 2 : 1) {
+                #if _pointerBitWidth(_32)
+                let passes = split >= 0 ? 2 : 1
+                #else
+                // A one-pass ternary kernel takes the layer here; the binary step then runs no pass.
+                if kernel.readsBothPlanes {
+                    TernaryLayerStep.run(kernel, query, operands, lower: image.data(lower), count: s.count, sink: target, rowCounts: rowCounts)
+                }
+                let passes = kernel.readsBothPlanes ? 0 : split >= 0 ? 2 : 1
+                #endif
+                for plane in 0..<passes {
                     let counts = plane == 0 ? rowCounts
                         : lowerRowCountsAt < 0 ? nil : UnsafePointer((arena + lowerRowCountsAt).assumingMemoryBound(to: UInt16.self))
-                    BinaryLayerStep.run(kernel, query, lower < 0 ? operands : TernaryLayerStep.plane(plane, operands, lower: image.data(lower),
+                    BinaryLayerStep.run(kernel, query, split < 0 ? operands : TernaryLayerStep.plane(plane, operands, lower: image.data(split),
                                                                                                    sums: sums, sumsStride: sumsStride, count: s.count),
-                                        count: s.count, pool: pool, sink: lower < 0 ? target : TernaryLayerStep.sink(plane, sums: sums, sumsStride: sumsStride,
+                                        count: s.count, pool: pool, sink: split < 0 ? target : TernaryLayerStep.sink(plane, sums: sums, sumsStride: sumsStride,
                                                                                                                    count: s.count), rowCounts: counts)
                 }
-                if lower >= 0 { TernaryLayerStep.combine(sums: sums, sumsStride: sumsStride, count: s.count, m: m, stride: s.stride, sink: target) }
+                if split >= 0 { TernaryLayerStep.combine(sums: sums, sumsStride: sumsStride, count: s.count, m: m, stride: s.stride, sink: target) }
             } else {
                 #if !BITSHIELD_MINIMAL   // no float kernels in the minimal build: its C API refuses float layers at init
                 let bias: UnsafePointer<Float>? = !isDense || image.opParameter(k, 5) == 0 ? nil
@@ -70,7 +90,7 @@ enum LayerStep {
             s.record(lower >= 0 ? .ternaryLayer : binary ? .binaryLayer : .floatLayer, ops: s.pendingCodeBits > 0 ? k - 1 : k,
                      thresholdOp >= 0 ? thresholdOp : k, kernel: kernel, output: out, outputBytes: s.batch * s.stride,
                      scratch: scratchBytes > 0 ? sc : -1, scratchBytes: scratchBytes, persistent: keep > 0 ? rowCountsAt : -1,
-                     persistentBytes: lower >= 0 ? 2 * keep : keep)
+                     persistentBytes: split >= 0 ? 2 * keep : keep)
         }
         s.kind = outKind
         (s.h, s.w, s.c) = (fh, fw, m)
@@ -94,16 +114,30 @@ enum LayerStep {
     }
 
     /// Plans the kernel's persistent data after the steps so far and fills it in the prepare pass;
-    /// returns its offset, or -1 for none.
+    /// returns its offset, or -1 for none. The row counts of `weights` (planeRowCounts), or with a kernel
+    /// that reads both planes of a ternary layer (`lower` its lower plane) their non-zero weights per row
+    /// (ternaryRowCounts; on codes, ternaryPlaneRowCounts).
     @_noAllocation @inline(__always)
-    static func persist(_ s: inout WalkState, kernel: Kernel, _ query: Kernel.Query, weights: Int, m: Int) -> Int {
+    static func persist(_ s: inout WalkState, kernel: Kernel, _ query: Kernel.Query, weights: Int, lower: Int = -1, m: Int) -> Int {
         let keep = keptBytes(s, kernel, query, m: m)
         guard keep > 0 else { return -1 }
         let at = s.persistentAt
         s.persistentAt += keep
         if s.prepare, let arena = s.arena {
+            let counts = (arena + at).assumingMemoryBound(to: UInt16.self)
+            #if !_pointerBitWidth(_32)
+            if kernel.readsBothPlanes {
+                let u = s.image.data(weights).assumingMemoryBound(to: UInt64.self), v = s.image.data(lower).assumingMemoryBound(to: UInt64.self)
+                switch kernel {
+                case .blockedPlanesTernary, .blockedPlanesTernary4:
+                    BlockedDenseKernel.ternaryPlaneRowCounts(upper: u, lower: v, n: query.n, m: m, into: counts)
+                default: BlockedDenseKernel.ternaryRowCounts(upper: u, lower: v, n: query.n, m: m, into: counts)
+                }
+                return at
+            }
+            #endif
             BlockedDenseKernel.planeRowCounts(weights: s.image.data(weights).assumingMemoryBound(to: UInt64.self), n: query.n, m: m,
-                                              into: (arena + at).assumingMemoryBound(to: UInt16.self))
+                                              into: counts)
         }
         return at
     }
