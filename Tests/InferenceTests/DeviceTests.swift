@@ -566,7 +566,10 @@ enum Pins {
     /// Format version 5 (ternary dense, issue 16): 97958 -> 100562. The walk's binary layer step looks up a lower plane and runs
     /// the (inlined) dispatcher in a loop over one or two planes (about 100 instructions a layer more, binary or not, and 56 to 96 B more stack high-water);
     /// the reader checks parameter 6; TernaryLayerStep.combine (264 B) and the new error texts.
-    static let fullCode = 100562
+    /// 100562 -> 100558 (-4): the host's one-pass ternary kernels (BlockedDense+Ternary.swift) are 64-bit only, but
+    /// LayerStep's 32-bit branch now names the plane it splits (`split`) and its pass count; a code-placement
+    /// change (firmware flash, every instruction count and RAM figure unchanged).
+    static let fullCode = 100558
 }
 
 /// The pinned Cortex-M0 figures (microbit, firmware built with -O by scripts/build-firmware.sh, with
