@@ -27,6 +27,11 @@ final class ExperimentGridTests: XCTestCase {
         return "{" + members.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
     }
 
+    /// A cell's `training` object with `extra` members (raw JSON) after the usual ones.
+    static func training(_ extra: String, precision: String = "binary", bits: Int = 1) -> String {
+        #"{"dataset": "mnist", "arch": "fcn", "precision": "\#(precision)", "input_bits": \#(bits), "epochs": 10, \#(extra)}"#
+    }
+
     static func grid(_ cells: [String], top: String = "") -> [UInt8] {
         Array(#"{"format": 1, "name": "t", \#(top)"cells": [\#(cells.joined(separator: ", "))]}"#.utf8)
     }
@@ -105,6 +110,25 @@ final class ExperimentGridTests: XCTestCase {
              ["cell 'a'", "field 'training.adversarial_eps'", "without training.adversarial"]),
             (Self.grid([Self.cell("a", ["training": #"{"dataset": "mnist", "arch": "fcn", "precision": "binary", "input_bits": 2, "epochs": 2, "adversarial": "square"}"#])]),
              ["cell 'a'", "field 'training.adversarial'", "'square'"]),
+            // The verification-friendly keys: train fit's ranges, pairs and the cells it accepts them for.
+            (Self.grid([Self.cell("a", ["training": Self.training(#""weight_sparsity": 1.0"#)])]),
+             ["cell 'a'", "field 'training.weight_sparsity'", "weight_sparsity 1.0 is outside [0, 1)"]),
+            (Self.grid([Self.cell("a", ["training": Self.training(#""weight_sparsity": "0.9""#)])]),
+             ["cell 'a'", "field 'training.weight_sparsity'", "expected a number, found \"0.9\""]),
+            (Self.grid([Self.cell("a", ["training": Self.training(#""certify_eps": 0.1"#)])]),
+             ["cell 'a'", "field 'training.certify_eps'", "given without training.certify_weight"]),
+            (Self.grid([Self.cell("a", ["training": Self.training(#""certify_weight": 0.25"#)])]),
+             ["cell 'a'", "field 'training.certify_weight'", "given without training.certify_eps"]),
+            (Self.grid([Self.cell("a", ["training": Self.training(#""certify_layers": 2"#)])]),
+             ["cell 'a'", "field 'training.certify_layers'", "given without training.certify_eps"]),
+            (Self.grid([Self.cell("a", ["training": Self.training(#""certify_eps": "1/1000", "certify_weight": 0.25"#)])]),
+             ["cell 'a'", "field 'training.certify_eps'", "budget 1/1000 0.001 is outside"]),
+            (Self.grid([Self.cell("a", ["training": Self.training(#""certify_eps": 0.1, "certify_weight": 0"#)])]),
+             ["cell 'a'", "field 'training.certify_weight'", "certify_weight 0.0 is outside (0, 100]"]),
+            (Self.grid([Self.cell("a", ["training": Self.training(#""weight_sparsity": 0.9"#, precision: "float")])]),
+             ["cell 'a'", "field 'training.weight_sparsity'", "needs precision binary and arch fcn, not float fcn"]),
+            (Self.grid([Self.cell("a", ["training": Self.training(#""certify_eps": 0.1, "certify_weight": 0.25"#, bits: 8)])]),
+             ["cell 'a'", "field 'training.certify_eps'", "needs input_bits 1...7"]),
             (Self.grid([Self.cell("a", ["eps": "[0.1, 1.5]", "paper": #"{"robust": [1, 2]}"#])]), ["cell 'a'", "field 'eps[1]'", "1.5"]),
             (Self.grid([Self.cell("a", ["eps": #"[0.1, "8/0"]"#])]), ["cell 'a'", "field 'eps[1]'", "\"8/0\""]),
             (Self.grid([Self.cell("a", ["eps": #"[0.1, 0.10]"#])]), ["cell 'a'", "field 'eps[1]'", "given twice"]),
@@ -167,6 +191,20 @@ final class ExperimentGridTests: XCTestCase {
         XCTAssertTrue(Set(other.attacks.map(\.id)).isDisjoint(with: plan.attacks.map(\.id)))
         // Ids depend on nothing but the settings.
         XCTAssertEqual(GridPlan(grid: grid, options: GridOptions()).attacks.map(\.id), plan.attacks.map(\.id))
+    }
+
+    /// Issue 16: a cell declares a model trained for verification (ternary weights, the certified-interval
+    /// penalty), which is another model, trained with those `train fit` options.
+    func testVerificationFriendlyKeysBecomeTrainOptions() throws {
+        let friendly = Self.training(#""weight_sparsity": 0.9, "certify_eps": "51/510", "certify_weight": 0.25, "certify_layers": 4"#)
+        let grid = try ExperimentGrid.parse(Self.grid([Self.cell("a", ["training": Self.training(#""seed": 1"#)]),
+                                                       Self.cell("b", ["training": friendly])]), path: "g")
+        let plan = GridPlan(grid: grid, options: GridOptions())
+        XCTAssertEqual(plan.models.count, 2, "a ternary, penalty-trained model is another model")
+        let args = plan.models[1].arguments.joined(separator: " ")
+        XCTAssertTrue(args.hasSuffix("--weight-sparsity 0.9 --certify-eps 0.1 --certify-weight 0.25 --certify-layers 4"), args)
+        XCTAssertFalse(plan.models[0].arguments.contains { $0.hasPrefix("--weight-sparsity") || $0.hasPrefix("--certify") },
+                       plan.models[0].arguments.joined(separator: " "))
     }
 
     /// Issue 16 item 4: an attack job's id hashes what `train sweep` resolves for it (every default, and the

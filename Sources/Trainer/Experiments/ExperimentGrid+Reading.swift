@@ -136,7 +136,7 @@ extension CellTraining {
     static func parse(_ value: GridValue, cell: String) throws(GridFieldError) -> CellTraining {
         var f = try GridFields(value, path: "training", cell: cell)
         try f.allow(["dataset", "arch", "precision", "input_bits", "epochs", "seed", "adversarial", "adversarial_eps",
-                     "width", "depth", "batch_size"])
+                     "width", "depth", "batch_size", "weight_sparsity", "certify_eps", "certify_weight", "certify_layers"])
         let dataset = try GridFields.dataset(f.string("dataset"), cell: cell, field: "training.dataset")
         let archName = try f.string("arch")
         guard let arch = GridArch(rawValue: archName) else {
@@ -166,7 +166,40 @@ extension CellTraining {
         t.width = try f.optionalInteger("width", in: 1...ModelConfig.maxDimension)
         t.depth = try f.optionalInteger("depth", in: 1...ModelConfig.maxLayers)
         t.batchSize = try f.optionalInteger("batch_size", in: 2...TrainingConfig.maxBatchSize)
+        try t.parseVerificationFriendly(f, cell: cell)
         return t
+    }
+
+    /// The keys that make a model easier to verify (docs/VERIFY.md): `weight_sparsity`, `certify_eps` with
+    /// `certify_weight`, `certify_layers`; in the ranges `train fit` accepts (TrainingConfig.Limits), and
+    /// refused on the cells `train fit` would refuse them for, so the grid fails when read, not hours later.
+    mutating func parseVerificationFriendly(_ f: GridFields, cell: String) throws(GridFieldError) {
+        weightSparsity = try f.optionalFloat("weight_sparsity", in: TrainingConfig.Limits.weightSparsity)
+        if let v = f.value("certify_eps"), !v.isNull {
+            let e = try GridFields.epsilon(v, cell: cell, field: "training.certify_eps")
+            if let problem = TrainingConfig.Limits.certifyEpsilon.problem("budget \(e.text)", e.value) {
+                throw GridFieldError(cell: cell, field: "training.certify_eps", problem: problem)
+            }
+            certifyEps = e
+        }
+        certifyWeight = try f.optionalFloat("certify_weight", in: TrainingConfig.Limits.certifyWeight)
+        certifyLayers = try f.optionalInteger("certify_layers", in: TrainingConfig.Limits.certifyLayers)
+        if (certifyEps == nil) != (certifyWeight == nil) {
+            throw GridFieldError(cell: cell, field: certifyEps == nil ? "training.certify_weight" : "training.certify_eps",
+                                 problem: certifyEps == nil ? "given without training.certify_eps" : "given without training.certify_weight")
+        }
+        if certifyLayers != nil && certifyEps == nil {
+            throw GridFieldError(cell: cell, field: "training.certify_layers", problem: "given without training.certify_eps")
+        }
+        let asks = [("weight_sparsity", (weightSparsity ?? 0) > 0), ("certify_eps", certifyEps != nil)].filter(\.1).map(\.0)
+        guard let key = asks.first else { return }
+        if precision != .binary || arch != .fcn {
+            throw GridFieldError(cell: cell, field: "training." + key,
+                                 problem: "needs precision binary and arch fcn, not \(precision.rawValue) \(arch.rawValue)")
+        }
+        if certifyEps != nil && inputBits == 8 {
+            throw GridFieldError(cell: cell, field: "training.certify_eps", problem: "needs input_bits 1...7 (8-bit input has no levels)")
+        }
     }
 }
 
@@ -252,6 +285,17 @@ struct GridFields {
             throw GridFieldError(cell: cell, field: name(key), problem: "\(i) is outside \(range.lowerBound)...\(range.upperBound)")
         }
         return i
+    }
+
+    /// A number inside `limit` (a `train fit` option's range), or nil when absent or null.
+    func optionalFloat(_ key: String, in limit: FloatLimit) throws(GridFieldError) -> Float? {
+        guard let v = value(key), !v.isNull else { return nil }
+        guard case let .number(n) = v, let d = n.double else {
+            throw GridFieldError(cell: cell, field: name(key), problem: "expected a number, found \(Self.show(v))")
+        }
+        let x = Float(d) + 0
+        if let problem = limit.problem(key, x) { throw GridFieldError(cell: cell, field: name(key), problem: problem) }
+        return x
     }
 
     func optionalInteger(_ key: String, in range: ClosedRange<Int>) throws(GridFieldError) -> Int? {

@@ -74,6 +74,15 @@ public struct CellTraining: Sendable, Equatable {
     public var depth: Int?
     /// Images per batch (nil: `train fit`'s default).
     public var batchSize: Int?
+    /// Sparse ternary weights (`train fit --weight-sparsity`): the fraction of each binary dense layer's
+    /// weights that are 0 (format version 5), or nil for ±1 weights. Binary fcn cells only.
+    public var weightSparsity: Float?
+    /// The certified-interval penalty (`--certify-eps`, `--certify-weight`, `--certify-layers`): the budget
+    /// `verify` is to decide images at and the penalty's weight (both or neither), and the hidden layers it acts
+    /// on (nil: `train fit`'s default). Binary fcn cells on δ < 8 input only (docs/VERIFY.md).
+    public var certifyEps: GridEpsilon?
+    public var certifyWeight: Float?
+    public var certifyLayers: Int?
 }
 
 /// The paper's numbers for a cell, in percent: clean accuracy and adversarial accuracy per budget

@@ -178,6 +178,11 @@ public struct GridPlan: Sendable {
             if let e = t.adversarialEps { args += ["--adversarial-eps", e.value.description] }
         }
         if let b = t.batchSize { args += ["--batch-size", String(b)] }
+        if let s = t.weightSparsity, s > 0 { args += ["--weight-sparsity", s.description] }
+        if let e = t.certifyEps, let w = t.certifyWeight {
+            args += ["--certify-eps", e.value.description, "--certify-weight", w.description]
+            if let l = t.certifyLayers { args += ["--certify-layers", String(l)] }
+        }
         if let n = options.trainLimit { args += ["--train-limit", String(n)] }
         let modelClass = "train-" + (t.arch == .fcn && t.width != nil ? "fcn" : net)
         let model = ModelJob(id: Self.jobID("bitshield-grid-model/1", args), arguments: args, resourceClass: modelClass, epochs: epochs)
