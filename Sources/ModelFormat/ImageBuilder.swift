@@ -55,6 +55,19 @@ public struct ImageBuilder {
         return addTensor(type, dims: dims, bytes: b)
     }
 
+    /// Adds binary dense weights, `rows` rows of `n` values packed by `BitPacking.pack` (row-major), in the
+    /// dense layout `type` names: `bits` as they are, `bits8` in blocks of eight rows (`BitPacking.blocked`),
+    /// `columns32` in lanes of 32 rows (`addColumns`; n at most `BitPacking.maxColumns`). The one place that
+    /// turns a ±1 matrix into each layout's tensor (the exporter, a ternary layer's two planes, the tests).
+    public mutating func addDense(_ words: [UInt64], rows: Int, n: Int, type: TensorType) -> Int {
+        switch type {
+        case .bits: return addBits(words, dims: [rows, n])
+        case .bits8: return addBits(BitPacking.blocked(words, rows: rows, words: BitPacking.words(n)), dims: [rows, n], type: .bits8)
+        case .columns32: return addColumns(words, rows: rows, n: n)
+        default: preconditionFailure("addDense: \(type) is not a dense weight layout (bits, bits8, columns32)")
+        }
+    }
+
     /// Adds binary dense weights, `rows` rows of `n` values packed by `BitPacking.pack`, in the
     /// `columns32` layout (with the rows' counts of -1 weights).
     public mutating func addColumns(_ words: [UInt64], rows: Int, n: Int) -> Int {

@@ -46,8 +46,7 @@ public enum HostileImages {
         func next() -> UInt64 { state = state &* 6364136223846793005 &+ 1442695040888963407; return state >> 33 }
         let signs = (0..<(m * n)).map { i -> Float in i % 97 == 0 ? 1 : (next() % 128 == 0 ? 1 : -1) }
         var b = ImageBuilder(inputHeight: h, inputWidth: w, inputChannels: 1, classes: m)
-        let weights = b.addBits(BitPacking.blocked(BitPacking.pack(signs: signs, rows: m, n: n), rows: m, words: BitPacking.words(n)),
-                                dims: [m, n], type: .bits8)
+        let weights = b.addDense(BitPacking.pack(signs: signs, rows: m, n: n), rows: m, n: n, type: .bits8)
         let scale = b.addF32((0..<m).map { 1 + Float($0) / 8 }, dims: [m]), shift = b.addF32([Float](repeating: 0.5, count: m), dims: [m])
         b.addOp(.inputCodes, [2])
         b.addOp(.dense, [n, m, weights, Int(InputKind.codes.rawValue), 3, 0])

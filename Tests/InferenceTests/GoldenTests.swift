@@ -138,9 +138,8 @@ final class GoldenTests: XCTestCase {
                     let w = (0..<(m * n)).map { j -> Float in (7 * (j / n) + j % n + l) % 3 == 0 ? 0 : Float(rows.value(j / n, j % n)) }
                     let planes = BitPacking.ternaryPlanes(w)
                     let added = [planes.upper, planes.lower].map { signs -> Int in
-                        let words = BitPacking.pack(signs: signs, rows: m, n: n)
-                        if l == 0 || allBlocked { return b.addBits(BitPacking.blocked(words, rows: m, words: BitPacking.words(n)), dims: [m, n], type: .bits8) }
-                        return l == dense.count - 1 ? b.addBits(words, dims: [m, n]) : b.addColumns(words, rows: m, n: n)
+                        let layout: TensorType = l == 0 || allBlocked ? .bits8 : l == dense.count - 1 ? .bits : .columns32
+                        return b.addDense(BitPacking.pack(signs: signs, rows: m, n: n), rows: m, n: n, type: layout)
                     }
                     (p[2], p[6]) = (added[0], added[1] + 1)
                 case .thresholdSign: (p[3], p[4]) = (index[p[3]], index[p[4]])

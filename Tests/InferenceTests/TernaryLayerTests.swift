@@ -38,13 +38,7 @@ final class TernaryLayerTests: XCTestCase {
                 let (n, m) = (widths[l], widths[l + 1])
                 let planes = BitPacking.ternaryPlanes(weights[l])
                 let packed = [planes.upper, planes.lower].map { BitPacking.pack(signs: $0, rows: m, n: n) }
-                let index = packed.map { words -> Int in
-                    switch layout {
-                    case .bits8: return b.addBits(BitPacking.blocked(words, rows: m, words: BitPacking.words(n)), dims: [m, n], type: .bits8)
-                    case .columns32: return b.addColumns(words, rows: m, n: n)
-                    default: return b.addBits(words, dims: [m, n])
-                    }
-                }
+                let index = packed.map { b.addDense($0, rows: m, n: n, type: layout) }
                 let onCodes = l == 0
                 b.addOp(.dense, [n, m, index[0], Int((onCodes ? InputKind.codes : .bits).rawValue),
                                  onCodes ? InputCodes.codeBits(delta: delta) : 0, 0, index[1] + 1])

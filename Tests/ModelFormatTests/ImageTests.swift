@@ -10,9 +10,7 @@ enum Fixtures {
         var b = ImageBuilder(inputHeight: 2, inputWidth: 3, inputChannels: 1, classes: 3)
         let first = BitPacking.pack(signs: [1, -1, 1, 1, -1, -1, -1, -1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 1, -1, 1, -1, 1],
                                     rows: 4, n: 6)
-        let w0 = columns ? b.addColumns(first, rows: 4, n: 6)
-            : blocked ? b.addBits(BitPacking.blocked(first, rows: 4, words: 1), dims: [4, 6], type: .bits8)
-            : b.addBits(first, dims: [4, 6])
+        let w0 = b.addDense(first, rows: 4, n: 6, type: columns ? .columns32 : blocked ? .bits8 : .bits)
         let t0 = b.addI32([0, -3, 5, 2], dims: [4])
         let f0 = b.addU8([0, 1, 0, 1], dims: [4])
         let second = BitPacking.pack(signs: [1, 1, -1, 1, -1, 1, 1, -1, 1, -1, -1, -1], rows: 3, n: 4)

@@ -23,12 +23,7 @@ final class TernaryImageTests: XCTestCase {
         var b = ImageBuilder(inputHeight: 2, inputWidth: 3, inputChannels: 1, classes: 3)
         b.addOp(.inputCodes, [2])
         func add(_ signs: [Float], rows: Int, n: Int, _ layout: TensorType) -> Int {
-            let words = BitPacking.pack(signs: signs, rows: rows, n: n)
-            switch layout {
-            case .bits8: return b.addBits(BitPacking.blocked(words, rows: rows, words: BitPacking.words(n)), dims: [rows, n], type: .bits8)
-            case .columns32: return b.addColumns(words, rows: rows, n: n)
-            default: return b.addBits(words, dims: [rows, n])
-            }
+            b.addDense(BitPacking.pack(signs: signs, rows: rows, n: n), rows: rows, n: n, type: layout)
         }
         var planes = BitPacking.ternaryPlanes(first)
         if v.stray { planes.upper[0] = -1 }   // weight (0, 0) is +1: u = v = +1; now u = −1, v = +1

@@ -35,12 +35,8 @@ struct TinyNetworks {
             let weights = zeros > 0 ? signs.map { Double(next() % 1_000_000) < zeros * 1_000_000 ? 0 : $0 } : signs
             let planes = zeros > 0 ? BitPacking.ternaryPlanes(weights) : (upper: signs, lower: [])
             func add(_ plane: [Float]) -> Int {
-                let packed = BitPacking.pack(signs: plane, rows: m, n: n)
-                switch layout {
-                case .rows: return b.addBits(packed, dims: [m, n])
-                case .blocked8: return b.addBits(BitPacking.blocked(packed, rows: m, words: BitPacking.words(n)), dims: [m, n], type: .bits8)
-                case .columns32: return b.addColumns(packed, rows: m, n: n)
-                }
+                let type: TensorType = switch layout { case .rows: .bits; case .blocked8: .bits8; case .columns32: .columns32 }
+                return b.addDense(BitPacking.pack(signs: plane, rows: m, n: n), rows: m, n: n, type: type)
             }
             let w = add(planes.upper), lower = planes.lower.isEmpty ? 0 : add(planes.lower) + 1
             let onCodes = l == 0

@@ -187,12 +187,12 @@ public enum ImageExport {
         let packed = BitPacking.pack(signs: signs, rows: rows, n: n)
         switch layout {
         case .bits8:   // the host's kernel takes eight outputs per vector
-            return b.addBits(BitPacking.blocked(packed, rows: rows, words: BitPacking.words(n)), dims: [rows, n], type: .bits8)
+            return b.addDense(packed, rows: rows, n: n, type: .bits8)
         case .columns32, .columns32s:   // the microcontroller's kernel adds 32 rows per word
             guard n <= BitPacking.maxColumns else {
                 throw .invalidConfig("layer \(i) has \(n) inputs; the columns32 layout holds at most \(BitPacking.maxColumns) (use bits8)")
             }
-            return b.addColumns(packed, rows: rows, n: n)
+            return b.addDense(packed, rows: rows, n: n, type: .columns32)
         }
     }
 
