@@ -10,6 +10,8 @@
 #                   97.73% clean, session 11; docs/VERIFY.md, tenth slice),
 #   m0-tern:        the Cortex-M0 command with --weight-sparsity 0.8 (ternary, 97.87% clean, session 11),
 #   fcn2-tern2:     the fcn2-tern command with --certify-eps 0.2 (97.69% clean, session 12),
+#   fcn2-tern3:     the fcn2-tern2 command with --weight-sparsity 0.95 (97.63% clean, session 12: every image decided
+#                   at eps 0.1 within 3 s),
 #   m0-cert:        the Cortex-M0 command with --input-bits 1 --weight-sparsity 0.9 --certify-eps 0.1 --certify-weight 0.25
 #                   --certify-layers 2 (97.26% clean, session 12: every image decided at eps 0.1 and 0.2),
 # then runs `verify` on the first VERIFY_LIMIT MNIST test images (default all 10,000) at eps 0.1 and 0.2 with
@@ -21,7 +23,7 @@
 # where it stopped; an interrupted training run resumes from its checkpoint (a model counts as trained once
 # its .bsm exists). Days of CPU at 60 s per undecided image: run it on its own machine, not in `make test`.
 # Settings (environment): VERIFY_LIMIT, VERIFY_TIMEOUT (s, default 60), VERIFY_EPS (default "0.1 0.2"),
-# VERIFY_MODELS (default "fcn2 m0"; "fcn2-cert", "fcn2-tern", "fcn2-tern2", "m0-tern" and "m0-cert" add the verification-friendly ones), VERIFY_DIR (default runs/verify-full), VERIFY_REPORT,
+# VERIFY_MODELS (default "fcn2 m0"; "fcn2-cert", "fcn2-tern", "fcn2-tern2", "fcn2-tern3", "m0-tern" and "m0-cert" add the verification-friendly ones), VERIFY_DIR (default runs/verify-full), VERIFY_REPORT,
 # RELEASE (a directory with train, convert and verify to use instead of .build/release and the native verify),
 # VERIFY_JOBS (images searched at once, verify --jobs; default nproc: each image's limit is its own thread's CPU time).
 set -euo pipefail
@@ -69,10 +71,11 @@ for m in $models; do
         fcn2-cert) train_model fcn2-cert bits8 --arch fcn2 --input-bits 1 --certify-eps 0.1 --certify-weight 0.25 --certify-layers 4 ;;
         fcn2-tern) train_model fcn2-tern bits8 --arch fcn2 --input-bits 1 --weight-sparsity 0.9 --certify-eps 0.1 --certify-weight 0.25 --certify-layers 4 ;;
         fcn2-tern2) train_model fcn2-tern2 bits8 --arch fcn2 --input-bits 1 --weight-sparsity 0.9 --certify-eps 0.2 --certify-weight 0.25 --certify-layers 4 ;;
+        fcn2-tern3) train_model fcn2-tern3 bits8 --arch fcn2 --input-bits 1 --weight-sparsity 0.95 --certify-eps 0.2 --certify-weight 0.25 --certify-layers 4 ;;
         m0-tern) train_model m0-tern columns32 --arch fcn --width 256 --depth 2 --input-bits 2 --weight-sparsity 0.8 ;;
         m0-cert) train_model m0-cert columns32 --arch fcn --width 256 --depth 2 --input-bits 1 --weight-sparsity 0.9 \
                      --certify-eps 0.1 --certify-weight 0.25 --certify-layers 2 ;;
-        *) echo "verify-full: unknown model '$m' in VERIFY_MODELS (fcn2, m0, fcn2-cert, fcn2-tern, fcn2-tern2, m0-tern, m0-cert)" >&2; exit 64 ;;
+        *) echo "verify-full: unknown model '$m' in VERIFY_MODELS (fcn2, m0, fcn2-cert, fcn2-tern, fcn2-tern2, fcn2-tern3, m0-tern, m0-cert)" >&2; exit 64 ;;
     esac
 done
 
@@ -106,6 +109,7 @@ report, limit, timeout, rows = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4
 names = {"fcn2": "FCN2 BNN-2b", "m0": "Cortex-M0 784-256-256-10", "fcn2-cert": "FCN2 BNN-1b, certify ε 0.1 W 0.25 (4 layers)",
          "fcn2-tern": "FCN2 1b ternary (90% zero), certify ε 0.1 W 0.25 (4 layers)", "m0-tern": "Cortex-M0 net, ternary (80% zero)",
          "fcn2-tern2": "FCN2 1b ternary (90% zero), certify ε 0.2 W 0.25 (4 layers)",
+         "fcn2-tern3": "FCN2 1b ternary (95% zero), certify ε 0.2 W 0.25 (4 layers)",
          "m0-cert": "Cortex-M0 net 1b ternary (90% zero), certify ε 0.1 W 0.25 (2 layers)"}
 lines = ["# Certified robustness, full runs (`make verify-full`, issue 16)", "",
          f"`verify MODEL.bsm --eps E --dataset mnist --limit {limit} --timeout {timeout} --journal ...`: one thread, "
